@@ -1,0 +1,212 @@
+"""Normalize a call's arguments to canonical types and check them against the call schema.
+
+This module owns the step from "arguments as a person wrote them" to "the body
+Plivo receives": numbers and booleans written as strings become JSON numbers
+and booleans, methods become upper-case, a ``to`` list is joined with ``<`` and
+a ``sip_headers`` mapping becomes ``k=v,...``.  Which conversion applies to an
+argument is read from the schema's ``x-normalize`` annotation, and every rule is
+the schema's, plus the cross-field rules a JSON Schema cannot say.  The sandbox
+uses :func:`check_request_body` so that both ends of the wire agree.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import ValidationError
+
+from callspec.loader import describe
+from callspec.schemas import call_properties, load_schema, validator
+
+MAX_DESTINATIONS = 1000
+_INT_TEXT = re.compile(r"^\s*[+-]?[0-9]+\s*$")
+_TYPE_NAMES = {"integer": "an integer", "boolean": "a boolean (true or false)", "string": "a string"}
+
+
+@dataclass(frozen=True)
+class BodyIssue:
+    """One problem in a call body; ``arg`` is the argument it concerns (None: the whole call)."""
+
+    arg: str | None
+    message: str
+
+
+def _as_text(value: Any) -> Any:
+    """Integers written where text is meant (phone numbers, digits) become their text."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _to_int(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, str) and _INT_TEXT.match(value):
+        return int(value)
+    return value
+
+
+def _to_bool(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value
+
+
+def _method(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def _machine_detection(value: Any) -> Any:
+    if value is True:
+        return "true"
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _destinations(value: Any) -> Any:
+    if isinstance(value, list):
+        return "<".join(str(_as_text(v)).strip() for v in value)
+    return _as_text(value)
+
+
+def _sip_headers(value: Any) -> Any:
+    if isinstance(value, dict):
+        return ",".join(f"{k}={_as_text(v)}" for k, v in value.items())
+    return value
+
+
+_NORMALIZERS: dict[str, Callable[[Any], Any]] = {
+    "integer": _to_int,
+    "boolean": _to_bool,
+    "method": _method,
+    "machine_detection": _machine_detection,
+    "destinations": _destinations,
+    "sip_headers": _sip_headers,
+}
+
+
+def normalize(args: Mapping[str, Any]) -> dict[str, Any]:
+    """Canonical types for every known argument; unknown ones pass through untouched."""
+    props = call_properties()
+    body: dict[str, Any] = {}
+    for name, value in args.items():
+        prop = props.get(name)
+        if prop is None:
+            body[name] = value
+            continue
+        convert = _NORMALIZERS.get(prop.get("x-normalize", ""))
+        if convert is not None:
+            value = convert(value)
+        if prop.get("type") == "string":
+            value = _as_text(value)
+        body[name] = value
+    return body
+
+
+def suggest(name: str, choices: list[str]) -> str:
+    """`` (did you mean 'answer_url'?)`` or the empty string."""
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def check_body(body: Mapping[str, Any]) -> list[BodyIssue]:
+    """Every problem with a normalized body: unknown names, schema rules, cross-field rules."""
+    schema = load_schema("call")
+    props = schema["properties"]
+    issues: list[BodyIssue] = []
+    for name in body:
+        if name not in props:
+            issues.append(
+                BodyIssue(name, f"unknown argument '{name}'{suggest(name, list(props))}")
+            )
+    for prop, needs in schema.get("dependentRequired", {}).items():
+        if prop in body:
+            issues.extend(
+                BodyIssue(prop, f"needs {need}, which is not set")
+                for need in needs
+                if need not in body
+            )
+    for error in validator("call").iter_errors(body):
+        issue = _translate(error)
+        if issue is not None:
+            issues.append(issue)
+    issues.extend(_cross_field(body))
+    return issues
+
+
+def check_request_body(body: Mapping[str, Any]) -> list[str]:
+    """For a server: normalize the body as Plivo accepts it and list what is wrong."""
+    return [
+        f"{i.arg}: {i.message}" if i.arg else i.message for i in check_body(normalize(body))
+    ]
+
+
+def _translate(error: ValidationError) -> BodyIssue | None:
+    """A jsonschema error in words a person reads, attributed to its argument."""
+    kind = error.validator
+    if kind in ("additionalProperties", "dependentRequired"):
+        return None  # reported by check_body with a suggestion / by name
+    arg = str(error.absolute_path[0]) if error.absolute_path else None
+    value = error.instance
+    subschema = error.schema if isinstance(error.schema, dict) else {}
+    if kind == "required":
+        missing = str(error.message).split("'")[1] if "'" in error.message else "?"
+        return BodyIssue(None, f"missing required argument '{missing}'")
+    if kind == "type":
+        expected = _TYPE_NAMES.get(str(error.validator_value), str(error.validator_value))
+        return BodyIssue(arg, f"expected {expected}, got {describe(value)} {_show(value)}")
+    if kind == "pattern":
+        hint = subschema.get("x-error", f"does not match {error.validator_value}")
+        return BodyIssue(arg, f"{_show(value)} {hint}")
+    if kind == "enum":
+        allowed = " or ".join(repr(v) for v in error.validator_value)
+        return BodyIssue(arg, f"{_show(value)} is not allowed: use {allowed}")
+    if kind == "maxLength":
+        return BodyIssue(
+            arg, f"{_show(value)} is {len(value)} characters, more than {error.validator_value}"
+        )
+    return BodyIssue(arg, str(error.message))
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:76] + "...'"
+
+
+def _digits(number: str) -> str:
+    return number[1:] if number.startswith("+") else number
+
+
+def _cross_field(body: Mapping[str, Any]) -> list[BodyIssue]:
+    to = body.get("to")
+    if not isinstance(to, str) or not to:
+        return []
+    destinations = to.split("<")
+    unique = set(destinations)
+    issues: list[BodyIssue] = []
+    if len(unique) > MAX_DESTINATIONS:
+        issues.append(
+            BodyIssue(
+                "to",
+                f"has {len(unique)} unique destinations; Plivo allows at most {MAX_DESTINATIONS}",
+            )
+        )
+    caller = body.get("from")
+    if isinstance(caller, str) and _digits(caller) in {_digits(d) for d in destinations}:
+        issues.append(
+            BodyIssue("from", f"{caller!r} is also a destination in 'to'; Plivo refuses the call")
+        )
+    if "parent_call_uuid" in body and len(destinations) > 1:
+        issues.append(
+            BodyIssue(
+                "parent_call_uuid",
+                f"needs a single destination, but 'to' has {len(destinations)}",
+            )
+        )
+    return issues
+
