@@ -24,7 +24,14 @@ from callspec.schemas import call_properties, load_schema, validator
 
 MAX_DESTINATIONS = 1000
 _INT_TEXT = re.compile(r"^\s*[+-]?[0-9]+\s*$")
-_TYPE_NAMES = {"integer": "an integer", "boolean": "a boolean (true or false)", "string": "a string"}
+_TYPE_NAMES = {
+    "integer": "an integer",
+    "boolean": "a boolean (true or false)",
+    "string": "a string",
+    "object": "a mapping",
+    "array": "a list",
+    "number": "a number",
+}
 
 
 @dataclass(frozen=True)
@@ -121,9 +128,7 @@ def check_body(body: Mapping[str, Any]) -> list[BodyIssue]:
     issues: list[BodyIssue] = []
     for name in body:
         if name not in props:
-            issues.append(
-                BodyIssue(name, f"unknown argument '{name}'{suggest(name, list(props))}")
-            )
+            issues.append(BodyIssue(name, f"unknown argument '{name}'{suggest(name, list(props))}"))
     for prop, needs in schema.get("dependentRequired", {}).items():
         if prop in body:
             issues.extend(
@@ -141,36 +146,54 @@ def check_body(body: Mapping[str, Any]) -> list[BodyIssue]:
 
 def check_request_body(body: Mapping[str, Any]) -> list[str]:
     """For a server: normalize the body as Plivo accepts it and list what is wrong."""
-    return [
-        f"{i.arg}: {i.message}" if i.arg else i.message for i in check_body(normalize(body))
-    ]
+    return [f"{i.arg}: {i.message}" if i.arg else i.message for i in check_body(normalize(body))]
 
 
 def _translate(error: ValidationError) -> BodyIssue | None:
-    """A jsonschema error in words a person reads, attributed to its argument."""
-    kind = error.validator
-    if kind in ("additionalProperties", "dependentRequired"):
-        return None  # reported by check_body with a suggestion / by name
+    """A jsonschema error on a call body, attributed to its argument."""
+    if error.validator in ("additionalProperties", "dependentRequired"):
+        return None  # check_body reports these by name, with a suggestion
+    if error.validator == "required":
+        return BodyIssue(None, f"missing required argument '{missing_name(error)}'")
     arg = str(error.absolute_path[0]) if error.absolute_path else None
-    value = error.instance
+    return BodyIssue(arg, error_message(error))
+
+
+def missing_name(error: ValidationError) -> str:
+    """The property a ``required`` error is about."""
+    required = error.validator_value
+    instance = error.instance
+    if isinstance(required, list) and isinstance(instance, dict):
+        for name in required:
+            if name not in instance:
+                return str(name)
+    return "?"
+
+
+def error_message(error: ValidationError) -> str:
+    """A jsonschema error on one value in words a person reads."""
+    kind = error.validator
+    value: Any = error.instance
+    expected: Any = error.validator_value
     subschema = error.schema if isinstance(error.schema, dict) else {}
-    if kind == "required":
-        missing = str(error.message).split("'")[1] if "'" in error.message else "?"
-        return BodyIssue(None, f"missing required argument '{missing}'")
     if kind == "type":
-        expected = _TYPE_NAMES.get(str(error.validator_value), str(error.validator_value))
-        return BodyIssue(arg, f"expected {expected}, got {describe(value)} {_show(value)}")
+        expected = _TYPE_NAMES.get(str(error.validator_value), f"{error.validator_value}")
+        return f"expected {expected}, got {describe(value)} {_show(value)}"
     if kind == "pattern":
         hint = subschema.get("x-error", f"does not match {error.validator_value}")
-        return BodyIssue(arg, f"{_show(value)} {hint}")
+        return f"{_show(value)} {hint}"
     if kind == "enum":
-        allowed = " or ".join(repr(v) for v in error.validator_value)
-        return BodyIssue(arg, f"{_show(value)} is not allowed: use {allowed}")
+        allowed = " or ".join(repr(v) for v in expected)
+        return f"{_show(value)} is not allowed: use {allowed}"
+    if kind == "const":
+        return f"must be {error.validator_value!r}, not {_show(value)}"
     if kind == "maxLength":
-        return BodyIssue(
-            arg, f"{_show(value)} is {len(value)} characters, more than {error.validator_value}"
-        )
-    return BodyIssue(arg, str(error.message))
+        return f"{_show(value)} is {len(value)} characters, more than {error.validator_value}"
+    if kind == "minLength":
+        return "must not be empty"
+    if kind == "minItems":
+        return f"needs at least {error.validator_value} item(s)"
+    return str(error.message)
 
 
 def _show(value: Any) -> str:
@@ -209,4 +232,3 @@ def _cross_field(body: Mapping[str, Any]) -> list[BodyIssue]:
             )
         )
     return issues
-

@@ -1,0 +1,333 @@
+"""Resolve spec files into a plan: one fully rendered, normalized, validated body per call.
+
+This module owns the middle of the flow: finding spec files, picking each one's
+profile, merging arguments (profile defaults, spec ``defaults``, the call) and
+variables (profile, spec, call, ``--vars-file``, ``--var``), rendering every
+template, normalizing and validating.  Every problem of every file is collected
+and raised together as one :class:`SpecError`; a plan that comes back is valid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from callspec.documents import check_document, get
+from callspec.errors import Location, Problem, SpecError, UsageError, location_key
+from callspec.loader import Document, load_file
+from callspec.profiles import (
+    Profile,
+    ProfilesFile,
+    Sourced,
+    find_profiles_file,
+    is_profiles_filename,
+)
+from callspec.render import EnvVars, RenderError, render_value
+from callspec.validate import check_body, normalize
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """What shapes a plan, as given on the command line or by a library caller."""
+
+    profiles: Path | None = None
+    profile: str | None = None
+    vars: tuple[tuple[str, str], ...] = ()
+    vars_file: Path | None = None
+    only: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CallPlan:
+    """One call ready to send: its body is rendered, normalized and valid."""
+
+    spec_file: str
+    line: int
+    index: int
+    name: str
+    tags: tuple[str, ...]
+    profile: Profile | None
+    body: Mapping[str, Any]
+    secret_values: frozenset[str] = field(default=frozenset(), repr=False)
+
+    @property
+    def key(self) -> str:
+        """A stable identity across runs: spec file, call name and rendered body."""
+        canonical = json.dumps(
+            [self.spec_file, self.name, self.body], sort_keys=True, separators=(",", ":")
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The calls of a run, in file and call order, and the files they came from."""
+
+    calls: tuple[CallPlan, ...]
+    files: tuple[str, ...]
+
+
+def collect_spec_files(paths: Sequence[Path]) -> list[Path]:
+    """Files as given; folders expand to every *.yaml/*.yml in them except profiles files."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                p
+                for p in sorted(path.rglob("*"))
+                if p.suffix in SPEC_SUFFIXES
+                and p.is_file()
+                and not is_profiles_filename(p)
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        elif path.exists():
+            found.append(path)
+        else:
+            raise UsageError(f"no such file or folder: {path}")
+    if not found:
+        raise UsageError("no spec files found in " + ", ".join(str(p) for p in paths))
+    return list(dict.fromkeys(found))
+
+
+def build_plan(
+    paths: Sequence[Path], options: PlanOptions, environ: Mapping[str, str] | None = None
+) -> Plan:
+    """Load, resolve, render, normalize and validate; raise SpecError with every problem."""
+    builder = _Builder(options, EnvVars(environ))
+    for path in collect_spec_files(paths):
+        builder.add_file(path)
+    return builder.finish()
+
+
+class _Builder:
+    def __init__(self, options: PlanOptions, env: EnvVars) -> None:
+        self.options = options
+        self.env = env
+        self.problems: list[Problem] = []
+        self.calls: list[CallPlan] = []
+        self.files: list[str] = []
+        self.profiles_files: dict[Path, ProfilesFile | None] = {}
+        self.matched_only: set[str] = set()
+        self.extra_layers = self._command_line_vars()
+
+    def _command_line_vars(self) -> list[dict[str, Sourced]]:
+        layers: list[dict[str, Sourced]] = []
+        if self.options.vars_file is not None:
+            try:
+                doc = load_file(self.options.vars_file)
+            except SpecError as e:
+                self.problems.extend(e.problems)
+                doc = None
+            if doc is not None and not isinstance(doc.data, dict):
+                self.problems.append(
+                    Problem(doc.where(()), "", "a vars file must be a mapping of names to values")
+                )
+            elif doc is not None:
+                layers.append({k: Sourced(v, doc.where((k,))) for k, v in doc.data.items()})
+        if self.options.vars:
+            # --var values are literal text: never rendered as templates.
+            layers.append(
+                {k: Sourced(_Literal(v), Location("--var")) for k, v in self.options.vars}
+            )
+        return layers
+
+    def _profiles_file(self, spec_path: Path) -> tuple[bool, ProfilesFile | None]:
+        """(found, file): found with file None means it was found but is broken."""
+        found = find_profiles_file(self.options.profiles, spec_path.parent)
+        if found is None:
+            return False, None
+        key = found.resolve()
+        if key not in self.profiles_files:
+            try:
+                self.profiles_files[key] = ProfilesFile.load(found, _display(found))
+            except SpecError as e:
+                self.problems.extend(e.problems)
+                self.profiles_files[key] = None
+        return True, self.profiles_files[key]
+
+    def _profile(self, doc: Document, spec_path: Path) -> tuple[bool, Profile | None]:
+        """(ok, profile) for a spec; ok is False when a problem was recorded."""
+        found, profiles = self._profiles_file(spec_path)
+        if found and profiles is None:
+            return False, None  # its problems are recorded already
+        if self.options.profile is not None:
+            name, where = self.options.profile, Location("--profile")
+        elif "profile" in doc.data:
+            name, where = doc.data["profile"], doc.where(("profile",))
+        elif profiles is not None and "default" in profiles.profiles:
+            name, where = "default", None
+        else:
+            return True, None
+        if profiles is None:
+            message = (
+                f"profile '{name}' is named, but no profiles file was found "
+                "(looked for profiles.yaml from the spec's folder upward; "
+                "use --profiles or CALLSPEC_PROFILES)"
+            )
+            self.problems.append(Problem(where or doc.where(()), "", message))
+            return False, None
+        try:
+            return True, profiles.resolve(name, where)
+        except SpecError as e:
+            self.problems.extend(e.problems)
+            return False, None
+
+    def add_file(self, path: Path) -> None:
+        display = _display(path)
+        self.files.append(display)
+        try:
+            doc = load_file(path, display)
+        except SpecError as e:
+            self.problems.extend(e.problems)
+            return
+        problems = check_document(doc, "spec")
+        if problems:
+            self.problems.extend(problems)
+            return
+        ok, profile = self._profile(doc, path)
+        if not ok:
+            return
+        seen: dict[str, int] = {}
+        for index, call in enumerate(doc.data["calls"]):
+            name = call["name"]
+            if name in seen:
+                message = f"duplicate call name '{name}' (first at line {seen[name]})"
+                self.problems.append(
+                    Problem(doc.where(("calls", index, "name")), f"calls[{index}].name", message)
+                )
+                continue
+            seen[name] = doc.where(("calls", index)).line
+            if self._selected(call):
+                self._add_call(doc, index, call, profile)
+
+    def _selected(self, call: Mapping[str, Any]) -> bool:
+        only, tags = self.options.only, self.options.tags
+        if only and call["name"] not in only:
+            return False
+        if tags and not set(tags) & set(call.get("tags", ())):
+            return False
+        self.matched_only.add(call["name"])
+        return True
+
+    def _add_call(
+        self, doc: Document, index: int, call: Mapping[str, Any], profile: Profile | None
+    ) -> None:
+        base = ("calls", index)
+        call_path = f"calls[{index}]"
+        context: dict[str, Any] = {}
+        layers: list[Iterable[tuple[str, Sourced]]] = [
+            profile.vars if profile else (),
+            _sourced(doc, ("vars",)),
+            _sourced(doc, (*base, "vars")),
+            *(layer.items() for layer in self.extra_layers),
+        ]
+        scope = {"env": self.env, "call": {"name": call["name"], "index": index}}
+        failed = False
+        for layer in layers:
+            for name, item in layer:
+                try:
+                    context[name] = _render(item.value, {**context, **scope})
+                except RenderError as e:
+                    failed = True
+                    self.problems.append(Problem(item.location, f"vars.{name}", str(e)))
+        if failed:
+            return
+        context.update(scope)
+        args: dict[str, Sourced] = dict(profile.defaults if profile else ())
+        args.update(_sourced(doc, ("defaults",)))
+        args.update(
+            (k, Sourced(v, doc.where((*base, k))))
+            for k, v in call.items()
+            if k not in ("name", "tags", "vars")
+        )
+        rendered: dict[str, Any] = {}
+        for arg, item in args.items():
+            try:
+                rendered[arg] = render_value(item.value, context)
+            except RenderError as e:
+                self.problems.append(
+                    _call_problem(item.location, doc, call_path, arg, call, str(e))
+                )
+        if len(rendered) < len(args):
+            return
+        body = normalize(rendered)
+        issues = check_body(body)
+        for issue in issues:
+            where = args[issue.arg].location if issue.arg in args else doc.where(base)
+            self.problems.append(
+                _call_problem(where, doc, call_path, issue.arg, call, issue.message)
+            )
+        if issues:
+            return
+        secrets = frozenset(
+            str(context[n]) for n in (profile.secrets if profile else ()) if context.get(n)
+        )
+        self.calls.append(
+            CallPlan(
+                spec_file=doc.file,
+                line=doc.where(base).line,
+                index=index,
+                name=call["name"],
+                tags=tuple(call.get("tags", ())),
+                profile=profile,
+                body=body,
+                secret_values=secrets,
+            )
+        )
+
+    def finish(self) -> Plan:
+        missing = [n for n in self.options.only if n not in self.matched_only]
+        if self.problems:
+            unique = sorted(set(self.problems), key=location_key)
+            raise SpecError(unique)
+        if missing:
+            raise UsageError("--only: no call named " + ", ".join(repr(n) for n in missing))
+        if not self.calls:
+            raise UsageError("no call matches --only/--tag in the given specs")
+        return Plan(tuple(self.calls), tuple(self.files))
+
+
+class _Literal(str):
+    """A command-line value: used as given, never rendered."""
+
+
+def _render(value: Any, context: Mapping[str, Any]) -> Any:
+    if isinstance(value, _Literal):
+        return str(value)
+    return render_value(value, context)
+
+
+def _sourced(doc: Document, path: tuple[str | int, ...]) -> list[tuple[str, Sourced]]:
+    node = get(doc, *path)
+    if not isinstance(node, dict):
+        return []
+    return [(k, Sourced(v, doc.where((*path, k)))) for k, v in node.items()]
+
+
+def _call_problem(
+    where: Location,
+    doc: Document,
+    call_path: str,
+    arg: str | None,
+    call: Mapping[str, Any],
+    msg: str,
+) -> Problem:
+    path = f"{call_path}.{arg}" if arg else call_path
+    if where.file != doc.file:
+        path += f" (call '{call['name']}' in {doc.file})"
+    return Problem(where, path, msg)
+
+
+def _display(path: Path) -> str:
+    """Paths print as given, relative to the working directory when under it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,148 @@
+"""Profiles: finding the profiles file, loading it, and resolving ``extends`` chains.
+
+A profile holds what many specs share: credentials (as templates, rendered
+only for a live run), the API URL, limits, secret names, variables and default
+call arguments.  This module owns discovery (``--profiles``, then
+``$CALLSPEC_PROFILES``, then the nearest ``profiles.yaml`` from the spec's
+folder upward) and flattening a chain parent-first, with cycles and unknown
+names reported at the line that names them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from callspec.documents import check_document
+from callspec.errors import Location, Problem, SpecError
+from callspec.loader import Document, load_file
+
+PROFILES_FILENAMES = ("profiles.yaml", "profiles.yml")
+PROFILES_ENV = "CALLSPEC_PROFILES"
+
+
+@dataclass(frozen=True)
+class Sourced:
+    """A value as written and where it was written."""
+
+    value: Any
+    location: Location
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A profile with its ``extends`` chain flattened (the child's settings win)."""
+
+    name: str
+    file: str
+    chain: tuple[str, ...]
+    auth_id: Sourced | None = None
+    auth_token: Sourced | None = None
+    api_url: str | None = None
+    rate: float | None = None
+    max_calls: int | None = None
+    secrets: tuple[str, ...] = ()
+    vars: tuple[tuple[str, Sourced], ...] = ()
+    defaults: tuple[tuple[str, Sourced], ...] = ()
+
+
+def find_profiles_file(explicit: Path | None, spec_dir: Path) -> Path | None:
+    """The profiles file a spec in ``spec_dir`` uses, or None when there is none."""
+    if explicit is not None:
+        return explicit
+    from_env = os.environ.get(PROFILES_ENV)
+    if from_env:
+        return Path(from_env)
+    folder = spec_dir.resolve()
+    for candidate_dir in (folder, *folder.parents):
+        for name in PROFILES_FILENAMES:
+            candidate = candidate_dir / name
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def is_profiles_filename(path: Path) -> bool:
+    """Folders given as PATHS skip files with a profiles file's name."""
+    return path.name in PROFILES_FILENAMES
+
+
+class ProfilesFile:
+    """One loaded, shape-checked profiles file; resolves profiles by name."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.file = doc.file
+        self.profiles: dict[str, Any] = doc.data.get("profiles", {})
+
+    @classmethod
+    def load(cls, path: Path, display: str) -> ProfilesFile:
+        """Load and check a profiles file; raise :class:`SpecError` on any defect."""
+        doc = load_file(path, display)
+        problems = check_document(doc, "profiles")
+        if problems:
+            raise SpecError(problems)
+        return cls(doc)
+
+    def names(self) -> list[str]:
+        """Profile names in file order."""
+        return list(self.profiles)
+
+    def resolve(self, name: str, referenced_at: Location | None) -> Profile:
+        """Flatten profile ``name``; an unknown name or a cycle is a :class:`SpecError`."""
+        chain: list[str] = []
+        current: str | None = name
+        where = referenced_at
+        while current is not None:
+            if current not in self.profiles:
+                known = ", ".join(self.names())
+                message = f"unknown profile '{current}' (defined in {self.file}: {known})"
+                raise SpecError([Problem(where or Location(self.file), "", message)])
+            if current in chain:
+                cycle = " -> ".join([*chain, current])
+                raise SpecError(
+                    [Problem(where or Location(self.file), "", f"extends cycle: {cycle}")]
+                )
+            chain.append(current)
+            parent = self.profiles[current].get("extends")
+            where = self.doc.where(("profiles", current, "extends"))
+            current = parent
+        return self._flatten(name, tuple(reversed(chain)))
+
+    def _flatten(self, name: str, chain: tuple[str, ...]) -> Profile:
+        settings: dict[str, Any] = {}
+        vars_: dict[str, Sourced] = {}
+        defaults: dict[str, Sourced] = {}
+        secrets: list[str] = []
+        for link in chain:
+            body = self.profiles[link]
+            base = ("profiles", link)
+            for key, value in body.items():
+                if key in ("vars", "defaults"):
+                    target = vars_ if key == "vars" else defaults
+                    for k, v in value.items():
+                        target[k] = Sourced(v, self.doc.where((*base, key, k)))
+                elif key == "secrets":
+                    secrets.extend(s for s in value if s not in secrets)
+                else:
+                    settings[key] = Sourced(value, self.doc.where((*base, key)))
+
+        def plain(key: str) -> Any:
+            item = settings.get(key)
+            return None if item is None else item.value
+
+        return Profile(
+            name=name,
+            file=self.file,
+            chain=chain,
+            auth_id=settings.get("auth_id"),
+            auth_token=settings.get("auth_token"),
+            api_url=plain("api_url"),
+            rate=plain("rate"),
+            max_calls=plain("max_calls"),
+            secrets=tuple(secrets),
+            vars=tuple(vars_.items()),
+            defaults=tuple(defaults.items()),
+        )

@@ -1,0 +1,121 @@
+"""Building the HTTP request for a call: pure, no network.
+
+This module owns what is sent: the URL (``{api_url}/v1/Account/{auth_id}/Call/``),
+the headers, the JSON body, and the credentials that authenticate it (rendered
+from the profile only when a request is really to be sent).  ``render`` and
+``--dry-run`` use the same builder, so what they show is what a run sends.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from callspec import __version__
+from callspec.errors import GuardError
+from callspec.plan import CallPlan
+from callspec.profiles import Sourced
+from callspec.render import EnvVars, RenderError, render_text
+
+DEFAULT_API_URL = "https://api.plivo.com"
+AUTH_ID_PLACEHOLDER = "{auth_id}"
+USER_AGENT = f"callspec/{__version__}"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Basic-auth user and password for the Plivo API."""
+
+    auth_id: str
+    auth_token: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(auth_id={self.auth_id!r}, auth_token='***')"
+
+
+@dataclass(frozen=True)
+class Request:
+    """One POST, ready to send or to print."""
+
+    url: str
+    auth_id: str
+    body: Mapping[str, Any]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+
+    def body_bytes(self) -> bytes:
+        return json.dumps(self.body, separators=(",", ":")).encode()
+
+
+def call_url(api_url: str, auth_id: str) -> str:
+    """The Make-a-call endpoint, with Plivo's trailing slash."""
+    return f"{api_url.rstrip('/')}/v1/Account/{auth_id}/Call/"
+
+
+def api_url_for(call: CallPlan, override: str | None) -> str:
+    """``--api-url``, else the profile's ``api_url``, else Plivo's."""
+    if override:
+        return override
+    if call.profile is not None and call.profile.api_url:
+        return call.profile.api_url
+    return DEFAULT_API_URL
+
+
+def build_request(call: CallPlan, api_url: str, auth_id: str) -> Request:
+    """The request for ``call``; pure."""
+    return Request(call_url(api_url, auth_id), auth_id, call.body)
+
+
+def _credential(
+    item: Sourced | None, env_name: str, environ: Mapping[str, str]
+) -> tuple[str | None, str]:
+    """(value or None, why it is missing)."""
+    if item is None:
+        value = environ.get(env_name)
+        return (value or None), f"no auth in the profile and {env_name} is not set"
+    try:
+        value = render_text(str(item.value), {"env": EnvVars(environ)})
+    except RenderError as e:
+        return None, f"{item.location}: {e}"
+    return (value or None), f"{item.location}: renders to an empty string"
+
+
+def known_auth_id(call: CallPlan, environ: Mapping[str, str]) -> str | None:
+    """The auth ID when it can be had without failing (for render), else None."""
+    item = call.profile.auth_id if call.profile else None
+    return _credential(item, "PLIVO_AUTH_ID", environ)[0]
+
+
+def credentials_for(call: CallPlan, environ: Mapping[str, str]) -> Credentials:
+    """The credentials of a live run; missing ones refuse the run (exit 4)."""
+    profile = call.profile
+    auth_id, why_id = _credential(profile.auth_id if profile else None, "PLIVO_AUTH_ID", environ)
+    token, why_token = _credential(
+        profile.auth_token if profile else None, "PLIVO_AUTH_TOKEN", environ
+    )
+    missing = [f"auth ID: {why_id}"] if auth_id is None else []
+    if token is None:
+        missing.append(f"auth token: {why_token}")
+    if missing or auth_id is None or token is None:
+        raise GuardError("missing credentials for a live run: " + "; ".join(missing))
+    return Credentials(auth_id, token)
+
+
+def to_curl(request: Request, auth_id_known: bool) -> str:
+    """A working curl command; the token is read from $PLIVO_AUTH_TOKEN, never printed."""
+    user = request.auth_id if auth_id_known else "$PLIVO_AUTH_ID"
+    url = (
+        request.url if auth_id_known else request.url.replace(AUTH_ID_PLACEHOLDER, "$PLIVO_AUTH_ID")
+    )
+    body = json.dumps(request.body, indent=4)
+    return (
+        f'curl -X POST -u "{user}:$PLIVO_AUTH_TOKEN" \\\n'
+        f"    -H 'Content-Type: application/json' \\\n"
+        f"    -d {shlex.quote(body)} \\\n"
+        f'    "{url}"'
+    )

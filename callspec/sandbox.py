@@ -1,0 +1,414 @@
+"""A local Plivo-compatible "Make an outbound call" API, for trials, tests and benchmarks.
+
+This module owns the sandbox server: ``POST /v1/Account/{auth_id}/Call/`` on
+127.0.0.1 answered as Plivo does (basic auth checked against the auth ID in the
+path, the body checked by :func:`callspec.validate.check_request_body`, 201 "call
+fired", "calls fired" for bulk, 200 "call queued" over its CPS, Plivo's
+``{"api_id", "error"}`` shape for every error), a record of every call it treats
+as placed, and the faults that :mod:`callspec.sandbox_faults` chooses (latency,
+statuses, dropped and hung connections).
+
+Each response leaves in one socket write with TCP_NODELAY set: headers and body
+written separately stall keep-alive clients by ~40 ms (Nagle meets delayed ACK).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import copy
+import hmac
+import json
+import re
+import socket
+import socketserver
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TextIO, cast
+from urllib.parse import parse_qs, urlsplit
+
+from callspec.sandbox_faults import NOT_PLACED, Fault, FaultPlan, hold
+from callspec.validate import check_request_body
+
+__all__ = ["DEFAULT_AUTH_ID", "DEFAULT_AUTH_TOKEN", "Fault", "Sandbox", "SandboxConfig"]
+
+DEFAULT_AUTH_ID = "MASANDBOX00000000000"
+DEFAULT_AUTH_TOKEN = "sandbox-token-not-a-secret-000000000000"
+MAX_BODY_BYTES = 1 << 20
+IDLE_TIMEOUT_S = 120.0  # an idle keep-alive connection is closed after this
+_POLL_S = 0.1  # how often the accept loop and hung requests look for stop()
+_CALL_PATH = re.compile(r"^/v1/Account/([^/]+)/Call/?$")
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """Where the sandbox listens, whom it accepts, what it records, which faults it injects."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    auth_id: str = DEFAULT_AUTH_ID
+    auth_token: str = field(default=DEFAULT_AUTH_TOKEN, repr=False)
+    record: Path | None = None
+    cps: int | None = None
+    latency_ms: tuple[float, float] = (0.0, 0.0)
+    faults: tuple[Fault, ...] = ()
+    retry_after: float | None = None
+    drop: float = 0.0
+    hang: float = 0.0
+    seed: int | None = None
+    log: TextIO | None = None
+
+    def __post_init__(self) -> None:
+        if self.cps is not None and self.cps < 1:
+            raise ValueError(f"cps must be at least 1, not {self.cps}")
+        if self.retry_after is not None and self.retry_after < 0:
+            raise ValueError("retry_after must not be negative")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Injected Fault"
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if value == int(value) else str(value)
+
+
+def _parse_body(raw: bytes) -> dict[str, Any] | None:
+    """A JSON object whatever the Content-Type (curl's default is form), else form fields."""
+    try:
+        text = raw.decode("utf-8")
+        parsed = json.loads(text) if text.strip() else {}
+    except UnicodeDecodeError:
+        return None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        return parsed
+    try:
+        fields = parse_qs(text, keep_blank_values=True, strict_parsing=True, max_num_fields=1000)
+    except ValueError:
+        return None
+    return {name: values[0] for name, values in fields.items()}
+
+
+class Sandbox:
+    """The server: ``with Sandbox(SandboxConfig()) as box:`` serves on ``box.url``.
+
+    The socket is bound on construction, so ``url`` is known before serving;
+    ``stop()`` releases it.
+    """
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.faults = FaultPlan(
+            config.latency_ms, config.hang, config.drop, config.faults, config.seed
+        )
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()  # records, record file, log, CPS counter, connections
+        self._records: list[dict[str, Any]] = []
+        self._connections: set[socket.socket] = set()
+        self._second, self._placed_in_second = 0, 0
+        self._thread: threading.Thread | None = None
+        self._serving = self._stopped = False
+        self._server = _Server(self, (config.host, config.port))
+        try:
+            self._record_file = config.record.open("a", encoding="utf-8") if config.record else None
+        except OSError:
+            self._server.server_close()
+            raise
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.config.host}:{self._server.server_port}"
+
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        """Copies of the records so far, oldest first."""
+        with self._lock:
+            return copy.deepcopy(self._records)
+
+    def start(self) -> Sandbox:
+        """Serve in a daemon thread; returns self."""
+        self._claim()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(_POLL_S,), name="sandbox", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until stop() is called from another thread, or Ctrl-C."""
+        self._claim()
+        self._server.serve_forever(_POLL_S)
+
+    def stop(self) -> None:
+        """Stop serving, release hung and idle connections, close the socket and the record."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            connections = list(self._connections)
+        self.stopping.set()
+        if self._serving:
+            self._server.shutdown()  # returns within _POLL_S
+        for sock in connections:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+        with self._lock:
+            if self._record_file is not None:
+                self._record_file.close()
+                self._record_file = None
+
+    def __enter__(self) -> Sandbox:
+        return self if self._serving else self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _claim(self) -> None:
+        with self._lock:
+            if self._stopped or self._serving:
+                raise RuntimeError("a sandbox serves once, and not after stop()")
+            self._serving = True
+
+    # Called from handler threads.
+
+    def track(self, sock: socket.socket, is_open: bool) -> None:
+        with self._lock:
+            (self._connections.add if is_open else self._connections.discard)(sock)
+
+    def admit(self) -> bool:
+        """Count one placed call; True when it is over the CPS of the current second."""
+        with self._lock:
+            second = int(time.time())
+            if second != self._second:
+                self._second, self._placed_in_second = second, 0
+            self._placed_in_second += 1
+            return self.config.cps is not None and self._placed_in_second > self.config.cps
+
+    def record(self, **fields: Any) -> None:
+        entry = {"time": _now(), **fields}
+        line = json.dumps(entry) + "\n"
+        with self._lock:
+            self._records.append(entry)
+            if self._record_file is not None:
+                self._record_file.write(line)
+                self._record_file.flush()
+
+    def log(
+        self, client: str, method: str, path: str, status: int | None, note: str, ms: float
+    ) -> None:
+        if self.config.log is None:
+            return
+        note = note.replace("\n", " ")
+        line = f"{_now()} {client} {method} {path} {status or '-'} {note} {ms:.1f}ms\n"
+        with self._lock:
+            self.config.log.write(line)
+            self.config.log.flush()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, sandbox: Sandbox, address: tuple[str, int]) -> None:
+        self.sandbox = sandbox
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind looks up the host's FQDN, which can wait on DNS.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = str(self.server_address[0])
+        self.server_port = int(self.server_address[1])
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "callspec-sandbox"
+    disable_nagle_algorithm = True
+    timeout = IDLE_TIMEOUT_S
+    _started = 0.0
+
+    @property
+    def box(self) -> Sandbox:
+        return cast(_Server, self.server).sandbox
+
+    def setup(self) -> None:
+        super().setup()
+        self.box.track(self.connection, True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.box.track(self.connection, False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: each request gets one line from ``Sandbox.log`` instead."""
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Protocol errors that http.server finds, answered in Plivo's shape."""
+        self._started = time.perf_counter()
+        self.close_connection = True
+        self._reply(code, {"api_id": _new_id(), "error": message or _phrase(code).lower()})
+
+    def do_POST(self) -> None:
+        self._started = time.perf_counter()
+        raw = self._read_body()
+        if raw is None:
+            return
+        match = _CALL_PATH.match(urlsplit(self.path).path)
+        if match is None:
+            return self._error(404, "resource not found")
+        if self.command != "POST":
+            return self._error(
+                405, f"method {self.command} not allowed; use POST", [("Allow", "POST")]
+            )
+        problem = self._auth_problem(match[1])
+        if problem:
+            return self._error(401, problem)
+        body = _parse_body(raw)
+        if body is None:
+            return self._error(400, "the body must be a JSON object or form-encoded arguments")
+        messages = check_request_body(body)
+        if messages:
+            return self._error(400, "; ".join(messages))
+        self._answer_call(match[1], body)
+
+    do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_POST
+
+    def _read_body(self) -> bytes | None:
+        try:
+            length = int(self.headers.get("Content-Length", "0"))
+        except ValueError:
+            length = -1
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            length = -1
+        if not 0 <= length <= MAX_BODY_BYTES:
+            self.close_connection = True
+            self._error(400, f"a Content-Length of 0-{MAX_BODY_BYTES} bytes is required")
+            return None
+        raw = self.rfile.read(length) if length else b""
+        if len(raw) < length:  # the client went away mid-body
+            self.close_connection = True
+            return None
+        return raw
+
+    def _auth_problem(self, path_auth_id: str) -> str | None:
+        scheme, _, encoded = self.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "basic" or not encoded.strip():
+            return "authentication failed: HTTP basic auth (auth ID, auth token) is required"
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return "authentication failed: the basic auth header is malformed"
+        user, _, token = decoded.partition(":")
+        config = self.box.config
+        user_ok = hmac.compare_digest(user.encode(), config.auth_id.encode())
+        if not (hmac.compare_digest(token.encode(), config.auth_token.encode()) and user_ok):
+            return "authentication failed: wrong auth ID or auth token"
+        if user != path_auth_id:
+            return "authentication failed: the auth ID in the URL is not the authenticated one"
+        return None
+
+    def _answer_call(self, auth_id: str, body: dict[str, Any]) -> None:
+        box = self.box
+        delay, fault, status = box.faults.decide()
+        if delay > 0 and box.stopping.wait(delay):
+            self.close_connection = True
+            return
+        to = body.get("to")
+        count = len(to) if isinstance(to, list) else str(to).count("<") + 1
+        uuids = [_new_id() for _ in range(count)]
+        request_uuid: str | list[str] | None = uuids if count > 1 else uuids[0]
+        api_id = _new_id()
+        placed = status not in NOT_PLACED
+        queued = placed and box.admit()
+        headers: list[tuple[str, str]] = []
+        code, reply = 0, dict[str, Any]()
+        if status is not None:
+            code, reply = status, {"api_id": api_id, "error": _phrase(status).lower()}
+            if not placed:
+                request_uuid = None
+                if box.config.retry_after is not None:
+                    headers.append(("Retry-After", _seconds(box.config.retry_after)))
+        elif fault is None and body.get("callback_url"):
+            code, reply = 201, {"message": "async api spawned", "api_id": api_id}
+        elif fault is None:
+            message = "call queued" if queued else "calls fired" if count > 1 else "call fired"
+            code = 200 if queued else 201
+            reply = {"message": message, "request_uuid": request_uuid, "api_id": api_id}
+        text = reply.get("error", reply.get("message"))
+        box.record(
+            auth_id=auth_id,
+            body=body,
+            request_uuid=request_uuid,
+            api_id=api_id,
+            status=code or None,
+            message=text,
+            fault=fault,
+            placed=placed,
+        )
+        if code:
+            return self._reply(code, reply, headers, fault)
+        if fault == "hang":
+            hold(self.connection, box.stopping)
+        self.close_connection = True  # dropped or hung: closed without an answer
+        self._note(None, str(fault))
+
+    def _error(self, status: int, text: str, headers: Sequence[tuple[str, str]] = ()) -> None:
+        self._reply(status, {"api_id": _new_id(), "error": text}, headers)
+
+    def _reply(
+        self,
+        status: int,
+        payload: dict[str, Any],
+        headers: Sequence[tuple[str, str]] = (),
+        note: str | None = None,
+    ) -> None:
+        """Status line, headers and body in one write (see the module docstring)."""
+        data = json.dumps(payload).encode()
+        lines = [
+            f"HTTP/1.1 {status} {_phrase(status)}",
+            f"Server: {self.server_version}",
+            f"Date: {self.date_time_string()}",
+            "Content-Type: application/json",
+            f"Content-Length: {len(data)}",
+            *(f"{name}: {value}" for name, value in headers),
+        ]
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        try:
+            self.wfile.write(head if self.command == "HEAD" else head + data)
+        except OSError:
+            self.close_connection = True
+        self._note(status, note or str(payload.get("error") or payload.get("message")))
+
+    def _note(self, status: int | None, note: str) -> None:
+        host, port = self.client_address[:2]
+        elapsed_ms = (time.perf_counter() - self._started) * 1000
+        path = getattr(self, "path", "-")
+        self.box.log(f"{host}:{port}", self.command or "-", path, status, note, elapsed_ms)
