@@ -10,7 +10,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,11 +21,16 @@ import click
 import yaml
 
 from callspec import __version__
-from callspec.errors import CallspecError, ExitCode, SpecError
+from callspec.errors import CallspecError, ExitCode, SpecError, UsageError
+from callspec.execute import Outputs, execute
 from callspec.plan import Plan, PlanOptions, build_plan
 from callspec.redact import Redactor
 from callspec.request import AUTH_ID_PLACEHOLDER, api_url_for, build_request, known_auth_id, to_curl
+from callspec.results import Mode
+from callspec.runner import RunOptions
+from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN, Fault, Sandbox, SandboxConfig
 from callspec.schemas import SCHEMA_NAMES, SchemaName, schema_path
+from callspec.send import Timeouts
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -198,6 +205,276 @@ def render(paths: tuple[Path, ...], fmt: str, api_url: str | None, **kw: Any) ->
     else:
         out = yaml.safe_dump(items, sort_keys=False, allow_unicode=True).rstrip("\n")
     click.echo(redactor.text(out))
+
+
+def _install_stop_handlers(stop: threading.Event) -> Callable[[], None]:
+    """First Ctrl-C/SIGTERM: stop new sends. Second: leave at once (the journal is synced)."""
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set():
+            os._exit(ExitCode.INTERRUPTED)
+        stop.set()
+        sys.stderr.write(
+            "\ncallspec: stopping: no new calls; waiting for calls in flight "
+            "(Ctrl-C again to quit at once)\n"
+        )
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return restore
+
+
+@cli.command()
+@plan_options
+@click.option(
+    "--report",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="JSON report path (default .callspec/runs/<time>/report.json).",
+)
+@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), help="JUnit XML path.")
+@click.option("--dry-run", is_flag=True, help="Do everything but send.")
+@click.option(
+    "--sandbox",
+    "use_sandbox",
+    is_flag=True,
+    help="Start the embedded sandbox on 127.0.0.1 and send there.",
+)
+@click.option("--api-url", help="Base URL instead of the profile's or https://api.plivo.com.")
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Calls per second over the whole run (default: the profile's, else 2).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Requests in flight at once.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Read timeout in seconds (connect: at most 5 s).",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 10),
+    default=3,
+    show_default=True,
+    help="Retries of attempts that surely placed no call (refused, 429, 503).",
+)
+@click.option(
+    "--max-calls",
+    type=click.IntRange(min=1),
+    help="Refuse a run that would place more calls (default: the profile's).",
+)
+@click.option(
+    "--journal",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Journal path (default: beside the report).",
+)
+@click.option(
+    "--resume",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Skip calls this journal shows fired or queued; append to it.",
+)
+@click.option(
+    "--retry-unknown",
+    is_flag=True,
+    help="With --resume: send again calls whose outcome is unknown.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Force the progress bar on or off (default: a bar on a terminal).",
+)
+@_handled
+def run(paths: tuple[Path, ...], **kw: Any) -> None:
+    """Validate the whole run, then place the calls and write a report.
+
+    Exit 0 when every call fired or was queued, 1 when any failed or its outcome
+    is unknown, 3 when any spec is invalid (nothing sent), 4 when refused by a
+    guard (nothing sent), 130 when interrupted.
+
+    \b
+    Examples:
+      callspec run specs/ --sandbox
+      callspec run specs/oncall.yaml --tag sev1 --report out/report.json
+      callspec run specs/ --resume out/report.journal.jsonl
+    """
+    if kw["retry_unknown"] and not kw["resume"]:
+        raise click.UsageError("--retry-unknown goes with --resume")
+    if kw["dry_run"] and kw["use_sandbox"]:
+        raise click.UsageError("--dry-run and --sandbox do not go together")
+    mode: Mode = "dry-run" if kw["dry_run"] else "live"
+    timeout = kw["timeout"]
+    options = RunOptions(
+        mode=mode,
+        api_url=kw["api_url"],
+        rate=kw["rate"],
+        concurrency=kw["concurrency"],
+        timeouts=Timeouts(connect=min(5.0, timeout), read=timeout),
+        retries=kw["retries"],
+        max_calls=kw["max_calls"],
+        journal=kw["journal"],
+        resume=kw["resume"],
+        retry_unknown=kw["retry_unknown"],
+    )
+    outputs = Outputs(report=kw["report"], junit=kw["junit"], progress=kw["progress"])
+    stop = threading.Event()
+    restore = _install_stop_handlers(stop)
+    out = click.get_text_stream("stdout")
+    err = click.get_text_stream("stderr")
+    try:
+        result, _ = execute(
+            paths,
+            _options(kw),
+            options,
+            outputs,
+            dict(os.environ),
+            out,
+            err,
+            stop,
+            sandbox=kw["use_sandbox"],
+        )
+    finally:
+        restore()
+    sys.exit(result.exit_code())
+
+
+def _parse_fault(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[Fault, ...]:
+    faults = []
+    for item in values:
+        status, sep, fraction = item.partition(":")
+        try:
+            faults.append(Fault(int(status), float(fraction) if sep else 1.0))
+        except ValueError as e:
+            raise click.BadParameter(
+                f"expected STATUS:FRACTION like 500:0.1, got {item!r} ({e})"
+            ) from e
+    return tuple(faults)
+
+
+def _parse_latency(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[float, float]:
+    if not value:
+        return (0.0, 0.0)
+    low, sep, high = value.partition("-")
+    try:
+        lo, hi = float(low), float(high) if sep else float(low)
+    except ValueError as e:
+        raise click.BadParameter(f"expected MS or MIN-MAX in milliseconds, got {value!r}") from e
+    if lo < 0 or hi < lo:
+        raise click.BadParameter(f"expected 0 <= MIN <= MAX, got {value!r}")
+    return (lo, hi)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8555,
+    show_default=True,
+    help="Port (0: any free port).",
+)
+@click.option("--auth-id", default=DEFAULT_AUTH_ID, show_default=True, help="Accepted auth ID.")
+@click.option(
+    "--auth-token",
+    default=DEFAULT_AUTH_TOKEN,
+    help="Accepted auth token (default: the sandbox's own, see README).",
+)
+@click.option(
+    "--record",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Append one JSON line per call treated as placed (and per 429/503 refusal).",
+)
+@click.option(
+    "--cps",
+    type=click.IntRange(min=1),
+    help="Calls beyond N in the current second are answered 200 'call queued'.",
+)
+@click.option(
+    "--latency",
+    callback=_parse_latency,
+    metavar="MS|MIN-MAX",
+    help="Delay every answer by MS (or a random MIN-MAX) milliseconds.",
+)
+@click.option(
+    "--fail",
+    "faults",
+    multiple=True,
+    callback=_parse_fault,
+    metavar="STATUS:FRACTION",
+    help="Answer FRACTION of valid calls with STATUS, e.g. 500:0.1 (repeatable).",
+)
+@click.option(
+    "--retry-after", type=click.FloatRange(min=0), help="Retry-After seconds on injected 429/503."
+)
+@click.option(
+    "--drop",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Fraction of calls placed, then the connection closed without an answer.",
+)
+@click.option(
+    "--hang",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Fraction of calls placed, then never answered.",
+)
+@click.option("--seed", type=int, help="Seed for fault choices (deterministic runs).")
+@_handled
+def sandbox(**kw: Any) -> None:
+    """Serve a local Plivo-compatible Make-a-call API, for trials and CI.
+
+    It checks basic auth and every argument with the same schema as callspec,
+    answers as Plivo does (201 call fired, 200 call queued over --cps, 400/401
+    with Plivo's error shape), and can inject faults. Ctrl-C stops it.
+
+    \b
+    Example:
+      callspec sandbox --port 8555 --cps 2 --fail 503:0.1 --seed 7
+      callspec run specs/ --api-url http://127.0.0.1:8555
+    """
+    config = SandboxConfig(
+        host=kw["host"],
+        port=kw["port"],
+        auth_id=kw["auth_id"],
+        auth_token=kw["auth_token"],
+        record=kw["record"],
+        cps=kw["cps"],
+        latency_ms=kw["latency"],
+        faults=kw["faults"],
+        retry_after=kw["retry_after"],
+        drop=kw["drop"],
+        hang=kw["hang"],
+        seed=kw["seed"],
+        log=click.get_text_stream("stderr"),
+    )
+    try:
+        box = Sandbox(config)
+    except OSError as e:
+        raise UsageError(f"cannot listen on {kw['host']}:{kw['port']}: {e.strerror or e}") from e
+    click.echo(f"callspec sandbox: listening on {box.url} (auth ID {config.auth_id}); Ctrl-C stops")
+    try:
+        box.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("callspec sandbox: stopped", err=True)
+    finally:
+        box.stop()
 
 
 @cli.command()

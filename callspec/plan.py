@@ -56,12 +56,16 @@ class CallPlan:
     profile: Profile | None
     body: Mapping[str, Any]
     secret_values: frozenset[str] = field(default=frozenset(), repr=False)
+    #: The spec file's absolute path: the identity of the file whatever the working directory.
+    spec_path: str = ""
 
     @property
     def key(self) -> str:
         """A stable identity across runs: spec file, call name and rendered body."""
         canonical = json.dumps(
-            [self.spec_file, self.name, self.body], sort_keys=True, separators=(",", ":")
+            [self.spec_path or self.spec_file, self.name, self.body],
+            sort_keys=True,
+            separators=(",", ":"),
         )
         return hashlib.sha256(canonical.encode()).hexdigest()[:24]
 
@@ -113,6 +117,7 @@ class _Builder:
         self.problems: list[Problem] = []
         self.calls: list[CallPlan] = []
         self.files: list[str] = []
+        self.paths: dict[str, str] = {}
         self.profiles_files: dict[Path, ProfilesFile | None] = {}
         self.matched_only: set[str] = set()
         self.extra_layers = self._command_line_vars()
@@ -182,6 +187,7 @@ class _Builder:
     def add_file(self, path: Path) -> None:
         display = _display(path)
         self.files.append(display)
+        self.paths[display] = str(path.resolve())
         try:
             doc = load_file(path, display)
         except SpecError as e:
@@ -279,6 +285,7 @@ class _Builder:
                 profile=profile,
                 body=body,
                 secret_values=secrets,
+                spec_path=self.paths[doc.file],
             )
         )
 

@@ -25,17 +25,15 @@ import socket
 import socketserver
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO, cast
 from urllib.parse import parse_qs, urlsplit
 
-from callspec.sandbox_faults import NOT_PLACED, Fault, FaultPlan, hold
+from callspec.sandbox_faults import Fault, FaultPlan, answer, hold, new_id, phrase
 from callspec.validate import check_request_body
 
 __all__ = ["DEFAULT_AUTH_ID", "DEFAULT_AUTH_TOKEN", "Fault", "Sandbox", "SandboxConfig"]
@@ -44,7 +42,7 @@ DEFAULT_AUTH_ID = "MASANDBOX00000000000"
 DEFAULT_AUTH_TOKEN = "sandbox-token-not-a-secret-000000000000"
 MAX_BODY_BYTES = 1 << 20
 IDLE_TIMEOUT_S = 120.0  # an idle keep-alive connection is closed after this
-_POLL_S = 0.1  # how often the accept loop and hung requests look for stop()
+_POLL_S = 0.1  # how often the accept loop looks for stop()
 _CALL_PATH = re.compile(r"^/v1/Account/([^/]+)/Call/?$")
 
 
@@ -75,21 +73,6 @@ class SandboxConfig:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _new_id() -> str:
-    return str(uuid.uuid4())
-
-
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Injected Fault"
-
-
-def _seconds(value: float) -> str:
-    return str(int(value)) if value == int(value) else str(value)
 
 
 def _parse_body(raw: bytes) -> dict[str, Any] | None:
@@ -272,7 +255,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Protocol errors that http.server finds, answered in Plivo's shape."""
         self._started = time.perf_counter()
         self.close_connection = True
-        self._reply(code, {"api_id": _new_id(), "error": message or _phrase(code).lower()})
+        self._reply(code, {"api_id": new_id(), "error": message or phrase(code).lower()})
 
     def do_POST(self) -> None:
         self._started = time.perf_counter()
@@ -335,51 +318,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer_call(self, auth_id: str, body: dict[str, Any]) -> None:
         box = self.box
-        delay, fault, status = box.faults.decide()
-        if delay > 0 and box.stopping.wait(delay):
+        decision = box.faults.decide()
+        if decision.delay_s > 0 and box.stopping.wait(decision.delay_s):
             self.close_connection = True
             return
-        to = body.get("to")
-        count = len(to) if isinstance(to, list) else str(to).count("<") + 1
-        uuids = [_new_id() for _ in range(count)]
-        request_uuid: str | list[str] | None = uuids if count > 1 else uuids[0]
-        api_id = _new_id()
-        placed = status not in NOT_PLACED
-        queued = placed and box.admit()
-        headers: list[tuple[str, str]] = []
-        code, reply = 0, dict[str, Any]()
-        if status is not None:
-            code, reply = status, {"api_id": api_id, "error": _phrase(status).lower()}
-            if not placed:
-                request_uuid = None
-                if box.config.retry_after is not None:
-                    headers.append(("Retry-After", _seconds(box.config.retry_after)))
-        elif fault is None and body.get("callback_url"):
-            code, reply = 201, {"message": "async api spawned", "api_id": api_id}
-        elif fault is None:
-            message = "call queued" if queued else "calls fired" if count > 1 else "call fired"
-            code = 200 if queued else 201
-            reply = {"message": message, "request_uuid": request_uuid, "api_id": api_id}
-        text = reply.get("error", reply.get("message"))
-        box.record(
-            auth_id=auth_id,
-            body=body,
-            request_uuid=request_uuid,
-            api_id=api_id,
-            status=code or None,
-            message=text,
-            fault=fault,
-            placed=placed,
+        status, payload, headers, outcome = answer(
+            decision, body, box.admit, box.config.retry_after
         )
-        if code:
-            return self._reply(code, reply, headers, fault)
-        if fault == "hang":
-            hold(self.connection, box.stopping)
+        box.record(auth_id=auth_id, body=body, **outcome)
+        if status is not None:
+            return self._reply(status, payload, headers, decision.fault)
         self.close_connection = True  # dropped or hung: closed without an answer
-        self._note(None, str(fault))
+        self._note(None, str(decision.fault))
+        if decision.fault == "hang":
+            hold(self.connection, box.stopping)
 
     def _error(self, status: int, text: str, headers: Sequence[tuple[str, str]] = ()) -> None:
-        self._reply(status, {"api_id": _new_id(), "error": text}, headers)
+        self._reply(status, {"api_id": new_id(), "error": text}, headers)
 
     def _reply(
         self,
@@ -391,7 +346,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Status line, headers and body in one write (see the module docstring)."""
         data = json.dumps(payload).encode()
         lines = [
-            f"HTTP/1.1 {status} {_phrase(status)}",
+            f"HTTP/1.1 {status} {phrase(status)}",
             f"Server: {self.server_version}",
             f"Date: {self.date_time_string()}",
             "Content-Type: application/json",
@@ -401,11 +356,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        # Logged before the write, so the line exists once the client has its answer.
+        self._note(status, note or str(payload.get("error") or payload.get("message")))
         try:
             self.wfile.write(head if self.command == "HEAD" else head + data)
         except OSError:
             self.close_connection = True
-        self._note(status, note or str(payload.get("error") or payload.get("message")))
 
     def _note(self, status: int | None, note: str) -> None:
         host, port = self.client_address[:2]

@@ -1,0 +1,112 @@
+"""The ``run`` command as a library call: plan, (sandbox), send, report.
+
+This module owns the order of a run and where its outputs go: build and
+validate the whole plan first (nothing is sent when any call is invalid),
+start the embedded sandbox for ``--sandbox``, pick the report and journal
+paths, send with progress lines, then write the JSON report, the JUnit file,
+the terminal summary and the GitHub step summary, every one through the run's
+:class:`~callspec.redact.Redactor`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TextIO
+
+from callspec.errors import GuardError
+from callspec.plan import Plan, PlanOptions, build_plan
+from callspec.progress import Progress
+from callspec.redact import Redactor
+from callspec.report import REPORTERS, append_github_summary, write_report
+from callspec.request import Credentials, credentials_for
+from callspec.results import RunResult
+from callspec.runner import Runner, RunOptions
+from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN, Sandbox, SandboxConfig
+
+RUNS_DIR = Path(".callspec") / "runs"
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where a run writes: report and JUnit paths (None: defaults / none)."""
+
+    report: Path | None = None
+    junit: Path | None = None
+    progress: bool | None = None  # None: a bar on a terminal, lines otherwise
+
+
+def default_report_path() -> Path:
+    """``.callspec/runs/<UTC time>/report.json`` in the working directory."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    return RUNS_DIR / stamp / "report.json"
+
+
+def journal_beside(report: Path) -> Path:
+    """The journal's default path: next to the report."""
+    return report.with_name(report.stem + ".journal.jsonl")
+
+
+def _sandbox_credentials(plan: Plan, environ: Mapping[str, str]) -> Credentials:
+    """The user's credentials when they resolve, else the sandbox's own."""
+    try:
+        return credentials_for(plan.calls[0], environ)
+    except GuardError:
+        return Credentials(DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN)
+
+
+@contextlib.contextmanager
+def _maybe_sandbox(
+    plan: Plan, options: RunOptions, sandbox: bool, environ: Mapping[str, str]
+) -> Iterator[RunOptions]:
+    if not sandbox:
+        yield options
+        return
+    creds = _sandbox_credentials(plan, environ)
+    config = SandboxConfig(auth_id=creds.auth_id, auth_token=creds.auth_token)
+    with Sandbox(config) as box:
+        yield replace(options, mode="sandbox", api_url=box.url, credentials=creds)
+
+
+def execute(
+    paths: Sequence[Path],
+    plan_options: PlanOptions,
+    run_options: RunOptions,
+    outputs: Outputs,
+    environ: Mapping[str, str],
+    out: TextIO,
+    err: TextIO,
+    stop: threading.Event | None = None,
+    sandbox: bool = False,
+) -> tuple[RunResult, Path]:
+    """Run the specs at ``paths``; return the result and the report's path."""
+    plan = build_plan(paths, plan_options, environ)
+    report_path = outputs.report or default_report_path()
+    if run_options.journal is None and run_options.mode != "dry-run":
+        run_options = replace(
+            run_options, journal=run_options.resume or journal_beside(report_path)
+        )
+    redactor = Redactor()
+    with _maybe_sandbox(plan, run_options, sandbox, environ) as options:
+        progress = Progress(err, len(plan.calls), redactor, outputs.progress)
+        runner = Runner(plan, options, environ, redactor, progress.update, stop)
+        if options.mode != "dry-run":
+            where = "the embedded sandbox at " if options.mode == "sandbox" else ""
+            progress.note(
+                f"callspec: sending {len(plan.calls)} call(s) to {where}{runner.api_url()} "
+                f"at {runner.rate:g}/s, {options.concurrency} worker(s)"
+            )
+        result = runner.run()
+        progress.close()
+    write_report("json", result, redactor, report_path)
+    if outputs.junit is not None:
+        write_report("junit", result, redactor, outputs.junit)
+    REPORTERS["text"].write(result, redactor, out)
+    append_github_summary(result, redactor, environ)
+    journal = f", journal {options.journal}" if options.journal else ""
+    out.write(f"report: {report_path}{journal}\n")
+    return result, report_path

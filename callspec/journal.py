@@ -1,0 +1,123 @@
+"""The journal: a JSON-lines record of every call, written before it is sent and after.
+
+Each line is flushed and fsync'ed, so a crash loses nothing that was sent.
+``--resume`` reads a journal back into the last known state of every call
+(by its stable key), which decides what a resumed run may send again:
+fired and queued calls never, unknown ones (including calls started but
+never finished) only when the user says so, failed and skipped ones again.
+The journal never holds credentials; bodies are written with secrets masked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from callspec.errors import Location, Problem, SpecError
+from callspec.redact import Redactor
+from callspec.results import CallResult
+from callspec.send import now_iso
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """The last state of one call in a journal."""
+
+    key: str
+    name: str
+    spec_file: str
+    state: str  # "started", or an outcome
+    run_id: str
+    request_uuid: str | list[str] | None = None
+
+
+class Journal:
+    """Appends events, one fsync'ed JSON line each; safe to share between threads."""
+
+    def __init__(self, path: Path, run_id: str, redactor: Redactor) -> None:
+        self.path = path
+        self.run_id = run_id
+        self.redactor = redactor
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: TextIO = path.open("a", encoding="utf-8")
+
+    def _write(self, event: Mapping[str, Any]) -> None:
+        line = self.redactor.text(json.dumps(event, separators=(",", ":"))) + "\n"
+        with self._lock:
+            self._file.write(line)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
+    def started(self, key: str, spec_file: str, name: str, body: Mapping[str, Any]) -> None:
+        """Before the first byte of a call goes out."""
+        self._write(
+            {
+                "event": "started",
+                "time": now_iso(),
+                "run_id": self.run_id,
+                "key": key,
+                "spec_file": spec_file,
+                "name": name,
+                "body": dict(body),
+            }
+        )
+
+    def finished(self, result: CallResult) -> None:
+        """After a call's outcome is known (also for calls skipped or never sent)."""
+        self._write(
+            {
+                "event": "finished",
+                "time": now_iso(),
+                "run_id": self.run_id,
+                "key": result.key,
+                "spec_file": result.spec_file,
+                "name": result.name,
+                "outcome": result.outcome,
+                "status": result.status,
+                "request_uuid": result.request_uuid,
+                "api_id": result.api_id,
+                "error": result.error,
+                "attempts": len(result.attempts),
+            }
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._file.closed:
+                self._file.close()
+
+
+def read_journal(path: Path) -> dict[str, JournalEntry]:
+    """The last state of every call in a journal, by key; a broken line is a SpecError."""
+    entries: dict[str, JournalEntry] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError([Problem(Location(str(path)), "", f"cannot read journal: {e}")]) from e
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+            key = event["key"]
+            state = "started" if event["event"] == "started" else event["outcome"]
+            previous = entries.get(key)
+            uuid = event.get("request_uuid") or (previous.request_uuid if previous else None)
+            entries[key] = JournalEntry(
+                key, event["name"], event["spec_file"], state, event["run_id"], uuid
+            )
+        except (ValueError, KeyError, TypeError) as e:
+            if number == len(lines):
+                # A crash can cut the last line short.  Safe to ignore: a cut "started"
+                # line was never fsync'ed, so its call was never sent; a cut "finished"
+                # line leaves that call "started", which resumes as unknown.
+                break
+            where = Location(str(path), number, 1)
+            raise SpecError([Problem(where, "", f"not a callspec journal line ({e})")]) from e
+    return entries

@@ -1,0 +1,321 @@
+"""Reports of a run: the JSON document, JUnit XML, the terminal and Markdown summaries.
+
+This module owns turning a :class:`~callspec.results.RunResult` into what people
+and machines read after a run.  Every reporter shares one interface, writes to
+a stream it is given and masks secrets through the :class:`Redactor` it is
+given; :func:`write_report` puts a report at a path atomically, and
+:func:`append_github_summary` adds the Markdown summary to a GitHub job page.
+The JSON document's contract is ``schemas/report.schema.json``.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import os
+import re
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+import callspec
+from callspec.redact import Redactor
+from callspec.results import CallResult, RunResult
+from callspec.schemas import validator
+
+ReportKind = Literal["json", "junit", "text", "markdown"]
+
+# Characters XML 1.0 cannot carry at all, even escaped (a server's error text may hold them).
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON types: mappings to dicts, sequences to lists, the rest to strings."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def _call_document(call: CallResult, mask: Redactor) -> dict[str, Any]:
+    # Closed sets (outcome) and numbers cannot hold a secret; every free string is masked.
+    return {
+        "key": mask.value(call.key),
+        "spec_file": mask.value(call.spec_file),
+        "line": call.line,
+        "name": mask.value(call.name),
+        "tags": mask.value(list(call.tags)),
+        "profile_chain": mask.value(list(call.profile_chain)),
+        "body": mask.value(_plain(call.body)),
+        "outcome": call.outcome,
+        "status": call.status,
+        "request_uuid": mask.value(_plain(call.request_uuid)),
+        "api_id": mask.value(call.api_id),
+        "message": mask.value(call.message),
+        "error": mask.value(call.error),
+        "reason": mask.value(call.reason),
+        "duration_ms": call.duration_ms,
+        "attempts": [
+            {
+                "started": mask.value(a.started),
+                "duration_ms": a.duration_ms,
+                "status": a.status,
+                "error": mask.value(a.error),
+                "maybe_sent": a.maybe_sent,
+                "retry_after": a.retry_after,
+            }
+            for a in call.attempts
+        ],
+    }
+
+
+def report_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
+    """The JSON report of a run (``schemas/report.schema.json``), every secret masked."""
+    return {
+        "tool": {"name": "callspec", "version": callspec.__version__},
+        "run_id": redactor.value(result.run_id),
+        "started": redactor.value(result.started),
+        "finished": redactor.value(result.finished),
+        "mode": result.mode,
+        "api_url": redactor.value(result.api_url),
+        "interrupted": result.interrupted,
+        "options": redactor.value(_plain(result.options)),
+        "files": redactor.value(list(result.files)),
+        "summary": result.summary(),
+        "calls": [_call_document(c, redactor) for c in result.calls],
+    }
+
+
+def validate_report(doc: Mapping[str, Any]) -> list[str]:
+    """Schema errors of a report document as ``$.path: message`` lines; empty when valid."""
+    errors = validator("report").iter_errors(doc)
+    return [f"{e.json_path}: {e.message}" for e in sorted(errors, key=lambda e: e.json_path)]
+
+
+class Reporter(abc.ABC):
+    """Writes one kind of report of a run to a text stream, secrets masked."""
+
+    @abc.abstractmethod
+    def write(self, result: RunResult, redactor: Redactor, stream: TextIO) -> None:
+        """Write the report of ``result`` to ``stream``."""
+
+
+class JsonReporter(Reporter):
+    """The JSON report document, indented."""
+
+    def write(self, result: RunResult, redactor: Redactor, stream: TextIO) -> None:
+        json.dump(report_document(result, redactor), stream, indent=2, ensure_ascii=False)
+        stream.write("\n")
+
+
+def _status_text(status: int | None) -> str:
+    return f"HTTP {status}" if status is not None else "no response"
+
+
+def _junit_problem(call: CallResult) -> tuple[str, str, str, str] | None:
+    """(element, type, message, text) for a call that did not pass, else None."""
+    detail = "\n".join(
+        f"attempt {i}: {_status_text(a.status)}" + (f": {a.error}" if a.error else "")
+        for i, a in enumerate(call.attempts, 1)
+    )
+    error = call.error or call.message or "no error text"
+    if call.outcome == "failed":
+        message = f"{_status_text(call.status)}: {error}" if call.attempts else error
+        return "failure", "failed", message, "\n".join(filter(None, [message, detail]))
+    if call.outcome == "unknown":
+        message = f"outcome unknown: {error}"
+        note = "The call may have been placed; it was not sent again. Check Plivo's call logs."
+        return "error", "unknown", message, "\n".join(filter(None, [message, note, detail]))
+    if call.outcome == "invalid":
+        return "failure", "invalid", error, error
+    return None
+
+
+def _seconds(ms: float) -> str:
+    return f"{ms / 1000:.3f}"
+
+
+class JUnitReporter(Reporter):
+    """JUnit XML: one testsuite per spec file, one testcase per call."""
+
+    def write(self, result: RunResult, redactor: Redactor, stream: TextIO) -> None:
+        def clean(text: str) -> str:
+            return _XML_ILLEGAL.sub("\N{REPLACEMENT CHARACTER}", redactor.text(text))
+
+        by_file: dict[str, list[CallResult]] = {}
+        for call in result.calls:
+            by_file.setdefault(call.spec_file, []).append(call)
+        root = ET.Element("testsuites", name="callspec")
+        for spec_file, calls in by_file.items():
+            counts = {"failures": 0, "errors": 0, "skipped": 0}
+            suite = ET.SubElement(root, "testsuite", name=clean(spec_file))
+            for call in calls:
+                case = ET.SubElement(suite, "testcase", classname=clean(spec_file))
+                case.set("name", clean(call.name))
+                case.set("time", _seconds(call.duration_ms))
+                problem = _junit_problem(call)
+                if problem is not None:
+                    tag, kind, message, text = problem
+                    counts["failures" if tag == "failure" else "errors"] += 1
+                    element = ET.SubElement(case, tag, type=kind, message=clean(message))
+                    element.text = clean(text)
+                elif call.outcome == "skipped":
+                    counts["skipped"] += 1
+                    ET.SubElement(case, "skipped", message=clean(call.reason or "skipped"))
+                elif call.request_uuid:
+                    uuids = call.request_uuid
+                    listed = uuids if isinstance(uuids, str) else " ".join(uuids)
+                    out = ET.SubElement(case, "system-out")
+                    out.text = clean(f"{call.outcome}: request_uuid {listed}")
+            suite.set("tests", str(len(calls)))
+            for name, count in counts.items():
+                suite.set(name, str(count))
+            suite.set("time", _seconds(sum(c.duration_ms for c in calls)))
+        ET.indent(root)
+        stream.write('<?xml version="1.0" encoding="utf-8"?>\n')
+        stream.write(ET.tostring(root, encoding="unicode"))
+        stream.write("\n")
+
+
+def _uuid_cell(request_uuid: str | list[str] | None) -> str:
+    if not request_uuid:
+        return "-"
+    if isinstance(request_uuid, str):
+        return request_uuid
+    more = len(request_uuid) - 1
+    return request_uuid[0] + (f" (+{more} more)" if more else "")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+_HEADER = ("call", "outcome", "status", "request_uuid", "time (ms)")
+
+
+def _rows(result: RunResult, redactor: Redactor) -> list[tuple[str, ...]]:
+    return [
+        tuple(
+            _one_line(redactor.text(cell))
+            for cell in (
+                f"{c.spec_file}:{c.name}",
+                c.outcome,
+                str(c.status) if c.status is not None else "-",
+                _uuid_cell(c.request_uuid),
+                f"{c.duration_ms:.0f}",
+            )
+        )
+        for c in result.calls
+    ]
+
+
+def _run_seconds(result: RunResult) -> float:
+    """Wall time of the run from its timestamps; the calls' own time if those do not parse."""
+    try:
+        start, end = (
+            datetime.fromisoformat(t.replace("Z", "+00:00"))
+            for t in (result.started, result.finished)
+        )
+        return max((end - start).total_seconds(), 0.0)
+    except (ValueError, TypeError):
+        return sum(c.duration_ms for c in result.calls) / 1000
+
+
+def totals_line(result: RunResult) -> str:
+    """``5 calls: 4 fired, 0 queued, 1 failed, 0 unknown, 0 skipped (mode sandbox, 0.42 s)``."""
+    s = result.summary()
+    counts = ", ".join(f"{s[o]} {o}" for o in ("fired", "queued", "failed", "unknown", "skipped"))
+    if s["invalid"]:
+        counts += f", {s['invalid']} invalid"
+    noun = "call" if s["total"] == 1 else "calls"
+    extra = ", interrupted" if result.interrupted else ""
+    return (
+        f"{s['total']} {noun}: {counts} (mode {result.mode}, {_run_seconds(result):.2f} s{extra})"
+    )
+
+
+def _problem_lines(result: RunResult, redactor: Redactor) -> list[str]:
+    lines = []
+    for c in result.calls:
+        if c.outcome not in ("failed", "unknown", "invalid"):
+            continue
+        text = c.error or c.message or "no error text"
+        if c.outcome == "unknown":
+            text += " (may have been placed; not resent)"
+        lines.append(_one_line(redactor.text(f"{c.spec_file}:{c.name}: {c.outcome}: {text}")))
+    return lines
+
+
+class TextReporter(Reporter):
+    """The terminal summary: a table of calls, the totals, then what went wrong."""
+
+    def write(self, result: RunResult, redactor: Redactor, stream: TextIO) -> None:
+        rows = [_HEADER, *_rows(result, redactor)]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
+        for row in rows:
+            cells = [cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=False)]
+            stream.write("  ".join([*cells, row[-1].rjust(widths[-1])]) + "\n")
+        stream.write(totals_line(result) + "\n")
+        for line in _problem_lines(result, redactor):
+            stream.write(line + "\n")
+
+
+class MarkdownReporter(Reporter):
+    """The same summary as GitHub-flavoured Markdown (for a job's step summary)."""
+
+    def write(self, result: RunResult, redactor: Redactor, stream: TextIO) -> None:
+        def row(cells: tuple[str, ...]) -> str:
+            return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |\n"
+
+        stream.write(f"### callspec run `{redactor.text(result.run_id)}`\n\n")
+        stream.write(row(_HEADER))
+        stream.write("|---|---|---:|---|---:|\n")
+        for cells in _rows(result, redactor):
+            stream.write(row(cells))
+        stream.write(f"\n{totals_line(result)}\n")
+        problems = _problem_lines(result, redactor)
+        if problems:
+            stream.write("\n" + "".join(f"- {line}\n" for line in problems))
+
+
+REPORTERS: dict[ReportKind, Reporter] = {
+    "json": JsonReporter(),
+    "junit": JUnitReporter(),
+    "text": TextReporter(),
+    "markdown": MarkdownReporter(),
+}
+
+
+def write_report(kind: ReportKind, result: RunResult, redactor: Redactor, path: Path) -> None:
+    """Write one report to ``path`` atomically (a temp file beside it, then a rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            REPORTERS[kind].write(result, redactor, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def append_github_summary(
+    result: RunResult, redactor: Redactor, environ: Mapping[str, str] | None = None
+) -> bool:
+    """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY``; False (no-op) when it is unset."""
+    target = (os.environ if environ is None else environ).get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return False
+    with open(target, "a", encoding="utf-8") as f:
+        REPORTERS["markdown"].write(result, redactor, f)
+        f.write("\n")
+    return True

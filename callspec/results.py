@@ -1,0 +1,86 @@
+"""What a run produced: one result per call, every attempt, and the run around them.
+
+Plain frozen dataclasses shared by the runner (which fills them), the journal
+and the reporters (which read them).  Outcomes form a closed set; the summary
+and the exit code are derived from the results, never kept beside them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from callspec.errors import ExitCode
+
+Outcome = Literal["fired", "queued", "failed", "unknown", "skipped", "invalid"]
+OUTCOMES: tuple[Outcome, ...] = ("fired", "queued", "failed", "unknown", "skipped", "invalid")
+Mode = Literal["live", "sandbox", "dry-run"]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One HTTP attempt: what came back, or what went wrong on the wire."""
+
+    started: str
+    duration_ms: float
+    status: int | None = None
+    error: str | None = None
+    #: True when the request may have reached the API (so it must not be resent).
+    maybe_sent: bool = True
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """The fate of one call of the plan."""
+
+    key: str
+    spec_file: str
+    line: int
+    name: str
+    tags: tuple[str, ...]
+    profile_chain: tuple[str, ...]
+    body: Mapping[str, Any]
+    outcome: Outcome
+    attempts: tuple[Attempt, ...] = ()
+    status: int | None = None
+    request_uuid: str | list[str] | None = None
+    api_id: str | None = None
+    message: str | None = None
+    error: str | None = None
+    #: Why a call was skipped (resume, interrupt), in words.
+    reason: str | None = None
+
+    @property
+    def duration_ms(self) -> float:
+        return sum(a.duration_ms for a in self.attempts)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A whole run: when, how, and each call's result in plan order."""
+
+    run_id: str
+    mode: Mode
+    api_url: str
+    started: str
+    finished: str
+    options: Mapping[str, Any]
+    calls: tuple[CallResult, ...]
+    interrupted: bool = False
+    files: tuple[str, ...] = field(default=())
+
+    def summary(self) -> dict[str, int]:
+        """Counts per outcome, with the total."""
+        counts = Counter(c.outcome for c in self.calls)
+        return {"total": len(self.calls), **{o: counts.get(o, 0) for o in OUTCOMES}}
+
+    def exit_code(self) -> ExitCode:
+        """130 when interrupted, 1 when a call failed or is unknown, else 0."""
+        if self.interrupted:
+            return ExitCode.INTERRUPTED
+        if any(c.outcome in ("failed", "unknown", "invalid") for c in self.calls):
+            return ExitCode.CALL_FAILED
+        return ExitCode.OK

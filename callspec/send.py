@@ -1,0 +1,204 @@
+"""Sending one request and deciding what its answer means.
+
+This module is the only one that touches the network.  It owns one HTTP
+attempt (a ``requests.Session`` per worker, basic auth, explicit connect and
+read timeouts, no redirects, no hidden retries) and the classification that
+keeps a phone from ringing twice: an attempt either certainly did not place
+the call (connection refused, 429, 503: safe to retry), or certainly did
+(2xx), or certainly failed (4xx), or *may* have placed it (a read timeout, a
+connection dropped after the request was written, 500/502/504): ``unknown``,
+never resent automatically.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+import requests
+import urllib3.exceptions
+
+from callspec.request import Credentials, Request
+from callspec.results import Attempt
+
+Verdict = Literal["fired", "queued", "failed", "unknown", "retry"]
+RETRY_STATUSES = frozenset({429, 503})
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Connect and read timeouts in seconds (requests' tuple form)."""
+
+    connect: float = 5.0
+    read: float = 10.0
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """One attempt and what it means for the call."""
+
+    attempt: Attempt
+    verdict: Verdict
+    request_uuid: str | list[str] | None = None
+    api_id: str | None = None
+    message: str | None = None
+    error: str | None = None
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO 8601 with milliseconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_session() -> requests.Session:
+    """A session without requests' environment-driven surprises (netrc, proxies from env stay)."""
+    session = requests.Session()
+    # urllib3 must not retry on its own: a retried POST could ring a phone twice.
+    adapter = requests.adapters.HTTPAdapter(max_retries=0, pool_connections=1, pool_maxsize=1)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def send_once(
+    session: requests.Session, request: Request, creds: Credentials, timeouts: Timeouts
+) -> AttemptResult:
+    """POST ``request`` once and classify the answer; never raises for network trouble."""
+    started = now_iso()
+    t0 = time.perf_counter()
+    try:
+        response = session.post(
+            request.url,
+            data=request.body_bytes(),
+            headers=request.headers,
+            auth=(creds.auth_id, creds.auth_token),
+            timeout=(timeouts.connect, timeouts.read),
+            allow_redirects=False,
+        )
+    except requests.RequestException as e:
+        elapsed = (time.perf_counter() - t0) * 1000
+        return _transport_failure(e, started, elapsed, timeouts)
+    elapsed = (time.perf_counter() - t0) * 1000
+    return classify(response.status_code, response.content, response.headers, started, elapsed)
+
+
+def _not_sent(e: BaseException) -> bool:
+    """True when the error proves the request never left: no connection was made."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [e]
+    while stack:
+        err = stack.pop()
+        if err is None or id(err) in seen:
+            continue
+        seen.add(id(err))
+        if isinstance(
+            err,
+            urllib3.exceptions.NewConnectionError
+            | urllib3.exceptions.ConnectTimeoutError
+            | urllib3.exceptions.NameResolutionError
+            | requests.exceptions.ConnectTimeout,
+        ):
+            return True
+        if isinstance(err, urllib3.exceptions.MaxRetryError):
+            stack.append(err.reason)
+        stack.extend(a for a in err.args if isinstance(a, BaseException))
+        stack.extend((err.__cause__, err.__context__))
+    return False
+
+
+def _transport_failure(
+    e: requests.RequestException, started: str, elapsed: float, timeouts: Timeouts
+) -> AttemptResult:
+    if _not_sent(e):
+        text = f"connection failed before the request was sent: {_short(e)}"
+        attempt = Attempt(started, elapsed, None, text, maybe_sent=False)
+        return AttemptResult(attempt, "retry", error=text)
+    if isinstance(e, requests.exceptions.SSLError):
+        text = f"TLS error before the request was sent: {_short(e)}"
+        attempt = Attempt(started, elapsed, None, text, maybe_sent=False)
+        return AttemptResult(attempt, "failed", error=text)
+    if isinstance(e, requests.exceptions.ReadTimeout):
+        text = f"no answer within the read timeout of {timeouts.read:g} s"
+    else:
+        text = f"connection lost after the request was sent ({_short(e)})"
+    text += "; the call may have been placed"
+    return AttemptResult(
+        Attempt(started, elapsed, None, text, maybe_sent=True), "unknown", error=text
+    )
+
+
+def _short(e: BaseException) -> str:
+    """The innermost useful text of a requests/urllib3 error, without object addresses."""
+    reason: BaseException = e
+    while True:
+        inner = next((a for a in reason.args if isinstance(a, BaseException)), None)
+        if isinstance(reason, urllib3.exceptions.MaxRetryError) and reason.reason is not None:
+            inner = reason.reason
+        if inner is None:
+            break
+        reason = inner
+    text = str(reason)
+    if ": " in text and " object at 0x" in text:
+        text = text.split(": ", 1)[1]
+    return f"{type(reason).__name__}: {text}" if text else type(reason).__name__
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds: a number, or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def classify(
+    status: int, content: bytes, headers: Any, started: str, elapsed: float
+) -> AttemptResult:
+    """What an HTTP answer means for the call."""
+    try:
+        payload = json.loads(content) if content else {}
+    except ValueError:
+        payload = {}
+    if not isinstance(payload, dict):
+        payload = {}
+    message = payload.get("message")
+    api_id = payload.get("api_id")
+    error = payload.get("error")
+    if error is not None and not isinstance(error, str):
+        error = json.dumps(error)
+    uuid = payload.get("request_uuid")
+    retry_after = retry_after_seconds(headers.get("Retry-After")) if headers else None
+
+    def result(verdict: Verdict, err: str | None, maybe_sent: bool) -> AttemptResult:
+        attempt = Attempt(started, elapsed, status, err, maybe_sent, retry_after)
+        return AttemptResult(attempt, verdict, uuid, api_id, message, err)
+
+    if 200 <= status < 300:
+        queued = message in ("call queued", "async api spawned")
+        return result("queued" if queued else "fired", None, True)
+    text = error or message or _snippet(content) or f"HTTP {status}"
+    if status in RETRY_STATUSES:
+        return result("retry", f"HTTP {status}: {text}", False)
+    if status >= 500:
+        note = "; the call may have been placed"
+        return result("unknown", f"HTTP {status}: {text}{note}", True)
+    if 300 <= status < 400:
+        where = headers.get("Location", "?") if headers else "?"
+        return result("failed", f"HTTP {status}: unexpected redirect to {where}", False)
+    return result("failed", text, False)
+
+
+def _snippet(content: bytes) -> str:
+    text = content[:200].decode("utf-8", "replace").strip()
+    return " ".join(text.split())
