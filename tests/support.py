@@ -1,0 +1,98 @@
+"""Helpers for end-to-end tests: spec files written on the fly, the CLI, the sandbox.
+
+Nothing here mocks HTTP: tests start the real sandbox on 127.0.0.1 and the
+runner talks to it over a socket.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from click.testing import CliRunner, Result
+
+from callspec.cli import cli
+from callspec.report import validate_report
+from callspec.sandbox import Sandbox, SandboxConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+AUTH_ID = "MATESTAUTHID00000000"
+TOKEN = "tok-3f9a1c7e-very-secret-0000"  # searched for in every output
+
+
+def write_profiles(folder: Path, **default: Any) -> Path:
+    """A profiles.yaml whose `default` profile has the given settings."""
+    path = folder / "profiles.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "profiles": {"default": default}}))
+    return path
+
+
+def write_spec(folder: Path, n: int, name: str = "calls.yaml", **defaults: Any) -> Path:
+    """A spec of ``n`` calls; each call's answer_url names it, so records map back to calls."""
+    calls = [
+        {
+            "name": f"call-{i:03d}",
+            "to": f"+1415555{i:04d}",
+            "answer_url": f"https://hooks.example.com/answer.xml?call=call-{i:03d}",
+        }
+        for i in range(n)
+    ]
+    spec = {"version": 1, "defaults": {"from": "+14152224444", **defaults}, "calls": calls}
+    path = folder / name
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def call_name(record: Mapping[str, Any]) -> str:
+    """The call a sandbox record belongs to (from its answer_url)."""
+    return str(record["body"]["answer_url"]).rsplit("call=", 1)[1]
+
+
+def placed_counts(records: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """How many times the sandbox treated each call as placed."""
+    counts: dict[str, int] = {}
+    for record in records:
+        if record.get("placed"):
+            counts[call_name(record)] = counts.get(call_name(record), 0) + 1
+    return counts
+
+
+def sandbox(**config: Any) -> Sandbox:
+    """A started sandbox accepting the test credentials."""
+    return Sandbox(SandboxConfig(auth_id=AUTH_ID, auth_token=TOKEN, **config)).start()
+
+
+def cred_env(**extra: str) -> dict[str, str]:
+    return {"PLIVO_AUTH_ID": AUTH_ID, "PLIVO_AUTH_TOKEN": TOKEN, **extra}
+
+
+def invoke(args: list[str], env: Mapping[str, str | None] | None = None) -> Result:
+    """The CLI through click's CliRunner (stdout and stderr kept apart)."""
+    return CliRunner().invoke(cli, args, env=dict(env or {}), catch_exceptions=False)
+
+
+def read_report(path: Path) -> dict[str, Any]:
+    """A JSON report, checked against schemas/report.schema.json."""
+    doc: dict[str, Any] = json.loads(path.read_text())
+    problems = validate_report(doc)
+    assert problems == [], problems
+    return doc
+
+
+def spawn(args: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.Popen[str]:
+    """``python -m callspec ...`` as a separate process (for signals)."""
+    full_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "callspec", *args],
+        cwd=cwd,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
