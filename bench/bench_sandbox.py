@@ -1,20 +1,25 @@
 """How many call requests per second the sandbox answers: a script, not a test.
 
 Starts the sandbox in this process and fires N valid calls over keep-alive
-``requests.Session`` connections from several threads, then prints the rate.
-The clients share the interpreter (and its GIL) with the server, so the figure
-is a floor for the sandbox's own capacity.
+connections from several threads (``requests.Session`` by default, or the
+lighter ``http.client``), then prints the rate.  The clients share this
+interpreter, and its GIL, with the server: with ``requests`` the figure is
+mostly the client's own cost, so it is a floor for the sandbox's capacity.
 
-    python bench/bench_sandbox.py [--calls 2000] [--threads 4]
+    python bench/bench_sandbox.py [--calls 2000] [--threads 4] [--client http.client]
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import http.client
+import json
 import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -30,27 +35,60 @@ BODY = {
     "answer_url": "https://example.com/answer.xml",
     "time_limit": "300",
 }
+Post = Callable[[], int]
+
+
+def requests_client(url: str, auth: tuple[str, str]) -> tuple[Post, Callable[[], None]]:
+    session = requests.Session()
+    session.auth = auth
+
+    def post() -> int:
+        return session.post(url, json=BODY, timeout=5).status_code
+
+    return post, session.close
+
+
+def http_client(url: str, auth: tuple[str, str]) -> tuple[Post, Callable[[], None]]:
+    host, _, rest = url.removeprefix("http://").partition("/")
+    connection = http.client.HTTPConnection(host, timeout=5)
+    token = base64.b64encode(":".join(auth).encode()).decode()
+    headers = {"Content-Type": "application/json", "Authorization": f"Basic {token}"}
+    data = json.dumps(BODY)
+
+    def post() -> int:
+        connection.request("POST", "/" + rest, data, headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+
+    return post, connection.close
+
+
+CLIENTS = {"requests": requests_client, "http.client": http_client}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--client", choices=sorted(CLIENTS), default="requests")
     args = parser.parse_args()
     config = SandboxConfig()
     statuses: Counter[int] = Counter()
     lock = threading.Lock()
+    ready = threading.Barrier(args.threads + 1, timeout=30)
 
     with Sandbox(config) as box:
         url = f"{box.url}/v1/Account/{config.auth_id}/Call/"
 
         def worker(count: int) -> None:
-            seen: Counter[int] = Counter()
-            with requests.Session() as session:
-                session.auth = (config.auth_id, config.auth_token)
-                session.post(url, json=BODY, timeout=5)  # warm the connection up
-                for _ in range(count):
-                    seen[session.post(url, json=BODY, timeout=5).status_code] += 1
+            post, close = CLIENTS[args.client](url, (config.auth_id, config.auth_token))
+            try:
+                post()  # open the keep-alive connection before the clock starts
+                ready.wait()
+                seen = Counter(post() for _ in range(count))
+            finally:
+                close()
             with lock:
                 statuses.update(seen)
 
@@ -59,16 +97,17 @@ def main() -> None:
             for i in range(args.threads)
         ]
         threads = [threading.Thread(target=worker, args=(n,)) for n in shares]
-        began = time.perf_counter()
         for t in threads:
             t.start()
+        ready.wait()
+        began = time.perf_counter()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - began
 
     total = sum(statuses.values())
     print(
-        f"{total} calls from {args.threads} keep-alive clients in {elapsed:.2f} s: "
+        f"{total} calls, {args.threads} keep-alive {args.client} clients, {elapsed:.2f} s: "
         f"{total / elapsed:,.0f} requests/s; statuses {dict(sorted(statuses.items()))}"
     )
 

@@ -8,6 +8,7 @@ import json
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -361,6 +362,40 @@ def test_token_never_in_log_or_record(
         assert secret not in text
         assert secret not in path.read_text(encoding="utf-8")
     assert TOKEN not in repr(box.config)
+
+
+def test_serve_forever_returns_when_stopped_from_another_thread() -> None:
+    box = Sandbox(SandboxConfig(auth_id=AUTH_ID, auth_token=TOKEN))
+    server = threading.Thread(target=box.serve_forever, daemon=True)
+    server.start()
+    try:
+        r = requests.post(box.url + CALL_PATH, json=VALID, auth=(AUTH_ID, TOKEN), timeout=5)
+        assert r.status_code == 201
+    finally:
+        box.stop()
+    server.join(timeout=5)
+    assert not server.is_alive()
+    with pytest.raises(requests.ConnectionError):
+        requests.post(box.url + CALL_PATH, json=VALID, auth=(AUTH_ID, TOKEN), timeout=5)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"faults": (Fault(500, 0.6), Fault(429, 0.6))},
+        {"drop": 0.5, "hang": 0.6},
+        {"latency_ms": (200, 100)},
+        {"cps": 0},
+    ],
+)
+def test_impossible_settings_are_refused(settings: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        Sandbox(SandboxConfig(**settings))
+
+
+def test_fault_status_must_be_an_error() -> None:
+    with pytest.raises(ValueError):
+        Fault(200, 0.5)
 
 
 def _basic(user: str, password: str) -> str:
