@@ -22,15 +22,13 @@ import yaml
 
 from callspec import __version__
 from callspec.errors import CallspecError, ExitCode, SpecError, UsageError
-from callspec.execute import Outputs, execute
 from callspec.plan import Plan, PlanOptions, build_plan
 from callspec.redact import Redactor
 from callspec.request import AUTH_ID_PLACEHOLDER, api_url_for, build_request, known_auth_id, to_curl
 from callspec.results import Mode
-from callspec.runner import RunOptions
-from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN, Fault, Sandbox, SandboxConfig
+from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
+from callspec.sandbox_faults import Fault
 from callspec.schemas import SCHEMA_NAMES, SchemaName, schema_path
-from callspec.send import Timeouts
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -311,6 +309,10 @@ def run(paths: tuple[Path, ...], **kw: Any) -> None:
       callspec run specs/oncall.yaml --tag sev1 --report out/report.json
       callspec run specs/ --resume out/report.journal.jsonl
     """
+    from callspec.execute import Outputs, execute  # the send stage loads only for run
+    from callspec.runner import RunOptions
+    from callspec.send import Timeouts
+
     if kw["retry_unknown"] and not kw["resume"]:
         raise click.UsageError("--retry-unknown goes with --resume")
     if kw["dry_run"] and kw["use_sandbox"]:
@@ -449,6 +451,8 @@ def sandbox(**kw: Any) -> None:
       callspec sandbox --port 8555 --cps 2 --fail 503:0.1 --seed 7
       callspec run specs/ --api-url http://127.0.0.1:8555
     """
+    from callspec.sandbox import Sandbox, SandboxConfig
+
     config = SandboxConfig(
         host=kw["host"],
         port=kw["port"],

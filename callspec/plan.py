@@ -201,6 +201,8 @@ class _Builder:
         if not ok:
             return
         seen: dict[str, int] = {}
+        file_vars = _sourced(doc, ("vars",))
+        file_defaults = _sourced(doc, ("defaults",))
         for index, call in enumerate(doc.data["calls"]):
             name = call["name"]
             if name in seen:
@@ -211,7 +213,7 @@ class _Builder:
                 continue
             seen[name] = doc.where(("calls", index)).line
             if self._selected(call):
-                self._add_call(doc, index, call, profile)
+                self._add_call(doc, index, call, profile, file_vars, file_defaults)
 
     def _selected(self, call: Mapping[str, Any]) -> bool:
         only, tags = self.options.only, self.options.tags
@@ -223,14 +225,20 @@ class _Builder:
         return True
 
     def _add_call(
-        self, doc: Document, index: int, call: Mapping[str, Any], profile: Profile | None
+        self,
+        doc: Document,
+        index: int,
+        call: Mapping[str, Any],
+        profile: Profile | None,
+        file_vars: list[tuple[str, Sourced]],
+        file_defaults: list[tuple[str, Sourced]],
     ) -> None:
         base = ("calls", index)
         call_path = f"calls[{index}]"
         context: dict[str, Any] = {}
         layers: list[Iterable[tuple[str, Sourced]]] = [
             profile.vars if profile else (),
-            _sourced(doc, ("vars",)),
+            file_vars,
             _sourced(doc, (*base, "vars")),
             *(layer.items() for layer in self.extra_layers),
         ]
@@ -247,9 +255,9 @@ class _Builder:
             return
         context.update(scope)
         args: dict[str, Sourced] = dict(profile.defaults if profile else ())
-        args.update(_sourced(doc, ("defaults",)))
+        args.update(file_defaults)
         args.update(
-            (k, Sourced(v, doc.where((*base, k))))
+            (k, Sourced(v, (doc, (*base, k))))
             for k, v in call.items()
             if k not in ("name", "tags", "vars")
         )
@@ -315,7 +323,7 @@ def _sourced(doc: Document, path: tuple[str | int, ...]) -> list[tuple[str, Sour
     node = get(doc, *path)
     if not isinstance(node, dict):
         return []
-    return [(k, Sourced(v, doc.where((*path, k)))) for k, v in node.items()]
+    return [(k, Sourced(v, (doc, (*path, k)))) for k, v in node.items()]
 
 
 def _call_problem(

@@ -25,10 +25,19 @@ PROFILES_ENV = "CALLSPEC_PROFILES"
 
 @dataclass(frozen=True)
 class Sourced:
-    """A value as written and where it was written."""
+    """A value as written and where it was written.
+
+    ``at`` is a Location, or a (document, path) pair looked up only when a
+    message needs it: most values of a large spec are never reported.
+    """
 
     value: Any
-    location: Location
+    at: Location | tuple[Document, tuple[str | int, ...]]
+
+    @property
+    def location(self) -> Location:
+        at = self.at
+        return at if isinstance(at, Location) else at[0].where(at[1])
 
 
 @dataclass(frozen=True)

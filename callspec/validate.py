@@ -20,7 +20,7 @@ from typing import Any
 from jsonschema import ValidationError
 
 from callspec.loader import describe
-from callspec.schemas import call_properties, load_schema, validator
+from callspec.schemas import call_properties, load_schema, quick_check, validator
 
 MAX_DESTINATIONS = 1000
 _INT_TEXT = re.compile(r"^\s*[+-]?[0-9]+\s*$")
@@ -129,17 +129,11 @@ def check_body(body: Mapping[str, Any]) -> list[BodyIssue]:
     for name in body:
         if name not in props:
             issues.append(BodyIssue(name, f"unknown argument '{name}'{suggest(name, list(props))}"))
-    for prop, needs in schema.get("dependentRequired", {}).items():
-        if prop in body:
-            issues.extend(
-                BodyIssue(prop, f"needs {need}, which is not set")
-                for need in needs
-                if need not in body
-            )
-    for error in validator("call").iter_errors(body):
-        issue = _translate(error)
-        if issue is not None:
-            issues.append(issue)
+    if issues or not quick_check("call")(body):
+        for error in validator("call").iter_errors(body):
+            issue = _translate(error)
+            if issue is not None:
+                issues.append(issue)
     issues.extend(_cross_field(body))
     return issues
 
@@ -151,12 +145,24 @@ def check_request_body(body: Mapping[str, Any]) -> list[str]:
 
 def _translate(error: ValidationError) -> BodyIssue | None:
     """A jsonschema error on a call body, attributed to its argument."""
-    if error.validator in ("additionalProperties", "dependentRequired"):
+    if error.validator == "additionalProperties":
         return None  # check_body reports these by name, with a suggestion
+    rule = _rule(error)
+    if rule is not None:
+        return BodyIssue(rule.get("x-argument"), rule.get("x-error", error.message))
     if error.validator == "required":
         return BodyIssue(None, f"missing required argument '{missing_name(error)}'")
     arg = str(error.absolute_path[0]) if error.absolute_path else None
     return BodyIssue(arg, error_message(error))
+
+
+def _rule(error: ValidationError) -> dict[str, Any] | None:
+    """The schema's cross-argument rule (``allOf[i]``) an error comes from, if any."""
+    path = list(error.absolute_schema_path)
+    if len(path) >= 2 and path[0] == "allOf" and isinstance(path[1], int):
+        rules: list[dict[str, Any]] = load_schema("call")["allOf"]
+        return rules[path[1]]
+    return None
 
 
 def missing_name(error: ValidationError) -> str:
