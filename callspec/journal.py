@@ -1,6 +1,11 @@
 """The journal: a JSON-lines record of every call, written before it is sent and after.
 
-Each line is flushed and fsync'ed, so a crash loses nothing that was sent.
+Every line is flushed to the operating system at once (a killed process loses
+nothing).  A "started" line is also synced to disk before its call is sent; a
+"finished" line is synced with the next "started" line, or when the journal
+closes.  So even a power cut loses nothing that was sent: at worst a call's
+"finished" line, and that call then resumes as unknown, never resent.  (One
+sync per call instead of two: the journal's cost halves.)
 ``--resume`` reads a journal back into the last known state of every call
 (by its stable key), which decides what a resumed run may send again:
 fired and queued calls never, unknown ones (including calls started but
@@ -47,12 +52,16 @@ class Journal:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file: TextIO = path.open("a", encoding="utf-8")
 
-    def _write(self, event: Mapping[str, Any]) -> None:
+    def _write(self, event: Mapping[str, Any], sync: bool) -> None:
         line = self.redactor.text(json.dumps(event, separators=(",", ":"))) + "\n"
         with self._lock:
             self._file.write(line)
             self._file.flush()
-            os.fsync(self._file.fileno())
+            fd = self._file.fileno()
+        if sync:
+            # Outside the lock, so workers' syncs overlap; each returns only once
+            # its own line, and every line written before it, is on disk.
+            _sync(fd)
 
     def started(self, key: str, spec_file: str, name: str, body: Mapping[str, Any]) -> None:
         """Before the first byte of a call goes out."""
@@ -65,7 +74,8 @@ class Journal:
                 "spec_file": spec_file,
                 "name": name,
                 "body": dict(body),
-            }
+            },
+            sync=True,
         )
 
     def finished(self, result: CallResult) -> None:
@@ -84,13 +94,20 @@ class Journal:
                 "api_id": result.api_id,
                 "error": result.error,
                 "attempts": len(result.attempts),
-            }
+            },
+            sync=False,
         )
 
     def close(self) -> None:
+        """Sync what is left and close; called once every worker has stopped."""
         with self._lock:
             if not self._file.closed:
+                self._file.flush()
+                _sync(self._file.fileno())
                 self._file.close()
+
+
+_sync = getattr(os, "fdatasync", os.fsync)
 
 
 def read_journal(path: Path) -> dict[str, JournalEntry]:

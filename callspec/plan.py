@@ -9,6 +9,7 @@ and raised together as one :class:`SpecError`; a plan that comes back is valid.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -59,7 +60,7 @@ class CallPlan:
     #: The spec file's absolute path: the identity of the file whatever the working directory.
     spec_path: str = ""
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
         """A stable identity across runs: spec file, call name and rendered body."""
         canonical = json.dumps(
