@@ -10,6 +10,7 @@ ideal, the spacing of start times as the sandbox saw them, and queued counts.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -40,30 +41,50 @@ def main() -> None:
         spec = Path(tmp) / "calls.yaml"
         lines = ["version: 1", "defaults: {from: '+14152224444'}", "calls:"]
         for i in range(args.calls):
-            lines += [f"  - name: c{i}", f"    to: '+1415555{i:04d}'",
-                      f"    answer_url: https://hooks.example.com/a.xml?call={i}"]
+            lines += [
+                f"  - name: c{i}",
+                f"    to: '+1415555{i:04d}'",
+                f"    answer_url: https://hooks.example.com/a.xml?call={i}",
+            ]
         spec.write_text("\n".join(lines) + "\n")
-        print(f"{args.calls} calls, --rate {args.rate:g}, --concurrency 4, sandbox --cps {args.rate:g}; "
-              f"ideal {ideal:.2f} s")
+        print(
+            f"{args.calls} calls, --rate {args.rate:g}, --concurrency 4, "
+            f"sandbox --cps {args.rate:g}; ideal {ideal:.2f} s"
+        )
         for run in range(args.runs):
             config = SandboxConfig(auth_id=AUTH_ID, auth_token=TOKEN, cps=int(args.rate))
             with Sandbox(config) as box:
                 report = Path(tmp) / f"r{run}.json"
-                cmd = [sys.executable, "-m", "callspec", "run", str(spec), "--api-url", box.url,
-                       "--rate", str(args.rate), "--concurrency", "4", "--report", str(report),
-                       "--no-progress"]
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "callspec",
+                    "run",
+                    str(spec),
+                    "--api-url",
+                    box.url,
+                    "--rate",
+                    str(args.rate),
+                    "--concurrency",
+                    "4",
+                    "--report",
+                    str(report),
+                    "--no-progress",
+                ]
                 t0 = time.perf_counter()
                 subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, check=True)
                 wall = time.perf_counter() - t0
                 records = box.calls
             times = sorted(datetime.fromisoformat(r["time"]).timestamp() for r in records)
             span = times[-1] - times[0]
-            gaps = [b - a for a, b in zip(times, times[1:])]
+            gaps = [b - a for a, b in itertools.pairwise(times)]
             summary = json.loads(report.read_text())["summary"]
-            print(f"  run {run + 1}: first-to-last call at the sandbox {span:.3f} s "
-                  f"({(span - ideal) / ideal * 100:+.1f}% of ideal), gaps {min(gaps) * 1000:.0f}-"
-                  f"{max(gaps) * 1000:.0f} ms (median {statistics.median(gaps) * 1000:.0f}), "
-                  f"queued {summary['queued']}, fired {summary['fired']}, process {wall:.2f} s")
+            print(
+                f"  run {run + 1}: first-to-last call at the sandbox {span:.3f} s "
+                f"({(span - ideal) / ideal * 100:+.1f}% of ideal), gaps {min(gaps) * 1000:.0f}-"
+                f"{max(gaps) * 1000:.0f} ms (median {statistics.median(gaps) * 1000:.0f}), "
+                f"queued {summary['queued']}, fired {summary['fired']}, process {wall:.2f} s"
+            )
 
 
 if __name__ == "__main__":

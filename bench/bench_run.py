@@ -47,9 +47,22 @@ SDK_LOOP = textwrap.dedent(
 
 def start_sandbox() -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "callspec", "sandbox", "--port", "0",
-         "--auth-id", AUTH_ID, "--auth-token", TOKEN],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        [
+            sys.executable,
+            "-m",
+            "callspec",
+            "sandbox",
+            "--port",
+            "0",
+            "--auth-id",
+            AUTH_ID,
+            "--auth-token",
+            TOKEN,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -78,22 +91,46 @@ def main() -> None:
             spec = Path(tmp) / "calls.yaml"
             lines = ["version: 1", "defaults: {from: '+14152224444'}", "calls:"]
             for i in range(n):
-                lines += [f"  - name: c{i}", f"    to: '+1415555{i:04d}'",
-                          f"    answer_url: https://hooks.example.com/a.xml?call={i}"]
+                lines += [
+                    f"  - name: c{i}",
+                    f"    to: '+1415555{i:04d}'",
+                    f"    answer_url: https://hooks.example.com/a.xml?call={i}",
+                ]
             spec.write_text("\n".join(lines) + "\n")
             for workers in (1, 4):
-                args = [sys.executable, "-m", "callspec", "run", str(spec), "--api-url", url,
-                        "--rate", "100000", "--concurrency", str(workers), "--max-calls", str(n),
-                        "--report", str(Path(tmp) / f"r{workers}.json"), "--no-progress"]
+                args = [
+                    sys.executable,
+                    "-m",
+                    "callspec",
+                    "run",
+                    str(spec),
+                    "--api-url",
+                    url,
+                    "--rate",
+                    "100000",
+                    "--concurrency",
+                    str(workers),
+                    "--max-calls",
+                    str(n),
+                    "--report",
+                    str(Path(tmp) / f"r{workers}.json"),
+                    "--no-progress",
+                ]
                 results.append((f"callspec run --concurrency {workers}", timed(args, env)))
             script = Path(tmp) / "sdk_loop.py"
             script.write_text(SDK_LOOP)
-            results.append(("plivo SDK calls.create loop",
-                            timed([sys.executable, str(script), url, AUTH_ID, TOKEN, str(n)])))
+            results.append(
+                (
+                    "plivo SDK calls.create loop",
+                    timed([sys.executable, str(script), url, AUTH_ID, TOKEN, str(n)]),
+                )
+            )
             body = '\'{"from":"+14152224444","to":"+14152223333","answer_url":"https://h.example.com/a"}\''
-            loop = (f"for i in $(seq {n}); do curl -s -o /dev/null -u {AUTH_ID}:{TOKEN} "
-                    f"-H 'Content-Type: application/json' -d {body} {url}/v1/Account/{AUTH_ID}/Call/ "
-                    "|| exit 1; done")
+            loop = (
+                f"for i in $(seq {n}); do curl -s -o /dev/null -u {AUTH_ID}:{TOKEN} "
+                f"-H 'Content-Type: application/json' -d {body} {url}/v1/Account/{AUTH_ID}/Call/ "
+                "|| exit 1; done"
+            )
             results.append(("curl in a shell loop", timed(["bash", "-c", loop])))
     finally:
         sandbox.terminate()

@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -41,13 +42,14 @@ def _handled(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except SpecError as e:
+            mask = _env_redactor()
             for problem in e.problems:
-                click.echo(str(problem), err=True)
+                click.echo(mask.text(str(problem)), err=True)
             n = len(e.problems)
             click.echo(f"callspec: {n} problem{'s' if n != 1 else ''}; nothing was sent", err=True)
             sys.exit(e.exit_code)
         except CallspecError as e:
-            click.echo(f"callspec: {e}", err=True)
+            click.echo(_env_redactor().text(f"callspec: {e}"), err=True)
             sys.exit(e.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
@@ -59,6 +61,12 @@ def _handled(func: F) -> F:
             sys.exit(ExitCode.CALL_FAILED)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _env_redactor() -> Redactor:
+    """Masks the token of the environment in any message (a template may echo it)."""
+    token = os.environ.get("PLIVO_AUTH_TOKEN")
+    return Redactor([token] if token else [])
 
 
 def _parse_var(
@@ -172,15 +180,16 @@ def render(paths: tuple[Path, ...], fmt: str, api_url: str | None, **kw: Any) ->
       callspec render specs/seed.yaml --format curl
     """
     plan = build_plan(paths, _options(kw))
-    redactor = Redactor(s for c in plan.calls for s in c.secret_values)
     environ = dict(os.environ)
-    token = environ.get("PLIVO_AUTH_TOKEN")
-    redactor.add([token] if token else [])
+    redactor = _env_redactor()
+    redactor.add(s for c in plan.calls for s in c.secret_values)
     items: list[dict[str, Any]] = []
     chunks: list[str] = []
     for call in plan.calls:
         auth_id = known_auth_id(call, environ)
         request = build_request(call, api_url_for(call, api_url), auth_id or AUTH_ID_PLACEHOLDER)
+        # Masked as values, before JSON or shell quoting could change their spelling.
+        request = replace(request, body=redactor.value(dict(request.body)))
         if fmt == "curl":
             chunks.append(
                 f"# {call.spec_file}: {call.name}\n{to_curl(request, auth_id is not None)}"

@@ -41,6 +41,9 @@ class JournalEntry:
     request_uuid: str | list[str] | None = None
 
 
+_UNMASKED = frozenset({"event", "time", "run_id", "key", "outcome", "status", "attempts"})
+
+
 class Journal:
     """Appends events, one fsync'ed JSON line each; safe to share between threads."""
 
@@ -53,7 +56,10 @@ class Journal:
         self._file: TextIO = path.open("a", encoding="utf-8")
 
     def _write(self, event: Mapping[str, Any], sync: bool) -> None:
-        line = self.redactor.text(json.dumps(event, separators=(",", ":"))) + "\n"
+        # Masked as values, before JSON escaping could change a secret's spelling; the
+        # identity fields never (a short secret inside a key would break --resume).
+        masked = {k: v if k in _UNMASKED else self.redactor.value(v) for k, v in event.items()}
+        line = json.dumps(masked, separators=(",", ":")) + "\n"
         with self._lock:
             self._file.write(line)
             self._file.flush()

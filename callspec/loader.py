@@ -142,10 +142,12 @@ def load_file(path: Path, display: str | None = None) -> Document:
 
 def load_bytes(raw: bytes, name: str) -> Document:
     """Parse YAML bytes (UTF-8, with or without BOM) into a :class:`Document`."""
+    raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        line, col = _line_col(raw[: e.start].decode("utf-8", "replace"), len(raw[: e.start]))
+        before = raw[: e.start].decode("utf-8")  # valid up to the bad byte
+        line, col = _line_col(before, len(before))
         msg = f"not UTF-8 text: byte 0x{raw[e.start]:02x} cannot be decoded"
         raise SpecError([_problem(name, line, col, msg)]) from e
     loader: Any = _Loader(text)
@@ -156,7 +158,8 @@ def load_bytes(raw: bytes, name: str) -> Document:
         data = None
     except yaml.reader.ReaderError as e:
         line, col = _line_col(text, e.position)
-        msg = f"character {e.character!r} is not allowed in YAML: {e.reason}"
+        code = e.character if isinstance(e.character, int) else ord(str(e.character)[:1] or "\0")
+        msg = f"character U+{code:04X} is not allowed in YAML ({e.reason})"
         raise SpecError([_problem(name, line, col, msg)]) from e
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark

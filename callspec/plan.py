@@ -27,6 +27,7 @@ from callspec.profiles import (
     find_profiles_file,
     is_profiles_filename,
 )
+from callspec.redact import Redactor
 from callspec.render import EnvVars, RenderError, render_value
 from callspec.validate import check_body, normalize
 
@@ -120,7 +121,7 @@ class _Builder:
         self.files: list[str] = []
         self.paths: dict[str, str] = {}
         self.profiles_files: dict[Path, ProfilesFile | None] = {}
-        self.matched_only: set[str] = set()
+        self.names: set[str] = set()  # every call name seen, for --only's messages
         self.extra_layers = self._command_line_vars()
 
     def _command_line_vars(self) -> list[dict[str, Sourced]]:
@@ -136,11 +137,11 @@ class _Builder:
                     Problem(doc.where(()), "", "a vars file must be a mapping of names to values")
                 )
             elif doc is not None:
-                layers.append({k: Sourced(v, doc.where((k,))) for k, v in doc.data.items()})
+                layers.append({k: Sourced(v, (doc, (k,))) for k, v in doc.data.items()})
         if self.options.vars:
             # --var values are literal text: never rendered as templates.
             layers.append(
-                {k: Sourced(_Literal(v), Location("--var")) for k, v in self.options.vars}
+                {k: Sourced(_Literal(v), Location(f"--var {k}")) for k, v in self.options.vars}
             )
         return layers
 
@@ -218,12 +219,10 @@ class _Builder:
 
     def _selected(self, call: Mapping[str, Any]) -> bool:
         only, tags = self.options.only, self.options.tags
+        self.names.add(call["name"])
         if only and call["name"] not in only:
             return False
-        if tags and not set(tags) & set(call.get("tags", ())):
-            return False
-        self.matched_only.add(call["name"])
-        return True
+        return not tags or bool(set(tags) & set(call.get("tags", ())))
 
     def _add_call(
         self,
@@ -251,10 +250,14 @@ class _Builder:
                     context[name] = _render(item.value, {**context, **scope})
                 except RenderError as e:
                     failed = True
-                    self.problems.append(Problem(item.location, f"vars.{name}", str(e)))
+                    self.problems.append(Problem(item.location, item.path(name), str(e)))
         if failed:
             return
         context.update(scope)
+        secrets = frozenset(
+            str(context[n]) for n in (profile.secrets if profile else ()) if context.get(n)
+        )
+        mask = Redactor(secrets)
         args: dict[str, Sourced] = dict(profile.defaults if profile else ())
         args.update(file_defaults)
         args.update(
@@ -268,7 +271,7 @@ class _Builder:
                 rendered[arg] = render_value(item.value, context)
             except RenderError as e:
                 self.problems.append(
-                    _call_problem(item.location, doc, call_path, arg, call, str(e))
+                    _call_problem(item.location, doc, call_path, arg, call, mask.text(str(e)))
                 )
         if len(rendered) < len(args):
             return
@@ -277,13 +280,10 @@ class _Builder:
         for issue in issues:
             where = args[issue.arg].location if issue.arg in args else doc.where(base)
             self.problems.append(
-                _call_problem(where, doc, call_path, issue.arg, call, issue.message)
+                _call_problem(where, doc, call_path, issue.arg, call, mask.text(issue.message))
             )
         if issues:
             return
-        secrets = frozenset(
-            str(context[n]) for n in (profile.secrets if profile else ()) if context.get(n)
-        )
         self.calls.append(
             CallPlan(
                 spec_file=doc.file,
@@ -299,14 +299,17 @@ class _Builder:
         )
 
     def finish(self) -> Plan:
-        missing = [n for n in self.options.only if n not in self.matched_only]
+        missing = [n for n in self.options.only if n not in self.names]
         if self.problems:
             unique = sorted(set(self.problems), key=location_key)
             raise SpecError(unique)
         if missing:
             raise UsageError("--only: no call named " + ", ".join(repr(n) for n in missing))
         if not self.calls:
-            raise UsageError("no call matches --only/--tag in the given specs")
+            given = [f"--only {n}" for n in self.options.only] + [
+                f"--tag {t}" for t in self.options.tags
+            ]
+            raise UsageError("no call matches " + " and ".join(given) + " in the given specs")
         return Plan(tuple(self.calls), tuple(self.files))
 
 

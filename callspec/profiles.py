@@ -17,7 +17,7 @@ from typing import Any
 
 from callspec.documents import check_document
 from callspec.errors import Location, Problem, SpecError
-from callspec.loader import Document, load_file
+from callspec.loader import Document, format_path, load_file
 
 PROFILES_FILENAMES = ("profiles.yaml", "profiles.yml")
 PROFILES_ENV = "CALLSPEC_PROFILES"
@@ -38,6 +38,10 @@ class Sourced:
     def location(self) -> Location:
         at = self.at
         return at if isinstance(at, Location) else at[0].where(at[1])
+
+    def path(self, default: str) -> str:
+        """Where the value sits in its file (``calls[0].vars.who``), else ``default``."""
+        return default if isinstance(self.at, Location) else format_path(self.at[1])
 
 
 @dataclass(frozen=True)
@@ -132,7 +136,7 @@ class ProfilesFile:
                 if key in ("vars", "defaults"):
                     target = vars_ if key == "vars" else defaults
                     for k, v in value.items():
-                        target[k] = Sourced(v, self.doc.where((*base, key, k)))
+                        target[k] = Sourced(v, (self.doc, (*base, key, k)))
                 elif key == "secrets":
                     secrets.extend(s for s in value if s not in secrets)
                 else:

@@ -99,7 +99,10 @@ class _Compiled:
         if not self.pure:
             return self.template.render(context)
         try:
-            key = tuple((type(v), v) for v in (context.get(n, _MISSING) for n in self.names))
+            # str(v) too: an int written '+1415...' renders differently from '1415...'.
+            key = tuple(
+                (type(v), v, str(v)) for v in (context.get(n, _MISSING) for n in self.names)
+            )
             cached = self.results.get(key)
         except TypeError:  # an unhashable value (a list, a mapping): render every time
             return self.template.render(context)

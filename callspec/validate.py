@@ -54,6 +54,8 @@ def _to_int(value: Any) -> Any:
         return value
     if isinstance(value, int):
         return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # JSON Schema counts 300.0 as an integer; Plivo gets 300
     if isinstance(value, str) and _INT_TEXT.match(value):
         return int(value)
     return value
@@ -70,8 +72,8 @@ def _method(value: Any) -> Any:
 
 
 def _machine_detection(value: Any) -> Any:
-    if value is True:
-        return "true"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return value.strip().lower() if isinstance(value, str) else value
 
 
@@ -83,7 +85,7 @@ def _destinations(value: Any) -> Any:
 
 def _sip_headers(value: Any) -> Any:
     if isinstance(value, dict):
-        return ",".join(f"{k}={_as_text(v)}" for k, v in value.items())
+        return ",".join(f"{k}={'' if v is None else _as_text(v)}" for k, v in value.items())
     return value
 
 
@@ -130,7 +132,16 @@ def check_body(body: Mapping[str, Any]) -> list[BodyIssue]:
         if name not in props:
             issues.append(BodyIssue(name, f"unknown argument '{name}'{suggest(name, list(props))}"))
     if issues or not quick_check("call")(body):
-        for error in validator("call").iter_errors(body):
+        errors = list(validator("call").iter_errors(body))
+        # A value of the wrong type fails its enum or pattern too; say only the first.
+        mistyped = {e.absolute_path[0] for e in errors if e.validator == "type" and e.absolute_path}
+        for error in errors:
+            if (
+                error.validator != "type"
+                and error.absolute_path
+                and error.absolute_path[0] in mistyped
+            ):
+                continue
             issue = _translate(error)
             if issue is not None:
                 issues.append(issue)
@@ -143,6 +154,11 @@ def check_request_body(body: Mapping[str, Any]) -> list[str]:
     return [f"{i.arg}: {i.message}" if i.arg else i.message for i in check_body(normalize(body))]
 
 
+def _arg(error: ValidationError) -> str | None:
+    """The top-level argument an error is about, if any."""
+    return str(error.absolute_path[0]) if error.absolute_path else None
+
+
 def _translate(error: ValidationError) -> BodyIssue | None:
     """A jsonschema error on a call body, attributed to its argument."""
     if error.validator == "additionalProperties":
@@ -152,8 +168,7 @@ def _translate(error: ValidationError) -> BodyIssue | None:
         return BodyIssue(rule.get("x-argument"), rule.get("x-error", error.message))
     if error.validator == "required":
         return BodyIssue(None, f"missing required argument '{missing_name(error)}'")
-    arg = str(error.absolute_path[0]) if error.absolute_path else None
-    return BodyIssue(arg, error_message(error))
+    return BodyIssue(_arg(error), error_message(error))
 
 
 def _rule(error: ValidationError) -> dict[str, Any] | None:
@@ -165,8 +180,14 @@ def _rule(error: ValidationError) -> dict[str, Any] | None:
     return None
 
 
+_REQUIRED = re.compile(r"^'(.+)' is a required property$")
+
+
 def missing_name(error: ValidationError) -> str:
-    """The property a ``required`` error is about."""
+    """The property a ``required`` error is about (jsonschema reports one per name)."""
+    match = _REQUIRED.match(str(error.message))
+    if match:
+        return match.group(1)
     required = error.validator_value
     instance = error.instance
     if isinstance(required, list) and isinstance(instance, dict):

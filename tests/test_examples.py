@@ -301,12 +301,9 @@ def test_deeply_nested_yaml(tmp_path: Path, run_cli: RunCli) -> None:
     assert "internal error" not in result.stderr
 
 
-# --- bugs found while writing these tests (see the report) --------------------------
+# --- defects found while writing these tests, now fixed: kept as regression tests ---
 
 
-@pytest.mark.xfail(
-    reason="BUG: a call with none of from/to/answer_url reports only 'from'", strict=True
-)
 def test_every_missing_required_argument_is_reported(tmp_path: Path, run_cli: RunCli) -> None:
     (tmp_path / "bare.yaml").write_text("version: 1\ncalls:\n  - name: c\n    time_limit: 5\n")
     result = run_cli("validate", "bare.yaml", cwd=tmp_path)
@@ -315,9 +312,6 @@ def test_every_missing_required_argument_is_reported(tmp_path: Path, run_cli: Ru
         assert f"'{name}'" in result.stderr, result.stderr
 
 
-@pytest.mark.xfail(
-    reason="BUG: a spec missing both version and calls reports only 'version'", strict=True
-)
 def test_every_missing_required_key_is_reported(tmp_path: Path, run_cli: RunCli) -> None:
     (tmp_path / "bare.yaml").write_text("vars:\n  a: b\n")
     result = run_cli("validate", "bare.yaml", cwd=tmp_path)
@@ -325,9 +319,6 @@ def test_every_missing_required_key_is_reported(tmp_path: Path, run_cli: RunCli)
     assert "'version'" in result.stderr and "'calls'" in result.stderr, result.stderr
 
 
-@pytest.mark.xfail(
-    reason="BUG: pattern errors without x-error print the raw regular expression", strict=True
-)
 @pytest.mark.parametrize(
     ("spec", "profiles", "regex"),
     [
@@ -352,9 +343,6 @@ def test_pattern_messages_are_words(
     assert regex not in result.stderr, result.stderr
 
 
-@pytest.mark.xfail(
-    reason="BUG: a sip_headers mapping value of null is sent as 'team=None'", strict=True
-)
 def test_sip_headers_mapping_null_value(tmp_path: Path, run_cli: RunCli) -> None:
     (tmp_path / "sip.yaml").write_text(
         CALL + '    to: "+14152223333"\n    sip_headers:\n      team:\n'
@@ -365,7 +353,6 @@ def test_sip_headers_mapping_null_value(tmp_path: Path, run_cli: RunCli) -> None
     assert "sip_headers" in result.stderr
 
 
-@pytest.mark.xfail(reason="BUG: time_limit: 300.0 is sent as the JSON float 300.0", strict=True)
 def test_integral_float_is_sent_as_integer_or_refused(tmp_path: Path, run_cli: RunCli) -> None:
     (tmp_path / "float.yaml").write_text(CALL + '    to: "+14152223333"\n    time_limit: 300.0\n')
     result = run_cli("render", "-f", "json", "float.yaml", cwd=tmp_path)
@@ -376,7 +363,6 @@ def test_integral_float_is_sent_as_integer_or_refused(tmp_path: Path, run_cli: R
         assert result.exit_code == 3
 
 
-@pytest.mark.xfail(reason="BUG: a secret's value is printed in validation errors", strict=True)
 def test_secret_is_masked_in_error_messages(tmp_path: Path, run_cli: RunCli) -> None:
     (tmp_path / "profiles.yaml").write_text(
         "version: 1\nprofiles:\n  default:\n    secrets: [pin]\n    vars:\n      pin: '8642x'\n"

@@ -258,29 +258,18 @@ def test_invalid_utf8() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    reason="BUG: the column of an undecodable byte counts bytes, not characters", strict=True
-)
 def test_invalid_utf8_column_after_non_ascii_text() -> None:
     assert problems("a: é\nb: ".encode() + b"\xff\n") == [
         "f.yaml:2:4: not UTF-8 text: byte 0xff cannot be decoded"
     ]
 
 
-@pytest.mark.xfail(
-    reason="BUG: after a BOM the message names the wrong byte (offset off by the BOM)",
-    strict=True,
-)
 def test_invalid_utf8_after_bom() -> None:
     assert problems(b"\xef\xbb\xbfa: \xff\n") == [
         "f.yaml:1:4: not UTF-8 text: byte 0xff cannot be decoded"
     ]
 
 
-@pytest.mark.xfail(
-    reason="BUG: a control character is named by its code as a bare number ('character 0')",
-    strict=True,
-)
 def test_control_character_message() -> None:
     [problem] = problems(b"a: 1\x00\n")
     assert problem.startswith("f.yaml:1:5: ")

@@ -228,11 +228,6 @@ def test_call_name_and_index_in_templates(scratch: Path) -> None:
     assert result["second"]["caller_name"] == "second/1"
 
 
-@pytest.mark.xfail(
-    reason="BUG: the render memo keys on (type, value), so a WrittenInt '+1415...' and "
-    "'1415...' share one rendering: a call gets the text of an earlier call's variable",
-    strict=True,
-)
 def test_rendering_does_not_depend_on_other_calls(scratch: Path) -> None:
     (scratch / "s.yaml").write_text(
         "version: 1\n"

@@ -171,7 +171,10 @@ def test_invalid_spec_exits_3_and_sends_nothing(tmp_path: Path, box) -> None:
     write_spec(tmp_path, 1, name="broken.yaml", time_limit=0)
     result = invoke(["run", str(tmp_path), "--api-url", box.url], cred_env())
     assert result.exit_code == ExitCode.INVALID
-    assert "broken.yaml:" in result.stderr and "time_limit: 0 is less than the minimum of 1" in result.stderr
+    assert (
+        "broken.yaml:" in result.stderr
+        and "time_limit: 0 is less than the minimum of 1" in result.stderr
+    )
     assert box.calls == []
 
 
@@ -217,7 +220,9 @@ def test_profile_credentials_and_api_url_are_used(tmp_path: Path, box) -> None:
     )
     write_spec(tmp_path, 1)
     env = {"TEAM_ID": AUTH_ID, "TEAM_TOKEN": TOKEN, "PLIVO_AUTH_ID": None, "PLIVO_AUTH_TOKEN": None}
-    result = invoke(["run", str(tmp_path / "calls.yaml"), "--report", str(tmp_path / "r.json")], env)
+    result = invoke(
+        ["run", str(tmp_path / "calls.yaml"), "--report", str(tmp_path / "r.json")], env
+    )
     assert result.exit_code == ExitCode.OK, result.stderr
     assert len(box.calls) == 1 and box.calls[0]["auth_id"] == AUTH_ID
 
@@ -236,7 +241,9 @@ def test_github_step_summary_is_appended(tmp_path: Path, box) -> None:
 def test_the_token_appears_in_no_output_of_any_command(tmp_path: Path) -> None:
     """validate, render (3 formats), run (sandbox ok, 401, 400, timeout, dry-run): no token."""
     write_profiles(tmp_path, secrets=["pin"], vars={"pin": "pin-7d1e55"})
-    write_spec(tmp_path, 2, send_digits="{{ pin | replace('pin-', '') | length }}", caller_name="{{ pin }}")
+    write_spec(
+        tmp_path, 2, send_digits="{{ pin | replace('pin-', '') | length }}", caller_name="{{ pin }}"
+    )
     secrets = [TOKEN, "pin-7d1e55"]
     outputs: list[str] = []
     env = cred_env()
@@ -258,14 +265,33 @@ def test_the_token_appears_in_no_output_of_any_command(tmp_path: Path) -> None:
     for n, (config, case_env, code) in enumerate(cases):
         with sandbox(**config) as sb:
             report = tmp_path / f"r{n}.json"
-            args = ["run", str(tmp_path / "calls.yaml"), "--api-url", sb.url, "--rate", "100",
-                    "--timeout", "0.5", "--report", str(report), "--junit", str(tmp_path / f"j{n}.xml")]
+            args = [
+                "run",
+                str(tmp_path / "calls.yaml"),
+                "--api-url",
+                sb.url,
+                "--rate",
+                "100",
+                "--timeout",
+                "0.5",
+                "--report",
+                str(report),
+                "--junit",
+                str(tmp_path / f"j{n}.xml"),
+            ]
             result = invoke(args, case_env)
             assert result.exit_code == code, result.stderr
             outputs += [result.stdout, result.stderr]
-    result = invoke(["run", str(tmp_path / "calls.yaml"), "--dry-run", "--report", str(tmp_path / "d.json")], env)
+    result = invoke(
+        ["run", str(tmp_path / "calls.yaml"), "--dry-run", "--report", str(tmp_path / "d.json")],
+        env,
+    )
     outputs += [result.stdout, result.stderr]
-    files = [p.read_text() for p in tmp_path.rglob("*") if p.is_file() and p.suffix in (".json", ".xml", ".jsonl")]
+    files = [
+        p.read_text()
+        for p in tmp_path.rglob("*")
+        if p.is_file() and p.suffix in (".json", ".xml", ".jsonl")
+    ]
     assert any("caller_name" in f for f in files)
     for secret in secrets:
         for text in outputs + files:

@@ -51,8 +51,22 @@ def test_fault_matrix(tmp_path: Path, fault: str) -> None:
     write_spec(tmp_path, N)
     report = tmp_path / "report.json"
     with sandbox(seed=11, **config) as sb:
-        args = ["run", str(tmp_path / "calls.yaml"), "--api-url", sb.url, "--rate", "200",
-                "--concurrency", "3", "--timeout", "0.5", "--retries", "6", "--report", str(report)]
+        args = [
+            "run",
+            str(tmp_path / "calls.yaml"),
+            "--api-url",
+            sb.url,
+            "--rate",
+            "200",
+            "--concurrency",
+            "3",
+            "--timeout",
+            "0.5",
+            "--retries",
+            "6",
+            "--report",
+            str(report),
+        ]
         result = invoke(args, cred_env())
         records = sb.calls
     assert result.exit_code == code, result.stderr
@@ -82,8 +96,18 @@ def test_connection_refused_places_nothing_and_is_retried(tmp_path: Path) -> Non
     write_profiles(tmp_path)
     write_spec(tmp_path, 2)
     report = tmp_path / "r.json"
-    args = ["run", str(tmp_path / "calls.yaml"), "--api-url", f"http://127.0.0.1:{port}",
-            "--rate", "200", "--retries", "1", "--report", str(report)]
+    args = [
+        "run",
+        str(tmp_path / "calls.yaml"),
+        "--api-url",
+        f"http://127.0.0.1:{port}",
+        "--rate",
+        "200",
+        "--retries",
+        "1",
+        "--report",
+        str(report),
+    ]
     result = invoke(args, cred_env())
     assert result.exit_code == ExitCode.CALL_FAILED
     assert {len(c["attempts"]) for c in read_report(report)["calls"]} == {2}
@@ -105,8 +129,20 @@ def test_crash_then_resume_places_every_call_exactly_once(tmp_path: Path) -> Non
     write_spec(tmp_path, 60)
     journal = tmp_path / "journal.jsonl"
     with sandbox(latency_ms=(150.0, 250.0), seed=3) as sb:
-        args = ["run", "calls.yaml", "--api-url", sb.url, "--rate", "40", "--concurrency", "4",
-                "--journal", str(journal), "--report", str(tmp_path / "first.json")]
+        args = [
+            "run",
+            "calls.yaml",
+            "--api-url",
+            sb.url,
+            "--rate",
+            "40",
+            "--concurrency",
+            "4",
+            "--journal",
+            str(journal),
+            "--report",
+            str(tmp_path / "first.json"),
+        ]
         proc = spawn(args, cred_env(), tmp_path)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and sum(1 for _ in sb.calls) < 15:
@@ -120,8 +156,20 @@ def test_crash_then_resume_places_every_call_exactly_once(tmp_path: Path) -> Non
         assert done and len(at_crash) < 60, "the crash came partway"
         assert in_flight, "calls were in flight at the kill (latency >= 150 ms, 4 workers)"
         result = invoke(
-            ["run", str(tmp_path / "calls.yaml"), "--api-url", sb.url, "--rate", "100",
-             "--concurrency", "4", "--resume", str(journal), "--report", str(tmp_path / "second.json")],
+            [
+                "run",
+                str(tmp_path / "calls.yaml"),
+                "--api-url",
+                sb.url,
+                "--rate",
+                "100",
+                "--concurrency",
+                "4",
+                "--resume",
+                str(journal),
+                "--report",
+                str(tmp_path / "second.json"),
+            ],
             cred_env(),
         )
         records = sb.calls
@@ -150,8 +198,20 @@ def test_interrupt_finishes_in_flight_and_writes_the_report(tmp_path: Path, sig:
     report = tmp_path / "report.json"
     journal = tmp_path / "journal.jsonl"
     with sandbox(latency_ms=(200.0, 200.0)) as sb:
-        args = ["run", "calls.yaml", "--api-url", sb.url, "--rate", "10", "--concurrency", "2",
-                "--report", str(report), "--journal", str(journal)]
+        args = [
+            "run",
+            "calls.yaml",
+            "--api-url",
+            sb.url,
+            "--rate",
+            "10",
+            "--concurrency",
+            "2",
+            "--report",
+            str(report),
+            "--journal",
+            str(journal),
+        ]
         proc = spawn(args, cred_env(), tmp_path)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and len(sb.calls) < 5:
@@ -169,8 +229,18 @@ def test_interrupt_finishes_in_flight_and_writes_the_report(tmp_path: Path, sig:
         skipped = [c for c in doc["calls"] if c["outcome"] == "skipped"]
         assert skipped and all("interrupted" in c["reason"] for c in skipped)
         result = invoke(
-            ["run", str(tmp_path / "calls.yaml"), "--api-url", sb.url, "--rate", "100",
-             "--resume", str(journal), "--report", str(tmp_path / "again.json")],
+            [
+                "run",
+                str(tmp_path / "calls.yaml"),
+                "--api-url",
+                sb.url,
+                "--rate",
+                "100",
+                "--resume",
+                str(journal),
+                "--report",
+                str(tmp_path / "again.json"),
+            ],
             cred_env(),
         )
         assert result.exit_code == ExitCode.OK, result.stderr
@@ -187,8 +257,18 @@ def test_rate_limit_is_never_exceeded(tmp_path: Path) -> None:
     write_spec(tmp_path, 40)
     report = tmp_path / "r.json"
     with sandbox(cps=10) as sb:
-        args = ["run", str(tmp_path / "calls.yaml"), "--api-url", sb.url, "--rate", "10",
-                "--concurrency", "4", "--report", str(report)]
+        args = [
+            "run",
+            str(tmp_path / "calls.yaml"),
+            "--api-url",
+            sb.url,
+            "--rate",
+            "10",
+            "--concurrency",
+            "4",
+            "--report",
+            str(report),
+        ]
         started = time.monotonic()
         result = invoke(args, cred_env())
         elapsed = time.monotonic() - started

@@ -48,8 +48,17 @@ def test_sandbox_command_accepts_the_seeds_curl_and_stops_on_ctrl_c(tmp_path: Pa
         pytest.skip("curl is not installed")
     record = tmp_path / "calls.jsonl"
     proc = spawn(
-        ["sandbox", "--port", "0", "--auth-id", "MASEEDTEST0000000000", "--auth-token", "pw",
-         "--record", str(record)],
+        [
+            "sandbox",
+            "--port",
+            "0",
+            "--auth-id",
+            "MASEEDTEST0000000000",
+            "--auth-token",
+            "pw",
+            "--record",
+            str(record),
+        ],
         {},
         tmp_path,
     )
@@ -61,9 +70,23 @@ def test_sandbox_command_accepts_the_seeds_curl_and_stops_on_ctrl_c(tmp_path: Pa
         # The seed's command, unchanged but for host and credentials (curl's default
         # Content-Type for -d is application/x-www-form-urlencoded).
         done = subprocess.run(
-            [curl, "-s", "-X", "POST", "-u", "MASEEDTEST0000000000:pw", "-d", seed_curl_body(),
-             f"{url.group(0)}/v1/Account/MASEEDTEST0000000000/Call/", "-w", "\n%{http_code}"],
-            capture_output=True, text=True, timeout=10, check=True,
+            [
+                curl,
+                "-s",
+                "-X",
+                "POST",
+                "-u",
+                "MASEEDTEST0000000000:pw",
+                "-d",
+                seed_curl_body(),
+                f"{url.group(0)}/v1/Account/MASEEDTEST0000000000/Call/",
+                "-w",
+                "\n%{http_code}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         )
         body, status = done.stdout.rsplit("\n", 1)
         assert status == "201"
