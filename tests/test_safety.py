@@ -276,3 +276,125 @@ def test_rate_limit_is_never_exceeded(tmp_path: Path) -> None:
     doc = read_report(report)
     assert doc["summary"]["queued"] == 0 and doc["summary"]["fired"] == 40
     assert elapsed >= 3.9 * 0.95
+
+
+def test_retry_unknown_resends_only_when_asked(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 4)
+    journal = tmp_path / "journal.jsonl"
+    with sandbox(faults=(Fault(500, 1.0),)) as sb:
+        args = [
+            "run",
+            str(tmp_path / "calls.yaml"),
+            "--api-url",
+            sb.url,
+            "--rate",
+            "200",
+            "--journal",
+            str(journal),
+            "--report",
+            str(tmp_path / "a.json"),
+        ]
+        assert invoke(args, cred_env()).exit_code == ExitCode.CALL_FAILED
+        assert placed_counts(sb.calls) == {f"call-{i:03d}": 1 for i in range(4)}
+    with sandbox() as sb:
+        base = [
+            "run",
+            str(tmp_path / "calls.yaml"),
+            "--api-url",
+            sb.url,
+            "--rate",
+            "200",
+            "--resume",
+            str(journal),
+        ]
+        result = invoke([*base, "--report", str(tmp_path / "b.json")], cred_env())
+        assert result.exit_code == ExitCode.CALL_FAILED
+        assert sb.calls == []  # unknown: not resent without --retry-unknown
+        doc = read_report(tmp_path / "b.json")
+        assert doc["summary"]["unknown"] == 4
+        result = invoke(
+            [*base, "--retry-unknown", "--report", str(tmp_path / "c.json")], cred_env()
+        )
+        assert result.exit_code == ExitCode.OK, result.stderr
+        assert placed_counts(sb.calls) == {f"call-{i:03d}": 1 for i in range(4)}
+        result = invoke(
+            [*base, "--retry-unknown", "--report", str(tmp_path / "d.json")], cred_env()
+        )
+        assert result.exit_code == ExitCode.OK
+        assert len(sb.calls) == 4  # fired now: never again, even with --retry-unknown
+        assert read_report(tmp_path / "d.json")["summary"]["skipped"] == 4
+
+
+def test_second_interrupt_exits_at_once_with_the_journal_intact(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 10)
+    journal = tmp_path / "journal.jsonl"
+    with sandbox(hang=1.0) as sb:
+        args = [
+            "run",
+            "calls.yaml",
+            "--api-url",
+            sb.url,
+            "--rate",
+            "100",
+            "--concurrency",
+            "2",
+            "--timeout",
+            "60",
+            "--journal",
+            str(journal),
+            "--report",
+            str(tmp_path / "r.json"),
+        ]
+        proc = spawn(args, cred_env(), tmp_path)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(sb.calls) < 2:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        assert proc.poll() is None  # waiting for the two hung calls (timeout 60 s)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)
+        assert time.monotonic() - started < 5
+        assert proc.returncode == ExitCode.INTERRUPTED
+    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    started_names = {e["name"] for e in lines if e["event"] == "started"}
+    assert started_names == {"call-000", "call-001"}
+    assert not (tmp_path / "r.json").exists()  # left at once: no report, the journal tells
+
+
+def test_progress_bar_on_a_terminal_and_lines_otherwise() -> None:
+    import io
+
+    from callspec.progress import Progress
+    from callspec.redact import Redactor
+    from callspec.results import CallResult
+
+    result = CallResult(
+        "k", "s.yaml", 1, "c", (), (), {}, "fired", status=201, message="call fired"
+    )
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = Tty()
+    bar = Progress(tty, 10, Redactor())
+    for _ in range(10):
+        bar.update(result)
+    bar.close()
+    assert (
+        "\r[" in tty.getvalue() and "10/10" in tty.getvalue() and "call fired" not in tty.getvalue()
+    )
+    few = Tty()
+    lines = Progress(few, 3, Redactor())  # a handful of calls: plain lines even on a terminal
+    lines.update(result)
+    log = io.StringIO()
+    plain = Progress(log, 10, Redactor())
+    plain.update(result)
+    for out in (few, log):
+        assert out.getvalue() == "[1/10] fired   201 s.yaml:c 0 ms - call fired\n".replace(
+            "/10", "/3" if out is few else "/10"
+        )
