@@ -343,8 +343,8 @@ def run(paths: tuple[Path, ...], **kw: Any) -> None:
     outputs = Outputs(report=kw["report"], junit=kw["junit"], progress=kw["progress"])
     stop = threading.Event()
     restore = _install_stop_handlers(stop)
-    out = click.get_text_stream("stdout")
-    err = click.get_text_stream("stderr")
+    out = sys.stdout
+    err = sys.stderr
     try:
         result, _ = execute(
             paths,
@@ -475,7 +475,7 @@ def sandbox(**kw: Any) -> None:
         drop=kw["drop"],
         hang=kw["hang"],
         seed=kw["seed"],
-        log=click.get_text_stream("stderr"),
+        log=sys.stderr,
     )
     try:
         box = Sandbox(config)
