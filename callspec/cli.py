@@ -8,27 +8,24 @@ library function; errors become messages and exit codes in one place,
 from __future__ import annotations
 
 import functools
-import json
 import os
-import signal
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import yaml
 
 from callspec import __version__
 from callspec.errors import CallspecError, ExitCode, SpecError, UsageError
+from callspec.interrupts import install_stop_handlers
 from callspec.plan import Plan, PlanOptions, build_plan
 from callspec.redact import Redactor
-from callspec.request import AUTH_ID_PLACEHOLDER, api_url_for, build_request, known_auth_id, to_curl
+from callspec.request import render_requests
 from callspec.results import Mode
 from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
-from callspec.sandbox_faults import Fault
+from callspec.sandbox_faults import parse_fault, parse_latency
 from callspec.schemas import SCHEMA_NAMES, SchemaName, schema_path
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -180,61 +177,10 @@ def render(paths: tuple[Path, ...], fmt: str, api_url: str | None, **kw: Any) ->
       callspec render specs/seed.yaml --format curl
     """
     plan = build_plan(paths, _options(kw))
-    environ = dict(os.environ)
     redactor = _env_redactor()
     redactor.add(s for c in plan.calls for s in c.secret_values)
-    items: list[dict[str, Any]] = []
-    chunks: list[str] = []
-    for call in plan.calls:
-        auth_id = known_auth_id(call, environ)
-        request = build_request(call, api_url_for(call, api_url), auth_id or AUTH_ID_PLACEHOLDER)
-        # Masked as values, before JSON or shell quoting could change their spelling.
-        request = replace(request, body=redactor.value(dict(request.body)))
-        if fmt == "curl":
-            chunks.append(
-                f"# {call.spec_file}: {call.name}\n{to_curl(request, auth_id is not None)}"
-            )
-        else:
-            items.append(
-                {
-                    "spec_file": call.spec_file,
-                    "call": call.name,
-                    "method": "POST",
-                    "url": request.url,
-                    "headers": {**request.headers, "Authorization": "Basic ***"},
-                    "body": dict(request.body),
-                }
-            )
-    if fmt == "curl":
-        out = "\n\n".join(chunks)
-    elif fmt == "json":
-        out = json.dumps(items, indent=2)
-    else:
-        out = yaml.safe_dump(items, sort_keys=False, allow_unicode=True).rstrip("\n")
+    out = render_requests(plan, fmt, api_url, dict(os.environ), redactor)  # type: ignore[arg-type]
     click.echo(redactor.text(out))
-
-
-def _install_stop_handlers(stop: threading.Event) -> Callable[[], None]:
-    """First Ctrl-C/SIGTERM: stop new sends. Second: leave at once (the journal is synced)."""
-
-    def handler(signum: int, frame: object) -> None:
-        if stop.is_set():
-            os._exit(ExitCode.INTERRUPTED)
-        stop.set()
-        sys.stderr.write(
-            "\ncallspec: stopping: no new calls; waiting for calls in flight "
-            "(Ctrl-C again to quit at once)\n"
-        )
-
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def restore() -> None:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-    return restore
 
 
 @cli.command()
@@ -342,7 +288,7 @@ def run(paths: tuple[Path, ...], **kw: Any) -> None:
     )
     outputs = Outputs(report=kw["report"], junit=kw["junit"], progress=kw["progress"])
     stop = threading.Event()
-    restore = _install_stop_handlers(stop)
+    restore = install_stop_handlers(stop, sys.stderr)
     out = sys.stdout
     err = sys.stderr
     try:
@@ -362,34 +308,18 @@ def run(paths: tuple[Path, ...], **kw: Any) -> None:
     sys.exit(result.exit_code())
 
 
-def _parse_fault(
-    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
-) -> tuple[Fault, ...]:
-    faults = []
-    for item in values:
-        status, sep, fraction = item.partition(":")
+def _parsed(parse: Callable[[str], Any]) -> Callable[..., Any]:
+    """A click callback from a library parser that raises ValueError with a message."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         try:
-            faults.append(Fault(int(status), float(fraction) if sep else 1.0))
+            if isinstance(value, tuple):
+                return tuple(parse(v) for v in value)
+            return parse(value) if value else None
         except ValueError as e:
-            raise click.BadParameter(
-                f"expected STATUS:FRACTION like 500:0.1, got {item!r} ({e})"
-            ) from e
-    return tuple(faults)
+            raise click.BadParameter(str(e), ctx, param) from e
 
-
-def _parse_latency(
-    ctx: click.Context, param: click.Parameter, value: str | None
-) -> tuple[float, float]:
-    if not value:
-        return (0.0, 0.0)
-    low, sep, high = value.partition("-")
-    try:
-        lo, hi = float(low), float(high) if sep else float(low)
-    except ValueError as e:
-        raise click.BadParameter(f"expected MS or MIN-MAX in milliseconds, got {value!r}") from e
-    if lo < 0 or hi < lo:
-        raise click.BadParameter(f"expected 0 <= MIN <= MAX, got {value!r}")
-    return (lo, hi)
+    return callback
 
 
 @cli.command()
@@ -419,7 +349,7 @@ def _parse_latency(
 )
 @click.option(
     "--latency",
-    callback=_parse_latency,
+    callback=_parsed(parse_latency),
     metavar="MS|MIN-MAX",
     help="Delay every answer by MS (or a random MIN-MAX) milliseconds.",
 )
@@ -427,7 +357,7 @@ def _parse_latency(
     "--fail",
     "faults",
     multiple=True,
-    callback=_parse_fault,
+    callback=_parsed(parse_fault),
     metavar="STATUS:FRACTION",
     help="Answer FRACTION of valid calls with STATUS, e.g. 500:0.1 (repeatable).",
 )
@@ -469,7 +399,7 @@ def sandbox(**kw: Any) -> None:
         auth_token=kw["auth_token"],
         record=kw["record"],
         cps=kw["cps"],
-        latency_ms=kw["latency"],
+        latency_ms=kw["latency"] or (0.0, 0.0),
         faults=kw["faults"],
         retry_after=kw["retry_after"],
         drop=kw["drop"],

@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import yaml
 
 from callspec import __version__
 from callspec.errors import GuardError
-from callspec.plan import CallPlan
+from callspec.plan import CallPlan, Plan
 from callspec.profiles import Sourced
+from callspec.redact import Redactor
 from callspec.render import EnvVars, RenderError, render_text
 
 DEFAULT_API_URL = "https://api.plivo.com"
@@ -119,3 +122,39 @@ def to_curl(request: Request, auth_id_known: bool) -> str:
         f"    -d {shlex.quote(body)} \\\n"
         f'    "{url}"'
     )
+
+
+def render_requests(
+    plan: Plan,
+    fmt: Literal["json", "yaml", "curl"],
+    api_url: str | None,
+    environ: Mapping[str, str],
+    redactor: Redactor,
+) -> str:
+    """The plan's requests as ``callspec render`` prints them; secrets masked as values."""
+    items: list[dict[str, Any]] = []
+    chunks: list[str] = []
+    for call in plan.calls:
+        auth_id = known_auth_id(call, environ)
+        request = build_request(call, api_url_for(call, api_url), auth_id or AUTH_ID_PLACEHOLDER)
+        # Masked as values, before JSON or shell quoting could change their spelling.
+        request = replace(request, body=redactor.value(dict(request.body)))
+        if fmt == "curl":
+            curl = to_curl(request, auth_id is not None)
+            chunks.append(f"# {call.spec_file}: {call.name}\n{curl}")
+            continue
+        items.append(
+            {
+                "spec_file": call.spec_file,
+                "call": call.name,
+                "method": "POST",
+                "url": request.url,
+                "headers": {**request.headers, "Authorization": "Basic ***"},
+                "body": dict(request.body),
+            }
+        )
+    if fmt == "curl":
+        return "\n\n".join(chunks)
+    if fmt == "json":
+        return json.dumps(items, indent=2)
+    return str(yaml.safe_dump(items, sort_keys=False, allow_unicode=True)).rstrip("\n")

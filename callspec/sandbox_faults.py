@@ -159,3 +159,24 @@ def answer(
         "placed": placed,
     }
     return Answer(status, payload, headers, record)
+
+
+def parse_fault(text: str) -> Fault:
+    """``STATUS:FRACTION`` (``500:0.1``; a bare ``STATUS`` means every call)."""
+    status, sep, fraction = text.partition(":")
+    try:
+        return Fault(int(status), float(fraction) if sep else 1.0)
+    except ValueError as e:
+        raise ValueError(f"expected STATUS:FRACTION like 500:0.1, got {text!r} ({e})") from e
+
+
+def parse_latency(text: str) -> tuple[float, float]:
+    """``MS`` or ``MIN-MAX`` milliseconds, as a (low, high) range."""
+    low, sep, high = text.partition("-")
+    try:
+        lo, hi = float(low), float(high) if sep else float(low)
+    except ValueError as e:
+        raise ValueError(f"expected MS or MIN-MAX in milliseconds, got {text!r}") from e
+    if lo < 0 or hi < lo:
+        raise ValueError(f"expected 0 <= MIN <= MAX, got {text!r}")
+    return (lo, hi)

@@ -1,0 +1,41 @@
+"""Ctrl-C and SIGTERM during a run: stop new sends first, leave at once the second time.
+
+The first signal sets the run's stop event: no new call is started, calls in
+flight finish (bounded by the timeout) and are recorded, the report is
+written.  A second signal exits with 130 immediately; every line of the
+journal was flushed when written, so nothing it knows is lost.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Callable
+from typing import TextIO
+
+from callspec.errors import ExitCode
+
+
+def install_stop_handlers(stop: threading.Event, stream: TextIO) -> Callable[[], None]:
+    """Route SIGINT and SIGTERM to ``stop``; return a function that restores the old handlers."""
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set():
+            os._exit(ExitCode.INTERRUPTED)
+        stop.set()
+        stream.write(
+            "\ncallspec: stopping: no new calls; waiting for calls in flight "
+            "(Ctrl-C again to quit at once)\n"
+        )
+        stream.flush()
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # signals reach only the main thread; nothing to install
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return restore
