@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from callspec.sandbox import Sandbox, SandboxConfig  # noqa: E402
+from common import AUTH_ID, TOKEN, write_calls_spec  # noqa: E402
 
-AUTH_ID, TOKEN = "MABENCHAUTHID0000000", "bench-token"
+from callspec.sandbox import Sandbox, SandboxConfig  # noqa: E402
 
 
 def main() -> None:
@@ -39,14 +39,7 @@ def main() -> None:
     env = {**os.environ, "PLIVO_AUTH_ID": AUTH_ID, "PLIVO_AUTH_TOKEN": TOKEN}
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "calls.yaml"
-        lines = ["version: 1", "defaults: {from: '+14152224444'}", "calls:"]
-        for i in range(args.calls):
-            lines += [
-                f"  - name: c{i}",
-                f"    to: '+1415555{i:04d}'",
-                f"    answer_url: https://hooks.example.com/a.xml?call={i}",
-            ]
-        spec.write_text("\n".join(lines) + "\n")
+        write_calls_spec(spec, args.calls)
         print(
             f"{args.calls} calls, --rate {args.rate:g}, --concurrency 4, "
             f"sandbox --cps {args.rate:g}; ideal {ideal:.2f} s"

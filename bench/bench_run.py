@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,7 +27,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-AUTH_ID, TOKEN = "MABENCHAUTHID0000000", "bench-token"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import AUTH_ID, TOKEN, write_calls_spec  # noqa: E402
 
 SDK_LOOP = textwrap.dedent(
     """
@@ -82,60 +85,64 @@ def timed(args: list[str], env: dict[str, str] | None = None) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=300)
-    n = parser.parse_args().calls
+    parser.add_argument("--repeat", type=int, default=3)
+    options = parser.parse_args()
+    n, repeat = options.calls, options.repeat
     sandbox, url = start_sandbox()
-    env = {**os.environ, "PLIVO_AUTH_ID": AUTH_ID, "PLIVO_AUTH_TOKEN": TOKEN}
-    results: list[tuple[str, float]] = []
+    # As after `pip install` (bytecode compiled): this machine sets PYTHONDONTWRITEBYTECODE.
+    base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = {**base, "PLIVO_AUTH_ID": AUTH_ID, "PLIVO_AUTH_TOKEN": TOKEN}
+    times: dict[str, list[float]] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             spec = Path(tmp) / "calls.yaml"
-            lines = ["version: 1", "defaults: {from: '+14152224444'}", "calls:"]
-            for i in range(n):
-                lines += [
-                    f"  - name: c{i}",
-                    f"    to: '+1415555{i:04d}'",
-                    f"    answer_url: https://hooks.example.com/a.xml?call={i}",
-                ]
-            spec.write_text("\n".join(lines) + "\n")
-            for workers in (1, 4):
-                args = [
-                    sys.executable,
-                    "-m",
-                    "callspec",
-                    "run",
-                    str(spec),
-                    "--api-url",
-                    url,
-                    "--rate",
-                    "100000",
-                    "--concurrency",
-                    str(workers),
-                    "--max-calls",
-                    str(n),
-                    "--report",
-                    str(Path(tmp) / f"r{workers}.json"),
-                    "--no-progress",
-                ]
-                results.append((f"callspec run --concurrency {workers}", timed(args, env)))
+            write_calls_spec(spec, n)
             script = Path(tmp) / "sdk_loop.py"
             script.write_text(SDK_LOOP)
-            results.append(
-                (
-                    "plivo SDK calls.create loop",
-                    timed([sys.executable, str(script), url, AUTH_ID, TOKEN, str(n)]),
-                )
-            )
             body = '\'{"from":"+14152224444","to":"+14152223333","answer_url":"https://h.example.com/a"}\''
             loop = (
                 f"for i in $(seq {n}); do curl -s -o /dev/null -u {AUTH_ID}:{TOKEN} "
                 f"-H 'Content-Type: application/json' -d {body} {url}/v1/Account/{AUTH_ID}/Call/ "
                 "|| exit 1; done"
             )
-            results.append(("curl in a shell loop", timed(["bash", "-c", loop])))
+            commands: dict[str, tuple[list[str], dict[str, str]]] = {}
+            for workers in (1, 4):
+                report = str(Path(tmp) / f"r{workers}.json")
+                commands[f"callspec run --concurrency {workers}"] = (
+                    [
+                        sys.executable,
+                        "-m",
+                        "callspec",
+                        "run",
+                        str(spec),
+                        "--api-url",
+                        url,
+                        "--rate",
+                        "100000",
+                        "--concurrency",
+                        str(workers),
+                        "--max-calls",
+                        str(n),
+                        "--report",
+                        report,
+                        "--no-progress",
+                    ],
+                    env,
+                )
+            commands["plivo SDK calls.create loop"] = (
+                [sys.executable, str(script), url, AUTH_ID, TOKEN, str(n)],
+                base,
+            )
+            commands["curl in a shell loop"] = (["bash", "-c", loop], base)
+            # Interleaved rounds, so a busy moment of the machine weighs on all alike.
+            for _ in range(repeat):
+                for name, (args, command_env) in commands.items():
+                    times.setdefault(name, []).append(timed(args, command_env))
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=10)
-    print(f"{n} calls placed on the sandbox, each command a new process:")
+    results = [(name, statistics.median(values)) for name, values in times.items()]
+    print(f"{n} calls placed on the sandbox, each command a new process, median of {repeat}:")
     for name, seconds in results:
         print(f"  {name:<34} {seconds:6.2f} s  {n / seconds:7.0f} calls/s")
 

@@ -26,7 +26,6 @@ from callspec.report import REPORTERS, append_github_summary, write_report
 from callspec.request import Credentials, credentials_for
 from callspec.results import RunResult
 from callspec.runner import Runner, RunOptions
-from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN, Sandbox, SandboxConfig
 
 RUNS_DIR = Path(".callspec") / "runs"
 
@@ -53,6 +52,8 @@ def journal_beside(report: Path) -> Path:
 
 def _sandbox_credentials(plan: Plan, environ: Mapping[str, str]) -> Credentials:
     """The user's credentials when they resolve, else the sandbox's own."""
+    from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
+
     try:
         return credentials_for(plan.calls[0], environ)
     except GuardError:
@@ -66,6 +67,8 @@ def _maybe_sandbox(
     if not sandbox:
         yield options
         return
+    from callspec.sandbox import Sandbox, SandboxConfig  # loaded only for --sandbox
+
     creds = _sandbox_credentials(plan, environ)
     config = SandboxConfig(auth_id=creds.auth_id, auth_token=creds.auth_token)
     with Sandbox(config) as box:

@@ -231,12 +231,14 @@ class _Builder:
         if depth > MAX_DEPTH:
             self._fail(event, path[:3], f"nesting deeper than {MAX_DEPTH} levels")
             raise _TooDeep
-        self.values[path] = self._pos(event)
-        if isinstance(event, yaml.AliasEvent):
-            value, size = self.anchors.get(str(event.anchor), (None, 1))
-        elif isinstance(event, yaml.ScalarEvent):
+        mark = event.start_mark
+        self.values[path] = (mark.line + 1, mark.column + 1)
+        kind = type(event)
+        if kind is yaml.ScalarEvent:  # the common case first: most nodes are scalars
             value, size = self._scalar(event, path), 1
-        elif isinstance(event, yaml.SequenceStartEvent):
+        elif kind is yaml.AliasEvent:
+            value, size = self.anchors.get(str(event.anchor), (None, 1))
+        elif kind is yaml.SequenceStartEvent:
             value, size = self._sequence(event, path, depth)
         else:
             value, size = self._mapping(event, path, depth)
@@ -244,22 +246,26 @@ class _Builder:
         if self.count > MAX_NODES:
             self._fail(event, path, f"document has more than {MAX_NODES} values (alias bomb?)")
             raise _TooDeep
-        anchor = getattr(event, "anchor", None)
-        if anchor is not None and not isinstance(event, yaml.AliasEvent):
+        anchor = event.anchor
+        if anchor is not None and kind is not yaml.AliasEvent:
             self.anchors[anchor] = (value, size)
         return value, size
 
     def _scalar(self, event: Any, path: Path_) -> Any:
         tag = event.tag
         if tag is None or tag == "!":
+            if not event.implicit[0]:
+                return event.value  # quoted, untagged: a string
             tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
         if tag == _STR_TAG:
             return event.value
-        if tag in _PLAIN_TAGS or tag == _TIMESTAMP_TAG:
-            node = yaml.ScalarNode(tag, event.value)
-            if tag == _TIMESTAMP_TAG:
-                return str(event.value)
-            value = _CONSTRUCTOR.construct_object(node, deep=True)
+        if tag == _TIMESTAMP_TAG:
+            return str(event.value)
+        if tag in _PLAIN_TAGS:
+            # The tag's constructor function itself: construct_object() would keep
+            # every node it ever built in a cache.
+            construct = _CONSTRUCTOR.yaml_constructors[tag]
+            value = construct(_CONSTRUCTOR, yaml.ScalarNode(tag, event.value))
             return WrittenInt(value, event.value) if type(value) is int else value
         self._fail(event, path, f"unsupported YAML tag {tag}: use a plain string, number or bool")
         return None

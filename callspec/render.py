@@ -81,7 +81,7 @@ _CACHE: dict[str, _Compiled] = {}
 
 def has_template(text: str) -> bool:
     """True when ``text`` holds Jinja markup."""
-    return any(m in text for m in _MARKERS)
+    return "{" in text and any(m in text for m in _MARKERS)
 
 
 class _Compiled:
@@ -145,7 +145,7 @@ def render_text(text: str, context: Mapping[str, Any]) -> str:
 def render_value(value: Any, context: Mapping[str, Any]) -> Any:
     """Render every string inside ``value`` (lists and mappings included)."""
     if isinstance(value, str):
-        return render_text(value, context)
+        return render_text(value, context) if "{" in value else value
     if isinstance(value, list):
         return [render_value(v, context) for v in value]
     if isinstance(value, dict):

@@ -22,6 +22,25 @@ from callspec.report import validate_report
 from callspec.sandbox import Sandbox, SandboxConfig
 
 ROOT = Path(__file__).resolve().parent.parent
+# The -d body of the seed's curl example, byte for byte (tests/test_sandbox_cli.py checks it
+# against the seed file when shared/ is beside the project); curl sends it as
+# application/x-www-form-urlencoded.
+SEED_CURL_BODY = """{
+    "from":"+14152224444",
+    "to":"+14152223333",
+    "answer_url":"https://s3.amazonaws.com/plivosamplexml/play_url.xml",
+    "answer_method":"GET",
+    "ring_url":"https://www.foo.com/ring.url",
+    "ring_method":"POST",
+    "hangup_url":"https://www.foo.com/hangup.url",
+    "hangup_method":"POST",
+    "fallback_url":"https://www.foo.com/fallback.url",
+    "fallback_method":"POST",
+    "caller_name":"friendly_name",
+    "send_digits":"1w2W3",
+    "send_on_preanswer":"true",
+    "time_limit":"300"
+}"""
 AUTH_ID = "MATESTAUTHID00000000"
 TOKEN = "tok-3f9a1c7e-very-secret-0000"  # searched for in every output
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import requests
+from support import SEED_CURL_BODY
 
 from callspec.sandbox import Fault, Sandbox, SandboxConfig
 
@@ -27,23 +28,6 @@ AUTH_ID = "MATESTSANDBOX0000001"
 TOKEN = "test-token-0123456789abcdefghijklmnopqrs"
 CALL_PATH = f"/v1/Account/{AUTH_ID}/Call/"
 VALID = {"from": "+14152224444", "to": "+14152223333", "answer_url": "https://example.com/a.xml"}
-# The seed's curl example, byte for byte; curl sends it as application/x-www-form-urlencoded.
-SEED_CURL_BODY = """{
-    "from":"+14152224444",
-    "to":"+14152223333",
-    "answer_url":"https://s3.amazonaws.com/plivosamplexml/play_url.xml",
-    "answer_method":"GET",
-    "ring_url":"https://www.foo.com/ring.url",
-    "ring_method":"POST",
-    "hangup_url":"https://www.foo.com/hangup.url",
-    "hangup_method":"POST",
-    "fallback_url":"https://www.foo.com/fallback.url",
-    "fallback_method":"POST",
-    "caller_name":"friendly_name",
-    "send_digits":"1w2W3",
-    "send_on_preanswer":"true",
-    "time_limit":"300"
-}"""
 RECORD_KEYS = {"time", "auth_id", "body", "request_uuid", "api_id", "status", "message"}
 RECORD_KEYS |= {"fault", "placed"}
 

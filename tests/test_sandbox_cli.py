@@ -10,36 +10,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support import spawn
+from support import SEED_CURL_BODY, spawn
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "plivo-make-an-outbound-call.txt"
-
-
-# The -d body of the seed's curl example, verbatim (checked against the seed file below).
-SEED_BODY = """{
-    "from":"+14152224444",
-    "to":"+14152223333",
-    "answer_url":"https://s3.amazonaws.com/plivosamplexml/play_url.xml",
-    "answer_method":"GET",
-    "ring_url":"https://www.foo.com/ring.url",
-    "ring_method":"POST",
-    "hangup_url":"https://www.foo.com/hangup.url",
-    "hangup_method":"POST",
-    "fallback_url":"https://www.foo.com/fallback.url",
-    "fallback_method":"POST",
-    "caller_name":"friendly_name",
-    "send_digits":"1w2W3",
-    "send_on_preanswer":"true",
-    "time_limit":"300"
-}"""
 
 
 def seed_curl_body() -> str:
     """The seed's curl body; when the seed file is beside the project, it must match."""
     if SEED.exists():
         match = re.search(r"-d '(\{.*?\})'\s*\n", SEED.read_text(), re.S)
-        assert match and match.group(1) == SEED_BODY
-    return SEED_BODY
+        assert match and match.group(1) == SEED_CURL_BODY
+    return SEED_CURL_BODY
 
 
 def test_sandbox_command_accepts_the_seeds_curl_and_stops_on_ctrl_c(tmp_path: Path) -> None:

@@ -1,0 +1,20 @@
+"""What the benchmarks share: a spec of N plain calls and the sandbox's test credentials."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+AUTH_ID, TOKEN = "MABENCHAUTHID0000000", "bench-token"
+
+
+def write_calls_spec(path: Path, n: int) -> Path:
+    """A spec of ``n`` calls to distinct numbers, each answer_url naming its call."""
+    lines = ["version: 1", "defaults: {from: '+14152224444'}", "calls:"]
+    for i in range(n):
+        lines += [
+            f"  - name: c{i}",
+            f"    to: '+1415555{i:04d}'",
+            f"    answer_url: https://hooks.example.com/a.xml?call={i}",
+        ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
