@@ -39,9 +39,13 @@ class JournalEntry:
     state: str  # "started", or an outcome
     run_id: str
     request_uuid: str | list[str] | None = None
+    #: The spec file's absolute path (journals before 0.1.0 final may lack it).
+    spec_path: str = ""
 
 
-_UNMASKED = frozenset({"event", "time", "run_id", "key", "outcome", "status", "attempts"})
+_UNMASKED = frozenset(
+    {"event", "time", "run_id", "key", "spec_path", "outcome", "status", "attempts"}
+)
 
 
 class Journal:
@@ -69,7 +73,9 @@ class Journal:
             # its own line, and every line written before it, is on disk.
             _sync(fd)
 
-    def started(self, key: str, spec_file: str, name: str, body: Mapping[str, Any]) -> None:
+    def started(
+        self, key: str, spec_file: str, spec_path: str, name: str, body: Mapping[str, Any]
+    ) -> None:
         """Before the first byte of a call goes out."""
         self._write(
             {
@@ -78,6 +84,7 @@ class Journal:
                 "run_id": self.run_id,
                 "key": key,
                 "spec_file": spec_file,
+                "spec_path": spec_path,
                 "name": name,
                 "body": dict(body),
             },
@@ -114,6 +121,8 @@ class Journal:
 
 
 _sync = getattr(os, "fdatasync", os.fsync)
+# States a later outcome may replace: an attempt under way, or one that surely placed no call.
+_OPEN = frozenset({"started", "failed", "skipped", "invalid"})
 
 
 def read_journal(path: Path) -> dict[str, JournalEntry]:
@@ -129,11 +138,28 @@ def read_journal(path: Path) -> dict[str, JournalEntry]:
         try:
             event = json.loads(line)
             key = event["key"]
-            state = "started" if event["event"] == "started" else event["outcome"]
             previous = entries.get(key)
+            if event["event"] == "started":
+                state = "started"
+            elif previous is None or previous.state in _OPEN:
+                state = event["outcome"]
+            else:
+                # A call a run did not send (a resumed run skipping it, or reporting it
+                # unknown again) keeps the state its last attempt left: once fired,
+                # always fired, however often the journal is resumed.
+                continue
+            run_id = event["run_id"]
+            if previous is not None and previous.state == "started" and state != "started":
+                run_id = previous.run_id  # the run that sent it
             uuid = event.get("request_uuid") or (previous.request_uuid if previous else None)
             entries[key] = JournalEntry(
-                key, event["name"], event["spec_file"], state, event["run_id"], uuid
+                key,
+                event["name"],
+                event["spec_file"],
+                state,
+                run_id,
+                uuid,
+                event.get("spec_path", previous.spec_path if previous else ""),
             )
         except (ValueError, KeyError, TypeError) as e:
             if number == len(lines):

@@ -139,6 +139,11 @@ class Runner:
         self.previous: dict[str, JournalEntry] = (
             read_journal(options.resume) if options.resume else {}
         )
+        self._sent_by_name = {
+            (e.spec_path, e.name): e
+            for e in self.previous.values()
+            if e.spec_path and e.state in ("fired", "queued", "started", "unknown")
+        }
         rate = _limit(plan.calls, options.rate, "rate") or DEFAULT_RATE
         self.rate = float(rate)
         self.limiter = RateLimiter(self.rate)
@@ -208,7 +213,7 @@ class Runner:
             return self._result(call, "skipped", reason="dry run: not sent")
         entry = self.previous.get(call.key)
         if entry is None:
-            return None
+            return self._changed_since(call)
         if entry.state in ("fired", "queued"):
             reason = f"already {entry.state} in run {entry.run_id}; not sent again"
             return self._result(call, "skipped", reason=reason, request_uuid=entry.request_uuid)
@@ -219,6 +224,24 @@ class Runner:
             )
             return self._result(call, "unknown", reason=reason, request_uuid=entry.request_uuid)
         return None
+
+    def _changed_since(self, call: CallPlan) -> CallResult | None:
+        """A call whose body changed since a resumed run placed (or may have placed) it.
+
+        Its identity is new, but it is the same call of the same spec: sending it
+        would ring the same phone again, so a resumed run leaves it alone.
+        """
+        earlier = self._sent_by_name.get((call.spec_path, call.name))
+        if earlier is None:
+            return None
+        how = earlier.state
+        if how in ("started", "unknown"):
+            how = "sent with an unknown outcome"
+        reason = (
+            f"changed since run {earlier.run_id}, where it was {how}; not sent again on "
+            "--resume (run without --resume to place the changed call)"
+        )
+        return self._result(call, "skipped", reason=reason, request_uuid=earlier.request_uuid)
 
     def _result(self, call: CallPlan, outcome: Outcome, **kw: object) -> CallResult:
         return CallResult(
@@ -261,7 +284,7 @@ class Runner:
             if not self.limiter.acquire(self.stop):
                 break
             if number == 0 and self.journal is not None:
-                self.journal.started(call.key, call.spec_file, call.name, call.body)
+                self.journal.started(call.key, call.spec_file, call.spec_path, call.name, call.body)
             last = send_once(session, request, creds, self.options.timeouts)
             attempts.append(last.attempt)
             if last.verdict != "retry" or number == self.options.retries:

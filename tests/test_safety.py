@@ -398,3 +398,60 @@ def test_progress_bar_on_a_terminal_and_lines_otherwise() -> None:
         assert out.getvalue() == "[1/10] fired   201 s.yaml:c 0 ms - call fired\n".replace(
             "/10", "/3" if out is few else "/10"
         )
+
+
+def test_resuming_again_and_again_never_resends(tmp_path: Path) -> None:
+    """Each resumed run journals what it skipped; that must not reopen fired calls."""
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 3)
+    journal = tmp_path / "journal.jsonl"
+    with sandbox() as sb:
+        base = [
+            "run",
+            str(tmp_path / "calls.yaml"),
+            "--api-url",
+            sb.url,
+            "--rate",
+            "200",
+            "--journal",
+            str(journal),
+        ]
+        assert invoke([*base, "--report", str(tmp_path / "r0.json")], cred_env()).exit_code == 0
+        for n in range(1, 4):
+            args = [*base, "--resume", str(journal), "--report", str(tmp_path / f"r{n}.json")]
+            result = invoke([*args, "--retry-unknown"] if n == 2 else args, cred_env())
+            assert result.exit_code == ExitCode.OK, result.stderr
+            assert read_report(tmp_path / f"r{n}.json")["summary"]["skipped"] == 3
+        assert placed_counts(sb.calls) == {f"call-{i:03d}": 1 for i in range(3)}
+
+
+def test_a_call_changed_after_it_fired_is_not_resent_on_resume(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 2, caller_name="DEPLOY")
+    journal = tmp_path / "journal.jsonl"
+    with sandbox() as sb:
+        base = [
+            "run",
+            str(tmp_path / "calls.yaml"),
+            "--api-url",
+            sb.url,
+            "--rate",
+            "200",
+            "--journal",
+            str(journal),
+        ]
+        assert invoke([*base, "--report", str(tmp_path / "a.json")], cred_env()).exit_code == 0
+        write_spec(tmp_path, 3, caller_name="DEPLOY ALERT")  # a typo fixed, one call added
+        result = invoke(
+            [*base, "--resume", str(journal), "--report", str(tmp_path / "b.json")], cred_env()
+        )
+        assert result.exit_code == ExitCode.OK, result.stderr
+        calls = {c["name"]: c for c in read_report(tmp_path / "b.json")["calls"]}
+        assert calls["call-000"]["outcome"] == "skipped"
+        assert "changed since run" in calls["call-000"]["reason"]
+        assert calls["call-002"]["outcome"] == "fired"  # new: sent
+        assert placed_counts(sb.calls) == {"call-000": 1, "call-001": 1, "call-002": 1}
+        # without --resume it is a new run: the changed calls are placed anew
+        result = invoke([*base, "--report", str(tmp_path / "c.json")], cred_env())
+        assert result.exit_code == ExitCode.OK
+        assert placed_counts(sb.calls)["call-000"] == 2
