@@ -212,36 +212,33 @@ class Runner:
         if self.options.mode == "dry-run":
             return self._result(call, "skipped", reason="dry run: not sent")
         entry = self.previous.get(call.key)
+        if entry is not None and entry.state not in ("fired", "queued", "unknown", "started"):
+            entry = None  # failed or skipped before: surely never placed
         if entry is None:
-            return self._changed_since(call)
+            # Not sent under this identity; but a changed version of the same call may
+            # have been (a typo fixed since): the same phone would ring again.
+            entry = self._sent_by_name.get((call.spec_path, call.name))
+            if entry is None or entry.key == call.key:
+                return None
+            changed = True
+        else:
+            changed = False
         if entry.state in ("fired", "queued"):
-            reason = f"already {entry.state} in run {entry.run_id}; not sent again"
+            if changed:
+                reason = (
+                    f"changed since run {entry.run_id}, where it was {entry.state}; not sent "
+                    "again on --resume (run without --resume to place the changed call)"
+                )
+            else:
+                reason = f"already {entry.state} in run {entry.run_id}; not sent again"
             return self._result(call, "skipped", reason=reason, request_uuid=entry.request_uuid)
-        if entry.state in ("unknown", "started") and not self.options.retry_unknown:
-            reason = (
-                f"outcome unknown since run {entry.run_id} (it may have been placed); "
-                "not resent: use --retry-unknown to send it again"
-            )
-            return self._result(call, "unknown", reason=reason, request_uuid=entry.request_uuid)
-        return None
-
-    def _changed_since(self, call: CallPlan) -> CallResult | None:
-        """A call whose body changed since a resumed run placed (or may have placed) it.
-
-        Its identity is new, but it is the same call of the same spec: sending it
-        would ring the same phone again, so a resumed run leaves it alone.
-        """
-        earlier = self._sent_by_name.get((call.spec_path, call.name))
-        if earlier is None:
+        if self.options.retry_unknown:
             return None
-        how = earlier.state
-        if how in ("started", "unknown"):
-            how = "sent with an unknown outcome"
         reason = (
-            f"changed since run {earlier.run_id}, where it was {how}; not sent again on "
-            "--resume (run without --resume to place the changed call)"
+            f"{'changed since; ' if changed else ''}outcome unknown since run {entry.run_id} "
+            "(it may have been placed); not resent: use --retry-unknown to send it again"
         )
-        return self._result(call, "skipped", reason=reason, request_uuid=earlier.request_uuid)
+        return self._result(call, "unknown", reason=reason, request_uuid=entry.request_uuid)
 
     def _result(self, call: CallPlan, outcome: Outcome, **kw: object) -> CallResult:
         return CallResult(

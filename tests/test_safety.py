@@ -451,6 +451,11 @@ def test_a_call_changed_after_it_fired_is_not_resent_on_resume(tmp_path: Path) -
         assert "changed since run" in calls["call-000"]["reason"]
         assert calls["call-002"]["outcome"] == "fired"  # new: sent
         assert placed_counts(sb.calls) == {"call-000": 1, "call-001": 1, "call-002": 1}
+        for again in ("b2", "b3"):  # its skip line must not reopen it on the next resume
+            args = [*base, "--resume", str(journal), "--report", str(tmp_path / f"{again}.json")]
+            assert invoke(args, cred_env()).exit_code == ExitCode.OK
+            assert read_report(tmp_path / f"{again}.json")["summary"]["skipped"] == 3
+        assert placed_counts(sb.calls) == {"call-000": 1, "call-001": 1, "call-002": 1}
         # without --resume it is a new run: the changed calls are placed anew
         result = invoke([*base, "--report", str(tmp_path / "c.json")], cred_env())
         assert result.exit_code == ExitCode.OK
