@@ -22,7 +22,7 @@ from callspec.errors import CallspecError, ExitCode, SpecError, UsageError
 from callspec.interrupts import install_stop_handlers
 from callspec.plan import Plan, PlanOptions, build_plan
 from callspec.redact import Redactor
-from callspec.request import render_requests
+from callspec.request import check_api_url, render_requests
 from callspec.results import Mode
 from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
 from callspec.sandbox_faults import parse_fault, parse_latency
@@ -272,6 +272,9 @@ def run(paths: tuple[Path, ...], **kw: Any) -> None:
         raise click.UsageError("--retry-unknown goes with --resume")
     if kw["dry_run"] and kw["use_sandbox"]:
         raise click.UsageError("--dry-run and --sandbox do not go together")
+    bad_url = kw["api_url"] and check_api_url(kw["api_url"])
+    if bad_url:
+        raise click.BadParameter(bad_url, param_hint="--api-url")
     mode: Mode = "dry-run" if kw["dry_run"] else "live"
     timeout = kw["timeout"]
     options = RunOptions(

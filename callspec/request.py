@@ -9,6 +9,7 @@ from the profile only when a request is really to be sent).  ``render`` and
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -22,6 +23,7 @@ from callspec.plan import CallPlan, Plan
 from callspec.profiles import Sourced
 from callspec.redact import Redactor
 from callspec.render import EnvVars, RenderError, render_text
+from callspec.schemas import load_schema
 
 DEFAULT_API_URL = "https://api.plivo.com"
 AUTH_ID_PLACEHOLDER = "{auth_id}"
@@ -106,7 +108,21 @@ def credentials_for(call: CallPlan, environ: Mapping[str, str]) -> Credentials:
         missing.append(f"auth token: {why_token}")
     if missing or auth_id is None or token is None:
         raise GuardError("missing credentials for a live run: " + "; ".join(missing))
+    try:
+        f"{auth_id}:{token}".encode("latin-1")
+    except UnicodeEncodeError as e:
+        raise GuardError(
+            "the auth ID or token has characters HTTP basic auth cannot carry (Latin-1 only)"
+        ) from e
     return Credentials(auth_id, token)
+
+
+def check_api_url(url: str) -> str | None:
+    """Why ``url`` is no API base URL (the profiles schema's rule), or None when it is."""
+    rule = load_schema("profiles")["$defs"]["profile"]["properties"]["api_url"]
+    if re.match(rule["pattern"], url):
+        return None
+    return f"{url!r} {rule['x-error']}"
 
 
 def to_curl(request: Request, auth_id_known: bool) -> str:

@@ -268,7 +268,15 @@ class Runner:
                     index = todo.get_nowait()
                 except queue.Empty:
                     return
-                self._finish(index, self._send(session, self.plan.calls[index]))
+                call = self.plan.calls[index]
+                try:
+                    result = self._send(session, call)
+                except Exception as e:  # a bug: the call may or may not have left
+                    error = (
+                        f"internal error: {type(e).__name__}: {e}; the call may have been placed"
+                    )
+                    result = self._result(call, "unknown", error=error)
+                self._finish(index, result)
         finally:
             session.close()
 

@@ -84,15 +84,28 @@ def _proxies(url: str) -> dict[str, str]:
 def send_once(
     session: requests.Session, request: Request, creds: Credentials, timeouts: Timeouts
 ) -> AttemptResult:
-    """POST ``request`` once and classify the answer; never raises for network trouble."""
+    """POST ``request`` once and classify the answer; never raises."""
     started = now_iso()
     t0 = time.perf_counter()
     try:
-        response = session.post(
-            request.url,
-            data=request.body_bytes(),
-            headers=request.headers,
-            auth=(creds.auth_id, creds.auth_token),
+        # Built apart from sending: whatever fails here (a malformed URL, credentials
+        # that basic auth cannot carry) surely sent nothing.
+        prepared = session.prepare_request(
+            requests.Request(
+                "POST",
+                request.url,
+                data=request.body_bytes(),
+                headers=request.headers,
+                auth=(creds.auth_id, creds.auth_token),
+            )
+        )
+    except Exception as e:
+        text = f"the request could not be built, nothing was sent: {type(e).__name__}: {e}"
+        attempt = Attempt(started, 0.0, None, text, maybe_sent=False)
+        return AttemptResult(attempt, "failed", error=text)
+    try:
+        response = session.send(
+            prepared,
             proxies=_proxies(request.url),
             timeout=(timeouts.connect, timeouts.read),
             allow_redirects=False,
@@ -100,6 +113,10 @@ def send_once(
     except requests.RequestException as e:
         elapsed = (time.perf_counter() - t0) * 1000
         return _transport_failure(e, started, elapsed, timeouts)
+    except Exception as e:  # not requests' own: whether it left is unknown
+        elapsed = (time.perf_counter() - t0) * 1000
+        text = f"{type(e).__name__}: {e}; the call may have been placed"
+        return AttemptResult(Attempt(started, elapsed, None, text, True), "unknown", error=text)
     elapsed = (time.perf_counter() - t0) * 1000
     return classify(response.status_code, response.content, response.headers, started, elapsed)
 
@@ -118,7 +135,10 @@ def _not_sent(e: BaseException) -> bool:
             urllib3.exceptions.NewConnectionError
             | urllib3.exceptions.ConnectTimeoutError
             | urllib3.exceptions.NameResolutionError
-            | requests.exceptions.ConnectTimeout,
+            | requests.exceptions.ConnectTimeout
+            | requests.exceptions.InvalidURL
+            | requests.exceptions.InvalidSchema
+            | requests.exceptions.MissingSchema,
         ):
             return True
         if isinstance(err, urllib3.exceptions.MaxRetryError):
