@@ -86,7 +86,7 @@ def plan_options(func: F) -> F:
         ),
         click.option(
             "--profiles",
-            type=click.Path(path_type=Path, dir_okay=False),
+            type=click.Path(path_type=Path, dir_okay=False, exists=True),
             help="Profiles file (default: $CALLSPEC_PROFILES, else the nearest profiles.yaml).",
         ),
         click.option("--profile", help="Use this profile for every spec, whatever it names."),
@@ -100,7 +100,7 @@ def plan_options(func: F) -> F:
         ),
         click.option(
             "--vars-file",
-            type=click.Path(path_type=Path, dir_okay=False),
+            type=click.Path(path_type=Path, dir_okay=False, exists=True),
             help="YAML mapping of template variables.",
         ),
         click.option("--only", multiple=True, metavar="NAME", help="Only the call(s) so named."),

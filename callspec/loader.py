@@ -11,6 +11,7 @@ no input, however broken, escapes as anything but a :class:`SpecError`.
 from __future__ import annotations
 
 import datetime
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,24 +120,25 @@ def format_path(path: Path_) -> str:
 def load_file(path: Path, display: str | None = None) -> Document:
     """Read and parse ``path``; raise :class:`SpecError` with a position on any defect."""
     name = display if display is not None else str(path)
+
+    def refuse(message: str) -> SpecError:
+        return SpecError([_problem(name, 1, 1, message)])
+
+    limit = f"the {MAX_FILE_BYTES >> 20} MiB limit for a spec or profiles file"
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            mib = size / (1024 * 1024)
-            raise SpecError(
-                [
-                    _problem(
-                        name,
-                        1,
-                        1,
-                        f"file is {mib:.1f} MiB, larger than the {MAX_FILE_BYTES >> 20} MiB "
-                        "limit for a spec or profiles file",
-                    )
-                ]
-            )
-        raw = path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise refuse("not a regular file (a folder, a device or a pipe)")
+        if info.st_size > MAX_FILE_BYTES:
+            raise refuse(f"file is {info.st_size / (1 << 20):.1f} MiB, larger than {limit}")
+        with path.open("rb") as f:
+            # At most one byte more than the limit: a file that lies about its size
+            # (/proc, a growing log) cannot make callspec read without end.
+            raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise SpecError([_problem(name, 0, 0, f"cannot read file: {e.strerror or e}")]) from e
+    if len(raw) > MAX_FILE_BYTES:
+        raise refuse(f"file is larger than {limit}")
     return load_bytes(raw, name)
 
 
@@ -237,6 +239,8 @@ class _Builder:
         if kind is yaml.ScalarEvent:  # the common case first: most nodes are scalars
             value, size = self._scalar(event, path), 1
         elif kind is yaml.AliasEvent:
+            if event.anchor not in self.anchors:
+                self._fail(event, path, f"undefined alias *{event.anchor}")
             value, size = self.anchors.get(str(event.anchor), (None, 1))
         elif kind is yaml.SequenceStartEvent:
             value, size = self._sequence(event, path, depth)

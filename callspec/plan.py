@@ -123,6 +123,8 @@ class _Builder:
         self.profiles_files: dict[Path, ProfilesFile | None] = {}
         self.names: set[str] = set()  # every call name seen, for --only's messages
         self.extra_layers = self._command_line_vars()
+        token = env.get("PLIVO_AUTH_TOKEN")
+        self.env_secrets = [token] if token else []
 
     def _command_line_vars(self) -> list[dict[str, Sourced]]:
         layers: list[dict[str, Sourced]] = []
@@ -243,21 +245,31 @@ class _Builder:
             *(layer.items() for layer in self.extra_layers),
         ]
         scope = {"env": self.env, "call": {"name": call["name"], "index": index}}
+        secret_names = set(profile.secrets if profile else ())
+        mask = Redactor(self.env_secrets)
         failed = False
         for layer in layers:
             for name, item in layer:
+                if name in scope:
+                    failed = True
+                    message = f"'{name}' is reserved: templates see {_RESERVED[name]} as {name}"
+                    self.problems.append(Problem(item.location, item.path(name), message))
+                    continue
                 try:
                     context[name] = _render(item.value, {**context, **scope})
                 except RenderError as e:
+                    # A template can only read variables rendered before it, so every
+                    # secret its error could quote is known to the mask by now.
                     failed = True
-                    self.problems.append(Problem(item.location, item.path(name), str(e)))
+                    problem = Problem(item.location, item.path(name), mask.text(str(e)))
+                    self.problems.append(problem)
+                    continue
+                if name in secret_names and context[name]:
+                    mask.add([str(context[name])])
         if failed:
             return
         context.update(scope)
-        secrets = frozenset(
-            str(context[n]) for n in (profile.secrets if profile else ()) if context.get(n)
-        )
-        mask = Redactor(secrets)
+        secrets = frozenset(str(context[n]) for n in secret_names if context.get(n))
         args: dict[str, Sourced] = dict(profile.defaults if profile else ())
         args.update(file_defaults)
         args.update(
@@ -311,6 +323,9 @@ class _Builder:
             ]
             raise UsageError("no call matches " + " and ".join(given) + " in the given specs")
         return Plan(tuple(self.calls), tuple(self.files))
+
+
+_RESERVED = {"env": "the environment", "call": "the call's name and index"}
 
 
 class _Literal(str):

@@ -7,10 +7,32 @@ occurrence with ``***`` in text or inside JSON-like values.  Every writer
 
 from __future__ import annotations
 
+import html
+import json
+import urllib.parse
 from collections.abc import Iterable
 from typing import Any
 
 MASK = "***"
+
+
+def spellings(secret: str) -> set[str]:
+    """A secret as written, and as it reads once escaped for a message, JSON, a URL or HTML.
+
+    Values are masked before they are serialized where callspec can, but error
+    messages quote values with ``repr`` and a template may URL-encode a value;
+    a secret that a template transforms otherwise (base64, upper case) is a new
+    value callspec cannot recognize.
+    """
+    return {
+        secret,
+        repr(secret)[1:-1],
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote_plus(secret, safe=""),
+        html.escape(secret),
+    }
 
 
 class Redactor:
@@ -21,9 +43,11 @@ class Redactor:
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
-        """Learn more secret strings (empty ones are ignored)."""
+        """Learn more secret strings (empty ones are ignored), with their escaped spellings."""
         known = set(self._secrets)
-        known.update(s for s in secrets if s)
+        for secret in secrets:
+            if secret:
+                known.update(v for v in spellings(secret) if v)
         self._secrets = sorted(known, key=len, reverse=True)
 
     def text(self, text: str) -> str:

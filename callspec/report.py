@@ -124,7 +124,7 @@ def _junit_problem(call: CallResult) -> tuple[str, str, str, str] | None:
         f"attempt {i}: {_status_text(a.status)}" + (f": {a.error}" if a.error else "")
         for i, a in enumerate(call.attempts, 1)
     )
-    error = call.error or call.message or "no error text"
+    error = call.error or call.reason or call.message or "no error text"
     if call.outcome == "failed":
         message = f"{_status_text(call.status)}: {error}" if call.attempts else error
         return "failure", "failed", message, "\n".join(filter(None, [message, detail]))
@@ -245,8 +245,8 @@ def _problem_lines(result: RunResult, redactor: Redactor) -> list[str]:
     for c in result.calls:
         if c.outcome not in ("failed", "unknown", "invalid"):
             continue
-        text = c.error or c.message or "no error text"
-        if c.outcome == "unknown":
+        text = c.error or c.reason or c.message or "no error text"
+        if c.outcome == "unknown" and "may have been placed" not in text:
             text += " (may have been placed; not resent)"
         lines.append(_one_line(redactor.text(f"{c.spec_file}:{c.name}: {c.outcome}: {text}")))
     return lines

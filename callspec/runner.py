@@ -104,14 +104,18 @@ def check_guards(
     if options.credentials is not None:
         return {c.key: options.credentials for c in plan.calls}
     creds: dict[str, Credentials] = {}
-    problems: list[str] = []
+    problems: dict[str, list[str]] = {}  # message -> the calls it stops
     for call in plan.calls:
         try:
             creds[call.key] = credentials_for(call, environ)
         except GuardError as e:
-            problems.append(f"{call.spec_file}: {call.name}: {e}")
+            problems.setdefault(str(e), []).append(f"{call.spec_file}:{call.name}")
     if problems:
-        raise GuardError("\n".join(dict.fromkeys(problems)))
+        lines = []
+        for message, calls in problems.items():
+            more = f" (+{len(calls) - 3} more)" if len(calls) > 3 else ""
+            lines.append(f"{message} [{', '.join(calls[:3])}{more}]")
+        raise GuardError("\n".join(lines))
     return creds
 
 

@@ -323,9 +323,13 @@ class _Handler(BaseHTTPRequestHandler):
         if scheme.lower() != "basic" or not encoded.strip():
             return "authentication failed: HTTP basic auth (auth ID, auth token) is required"
         try:
-            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+            raw = base64.b64decode(encoded.strip(), validate=True)
+        except binascii.Error:
             return "authentication failed: the basic auth header is malformed"
+        try:
+            decoded = raw.decode("utf-8")
+        except UnicodeDecodeError:  # requests (and curl, by locale) send Latin-1
+            decoded = raw.decode("latin-1")
         user, _, token = decoded.partition(":")
         config = self.box.config
         user_ok = hmac.compare_digest(user.encode(), config.auth_id.encode())

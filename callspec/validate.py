@@ -49,6 +49,13 @@ def _as_text(value: Any) -> Any:
     return value
 
 
+def _scalar_text(value: Any) -> str:
+    """A scalar inside a joined string: booleans as YAML and JSON spell them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(_as_text(value))
+
+
 def _to_int(value: Any) -> Any:
     if isinstance(value, bool):
         return value
@@ -79,13 +86,13 @@ def _machine_detection(value: Any) -> Any:
 
 def _destinations(value: Any) -> Any:
     if isinstance(value, list):
-        return "<".join(str(_as_text(v)).strip() for v in value)
+        return "<".join(_scalar_text(v).strip() for v in value)
     return _as_text(value)
 
 
 def _sip_headers(value: Any) -> Any:
     if isinstance(value, dict):
-        return ",".join(f"{k}={'' if v is None else _as_text(v)}" for k, v in value.items())
+        return ",".join(f"{k}={_scalar_text(v)}" for k, v in value.items())
     return value
 
 
@@ -224,8 +231,8 @@ def error_message(error: ValidationError) -> str:
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:76] + "...'"
+    # Never cut short: a value cut in the middle of a secret could not be masked.
+    return repr(value)
 
 
 def _digits(number: str) -> str:
@@ -239,6 +246,15 @@ def _cross_field(body: Mapping[str, Any]) -> list[BodyIssue]:
     destinations = to.split("<")
     unique = set(destinations)
     issues: list[BodyIssue] = []
+    if len(unique) < len(destinations):
+        twice = sorted({d for d in destinations if destinations.count(d) > 1})
+        issues.append(
+            BodyIssue(
+                "to",
+                f"{', '.join(map(repr, twice[:3]))} appears more than once: "
+                "that phone would ring more than once",
+            )
+        )
     if len(unique) > MAX_DESTINATIONS:
         issues.append(
             BodyIssue(

@@ -379,9 +379,10 @@ def test_callspec_profiles_environment_variable(run_cli: RunCli) -> None:
 
 
 def test_missing_profiles_file_option(run_cli: RunCli) -> None:
+    # A path given on the command line that does not exist is a usage error (exit 2).
     result = run_cli("validate", "precedence/spec.yaml", "--profiles", "nope.yaml", cwd=EXAMPLES)
-    assert result.exit_code == 3
-    assert result.stderr.startswith("nope.yaml: cannot read file: ")
+    assert result.exit_code == 2
+    assert "'nope.yaml' does not exist" in result.stderr
 
 
 def test_vars_file_problems_are_located(tmp_path: Path, run_cli: RunCli) -> None:

@@ -285,12 +285,22 @@ def test_more_than_1000_unique_destinations(tmp_path: Path, run_cli: RunCli) -> 
 
 
 def test_1000_destinations_are_allowed(tmp_path: Path, run_cli: RunCli) -> None:
-    # 1001 entries, 1000 of them unique: the limit is on unique destinations.
-    (tmp_path / "bulk.yaml").write_text(bulk([*numbers(1000), "+14150000000"]))
+    (tmp_path / "bulk.yaml").write_text(bulk(numbers(1000)))
     result = run_cli("render", "-f", "json", "bulk.yaml", cwd=tmp_path)
     assert result.exit_code == 0, result.output
     to = json.loads(result.stdout)[0]["body"]["to"]
-    assert to.count("<") == 1000 and to.startswith("+14150000000<+14150000001<")
+    assert to.count("<") == 999 and to.startswith("+14150000000<+14150000001<")
+
+
+def test_a_destination_twice_is_refused(tmp_path: Path, run_cli: RunCli) -> None:
+    # Plivo's limit counts unique destinations; callspec refuses repeats outright,
+    # since the repeated phone could ring twice.
+    (tmp_path / "bulk.yaml").write_text(bulk([*numbers(3), "+14150000000"]))
+    result = run_cli("validate", "bulk.yaml", cwd=tmp_path)
+    assert result.exit_code == 3
+    assert "'+14150000000' appears more than once: that phone would ring more than once" in (
+        result.stderr
+    )
 
 
 def test_deeply_nested_yaml(tmp_path: Path, run_cli: RunCli) -> None:

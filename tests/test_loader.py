@@ -320,7 +320,9 @@ def test_unreadable_file(tmp_path: Path) -> None:
 def test_a_folder_is_unreadable(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as info:
         load_file(tmp_path, "dir")
-    assert str(info.value.problems[0]).startswith("dir: cannot read file: ")
+    assert (
+        str(info.value.problems[0]) == "dir:1:1: not a regular file (a folder, a device or a pipe)"
+    )
 
 
 # --- helpers ------------------------------------------------------------------------------

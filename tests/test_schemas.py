@@ -326,7 +326,7 @@ CROSS: list[tuple[dict[str, Any], str]] = [
     ({"from": "14152223333"}, "from"),
     ({"to": "+14152225555<+14152224444"}, "from"),
     ({"to": "+14152223333<+14152225555", "parent_call_uuid": UUID}, "parent_call_uuid"),
-    ({"to": "+14152223333<+14152223333", "parent_call_uuid": UUID}, "parent_call_uuid"),
+    ({"to": "+14152223333<+14152226666", "parent_call_uuid": UUID}, "parent_call_uuid"),
     ({"send_on_preanswer": True}, "send_on_preanswer"),
     ({"error_if_parent_not_found": "true"}, "error_if_parent_not_found"),
 ]
@@ -342,7 +342,10 @@ def test_cross_field_rules(change: dict[str, Any], arg: str) -> None:
 def test_destination_limit_counts_unique_destinations() -> None:
     numbers = [f"+1415{i:07d}" for i in range(1001)]
     assert check_request_body({**BASE, "to": "<".join(numbers[:1000])}) == []
-    assert check_request_body({**BASE, "to": "<".join([*numbers[:1000], numbers[0]])}) == []
+    [repeat] = check_request_body({**BASE, "to": "<".join([*numbers[:1000], numbers[0]])})
+    assert (
+        repeat == f"to: {numbers[0]!r} appears more than once: that phone would ring more than once"
+    )
     [problem] = check_request_body({**BASE, "to": "<".join(numbers)})
     assert problem == "to: has 1001 unique destinations; Plivo allows at most 1000"
 

@@ -1,0 +1,165 @@
+"""Defects an adversarial review found, each pinned: no traceback, the right exit, no leak."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+from support import cred_env, invoke, read_report, sandbox, write_profiles, write_spec
+
+from callspec.errors import ExitCode
+from callspec.redact import Redactor
+
+
+def test_a_token_basic_auth_cannot_carry_is_refused_before_sending(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 1)
+    with sandbox() as sb:
+        result = invoke(
+            [
+                "run",
+                str(tmp_path / "calls.yaml"),
+                "--api-url",
+                sb.url,
+                "--report",
+                str(tmp_path / "r.json"),
+            ],
+            cred_env(PLIVO_AUTH_TOKEN="tok€n"),
+        )
+        assert sb.calls == []
+    assert result.exit_code == ExitCode.REFUSED
+    assert "Latin-1" in result.stderr and "tok€n" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    "url", ["127.0.0.1:9", "ftp://x.example.com", "http://h:1:99", "http://[bad"]
+)
+def test_a_bad_api_url_is_a_usage_error(tmp_path: Path, url: str) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 1)
+    result = invoke(["run", str(tmp_path / "calls.yaml"), "--api-url", url], cred_env())
+    assert result.exit_code == ExitCode.USAGE
+    assert "--api-url" in result.stderr and "http(s) base URL" in result.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_pipes_and_devices_are_not_read(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "fifo.yaml")
+    (tmp_path / "zero.yaml").symlink_to("/dev/zero")
+    for name in ("fifo.yaml", "zero.yaml"):
+        result = invoke(["validate", str(tmp_path / name)])
+        assert result.exit_code == ExitCode.INVALID
+        assert "not a regular file" in result.stderr
+
+
+def test_undefined_alias_and_reserved_variable_names(tmp_path: Path) -> None:
+    (tmp_path / "alias.yaml").write_text("version: 1\ncalls:\n  - name: c\n    to: *nope\n")
+    result = invoke(["validate", str(tmp_path / "alias.yaml")])
+    assert result.exit_code == ExitCode.INVALID
+    assert "alias.yaml:4:9: calls[0].to: undefined alias *nope" in result.stderr
+    spec = {"version": 1, "vars": {"env": "x"}, "calls": [{"name": "c"}]}
+    (tmp_path / "reserved.yaml").write_text(yaml.safe_dump(spec))
+    result = invoke(["validate", str(tmp_path / "reserved.yaml")])
+    assert result.exit_code == ExitCode.INVALID
+    assert "vars.env: 'env' is reserved" in result.stderr
+
+
+@pytest.mark.parametrize("secret", ["86\\75309", "Tok'en\"12", 'h&k<"s\\ecr é'])
+def test_secrets_are_masked_in_every_spelling_of_an_error(tmp_path: Path, secret: str) -> None:
+    write_profiles(tmp_path, secrets=["pin"], vars={"pin": secret})
+    spec = {
+        "version": 1,
+        "vars": {"derived": "{{ {}[pin] }}"},
+        "calls": [
+            {
+                "name": "c",
+                "from": "+14152224444",
+                "to": "+14152223333",
+                "answer_url": "https://a.example.com/x",
+                "send_digits": "{{ pin }}",
+                "caller_name": "a long caller name that is cut in messages {{ pin }}",
+            }
+        ],
+    }
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(spec))
+    result = invoke(["validate", str(tmp_path / "s.yaml")])
+    assert result.exit_code == ExitCode.INVALID
+    assert "***" in result.stderr
+    for spelling in (secret, repr(secret)[1:-1], secret[:4]):
+        assert spelling not in result.stderr
+
+
+def test_a_url_encoded_secret_is_masked_in_render_and_reports(tmp_path: Path) -> None:
+    secret = 'h&k<"s\\ecr'
+    write_profiles(tmp_path, secrets=["hook"], vars={"hook": secret})
+    write_spec(tmp_path, 1, ring_url="https://a.example.com/x?h={{ hook | urlencode }}")
+    result = invoke(["render", str(tmp_path / "calls.yaml"), "-f", "json"])
+    assert result.exit_code == 0 and "***" in result.stdout
+    with sandbox() as sb:
+        report = tmp_path / "r.json"
+        result = invoke(
+            ["run", str(tmp_path / "calls.yaml"), "--api-url", sb.url, "--report", str(report)],
+            cred_env(),
+        )
+        assert result.exit_code == 0
+        assert sb.calls[0]["body"]["ring_url"].endswith("h%26k%3C%22s%5Cecr")  # sent as is
+    written = report.read_text() + (tmp_path / "r.journal.jsonl").read_text()
+    assert "h%26k%3C%22s%5Cecr" not in written and "***" in written
+
+
+def test_spellings_cover_escapes() -> None:
+    mask = Redactor(["a'b\"c\\d"])
+    for text in ("a'b\"c\\d", "a\\'b\"c\\\\d", "a'b\\\"c\\\\d", "a%27b%22c%5Cd"):
+        assert mask.text(f"<{text}>") == "<***>"
+
+
+def test_missing_credentials_are_reported_once_not_per_call(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 30)
+    result = invoke(
+        ["run", str(tmp_path / "calls.yaml"), "--api-url", "http://127.0.0.1:9"],
+        {"PLIVO_AUTH_ID": None, "PLIVO_AUTH_TOKEN": None},
+    )
+    assert result.exit_code == ExitCode.REFUSED
+    assert result.stderr.count("missing credentials") == 1
+    assert "(+27 more)" in result.stderr
+
+
+def test_resumed_unknown_calls_show_their_reason_in_the_summary(tmp_path: Path) -> None:
+    from callspec.sandbox_faults import Fault
+
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 1)
+    journal = tmp_path / "j.jsonl"
+    with sandbox(faults=(Fault(500, 1.0),)) as sb:
+        invoke(
+            [
+                "run",
+                str(tmp_path / "calls.yaml"),
+                "--api-url",
+                sb.url,
+                "--journal",
+                str(journal),
+                "--report",
+                str(tmp_path / "a.json"),
+            ],
+            cred_env(),
+        )
+        result = invoke(
+            [
+                "run",
+                str(tmp_path / "calls.yaml"),
+                "--api-url",
+                sb.url,
+                "--resume",
+                str(journal),
+                "--report",
+                str(tmp_path / "b.json"),
+            ],
+            cred_env(),
+        )
+    assert result.exit_code == ExitCode.CALL_FAILED
+    assert "--retry-unknown" in result.stdout and "no error text" not in result.stdout
+    assert read_report(tmp_path / "b.json")["summary"]["unknown"] == 1
