@@ -57,9 +57,15 @@ class CallPlan:
     tags: tuple[str, ...]
     profile: Profile | None
     body: Mapping[str, Any]
-    secret_values: frozenset[str] = field(default=frozenset(), repr=False)
+    #: Declared secrets of this call: (variable name, value).
+    secrets: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     #: The spec file's absolute path: the identity of the file whatever the working directory.
     spec_path: str = ""
+
+    @property
+    def secret_values(self) -> frozenset[str]:
+        """The values to mask in every output."""
+        return frozenset(value for _, value in self.secrets)
 
     @functools.cached_property
     def key(self) -> str:
@@ -269,7 +275,7 @@ class _Builder:
         if failed:
             return
         context.update(scope)
-        secrets = frozenset(str(context[n]) for n in secret_names if context.get(n))
+        secrets = tuple((n, str(context[n])) for n in sorted(secret_names) if context.get(n))
         args: dict[str, Sourced] = dict(profile.defaults if profile else ())
         args.update(file_defaults)
         args.update(
@@ -305,7 +311,7 @@ class _Builder:
                 tags=tuple(call.get("tags", ())),
                 profile=profile,
                 body=body,
-                secret_values=secrets,
+                secrets=secrets,
                 spec_path=self.paths[doc.file],
             )
         )

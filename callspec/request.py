@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -125,17 +125,37 @@ def check_api_url(url: str) -> str | None:
     return f"{url!r} {rule['x-error']}"
 
 
-def to_curl(request: Request, auth_id_known: bool) -> str:
-    """A working curl command; the token is read from $PLIVO_AUTH_TOKEN, never printed."""
+def to_curl(request: Request, auth_id_known: bool, secrets: Sequence[tuple[str, str]] = ()) -> str:
+    """A working curl command that prints no secret.
+
+    The token comes from ``$PLIVO_AUTH_TOKEN``; a declared secret in the body is
+    spliced in from a shell variable of the same name (``$pager_pin``), so the
+    command sends the real value once that variable is set, never ``***``.
+    """
     user = request.auth_id if auth_id_known else "$PLIVO_AUTH_ID"
     url = (
         request.url if auth_id_known else request.url.replace(AUTH_ID_PLACEHOLDER, "$PLIVO_AUTH_ID")
     )
     body = json.dumps(request.body, indent=4)
+    spliced: list[tuple[str, str]] = []
+    for number, (name, value) in enumerate(sorted(secrets, key=lambda s: -len(s[1]))):
+        written = json.dumps(value)[1:-1]
+        marker = f"@@callspec-secret-{number}@@"
+        if written and written in body:
+            body = body.replace(written, marker)
+            spliced.append((marker, name))
+    quoted = shlex.quote(body)
+    for marker, name in spliced:
+        quoted = quoted.replace(marker, f"'\"${{{name}}}\"'")
+    notes = "".join(
+        f"# the body holds the secret {name}: set ${name} in this shell first\n"
+        for _, name in spliced
+    )
     return (
+        f"{notes}"
         f'curl -X POST -u "{user}:$PLIVO_AUTH_TOKEN" \\\n'
         f"    -H 'Content-Type: application/json' \\\n"
-        f"    -d {shlex.quote(body)} \\\n"
+        f"    -d {quoted} \\\n"
         f'    "{url}"'
     )
 
@@ -153,12 +173,12 @@ def render_requests(
     for call in plan.calls:
         auth_id = known_auth_id(call, environ)
         request = build_request(call, api_url_for(call, api_url), auth_id or AUTH_ID_PLACEHOLDER)
-        # Masked as values, before JSON or shell quoting could change their spelling.
-        request = replace(request, body=redactor.value(dict(request.body)))
         if fmt == "curl":
-            curl = to_curl(request, auth_id is not None)
+            curl = to_curl(request, auth_id is not None, call.secrets)
             chunks.append(f"# {call.spec_file}: {call.name}\n{curl}")
             continue
+        # Masked as values, before JSON quoting could change their spelling.
+        request = replace(request, body=redactor.value(dict(request.body)))
         items.append(
             {
                 "spec_file": call.spec_file,

@@ -163,3 +163,33 @@ def test_resumed_unknown_calls_show_their_reason_in_the_summary(tmp_path: Path) 
     assert result.exit_code == ExitCode.CALL_FAILED
     assert "--retry-unknown" in result.stdout and "no error text" not in result.stdout
     assert read_report(tmp_path / "b.json")["summary"]["unknown"] == 1
+
+
+def test_curl_for_a_call_with_a_secret_splices_it_from_the_shell(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    from support import AUTH_ID, TOKEN
+
+    if shutil.which("curl") is None or shutil.which("bash") is None:
+        pytest.skip("needs curl and bash")
+    write_profiles(tmp_path, secrets=["pin"], vars={"pin": "{{ env.MY_PIN }}"})
+    write_spec(tmp_path, 1, send_digits="{{ pin }}")
+    with sandbox() as sb:
+        result = invoke(
+            ["render", str(tmp_path / "calls.yaml"), "-f", "curl", "--api-url", sb.url],
+            {"MY_PIN": "8642", "PLIVO_AUTH_ID": AUTH_ID},
+        )
+        assert result.exit_code == 0, result.stderr
+        assert "8642" not in result.stdout and "${pin}" in result.stdout
+        env = {"PATH": os.environ["PATH"], "pin": "8642", "PLIVO_AUTH_TOKEN": TOKEN}
+        done = subprocess.run(
+            ["bash", "-c", result.stdout.rstrip() + " -s -o /dev/null -w '%{http_code}'"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+        assert done.stdout == "201", done.stderr
+        assert sb.calls[0]["body"]["send_digits"] == "8642"
