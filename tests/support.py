@@ -82,6 +82,11 @@ def placed_counts(records: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     return counts
 
 
+def run_args(folder: Path, url: str, *extra: str) -> list[str]:
+    """``run FOLDER/calls.yaml --api-url URL --rate 200 ...``: a run the rate never slows."""
+    return ["run", str(folder / "calls.yaml"), "--api-url", url, "--rate", "200", *extra]
+
+
 def sandbox(**config: Any) -> Sandbox:
     """A started sandbox accepting the test credentials."""
     return Sandbox(SandboxConfig(auth_id=AUTH_ID, auth_token=TOKEN, **config)).start()

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import support
 from support import (
     AUTH_ID,
     ROOT,
@@ -33,17 +34,9 @@ def box():  # type: ignore[no-untyped-def]
 
 
 def run_args(tmp_path: Path, url: str, *extra: str) -> list[str]:
-    return [
-        "run",
-        str(tmp_path / "calls.yaml"),
-        "--api-url",
-        url,
-        "--rate",
-        "200",
-        "--report",
-        str(tmp_path / "out" / "report.json"),
-        *extra,
-    ]
+    return support.run_args(
+        tmp_path, url, "--report", str(tmp_path / "out" / "report.json"), *extra
+    )
 
 
 def test_readme_main_command_runs_on_the_embedded_sandbox(tmp_path: Path, monkeypatch) -> None:

@@ -18,6 +18,7 @@ from support import (
     invoke,
     placed_counts,
     read_report,
+    run_args,
     sandbox,
     spawn,
     write_profiles,
@@ -51,13 +52,9 @@ def test_fault_matrix(tmp_path: Path, fault: str) -> None:
     write_spec(tmp_path, N)
     report = tmp_path / "report.json"
     with sandbox(seed=11, **config) as sb:
-        args = [
-            "run",
-            str(tmp_path / "calls.yaml"),
-            "--api-url",
+        args = run_args(
+            tmp_path,
             sb.url,
-            "--rate",
-            "200",
             "--concurrency",
             "3",
             "--timeout",
@@ -66,7 +63,7 @@ def test_fault_matrix(tmp_path: Path, fault: str) -> None:
             "6",
             "--report",
             str(report),
-        ]
+        )
         result = invoke(args, cred_env())
         records = sb.calls
     assert result.exit_code == code, result.stderr
@@ -96,18 +93,7 @@ def test_connection_refused_places_nothing_and_is_retried(tmp_path: Path) -> Non
     write_profiles(tmp_path)
     write_spec(tmp_path, 2)
     report = tmp_path / "r.json"
-    args = [
-        "run",
-        str(tmp_path / "calls.yaml"),
-        "--api-url",
-        f"http://127.0.0.1:{port}",
-        "--rate",
-        "200",
-        "--retries",
-        "1",
-        "--report",
-        str(report),
-    ]
+    args = run_args(tmp_path, f"http://127.0.0.1:{port}", "--retries", "1", "--report", str(report))
     result = invoke(args, cred_env())
     assert result.exit_code == ExitCode.CALL_FAILED
     assert {len(c["attempts"]) for c in read_report(report)["calls"]} == {2}
@@ -283,31 +269,13 @@ def test_retry_unknown_resends_only_when_asked(tmp_path: Path) -> None:
     write_spec(tmp_path, 4)
     journal = tmp_path / "journal.jsonl"
     with sandbox(faults=(Fault(500, 1.0),)) as sb:
-        args = [
-            "run",
-            str(tmp_path / "calls.yaml"),
-            "--api-url",
-            sb.url,
-            "--rate",
-            "200",
-            "--journal",
-            str(journal),
-            "--report",
-            str(tmp_path / "a.json"),
-        ]
+        args = run_args(
+            tmp_path, sb.url, "--journal", str(journal), "--report", str(tmp_path / "a.json")
+        )
         assert invoke(args, cred_env()).exit_code == ExitCode.CALL_FAILED
         assert placed_counts(sb.calls) == {f"call-{i:03d}": 1 for i in range(4)}
     with sandbox() as sb:
-        base = [
-            "run",
-            str(tmp_path / "calls.yaml"),
-            "--api-url",
-            sb.url,
-            "--rate",
-            "200",
-            "--resume",
-            str(journal),
-        ]
+        base = run_args(tmp_path, sb.url, "--resume", str(journal))
         result = invoke([*base, "--report", str(tmp_path / "b.json")], cred_env())
         assert result.exit_code == ExitCode.CALL_FAILED
         assert sb.calls == []  # unknown: not resent without --retry-unknown
@@ -406,16 +374,7 @@ def test_resuming_again_and_again_never_resends(tmp_path: Path) -> None:
     write_spec(tmp_path, 3)
     journal = tmp_path / "journal.jsonl"
     with sandbox() as sb:
-        base = [
-            "run",
-            str(tmp_path / "calls.yaml"),
-            "--api-url",
-            sb.url,
-            "--rate",
-            "200",
-            "--journal",
-            str(journal),
-        ]
+        base = run_args(tmp_path, sb.url, "--journal", str(journal))
         assert invoke([*base, "--report", str(tmp_path / "r0.json")], cred_env()).exit_code == 0
         for n in range(1, 4):
             args = [*base, "--resume", str(journal), "--report", str(tmp_path / f"r{n}.json")]
@@ -430,16 +389,7 @@ def test_a_call_changed_after_it_fired_is_not_resent_on_resume(tmp_path: Path) -
     write_spec(tmp_path, 2, caller_name="DEPLOY")
     journal = tmp_path / "journal.jsonl"
     with sandbox() as sb:
-        base = [
-            "run",
-            str(tmp_path / "calls.yaml"),
-            "--api-url",
-            sb.url,
-            "--rate",
-            "200",
-            "--journal",
-            str(journal),
-        ]
+        base = run_args(tmp_path, sb.url, "--journal", str(journal))
         assert invoke([*base, "--report", str(tmp_path / "a.json")], cred_env()).exit_code == 0
         write_spec(tmp_path, 3, caller_name="DEPLOY ALERT")  # a typo fixed, one call added
         result = invoke(
