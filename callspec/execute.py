@@ -11,6 +11,7 @@ the terminal summary and the GitHub step summary, every one through the run's
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -18,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
-from callspec.errors import GuardError
+from callspec.errors import CallspecError, ExitCode, GuardError, UsageError
 from callspec.plan import Plan, PlanOptions, build_plan
 from callspec.progress import Progress
 from callspec.redact import Redactor
@@ -93,6 +94,11 @@ def execute(
         run_options = replace(
             run_options, journal=run_options.resume or journal_beside(report_path)
         )
+    # Checked before anything is sent: finding an unwritable report after the calls
+    # rang would lose what they did.
+    for path in (report_path, outputs.junit, run_options.journal):
+        if path is not None:
+            _writable(path)
     redactor = Redactor()
     with _maybe_sandbox(plan, run_options, sandbox, environ) as options:
         progress = Progress(err, len(plan.calls), redactor, outputs.progress)
@@ -105,11 +111,39 @@ def execute(
             )
         result = runner.run()
         progress.close()
-    write_report("json", result, redactor, report_path)
-    if outputs.junit is not None:
-        write_report("junit", result, redactor, outputs.junit)
+    if runner.journal_error:
+        err.write(redactor.text(f"callspec: {runner.journal_error}; sending stopped\n"))
+    # Whatever fails from here on, the summary still reaches the terminal.
+    failures = []
+    for kind, path in (("json", report_path), ("junit", outputs.junit)):
+        if path is not None:
+            try:
+                write_report(kind, result, redactor, path)  # type: ignore[arg-type]
+            except OSError as e:
+                failures.append(f"cannot write {path}: {e.strerror or e}")
     REPORTERS["text"].write(result, redactor, out)
-    append_github_summary(result, redactor, environ)
+    try:
+        append_github_summary(result, redactor, environ)
+    except OSError as e:
+        failures.append(f"cannot append to GITHUB_STEP_SUMMARY: {e.strerror or e}")
     journal = f", journal {options.journal}" if options.journal else ""
     out.write(f"report: {report_path}{journal}\n")
+    for failure in failures:
+        err.write(redactor.text(f"callspec: {failure}\n"))
+    if failures and result.exit_code() == ExitCode.OK:
+        raise OutputError("; ".join(failures))
     return result, report_path
+
+
+class OutputError(CallspecError):
+    """A report could not be written after the run (the calls' outcomes are above)."""
+
+
+def _writable(path: Path) -> None:
+    """Refuse (exit 2) an output path that cannot be written, before sending."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e}") from e
+    if path.is_dir() or not os.access(path.parent, os.W_OK):
+        raise UsageError(f"cannot write {path}: not a writable file path")

@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
+
+if sys.platform != "win32":
+    import fcntl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from callspec.errors import Location, Problem, SpecError
+from callspec.errors import GuardError, Location, Problem, SpecError
 from callspec.redact import Redactor
 from callspec.results import CallResult
 from callspec.send import now_iso
@@ -48,8 +52,23 @@ _UNMASKED = frozenset(
 )
 
 
+def lock(path: Path, fd: int) -> None:
+    """Hold ``path`` for this process alone; another run using it is refused (exit 4).
+
+    Two runs resuming one journal at once would both send what it lists as
+    pending.  The lock is released when ``fd`` is closed (or the process ends).
+    """
+    if sys.platform == "win32":  # pragma: no cover - no flock there
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        os.close(fd)
+        raise GuardError(f"journal {path} is in use by another callspec run") from e
+
+
 class Journal:
-    """Appends events, one fsync'ed JSON line each; safe to share between threads."""
+    """Appends events, one JSON line each, to a file it holds locked; thread-safe."""
 
     def __init__(self, path: Path, run_id: str, redactor: Redactor) -> None:
         self.path = path
@@ -57,17 +76,21 @@ class Journal:
         self.redactor = redactor
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: TextIO = path.open("a", encoding="utf-8")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        lock(path, fd)
+        _drop_cut_tail(fd)
+        self._fd: int | None = fd
 
     def _write(self, event: Mapping[str, Any], sync: bool) -> None:
         # Masked as values, before JSON escaping could change a secret's spelling; the
         # identity fields never (a short secret inside a key would break --resume).
         masked = {k: v if k in _UNMASKED else self.redactor.value(v) for k, v in event.items()}
-        line = json.dumps(masked, separators=(",", ":")) + "\n"
+        line = (json.dumps(masked, separators=(",", ":")) + "\n").encode()
         with self._lock:
-            self._file.write(line)
-            self._file.flush()
-            fd = self._file.fileno()
+            fd = self._fd
+            if fd is None:
+                raise OSError(f"journal {self.path} is closed")
+            os.write(fd, line)  # one write per line, straight to the OS: nothing buffered
         if sync:
             # Outside the lock, so workers' syncs overlap; each returns only once
             # its own line, and every line written before it, is on disk.
@@ -91,8 +114,13 @@ class Journal:
             sync=True,
         )
 
-    def finished(self, result: CallResult) -> None:
-        """After a call's outcome is known (also for calls skipped or never sent)."""
+    def finished(self, result: CallResult, spec_path: str, state: str | None = None) -> None:
+        """After a call's outcome is known (also for calls skipped or never sent).
+
+        ``state`` is what a later ``--resume`` must see when it differs from the
+        outcome: a call a resumed run skipped because it had fired stays "fired"
+        in this journal too, even when it is a new file.
+        """
         self._write(
             {
                 "event": "finished",
@@ -100,8 +128,10 @@ class Journal:
                 "run_id": self.run_id,
                 "key": result.key,
                 "spec_file": result.spec_file,
+                "spec_path": spec_path,
                 "name": result.name,
                 "outcome": result.outcome,
+                "state": state or result.outcome,
                 "status": result.status,
                 "request_uuid": result.request_uuid,
                 "api_id": result.api_id,
@@ -112,12 +142,30 @@ class Journal:
         )
 
     def close(self) -> None:
-        """Sync what is left and close; called once every worker has stopped."""
+        """Sync what is left, close and unlock; called once every worker has stopped."""
         with self._lock:
-            if not self._file.closed:
-                self._file.flush()
-                _sync(self._file.fileno())
-                self._file.close()
+            fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                _sync(fd)
+            finally:
+                os.close(fd)
+
+
+def _drop_cut_tail(fd: int) -> None:
+    """Cut off a last line a crash left without its newline (it was never synced)."""
+    size = os.lseek(fd, 0, os.SEEK_END)
+    if size == 0:
+        return
+    start = max(0, size - (1 << 16))
+    tail = os.pread(fd, size - start, start)
+    if tail.endswith(b"\n"):
+        return
+    cut = tail.rfind(b"\n")
+    if cut >= 0:
+        os.ftruncate(fd, start + cut + 1)
+    elif start == 0:
+        os.ftruncate(fd, 0)
 
 
 _sync = getattr(os, "fdatasync", os.fsync)
@@ -142,7 +190,7 @@ def read_journal(path: Path) -> dict[str, JournalEntry]:
             if event["event"] == "started":
                 state = "started"
             elif previous is None or previous.state in _OPEN:
-                state = event["outcome"]
+                state = event.get("state") or event["outcome"]
             else:
                 # A call a run did not send (a resumed run skipping it, or reporting it
                 # unknown again) keeps the state its last attempt left: once fired,

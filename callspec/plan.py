@@ -105,7 +105,12 @@ def collect_spec_files(paths: Sequence[Path]) -> list[Path]:
             raise UsageError(f"no such file or folder: {path}")
     if not found:
         raise UsageError("no spec files found in " + ", ".join(str(p) for p in paths))
-    return list(dict.fromkeys(found))
+    # One file named twice (a folder and a file in it, a symlink, ../x) is read once:
+    # its calls would otherwise be placed twice.
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
 
 
 def build_plan(

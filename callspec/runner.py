@@ -13,6 +13,7 @@ requests in flight finish.
 
 from __future__ import annotations
 
+import os
 import queue
 import random
 import threading
@@ -25,7 +26,7 @@ from pathlib import Path
 import requests
 
 from callspec.errors import GuardError
-from callspec.journal import Journal, JournalEntry, read_journal
+from callspec.journal import Journal, JournalEntry, lock, read_journal
 from callspec.plan import CallPlan, Plan
 from callspec.redact import Redactor
 from callspec.request import Credentials, api_url_for, build_request, credentials_for
@@ -140,9 +141,21 @@ class Runner:
         self.creds = check_guards(plan, options, environ)
         redactor.add(c.auth_token for c in self.creds.values())
         redactor.add(s for c in plan.calls for s in c.secret_values)
+        self.journal: Journal | None = None
+        self._held: list[int] = []
+        if options.journal is not None and options.mode != "dry-run":
+            # Locked before the resumed journal is read: a second run resuming it now
+            # is refused, instead of both sending what it lists as pending.
+            self.journal = Journal(options.journal, self.run_id, redactor)
+        if options.resume is not None and options.resume != options.journal:
+            fd = os.open(options.resume, os.O_RDONLY)
+            lock(options.resume, fd)
+            self._held.append(fd)
         self.previous: dict[str, JournalEntry] = (
             read_journal(options.resume) if options.resume else {}
         )
+        self._carried: dict[str, str] = {}  # key -> the state a resumed run left alone
+        self.journal_error: str | None = None
         self._sent_by_name = {
             (e.spec_path, e.name): e
             for e in self.previous.values()
@@ -151,7 +164,6 @@ class Runner:
         rate = _limit(plan.calls, options.rate, "rate") or DEFAULT_RATE
         self.rate = float(rate)
         self.limiter = RateLimiter(self.rate)
-        self.journal: Journal | None = None
         self._random = random.Random()
         self._results: list[CallResult | None] = [None] * len(plan.calls)
 
@@ -161,8 +173,6 @@ class Runner:
     def run(self) -> RunResult:
         """Send every call that should be sent; return every call's result."""
         started = now_iso()
-        if self.options.journal is not None and self.options.mode != "dry-run":
-            self.journal = Journal(self.options.journal, self.run_id, self.redactor)
         todo: queue.SimpleQueue[int] = queue.SimpleQueue()
         for index, call in enumerate(self.plan.calls):
             early = self._before_send(call)
@@ -183,8 +193,7 @@ class Runner:
         for index, call in enumerate(self.plan.calls):
             if self._results[index] is None:
                 self._finish(index, self._result(call, "skipped", reason="interrupted: not sent"))
-        if self.journal is not None:
-            self.journal.close()
+        self.close()
         return RunResult(
             run_id=self.run_id,
             mode=self.options.mode,
@@ -196,6 +205,16 @@ class Runner:
             interrupted=self.stop.is_set(),
             files=self.plan.files,
         )
+
+    def close(self) -> None:
+        """Sync and unlock the journal (and the resumed one)."""
+        if self.journal is not None:
+            try:
+                self.journal.close()
+            except OSError as e:
+                self._journal_failed(e)
+        while self._held:
+            os.close(self._held.pop())
 
     def _shaping_options(self) -> dict[str, object]:
         o = self.options
@@ -235,9 +254,11 @@ class Runner:
                 )
             else:
                 reason = f"already {entry.state} in run {entry.run_id}; not sent again"
+            self._carried[call.key] = entry.state
             return self._result(call, "skipped", reason=reason, request_uuid=entry.request_uuid)
         if self.options.retry_unknown:
             return None
+        self._carried[call.key] = "unknown"
         reason = (
             f"{'changed since; ' if changed else ''}outcome unknown since run {entry.run_id} "
             "(it may have been placed); not resent: use --retry-unknown to send it again"
@@ -258,11 +279,24 @@ class Runner:
         )
 
     def _finish(self, index: int, result: CallResult) -> None:
-        self._results[index] = result
+        self._results[index] = result  # first: whatever fails below, the call is reported
         if self.journal is not None:
-            self.journal.finished(result)
+            state = self._carried.get(result.key)
+            try:
+                self.journal.finished(result, self.plan.calls[index].spec_path, state)
+            except OSError as e:
+                self._journal_failed(e)
         if self.on_result is not None:
-            self.on_result(result)
+            try:
+                self.on_result(result)
+            except Exception:  # progress output (a closed pipe) must not lose calls
+                self.on_result = None
+
+    def _journal_failed(self, error: OSError) -> None:
+        """Without its journal a run cannot promise a safe resume: stop sending."""
+        if self.journal_error is None:
+            self.journal_error = f"the journal {self.options.journal} could not be written: {error}"
+        self.stop.set()
 
     def _work(self, todo: queue.SimpleQueue[int]) -> None:
         session = new_session()
@@ -293,7 +327,14 @@ class Runner:
             if not self.limiter.acquire(self.stop):
                 break
             if number == 0 and self.journal is not None:
-                self.journal.started(call.key, call.spec_file, call.spec_path, call.name, call.body)
+                try:
+                    self.journal.started(
+                        call.key, call.spec_file, call.spec_path, call.name, call.body
+                    )
+                except OSError as e:
+                    self._journal_failed(e)
+                    reason = "not sent: the journal could not record it first"
+                    return self._result(call, "skipped", reason=reason)
             last = send_once(session, request, creds, self.options.timeouts)
             attempts.append(last.attempt)
             if last.verdict != "retry" or number == self.options.retries:

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, NamedTuple
 
-NOT_PLACED = frozenset({429, 503})  # injected refusals that prove no call was placed
+# Injected answers that prove no call was placed: every 4xx (the API refused the
+# request), and 503.  500, 502, 504 may follow a placed call.
+NOT_PLACED = frozenset({*range(400, 500), 503})
 HANG_MAX_S = 600.0  # a hung request is closed after this, at the latest
 _POLL_S = 0.1
 

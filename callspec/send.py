@@ -103,13 +103,27 @@ def send_once(
         text = f"the request could not be built, nothing was sent: {type(e).__name__}: {e}"
         attempt = Attempt(started, 0.0, None, text, maybe_sent=False)
         return AttemptResult(attempt, "failed", error=text)
+    # requests' read timeout bounds each read, not the answer: a server trickling
+    # a byte a second would hold the call forever.  The whole answer must come
+    # within the connect and read timeouts together.
+    deadline = t0 + timeouts.connect + timeouts.read
     try:
         response = session.send(
             prepared,
             proxies=_proxies(request.url),
             timeout=(timeouts.connect, timeouts.read),
             allow_redirects=False,
+            stream=True,
         )
+        with response:
+            content = _read_within(response, deadline)
+    except _TooSlow:
+        elapsed = (time.perf_counter() - t0) * 1000
+        text = (
+            f"the answer did not complete within {timeouts.connect + timeouts.read:g} s; "
+            "the call may have been placed"
+        )
+        return AttemptResult(Attempt(started, elapsed, None, text, True), "unknown", error=text)
     except requests.RequestException as e:
         elapsed = (time.perf_counter() - t0) * 1000
         return _transport_failure(e, started, elapsed, timeouts)
@@ -118,7 +132,40 @@ def send_once(
         text = f"{type(e).__name__}: {e}; the call may have been placed"
         return AttemptResult(Attempt(started, elapsed, None, text, True), "unknown", error=text)
     elapsed = (time.perf_counter() - t0) * 1000
-    return classify(response.status_code, response.content, response.headers, started, elapsed)
+    return classify(response.status_code, content, response.headers, started, elapsed)
+
+
+class _TooSlow(Exception):
+    """The answer did not complete before the attempt's deadline."""
+
+
+MAX_ANSWER_BYTES = 1 << 20
+
+
+def _read_within(response: requests.Response, deadline: float) -> bytes:
+    """The answer's body, read before ``deadline`` (and at most 1 MiB of it).
+
+    ``read1`` returns what has arrived (one recv), so the deadline is checked
+    between reads even when a server sends a byte at a time.
+    """
+    raw = response.raw
+    read1 = getattr(raw, "read1", None)
+    if read1 is None:  # pragma: no cover - urllib3 < 2
+        chunks = list(response.iter_content(chunk_size=1024))
+    else:
+        chunks = []
+        size = 0
+        while size <= MAX_ANSWER_BYTES:
+            if time.perf_counter() > deadline:
+                raise _TooSlow
+            chunk = read1(16384, decode_content=True)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    if time.perf_counter() > deadline:
+        raise _TooSlow
+    return b"".join(chunks)
 
 
 def _not_sent(e: BaseException) -> bool:

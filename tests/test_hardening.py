@@ -193,3 +193,201 @@ def test_curl_for_a_call_with_a_secret_splices_it_from_the_shell(tmp_path: Path)
         )
         assert done.stdout == "201", done.stderr
         assert sb.calls[0]["body"]["send_digits"] == "8642"
+
+
+# --- the second review: delivery safety ------------------------------------------------
+
+
+def test_the_same_spec_named_twice_is_read_once(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    spec = write_spec(tmp_path, 2)
+    (tmp_path / "link.yaml").symlink_to(spec)
+    with sandbox() as sb:
+        args = [
+            "run",
+            str(spec),
+            str(tmp_path / "." / "calls.yaml"),
+            str(tmp_path),
+            "--api-url",
+            sb.url,
+            "--rate",
+            "200",
+            "--report",
+            str(tmp_path / "r.json"),
+        ]
+        result = invoke(args, cred_env())
+        assert result.exit_code == ExitCode.OK, result.stderr
+        assert len(sb.calls) == 2
+
+
+def test_a_resume_into_a_new_journal_keeps_fired_calls_fired(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 3)
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    with sandbox() as sb:
+        base = ["run", str(tmp_path / "calls.yaml"), "--api-url", sb.url, "--rate", "200"]
+        invoke([*base, "--journal", str(first), "--report", str(tmp_path / "a.json")], cred_env())
+        invoke(
+            [
+                *base,
+                "--resume",
+                str(first),
+                "--journal",
+                str(second),
+                "--report",
+                str(tmp_path / "b.json"),
+            ],
+            cred_env(),
+        )
+        result = invoke(
+            [*base, "--resume", str(second), "--report", str(tmp_path / "c.json")], cred_env()
+        )
+        assert result.exit_code == ExitCode.OK
+        assert len(sb.calls) == 3
+    assert read_report(tmp_path / "c.json")["summary"]["skipped"] == 3
+
+
+def test_a_journal_in_use_by_another_run_is_refused(tmp_path: Path) -> None:
+    import fcntl
+
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 1)
+    journal = tmp_path / "j.jsonl"
+    journal.write_text("")
+    with journal.open("a") as held, sandbox() as sb:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # as a run in another process would
+        for option in ("--journal", "--resume"):
+            result = invoke(
+                [
+                    "run",
+                    str(tmp_path / "calls.yaml"),
+                    "--api-url",
+                    sb.url,
+                    option,
+                    str(journal),
+                    "--report",
+                    str(tmp_path / "r.json"),
+                ],
+                cred_env(),
+            )
+            assert result.exit_code == ExitCode.REFUSED, result.stderr
+            assert "in use by another callspec run" in result.stderr
+        assert sb.calls == []
+
+
+def test_a_cut_last_line_is_dropped_so_later_resumes_work(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 2)
+    journal = tmp_path / "j.jsonl"
+    with sandbox() as sb:
+        base = ["run", str(tmp_path / "calls.yaml"), "--api-url", sb.url, "--rate", "200"]
+        invoke([*base, "--journal", str(journal), "--report", str(tmp_path / "a.json")], cred_env())
+        with journal.open("a") as f:
+            f.write('{"event":"started","key":"cut sho')  # a crash mid-line
+        for name in ("b", "c"):
+            result = invoke(
+                [*base, "--resume", str(journal), "--report", str(tmp_path / f"{name}.json")],
+                cred_env(),
+            )
+            assert result.exit_code == ExitCode.OK, result.stderr
+        assert len(sb.calls) == 2
+    assert "cut sho" not in journal.read_text()
+
+
+def test_a_failing_progress_callback_loses_no_call(tmp_path: Path) -> None:
+    from callspec.plan import PlanOptions, build_plan
+    from callspec.runner import RunOptions, run_plan
+
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 5)
+    plan = build_plan([tmp_path / "calls.yaml"], PlanOptions())
+
+    def broken(_: object) -> None:
+        raise BrokenPipeError("stderr went away")
+
+    with sandbox() as sb:
+        options = RunOptions(api_url=sb.url, rate=200, concurrency=1, journal=tmp_path / "j.jsonl")
+        result = run_plan(plan, options, cred_env(), on_result=broken)
+        assert len(sb.calls) == 5
+    assert [c.outcome for c in result.calls] == ["fired"] * 5
+    assert result.exit_code() == ExitCode.OK
+
+
+def test_a_trickling_answer_is_bounded_by_the_timeout(tmp_path: Path) -> None:
+    import socket
+    import threading
+    import time
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    stop = threading.Event()
+
+    def trickle() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.settimeout(0.3)
+            try:  # read the whole request (headers and body come in two writes)
+                while conn.recv(65536):
+                    pass
+            except TimeoutError:
+                pass
+            conn.settimeout(None)
+            conn.sendall(b"HTTP/1.1 201 Created\r\nContent-Length: 1000\r\n\r\n")
+            for _ in range(100):  # a byte every 0.1 s, for at most 10 s
+                if stop.wait(0.1):
+                    return
+                try:
+                    conn.sendall(b" ")
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 1)
+    started = time.monotonic()
+    result = invoke(
+        [
+            "run",
+            str(tmp_path / "calls.yaml"),
+            "--api-url",
+            f"http://127.0.0.1:{port}",
+            "--timeout",
+            "0.5",
+            "--report",
+            str(tmp_path / "r.json"),
+        ],
+        cred_env(),
+    )
+    elapsed = time.monotonic() - started
+    stop.set()
+    server.close()
+    thread.join(5)
+    assert result.exit_code == ExitCode.CALL_FAILED
+    call = read_report(tmp_path / "r.json")["calls"][0]
+    assert call["outcome"] == "unknown" and "did not complete within" in call["error"]
+    assert elapsed < 8  # not the 10 s the server would trickle for
+
+
+def test_an_unwritable_report_is_refused_before_sending(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 1)
+    (tmp_path / "notadir").write_text("a file")
+    with sandbox() as sb:
+        for option in ("--report", "--junit"):
+            result = invoke(
+                [
+                    "run",
+                    str(tmp_path / "calls.yaml"),
+                    "--api-url",
+                    sb.url,
+                    option,
+                    str(tmp_path / "notadir" / "out.json"),
+                ],
+                cred_env(),
+            )
+            assert result.exit_code == ExitCode.USAGE, result.stderr
+            assert "cannot write" in result.stderr
+        assert sb.calls == []
