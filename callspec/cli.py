@@ -89,7 +89,9 @@ def plan_options(func: F) -> F:
             type=click.Path(path_type=Path, dir_okay=False, exists=True),
             help="Profiles file (default: $CALLSPEC_PROFILES, else the nearest profiles.yaml).",
         ),
-        click.option("--profile", help="Use this profile for every spec, whatever it names."),
+        click.option(
+            "--profile", metavar="NAME", help="Use this profile for every spec, whatever it names."
+        ),
         click.option(
             "--var",
             "vars_",
@@ -103,8 +105,15 @@ def plan_options(func: F) -> F:
             type=click.Path(path_type=Path, dir_okay=False, exists=True),
             help="YAML mapping of template variables.",
         ),
-        click.option("--only", multiple=True, metavar="NAME", help="Only the call(s) so named."),
-        click.option("--tag", multiple=True, metavar="TAG", help="Only calls with this tag."),
+        click.option(
+            "--only", multiple=True, metavar="NAME", help="Only the call so named (repeatable)."
+        ),
+        click.option(
+            "--tag",
+            multiple=True,
+            metavar="TAG",
+            help="Only calls with this tag (repeatable: any).",
+        ),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -164,7 +173,7 @@ def _valid_summary(plan: Plan) -> str:
     show_default=True,
     help="How to print the requests.",
 )
-@click.option("--api-url", help="Base URL instead of the profile's or Plivo's.")
+@click.option("--api-url", metavar="URL", help="Base URL instead of the profile's or Plivo's.")
 @_handled
 def render(paths: tuple[Path, ...], fmt: str, api_url: str | None, **kw: Any) -> None:
     """Print the exact requests the specs make, credentials masked; send nothing.
@@ -198,7 +207,9 @@ def render(paths: tuple[Path, ...], fmt: str, api_url: str | None, **kw: Any) ->
     is_flag=True,
     help="Start the embedded sandbox on 127.0.0.1 and send there.",
 )
-@click.option("--api-url", help="Base URL instead of the profile's or https://api.plivo.com.")
+@click.option(
+    "--api-url", metavar="URL", help="Base URL instead of the profile's or https://api.plivo.com."
+)
 @click.option(
     "--rate",
     type=click.FloatRange(min=0, min_open=True),
@@ -343,7 +354,7 @@ def _parsed(parse: Callable[[str], Any]) -> Callable[..., Any]:
 @click.option(
     "--record",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Append one JSON line per call treated as placed (and per 429/503 refusal).",
+    help="Append one JSON line per call treated as placed (and per injected 4xx or 503).",
 )
 @click.option(
     "--cps",

@@ -11,7 +11,7 @@ the terminal summary and the GitHub step summary, every one through the run's
 from __future__ import annotations
 
 import contextlib
-import os
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -111,6 +111,16 @@ def execute(
             )
         result = runner.run()
         progress.close()
+    selection = {
+        "paths": [str(p) for p in paths],
+        "profiles": str(plan_options.profiles) if plan_options.profiles else None,
+        "profile": plan_options.profile,
+        "only": list(plan_options.only),
+        "tags": list(plan_options.tags),
+        "vars": [name for name, _ in plan_options.vars],  # names only: values may be secret
+        "vars_file": str(plan_options.vars_file) if plan_options.vars_file else None,
+    }
+    result = replace(result, options={**selection, **result.options})
     if runner.journal_error:
         err.write(redactor.text(f"callspec: {runner.journal_error}; sending stopped\n"))
     # Whatever fails from here on, the summary still reaches the terminal.
@@ -145,5 +155,10 @@ def _writable(path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UsageError(f"cannot write {path}: {e.strerror or e}") from e
-    if path.is_dir() or not os.access(path.parent, os.W_OK):
-        raise UsageError(f"cannot write {path}: not a writable file path")
+    if path.is_dir():
+        raise UsageError(f"cannot write {path}: it is a folder")
+    try:  # os.access says yes to root everywhere, /proc included: try for real
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".callspec-check-"):
+            pass
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e}") from e

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from callspec.render import EnvVars, RenderError, render_value
 from callspec.validate import check_body, normalize
 
 SPEC_SUFFIXES = (".yaml", ".yml")
+_CALL_PATH = re.compile(r"^calls\[(\d+)\]")
 
 
 @dataclass(frozen=True)
@@ -209,8 +211,10 @@ class _Builder:
             self.problems.extend(e.problems)
             return
         problems = check_document(doc, "spec")
-        if problems:
-            self.problems.extend(problems)
+        self.problems.extend(problems)
+        # A defect inside one call leaves the others to be checked in the same pass.
+        broken = {int(m[1]) for p in problems if (m := _CALL_PATH.match(p.path))}
+        if any(not _CALL_PATH.match(p.path) for p in problems):
             return
         ok, profile = self._profile(doc, path)
         if not ok:
@@ -219,6 +223,8 @@ class _Builder:
         file_vars = _sourced(doc, ("vars",))
         file_defaults = _sourced(doc, ("defaults",))
         for index, call in enumerate(doc.data["calls"]):
+            if index in broken:
+                continue  # its problems are recorded; the rest of the file is still checked
             name = call["name"]
             if name in seen:
                 message = f"duplicate call name '{name}' (first at line {seen[name]})"

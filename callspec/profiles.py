@@ -18,6 +18,7 @@ from typing import Any
 from callspec.documents import check_document
 from callspec.errors import Location, Problem, SpecError
 from callspec.loader import Document, format_path, load_file
+from callspec.validate import suggest
 
 PROFILES_FILENAMES = ("profiles.yaml", "profiles.yml")
 PROFILES_ENV = "CALLSPEC_PROFILES"
@@ -111,7 +112,8 @@ class ProfilesFile:
         while current is not None:
             if current not in self.profiles:
                 known = ", ".join(self.names())
-                message = f"unknown profile '{current}' (defined in {self.file}: {known})"
+                hint = suggest(current, self.names())
+                message = f"unknown profile '{current}'{hint} (defined in {self.file}: {known})"
                 raise SpecError([Problem(where or Location(self.file), "", message)])
             if current in chain:
                 cycle = " -> ".join([*chain, current])

@@ -30,6 +30,8 @@ def spellings(secret: str) -> set[str]:
         json.dumps(secret)[1:-1],
         json.dumps(secret, ensure_ascii=False)[1:-1],
         urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote(secret),  # Jinja's urlencode keeps '/'
+        urllib.parse.quote_plus(secret),
         urllib.parse.quote_plus(secret, safe=""),
         html.escape(secret),
     }

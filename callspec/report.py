@@ -121,7 +121,9 @@ def _status_text(status: int | None) -> str:
 def _junit_problem(call: CallResult) -> tuple[str, str, str, str] | None:
     """(element, type, message, text) for a call that did not pass, else None."""
     detail = "\n".join(
-        f"attempt {i}: {_status_text(a.status)}" + (f": {a.error}" if a.error else "")
+        f"attempt {i}: "
+        + (a.error if a.error and a.error.startswith("HTTP ") else _status_text(a.status))
+        + (f": {a.error}" if a.error and not a.error.startswith("HTTP ") else "")
         for i, a in enumerate(call.attempts, 1)
     )
     error = call.error or call.reason or call.message or "no error text"

@@ -174,7 +174,14 @@ def render_requests(
         auth_id = known_auth_id(call, environ)
         request = build_request(call, api_url_for(call, api_url), auth_id or AUTH_ID_PLACEHOLDER)
         if fmt == "curl":
-            curl = to_curl(request, auth_id is not None, call.secrets)
+            # An auth ID the profile gives is written out; one from the environment
+            # stays $PLIVO_AUTH_ID, as the token stays $PLIVO_AUTH_TOKEN.
+            given = auth_id is not None and call.profile is not None and call.profile.auth_id
+            if not given:
+                request = replace(
+                    request, url=call_url(api_url_for(call, api_url), AUTH_ID_PLACEHOLDER)
+                )
+            curl = to_curl(request, bool(given), call.secrets)
             chunks.append(f"# {call.spec_file}: {call.name}\n{curl}")
             continue
         # Masked as values, before JSON quoting could change their spelling.

@@ -143,7 +143,7 @@ def answer(
         payload = {"api_id": api_id, "error": phrase(status).lower()}
         if not placed:
             request_uuid = None
-            if retry_after is not None:
+            if retry_after is not None and status in (429, 503):
                 seconds = int(retry_after) if retry_after == int(retry_after) else retry_after
                 headers.append(("Retry-After", str(seconds)))
     elif fault is None and body.get("callback_url"):

@@ -232,7 +232,9 @@ def error_message(error: ValidationError) -> str:
 
 def _show(value: Any) -> str:
     # Never cut short: a value cut in the middle of a secret could not be masked.
-    return repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as YAML and JSON spell them
+    return "null" if value is None else repr(value)
 
 
 def _digits(number: str) -> str:

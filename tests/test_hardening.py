@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -183,6 +184,7 @@ def test_curl_for_a_call_with_a_secret_splices_it_from_the_shell(tmp_path: Path)
         assert result.exit_code == 0, result.stderr
         assert "8642" not in result.stdout and "${pin}" in result.stdout
         env = {"PATH": os.environ["PATH"], "pin": "8642", "PLIVO_AUTH_TOKEN": TOKEN}
+        env["PLIVO_AUTH_ID"] = AUTH_ID  # no auth in the profile: curl reads $PLIVO_AUTH_ID
         done = subprocess.run(
             ["bash", "-c", result.stdout.rstrip() + " -s -o /dev/null -w '%{http_code}'"],
             env=env,
@@ -391,3 +393,101 @@ def test_an_unwritable_report_is_refused_before_sending(tmp_path: Path) -> None:
             assert result.exit_code == ExitCode.USAGE, result.stderr
             assert "cannot write" in result.stderr
         assert sb.calls == []
+
+
+# --- the third review: docs against behaviour --------------------------------------------
+
+
+def test_urlencoded_secret_with_a_slash_is_masked() -> None:
+    from jinja2 import Environment
+
+    secret = "s3cr&t/x"
+    encoded = Environment().from_string("{{ s | urlencode }}").render(s=secret)
+    assert Redactor([secret]).text(f"t={encoded}") == "t=***"
+
+
+def test_a_defect_in_one_call_leaves_the_others_checked(tmp_path: Path) -> None:
+    (tmp_path / "multi.yaml").write_text(
+        "version: 1\ncalls:\n"
+        "  - name: a\n    tags: sev1\n"
+        "  - name: b\n    from: '+14152224444'\n    to: '+14152223333'\n"
+        "    answer_url: https://a.example.com/x\n    time_limit: five minutes\n"
+        "  - 5\n"
+    )
+    result = invoke(["validate", str(tmp_path / "multi.yaml")])
+    assert result.exit_code == ExitCode.INVALID
+    for expected in (
+        "calls[0].tags: expected a list",
+        "calls[1].time_limit: expected an integer",
+        "calls[2]: expected a mapping",
+    ):
+        assert expected in result.stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs /proc")
+def test_an_output_path_that_cannot_be_created_is_refused(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 1)
+    with sandbox() as sb:
+        for option in ("--report", "--junit"):
+            result = invoke(
+                [
+                    "run",
+                    str(tmp_path / "calls.yaml"),
+                    "--api-url",
+                    sb.url,
+                    "--report",
+                    str(tmp_path / "r.json"),
+                    option,
+                    "/proc/x.json",
+                ],
+                cred_env(),
+            )
+            assert result.exit_code == ExitCode.USAGE, result.stderr
+        assert sb.calls == []
+
+
+def test_injected_not_found_has_no_retry_after(tmp_path: Path) -> None:
+    import requests
+    from support import AUTH_ID, TOKEN
+
+    from callspec.sandbox_faults import Fault
+
+    with sandbox(faults=(Fault(404, 1.0),), retry_after=1.0) as sb:
+        answer = requests.post(
+            f"{sb.url}/v1/Account/{AUTH_ID}/Call/",
+            auth=(AUTH_ID, TOKEN),
+            json={
+                "from": "+14152224444",
+                "to": "+14152223333",
+                "answer_url": "https://a.example.com/x",
+            },
+            timeout=5,
+        )
+        assert answer.status_code == 404 and "Retry-After" not in answer.headers
+        assert sb.calls[0]["placed"] is False
+
+
+def test_report_options_say_what_was_selected(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 2)
+    with sandbox() as sb:
+        result = invoke(
+            [
+                "run",
+                str(tmp_path / "calls.yaml"),
+                "--api-url",
+                sb.url,
+                "--only",
+                "call-001",
+                "--var",
+                "pin=1234",
+                "--report",
+                str(tmp_path / "r.json"),
+            ],
+            cred_env(),
+        )
+        assert result.exit_code == ExitCode.OK
+    options = read_report(tmp_path / "r.json")["options"]
+    assert options["only"] == ["call-001"] and options["tags"] == []
+    assert options["vars"] == ["pin"] and "1234" not in json.dumps(options)
