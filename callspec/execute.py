@@ -13,20 +13,22 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import threading
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
-from callspec.errors import CallspecError, ExitCode, GuardError, UsageError
+from callspec.errors import CallspecError, ExitCode, GuardError, SpecError, UsageError
 from callspec.plan import Plan, PlanOptions, build_plan
 from callspec.progress import Progress
 from callspec.redact import Redactor
 from callspec.report import REPORTERS, append_github_summary, write_report
-from callspec.request import Credentials, credentials_for
-from callspec.results import RunResult
+from callspec.request import DEFAULT_API_URL, Credentials, credentials_for
+from callspec.results import Mode, RunResult
 from callspec.runner import Runner, RunOptions
+from callspec.send import now_iso
 
 RUNS_DIR = Path(".callspec") / "runs"
 
@@ -88,8 +90,36 @@ def execute(
     sandbox: bool = False,
 ) -> tuple[RunResult, Path]:
     """Run the specs at ``paths``; return the result and the report's path."""
-    plan = build_plan(paths, plan_options, environ)
     report_path = outputs.report or default_report_path()
+    selection = {
+        "paths": [str(p) for p in paths],
+        "profiles": str(plan_options.profiles) if plan_options.profiles else None,
+        "profile": plan_options.profile,
+        "only": list(plan_options.only),
+        "tags": list(plan_options.tags),
+        "vars": [name for name, _ in plan_options.vars],  # names only: values may be secret
+        "vars_file": str(plan_options.vars_file) if plan_options.vars_file else None,
+    }
+    try:
+        plan = build_plan(paths, plan_options, environ)
+    except SpecError as e:
+        # Nothing is sent; the report and the JUnit file still say why, for CI.
+        mode: Mode = "sandbox" if sandbox else run_options.mode
+        started = now_iso()
+        invalid = RunResult(
+            run_id=uuid.uuid4().hex[:12],
+            mode=mode,
+            api_url=run_options.api_url or DEFAULT_API_URL,
+            started=started,
+            finished=started,
+            options=selection,
+            calls=(),
+            files=tuple(dict.fromkeys(p.location.file for p in e.problems)),
+            problems=tuple(e.problems),
+        )
+        _write_outputs(invalid, report_path, outputs, environ, Redactor(_tokens(environ)), err)
+        out.write(f"report: {report_path}\n")
+        raise
     if run_options.journal is None and run_options.mode != "dry-run":
         run_options = replace(
             run_options, journal=run_options.resume or journal_beside(report_path)
@@ -111,19 +141,33 @@ def execute(
             )
         result = runner.run()
         progress.close()
-    selection = {
-        "paths": [str(p) for p in paths],
-        "profiles": str(plan_options.profiles) if plan_options.profiles else None,
-        "profile": plan_options.profile,
-        "only": list(plan_options.only),
-        "tags": list(plan_options.tags),
-        "vars": [name for name, _ in plan_options.vars],  # names only: values may be secret
-        "vars_file": str(plan_options.vars_file) if plan_options.vars_file else None,
-    }
     result = replace(result, options={**selection, **result.options})
     if runner.journal_error:
         err.write(redactor.text(f"callspec: {runner.journal_error}; sending stopped\n"))
     # Whatever fails from here on, the summary still reaches the terminal.
+    REPORTERS["text"].write(result, redactor, out)
+    journal = f", journal {options.journal}" if options.journal else ""
+    out.write(f"report: {report_path}{journal}\n")
+    failures = _write_outputs(result, report_path, outputs, environ, redactor, err)
+    if failures and result.exit_code() == ExitCode.OK:
+        raise OutputError("; ".join(failures))
+    return result, report_path
+
+
+def _tokens(environ: Mapping[str, str]) -> list[str]:
+    token = environ.get("PLIVO_AUTH_TOKEN")
+    return [token] if token else []
+
+
+def _write_outputs(
+    result: RunResult,
+    report_path: Path,
+    outputs: Outputs,
+    environ: Mapping[str, str],
+    redactor: Redactor,
+    err: TextIO,
+) -> list[str]:
+    """The JSON report, the JUnit file and the GitHub summary; what could not be written."""
     failures = []
     for kind, path in (("json", report_path), ("junit", outputs.junit)):
         if path is not None:
@@ -131,18 +175,13 @@ def execute(
                 write_report(kind, result, redactor, path)  # type: ignore[arg-type]
             except OSError as e:
                 failures.append(f"cannot write {path}: {e.strerror or e}")
-    REPORTERS["text"].write(result, redactor, out)
     try:
         append_github_summary(result, redactor, environ)
     except OSError as e:
         failures.append(f"cannot append to GITHUB_STEP_SUMMARY: {e.strerror or e}")
-    journal = f", journal {options.journal}" if options.journal else ""
-    out.write(f"report: {report_path}{journal}\n")
     for failure in failures:
         err.write(redactor.text(f"callspec: {failure}\n"))
-    if failures and result.exit_code() == ExitCode.OK:
-        raise OutputError("; ".join(failures))
-    return result, report_path
+    return failures
 
 
 class OutputError(CallspecError):

@@ -16,12 +16,13 @@ import os
 import re
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
 import callspec
+from callspec.errors import Problem
 from callspec.redact import Redactor
 from callspec.results import CallResult, RunResult
 from callspec.schemas import validator
@@ -89,6 +90,16 @@ def report_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
         "files": redactor.value(list(result.files)),
         "summary": result.summary(),
         "calls": [_call_document(c, redactor) for c in result.calls],
+        "problems": [
+            {
+                "file": redactor.text(p.location.file),
+                "line": p.location.line,
+                "column": p.location.column,
+                "path": redactor.text(p.path),
+                "message": redactor.text(p.message),
+            }
+            for p in result.problems
+        ],
     }
 
 
@@ -154,6 +165,7 @@ class JUnitReporter(Reporter):
         for call in result.calls:
             by_file.setdefault(call.spec_file, []).append(call)
         root = ET.Element("testsuites", name="callspec")
+        _junit_problems(root, result, clean)
         for spec_file, calls in by_file.items():
             counts = {"failures": 0, "errors": 0, "skipped": 0}
             suite = ET.SubElement(root, "testsuite", name=clean(spec_file))
@@ -183,6 +195,27 @@ class JUnitReporter(Reporter):
         stream.write('<?xml version="1.0" encoding="utf-8"?>\n')
         stream.write(ET.tostring(root, encoding="unicode"))
         stream.write("\n")
+
+
+def _junit_problems(root: ET.Element, result: RunResult, clean: Callable[[str], str]) -> None:
+    """Invalid specs: one testsuite per file, one failed testcase per problem."""
+    by_file: dict[str, list[Problem]] = {}
+    for problem in result.problems:
+        by_file.setdefault(problem.location.file, []).append(problem)
+    for spec_file, problems in by_file.items():
+        suite = ET.SubElement(root, "testsuite", name=clean(spec_file))
+        for problem in problems:
+            case = ET.SubElement(suite, "testcase", classname=clean(spec_file))
+            case.set("name", clean(problem.path or str(problem.location)))
+            case.set("time", "0.000")
+            failure = ET.SubElement(case, "failure", type="invalid")
+            failure.set("message", clean(problem.message))
+            failure.text = clean(str(problem))
+        suite.set("tests", str(len(problems)))
+        suite.set("failures", str(len(problems)))
+        suite.set("errors", "0")
+        suite.set("skipped", "0")
+        suite.set("time", "0.000")
 
 
 def _uuid_cell(request_uuid: str | list[str] | None) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from callspec.errors import ExitCode
+from callspec.errors import ExitCode, Problem
 
 Outcome = Literal["fired", "queued", "failed", "unknown", "skipped", "invalid"]
 OUTCOMES: tuple[Outcome, ...] = ("fired", "queued", "failed", "unknown", "skipped", "invalid")
@@ -71,14 +71,21 @@ class RunResult:
     calls: tuple[CallResult, ...]
     interrupted: bool = False
     files: tuple[str, ...] = field(default=())
+    #: Why the specs were invalid; such a run sent nothing and has no calls.
+    problems: tuple[Problem, ...] = ()
 
     def summary(self) -> dict[str, int]:
-        """Counts per outcome, with the total."""
+        """Counts per outcome, with the total; ``invalid`` counts the problems found."""
         counts = Counter(c.outcome for c in self.calls)
-        return {"total": len(self.calls), **{o: counts.get(o, 0) for o in OUTCOMES}}
+        summary: dict[str, int] = {"total": len(self.calls)}
+        summary.update((o, counts.get(o, 0)) for o in OUTCOMES)
+        summary["invalid"] += len(self.problems)
+        return summary
 
     def exit_code(self) -> ExitCode:
-        """130 when interrupted, 1 when a call failed or is unknown, else 0."""
+        """3 for invalid specs, 130 when interrupted, 1 when a call failed or is unknown, else 0."""
+        if self.problems:
+            return ExitCode.INVALID
         if self.interrupted:
             return ExitCode.INTERRUPTED
         if any(c.outcome in ("failed", "unknown", "invalid") for c in self.calls):

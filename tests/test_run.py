@@ -296,3 +296,21 @@ def test_report_schema_is_printed(tmp_path: Path) -> None:
     result = invoke(["schema", "report"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)["$id"].endswith("report.schema.json")
+
+
+def test_invalid_specs_still_leave_a_report_and_junit(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 2, time_limit=0)
+    report, junit = tmp_path / "r.json", tmp_path / "j.xml"
+    result = invoke(
+        ["run", str(tmp_path / "calls.yaml"), "--report", str(report), "--junit", str(junit)],
+        cred_env(),
+    )
+    assert result.exit_code == ExitCode.INVALID
+    doc = read_report(report)
+    # time_limit: 0 is written once, in the file's defaults, and breaks both calls
+    assert doc["calls"] == [] and doc["summary"]["invalid"] == 2
+    assert [p["path"] for p in doc["problems"]] == ["calls[0].time_limit", "calls[1].time_limit"]
+    assert all("minimum of 1" in p["message"] for p in doc["problems"])
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None and suite.get("failures") == "2"
