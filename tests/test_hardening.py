@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support import cred_env, invoke, read_report, sandbox, write_profiles, write_spec
+from support import cred_env, invoke, read_report, run_args, sandbox, write_profiles, write_spec
 
 from callspec.errors import ExitCode
 from callspec.redact import Redactor
@@ -19,14 +19,7 @@ def test_a_token_basic_auth_cannot_carry_is_refused_before_sending(tmp_path: Pat
     write_spec(tmp_path, 1)
     with sandbox() as sb:
         result = invoke(
-            [
-                "run",
-                str(tmp_path / "calls.yaml"),
-                "--api-url",
-                sb.url,
-                "--report",
-                str(tmp_path / "r.json"),
-            ],
+            run_args(tmp_path, sb.url, "--report", str(tmp_path / "r.json")),
             cred_env(PLIVO_AUTH_TOKEN="tok€n"),
         )
         assert sb.calls == []
@@ -101,7 +94,7 @@ def test_a_url_encoded_secret_is_masked_in_render_and_reports(tmp_path: Path) ->
     with sandbox() as sb:
         report = tmp_path / "r.json"
         result = invoke(
-            ["run", str(tmp_path / "calls.yaml"), "--api-url", sb.url, "--report", str(report)],
+            run_args(tmp_path, sb.url, "--report", str(report)),
             cred_env(),
         )
         assert result.exit_code == 0
@@ -136,29 +129,15 @@ def test_resumed_unknown_calls_show_their_reason_in_the_summary(tmp_path: Path) 
     journal = tmp_path / "j.jsonl"
     with sandbox(faults=(Fault(500, 1.0),)) as sb:
         invoke(
-            [
-                "run",
-                str(tmp_path / "calls.yaml"),
-                "--api-url",
-                sb.url,
-                "--journal",
-                str(journal),
-                "--report",
-                str(tmp_path / "a.json"),
-            ],
+            run_args(
+                tmp_path, sb.url, "--journal", str(journal), "--report", str(tmp_path / "a.json")
+            ),
             cred_env(),
         )
         result = invoke(
-            [
-                "run",
-                str(tmp_path / "calls.yaml"),
-                "--api-url",
-                sb.url,
-                "--resume",
-                str(journal),
-                "--report",
-                str(tmp_path / "b.json"),
-            ],
+            run_args(
+                tmp_path, sb.url, "--resume", str(journal), "--report", str(tmp_path / "b.json")
+            ),
             cred_env(),
         )
     assert result.exit_code == ExitCode.CALL_FAILED
@@ -227,7 +206,7 @@ def test_a_resume_into_a_new_journal_keeps_fired_calls_fired(tmp_path: Path) -> 
     write_spec(tmp_path, 3)
     first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
     with sandbox() as sb:
-        base = ["run", str(tmp_path / "calls.yaml"), "--api-url", sb.url, "--rate", "200"]
+        base = run_args(tmp_path, sb.url)
         invoke([*base, "--journal", str(first), "--report", str(tmp_path / "a.json")], cred_env())
         invoke(
             [
@@ -260,16 +239,9 @@ def test_a_journal_in_use_by_another_run_is_refused(tmp_path: Path) -> None:
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # as a run in another process would
         for option in ("--journal", "--resume"):
             result = invoke(
-                [
-                    "run",
-                    str(tmp_path / "calls.yaml"),
-                    "--api-url",
-                    sb.url,
-                    option,
-                    str(journal),
-                    "--report",
-                    str(tmp_path / "r.json"),
-                ],
+                run_args(
+                    tmp_path, sb.url, option, str(journal), "--report", str(tmp_path / "r.json")
+                ),
                 cred_env(),
             )
             assert result.exit_code == ExitCode.REFUSED, result.stderr
@@ -282,7 +254,7 @@ def test_a_cut_last_line_is_dropped_so_later_resumes_work(tmp_path: Path) -> Non
     write_spec(tmp_path, 2)
     journal = tmp_path / "j.jsonl"
     with sandbox() as sb:
-        base = ["run", str(tmp_path / "calls.yaml"), "--api-url", sb.url, "--rate", "200"]
+        base = run_args(tmp_path, sb.url)
         invoke([*base, "--journal", str(journal), "--report", str(tmp_path / "a.json")], cred_env())
         with journal.open("a") as f:
             f.write('{"event":"started","key":"cut sho')  # a crash mid-line
@@ -351,16 +323,14 @@ def test_a_trickling_answer_is_bounded_by_the_timeout(tmp_path: Path) -> None:
     write_spec(tmp_path, 1)
     started = time.monotonic()
     result = invoke(
-        [
-            "run",
-            str(tmp_path / "calls.yaml"),
-            "--api-url",
+        run_args(
+            tmp_path,
             f"http://127.0.0.1:{port}",
             "--timeout",
             "0.5",
             "--report",
             str(tmp_path / "r.json"),
-        ],
+        ),
         cred_env(),
     )
     elapsed = time.monotonic() - started
@@ -380,14 +350,7 @@ def test_an_unwritable_report_is_refused_before_sending(tmp_path: Path) -> None:
     with sandbox() as sb:
         for option in ("--report", "--junit"):
             result = invoke(
-                [
-                    "run",
-                    str(tmp_path / "calls.yaml"),
-                    "--api-url",
-                    sb.url,
-                    option,
-                    str(tmp_path / "notadir" / "out.json"),
-                ],
+                run_args(tmp_path, sb.url, option, str(tmp_path / "notadir" / "out.json")),
                 cred_env(),
             )
             assert result.exit_code == ExitCode.USAGE, result.stderr
@@ -431,16 +394,9 @@ def test_an_output_path_that_cannot_be_created_is_refused(tmp_path: Path) -> Non
     with sandbox() as sb:
         for option in ("--report", "--junit"):
             result = invoke(
-                [
-                    "run",
-                    str(tmp_path / "calls.yaml"),
-                    "--api-url",
-                    sb.url,
-                    "--report",
-                    str(tmp_path / "r.json"),
-                    option,
-                    "/proc/x.json",
-                ],
+                run_args(
+                    tmp_path, sb.url, "--report", str(tmp_path / "r.json"), option, "/proc/x.json"
+                ),
                 cred_env(),
             )
             assert result.exit_code == ExitCode.USAGE, result.stderr
@@ -473,10 +429,8 @@ def test_report_options_say_what_was_selected(tmp_path: Path) -> None:
     write_spec(tmp_path, 2)
     with sandbox() as sb:
         result = invoke(
-            [
-                "run",
-                str(tmp_path / "calls.yaml"),
-                "--api-url",
+            run_args(
+                tmp_path,
                 sb.url,
                 "--only",
                 "call-001",
@@ -484,7 +438,7 @@ def test_report_options_say_what_was_selected(tmp_path: Path) -> None:
                 "pin=1234",
                 "--report",
                 str(tmp_path / "r.json"),
-            ],
+            ),
             cred_env(),
         )
         assert result.exit_code == ExitCode.OK
