@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import AUTH_ID, TOKEN, write_calls_spec  # noqa: E402
+from common import AUTH_ID, TOKEN, callspec_run, write_calls_spec  # noqa: E402
 
 from callspec.sandbox import Sandbox, SandboxConfig  # noqa: E402
 
@@ -48,13 +48,8 @@ def main() -> None:
             config = SandboxConfig(auth_id=AUTH_ID, auth_token=TOKEN, cps=int(args.rate))
             with Sandbox(config) as box:
                 report = Path(tmp) / f"r{run}.json"
-                cmd = [
-                    sys.executable,
-                    "-m",
-                    "callspec",
-                    "run",
-                    str(spec),
-                    "--api-url",
+                cmd = callspec_run(
+                    spec,
                     box.url,
                     "--rate",
                     str(args.rate),
@@ -62,8 +57,7 @@ def main() -> None:
                     "4",
                     "--report",
                     str(report),
-                    "--no-progress",
-                ]
+                )
                 t0 = time.perf_counter()
                 subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, check=True)
                 wall = time.perf_counter() - t0

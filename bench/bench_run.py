@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import AUTH_ID, TOKEN, write_calls_spec  # noqa: E402
+from common import AUTH_ID, TOKEN, callspec_run, write_calls_spec  # noqa: E402
 
 SDK_LOOP = textwrap.dedent(
     """
@@ -109,13 +109,8 @@ def main() -> None:
             for workers in (1, 4):
                 report = str(Path(tmp) / f"r{workers}.json")
                 commands[f"callspec run --concurrency {workers}"] = (
-                    [
-                        sys.executable,
-                        "-m",
-                        "callspec",
-                        "run",
-                        str(spec),
-                        "--api-url",
+                    callspec_run(
+                        spec,
                         url,
                         "--rate",
                         "100000",
@@ -125,8 +120,7 @@ def main() -> None:
                         str(n),
                         "--report",
                         report,
-                        "--no-progress",
-                    ],
+                    ),
                     env,
                 )
             commands["plivo SDK calls.create loop"] = (

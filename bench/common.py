@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 AUTH_ID, TOKEN = "MABENCHAUTHID0000000", "bench-token"
@@ -18,3 +19,18 @@ def write_calls_spec(path: Path, n: int) -> Path:
         ]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def callspec_run(spec: Path, url: str, *extra: str) -> list[str]:
+    """The command line of ``callspec run SPEC --api-url URL ... --no-progress``."""
+    return [
+        sys.executable,
+        "-m",
+        "callspec",
+        "run",
+        str(spec),
+        "--api-url",
+        url,
+        *extra,
+        "--no-progress",
+    ]

@@ -24,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import AUTH_ID, TOKEN, write_calls_spec  # noqa: E402
+from common import AUTH_ID, TOKEN, callspec_run, write_calls_spec  # noqa: E402
 
 from callspec.sandbox import Fault, Sandbox, SandboxConfig  # noqa: E402
 
@@ -72,13 +72,8 @@ def main() -> None:
                 url = box.url
             try:
                 done = subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "callspec",
-                        "run",
-                        str(spec),
-                        "--api-url",
+                    callspec_run(
+                        spec,
                         url,
                         "--rate",
                         "200",
@@ -90,8 +85,7 @@ def main() -> None:
                         "0.5",
                         "--report",
                         str(report),
-                        "--no-progress",
-                    ],
+                    ),
                     cwd=ROOT,
                     env=env,
                     capture_output=True,

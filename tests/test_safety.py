@@ -142,10 +142,8 @@ def test_crash_then_resume_places_every_call_exactly_once(tmp_path: Path) -> Non
         assert done and len(at_crash) < 60, "the crash came partway"
         assert in_flight, "calls were in flight at the kill (latency >= 150 ms, 4 workers)"
         result = invoke(
-            [
-                "run",
-                str(tmp_path / "calls.yaml"),
-                "--api-url",
+            run_args(
+                tmp_path,
                 sb.url,
                 "--rate",
                 "100",
@@ -155,7 +153,7 @@ def test_crash_then_resume_places_every_call_exactly_once(tmp_path: Path) -> Non
                 str(journal),
                 "--report",
                 str(tmp_path / "second.json"),
-            ],
+            ),
             cred_env(),
         )
         records = sb.calls
@@ -215,10 +213,8 @@ def test_interrupt_finishes_in_flight_and_writes_the_report(tmp_path: Path, sig:
         skipped = [c for c in doc["calls"] if c["outcome"] == "skipped"]
         assert skipped and all("interrupted" in c["reason"] for c in skipped)
         result = invoke(
-            [
-                "run",
-                str(tmp_path / "calls.yaml"),
-                "--api-url",
+            run_args(
+                tmp_path,
                 sb.url,
                 "--rate",
                 "100",
@@ -226,7 +222,7 @@ def test_interrupt_finishes_in_flight_and_writes_the_report(tmp_path: Path, sig:
                 str(journal),
                 "--report",
                 str(tmp_path / "again.json"),
-            ],
+            ),
             cred_env(),
         )
         assert result.exit_code == ExitCode.OK, result.stderr
@@ -243,18 +239,9 @@ def test_rate_limit_is_never_exceeded(tmp_path: Path) -> None:
     write_spec(tmp_path, 40)
     report = tmp_path / "r.json"
     with sandbox(cps=10) as sb:
-        args = [
-            "run",
-            str(tmp_path / "calls.yaml"),
-            "--api-url",
-            sb.url,
-            "--rate",
-            "10",
-            "--concurrency",
-            "4",
-            "--report",
-            str(report),
-        ]
+        args = run_args(
+            tmp_path, sb.url, "--rate", "10", "--concurrency", "4", "--report", str(report)
+        )
         started = time.monotonic()
         result = invoke(args, cred_env())
         elapsed = time.monotonic() - started
