@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,13 @@ def run_args(folder: Path, url: str, *extra: str) -> list[str]:
 def sandbox(**config: Any) -> Sandbox:
     """A started sandbox accepting the test credentials."""
     return Sandbox(SandboxConfig(auth_id=AUTH_ID, auth_token=TOKEN, **config)).start()
+
+
+def wait_for_calls(box: Sandbox, count: int, seconds: float = 20.0) -> None:
+    """Until the sandbox has recorded ``count`` calls (bounded: ``seconds`` at most)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and len(box.calls) < count:
+        time.sleep(0.05)
 
 
 def cred_env(**extra: str) -> dict[str, str]:

@@ -21,6 +21,7 @@ from support import (
     run_args,
     sandbox,
     spawn,
+    wait_for_calls,
     write_profiles,
     write_spec,
 )
@@ -130,9 +131,7 @@ def test_crash_then_resume_places_every_call_exactly_once(tmp_path: Path) -> Non
             str(tmp_path / "first.json"),
         ]
         proc = spawn(args, cred_env(), tmp_path)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and sum(1 for _ in sb.calls) < 15:
-            time.sleep(0.05)
+        wait_for_calls(sb, 15)
         proc.kill()  # SIGKILL: no handler, no report, only the journal
         proc.communicate(timeout=10)
         time.sleep(0.5)  # requests in flight at the kill finish on the server side
@@ -197,9 +196,7 @@ def test_interrupt_finishes_in_flight_and_writes_the_report(tmp_path: Path, sig:
             str(journal),
         ]
         proc = spawn(args, cred_env(), tmp_path)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and len(sb.calls) < 5:
-            time.sleep(0.05)
+        wait_for_calls(sb, 5)
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=20)
         assert proc.returncode == ExitCode.INTERRUPTED, err
@@ -303,9 +300,7 @@ def test_second_interrupt_exits_at_once_with_the_journal_intact(tmp_path: Path) 
             str(tmp_path / "r.json"),
         ]
         proc = spawn(args, cred_env(), tmp_path)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and len(sb.calls) < 2:
-            time.sleep(0.05)
+        wait_for_calls(sb, 2)
         proc.send_signal(signal.SIGINT)
         time.sleep(0.3)
         assert proc.poll() is None  # waiting for the two hung calls (timeout 60 s)
