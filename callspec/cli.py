@@ -21,7 +21,7 @@ from callspec import __version__
 from callspec.errors import CallspecError, ExitCode, SpecError, UsageError
 from callspec.interrupts import install_stop_handlers
 from callspec.plan import Plan, PlanOptions, build_plan
-from callspec.redact import Redactor
+from callspec.redact import Redactor, environment_secrets
 from callspec.request import check_api_url, render_requests
 from callspec.results import Mode
 from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
@@ -62,8 +62,7 @@ def _handled(func: F) -> F:
 
 def _env_redactor() -> Redactor:
     """Masks the token of the environment in any message (a template may echo it)."""
-    token = os.environ.get("PLIVO_AUTH_TOKEN")
-    return Redactor([token] if token else [])
+    return Redactor(environment_secrets(os.environ))
 
 
 def _parse_var(

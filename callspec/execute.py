@@ -23,7 +23,7 @@ from typing import TextIO
 from callspec.errors import CallspecError, ExitCode, GuardError, SpecError, UsageError
 from callspec.plan import Plan, PlanOptions, build_plan
 from callspec.progress import Progress
-from callspec.redact import Redactor
+from callspec.redact import Redactor, environment_secrets
 from callspec.report import REPORTERS, append_github_summary, write_report
 from callspec.request import DEFAULT_API_URL, Credentials, credentials_for
 from callspec.results import Mode, RunResult
@@ -117,7 +117,9 @@ def execute(
             files=tuple(dict.fromkeys(p.location.file for p in e.problems)),
             problems=tuple(e.problems),
         )
-        _write_outputs(invalid, report_path, outputs, environ, Redactor(_tokens(environ)), err)
+        _write_outputs(
+            invalid, report_path, outputs, environ, Redactor(environment_secrets(environ)), err
+        )
         out.write(f"report: {report_path}\n")
         raise
     if run_options.journal is None and run_options.mode != "dry-run":
@@ -152,11 +154,6 @@ def execute(
     if failures and result.exit_code() == ExitCode.OK:
         raise OutputError("; ".join(failures))
     return result, report_path
-
-
-def _tokens(environ: Mapping[str, str]) -> list[str]:
-    token = environ.get("PLIVO_AUTH_TOKEN")
-    return [token] if token else []
 
 
 def _write_outputs(

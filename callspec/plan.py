@@ -28,7 +28,7 @@ from callspec.profiles import (
     find_profiles_file,
     is_profiles_filename,
 )
-from callspec.redact import Redactor
+from callspec.redact import Redactor, environment_secrets
 from callspec.render import EnvVars, RenderError, render_value
 from callspec.validate import check_body, normalize
 
@@ -136,8 +136,7 @@ class _Builder:
         self.profiles_files: dict[Path, ProfilesFile | None] = {}
         self.names: set[str] = set()  # every call name seen, for --only's messages
         self.extra_layers = self._command_line_vars()
-        token = env.get("PLIVO_AUTH_TOKEN")
-        self.env_secrets = [token] if token else []
+        self.env_secrets = environment_secrets(env)
 
     def _command_line_vars(self) -> list[dict[str, Sourced]]:
         layers: list[dict[str, Sourced]] = []

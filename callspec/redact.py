@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import json
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 MASK = "***"
@@ -35,6 +35,12 @@ def spellings(secret: str) -> set[str]:
         urllib.parse.quote_plus(secret, safe=""),
         html.escape(secret),
     }
+
+
+def environment_secrets(environ: Mapping[str, str]) -> list[str]:
+    """The secrets every output must hide before any profile is read: the env's token."""
+    token = environ.get("PLIVO_AUTH_TOKEN")
+    return [token] if token else []
 
 
 class Redactor:
