@@ -135,6 +135,11 @@ def execute(
     with _maybe_sandbox(plan, run_options, sandbox, environ) as options:
         progress = Progress(err, len(plan.calls), redactor, outputs.progress)
         runner = Runner(plan, options, environ, redactor, progress.update, stop)
+        if runner.resume_matched is not None:
+            progress.note(
+                f"callspec: resuming from {options.resume}: {runner.resume_matched} of its "
+                "calls are in this run"
+            )
         if options.mode != "dry-run":
             where = "the embedded sandbox at " if options.mode == "sandbox" else ""
             progress.note(
@@ -144,8 +149,8 @@ def execute(
         result = runner.run()
         progress.close()
     result = replace(result, options={**selection, **result.options})
-    if runner.journal_error:
-        err.write(redactor.text(f"callspec: {runner.journal_error}; sending stopped\n"))
+    if runner.halt is not None and runner.halt.kind != "interrupt":
+        err.write(redactor.text(_halt_advice(runner, result, paths, options) + "\n"))
     # Whatever fails from here on, the summary still reaches the terminal.
     REPORTERS["text"].write(result, redactor, out)
     journal = f", journal {options.journal}" if options.journal else ""
@@ -154,6 +159,23 @@ def execute(
     if failures and result.exit_code() == ExitCode.OK:
         raise OutputError("; ".join(failures))
     return result, report_path
+
+
+def _halt_advice(
+    runner: Runner, result: RunResult, paths: Sequence[Path], options: RunOptions
+) -> str:
+    """What stopped the run early and how to go on, for stderr."""
+    assert runner.halt is not None
+    unsent = sum(1 for c in result.calls if c.reason == runner.halt.unsent)
+    resume = f"callspec run {' '.join(str(p) for p in paths)} --resume {options.journal}"
+    if runner.halt.kind == "journal":
+        todo = "Free space on that disk (or fix it), then resume"
+    else:
+        todo = "Check the API (and the unknown calls: they may have rung), then resume"
+    return (
+        f"callspec: {runner.halt.reason}; sending stopped, {unsent} call(s) not sent "
+        f"(recorded as skipped). {todo}: {resume}"
+    )
 
 
 def _write_outputs(

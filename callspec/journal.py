@@ -15,6 +15,7 @@ The journal never holds credentials; bodies are written with secrets masked.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from callspec.errors import GuardError, Location, Problem, SpecError
+from callspec.plan import CallPlan
 from callspec.redact import Redactor
 from callspec.results import CallResult
 from callspec.send import now_iso
@@ -43,13 +45,67 @@ class JournalEntry:
     state: str  # "started", or an outcome
     run_id: str
     request_uuid: str | list[str] | None = None
-    #: The spec file's absolute path (journals before 0.1.0 final may lack it).
+    #: The spec file's path relative to its work tree (absolute in older journals).
     spec_path: str = ""
+    #: Where the call was sent: mode, auth ID and (live) API URL; None in older journals.
+    target: Target | None = None
+    #: The spec file's absolute path, and the key made with it (what journals before 0.2
+    #: hold as ``spec_path`` and ``key``): a resume from the same place matches by these.
+    abs_path: str = ""
+    abs_key: str = ""
 
 
 _UNMASKED = frozenset(
-    {"event", "time", "run_id", "key", "spec_path", "outcome", "status", "attempts"}
+    {
+        "event",
+        "time",
+        "run_id",
+        "key",
+        "abs_key",
+        "spec_path",
+        "abs_path",
+        "outcome",
+        "status",
+        "attempts",
+        "target",
+    }
 )
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a journal's calls were sent to; a resume elsewhere must not trust it.
+
+    ``api_url`` is None for the sandbox (``run --sandbox`` listens on a new port
+    each time) and for journals written before targets were recorded.
+    """
+
+    mode: str
+    auth_id: str
+    api_url: str | None = None
+
+    def as_json(self) -> dict[str, str]:
+        data = {"mode": self.mode, "auth_id": self.auth_id}
+        if self.api_url is not None:
+            data["api_url"] = self.api_url
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any) -> Target | None:
+        if not isinstance(data, dict):
+            return None
+        return cls(str(data["mode"]), str(data["auth_id"]), data.get("api_url"))
+
+    def __str__(self) -> str:
+        where = f" at {self.api_url}" if self.api_url else ""
+        return f"{self.mode}{where}, auth ID {self.auth_id}"
+
+
+class JournalWriteError(OSError):
+    """A journal line could not be made durable; no call may be sent after it."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 def lock(path: Path, fd: int) -> None:
@@ -80,8 +136,17 @@ class Journal:
         lock(path, fd)
         _drop_cut_tail(fd)
         self._fd: int | None = fd
+        self._broken: str | None = None
 
     def _write(self, event: Mapping[str, Any], sync: bool) -> None:
+        """Append one line; raise :class:`JournalWriteError` unless all of it is written.
+
+        A line is written whole or not at all: a write cut short (a full disk
+        writes part of a line and returns a short count without raising) is
+        finished, and when it cannot be, the file is cut back to where the line
+        began, so the next line never lands after half of this one.  When even
+        that fails, the journal takes no further lines.
+        """
         # Masked as values, before JSON escaping could change a secret's spelling; the
         # identity fields never (a short secret inside a key would break --resume).
         masked = {k: v if k in _UNMASKED else self.redactor.value(v) for k, v in event.items()}
@@ -89,32 +154,51 @@ class Journal:
         with self._lock:
             fd = self._fd
             if fd is None:
-                raise OSError(f"journal {self.path} is closed")
-            os.write(fd, line)  # one write per line, straight to the OS: nothing buffered
+                raise JournalWriteError(errno.EBADF, f"journal {self.path} is closed")
+            if self._broken is not None:
+                raise JournalWriteError(errno.EIO, self._broken)
+            start = os.lseek(fd, 0, os.SEEK_END)
+            try:
+                _write_all(fd, line)
+            except OSError as e:
+                self._cut_back(fd, start, e)
+                raise JournalWriteError(e.errno or errno.EIO, _why(e)) from e
         if sync:
             # Outside the lock, so workers' syncs overlap; each returns only once
             # its own line, and every line written before it, is on disk.
-            _sync(fd)
+            try:
+                _sync(fd)
+            except OSError as e:
+                raise JournalWriteError(e.errno or errno.EIO, _why(e)) from e
 
-    def started(
-        self, key: str, spec_file: str, spec_path: str, name: str, body: Mapping[str, Any]
-    ) -> None:
-        """Before the first byte of a call goes out."""
+    def _cut_back(self, fd: int, start: int, error: OSError) -> None:
+        try:
+            os.ftruncate(fd, start)
+        except OSError:
+            self._broken = f"{_why(error)}, and the cut line could not be removed"
+
+    def started(self, call: CallPlan, target: Target | None = None) -> None:
+        """Before the first byte of a call goes out; returns only once the line is durable."""
         self._write(
             {
                 "event": "started",
                 "time": now_iso(),
                 "run_id": self.run_id,
-                "key": key,
-                "spec_file": spec_file,
-                "spec_path": spec_path,
-                "name": name,
-                "body": dict(body),
+                **_identity(call),
+                "name": call.name,
+                "target": target.as_json() if target else None,
+                "body": dict(call.body),
             },
             sync=True,
         )
 
-    def finished(self, result: CallResult, spec_path: str, state: str | None = None) -> None:
+    def finished(
+        self,
+        result: CallResult,
+        call: CallPlan,
+        state: str | None = None,
+        target: Target | None = None,
+    ) -> None:
         """After a call's outcome is known (also for calls skipped or never sent).
 
         ``state`` is what a later ``--resume`` must see when it differs from the
@@ -126,12 +210,11 @@ class Journal:
                 "event": "finished",
                 "time": now_iso(),
                 "run_id": self.run_id,
-                "key": result.key,
-                "spec_file": result.spec_file,
-                "spec_path": spec_path,
+                **_identity(call),
                 "name": result.name,
                 "outcome": result.outcome,
                 "state": state or result.outcome,
+                "target": target.as_json() if target else None,
                 "status": result.status,
                 "request_uuid": result.request_uuid,
                 "api_id": result.api_id,
@@ -150,6 +233,34 @@ class Journal:
                 _sync(fd)
             finally:
                 os.close(fd)
+
+
+def _identity(call: CallPlan) -> dict[str, str]:
+    """Both identities of a call: work-tree-relative (survives a move) and absolute."""
+    return {
+        "key": call.key,
+        "abs_key": call.legacy_key,
+        "spec_file": call.spec_file,
+        "spec_path": call.spec_path,
+        "abs_path": call.abs_path,
+    }
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """``os.write`` until every byte is written; a write that makes no progress raises."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, "the write made no progress")
+        view = view[written:]
+
+
+def _why(error: OSError) -> str:
+    """``ENOSPC: No space left on device``: the errno's name first, for scripts and people."""
+    name = errno.errorcode.get(error.errno or 0, "")
+    text = error.strerror or str(error)
+    return f"{name}: {text}" if name else text
 
 
 def _drop_cut_tail(fd: int) -> None:
@@ -200,6 +311,9 @@ def read_journal(path: Path) -> dict[str, JournalEntry]:
             if previous is not None and previous.state == "started" and state != "started":
                 run_id = previous.run_id  # the run that sent it
             uuid = event.get("request_uuid") or (previous.request_uuid if previous else None)
+            target = Target.from_json(event.get("target"))
+            if previous is not None and previous.state == "started" and previous.target:
+                target = previous.target  # where it was sent
             entries[key] = JournalEntry(
                 key,
                 event["name"],
@@ -208,6 +322,9 @@ def read_journal(path: Path) -> dict[str, JournalEntry]:
                 run_id,
                 uuid,
                 event.get("spec_path", previous.spec_path if previous else ""),
+                target,
+                event.get("abs_path", ""),
+                event.get("abs_key", ""),
             )
         except (ValueError, KeyError, TypeError) as e:
             if number == len(lines):

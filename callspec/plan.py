@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,9 @@ class PlanOptions:
     vars_file: Path | None = None
     only: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    #: The working directory: identities of spec files outside any git work tree are
+    #: relative to it (None: the process's).
+    cwd: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -61,8 +65,11 @@ class CallPlan:
     body: Mapping[str, Any]
     #: Declared secrets of this call: (variable name, value).
     secrets: tuple[tuple[str, str], ...] = field(default=(), repr=False)
-    #: The spec file's absolute path: the identity of the file whatever the working directory.
+    #: The spec file's identity: its path relative to the root of its git work tree (else
+    #: to the working directory), so that moving the checkout keeps every call's key.
     spec_path: str = ""
+    #: The spec file's absolute path: what journals written before 0.2 hold as its identity.
+    abs_path: str = ""
 
     @property
     def secret_values(self) -> frozenset[str]:
@@ -71,13 +78,32 @@ class CallPlan:
 
     @functools.cached_property
     def key(self) -> str:
-        """A stable identity across runs: spec file, call name and rendered body."""
-        canonical = json.dumps(
-            [self.spec_path or self.spec_file, self.name, self.body],
-            sort_keys=True,
-            separators=(",", ":"),
-        )
-        return hashlib.sha256(canonical.encode()).hexdigest()[:24]
+        """A stable identity across runs and checkouts: spec file, call name, rendered body."""
+        return _key(self.spec_path or self.spec_file, self.name, self.body)
+
+    @functools.cached_property
+    def legacy_key(self) -> str:
+        """The key journals written before 0.2 hold (the file's absolute path in it)."""
+        return _key(self.abs_path or self.spec_file, self.name, self.body)
+
+
+def _key(path: str, name: str, body: Mapping[str, Any]) -> str:
+    canonical = json.dumps([path, name, body], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:24]
+
+
+def identity_path(path: Path, cwd: Path) -> str:
+    """``path`` relative to the root of its git work tree, else to ``cwd`` (POSIX form).
+
+    The same checkout at another place (a second CI workspace, a container
+    mount, a moved folder) gives the same identity, so ``--resume`` still knows
+    which calls were placed.
+    """
+    resolved = path.resolve()
+    for folder in resolved.parents:
+        if (folder / ".git").exists():
+            return resolved.relative_to(folder).as_posix()
+    return Path(os.path.relpath(resolved, cwd.resolve())).as_posix()
 
 
 @dataclass(frozen=True)
@@ -132,11 +158,12 @@ class _Builder:
         self.problems: list[Problem] = []
         self.calls: list[CallPlan] = []
         self.files: list[str] = []
-        self.paths: dict[str, str] = {}
+        self.paths: dict[str, tuple[str, str]] = {}  # display -> (identity, absolute)
         self.profiles_files: dict[Path, ProfilesFile | None] = {}
         self.names: set[str] = set()  # every call name seen, for --only's messages
         self.extra_layers = self._command_line_vars()
         self.env_secrets = environment_secrets(env)
+        self.cwd = options.cwd or Path.cwd()
 
     def _command_line_vars(self) -> list[dict[str, Sourced]]:
         layers: list[dict[str, Sourced]] = []
@@ -203,7 +230,7 @@ class _Builder:
     def add_file(self, path: Path) -> None:
         display = _display(path)
         self.files.append(display)
-        self.paths[display] = str(path.resolve())
+        self.paths[display] = (identity_path(path, self.cwd), str(path.resolve()))
         try:
             doc = load_file(path, display)
         except SpecError as e:
@@ -322,7 +349,8 @@ class _Builder:
                 profile=profile,
                 body=body,
                 secrets=secrets,
-                spec_path=self.paths[doc.file],
+                spec_path=self.paths[doc.file][0],
+                abs_path=self.paths[doc.file][1],
             )
         )
 

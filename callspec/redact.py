@@ -7,13 +7,23 @@ occurrence with ``***`` in text or inside JSON-like values.  Every writer
 
 from __future__ import annotations
 
+import base64
 import html
 import json
+import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 MASK = "***"
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]*@")
+
+
+def mask_userinfo(text: str) -> str:
+    """URLs in ``text`` with their userinfo masked (``https://***@host``): a token typed there."""
+    if "@" not in text:
+        return text
+    return _USERINFO.sub(lambda m: f"{m[1]}{MASK}@", text)
 
 
 def spellings(secret: str) -> set[str]:
@@ -38,9 +48,16 @@ def spellings(secret: str) -> set[str]:
 
 
 def environment_secrets(environ: Mapping[str, str]) -> list[str]:
-    """The secrets every output must hide before any profile is read: the env's token."""
+    """The secrets every output must hide before any profile is read: the env's token.
+
+    With the auth ID, also the basic-auth header value they make, which a
+    server or proxy may echo.
+    """
     token = environ.get("PLIVO_AUTH_TOKEN")
-    return [token] if token else []
+    if not token:
+        return []
+    pair = f"{environ.get('PLIVO_AUTH_ID', '')}:{token}".encode("latin-1", "replace")
+    return [token, base64.b64encode(pair).decode("ascii")]
 
 
 class Redactor:

@@ -8,6 +8,7 @@ from the profile only when a request is really to be sent).  ``render`` and
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shlex
@@ -21,7 +22,7 @@ from callspec import __version__
 from callspec.errors import GuardError
 from callspec.plan import CallPlan, Plan
 from callspec.profiles import Sourced
-from callspec.redact import Redactor
+from callspec.redact import Redactor, mask_userinfo
 from callspec.render import EnvVars, RenderError, render_text
 from callspec.schemas import load_schema
 
@@ -55,6 +56,16 @@ class Request:
 
     def body_bytes(self) -> bytes:
         return json.dumps(self.body, separators=(",", ":")).encode()
+
+
+def basic_auth_value(creds: Credentials) -> str:
+    """The Authorization header's credentials (base64 of ``auth_id:token``).
+
+    A spelling of the token that callspec itself produces, so outputs mask it
+    too (a server or proxy may echo the header).
+    """
+    pair = f"{creds.auth_id}:{creds.auth_token}".encode("latin-1", "replace")
+    return base64.b64encode(pair).decode("ascii")
 
 
 def call_url(api_url: str, auth_id: str) -> str:
@@ -122,7 +133,7 @@ def check_api_url(url: str) -> str | None:
     rule = load_schema("profiles")["$defs"]["profile"]["properties"]["api_url"]
     if re.match(rule["pattern"], url):
         return None
-    return f"{url!r} {rule['x-error']}"
+    return f"{mask_userinfo(url)!r} {rule['x-error']}"
 
 
 def to_curl(request: Request, auth_id_known: bool, secrets: Sequence[tuple[str, str]] = ()) -> str:

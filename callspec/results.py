@@ -17,6 +17,17 @@ from callspec.errors import ExitCode, Problem
 Outcome = Literal["fired", "queued", "failed", "unknown", "skipped", "invalid"]
 OUTCOMES: tuple[Outcome, ...] = ("fired", "queued", "failed", "unknown", "skipped", "invalid")
 Mode = Literal["live", "sandbox", "dry-run"]
+ErrorKind = Literal["build", "connect", "tls", "timeout", "connection", "internal"]
+StopKind = Literal["interrupt", "journal", "bail"]
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """Why a run stopped sending before its end: a Ctrl-C, a journal write, the circuit breaker."""
+
+    kind: StopKind
+    reason: str
+    time: str
 
 
 @dataclass(frozen=True)
@@ -30,6 +41,10 @@ class Attempt:
     #: True when the request may have reached the API (so it must not be resent).
     maybe_sent: bool = True
     retry_after: float | None = None
+    #: What went wrong, when no HTTP answer came: ``build`` (nothing sent), ``connect``
+    #: and ``tls`` (no connection: nothing sent), ``timeout``, ``connection`` (lost
+    #: after the request was written) and ``internal`` (may have been sent).
+    error_kind: ErrorKind | None = None
 
 
 @dataclass(frozen=True)
@@ -69,10 +84,15 @@ class RunResult:
     finished: str
     options: Mapping[str, Any]
     calls: tuple[CallResult, ...]
-    interrupted: bool = False
+    stopped: Stopped | None = None
     files: tuple[str, ...] = field(default=())
     #: Why the specs were invalid; such a run sent nothing and has no calls.
     problems: tuple[Problem, ...] = ()
+
+    @property
+    def interrupted(self) -> bool:
+        """True when a Ctrl-C or SIGTERM stopped the run."""
+        return self.stopped is not None and self.stopped.kind == "interrupt"
 
     def summary(self) -> dict[str, int]:
         """Counts per outcome, with the total; ``invalid`` counts the problems found."""
@@ -83,11 +103,14 @@ class RunResult:
         return summary
 
     def exit_code(self) -> ExitCode:
-        """3 for invalid specs, 130 when interrupted, 1 when a call failed or is unknown, else 0."""
+        """3 for invalid specs, 130 when interrupted, 1 when a call failed or is unknown, or
+        when sending stopped early for any other reason (journal, circuit breaker), else 0."""
         if self.problems:
             return ExitCode.INVALID
         if self.interrupted:
             return ExitCode.INTERRUPTED
+        if self.stopped is not None:
+            return ExitCode.CALL_FAILED
         if any(c.outcome in ("failed", "unknown", "invalid") for c in self.calls):
             return ExitCode.CALL_FAILED
         return ExitCode.OK

@@ -13,6 +13,7 @@ requests in flight finish.
 
 from __future__ import annotations
 
+import errno
 import os
 import queue
 import random
@@ -20,21 +21,30 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import requests
 
 from callspec.errors import GuardError
-from callspec.journal import Journal, JournalEntry, lock, read_journal
+from callspec.journal import Journal, JournalWriteError, Target, lock, read_journal
 from callspec.plan import CallPlan, Plan
 from callspec.redact import Redactor
-from callspec.request import Credentials, api_url_for, build_request, credentials_for
-from callspec.results import Attempt, CallResult, Mode, Outcome, RunResult
+from callspec.request import (
+    Credentials,
+    api_url_for,
+    basic_auth_value,
+    build_request,
+    credentials_for,
+)
+from callspec.results import Attempt, CallResult, Mode, Outcome, RunResult, StopKind, Stopped
+from callspec.resume import ResumeIndex, check_fit, decide
 from callspec.send import AttemptResult, Timeouts, new_session, now_iso, send_once
 
 DEFAULT_RATE = 2.0  # Plivo's default calls-per-second limit for an account
 MAX_RETRY_AFTER = 60.0
+DEFAULT_BAIL = 5
+DEFAULT_MAX_RETRY_WAIT = 300.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,11 @@ class RunOptions:
     journal: Path | None = None
     resume: Path | None = None
     retry_unknown: bool = False
+    resume_anyway: bool = False
+    #: Stop after this many consecutive calls with no certain answer (0: never).
+    bail: int = DEFAULT_BAIL
+    #: Seconds of retry waiting the whole run may spend (every call's waits added up).
+    max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT
 
 
 class RateLimiter:
@@ -89,17 +104,10 @@ def _limit(calls: tuple[CallPlan, ...], given: float | int | None, attr: str) ->
     return min(values) if values else None
 
 
-def check_guards(
+def check_credentials(
     plan: Plan, options: RunOptions, environ: Mapping[str, str]
 ) -> dict[str, Credentials]:
-    """Refuse before sending (GuardError, exit 4); return credentials by call key."""
-    max_calls = _limit(plan.calls, options.max_calls, "max_calls")
-    total = sum(destinations(c) for c in plan.calls)
-    if max_calls is not None and total > max_calls:
-        raise GuardError(
-            f"refusing to place {total} calls ({len(plan.calls)} requests), more than "
-            f"max_calls {int(max_calls)}; nothing was sent (raise the limit with --max-calls)"
-        )
+    """Credentials by call key; missing ones refuse the run (GuardError, exit 4)."""
     if options.mode == "dry-run":
         return {}
     if options.credentials is not None:
@@ -120,8 +128,38 @@ def check_guards(
     return creds
 
 
+def check_max_calls(plan: Plan, sending: list[CallPlan], given: int | None) -> None:
+    """Refuse (GuardError) a run that would place more than ``max_calls`` calls.
+
+    Only calls this run will send count: after ``--resume``, the ones the
+    journal shows placed are not placed again.
+    """
+    max_calls = _limit(plan.calls, given, "max_calls")
+    total = sum(destinations(c) for c in sending)
+    if max_calls is not None and total > max_calls:
+        raise GuardError(
+            f"refusing to place {total} calls ({len(sending)} requests), more than "
+            f"max_calls {int(max_calls)}; nothing was sent (raise the limit with --max-calls)"
+        )
+
+
+@dataclass(frozen=True)
+class Halt:
+    """Why a run stopped sending before its end (a Ctrl-C is not a failure; the others are)."""
+
+    kind: StopKind
+    reason: str
+    #: What each call left unsent is told.
+    unsent: str
+    time: str
+
+
 class Runner:
-    """Runs one plan once; build it, then call :meth:`run`."""
+    """Runs one plan once; build it, then call :meth:`run`.
+
+    Everything that can refuse the run (credentials, a journal that does not
+    fit, ``max_calls``) is decided here, before :meth:`run` sends anything.
+    """
 
     def __init__(
         self,
@@ -138,34 +176,70 @@ class Runner:
         self.on_result = on_result
         self.stop = stop or threading.Event()
         self.run_id = uuid.uuid4().hex[:12]
-        self.creds = check_guards(plan, options, environ)
+        self.creds = check_credentials(plan, options, environ)
         redactor.add(c.auth_token for c in self.creds.values())
+        redactor.add(basic_auth_value(c) for c in self.creds.values())
         redactor.add(s for c in plan.calls for s in c.secret_values)
+        self.targets = {call.key: self._target(call) for call in plan.calls if self.creds}
         self.journal: Journal | None = None
         self._held: list[int] = []
-        if options.journal is not None and options.mode != "dry-run":
-            # Locked before the resumed journal is read: a second run resuming it now
-            # is refused, instead of both sending what it lists as pending.
-            self.journal = Journal(options.journal, self.run_id, redactor)
-        if options.resume is not None and options.resume != options.journal:
-            fd = os.open(options.resume, os.O_RDONLY)
-            lock(options.resume, fd)
-            self._held.append(fd)
-        self.previous: dict[str, JournalEntry] = (
-            read_journal(options.resume) if options.resume else {}
-        )
-        self._carried: dict[str, str] = {}  # key -> the state a resumed run left alone
-        self.journal_error: str | None = None
-        self._sent_by_name = {
-            (e.spec_path, e.name): e
-            for e in self.previous.values()
-            if e.spec_path and e.state in ("fired", "queued", "started", "unknown")
-        }
+        self._early: dict[int, tuple[CallResult, str | None]] = {}
+        self._results: list[CallResult | None] = [None] * len(plan.calls)
+        self.resume_matched: int | None = None
+        self.halt: Halt | None = None
+        self._halt_lock = threading.Lock()
+        self._no_answer_streak = 0
+        self._retry_waited = 0.0
+        try:
+            self._prepare()
+        except BaseException:
+            self.close()
+            raise
         rate = _limit(plan.calls, options.rate, "rate") or DEFAULT_RATE
         self.rate = float(rate)
         self.limiter = RateLimiter(self.rate)
         self._random = random.Random()
-        self._results: list[CallResult | None] = [None] * len(plan.calls)
+
+    def _target(self, call: CallPlan) -> Target:
+        mode = self.options.mode
+        api_url = api_url_for(call, self.options.api_url) if mode == "live" else None
+        return Target(mode, self.creds[call.key].auth_id, api_url)
+
+    def _prepare(self) -> None:
+        """Read the resumed journal, decide what not to send, check max_calls, open the journal."""
+        options = self.options
+        same = options.resume is not None and options.resume == options.journal
+        if options.mode != "dry-run" and same and options.journal is not None:
+            # Locked before it is read: a second run resuming it now is refused,
+            # instead of both sending what it lists as pending.
+            self.journal = Journal(options.journal, self.run_id, self.redactor)
+        elif options.resume is not None:
+            fd = os.open(options.resume, os.O_RDONLY)
+            self._held.append(fd)
+            lock(options.resume, fd)
+        sending = list(self.plan.calls)
+        if options.mode == "dry-run":
+            for index, call in enumerate(self.plan.calls):
+                self._early[index] = (self._result(call, "skipped", "dry run: not sent"), None)
+            sending = []
+        elif options.resume is not None:
+            index_ = ResumeIndex(read_journal(options.resume))
+            self.resume_matched = check_fit(
+                index_, self.plan.calls, self.targets, str(options.resume), options.resume_anyway
+            )
+            sending = []
+            for index, call in enumerate(self.plan.calls):
+                decision = decide(call, index_.match(call), options.retry_unknown)
+                if decision is None:
+                    sending.append(call)
+                    continue
+                result = self._result(
+                    call, decision.outcome, decision.reason, request_uuid=decision.request_uuid
+                )
+                self._early[index] = (result, decision.state)
+        check_max_calls(self.plan, sending, options.max_calls)
+        if options.mode != "dry-run" and self.journal is None and options.journal is not None:
+            self.journal = Journal(options.journal, self.run_id, self.redactor)
 
     def api_url(self) -> str:
         return api_url_for(self.plan.calls[0], self.options.api_url)
@@ -174,10 +248,10 @@ class Runner:
         """Send every call that should be sent; return every call's result."""
         started = now_iso()
         todo: queue.SimpleQueue[int] = queue.SimpleQueue()
-        for index, call in enumerate(self.plan.calls):
-            early = self._before_send(call)
+        for index in range(len(self.plan.calls)):
+            early = self._early.get(index)
             if early is not None:
-                self._finish(index, early)
+                self._finish(index, early[0], early[1])
             else:
                 todo.put(index)
         workers = [
@@ -190,9 +264,12 @@ class Runner:
             worker.start()
         for worker in workers:
             worker.join()
+        if self.stop.is_set() and self.halt is None:
+            self._halt("interrupt", "interrupted", "interrupted: not sent")
         for index, call in enumerate(self.plan.calls):
             if self._results[index] is None:
-                self._finish(index, self._result(call, "skipped", reason="interrupted: not sent"))
+                unsent = self.halt.unsent if self.halt else "interrupted: not sent"
+                self._finish(index, self._result(call, "skipped", unsent))
         self.close()
         return RunResult(
             run_id=self.run_id,
@@ -202,9 +279,14 @@ class Runner:
             finished=now_iso(),
             options=self._shaping_options(),
             calls=tuple(r for r in self._results if r is not None),
-            interrupted=self.stop.is_set(),
+            stopped=self._stopped(),
             files=self.plan.files,
         )
+
+    def _stopped(self) -> Stopped | None:
+        if self.halt is None:
+            return None
+        return Stopped(self.halt.kind, self.halt.reason, self.halt.time)
 
     def close(self) -> None:
         """Sync and unlock the journal (and the resumed one)."""
@@ -228,44 +310,22 @@ class Runner:
             "journal": str(o.journal) if o.journal else None,
             "resume": str(o.resume) if o.resume else None,
             "retry_unknown": o.retry_unknown,
+            "resume_anyway": o.resume_anyway,
+            "resume_matched": self.resume_matched,
+            "bail": o.bail,
+            "max_retry_wait": o.max_retry_wait,
         }
 
-    def _before_send(self, call: CallPlan) -> CallResult | None:
-        """A result for a call that must not be sent (dry run, resume), else None."""
-        if self.options.mode == "dry-run":
-            return self._result(call, "skipped", reason="dry run: not sent")
-        entry = self.previous.get(call.key)
-        if entry is not None and entry.state not in ("fired", "queued", "unknown", "started"):
-            entry = None  # failed or skipped before: surely never placed
-        if entry is None:
-            # Not sent under this identity; but a changed version of the same call may
-            # have been (a typo fixed since): the same phone would ring again.
-            entry = self._sent_by_name.get((call.spec_path, call.name))
-            if entry is None or entry.key == call.key:
-                return None
-            changed = True
-        else:
-            changed = False
-        if entry.state in ("fired", "queued"):
-            if changed:
-                reason = (
-                    f"changed since run {entry.run_id}, where it was {entry.state}; not sent "
-                    "again on --resume (run without --resume to place the changed call)"
-                )
-            else:
-                reason = f"already {entry.state} in run {entry.run_id}; not sent again"
-            self._carried[call.key] = entry.state
-            return self._result(call, "skipped", reason=reason, request_uuid=entry.request_uuid)
-        if self.options.retry_unknown:
-            return None
-        self._carried[call.key] = "unknown"
-        reason = (
-            f"{'changed since; ' if changed else ''}outcome unknown since run {entry.run_id} "
-            "(it may have been placed); not resent: use --retry-unknown to send it again"
-        )
-        return self._result(call, "unknown", reason=reason, request_uuid=entry.request_uuid)
-
-    def _result(self, call: CallPlan, outcome: Outcome, **kw: object) -> CallResult:
+    def _result(
+        self,
+        call: CallPlan,
+        outcome: Outcome,
+        reason: str | None = None,
+        *,
+        request_uuid: str | list[str] | None = None,
+        error: str | None = None,
+        attempts: tuple[Attempt, ...] = (),
+    ) -> CallResult:
         return CallResult(
             key=call.key,
             spec_file=call.spec_file,
@@ -275,28 +335,73 @@ class Runner:
             profile_chain=call.profile.chain if call.profile else (),
             body=call.body,
             outcome=outcome,
-            **kw,  # type: ignore[arg-type]
+            attempts=attempts,
+            request_uuid=request_uuid,
+            error=error,
+            reason=reason,
         )
 
-    def _finish(self, index: int, result: CallResult) -> None:
+    def _finish(self, index: int, result: CallResult, state: str | None = None) -> None:
+        """Record ``result`` (``state``: what a later resume must see, when not the outcome)."""
         self._results[index] = result  # first: whatever fails below, the call is reported
         if self.journal is not None:
-            state = self._carried.get(result.key)
+            call = self.plan.calls[index]
             try:
-                self.journal.finished(result, self.plan.calls[index].spec_path, state)
+                self.journal.finished(result, call, state, self.targets.get(call.key))
             except OSError as e:
                 self._journal_failed(e)
+        self._watch_answers(result)
         if self.on_result is not None:
             try:
                 self.on_result(result)
             except Exception:  # progress output (a closed pipe) must not lose calls
                 self.on_result = None
 
-    def _journal_failed(self, error: OSError) -> None:
-        """Without its journal a run cannot promise a safe resume: stop sending."""
-        if self.journal_error is None:
-            self.journal_error = f"the journal {self.options.journal} could not be written: {error}"
+    def _halt(self, kind: StopKind, reason: str, unsent: str) -> None:
+        """Stop sending: calls in flight finish, the rest are skipped with ``unsent``."""
+        with self._halt_lock:
+            if self.halt is None:
+                self.halt = Halt(kind, reason, unsent, now_iso())
         self.stop.set()
+
+    def _journal_failed(self, error: OSError) -> str:
+        """Without its journal a run cannot promise a safe resume: stop sending.
+
+        Returns what a call that could not be journaled is told.
+        """
+        why = str(error) if isinstance(error, JournalWriteError) else _errno_text(error)
+        unsent = f"not sent: journal write failed ({why.split(':', 1)[0]})"
+        self._halt(
+            "journal", f"the journal {self.options.journal} could not be written ({why})", unsent
+        )
+        return unsent
+
+    def _watch_answers(self, result: CallResult) -> None:
+        """The circuit breaker: stop after ``bail`` calls in a row with no certain answer.
+
+        Counted in completion order: an outcome that is unknown, or a failure with
+        no answer from the API (transport, or 5xx after retries), adds one; a
+        call fired, queued or refused with a 4xx shows the API alive and resets.
+        """
+        if self.options.bail <= 0 or not result.attempts:
+            return
+        last = result.attempts[-1]
+        dead = result.outcome == "unknown" or (
+            result.outcome == "failed"
+            and last.error_kind != "build"
+            and (last.status is None or last.status >= 500)
+        )
+        with self._halt_lock:
+            self._no_answer_streak = self._no_answer_streak + 1 if dead else 0
+            streak = self._no_answer_streak
+        if dead and streak >= self.options.bail:
+            n = self.options.bail
+            self._halt(
+                "bail",
+                f"{n} calls in a row got no certain answer from the API (circuit breaker, "
+                f"--bail {n})",
+                f"not sent: stopped after {n} calls in a row got no certain answer (--bail {n})",
+            )
 
     def _work(self, todo: queue.SimpleQueue[int]) -> None:
         session = new_session()
@@ -323,41 +428,53 @@ class Runner:
         request = build_request(call, api_url_for(call, self.options.api_url), creds.auth_id)
         attempts: list[Attempt] = []
         last: AttemptResult | None = None
+        gave_up = ""
         for number in range(self.options.retries + 1):
             if not self.limiter.acquire(self.stop):
                 break
             if number == 0 and self.journal is not None:
                 try:
-                    self.journal.started(
-                        call.key, call.spec_file, call.spec_path, call.name, call.body
-                    )
+                    self.journal.started(call, self.targets.get(call.key))
                 except OSError as e:
-                    self._journal_failed(e)
-                    reason = "not sent: the journal could not record it first"
-                    return self._result(call, "skipped", reason=reason)
-            last = send_once(session, request, creds, self.options.timeouts)
+                    return self._result(call, "skipped", self._journal_failed(e))
+            last = send_once(session, request, creds, self.options.timeouts, self.redactor.text)
             attempts.append(last.attempt)
             if last.verdict != "retry" or number == self.options.retries:
                 break
-            if self.stop.wait(self._backoff(number, last.attempt.retry_after)):
+            delay = self._backoff(number, last.attempt.retry_after)
+            if not self._take_retry_wait(delay):
+                gave_up = (
+                    f"the run's retry waiting would pass --max-retry-wait "
+                    f"{self.options.max_retry_wait:g} s; "
+                )
                 break
-        if last is None or (last.verdict == "retry" and self.stop.is_set()):
-            reason = "interrupted: not sent" if last is None else "interrupted before a retry"
-            return self._result(call, "skipped", attempts=tuple(attempts), reason=reason)
+            if self.stop.wait(delay):
+                break
+        if last is None or (last.verdict == "retry" and self.stop.is_set() and not gave_up):
+            if self.halt is not None:
+                reason = self.halt.unsent
+            else:
+                reason = "interrupted: not sent" if last is None else "interrupted before a retry"
+            return self._result(call, "skipped", reason, attempts=tuple(attempts))
         outcome: Outcome = "failed" if last.verdict == "retry" else last.verdict
         error = last.error
         if last.verdict == "retry":
-            error = f"gave up after {len(attempts)} attempts: {last.error}"
-        return self._result(
-            call,
-            outcome,
-            attempts=tuple(attempts),
+            error = f"gave up after {len(attempts)} attempts: {gave_up}{last.error}"
+        return replace(
+            self._result(call, outcome, attempts=tuple(attempts), error=error),
             status=last.attempt.status,
             request_uuid=last.request_uuid,
             api_id=last.api_id,
             message=last.message,
-            error=error,
         )
+
+    def _take_retry_wait(self, delay: float) -> bool:
+        """Book ``delay`` seconds of the run's retry-wait budget; False when it would pass it."""
+        with self._halt_lock:
+            if self._retry_waited + delay > self.options.max_retry_wait:
+                return False
+            self._retry_waited += delay
+            return True
 
     def _backoff(self, number: int, retry_after: float | None) -> float:
         """Exponential backoff with full jitter, never shorter than Retry-After."""
@@ -366,6 +483,12 @@ class Runner:
         if retry_after is not None:
             delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
         return delay
+
+
+def _errno_text(error: OSError) -> str:
+    name = errno.errorcode.get(error.errno or 0, "")
+    text = error.strerror or str(error)
+    return f"{name}: {text}" if name else text
 
 
 def run_plan(

@@ -16,17 +16,20 @@ import email.utils
 import functools
 import json
 import os
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
 import requests
+import urllib3.connection
+import urllib3.connectionpool
 import urllib3.exceptions
 
 from callspec.request import Credentials, Request
-from callspec.results import Attempt
+from callspec.results import Attempt, ErrorKind
 
 Verdict = Literal["fired", "queued", "failed", "unknown", "retry"]
 RETRY_STATUSES = frozenset({429, 503})
@@ -69,10 +72,76 @@ def new_session(environ: Mapping[str, str] | None = None) -> requests.Session:
     session.trust_env = False
     session.verify = env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or True
     # urllib3 must not retry on its own: a retried POST could ring a phone twice.
-    adapter = requests.adapters.HTTPAdapter(max_retries=0, pool_connections=1, pool_maxsize=1)
+    adapter = _WatchedAdapter(max_retries=0, pool_connections=1, pool_maxsize=1)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+class _Wire(threading.local):
+    """How far the current thread's attempt got: the one fact that proves "not sent".
+
+    ``idle`` until a watched connection is used; ``connecting`` while it
+    connects (TCP, a proxy tunnel, the TLS handshake and certificate check);
+    ``writing`` from the moment the request's first byte is handed to the
+    socket.  An error before ``writing`` surely sent nothing; any error after
+    it may follow a placed call, whatever its type (urllib3 raises an SSLError
+    as readily for a garbled record after the POST as for a failed handshake).
+    """
+
+    stage: Literal["idle", "connecting", "writing"] = "idle"
+
+
+_wire = _Wire()
+
+
+class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
+    def connect(self) -> None:
+        _wire.stage = "connecting"
+        super().connect()
+
+    def endheaders(self, message_body: Any = None, *, encode_chunked: bool = False) -> None:
+        if self.sock is None:  # http.client would connect inside its first send()
+            self.connect()
+        _wire.stage = "writing"
+        super().endheaders(message_body, encode_chunked=encode_chunked)
+
+
+class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    def connect(self) -> None:
+        _wire.stage = "connecting"
+        super().connect()
+
+    def endheaders(self, message_body: Any = None, *, encode_chunked: bool = False) -> None:
+        if self.sock is None:
+            self.connect()
+        _wire.stage = "writing"
+        super().endheaders(message_body, encode_chunked=encode_chunked)
+
+
+class _WatchedHTTPPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class _WatchedAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter, with connections that report how far each attempt got."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if not proxy.lower().startswith("socks"):  # SOCKS pools are their own; unwatched
+            manager.pool_classes_by_scheme = _WATCHED_POOLS
+        return manager
 
 
 @functools.lru_cache(maxsize=64)
@@ -81,10 +150,22 @@ def _proxies(url: str) -> dict[str, str]:
     return dict(requests.utils.get_environ_proxies(url))
 
 
+def _same(text: str) -> str:
+    return text
+
+
 def send_once(
-    session: requests.Session, request: Request, creds: Credentials, timeouts: Timeouts
+    session: requests.Session,
+    request: Request,
+    creds: Credentials,
+    timeouts: Timeouts,
+    redact: Callable[[str], str] = _same,
 ) -> AttemptResult:
-    """POST ``request`` once and classify the answer; never raises."""
+    """POST ``request`` once and classify the answer; never raises.
+
+    ``redact`` masks secrets in a server's text before it is shortened for a
+    message (a token cut in half by the shortening would leak its first half).
+    """
     started = now_iso()
     t0 = time.perf_counter()
     try:
@@ -101,12 +182,13 @@ def send_once(
         )
     except Exception as e:
         text = f"the request could not be built, nothing was sent: {type(e).__name__}: {e}"
-        attempt = Attempt(started, 0.0, None, text, maybe_sent=False)
+        attempt = Attempt(started, 0.0, None, text, maybe_sent=False, error_kind="build")
         return AttemptResult(attempt, "failed", error=text)
     # requests' read timeout bounds each read, not the answer: a server trickling
     # a byte a second would hold the call forever.  The whole answer must come
     # within the connect and read timeouts together.
     deadline = t0 + timeouts.connect + timeouts.read
+    _wire.stage = "idle"
     try:
         response = session.send(
             prepared,
@@ -123,16 +205,13 @@ def send_once(
             f"the answer did not complete within {timeouts.connect + timeouts.read:g} s; "
             "the call may have been placed"
         )
-        return AttemptResult(Attempt(started, elapsed, None, text, True), "unknown", error=text)
-    except requests.RequestException as e:
+        attempt = Attempt(started, elapsed, None, text, True, error_kind="timeout")
+        return AttemptResult(attempt, "unknown", error=text)
+    except Exception as e:
         elapsed = (time.perf_counter() - t0) * 1000
-        return _transport_failure(e, started, elapsed, timeouts)
-    except Exception as e:  # not requests' own: whether it left is unknown
-        elapsed = (time.perf_counter() - t0) * 1000
-        text = f"{type(e).__name__}: {e}; the call may have been placed"
-        return AttemptResult(Attempt(started, elapsed, None, text, True), "unknown", error=text)
+        return _transport_failure(e, _wire.stage, started, elapsed, timeouts)
     elapsed = (time.perf_counter() - t0) * 1000
-    return classify(response.status_code, content, response.headers, started, elapsed)
+    return classify(response.status_code, content, response.headers, started, elapsed, redact)
 
 
 class _TooSlow(Exception):
@@ -196,24 +275,41 @@ def _not_sent(e: BaseException) -> bool:
 
 
 def _transport_failure(
-    e: requests.RequestException, started: str, elapsed: float, timeouts: Timeouts
+    e: BaseException, stage: str, started: str, elapsed: float, timeouts: Timeouts
 ) -> AttemptResult:
-    if _not_sent(e):
-        text = f"connection failed before the request was sent: {_short(e)}"
-        attempt = Attempt(started, elapsed, None, text, maybe_sent=False)
-        return AttemptResult(attempt, "retry", error=text)
+    """What an attempt that got no HTTP answer means, from how far it got on the wire.
+
+    Nothing was sent only when the request's first byte was never handed to the
+    socket: the error came while connecting (refused, DNS, a proxy, the TLS
+    handshake or certificate check).  On a connection callspec could not watch
+    (``idle``: a SOCKS proxy), only errors that prove no connection was made count.
+    """
+    sure = stage == "connecting" or (stage == "idle" and _not_sent(e))
+    if not sure:
+        if isinstance(e, requests.exceptions.ReadTimeout):
+            kind: ErrorKind = "timeout"
+            text = f"no answer within the read timeout of {timeouts.read:g} s"
+        elif isinstance(e, requests.exceptions.SSLError):
+            kind, text = "connection", f"TLS error after the request was sent ({_short(e)})"
+        elif isinstance(e, requests.RequestException):
+            kind, text = "connection", f"connection lost after the request was sent ({_short(e)})"
+        else:  # not requests' own: whether it left is unknown
+            kind, text = "internal", f"{type(e).__name__}: {e}"
+        text += "; the call may have been placed"
+        attempt = Attempt(started, elapsed, None, text, maybe_sent=True, error_kind=kind)
+        return AttemptResult(attempt, "unknown", error=text)
     if isinstance(e, requests.exceptions.SSLError):
+        # A certificate or handshake refused now will be refused again: not retried.
         text = f"TLS error before the request was sent: {_short(e)}"
-        attempt = Attempt(started, elapsed, None, text, maybe_sent=False)
+        attempt = Attempt(started, elapsed, None, text, maybe_sent=False, error_kind="tls")
         return AttemptResult(attempt, "failed", error=text)
-    if isinstance(e, requests.exceptions.ReadTimeout):
-        text = f"no answer within the read timeout of {timeouts.read:g} s"
-    else:
-        text = f"connection lost after the request was sent ({_short(e)})"
-    text += "; the call may have been placed"
-    return AttemptResult(
-        Attempt(started, elapsed, None, text, maybe_sent=True), "unknown", error=text
-    )
+    if not isinstance(e, requests.RequestException):
+        text = f"connection failed before the request was sent: {type(e).__name__}: {e}"
+        attempt = Attempt(started, elapsed, None, text, maybe_sent=False, error_kind="connect")
+        return AttemptResult(attempt, "failed", error=text)
+    text = f"connection failed before the request was sent: {_short(e)}"
+    attempt = Attempt(started, elapsed, None, text, maybe_sent=False, error_kind="connect")
+    return AttemptResult(attempt, "retry", error=text)
 
 
 def _short(e: BaseException) -> str:
@@ -248,7 +344,12 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 def classify(
-    status: int, content: bytes, headers: Any, started: str, elapsed: float
+    status: int,
+    content: bytes,
+    headers: Any,
+    started: str,
+    elapsed: float,
+    redact: Callable[[str], str] = _same,
 ) -> AttemptResult:
     """What an HTTP answer means for the call."""
     try:
@@ -272,7 +373,7 @@ def classify(
     if 200 <= status < 300:
         queued = message in ("call queued", "async api spawned")
         return result("queued" if queued else "fired", None, True)
-    text = error or message or _snippet(content) or f"HTTP {status}"
+    text = error or message or _snippet(content, redact) or f"HTTP {status}"
     if status in RETRY_STATUSES:
         return result("retry", f"HTTP {status}: {text}", False)
     if status >= 500:
@@ -284,6 +385,12 @@ def classify(
     return result("failed", text, False)
 
 
-def _snippet(content: bytes) -> str:
-    text = content[:200].decode("utf-8", "replace").strip()
-    return " ".join(text.split())
+SNIPPET_CHARS = 200
+
+
+def _snippet(content: bytes, redact: Callable[[str], str]) -> str:
+    """A non-JSON answer in one short line: masked whole first, then shortened."""
+    text = " ".join(redact(content.decode("utf-8", "replace")).split())
+    if len(text) <= SNIPPET_CHARS:
+        return text
+    return text[:SNIPPET_CHARS] + f"… ({len(text):,} characters)"

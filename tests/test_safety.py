@@ -258,7 +258,9 @@ def test_retry_unknown_resends_only_when_asked(tmp_path: Path) -> None:
         )
         assert invoke(args, cred_env()).exit_code == ExitCode.CALL_FAILED
         assert placed_counts(sb.calls) == {f"call-{i:03d}": 1 for i in range(4)}
-    with sandbox() as sb:
+        port = int(sb.url.rsplit(":", 1)[1])
+    # The same API again (same URL, without the fault): a journal is bound to its API URL.
+    with sandbox(port=port) as sb:
         base = run_args(tmp_path, sb.url, "--resume", str(journal))
         result = invoke([*base, "--report", str(tmp_path / "b.json")], cred_env())
         assert result.exit_code == ExitCode.CALL_FAILED
