@@ -8,10 +8,12 @@ library function; errors become messages and exit codes in one place,
 from __future__ import annotations
 
 import functools
+import io
+import math
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,7 +23,7 @@ from callspec import __version__
 from callspec.errors import CallspecError, ExitCode, SpecError, UsageError
 from callspec.interrupts import install_stop_handlers
 from callspec.plan import Plan, PlanOptions, build_plan
-from callspec.redact import Redactor, environment_secrets
+from callspec.redact import Redactor, environment_secrets, mask_userinfo
 from callspec.request import check_api_url, render_requests
 from callspec.results import Mode
 from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
@@ -29,6 +31,18 @@ from callspec.sandbox_faults import parse_fault, parse_latency
 from callspec.schemas import SCHEMA_NAMES, SchemaName, schema_path
 
 F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_BAIL = 5  # callspec.runner's defaults, without importing the send stage for --help
+DEFAULT_MAX_RETRY_WAIT = 300.0
+
+
+class FiniteFloat(click.FloatRange):
+    """A float within bounds; ``nan`` and ``inf`` are usage errors, not values (exit 2)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return super().convert(number, param, ctx)
 
 
 def _handled(func: F) -> F:
@@ -46,7 +60,7 @@ def _handled(func: F) -> F:
             click.echo(f"callspec: {n} problem{'s' if n != 1 else ''}; nothing was sent", err=True)
             sys.exit(e.exit_code)
         except CallspecError as e:
-            click.echo(_env_redactor().text(f"callspec: {e}"), err=True)
+            click.echo(mask_userinfo(_env_redactor().text(f"callspec: {e}")), err=True)
             sys.exit(e.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
@@ -130,7 +144,38 @@ def _options(kw: dict[str, Any]) -> PlanOptions:
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Redacting(click.Group):
+    """click's group, with click's own error messages passed through the redactor.
+
+    click prints usage errors itself (``Invalid value for '--api-url': ...``);
+    a value quoted there may hold the token (typed into a URL, or the env's),
+    so no error path may bypass the redactor, click's included.
+    """
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            value = super().main(args, prog_name, complete_var, False, **extra)
+        except click.ClickException as e:
+            buffer = io.StringIO()
+            e.show(file=buffer)
+            sys.stderr.write(mask_userinfo(_env_redactor().text(buffer.getvalue())))
+            sys.exit(e.exit_code)
+        except click.Abort:
+            sys.stderr.write("Aborted!\n")
+            sys.exit(1)
+        sys.exit(value if isinstance(value, int) else 0)
+
+
+@click.group(cls=_Redacting, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="callspec")
 def cli() -> None:
     """Version-controlled, validated Plivo outbound calls.
@@ -184,6 +229,9 @@ def render(paths: tuple[Path, ...], fmt: str, api_url: str | None, **kw: Any) ->
     Example:
       callspec render specs/seed.yaml --format curl
     """
+    bad_url = api_url and check_api_url(api_url)
+    if bad_url:
+        raise click.BadParameter(bad_url, param_hint="--api-url")
     plan = build_plan(paths, _options(kw))
     redactor = _env_redactor()
     redactor.add(s for c in plan.calls for s in c.secret_values)
@@ -211,8 +259,8 @@ def render(paths: tuple[Path, ...], fmt: str, api_url: str | None, **kw: Any) ->
 )
 @click.option(
     "--rate",
-    type=click.FloatRange(min=0, min_open=True),
-    help="Calls per second over the whole run (default: the profile's, else 2).",
+    type=FiniteFloat(0.001, 1_000_000),
+    help="Calls per second over the whole run, 0.001 to 1e6 (default: the profile's, else 2).",
 )
 @click.option(
     "--concurrency",
@@ -223,10 +271,10 @@ def render(paths: tuple[Path, ...], fmt: str, api_url: str | None, **kw: Any) ->
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(0, 3600, min_open=True),
     default=10.0,
     show_default=True,
-    help="Read timeout in seconds (connect: at most 5 s).",
+    help="Read timeout in seconds, at most 3600 (connect: at most 5 s).",
 )
 @click.option(
     "--retries",
@@ -256,6 +304,27 @@ def render(paths: tuple[Path, ...], fmt: str, api_url: str | None, **kw: Any) ->
     help="With --resume: send again calls whose outcome is unknown.",
 )
 @click.option(
+    "--resume-anyway",
+    is_flag=True,
+    help="With --resume: trust a journal that matches no call of this run, records no "
+    "target, or was written against another target.",
+)
+@click.option(
+    "--bail",
+    type=click.IntRange(min=0),
+    default=DEFAULT_BAIL,
+    show_default=True,
+    help="Stop sending after N calls in a row get no certain answer (0: never).",
+)
+@click.option(
+    "--max-retry-wait",
+    type=FiniteFloat(0, 86_400),
+    default=DEFAULT_MAX_RETRY_WAIT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Retry waiting the whole run may spend; calls still waiting then fail, not sent.",
+)
+@click.option(
     "--progress/--no-progress",
     default=None,
     help="Force the progress bar on or off (default: a bar on a terminal).",
@@ -278,8 +347,9 @@ def run(paths: tuple[Path, ...], **kw: Any) -> None:
     from callspec.runner import RunOptions
     from callspec.send import Timeouts
 
-    if kw["retry_unknown"] and not kw["resume"]:
-        raise click.UsageError("--retry-unknown goes with --resume")
+    for flag in ("retry_unknown", "resume_anyway"):
+        if kw[flag] and not kw["resume"]:
+            raise click.UsageError(f"--{flag.replace('_', '-')} goes with --resume")
     if kw["dry_run"] and kw["use_sandbox"]:
         raise click.UsageError("--dry-run and --sandbox do not go together")
     bad_url = kw["api_url"] and check_api_url(kw["api_url"])
@@ -298,6 +368,9 @@ def run(paths: tuple[Path, ...], **kw: Any) -> None:
         journal=kw["journal"],
         resume=kw["resume"],
         retry_unknown=kw["retry_unknown"],
+        resume_anyway=kw["resume_anyway"],
+        bail=kw["bail"],
+        max_retry_wait=kw["max_retry_wait"],
     )
     outputs = Outputs(report=kw["report"], junit=kw["junit"], progress=kw["progress"])
     stop = threading.Event()
@@ -375,17 +448,17 @@ def _parsed(parse: Callable[[str], Any]) -> Callable[..., Any]:
     help="Answer FRACTION of valid calls with STATUS, e.g. 500:0.1 (repeatable).",
 )
 @click.option(
-    "--retry-after", type=click.FloatRange(min=0), help="Retry-After seconds on injected 429/503."
+    "--retry-after", type=FiniteFloat(0, 3600), help="Retry-After seconds on injected 429/503."
 )
 @click.option(
     "--drop",
-    type=click.FloatRange(0, 1),
+    type=FiniteFloat(0, 1),
     default=0.0,
     help="Fraction of calls placed, then the connection closed without an answer.",
 )
 @click.option(
     "--hang",
-    type=click.FloatRange(0, 1),
+    type=FiniteFloat(0, 1),
     default=0.0,
     help="Fraction of calls placed, then never answered.",
 )

@@ -76,6 +76,13 @@ def _call_document(call: CallResult, mask: Redactor) -> dict[str, Any]:
     }
 
 
+def _stopped_document(result: RunResult, redactor: Redactor) -> dict[str, str] | None:
+    stopped = result.stopped
+    if stopped is None:
+        return None
+    return {"kind": stopped.kind, "reason": redactor.text(stopped.reason), "time": stopped.time}
+
+
 def report_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
     """The JSON report of a run (``schemas/report.schema.json``), every secret masked."""
     return {
@@ -86,6 +93,7 @@ def report_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
         "mode": result.mode,
         "api_url": redactor.value(result.api_url),
         "interrupted": result.interrupted,
+        "stopped": _stopped_document(result, redactor),
         "options": redactor.value(_plain(result.options)),
         "files": redactor.value(list(result.files)),
         "summary": result.summary(),
@@ -262,6 +270,13 @@ def _run_seconds(result: RunResult) -> float:
         return sum(c.duration_ms for c in result.calls) / 1000
 
 
+_STOPPED = {
+    "interrupt": "interrupted",
+    "journal": "stopped: journal write failed",
+    "bail": "stopped: circuit breaker",
+}
+
+
 def totals_line(result: RunResult) -> str:
     """``5 calls: 4 fired, 0 queued, 1 failed, 0 unknown, 0 skipped (mode sandbox, 0.42 s)``."""
     s = result.summary()
@@ -269,7 +284,9 @@ def totals_line(result: RunResult) -> str:
     if s["invalid"]:
         counts += f", {s['invalid']} invalid"
     noun = "call" if s["total"] == 1 else "calls"
-    extra = ", interrupted" if result.interrupted else ""
+    extra = ""
+    if result.stopped is not None:
+        extra = ", interrupted" if result.interrupted else f", {_STOPPED[result.stopped.kind]}"
     return (
         f"{s['total']} {noun}: {counts} (mode {result.mode}, {_run_seconds(result):.2f} s{extra})"
     )
