@@ -176,6 +176,7 @@ class Runner:
         self.on_result = on_result
         self.stop = stop or threading.Event()
         self.run_id = uuid.uuid4().hex[:12]
+        self.environ = environ
         self.creds = check_credentials(plan, options, environ)
         redactor.add(c.auth_token for c in self.creds.values())
         redactor.add(basic_auth_value(c) for c in self.creds.values())
@@ -404,7 +405,7 @@ class Runner:
             )
 
     def _work(self, todo: queue.SimpleQueue[int]) -> None:
-        session = new_session()
+        session = new_session(self.environ)
         try:
             while not self.stop.is_set():
                 try:
