@@ -378,7 +378,7 @@ def answering(respond: Callable[[BaseHTTPRequestHandler, int], tuple[int, str, b
     count = [0]
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
             with lock:
                 n = count[0]
