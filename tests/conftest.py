@@ -10,6 +10,7 @@ from click.testing import CliRunner, Result
 
 from callspec.cli import cli
 
+pytest_plugins = ["golden_plugin"]  # --update-golden: see tests/test_golden.py
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "tests" / "examples"
 
