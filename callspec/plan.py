@@ -357,7 +357,7 @@ class _Builder:
     def finish(self) -> Plan:
         missing = [n for n in self.options.only if n not in self.names]
         if self.problems:
-            unique = sorted(set(self.problems), key=location_key)
+            unique = sorted(dict.fromkeys(self.problems), key=location_key)
             raise SpecError(unique)
         if missing:
             raise UsageError("--only: no call named " + ", ".join(repr(n) for n in missing))

@@ -15,14 +15,13 @@ Re-record after an intended change, then review ``git diff tests/golden``::
 
 Only what differs from run to run is masked, each with a stable placeholder:
 the temporary folder (``<tmp>``); in ``run`` outputs ISO times (``<time>``), run ids
-(``<run-1>``), call keys (``<key-1>``: they hash the spec's absolute path) and the
+(``<run-1>``), the keys made with the spec's absolute path (``abs_key``, ``<key-1>``; the
+identity ``key`` is relative to the work tree and stays as it is) and the
 run's wall time (``<s> s``); in the sandbox run also the sandbox's port
 (``127.0.0.1:<port>``), its UUIDs (``<uuid-1>``: request_uuid, api_id) and the
 measured durations (``<ms>``; JUnit ``time="<s>"``). Placeholders are numbered in
 order of first appearance within a case, so a UUID in the table, the report, the JUnit
-file and the journal keeps one number. The few cases whose problems the program prints
-in an order that changes from process to process (``UNORDERED``, a defect) compare as
-the same lines in any order.
+file and the journal keeps one number.
 """
 
 from __future__ import annotations
@@ -72,7 +71,6 @@ class Case:
     cwd: str  # where the command runs, relative to the workspace ("" is the workspace)
     args: tuple[str, ...]
     sandbox: bool = False  # masks the sandbox's port, UUIDs and measured durations
-    unordered: bool = False  # its lines may come in another order (see UNORDERED)
 
     @property
     def golden(self) -> Path:
@@ -102,26 +100,13 @@ VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-# A program defect, not the harness's: problems at the same file, line, column and path
-# (two missing required arguments of one call, say) print in an order that changes from
-# process to process (callspec/plan.py sorts ``set(problems)`` by location only, and set
-# order follows PYTHONHASHSEED). These inputs have such ties; their recordings are
-# compared as the same lines in any order until the order is fixed.
-UNORDERED = {
-    "examples/precedence",
-    "examples/precedence/vars.yaml",
-    "examples/profiles-elsewhere",
-    "examples/profiles-elsewhere/spec.yaml",
-}
-
-
 def path_cases(prefix: str, cwd: str, path: str) -> list[Case]:
     """The five commands for one spec path (a file or a folder), recorded under prefix + path."""
     base = f"{prefix}{path}".rstrip("/")
     cases = []
     for label, (command, *options) in COMMANDS.items():
         args = (command, path, *options)
-        cases.append(Case(f"{base}/{label}", cwd, args, unordered=base in UNORDERED))
+        cases.append(Case(f"{base}/{label}", cwd, args))
         if path in VARIANTS:
             variant, extra = VARIANTS[path]
             cases.append(Case(f"{base}/{label}--{variant}", cwd, (*args, *extra)))
@@ -250,7 +235,7 @@ class Numbered:
 
 TIME = re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z")
 RUN_ID = re.compile(r'(?<="run_id": ")[0-9a-f]{12}(?=")|(?<="run_id":")[0-9a-f]{12}(?=")')
-KEY = re.compile(r'(?<="key": ")[0-9a-f]{24}(?=")|(?<="key":")[0-9a-f]{24}(?=")')
+KEY = re.compile(r'(?<="abs_key": ")[0-9a-f]{24}(?=")|(?<="abs_key":")[0-9a-f]{24}(?=")')
 WALL_TIME = re.compile(r"(?<=\(mode )([a-z-]+), \d+\.\d\d s\b")
 PORT = re.compile(r"\b127\.0\.0\.1:\d+")
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
@@ -298,9 +283,7 @@ def test_golden(
     update = updating(request.config)  # before run_case replaces the environment
     actual = run_case(case, workspace, monkeypatch).encode("utf-8", "surrogateescape")
     recorded = case.golden.read_bytes() if case.golden.exists() else None
-    same = recorded is not None and (
-        actual == recorded or (case.unordered and same_lines(actual, recorded))
-    )
+    same = recorded == actual
     if update:
         if not same:
             case.golden.parent.mkdir(parents=True, exist_ok=True)
