@@ -23,7 +23,7 @@ from callspec import __version__
 from callspec.errors import CallspecError, ExitCode, SpecError, UsageError
 from callspec.interrupts import install_stop_handlers
 from callspec.plan import Plan, PlanOptions, build_plan
-from callspec.redact import Redactor, environment_secrets, mask_userinfo
+from callspec.redact import Redactor, environment_secrets
 from callspec.request import check_api_url, render_requests
 from callspec.results import Mode
 from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
@@ -60,7 +60,7 @@ def _handled(func: F) -> F:
             click.echo(f"callspec: {n} problem{'s' if n != 1 else ''}; nothing was sent", err=True)
             sys.exit(e.exit_code)
         except CallspecError as e:
-            click.echo(mask_userinfo(_env_redactor().text(f"callspec: {e}")), err=True)
+            click.echo(_env_redactor().text(f"callspec: {e}"), err=True)
             sys.exit(e.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
@@ -85,8 +85,11 @@ def _parse_var(
     pairs = []
     for item in values:
         name, sep, value = item.partition("=")
-        if not sep or not name.isidentifier():
-            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", ctx, param)
+        # The value is never quoted back: it may be a secret typed with the wrong separator.
+        if not sep:
+            raise click.BadParameter("expected NAME=VALUE; there is no '='", ctx, param)
+        if not name.isidentifier():
+            raise click.BadParameter(f"expected NAME=VALUE; {name!r} is no name", ctx, param)
         pairs.append((name, value))
     return tuple(pairs)
 
@@ -167,7 +170,7 @@ class _Redacting(click.Group):
         except click.ClickException as e:
             buffer = io.StringIO()
             e.show(file=buffer)
-            sys.stderr.write(mask_userinfo(_env_redactor().text(buffer.getvalue())))
+            sys.stderr.write(_env_redactor().text(buffer.getvalue()))
             sys.exit(e.exit_code)
         except click.Abort:
             sys.stderr.write("Aborted!\n")
@@ -233,7 +236,7 @@ def render(paths: tuple[Path, ...], fmt: str, api_url: str | None, **kw: Any) ->
     if bad_url:
         raise click.BadParameter(bad_url, param_hint="--api-url")
     plan = build_plan(paths, _options(kw))
-    redactor = _env_redactor()
+    redactor = Redactor(environment_secrets(os.environ), userinfo=fmt != "curl")
     redactor.add(s for c in plan.calls for s in c.secret_values)
     out = render_requests(plan, fmt, api_url, dict(os.environ), redactor)  # type: ignore[arg-type]
     click.echo(redactor.text(out))

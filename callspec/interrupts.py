@@ -20,8 +20,11 @@ from callspec.errors import ExitCode
 def install_stop_handlers(stop: threading.Event, stream: TextIO) -> Callable[[], None]:
     """Route SIGINT and SIGTERM to ``stop``; return a function that restores the old handlers."""
 
+    received = [0]  # counted here: the run itself sets ``stop`` when it halts early
+
     def handler(signum: int, frame: object) -> None:
-        if stop.is_set():
+        received[0] += 1
+        if received[0] > 1:
             os._exit(ExitCode.INTERRUPTED)
         stop.set()
         stream.write(

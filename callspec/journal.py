@@ -20,6 +20,7 @@ import json
 import os
 import sys
 import threading
+import urllib.parse
 
 if sys.platform != "win32":
     import fcntl
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from callspec.errors import GuardError, Location, Problem, SpecError
+from callspec.errors import GuardError, Location, Problem, SpecError, UsageError
 from callspec.plan import CallPlan
 from callspec.redact import Redactor
 from callspec.results import CallResult
@@ -53,6 +54,8 @@ class JournalEntry:
     #: hold as ``spec_path`` and ``key``): a resume from the same place matches by these.
     abs_path: str = ""
     abs_key: str = ""
+    #: Name and body alone (no path): the same call even when its file's identity changed.
+    content_key: str = ""
 
 
 _UNMASKED = frozenset(
@@ -62,6 +65,8 @@ _UNMASKED = frozenset(
         "run_id",
         "key",
         "abs_key",
+        "content_key",
+        "placed_in",
         "spec_path",
         "abs_path",
         "outcome",
@@ -101,6 +106,19 @@ class Target:
         return f"{self.mode}{where}, auth ID {self.auth_id}"
 
 
+def normal_url(url: str) -> str:
+    """An API URL as a target: scheme and host in lower case, no default port, no end slash."""
+    parts = urllib.parse.urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    if port is not None and (scheme, port) not in (("http", 80), ("https", 443)):
+        host += f":{port}"
+    return urllib.parse.urlunsplit((scheme, host, parts.path.rstrip("/"), "", ""))
+
+
 class JournalWriteError(OSError):
     """A journal line could not be made durable; no call may be sent after it."""
 
@@ -118,8 +136,7 @@ def lock(path: Path, fd: int) -> None:
         return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as e:
-        os.close(fd)
+    except OSError as e:  # the caller closes ``fd``
         raise GuardError(f"journal {path} is in use by another callspec run") from e
 
 
@@ -133,8 +150,15 @@ class Journal:
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-        lock(path, fd)
-        _drop_cut_tail(fd)
+        try:
+            lock(path, fd)
+            _refuse_foreign(path, fd)
+            _drop_cut_tail(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        stat = os.fstat(fd)
+        self._identity = (stat.st_dev, stat.st_ino)
         self._fd: int | None = fd
         self._broken: str | None = None
 
@@ -157,6 +181,7 @@ class Journal:
                 raise JournalWriteError(errno.EBADF, f"journal {self.path} is closed")
             if self._broken is not None:
                 raise JournalWriteError(errno.EIO, self._broken)
+            self._check_still_there()
             start = os.lseek(fd, 0, os.SEEK_END)
             try:
                 _write_all(fd, line)
@@ -170,6 +195,17 @@ class Journal:
                 _sync(fd)
             except OSError as e:
                 raise JournalWriteError(e.errno or errno.EIO, _why(e)) from e
+
+    def _check_still_there(self) -> None:
+        """A journal deleted or replaced under a run records nothing a resume would read."""
+        try:
+            stat = os.stat(self.path)
+        except OSError as e:
+            raise JournalWriteError(e.errno or errno.ENOENT, f"ENOENT: {self.path} is gone") from e
+        if (stat.st_dev, stat.st_ino) != self._identity:
+            raise JournalWriteError(
+                errno.ESTALE, f"ESTALE: {self.path} was replaced by another file"
+            )
 
     def _cut_back(self, fd: int, start: int, error: OSError) -> None:
         try:
@@ -198,12 +234,14 @@ class Journal:
         call: CallPlan,
         state: str | None = None,
         target: Target | None = None,
+        placed_in: str | None = None,
     ) -> None:
         """After a call's outcome is known (also for calls skipped or never sent).
 
         ``state`` is what a later ``--resume`` must see when it differs from the
         outcome: a call a resumed run skipped because it had fired stays "fired"
-        in this journal too, even when it is a new file.
+        in this journal too, even when it is a new file; ``placed_in`` and
+        ``target`` then say which run placed it, and where.
         """
         self._write(
             {
@@ -215,6 +253,7 @@ class Journal:
                 "outcome": result.outcome,
                 "state": state or result.outcome,
                 "target": target.as_json() if target else None,
+                "placed_in": placed_in,
                 "status": result.status,
                 "request_uuid": result.request_uuid,
                 "api_id": result.api_id,
@@ -240,6 +279,7 @@ def _identity(call: CallPlan) -> dict[str, str]:
     return {
         "key": call.key,
         "abs_key": call.legacy_key,
+        "content_key": call.content_key,
         "spec_file": call.spec_file,
         "spec_path": call.spec_path,
         "abs_path": call.abs_path,
@@ -264,19 +304,41 @@ def _why(error: OSError) -> str:
 
 
 def _drop_cut_tail(fd: int) -> None:
-    """Cut off a last line a crash left without its newline (it was never synced)."""
+    """Cut off a last line a crash left without its newline (it was never synced).
+
+    Read backwards in blocks until a newline: a cut line may be longer than
+    any block (a bulk call's body of a thousand destinations).
+    """
     size = os.lseek(fd, 0, os.SEEK_END)
-    if size == 0:
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
         return
-    start = max(0, size - (1 << 16))
-    tail = os.pread(fd, size - start, start)
-    if tail.endswith(b"\n"):
+    end = size
+    while end > 0:
+        start = max(0, end - (1 << 16))
+        cut = os.pread(fd, end - start, start).rfind(b"\n")
+        if cut >= 0:
+            os.ftruncate(fd, start + cut + 1)
+            return
+        end = start
+    os.ftruncate(fd, 0)
+
+
+def _refuse_foreign(path: Path, fd: int) -> None:
+    """A non-empty file that is not a callspec journal is never appended to (nor cut)."""
+    head = os.pread(fd, 1 << 16, 0)
+    if not head:
         return
-    cut = tail.rfind(b"\n")
-    if cut >= 0:
-        os.ftruncate(fd, start + cut + 1)
-    elif start == 0:
-        os.ftruncate(fd, 0)
+    first, newline, _ = head.partition(b"\n")
+    try:
+        event = json.loads(first)
+        ok = isinstance(event, dict) and "event" in event and "key" in event
+    except ValueError:  # a first line a crash cut short is still ours
+        ok = not newline and first.startswith(b'{"event":')
+    if not ok:
+        raise UsageError(
+            f"{path} is not a callspec journal; refusing to write to it (give --journal "
+            "a new file or an existing journal)"
+        )
 
 
 _sync = getattr(os, "fdatasync", os.fsync)
@@ -307,7 +369,7 @@ def read_journal(path: Path) -> dict[str, JournalEntry]:
                 # unknown again) keeps the state its last attempt left: once fired,
                 # always fired, however often the journal is resumed.
                 continue
-            run_id = event["run_id"]
+            run_id = event.get("placed_in") or event["run_id"]
             if previous is not None and previous.state == "started" and state != "started":
                 run_id = previous.run_id  # the run that sent it
             uuid = event.get("request_uuid") or (previous.request_uuid if previous else None)
@@ -325,6 +387,7 @@ def read_journal(path: Path) -> dict[str, JournalEntry]:
                 target,
                 event.get("abs_path", ""),
                 event.get("abs_key", ""),
+                event.get("content_key", ""),
             )
         except (ValueError, KeyError, TypeError) as e:
             if number == len(lines):

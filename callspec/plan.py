@@ -86,6 +86,11 @@ class CallPlan:
         """The key journals written before 0.2 hold (the file's absolute path in it)."""
         return _key(self.abs_path or self.spec_file, self.name, self.body)
 
+    @functools.cached_property
+    def content_key(self) -> str:
+        """Name and rendered body alone: the same call, wherever its file moved."""
+        return _key("", self.name, self.body)
+
 
 def _key(path: str, name: str, body: Mapping[str, Any]) -> str:
     canonical = json.dumps([path, name, body], sort_keys=True, separators=(",", ":"))
@@ -361,12 +366,33 @@ class _Builder:
             raise SpecError(unique)
         if missing:
             raise UsageError("--only: no call named " + ", ".join(repr(n) for n in missing))
+        _refuse_twins(self.calls)
         if not self.calls:
             given = [f"--only {n}" for n in self.options.only] + [
                 f"--tag {t}" for t in self.options.tags
             ]
             raise UsageError("no call matches " + " and ".join(given) + " in the given specs")
         return Plan(tuple(self.calls), tuple(self.files))
+
+
+def _refuse_twins(calls: Sequence[CallPlan]) -> None:
+    """Two calls of one run with one identity (the same spec in two work trees) are refused.
+
+    A journal could not tell them apart: resuming, one would stand for both.
+    """
+    first: dict[str, CallPlan] = {}
+    problems = []
+    for call in calls:
+        twin = first.setdefault(call.key, call)
+        if twin is not call:
+            message = (
+                f"the same call as '{twin.name}' in {twin.spec_file}:{twin.line} (same path "
+                "in its git work tree, name and body): a journal could not tell them apart; "
+                "run them separately"
+            )
+            problems.append(Problem(Location(call.spec_file, call.line, 5), "", message))
+    if problems:
+        raise SpecError(problems)
 
 
 _RESERVED = {"env": "the environment", "call": "the call's name and index"}

@@ -63,8 +63,11 @@ def environment_secrets(environ: Mapping[str, str]) -> list[str]:
 class Redactor:
     """Replaces known secret strings with ``***``; longest first, so overlaps mask fully."""
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Iterable[str] = (), userinfo: bool = True) -> None:
         self._secrets: list[str] = []
+        #: Mask every URL's userinfo (``https://***@host``); off only for ``render
+        #: --format curl``, whose command must send the URLs the spec wrote.
+        self.userinfo = userinfo
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
@@ -76,7 +79,9 @@ class Redactor:
         self._secrets = sorted(known, key=len, reverse=True)
 
     def text(self, text: str) -> str:
-        """``text`` with every secret masked."""
+        """``text`` with every secret masked, and every URL's userinfo."""
+        if self.userinfo:
+            text = mask_userinfo(text)
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
@@ -84,8 +89,6 @@ class Redactor:
 
     def value(self, value: Any) -> Any:
         """A copy of a JSON-like value with every string masked."""
-        if not self._secrets:
-            return value
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, list | tuple):

@@ -18,7 +18,7 @@ phone would ring again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -32,7 +32,11 @@ PLACED_STATES = frozenset({"fired", "queued", "started", "unknown"})
 
 @dataclass(frozen=True)
 class Match:
-    """The journal entry a call of the plan matches, and whether the call changed since."""
+    """The journal entry a call of the plan matches, and whether the call changed since.
+
+    ``changed`` matches (same file and name, another body) do not show that a
+    journal is about this plan: another project may have a spec of that name.
+    """
 
     entry: JournalEntry
     changed: bool
@@ -46,23 +50,32 @@ class Decision:
     reason: str
     state: str
     request_uuid: str | list[str] | None
+    #: The run that placed it, and where: carried into the new journal lines, so a
+    #: later resume still knows (and still checks the target).
+    run_id: str
+    target: Target | None
 
 
 class ResumeIndex:
     """A journal's entries, found by a call's key or, for changed calls, by file and name.
 
-    Both identities of a call are tried: the work-tree-relative one written now,
-    and the absolute path that journals before 0.2 hold.
+    Every identity of a call is tried: the work-tree-relative one, the absolute
+    path (all that journals before 0.2 hold), and, for placed calls, the name
+    and body alone (a nested repository dropped from a copy changes the
+    relative path, yet the same call must not ring again).
     """
 
     def __init__(self, entries: Mapping[str, JournalEntry]) -> None:
         self.entries = entries
         self._by_key = dict(entries)
+        self._by_content: dict[str, JournalEntry] = {}
         self._by_name: dict[tuple[str, str], JournalEntry] = {}
         for e in entries.values():
             if e.abs_key:
                 self._by_key.setdefault(e.abs_key, e)
             if e.state in PLACED_STATES:
+                if e.content_key:
+                    self._by_content.setdefault(e.content_key, e)
                 for path in (e.spec_path, e.abs_path):
                     if path:
                         self._by_name.setdefault((path, e.name), e)
@@ -78,6 +91,9 @@ class ResumeIndex:
         exact = next((e for k in keys if (e := self._by_key.get(k)) is not None), None)
         if exact is not None and exact.state in PLACED_STATES:
             return Match(exact, changed=False)
+        same = self._by_content.get(call.content_key)
+        if same is not None:
+            return Match(same, changed=False)
         for path in (call.spec_path, call.abs_path):
             entry = self._by_name.get((path, call.name))
             if entry is not None and entry.key not in keys and entry.abs_key not in keys:
@@ -87,26 +103,26 @@ class ResumeIndex:
 
 def check_fit(
     index: ResumeIndex,
-    calls: Iterable[CallPlan],
-    targets: Mapping[str, Target],
+    calls: Sequence[CallPlan],
+    targets: Sequence[Target],
     journal: str,
     anyway: bool,
 ) -> int:
     """Refuse a journal that is not about this plan or this target; return how many entries match.
 
-    ``targets`` gives, by call key, where this run sends each call.
+    ``targets[i]`` is where this run sends ``calls[i]``.
     """
     matched: dict[str, JournalEntry] = {}
     wrong: list[tuple[CallPlan, JournalEntry, Target]] = []
     untargeted = 0
-    for call in calls:
+    for call, target in zip(calls, targets, strict=True):
         found = index.match(call)
         if found is None:
             continue
         entry = found.entry
-        matched[entry.key] = entry
-        target = targets.get(call.key)
-        if target is None or entry.state not in PLACED_STATES:
+        if not found.changed:
+            matched[entry.key] = entry
+        if entry.state not in PLACED_STATES:
             continue  # a call never placed is sent again wherever it goes
         if entry.target is None:
             untargeted += 1
@@ -115,9 +131,9 @@ def check_fit(
     hint = "pass --resume-anyway to resume from it all the same"
     if index.entries and not matched and not anyway:
         raise GuardError(
-            f"journal {journal}: none of its {len(index.entries)} calls is in this run "
-            "(another project's journal, or specs renamed since); nothing was sent. "
-            f"Run without --resume, or {hint}"
+            f"journal {journal}: none of its {len(index.entries)} calls is in this run as it "
+            "was journaled (another project's journal, or specs renamed or changed since); "
+            f"nothing was sent. Run without --resume, or {hint}"
         )
     if wrong and not anyway:
         call, entry, target = wrong[0]
@@ -152,11 +168,13 @@ def decide(call: CallPlan, found: Match | None, retry_unknown: bool) -> Decision
             )
         else:
             reason = f"already {entry.state} in run {entry.run_id}; not sent again"
-        return Decision("skipped", reason, entry.state, entry.request_uuid)
+        return Decision(
+            "skipped", reason, entry.state, entry.request_uuid, entry.run_id, entry.target
+        )
     if retry_unknown:
         return None
     reason = (
         f"{'changed since; ' if changed else ''}outcome unknown since run {entry.run_id} "
         "(it may have been placed); not resent: use --retry-unknown to send it again"
     )
-    return Decision("unknown", reason, "unknown", entry.request_uuid)
+    return Decision("unknown", reason, "unknown", entry.request_uuid, entry.run_id, entry.target)

@@ -27,7 +27,14 @@ from pathlib import Path
 import requests
 
 from callspec.errors import GuardError
-from callspec.journal import Journal, JournalWriteError, Target, lock, read_journal
+from callspec.journal import (
+    Journal,
+    JournalWriteError,
+    Target,
+    lock,
+    normal_url,
+    read_journal,
+)
 from callspec.plan import CallPlan, Plan
 from callspec.redact import Redactor
 from callspec.request import (
@@ -38,7 +45,7 @@ from callspec.request import (
     credentials_for,
 )
 from callspec.results import Attempt, CallResult, Mode, Outcome, RunResult, StopKind, Stopped
-from callspec.resume import ResumeIndex, check_fit, decide
+from callspec.resume import Decision, ResumeIndex, check_fit, decide
 from callspec.send import AttemptResult, Timeouts, new_session, now_iso, send_once
 
 DEFAULT_RATE = 2.0  # Plivo's default calls-per-second limit for an account
@@ -106,17 +113,21 @@ def _limit(calls: tuple[CallPlan, ...], given: float | int | None, attr: str) ->
 
 def check_credentials(
     plan: Plan, options: RunOptions, environ: Mapping[str, str]
-) -> dict[str, Credentials]:
-    """Credentials by call key; missing ones refuse the run (GuardError, exit 4)."""
+) -> list[Credentials]:
+    """Credentials of each call, in plan order; missing ones refuse the run (GuardError, exit 4).
+
+    Empty for a dry run.  By position, never by key: two calls alike in every
+    other way may belong to two accounts.
+    """
     if options.mode == "dry-run":
-        return {}
+        return []
     if options.credentials is not None:
-        return {c.key: options.credentials for c in plan.calls}
-    creds: dict[str, Credentials] = {}
+        return [options.credentials] * len(plan.calls)
+    creds: list[Credentials] = []
     problems: dict[str, list[str]] = {}  # message -> the calls it stops
     for call in plan.calls:
         try:
-            creds[call.key] = credentials_for(call, environ)
+            creds.append(credentials_for(call, environ))
         except GuardError as e:
             problems.setdefault(str(e), []).append(f"{call.spec_file}:{call.name}")
     if problems:
@@ -178,13 +189,15 @@ class Runner:
         self.run_id = uuid.uuid4().hex[:12]
         self.environ = environ
         self.creds = check_credentials(plan, options, environ)
-        redactor.add(c.auth_token for c in self.creds.values())
-        redactor.add(basic_auth_value(c) for c in self.creds.values())
+        redactor.add(c.auth_token for c in self.creds)
+        redactor.add(basic_auth_value(c) for c in self.creds)
         redactor.add(s for c in plan.calls for s in c.secret_values)
-        self.targets = {call.key: self._target(call) for call in plan.calls if self.creds}
+        # Empty for a dry run (no credentials, nothing sent, no journal).
+        calls_creds = zip(plan.calls, self.creds, strict=False)
+        self.targets = [self._target(call, creds) for call, creds in calls_creds]
         self.journal: Journal | None = None
         self._held: list[int] = []
-        self._early: dict[int, tuple[CallResult, str | None]] = {}
+        self._early: dict[int, tuple[CallResult, Decision | None]] = {}
         self._results: list[CallResult | None] = [None] * len(plan.calls)
         self.resume_matched: int | None = None
         self.halt: Halt | None = None
@@ -201,15 +214,19 @@ class Runner:
         self.limiter = RateLimiter(self.rate)
         self._random = random.Random()
 
-    def _target(self, call: CallPlan) -> Target:
+    def _target(self, call: CallPlan, creds: Credentials) -> Target:
         mode = self.options.mode
         api_url = api_url_for(call, self.options.api_url) if mode == "live" else None
-        return Target(mode, self.creds[call.key].auth_id, api_url)
+        return Target(mode, creds.auth_id, normal_url(api_url) if api_url else None)
 
     def _prepare(self) -> None:
         """Read the resumed journal, decide what not to send, check max_calls, open the journal."""
         options = self.options
-        same = options.resume is not None and options.resume == options.journal
+        same = (
+            options.resume is not None
+            and options.journal is not None
+            and _same_file(options.resume, options.journal)
+        )
         if options.mode != "dry-run" and same and options.journal is not None:
             # Locked before it is read: a second run resuming it now is refused,
             # instead of both sending what it lists as pending.
@@ -237,7 +254,7 @@ class Runner:
                 result = self._result(
                     call, decision.outcome, decision.reason, request_uuid=decision.request_uuid
                 )
-                self._early[index] = (result, decision.state)
+                self._early[index] = (result, decision)
         check_max_calls(self.plan, sending, options.max_calls)
         if options.mode != "dry-run" and self.journal is None and options.journal is not None:
             self.journal = Journal(options.journal, self.run_id, self.redactor)
@@ -342,13 +359,20 @@ class Runner:
             reason=reason,
         )
 
-    def _finish(self, index: int, result: CallResult, state: str | None = None) -> None:
-        """Record ``result`` (``state``: what a later resume must see, when not the outcome)."""
+    def _finish(self, index: int, result: CallResult, carried: Decision | None = None) -> None:
+        """Record ``result``; ``carried``: what the resumed journal said of a call not sent,
+        which a later resume must still see (its state, the run that placed it, where)."""
         self._results[index] = result  # first: whatever fails below, the call is reported
         if self.journal is not None:
             call = self.plan.calls[index]
             try:
-                self.journal.finished(result, call, state, self.targets.get(call.key))
+                if carried is None:
+                    target = self.targets[index] if self.targets else None
+                    self.journal.finished(result, call, target=target)
+                else:
+                    self.journal.finished(
+                        result, call, carried.state, carried.target, carried.run_id
+                    )
             except OSError as e:
                 self._journal_failed(e)
         self._watch_answers(result)
@@ -414,7 +438,7 @@ class Runner:
                     return
                 call = self.plan.calls[index]
                 try:
-                    result = self._send(session, call)
+                    result = self._send(session, index)
                 except Exception as e:  # a bug: the call may or may not have left
                     error = (
                         f"internal error: {type(e).__name__}: {e}; the call may have been placed"
@@ -424,8 +448,8 @@ class Runner:
         finally:
             session.close()
 
-    def _send(self, session: requests.Session, call: CallPlan) -> CallResult:
-        creds = self.creds[call.key]
+    def _send(self, session: requests.Session, index: int) -> CallResult:
+        call, creds = self.plan.calls[index], self.creds[index]
         request = build_request(call, api_url_for(call, self.options.api_url), creds.auth_id)
         attempts: list[Attempt] = []
         last: AttemptResult | None = None
@@ -435,7 +459,7 @@ class Runner:
                 break
             if number == 0 and self.journal is not None:
                 try:
-                    self.journal.started(call, self.targets.get(call.key))
+                    self.journal.started(call, self.targets[index])
                 except OSError as e:
                     return self._result(call, "skipped", self._journal_failed(e))
             last = send_once(session, request, creds, self.options.timeouts, self.redactor.text)
@@ -460,7 +484,8 @@ class Runner:
         outcome: Outcome = "failed" if last.verdict == "retry" else last.verdict
         error = last.error
         if last.verdict == "retry":
-            error = f"gave up after {len(attempts)} attempts: {gave_up}{last.error}"
+            tries = f"{len(attempts)} attempt{'s' if len(attempts) != 1 else ''}"
+            error = f"gave up after {tries}: {gave_up}{last.error}"
         return replace(
             self._result(call, outcome, attempts=tuple(attempts), error=error),
             status=last.attempt.status,
@@ -484,6 +509,14 @@ class Runner:
         if retry_after is not None:
             delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
         return delay
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """One file under two spellings (relative and absolute, a symlink)?"""
+    try:
+        return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
 
 
 def _errno_text(error: OSError) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import email.utils
 import functools
 import json
+import math
 import os
 import threading
 import time
@@ -274,6 +275,14 @@ def _not_sent(e: BaseException) -> bool:
     return False
 
 
+_CONFIGURATION_ERRORS = (
+    requests.exceptions.InvalidURL,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidProxyURL,
+)
+
+
 def _transport_failure(
     e: BaseException, stage: str, started: str, elapsed: float, timeouts: Timeouts
 ) -> AttemptResult:
@@ -303,7 +312,8 @@ def _transport_failure(
         text = f"TLS error before the request was sent: {_short(e)}"
         attempt = Attempt(started, elapsed, None, text, maybe_sent=False, error_kind="tls")
         return AttemptResult(attempt, "failed", error=text)
-    if not isinstance(e, requests.RequestException):
+    if isinstance(e, _CONFIGURATION_ERRORS) or not isinstance(e, requests.RequestException):
+        # A proxy URL that cannot be parsed, SOCKS support missing: retrying will not help.
         text = f"connection failed before the request was sent: {type(e).__name__}: {e}"
         attempt = Attempt(started, elapsed, None, text, maybe_sent=False, error_kind="connect")
         return AttemptResult(attempt, "failed", error=text)
@@ -333,9 +343,11 @@ def retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:  # "1e999" and "nan" are no waits: the report must stay strict JSON
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -464,10 +464,11 @@ def test_a_token_typed_into_api_url_is_never_printed(tmp_path: Path, command: st
 
 def test_click_usage_errors_pass_the_redactor(tmp_path: Path) -> None:
     write_spec(tmp_path, 1)
-    result = invoke(["run", str(tmp_path / "calls.yaml"), "--var", TOKEN], cred_env())
+    # click quotes the bad value itself; the env's token must not come through.
+    result = invoke(["run", str(tmp_path / "calls.yaml"), "--concurrency", TOKEN], cred_env())
     assert result.exit_code == ExitCode.USAGE
     assert TOKEN not in result.stderr
-    assert "got '***'" in result.stderr
+    assert "'***' is not a valid integer" in result.stderr
 
 
 # --- 8. the API dies mid-run ----------------------------------------------------------------

@@ -376,9 +376,14 @@ def test_a_call_changed_after_it_fired_is_not_resent_on_resume(tmp_path: Path) -
         base = run_args(tmp_path, sb.url, "--journal", str(journal))
         assert invoke([*base, "--report", str(tmp_path / "a.json")], cred_env()).exit_code == 0
         write_spec(tmp_path, 3, caller_name="DEPLOY ALERT")  # a typo fixed, one call added
-        result = invoke(
-            [*base, "--resume", str(journal), "--report", str(tmp_path / "b.json")], cred_env()
-        )
+        resume = [*base, "--resume", str(journal), "--report", str(tmp_path / "b.json")]
+        # No call is in the journal as it was placed: it may be another project's journal
+        # with specs of the same names, so the resume is refused unless the user says so.
+        refused = invoke(resume, cred_env())
+        assert refused.exit_code == ExitCode.REFUSED
+        assert "renamed or changed since" in refused.stderr
+        assert placed_counts(sb.calls) == {"call-000": 1, "call-001": 1}
+        result = invoke([*resume, "--resume-anyway"], cred_env())
         assert result.exit_code == ExitCode.OK, result.stderr
         calls = {c["name"]: c for c in read_report(tmp_path / "b.json")["calls"]}
         assert calls["call-000"]["outcome"] == "skipped"
