@@ -3,7 +3,7 @@
 This module owns turning a :class:`~callspec.results.RunResult` into what people
 and machines read after a run.  Every reporter shares one interface, writes to
 a stream it is given and masks secrets through the :class:`Redactor` it is
-given; :func:`write_report` puts a report at a path atomically, and
+given; :func:`write_report` puts a report at a path (atomically, or into a device), and
 :func:`append_github_summary` adds the Markdown summary to a GitHub job page.
 The JSON document's contract is ``schemas/report.schema.json``.
 """
@@ -11,10 +11,10 @@ The JSON document's contract is ``schemas/report.schema.json``.
 from __future__ import annotations
 
 import abc
+import io
 import json
 import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -23,6 +23,7 @@ from typing import Any, Literal, TextIO
 
 import callspec
 from callspec.errors import Problem
+from callspec.outputs import write_output
 from callspec.redact import Redactor
 from callspec.results import CallResult, RunResult
 from callspec.schemas import validator
@@ -328,19 +329,14 @@ REPORTERS: dict[ReportKind, Reporter] = {
 
 
 def write_report(kind: ReportKind, result: RunResult, redactor: Redactor, path: Path) -> None:
-    """Write one report to ``path`` atomically (a temp file beside it, then a rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            REPORTERS[kind].write(result, redactor, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write one report to ``path`` (see :func:`callspec.outputs.write_output`).
+
+    The report is rendered in full first, so one that is refused (or a reporter
+    that fails) leaves ``path`` as it was: a FIFO or a terminal gets nothing, not half.
+    """
+    out = io.StringIO()
+    REPORTERS[kind].write(result, redactor, out)
+    write_output(Path(path), out.getvalue().encode("utf-8"))
 
 
 def append_github_summary(
