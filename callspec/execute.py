@@ -24,7 +24,7 @@ from callspec.outputs import NamedOutput, check_distinct, check_writable, same_f
 from callspec.plan import Plan, PlanOptions, build_plan
 from callspec.progress import Progress
 from callspec.redact import Redactor, environment_secrets
-from callspec.report import REPORTERS, append_github_summary, write_report
+from callspec.report import REPORTERS, ReportError, append_github_summary, write_report
 from callspec.request import DEFAULT_API_URL, Credentials, credentials_for
 from callspec.results import Mode, RunResult
 from callspec.runner import Runner, RunOptions
@@ -201,6 +201,8 @@ def _write_outputs(
                 write_report(kind, result, redactor, path)  # type: ignore[arg-type]
             except OSError as e:
                 failures.append(f"cannot write {path}: {e.strerror or e}")
+            except ReportError as e:
+                failures.append(f"refused to write {path}: {e}")
     try:
         append_github_summary(result, redactor, environ)
     except OSError as e:

@@ -13,16 +13,17 @@ from __future__ import annotations
 import abc
 import io
 import json
+import math
 import os
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
 import callspec
-from callspec.errors import Problem
+from callspec.errors import CallspecError, Problem
 from callspec.outputs import write_output
 from callspec.redact import Redactor
 from callspec.results import CallResult, RunResult
@@ -43,6 +44,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         return [_plain(v) for v in value]
     return str(value)
+
+
+def _finite(number: float | None) -> float | None:
+    """A server may send ``Retry-After: inf``; the report says "none" rather than Infinity."""
+    return number if number is None or math.isfinite(number) else None
 
 
 def _call_document(call: CallResult, mask: Redactor) -> dict[str, Any]:
@@ -70,7 +76,7 @@ def _call_document(call: CallResult, mask: Redactor) -> dict[str, Any]:
                 "status": a.status,
                 "error": mask.value(a.error),
                 "maybe_sent": a.maybe_sent,
-                "retry_after": a.retry_after,
+                "retry_after": _finite(a.retry_after),
             }
             for a in call.attempts
         ],
@@ -118,12 +124,37 @@ class Reporter(abc.ABC):
         """Write the report of ``result`` to ``stream``."""
 
 
+class ReportError(CallspecError):
+    """A report would not be valid JSON (a NaN or an infinity in it); nothing was written."""
+
+
+def _non_finite(value: Any, path: str = "$") -> str | None:
+    """The JSON path of the first NaN or infinity in ``value``, if any."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{path} is {value}"
+    items: Iterable[tuple[Any, Any]] = ()
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, item in items:
+        found = _non_finite(item, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}")
+        if found:
+            return found
+    return None
+
+
 class JsonReporter(Reporter):
-    """The JSON report document, indented."""
+    """The JSON report document, indented; strict JSON (no NaN or Infinity), else refused."""
 
     def write(self, result: RunResult, redactor: Redactor, stream: TextIO) -> None:
-        json.dump(report_document(result, redactor), stream, indent=2, ensure_ascii=False)
-        stream.write("\n")
+        doc = report_document(result, redactor)
+        try:  # rendered whole before the first byte goes out: a refusal writes nothing
+            text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
+        except ValueError as e:
+            where = _non_finite(doc) or str(e)
+            raise ReportError(f"the report would not be valid JSON: {where}") from e
+        stream.write(text + "\n")
 
 
 def _status_text(status: int | None) -> str:
