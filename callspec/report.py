@@ -24,6 +24,7 @@ from typing import Any, Literal, TextIO
 
 import callspec
 from callspec.errors import CallspecError, Problem
+from callspec.markdown import Page, markdown_text
 from callspec.outputs import write_output
 from callspec.redact import Redactor
 from callspec.results import CallResult, RunResult
@@ -266,7 +267,7 @@ def _one_line(text: str) -> str:
 _HEADER = ("call", "outcome", "status", "request_uuid", "time (ms)")
 
 
-def _rows(result: RunResult, redactor: Redactor) -> list[tuple[str, ...]]:
+def _rows(calls: Iterable[CallResult], redactor: Redactor) -> list[tuple[str, ...]]:
     return [
         tuple(
             _one_line(redactor.text(cell))
@@ -278,7 +279,7 @@ def _rows(result: RunResult, redactor: Redactor) -> list[tuple[str, ...]]:
                 f"{c.duration_ms:.0f}",
             )
         )
-        for c in result.calls
+        for c in calls
     ]
 
 
@@ -307,9 +308,9 @@ def totals_line(result: RunResult) -> str:
     )
 
 
-def _problem_lines(result: RunResult, redactor: Redactor) -> list[str]:
+def _problem_lines(calls: Iterable[CallResult], redactor: Redactor) -> list[str]:
     lines = []
-    for c in result.calls:
+    for c in calls:
         if c.outcome not in ("failed", "unknown", "invalid"):
             continue
         text = c.error or c.reason or c.message or "no error text"
@@ -323,32 +324,77 @@ class TextReporter(Reporter):
     """The terminal summary: a table of calls, the totals, then what went wrong."""
 
     def write(self, result: RunResult, redactor: Redactor, stream: TextIO) -> None:
-        rows = [_HEADER, *_rows(result, redactor)]
+        rows = [_HEADER, *_rows(result.calls, redactor)]
         widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
         for row in rows:
             cells = [cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=False)]
             stream.write("  ".join([*cells, row[-1].rjust(widths[-1])]) + "\n")
         stream.write(totals_line(result) + "\n")
-        for line in _problem_lines(result, redactor):
+        for line in _problem_lines(result.calls, redactor):
             stream.write(line + "\n")
 
 
+SUMMARY_MAX_BYTES = 512 * 1024  # GitHub refuses a step summary over 1 MiB: stay well below
+# What went wrong first, then what was skipped; fired and queued calls fill the room left.
+_PRIORITY = {"failed": 0, "unknown": 1, "invalid": 2, "skipped": 3}
+
+
+def _priority(call: CallResult) -> int:
+    return _PRIORITY.get(call.outcome, len(_PRIORITY))
+
+
+def _more_calls(calls: list[CallResult]) -> str:
+    counts: dict[str, int] = {}
+    for call in calls:
+        counts[call.outcome] = counts.get(call.outcome, 0) + 1
+    if len(counts) == 1:
+        ((outcome, n),) = counts.items()
+        return f"\N{HORIZONTAL ELLIPSIS} and {n:,} more {outcome} call{'s' if n != 1 else ''}"
+    each = ", ".join(f"{n:,} {outcome}" for outcome, n in counts.items())
+    return f"\N{HORIZONTAL ELLIPSIS} and {len(calls):,} more calls ({each})"
+
+
 class MarkdownReporter(Reporter):
-    """The same summary as GitHub-flavoured Markdown (for a job's step summary)."""
+    """The summary as GitHub-flavoured Markdown for a job's step summary, at most
+    ``max_bytes``: the totals, the problems of invalid specs, what went wrong, then
+    the calls (failed, unknown, skipped first); what does not fit is counted."""
+
+    def __init__(self, max_bytes: int = SUMMARY_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
 
     def write(self, result: RunResult, redactor: Redactor, stream: TextIO) -> None:
-        def row(cells: tuple[str, ...]) -> str:
-            return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |\n"
+        def row(cells: Iterable[str]) -> str:
+            return "| " + " | ".join(markdown_text(c) for c in cells) + " |"
 
-        stream.write(f"### callspec run `{result.run_id}`\n\n")
-        stream.write(row(_HEADER))
-        stream.write("|---|---|---:|---|---:|\n")
-        for cells in _rows(result, redactor):
-            stream.write(row(cells))
-        stream.write(f"\n{totals_line(result)}\n")
-        problems = _problem_lines(result, redactor)
-        if problems:
-            stream.write("\n" + "".join(f"- {line}\n" for line in problems))
+        ellipsis = "\N{HORIZONTAL ELLIPSIS}"
+        page = Page(self.max_bytes)
+        page.add(f"### callspec run `{result.run_id}`")
+        page.add("")
+        page.add(totals_line(result))
+        if result.problems:
+            page.add("")
+            page.add("| where | path | problem |")
+            page.add("|---|---|---|")
+            problems = [
+                row(redactor.text(t) for t in (str(p.location), p.path or "-", p.message))
+                for p in result.problems
+            ]
+            page.add_all(problems, lambda n: f"{ellipsis} and {n:,} more problems")
+        calls = sorted(result.calls, key=_priority)  # stable: plan order within an outcome
+        wrong = _problem_lines((c for c in calls if _priority(c) < _PRIORITY["skipped"]), redactor)
+        if wrong:
+            page.add("")
+            page.add_all(
+                [f"- {markdown_text(line)}" for line in wrong],
+                lambda n: f"{ellipsis} and {n:,} more (all in the JSON report)",
+            )
+        if calls:
+            page.add("")
+            page.add("| " + " | ".join(_HEADER) + " |")
+            page.add("|---|---|---:|---|---:|")
+            rows = [row(cells) for cells in _rows(calls, redactor)]
+            page.add_all(rows, lambda n: _more_calls(calls[-n:]))
+        stream.write(page.text())
 
 
 REPORTERS: dict[ReportKind, Reporter] = {
