@@ -158,7 +158,7 @@ def execute(
     # Checked before anything is sent: finding an unwritable report after the calls
     # rang would lose what they did.
     for output in named:
-        check_writable(output.path)
+        check_writable(output.path, regular=output.option == "--journal")
     redactor = Redactor()
     with _maybe_sandbox(plan, run_options, sandbox, environ) as options:
         progress = Progress(err, len(plan.calls), redactor, outputs.progress)

@@ -130,8 +130,11 @@ def write_output(path: Path, data: bytes) -> None:
         raise
 
 
-def check_writable(path: Path) -> None:
+def check_writable(path: Path, regular: bool = False) -> None:
     """Refuse (exit 2) an output path that cannot be written, before sending.
+
+    ``regular``: only a regular file will do (the journal: it is synced, locked
+    and read back by ``--resume``, which a device or a FIFO cannot be).
 
     A regular file is tried for real (a temp file where :func:`write_output` will
     put one: os.access says yes to root everywhere, /proc included).  A character
@@ -148,6 +151,8 @@ def check_writable(path: Path) -> None:
         mode = None
     except OSError as e:
         raise UsageError(f"cannot write {path}: {e.strerror or e}") from e
+    if regular and writes_in_place(path):
+        raise UsageError(f"cannot write {path}: the journal must be a regular file")
     own = _descriptor(path)[1]
     try:
         if own is not None:  # written through a dup of it: is it open for writing?

@@ -131,6 +131,20 @@ def test_a_device_report_is_written_into_not_replaced(
     assert not list(tmp_path.glob(".null*"))  # no temp file left beside the device
 
 
+@pytest.mark.parametrize("device", ["/dev/null", "fifo"])
+def test_a_journal_that_is_no_regular_file_is_a_usage_error(
+    box: Sandbox, tmp_path: Path, device: str
+) -> None:
+    """It is synced, locked and read back by --resume: a device cannot be (fdatasync: EINVAL)."""
+    path = Path(device) if device == "/dev/null" else tmp_path / "journal.fifo"
+    if device == "fifo":
+        os.mkfifo(path)
+    code, output = _run(box, tmp_path, "--journal", str(path))
+    assert code == ExitCode.USAGE, output
+    assert f"callspec: cannot write {path}: the journal must be a regular file" in output
+    assert box.calls == []
+
+
 def test_a_fifo_report_is_written_into_for_its_reader(box: Sandbox, tmp_path: Path) -> None:
     fifo = tmp_path / "report.fifo"
     os.mkfifo(fifo)
