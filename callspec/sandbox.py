@@ -48,6 +48,9 @@ _POLL_S = 0.1  # how often the accept loop looks for stop()
 _CALL_PATH = re.compile(r"^/v1/Account/([^/]+)/Call/?$")
 _DIGITS = re.compile(r"[0-9]+")  # int() would also take "+1", "1_0", "²"
 _UNREADABLE = "the body must be a JSON object or form-encoded arguments"
+MAX_JSON_DEPTH = 32  # a call body is one object of strings and numbers
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 @dataclass(frozen=True)
@@ -80,24 +83,17 @@ def _now() -> str:
 
 
 def _check(raw: bytes) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
-    """The parsed body and what is wrong with it (never empty when the body is None).
-
-    Hostile bodies get an answer, not a traceback: json and the checks recurse, so
-    a body nested 100,000 deep raises RecursionError, answered like any bad body.
-    """
-    try:
-        body = _parse_body(raw)
-        if body is None:
-            return None, (_UNREADABLE,)
-        to = body.get("to")
-        if "to" in body and not isinstance(to, str):
-            # check_request_body takes a spec's YAML list or number (and joins it);
-            # Plivo's API takes destinations as one string.
-            kind = _JSON_KINDS.get(type(to), "not text")
-            return body, (f"to: must be a string (destinations joined with '<'), not {kind}",)
-        return body, tuple(check_request_body(body))
-    except RecursionError:
-        return None, ("the body is nested too deeply",)
+    """The parsed body and what is wrong with it (never empty when the body is None)."""
+    body = _parse_body(raw)
+    if isinstance(body, str):
+        return None, (body,)
+    to = body.get("to")
+    if "to" in body and not isinstance(to, str):
+        # check_request_body takes a spec's YAML list or number (and joins it);
+        # Plivo's API takes destinations as one string.
+        kind = _JSON_KINDS.get(type(to), "not text")
+        return body, (f"to: must be a string (destinations joined with '<'), not {kind}",)
+    return body, tuple(check_request_body(body))
 
 
 _JSON_KINDS = {
@@ -114,13 +110,17 @@ _JSON_KINDS = {
 _checked = functools.lru_cache(maxsize=512)(_check)
 
 
-def _parse_body(raw: bytes) -> dict[str, Any] | None:
-    """A JSON object whatever the Content-Type (curl's default is form), else form fields."""
+def _parse_body(raw: bytes) -> dict[str, Any] | str:
+    """A JSON object whatever the Content-Type (curl's default is form), else form fields;
+    or why the body cannot be read."""
     try:
         text = raw.decode("utf-8")
-        parsed = json.loads(text) if text.strip() else {}
     except UnicodeDecodeError:
-        return None
+        return _UNREADABLE
+    if text.lstrip()[:1] in ("[", "{") and _too_deep(text):
+        return f"the body is nested more than {MAX_JSON_DEPTH} levels deep"
+    try:
+        parsed = json.loads(text) if text.strip() else {}
     except ValueError:
         parsed = None
     if isinstance(parsed, dict):
@@ -128,8 +128,25 @@ def _parse_body(raw: bytes) -> dict[str, Any] | None:
     try:
         fields = parse_qs(text, keep_blank_values=True, strict_parsing=True, max_num_fields=1000)
     except ValueError:
-        return None
+        return _UNREADABLE
     return {name: values[0] for name, values in fields.items()}
+
+
+def _too_deep(text: str) -> bool:
+    """More than MAX_JSON_DEPTH levels of [ and { (outside strings)?
+
+    Checked before json.loads, which recurses: at 100,000 levels it raises
+    RecursionError, and whatever else runs at that depth (a garbage collector's
+    finalizer) fails too.  A body with few brackets cannot be deep: one count.
+    """
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return False
+    depth = 0
+    for bracket in _BRACKETS.finditer(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket[0] in "[{" else -1
+        if depth > MAX_JSON_DEPTH:
+            return True
+    return False
 
 
 class Sandbox:

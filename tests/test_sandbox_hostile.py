@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from callspec.sandbox import MAX_BODY_BYTES, Sandbox, SandboxConfig
+from callspec.sandbox import MAX_BODY_BYTES, MAX_JSON_DEPTH, Sandbox, SandboxConfig
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -78,7 +78,8 @@ def assert_plivo_error(answer: tuple[int, dict[str, object]], status: int) -> st
 
 
 def still_serves(box: Sandbox) -> None:
-    r = requests.post(f"{box.url}/v1/Account/{AUTH_ID}/Call/", json=VALID, auth=(AUTH_ID, TOKEN))
+    url = f"{box.url}/v1/Account/{AUTH_ID}/Call/"
+    r = requests.post(url, json=VALID, auth=(AUTH_ID, TOKEN), timeout=10)
     assert r.status_code == 201
 
 
@@ -91,10 +92,25 @@ def test_a_deeply_nested_body_is_400_not_a_traceback(
     box: Sandbox, body: bytes, capsys: pytest.CaptureFixture[str]
 ) -> None:
     error = assert_plivo_error(exchange(box, body), 400)
-    assert "nested too deeply" in error
+    assert error == f"the body is nested more than {MAX_JSON_DEPTH} levels deep"
     still_serves(box)
     assert "Traceback" not in capsys.readouterr().err
     assert len(box.calls) == 1
+
+
+def test_nesting_is_counted_outside_strings_and_up_to_the_limit(box: Sandbox) -> None:
+    brackets_in_text = json.dumps({**VALID, "caller_name": "[{" * 20}).encode()
+    assert exchange(box, brackets_in_text)[0] == 201
+    at_limit = json.dumps({**VALID, "sip_headers": None}).replace(
+        "null", "[" * (MAX_JSON_DEPTH - 1) + "]" * (MAX_JSON_DEPTH - 1)
+    )
+    error = assert_plivo_error(exchange(box, at_limit.encode()), 400)
+    assert error.startswith("sip_headers: expected a string")  # parsed, then checked
+    over = at_limit.replace("[", "[[", 1).replace("]", "]]", 1)
+    error = assert_plivo_error(exchange(box, over.encode()), 400)
+    assert error == f"the body is nested more than {MAX_JSON_DEPTH} levels deep"
+    form = b"to=" + b"[" * 100 + b"&from=%2B14152224444&answer_url=https://example.com/a"
+    assert "nested" not in assert_plivo_error(exchange(box, form), 400)  # form: not JSON
 
 
 @pytest.mark.parametrize(
