@@ -11,7 +11,6 @@ the terminal summary and the GitHub step summary, every one through the run's
 from __future__ import annotations
 
 import contextlib
-import tempfile
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -20,11 +19,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
-from callspec.errors import CallspecError, ExitCode, GuardError, SpecError, UsageError
+from callspec.errors import CallspecError, ExitCode, GuardError, SpecError
+from callspec.outputs import NamedOutput, check_distinct, check_writable, same_file, writes_in_place
 from callspec.plan import Plan, PlanOptions, build_plan
 from callspec.progress import Progress
 from callspec.redact import Redactor, environment_secrets
-from callspec.report import REPORTERS, append_github_summary, write_report
+from callspec.report import REPORTERS, ReportError, append_github_summary, write_report
 from callspec.request import DEFAULT_API_URL, Credentials, credentials_for
 from callspec.results import Mode, RunResult
 from callspec.runner import Runner, RunOptions
@@ -49,8 +49,39 @@ def default_report_path() -> Path:
 
 
 def journal_beside(report: Path) -> Path:
-    """The journal's default path: next to the report."""
+    """The journal's default path: next to the report.
+
+    A report written into a device, a FIFO or a descriptor (``/dev/null``,
+    ``/dev/stdout``) has no folder of its own: the journal goes where a default
+    report would be.
+    """
+    if writes_in_place(report):
+        report = default_report_path()
     return report.with_name(report.stem + ".journal.jsonl")
+
+
+def output_paths(
+    report: Path, outputs: Outputs, options: RunOptions
+) -> tuple[list[NamedOutput], RunOptions]:
+    """Every file the run writes, by the option naming it; and the options with the
+    journal's default filled in (the resumed journal, else beside the report).
+
+    A new output (``--html``) is one more line here: the checks go over this list.
+    """
+    journal, journal_default = options.journal, ""
+    if journal is None and options.mode != "dry-run":
+        if options.resume is not None:
+            journal, journal_default = options.resume, "the --resume journal"
+        else:
+            journal, journal_default = journal_beside(report), "beside the report"
+    elif journal is not None and options.resume is not None and same_file(journal, options.resume):
+        journal = options.resume  # one spelling, so the runner opens and locks it once
+    named = [
+        NamedOutput("--report", report, "" if outputs.report else "a new run folder"),
+        NamedOutput("--junit", outputs.junit) if outputs.junit else None,
+        NamedOutput("--journal", journal, journal_default) if journal else None,
+    ]
+    return [n for n in named if n is not None], replace(options, journal=journal)
 
 
 def _sandbox_credentials(plan: Plan, environ: Mapping[str, str]) -> Credentials:
@@ -91,6 +122,8 @@ def execute(
 ) -> tuple[RunResult, Path]:
     """Run the specs at ``paths``; return the result and the report's path."""
     report_path = outputs.report or default_report_path()
+    named, run_options = output_paths(report_path, outputs, run_options)
+    check_distinct(named, run_options.resume)  # before the plan: a usage error comes first
     selection = {
         "paths": [str(p) for p in paths],
         "profiles": str(plan_options.profiles) if plan_options.profiles else None,
@@ -122,15 +155,10 @@ def execute(
         )
         out.write(f"report: {report_path}\n")
         raise
-    if run_options.journal is None and run_options.mode != "dry-run":
-        run_options = replace(
-            run_options, journal=run_options.resume or journal_beside(report_path)
-        )
     # Checked before anything is sent: finding an unwritable report after the calls
     # rang would lose what they did.
-    for path in (report_path, outputs.junit, run_options.journal):
-        if path is not None:
-            _writable(path)
+    for output in named:
+        check_writable(output.path, regular=output.option == "--journal")
     redactor = Redactor()
     with _maybe_sandbox(plan, run_options, sandbox, environ) as options:
         progress = Progress(err, len(plan.calls), redactor, outputs.progress)
@@ -155,6 +183,7 @@ def execute(
     REPORTERS["text"].write(result, redactor, out)
     journal = f", journal {options.journal}" if options.journal else ""
     out.write(f"report: {report_path}{journal}\n")
+    out.flush()  # before a report written to /dev/stdout
     failures = _write_outputs(result, report_path, outputs, environ, redactor, err)
     if failures and result.exit_code() == ExitCode.OK:
         raise OutputError("; ".join(failures))
@@ -194,6 +223,8 @@ def _write_outputs(
                 write_report(kind, result, redactor, path)  # type: ignore[arg-type]
             except OSError as e:
                 failures.append(f"cannot write {path}: {e.strerror or e}")
+            except ReportError as e:
+                failures.append(f"refused to write {path}: {e}")
     try:
         append_github_summary(result, redactor, environ)
     except OSError as e:
@@ -205,18 +236,3 @@ def _write_outputs(
 
 class OutputError(CallspecError):
     """A report could not be written after the run (the calls' outcomes are above)."""
-
-
-def _writable(path: Path) -> None:
-    """Refuse (exit 2) an output path that cannot be written, before sending."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"cannot write {path}: {e.strerror or e}") from e
-    if path.is_dir():
-        raise UsageError(f"cannot write {path}: it is a folder")
-    try:  # os.access says yes to root everywhere, /proc included: try for real
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".callspec-check-"):
-            pass
-    except OSError as e:
-        raise UsageError(f"cannot write {path}: {e.strerror or e}") from e

@@ -10,6 +10,7 @@ names reported at the line that names them.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,20 @@ def is_profiles_filename(path: Path) -> bool:
     return path.name in PROFILES_FILENAMES
 
 
+def _infinite_rates(doc: Document) -> list[Problem]:
+    """YAML's ``.nan`` and ``.inf`` pass the schema's ``exclusiveMinimum`` (any comparison
+    with NaN is false); a rate must be finite, or the run and its report would carry it."""
+    profiles = doc.data.get("profiles") if isinstance(doc.data, dict) else None
+    problems = []
+    for name, body in profiles.items() if isinstance(profiles, dict) else ():
+        rate = body.get("rate") if isinstance(body, dict) else None
+        if isinstance(rate, float) and (math.isnan(rate) or rate == math.inf):
+            path = ("profiles", name, "rate")
+            message = f"{rate} is not a finite number of calls per second"
+            problems.append(Problem(doc.where(path), format_path(path), message))
+    return problems
+
+
 class ProfilesFile:
     """One loaded, shape-checked profiles file; resolves profiles by name."""
 
@@ -95,7 +110,7 @@ class ProfilesFile:
     def load(cls, path: Path, display: str) -> ProfilesFile:
         """Load and check a profiles file; raise :class:`SpecError` on any defect."""
         doc = load_file(path, display)
-        problems = check_document(doc, "profiles")
+        problems = check_document(doc, "profiles") + _infinite_rates(doc)
         if problems:
             raise SpecError(problems)
         return cls(doc)

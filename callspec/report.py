@@ -3,7 +3,7 @@
 This module owns turning a :class:`~callspec.results.RunResult` into what people
 and machines read after a run.  Every reporter shares one interface, writes to
 a stream it is given and masks secrets through the :class:`Redactor` it is
-given; :func:`write_report` puts a report at a path atomically, and
+given; :func:`write_report` puts a report at a path (atomically, or into a device), and
 :func:`append_github_summary` adds the Markdown summary to a GitHub job page.
 The JSON document's contract is ``schemas/report.schema.json``.
 """
@@ -11,18 +11,21 @@ The JSON document's contract is ``schemas/report.schema.json``.
 from __future__ import annotations
 
 import abc
+import io
 import json
+import math
 import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
 import callspec
-from callspec.errors import Problem
+from callspec.errors import CallspecError, Problem
+from callspec.markdown import Page, markdown_text
+from callspec.outputs import write_output
 from callspec.redact import Redactor
 from callspec.results import CallResult, RunResult
 from callspec.schemas import validator
@@ -42,6 +45,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         return [_plain(v) for v in value]
     return str(value)
+
+
+def _finite(number: float | None) -> float | None:
+    """A server may send ``Retry-After: inf``; the report says "none" rather than Infinity."""
+    return number if number is None or math.isfinite(number) else None
 
 
 def _call_document(call: CallResult, mask: Redactor) -> dict[str, Any]:
@@ -69,7 +77,7 @@ def _call_document(call: CallResult, mask: Redactor) -> dict[str, Any]:
                 "status": a.status,
                 "error": mask.value(a.error),
                 "maybe_sent": a.maybe_sent,
-                "retry_after": a.retry_after,
+                "retry_after": _finite(a.retry_after),
             }
             for a in call.attempts
         ],
@@ -125,12 +133,37 @@ class Reporter(abc.ABC):
         """Write the report of ``result`` to ``stream``."""
 
 
+class ReportError(CallspecError):
+    """A report would not be valid JSON (a NaN or an infinity in it); nothing was written."""
+
+
+def _non_finite(value: Any, path: str = "$") -> str | None:
+    """The JSON path of the first NaN or infinity in ``value``, if any."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{path} is {value}"
+    items: Iterable[tuple[Any, Any]] = ()
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, item in items:
+        found = _non_finite(item, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}")
+        if found:
+            return found
+    return None
+
+
 class JsonReporter(Reporter):
-    """The JSON report document, indented."""
+    """The JSON report document, indented; strict JSON (no NaN or Infinity), else refused."""
 
     def write(self, result: RunResult, redactor: Redactor, stream: TextIO) -> None:
-        json.dump(report_document(result, redactor), stream, indent=2, ensure_ascii=False)
-        stream.write("\n")
+        doc = report_document(result, redactor)
+        try:  # rendered whole before the first byte goes out: a refusal writes nothing
+            text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
+        except ValueError as e:
+            where = _non_finite(doc) or str(e)
+            raise ReportError(f"the report would not be valid JSON: {where}") from e
+        stream.write(text + "\n")
 
 
 def _status_text(status: int | None) -> str:
@@ -242,7 +275,7 @@ def _one_line(text: str) -> str:
 _HEADER = ("call", "outcome", "status", "request_uuid", "time (ms)")
 
 
-def _rows(result: RunResult, redactor: Redactor) -> list[tuple[str, ...]]:
+def _rows(calls: Iterable[CallResult], redactor: Redactor) -> list[tuple[str, ...]]:
     return [
         tuple(
             _one_line(redactor.text(cell))
@@ -254,7 +287,7 @@ def _rows(result: RunResult, redactor: Redactor) -> list[tuple[str, ...]]:
                 f"{c.duration_ms:.0f}",
             )
         )
-        for c in result.calls
+        for c in calls
     ]
 
 
@@ -292,9 +325,9 @@ def totals_line(result: RunResult) -> str:
     )
 
 
-def _problem_lines(result: RunResult, redactor: Redactor) -> list[str]:
+def _problem_lines(calls: Iterable[CallResult], redactor: Redactor) -> list[str]:
     lines = []
-    for c in result.calls:
+    for c in calls:
         if c.outcome not in ("failed", "unknown", "invalid"):
             continue
         text = c.error or c.reason or c.message or "no error text"
@@ -308,32 +341,77 @@ class TextReporter(Reporter):
     """The terminal summary: a table of calls, the totals, then what went wrong."""
 
     def write(self, result: RunResult, redactor: Redactor, stream: TextIO) -> None:
-        rows = [_HEADER, *_rows(result, redactor)]
+        rows = [_HEADER, *_rows(result.calls, redactor)]
         widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
         for row in rows:
             cells = [cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=False)]
             stream.write("  ".join([*cells, row[-1].rjust(widths[-1])]) + "\n")
         stream.write(totals_line(result) + "\n")
-        for line in _problem_lines(result, redactor):
+        for line in _problem_lines(result.calls, redactor):
             stream.write(line + "\n")
 
 
+SUMMARY_MAX_BYTES = 512 * 1024  # GitHub refuses a step summary over 1 MiB: stay well below
+# What went wrong first, then what was skipped; fired and queued calls fill the room left.
+_PRIORITY = {"failed": 0, "unknown": 1, "invalid": 2, "skipped": 3}
+
+
+def _priority(call: CallResult) -> int:
+    return _PRIORITY.get(call.outcome, len(_PRIORITY))
+
+
+def _more_calls(calls: list[CallResult]) -> str:
+    counts: dict[str, int] = {}
+    for call in calls:
+        counts[call.outcome] = counts.get(call.outcome, 0) + 1
+    if len(counts) == 1:
+        ((outcome, n),) = counts.items()
+        return f"\N{HORIZONTAL ELLIPSIS} and {n:,} more {outcome} call{'s' if n != 1 else ''}"
+    each = ", ".join(f"{n:,} {outcome}" for outcome, n in counts.items())
+    return f"\N{HORIZONTAL ELLIPSIS} and {len(calls):,} more calls ({each})"
+
+
 class MarkdownReporter(Reporter):
-    """The same summary as GitHub-flavoured Markdown (for a job's step summary)."""
+    """The summary as GitHub-flavoured Markdown for a job's step summary, at most
+    ``max_bytes``: the totals, the problems of invalid specs, what went wrong, then
+    the calls (failed, unknown, skipped first); what does not fit is counted."""
+
+    def __init__(self, max_bytes: int = SUMMARY_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
 
     def write(self, result: RunResult, redactor: Redactor, stream: TextIO) -> None:
-        def row(cells: tuple[str, ...]) -> str:
-            return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |\n"
+        def row(cells: Iterable[str]) -> str:
+            return "| " + " | ".join(markdown_text(c) for c in cells) + " |"
 
-        stream.write(f"### callspec run `{result.run_id}`\n\n")
-        stream.write(row(_HEADER))
-        stream.write("|---|---|---:|---|---:|\n")
-        for cells in _rows(result, redactor):
-            stream.write(row(cells))
-        stream.write(f"\n{totals_line(result)}\n")
-        problems = _problem_lines(result, redactor)
-        if problems:
-            stream.write("\n" + "".join(f"- {line}\n" for line in problems))
+        ellipsis = "\N{HORIZONTAL ELLIPSIS}"
+        page = Page(self.max_bytes)
+        page.add(f"### callspec run `{result.run_id}`")
+        page.add("")
+        page.add(totals_line(result))
+        if result.problems:
+            page.add("")
+            page.add("| where | path | problem |")
+            page.add("|---|---|---|")
+            problems = [
+                row(redactor.text(t) for t in (str(p.location), p.path or "-", p.message))
+                for p in result.problems
+            ]
+            page.add_all(problems, lambda n: f"{ellipsis} and {n:,} more problems")
+        calls = sorted(result.calls, key=_priority)  # stable: plan order within an outcome
+        wrong = _problem_lines((c for c in calls if _priority(c) < _PRIORITY["skipped"]), redactor)
+        if wrong:
+            page.add("")
+            page.add_all(
+                [f"- {markdown_text(line)}" for line in wrong],
+                lambda n: f"{ellipsis} and {n:,} more (all in the JSON report)",
+            )
+        if calls:
+            page.add("")
+            page.add("| " + " | ".join(_HEADER) + " |")
+            page.add("|---|---|---:|---|---:|")
+            rows = [row(cells) for cells in _rows(calls, redactor)]
+            page.add_all(rows, lambda n: _more_calls(calls[-n:]))
+        stream.write(page.text())
 
 
 REPORTERS: dict[ReportKind, Reporter] = {
@@ -345,19 +423,14 @@ REPORTERS: dict[ReportKind, Reporter] = {
 
 
 def write_report(kind: ReportKind, result: RunResult, redactor: Redactor, path: Path) -> None:
-    """Write one report to ``path`` atomically (a temp file beside it, then a rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            REPORTERS[kind].write(result, redactor, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write one report to ``path`` (see :func:`callspec.outputs.write_output`).
+
+    The report is rendered in full first, so one that is refused (or a reporter
+    that fails) leaves ``path`` as it was: a FIFO or a terminal gets nothing, not half.
+    """
+    out = io.StringIO()
+    REPORTERS[kind].write(result, redactor, out)
+    write_output(Path(path), out.getvalue().encode("utf-8"))
 
 
 def append_github_summary(

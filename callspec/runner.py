@@ -79,12 +79,32 @@ class RunOptions:
 
 
 class RateLimiter:
-    """Evenly spaced start times across all workers: ``rate`` per second, no bursts."""
+    """Evenly spaced start times across all workers: ``rate`` per second, no bursts.
+
+    :meth:`acquire` books each attempt a slot; between the slot and the send
+    comes the journal's fsync, whose time varies, so :meth:`pace`, called right
+    before the request goes out, keeps every two sends at least one interval
+    apart as they really begin (a late fsync would otherwise bunch two sends
+    and an account's CPS limit would queue one).
+    """
 
     def __init__(self, rate: float) -> None:
         self.interval = 1.0 / rate
         self._next = 0.0
+        self._last = -float("inf")
         self._lock = threading.Lock()
+
+    def pace(self, stop: threading.Event) -> None:
+        """Wait until one interval after the previous send began (at most that send's delay
+        past its slot).  Not cut short by ``stop``: a call whose started line is durable is
+        committed, and goes out rather than be journaled as started and never sent."""
+        with self._lock:
+            now = time.monotonic()
+            begin = max(now, self._last + self.interval)
+            self._last = begin
+        delay = begin - time.monotonic()
+        if delay > 0 and not stop.is_set():
+            time.sleep(delay)
 
     def acquire(self, stop: threading.Event) -> bool:
         """Wait for the next slot; False when ``stop`` was set meanwhile."""
@@ -462,6 +482,7 @@ class Runner:
                     self.journal.started(call, self.targets[index])
                 except OSError as e:
                     return self._result(call, "skipped", self._journal_failed(e))
+            self.limiter.pace(self.stop)
             last = send_once(session, request, creds, self.options.timeouts, self.redactor.text)
             attempts.append(last.attempt)
             if last.verdict != "retry" or number == self.options.retries:

@@ -15,7 +15,6 @@ written separately stall keep-alive clients by ~40 ms (Nagle meets delayed ACK).
 from __future__ import annotations
 
 import base64
-import binascii
 import contextlib
 import copy
 import functools
@@ -47,6 +46,11 @@ _MEMO_MAX_BYTES = 8192  # larger bodies are checked every time, not kept
 IDLE_TIMEOUT_S = 120.0  # an idle keep-alive connection is closed after this
 _POLL_S = 0.1  # how often the accept loop looks for stop()
 _CALL_PATH = re.compile(r"^/v1/Account/([^/]+)/Call/?$")
+_DIGITS = re.compile(r"[0-9]+")  # int() would also take "+1", "1_0", "²"
+_UNREADABLE = "the body must be a JSON object or form-encoded arguments"
+MAX_JSON_DEPTH = 32  # a call body is one object of strings and numbers
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 @dataclass(frozen=True)
@@ -79,22 +83,44 @@ def _now() -> str:
 
 
 def _check(raw: bytes) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
-    """The parsed body (None: unparseable) and what is wrong with it."""
+    """The parsed body and what is wrong with it (never empty when the body is None)."""
     body = _parse_body(raw)
-    return body, () if body is None else tuple(check_request_body(body))
+    if isinstance(body, str):
+        return None, (body,)
+    to = body.get("to")
+    if "to" in body and not isinstance(to, str):
+        # check_request_body takes a spec's YAML list or number (and joins it);
+        # Plivo's API takes destinations as one string.
+        kind = _JSON_KINDS.get(type(to), "not text")
+        return body, (f"to: must be a string (destinations joined with '<'), not {kind}",)
+    return body, tuple(check_request_body(body))
+
+
+_JSON_KINDS = {
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    list: "an array",
+    dict: "an object",
+    type(None): "null",
+}
 
 
 # Clients often send one body many times (benchmarks, bulk runs): parse and check it once.
 _checked = functools.lru_cache(maxsize=512)(_check)
 
 
-def _parse_body(raw: bytes) -> dict[str, Any] | None:
-    """A JSON object whatever the Content-Type (curl's default is form), else form fields."""
+def _parse_body(raw: bytes) -> dict[str, Any] | str:
+    """A JSON object whatever the Content-Type (curl's default is form), else form fields;
+    or why the body cannot be read."""
     try:
         text = raw.decode("utf-8")
-        parsed = json.loads(text) if text.strip() else {}
     except UnicodeDecodeError:
-        return None
+        return _UNREADABLE
+    if text.lstrip()[:1] in ("[", "{") and _too_deep(text):
+        return f"the body is nested more than {MAX_JSON_DEPTH} levels deep"
+    try:
+        parsed = json.loads(text) if text.strip() else {}
     except ValueError:
         parsed = None
     if isinstance(parsed, dict):
@@ -102,8 +128,25 @@ def _parse_body(raw: bytes) -> dict[str, Any] | None:
     try:
         fields = parse_qs(text, keep_blank_values=True, strict_parsing=True, max_num_fields=1000)
     except ValueError:
-        return None
+        return _UNREADABLE
     return {name: values[0] for name, values in fields.items()}
+
+
+def _too_deep(text: str) -> bool:
+    """More than MAX_JSON_DEPTH levels of [ and { (outside strings)?
+
+    Checked before json.loads, which recurses: at 100,000 levels it raises
+    RecursionError, and whatever else runs at that depth (a garbage collector's
+    finalizer) fails too.  A body with few brackets cannot be deep: one count.
+    """
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return False
+    depth = 0
+    for bracket in _BRACKETS.finditer(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket[0] in "[{" else -1
+        if depth > MAX_JSON_DEPTH:
+            return True
+    return False
 
 
 class Sandbox:
@@ -293,24 +336,25 @@ class _Handler(BaseHTTPRequestHandler):
         if problem:
             return self._error(401, problem)
         body, messages = _checked(raw) if len(raw) <= _MEMO_MAX_BYTES else _check(raw)
-        if body is None:
-            return self._error(400, "the body must be a JSON object or form-encoded arguments")
-        if messages:
+        if body is None or messages:
             return self._error(400, "; ".join(messages))
         self._answer_call(match[1], dict(body))
 
     do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_POST
 
     def _read_body(self) -> bytes | None:
-        try:
-            length = int(self.headers.get("Content-Length", "0"))
-        except ValueError:
-            length = -1
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            length = -1
-        if not 0 <= length <= MAX_BODY_BYTES:
-            self.close_connection = True
-            self._error(400, f"a Content-Length of 0-{MAX_BODY_BYTES} bytes is required")
+        """The body by its Content-Length; None when it was refused or the client left."""
+        if self.headers.get("Transfer-Encoding"):
+            self._refuse(400, "send the body with a Content-Length, not Transfer-Encoding")
+            return None
+        lengths = {v.strip() for v in self.headers.get_all("Content-Length", [])}
+        text = lengths.pop() if len(lengths) == 1 else "0" if not lengths else ""
+        if not _DIGITS.fullmatch(text):
+            self._refuse(400, "Content-Length must be one number of bytes")
+            return None
+        length = int(text) if len(text) <= 18 else MAX_BODY_BYTES + 1  # int() refuses 4,301 digits
+        if length > MAX_BODY_BYTES:
+            self._refuse(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
             return None
         raw = self.rfile.read(length) if length else b""
         if len(raw) < length:  # the client went away mid-body
@@ -318,13 +362,18 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return raw
 
+    def _refuse(self, status: int, text: str) -> None:
+        """Answer before reading the body, and close: the rest of the stream is unknown."""
+        self.close_connection = True
+        self._error(status, text)
+
     def _auth_problem(self, path_auth_id: str) -> str | None:
         scheme, _, encoded = self.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "basic" or not encoded.strip():
             return "authentication failed: HTTP basic auth (auth ID, auth token) is required"
-        try:
+        try:  # binascii.Error for bad base64, ValueError for non-ASCII characters
             raw = base64.b64decode(encoded.strip(), validate=True)
-        except binascii.Error:
+        except ValueError:
             return "authentication failed: the basic auth header is malformed"
         try:
             decoded = raw.decode("utf-8")

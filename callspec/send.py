@@ -17,6 +17,7 @@ import functools
 import json
 import math
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -332,10 +333,16 @@ def _short(e: BaseException) -> str:
         if inner is None:
             break
         reason = inner
-    text = str(reason)
-    if ": " in text and " object at 0x" in text:
-        text = text.split(": ", 1)[1]
+    # urllib3's connect timeout is (connection, message): its str() shows the tuple,
+    # with the connection's repr and address; the message alone says it all.
+    texts = [a for a in reason.args if isinstance(a, str)]
+    text = " ".join(texts) if texts and len(texts) < len(reason.args) else str(reason)
+    text = _OBJECT_REPR.sub("", text).strip()
     return f"{type(reason).__name__}: {text}" if text else type(reason).__name__
+
+
+# "<urllib3.connection.HTTPConnection object at 0x7f...>: " (urllib3 1.x), "<X(...) at 0x...>"
+_OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>(?::\s*|,\s*)?")
 
 
 def retry_after_seconds(value: str | None) -> float | None:

@@ -295,7 +295,6 @@ def placed_counts_by_to(records: list[dict[str, Any]]) -> dict[str, int]:
 # --- F5: --journal equal to --report: the journal is overwritten by the report ---------------
 
 
-@pytest.mark.xfail(strict=True, reason="F5: output paths are checked on branch i7-out")
 def test_journal_and_report_on_one_path_is_a_usage_error(tmp_path: Path) -> None:
     write_profiles(tmp_path)
     write_spec(tmp_path, 2)

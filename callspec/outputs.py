@@ -1,0 +1,180 @@
+"""Where a run's files go: output paths kept apart, probed before sending, written safely.
+
+This module owns the filesystem side of the outputs (report, JUnit, journal):
+two outputs naming one file (through ``..``, symlinks or hard links) are a
+usage error before anything is sent; every path is tried for real before the
+first call; and a report is written atomically when it is a regular file, but
+*into* a character device, a FIFO or an open descriptor's name (``/dev/null``,
+``mkfifo``, ``/dev/stdout``), which a rename would replace by a regular file.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import stat
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from callspec.errors import UsageError
+
+# /dev/stdout is a symlink to /proc/self/fd/1; whatever that points at (a terminal,
+# a pipe, a redirected file), the user means "that descriptor", not "replace it".
+_DESCRIPTOR = re.compile(r"^/(?:proc/(self|thread-self|\d+)|dev)/fd/(\d+)$")
+_MAX_LINKS = 40  # Linux's own limit on a chain of symlinks
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """True when ``a`` and ``b`` name one file: same path once ``..`` and symlinks are
+    resolved, or (both existing) the same inode, which also catches hard links."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class NamedOutput:
+    """An output path and the option that names it (``default``: how it was chosen
+    when the option was not given, e.g. ``beside the report``)."""
+
+    option: str
+    path: Path
+    default: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.option} (default: {self.default})" if self.default else self.option
+
+
+def check_distinct(outputs: Sequence[NamedOutput], resume: Path | None = None) -> None:
+    """Refuse (exit 2) two outputs on one file, or an output over the journal to resume.
+
+    The journal may be the resumed one: that is how a resumed run appends to it.
+    """
+    for i, output in enumerate(outputs):
+        for other in outputs[:i]:
+            if same_file(output.path, other.path):
+                raise UsageError(
+                    f"{other} and {output} name the same file ({output.path}); "
+                    "give each its own path"
+                )
+        if resume is not None and output.option != "--journal" and same_file(output.path, resume):
+            raise UsageError(
+                f"--resume and {output} name the same file ({output.path}): "
+                "the run would overwrite the journal it resumes"
+            )
+
+
+def writes_in_place(path: Path) -> bool:
+    """True for a path written into, not replaced: a character device, a FIFO, a descriptor."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or _descriptor(path)[0]
+
+
+def _descriptor(path: Path) -> tuple[bool, int | None]:
+    """Whether ``path`` names a descriptor (``/dev/fd/N``, ``/proc/PID/fd/N``, through
+    symlinks), and its number when it is one of this process's own."""
+    name = os.path.abspath(path)
+    for _ in range(_MAX_LINKS):
+        match = _DESCRIPTOR.match(name)
+        if match:
+            owner, number = match.groups()
+            ours = owner in (None, "self", "thread-self", str(os.getpid()))
+            return True, int(number) if ours else None
+        try:
+            link = os.readlink(name)
+        except OSError:
+            return False, None
+        name = os.path.normpath(os.path.join(os.path.dirname(name), link))
+    return False, None
+
+
+def write_output(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path``: into it when :func:`writes_in_place`, else atomically.
+
+    Atomically means a temp file beside the file, synced, then renamed over it, so
+    a reader never sees half a report; through a symlink the file it points to is
+    replaced, not the link.  A FIFO blocks here until a reader opens it.
+    """
+    own = _descriptor(path)[1]
+    if own is not None:
+        # Linux opens /proc/self/fd/1 anew, at offset 0 of a redirected file: the
+        # shell's `> out` would then write over the report.  A dup shares the offset.
+        with open(os.dup(own), "wb") as f:
+            f.write(data)
+        return
+    if writes_in_place(path):
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOCTTY)
+        with open(fd, "wb") as f:
+            f.write(data)
+        return
+    target = Path(os.path.realpath(path))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with open(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def check_writable(path: Path, regular: bool = False) -> None:
+    """Refuse (exit 2) an output path that cannot be written, before sending.
+
+    ``regular``: only a regular file will do (the journal: it is synced, locked
+    and read back by ``--resume``, which a device or a FIFO cannot be).
+
+    A regular file is tried for real (a temp file where :func:`write_output` will
+    put one: os.access says yes to root everywhere, /proc included).  A character
+    device is opened for writing and closed, non-blocking.  A FIFO is *not*
+    opened, only its permissions read: with no reader yet, opening it fails
+    (ENXIO) though the reader may well come by the time the report is written;
+    with a reader waiting, our open-and-close would hand it end-of-file at once,
+    and the report would later find no one reading.  Other kinds of file (a
+    socket, a block device) are refused.
+    """
+    try:
+        mode: int | None = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e}") from e
+    if regular and writes_in_place(path):
+        raise UsageError(f"cannot write {path}: the journal must be a regular file")
+    own = _descriptor(path)[1]
+    try:
+        if own is not None:  # written through a dup of it: is it open for writing?
+            import fcntl  # POSIX only, as are descriptor names
+
+            if fcntl.fcntl(own, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY:
+                raise PermissionError(errno.EBADF, "open for reading only")
+        elif mode is None or (stat.S_ISREG(mode) and not writes_in_place(path)):
+            target = Path(os.path.realpath(path))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".callspec-check-"):
+                pass
+        elif stat.S_ISDIR(mode):
+            raise UsageError(f"cannot write {path}: it is a folder")
+        elif stat.S_ISFIFO(mode):
+            if not os.access(path, os.W_OK):
+                raise PermissionError(errno.EACCES, "Permission denied")
+        elif stat.S_ISCHR(mode):
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY))
+        elif stat.S_ISREG(mode):  # another process's descriptor: appended to
+            os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOCTTY))
+        else:
+            raise UsageError(f"cannot write {path}: not a file, character device or FIFO")
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e}") from e
