@@ -10,6 +10,7 @@ statuses prove no call was placed), and how a hung request is held.
 
 from __future__ import annotations
 
+import math
 import random
 import select
 import socket
@@ -179,6 +180,11 @@ def parse_latency(text: str) -> tuple[float, float]:
         lo, hi = float(low), float(high) if sep else float(low)
     except ValueError as e:
         raise ValueError(f"expected MS or MIN-MAX in milliseconds, got {text!r}") from e
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi > MAX_LATENCY_MS:
+        raise ValueError(f"expected milliseconds up to {MAX_LATENCY_MS:g}, got {text!r}")
     if lo < 0 or hi < lo:
         raise ValueError(f"expected 0 <= MIN <= MAX, got {text!r}")
     return (lo, hi)
+
+
+MAX_LATENCY_MS = 600_000.0

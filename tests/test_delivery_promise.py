@@ -608,3 +608,10 @@ def test_max_calls_counts_only_calls_a_resumed_run_sends(tmp_path: Path) -> None
         assert resumed.exit_code == ExitCode.OK, resumed.stderr
         assert placed_counts(sb.calls) == {f"call-{i:03d}": 1 for i in range(5)}
         assert {call_name(r) for r in sb.calls[3:]} == {"call-003", "call-004"}
+
+
+@pytest.mark.parametrize("latency", ["nan", "inf", "5-inf", "700000"])
+def test_sandbox_latency_must_be_finite_and_bounded(latency: str) -> None:
+    result = invoke(["sandbox", "--port", "0", "--latency", latency], {})
+    assert result.exit_code == ExitCode.USAGE
+    assert "--latency" in result.stderr
