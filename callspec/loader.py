@@ -107,14 +107,19 @@ class Document:
 
 
 def format_path(path: Path_) -> str:
-    """``("calls", 0, "to")`` -> ``calls[0].to``."""
+    """``("calls", 0, "to")`` -> ``calls[0].to``; a key of megabytes is cut short."""
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
+            if len(part) > _MAX_KEY_SHOWN:
+                part = f"{part[:_MAX_KEY_SHOWN]}…"
             out += f".{part}" if out else part
     return out
+
+
+_MAX_KEY_SHOWN = 60
 
 
 def load_file(path: Path, display: str | None = None) -> Document:

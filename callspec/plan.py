@@ -167,7 +167,8 @@ class _Builder:
         key = found.resolve()
         if key not in self.profiles_files:
             try:
-                self.profiles_files[key] = ProfilesFile.load(found, _display(found))
+                mask = Redactor(self.env_secrets).text
+                self.profiles_files[key] = ProfilesFile.load(found, _display(found), mask)
             except SpecError as e:
                 self.problems.extend(e.problems)
                 self.profiles_files[key] = None
@@ -209,7 +210,7 @@ class _Builder:
         except SpecError as e:
             self.problems.extend(e.problems)
             return
-        problems = check_document(doc, "spec")
+        problems = check_document(doc, "spec", Redactor(self.env_secrets).text)
         self.problems.extend(problems)
         # A defect inside one call leaves the others to be checked in the same pass.
         broken = {int(m[1]) for p in problems if (m := _CALL_PATH.match(p.path))}
@@ -304,7 +305,7 @@ class _Builder:
         if len(rendered) < len(args):
             return
         body = normalize(rendered)
-        issues = check_body(body)
+        issues = check_body(body, mask.text)
         for issue in issues:
             where = args[issue.arg].location if issue.arg in args else doc.where(base)
             self.problems.append(

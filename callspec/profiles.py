@@ -18,7 +18,7 @@ from typing import Any
 from callspec.documents import check_document
 from callspec.errors import Location, Problem, SpecError
 from callspec.loader import Document, format_path, load_file
-from callspec.validate import suggest
+from callspec.validate import Mask, suggest
 
 PROFILES_FILENAMES = ("profiles.yaml", "profiles.yml")
 PROFILES_ENV = "CALLSPEC_PROFILES"
@@ -92,10 +92,13 @@ class ProfilesFile:
         self.profiles: dict[str, Any] = doc.data.get("profiles", {})
 
     @classmethod
-    def load(cls, path: Path, display: str) -> ProfilesFile:
-        """Load and check a profiles file; raise :class:`SpecError` on any defect."""
+    def load(cls, path: Path, display: str, mask: Mask | None = None) -> ProfilesFile:
+        """Load and check a profiles file; raise :class:`SpecError` on any defect.
+
+        ``mask`` hides secrets in the values messages quote (see :func:`check_document`).
+        """
         doc = load_file(path, display)
-        problems = check_document(doc, "profiles")
+        problems = check_document(doc, "profiles", mask)
         if problems:
             raise SpecError(problems)
         return cls(doc)
