@@ -81,6 +81,17 @@ class WrittenInt(int):
         return self.text
 
 
+class WrittenFloat(float):
+    """A float that remembers how it was written (``1.0e+3``), for messages about it."""
+
+    text: str
+
+    def __new__(cls, value: float, text: str) -> WrittenFloat:
+        self = super().__new__(cls, value)
+        self.text = text
+        return self
+
+
 @dataclass(frozen=True)
 class Document:
     """One loaded YAML file: its data and where each value and key stands."""
@@ -274,8 +285,14 @@ class _Builder:
             # The tag's constructor function itself: construct_object() would keep
             # every node it ever built in a cache.
             construct = _CONSTRUCTOR.yaml_constructors[tag]
-            value = construct(_CONSTRUCTOR, yaml.ScalarNode(tag, event.value))
-            return WrittenInt(value, event.value) if type(value) is int else value
+            try:
+                value = construct(_CONSTRUCTOR, yaml.ScalarNode(tag, event.value))
+            except ValueError:  # Python reads an integer of at most 4300 digits
+                self._fail(event, path, f"a number of {len(event.value):,} characters is too long")
+                return None
+            if type(value) is int:
+                return WrittenInt(value, event.value)
+            return WrittenFloat(value, event.value) if type(value) is float else value
         self._fail(event, path, f"unsupported YAML tag {tag}: use a plain string, number or bool")
         return None
 

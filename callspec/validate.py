@@ -12,6 +12,7 @@ uses :func:`check_request_body` so that both ends of the wire agree.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Callable, Mapping, Sized
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Any
 
 from jsonschema import ValidationError
 
-from callspec.loader import describe
+from callspec.loader import WrittenFloat, WrittenInt, describe
 from callspec.schemas import call_properties, load_schema, quick_check, validator
 
 MAX_DESTINATIONS = 1000
@@ -29,6 +30,7 @@ _KEPT = 60
 #: Masks secrets in a text (a Redactor's ``text``); messages mask a value before cutting it.
 Mask = Callable[[str], str]
 _INT_TEXT = re.compile(r"^\s*[+-]?[0-9]+\s*$")
+_DECIMAL = re.compile(r"^[+-]?(?:0|[1-9][0-9]*)$")
 _TYPE_NAMES = {
     "integer": "an integer",
     "boolean": "a boolean (true or false)",
@@ -62,8 +64,10 @@ def _scalar_text(value: Any) -> str:
 
 
 def _to_int(value: Any) -> Any:
-    if isinstance(value, bool):
-        return value
+    if isinstance(value, bool) or _miswritten(value):
+        return value  # check_body reports how YAML read it
+    if isinstance(value, WrittenFloat):
+        return float(value)  # a fraction: the schema says it is not an integer
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float) and value.is_integer():
@@ -71,6 +75,29 @@ def _to_int(value: Any) -> Any:
     if isinstance(value, str) and _INT_TEXT.match(value):
         return int(value)
     return value
+
+
+def _miswritten(value: Any) -> bool:
+    """An integer YAML read from other than plain decimal: 010 (octal), 0x10, 1:30, 1_000, 1e3."""
+    if isinstance(value, WrittenInt):
+        return not _DECIMAL.match(value.text)
+    return isinstance(value, WrittenFloat) and value.is_integer()
+
+
+@functools.cache
+def _integer_args() -> frozenset[str]:
+    return frozenset(n for n, p in call_properties().items() if p.get("x-normalize") == "integer")
+
+
+def _as_yaml_read(arg: str, value: WrittenInt | WrittenFloat) -> BodyIssue:
+    text = value.text if len(value.text) <= MAX_SHOWN else f"{value.text[:_KEPT]}…"
+    meant = f"{int(value)}"
+    # Quoted digits are read as decimal: "010" is sent as 10.
+    quoted = f' or "{value.text}"' if _INT_TEXT.match(value.text) and text == value.text else ""
+    message = (
+        f"{text} is not a plain decimal integer (YAML reads it as {value!r}); write {meant}{quoted}"
+    )
+    return BodyIssue(arg, message)
 
 
 def _to_bool(value: Any) -> Any:
@@ -152,11 +179,15 @@ def check_body(body: Mapping[str, Any], mask: Mask = unmasked) -> list[BodyIssue
         if name not in props:
             hint = suggest(name, list(props))
             issues.append(BodyIssue(name, f"unknown argument {quote(name, mask)}{hint}"))
+    miswritten = {n: v for n, v in body.items() if n in _integer_args() and _miswritten(v)}
+    issues.extend(_as_yaml_read(n, v) for n, v in miswritten.items())
     if issues or not quick_check("call")(body):
         errors = list(validator("call").iter_errors(body))
         # A value of the wrong type fails its enum or pattern too; say only the first.
         mistyped = {e.absolute_path[0] for e in errors if e.validator == "type" and e.absolute_path}
         for error in errors:
+            if error.absolute_path and error.absolute_path[0] in miswritten:
+                continue  # said above, in the terms the user wrote it in
             if (
                 error.validator != "type"
                 and error.absolute_path
