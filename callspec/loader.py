@@ -11,6 +11,8 @@ no input, however broken, escapes as anything but a :class:`SpecError`.
 from __future__ import annotations
 
 import datetime
+import errno
+import os
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -152,10 +154,31 @@ def load_file(path: Path, display: str | None = None) -> Document:
             # (/proc, a growing log) cannot make callspec read without end.
             raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
-        raise SpecError([_problem(name, 0, 0, f"cannot read file: {e.strerror or e}")]) from e
+        why = _LOOP if e.errno == errno.ELOOP else e.strerror or e
+        raise SpecError([_problem(name, 0, 0, f"cannot read file: {why}")]) from e
     if len(raw) > MAX_FILE_BYTES:
         raise refuse(f"file is larger than {limit}")
     return load_bytes(raw, name)
+
+
+_LOOP = "it is a symlink loop (too many levels of symbolic links)"
+
+
+def is_symlink_loop(path: Path) -> bool:
+    """True when following ``path`` never ends: a link to itself, or links round in a ring."""
+    try:
+        os.stat(path)
+    except OSError as e:
+        return e.errno == errno.ELOOP
+    return False
+
+
+def resolved(path: Path) -> Path:
+    """``path.resolve()``, or the absolute path of a symlink loop (which resolves to nothing)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # RuntimeError up to Python 3.12, OSError since
+        return path.absolute()
 
 
 def load_bytes(raw: bytes, name: str) -> Document:

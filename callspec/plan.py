@@ -20,7 +20,7 @@ from typing import Any
 
 from callspec.documents import check_document, get
 from callspec.errors import Location, Problem, SpecError, UsageError, location_key
-from callspec.loader import Document, load_file
+from callspec.loader import Document, is_symlink_loop, load_file, resolved
 from callspec.profiles import (
     Profile,
     ProfilesFile,
@@ -89,19 +89,22 @@ class Plan:
 
 
 def collect_spec_files(paths: Sequence[Path]) -> list[Path]:
-    """Files as given; folders expand to every *.yaml/*.yml in them except profiles files."""
+    """Files as given; folders expand to every *.yaml/*.yml in them except profiles files.
+
+    A symlink loop, given or found in a folder whatever its name, is kept: reading it
+    then reports it, where skipping it would hide a spec that was meant to be there.
+    """
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
             found.extend(
                 p
                 for p in sorted(path.rglob("*"))
-                if p.suffix in SPEC_SUFFIXES
-                and p.is_file()
+                if ((p.suffix in SPEC_SUFFIXES and p.is_file()) or is_symlink_loop(p))
                 and not is_profiles_filename(p)
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
-        elif path.exists():
+        elif path.exists() or is_symlink_loop(path):
             found.append(path)
         else:
             raise UsageError(f"no such file or folder: {path}")
@@ -111,7 +114,7 @@ def collect_spec_files(paths: Sequence[Path]) -> list[Path]:
     # its calls would otherwise be placed twice.
     unique: dict[Path, Path] = {}
     for path in found:
-        unique.setdefault(path.resolve(), path)
+        unique.setdefault(resolved(path), path)
     return list(unique.values())
 
 
@@ -164,7 +167,7 @@ class _Builder:
         found = find_profiles_file(self.options.profiles, spec_path.parent)
         if found is None:
             return False, None
-        key = found.resolve()
+        key = resolved(found)
         if key not in self.profiles_files:
             try:
                 mask = Redactor(self.env_secrets).text
@@ -204,7 +207,7 @@ class _Builder:
     def add_file(self, path: Path) -> None:
         display = _display(path)
         self.files.append(display)
-        self.paths[display] = str(path.resolve())
+        self.paths[display] = str(resolved(path))
         try:
             doc = load_file(path, display)
         except SpecError as e:
@@ -379,6 +382,6 @@ def _call_problem(
 def _display(path: Path) -> str:
     """Paths print as given, relative to the working directory when under it."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(resolved(path).relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)

@@ -17,7 +17,7 @@ from typing import Any
 
 from callspec.documents import check_document
 from callspec.errors import Location, Problem, SpecError
-from callspec.loader import Document, format_path, load_file
+from callspec.loader import Document, format_path, is_symlink_loop, load_file
 from callspec.validate import Mask, suggest
 
 PROFILES_FILENAMES = ("profiles.yaml", "profiles.yml")
@@ -73,8 +73,8 @@ def find_profiles_file(explicit: Path | None, spec_dir: Path) -> Path | None:
     for candidate_dir in (folder, *folder.parents):
         for name in PROFILES_FILENAMES:
             candidate = candidate_dir / name
-            if candidate.is_file():
-                return candidate
+            if candidate.is_file() or is_symlink_loop(candidate):
+                return candidate  # a loop is reported when read, not passed over
     return None
 
 
