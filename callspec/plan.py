@@ -16,8 +16,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from callspec.destinations import repeat_message, repeated_destinations
 from callspec.documents import check_document, get
 from callspec.errors import Location, Problem, SpecError, UsageError, location_key
 from callspec.loader import Document, is_symlink_loop, load_file, resolved
@@ -46,6 +47,10 @@ class PlanOptions:
     vars_file: Path | None = None
     only: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    #: A destination that two calls of the run share is an error, not a warning.
+    unique_destinations: bool = False
+    #: Where warnings are written as the plan is built (the CLI gives stderr); None: nowhere.
+    warnings: TextIO | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,8 @@ class Plan:
 
     calls: tuple[CallPlan, ...]
     files: tuple[str, ...]
+    #: What is suspicious but allowed: a destination shared by two calls.
+    warnings: tuple[Problem, ...] = ()
 
 
 def collect_spec_files(paths: Sequence[Path]) -> list[Path]:
@@ -138,6 +145,7 @@ class _Builder:
         self.paths: dict[str, str] = {}
         self.profiles_files: dict[Path, ProfilesFile | None] = {}
         self.names: set[str] = set()  # every call name seen, for --only's messages
+        self.to_where: dict[tuple[str, int], tuple[Location, str]] = {}  # (file, index) -> `to`
         self.extra_layers = self._command_line_vars()
         self.env_secrets = environment_secrets(env)
 
@@ -316,6 +324,8 @@ class _Builder:
             )
         if issues:
             return
+        to = _call_problem(args["to"].location, doc, call_path, "to", call, "")
+        self.to_where[(doc.file, index)] = (to.location, to.path)
         self.calls.append(
             CallPlan(
                 spec_file=doc.file,
@@ -332,6 +342,10 @@ class _Builder:
 
     def finish(self) -> Plan:
         missing = [n for n in self.options.only if n not in self.names]
+        repeats = self._repeats()
+        if self.options.unique_destinations:
+            self.problems.extend(repeats)
+            repeats = []
         if self.problems:
             unique = sorted(set(self.problems), key=location_key)
             raise SpecError(unique)
@@ -342,7 +356,24 @@ class _Builder:
                 f"--tag {t}" for t in self.options.tags
             ]
             raise UsageError("no call matches " + " and ".join(given) + " in the given specs")
-        return Plan(tuple(self.calls), tuple(self.files))
+        if self.options.warnings is not None:
+            for warning in repeats:
+                self.options.warnings.write(
+                    f"{warning.location}: warning: {warning.path}: {warning.message} "
+                    "(--unique-destinations makes this an error)\n"
+                )
+        return Plan(tuple(self.calls), tuple(self.files), tuple(repeats))
+
+    def _repeats(self) -> list[Problem]:
+        """A problem at the later call's `to` for each destination an earlier call rings too."""
+        problems = []
+        for repeat in repeated_destinations(self.calls):
+            again = repeat.again
+            where, path = self.to_where[(again.spec_file, again.index)]
+            secrets = [*self.env_secrets, *repeat.first.secret_values, *again.secret_values]
+            message = repeat_message(repeat, Redactor(secrets).text)
+            problems.append(Problem(where, path, message))
+        return sorted(problems, key=location_key)
 
 
 _RESERVED = {"env": "the environment", "call": "the call's name and index"}
