@@ -34,26 +34,38 @@ def destination_key(destination: str) -> str:
     (``sip``/``sips``) and host are matched case-insensitively, its user part as written.
     """
     text = destination.strip()
-    scheme, colon, rest = text.partition(":")
-    if colon and scheme.lower() in ("sip", "sips"):
+    if ":" not in text:  # a phone number, the common case
+        return text.removeprefix("+")
+    scheme, _, rest = text.partition(":")
+    if scheme.lower() in ("sip", "sips"):
         user, at, host = rest.rpartition("@")
         return f"sip:{user}{at}{host.lower()}"
     return text.removeprefix("+")
 
 
-def repeated_destinations(calls: Iterable[CallPlan]) -> list[Repeat]:
-    """Each destination of a call that an earlier call of the same run rings too."""
-    first_by_key: dict[str, CallPlan] = {}
-    repeats: list[Repeat] = []
-    for call in calls:
+class Rung:
+    """The destinations of the calls of a run so far, each with the first call that rings it."""
+
+    def __init__(self) -> None:
+        self._first: dict[str, CallPlan] = {}
+
+    def add(self, call: CallPlan) -> list[Repeat]:
+        """Note ``call``'s destinations; those an earlier call rings too."""
         to = call.body.get("to")
         if not isinstance(to, str):
-            continue
-        for destination in dict.fromkeys(to.split("<")):
-            first = first_by_key.setdefault(destination_key(destination), call)
-            if first is not call:
+            return []
+        repeats = []
+        for destination in to.split("<"):
+            first = self._first.setdefault(destination_key(destination), call)
+            if first is not call:  # (twice in one call is that call's error, see validate.py)
                 repeats.append(Repeat(destination, first, call))
-    return repeats
+        return repeats
+
+
+def repeated_destinations(calls: Iterable[CallPlan]) -> list[Repeat]:
+    """Each destination of a call that an earlier call of the same run rings too."""
+    rung = Rung()
+    return [repeat for call in calls for repeat in rung.add(call)]
 
 
 def repeat_message(repeat: Repeat, mask: Mask = unmasked) -> str:

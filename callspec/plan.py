@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from callspec.destinations import repeat_message, repeated_destinations
+from callspec.destinations import Rung, repeat_message
 from callspec.documents import check_document, get
 from callspec.errors import Location, Problem, SpecError, UsageError, location_key
 from callspec.loader import Document, is_symlink_loop, load_file, resolved
@@ -145,7 +145,8 @@ class _Builder:
         self.paths: dict[str, str] = {}
         self.profiles_files: dict[Path, ProfilesFile | None] = {}
         self.names: set[str] = set()  # every call name seen, for --only's messages
-        self.to_where: dict[tuple[str, int], tuple[Location, str]] = {}  # (file, index) -> `to`
+        self.rung = Rung()  # destinations rung so far
+        self.repeats: list[Problem] = []  # destinations rung by an earlier call too
         self.extra_layers = self._command_line_vars()
         self.env_secrets = environment_secrets(env)
 
@@ -324,25 +325,27 @@ class _Builder:
             )
         if issues:
             return
-        to = _call_problem(args["to"].location, doc, call_path, "to", call, "")
-        self.to_where[(doc.file, index)] = (to.location, to.path)
-        self.calls.append(
-            CallPlan(
-                spec_file=doc.file,
-                line=doc.where(base).line,
-                index=index,
-                name=call["name"],
-                tags=tuple(call.get("tags", ())),
-                profile=profile,
-                body=body,
-                secrets=secrets,
-                spec_path=self.paths[doc.file],
-            )
+        planned = CallPlan(
+            spec_file=doc.file,
+            line=doc.where(base).line,
+            index=index,
+            name=call["name"],
+            tags=tuple(call.get("tags", ())),
+            profile=profile,
+            body=body,
+            secrets=secrets,
+            spec_path=self.paths[doc.file],
         )
+        self.calls.append(planned)
+        for repeat in self.rung.add(planned):
+            hidden = [*self.env_secrets, *repeat.first.secret_values, *planned.secret_values]
+            message = repeat_message(repeat, Redactor(hidden).text)
+            where = args["to"].location
+            self.repeats.append(_call_problem(where, doc, call_path, "to", call, message))
 
     def finish(self) -> Plan:
         missing = [n for n in self.options.only if n not in self.names]
-        repeats = self._repeats()
+        repeats = sorted(self.repeats, key=location_key)
         if self.options.unique_destinations:
             self.problems.extend(repeats)
             repeats = []
@@ -363,17 +366,6 @@ class _Builder:
                     "(--unique-destinations makes this an error)\n"
                 )
         return Plan(tuple(self.calls), tuple(self.files), tuple(repeats))
-
-    def _repeats(self) -> list[Problem]:
-        """A problem at the later call's `to` for each destination an earlier call rings too."""
-        problems = []
-        for repeat in repeated_destinations(self.calls):
-            again = repeat.again
-            where, path = self.to_where[(again.spec_file, again.index)]
-            secrets = [*self.env_secrets, *repeat.first.secret_values, *again.secret_values]
-            message = repeat_message(repeat, Redactor(secrets).text)
-            problems.append(Problem(where, path, message))
-        return sorted(problems, key=location_key)
 
 
 _RESERVED = {"env": "the environment", "call": "the call's name and index"}

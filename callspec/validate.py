@@ -31,6 +31,7 @@ _KEPT = 60
 Mask = Callable[[str], str]
 _INT_TEXT = re.compile(r"^\s*[+-]?[0-9]+\s*$")
 _DECIMAL = re.compile(r"^[+-]?(?:0|[1-9][0-9]*)$")
+_WRITTEN = (WrittenInt, WrittenFloat)
 _TYPE_NAMES = {
     "integer": "an integer",
     "boolean": "a boolean (true or false)",
@@ -64,14 +65,15 @@ def _scalar_text(value: Any) -> str:
 
 
 def _to_int(value: Any) -> Any:
-    if isinstance(value, bool) or _miswritten(value):
-        return value  # check_body reports how YAML read it
-    if isinstance(value, WrittenFloat):
-        return float(value)  # a fraction: the schema says it is not an integer
     if isinstance(value, int):
+        if isinstance(value, bool) or _miswritten(value):
+            return value  # check_body reports how YAML read 010 or 0x10
         return int(value)
-    if isinstance(value, float) and value.is_integer():
-        return int(value)  # JSON Schema counts 300.0 as an integer; Plivo gets 300
+    if isinstance(value, float):
+        if isinstance(value, WrittenFloat):  # YAML's 300.0: reported as written; 1.5: a float
+            return value if value.is_integer() else float(value)
+        if value.is_integer():
+            return int(value)  # JSON Schema counts 300.0 as an integer; Plivo gets 300
     if isinstance(value, str) and _INT_TEXT.match(value):
         return int(value)
     return value
@@ -179,8 +181,12 @@ def check_body(body: Mapping[str, Any], mask: Mask = unmasked) -> list[BodyIssue
         if name not in props:
             hint = suggest(name, list(props))
             issues.append(BodyIssue(name, f"unknown argument {quote(name, mask)}{hint}"))
-    miswritten = {n: v for n, v in body.items() if n in _integer_args() and _miswritten(v)}
-    issues.extend(_as_yaml_read(n, v) for n, v in miswritten.items())
+    # normalize() leaves a YAML integer as written only when it is not plain decimal.
+    miswritten: set[str] = set()
+    for name, value in body.items():
+        if type(value) in _WRITTEN and name in _integer_args() and _miswritten(value):
+            miswritten.add(name)
+            issues.append(_as_yaml_read(name, value))
     if issues or not quick_check("call")(body):
         errors = list(validator("call").iter_errors(body))
         # A value of the wrong type fails its enum or pattern too; say only the first.
