@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from callspec.budget import FileClock, Limits
 from callspec.destinations import Rung, repeat_message
 from callspec.documents import check_document, get
 from callspec.errors import Location, Problem, SpecError, UsageError, location_key
@@ -51,6 +52,8 @@ class PlanOptions:
     unique_destinations: bool = False
     #: Where warnings are written as the plan is built (the CLI gives stderr); None: nowhere.
     warnings: TextIO | None = field(default=None, compare=False)
+    #: What rendering one template may cost (sizes, integers, loop iterations, time per file).
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,7 @@ class _Builder:
         self.repeats: list[Problem] = []  # destinations rung by an earlier call too
         self.extra_layers = self._command_line_vars()
         self.env_secrets = environment_secrets(env)
+        self.clock = FileClock(options.limits)
 
     def _command_line_vars(self) -> list[dict[str, Sourced]]:
         layers: list[dict[str, Sourced]] = []
@@ -214,6 +218,7 @@ class _Builder:
             return False, None
 
     def add_file(self, path: Path) -> None:
+        self.clock = FileClock(self.options.limits)  # the rendering time of this file
         display = _display(path)
         self.files.append(display)
         self.paths[display] = str(resolved(path))
@@ -285,7 +290,7 @@ class _Builder:
                     self.problems.append(Problem(item.location, item.path(name), message))
                     continue
                 try:
-                    context[name] = _render(item.value, {**context, **scope})
+                    context[name] = _render(item.value, {**context, **scope}, self.clock)
                 except RenderError as e:
                     # A template can only read variables rendered before it, so every
                     # secret its error could quote is known to the mask by now.
@@ -309,7 +314,7 @@ class _Builder:
         rendered: dict[str, Any] = {}
         for arg, item in args.items():
             try:
-                rendered[arg] = render_value(item.value, context)
+                rendered[arg] = render_value(item.value, context, self.clock)
             except RenderError as e:
                 self.problems.append(
                     _call_problem(item.location, doc, call_path, arg, call, mask.text(str(e)))
@@ -375,10 +380,10 @@ class _Literal(str):
     """A command-line value: used as given, never rendered."""
 
 
-def _render(value: Any, context: Mapping[str, Any]) -> Any:
+def _render(value: Any, context: Mapping[str, Any], clock: FileClock) -> Any:
     if isinstance(value, _Literal):
         return str(value)
-    return render_value(value, context)
+    return render_value(value, context, clock)
 
 
 def _sourced(doc: Document, path: tuple[str | int, ...]) -> list[tuple[str, Sourced]]:
