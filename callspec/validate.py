@@ -80,7 +80,7 @@ def _to_int(value: Any) -> Any:
 
 
 def _miswritten(value: Any) -> bool:
-    """An integer YAML read from other than plain decimal: 010 (octal), 0x10, 1:30, 1_000, 1e3."""
+    """An integer YAML read from other than plain decimal: 010 (octal), 0x10, 1:30, 1.0e+3."""
     if isinstance(value, WrittenInt):
         return not _DECIMAL.match(value.text)
     return isinstance(value, WrittenFloat) and value.is_integer()
