@@ -130,6 +130,11 @@ def plan_options(func: F) -> F:
             metavar="TAG",
             help="Only calls with this tag (repeatable: any).",
         ),
+        click.option(
+            "--unique-destinations",
+            is_flag=True,
+            help="A destination two calls share is an error (default: a warning).",
+        ),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -144,6 +149,8 @@ def _options(kw: dict[str, Any]) -> PlanOptions:
         vars_file=kw["vars_file"],
         only=tuple(kw["only"]),
         tags=tuple(kw["tag"]),
+        unique_destinations=kw["unique_destinations"],
+        warnings=sys.stderr,
     )
 
 

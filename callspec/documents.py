@@ -16,33 +16,38 @@ from jsonschema import ValidationError
 from callspec.errors import Problem
 from callspec.loader import Document, Path_, describe, format_path
 from callspec.schemas import SchemaName, validator
-from callspec.validate import error_message, missing_name, suggest
+from callspec.validate import Mask, error_message, missing_name, quote, suggest, unmasked
 
 
-def check_document(doc: Document, schema: SchemaName) -> list[Problem]:
-    """Every shape error in ``doc``; empty when it fits ``schema``."""
+def check_document(doc: Document, schema: SchemaName, mask: Mask | None = None) -> list[Problem]:
+    """Every shape error in ``doc``; empty when it fits ``schema``.
+
+    ``mask`` hides secrets in the values messages quote, before long ones are cut short.
+    """
     if not isinstance(doc.data, dict):
         loc = doc.where(())
         what = describe(doc.data)
         return [Problem(loc, "", f"expected a mapping at the top level, found {what}")]
     problems: list[Problem] = []
     for error in validator(schema).iter_errors(doc.data):
-        problems.extend(_problems(doc, error))
+        problems.extend(_problems(doc, error, mask or unmasked))
     return problems
 
 
-def _problems(doc: Document, error: ValidationError) -> list[Problem]:
+def _problems(doc: Document, error: ValidationError, mask: Mask) -> list[Problem]:
     path: Path_ = tuple(error.absolute_path)
     if "propertyNames" in error.absolute_schema_path:
         key = str(error.instance)
         if error.validator == "pattern":
-            message = f"'{key}' is not a valid name: use letters, digits and '_'"
+            message = f"{quote(key, mask)} is not a valid name: use letters, digits and '_'"
             return [Problem(doc.where_key((*path, key)), format_path((*path, key)), message)]
-        return [_unknown(doc, (*path, key), key, _choices(error))]
+        return [_unknown(doc, (*path, key), key, _choices(error), mask)]
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = list(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
         return [
-            _unknown(doc, (*path, key), key, known) for key in error.instance if key not in known
+            _unknown(doc, (*path, key), key, known, mask)
+            for key in error.instance
+            if key not in known
         ]
     if error.validator == "required":
         name = missing_name(error)
@@ -50,12 +55,12 @@ def _problems(doc: Document, error: ValidationError) -> list[Problem]:
     if error.validator == "type" and isinstance(error.validator_value, list):
         message = f"{describe(error.instance)} is not allowed here"
         return [Problem(doc.where(path), format_path(path), message)]
-    return [Problem(doc.where(path), format_path(path), error_message(error))]
+    return [Problem(doc.where(path), format_path(path), error_message(error, mask))]
 
 
-def _unknown(doc: Document, path: Path_, key: str, choices: list[str]) -> Problem:
+def _unknown(doc: Document, path: Path_, key: str, choices: list[str], mask: Mask) -> Problem:
     hint = suggest(key, choices)
-    return Problem(doc.where_key(path), format_path(path), f"unknown key '{key}'{hint}")
+    return Problem(doc.where_key(path), format_path(path), f"unknown key {quote(key, mask)}{hint}")
 
 
 def _choices(error: ValidationError) -> list[str]:

@@ -80,7 +80,7 @@ class UsageError(CallspecError):
     exit_code = ExitCode.USAGE
 
 
-def location_key(problem: Problem) -> tuple[str, int, int, str]:
-    """Sort key: problems print in file order."""
+def location_key(problem: Problem) -> tuple[str, int, int, str, str]:
+    """Sort key: problems print in file order (the same place: in the order of their words)."""
     loc = problem.location
-    return (loc.file, loc.line, loc.column, problem.path)
+    return (loc.file, loc.line, loc.column, problem.path, problem.message)

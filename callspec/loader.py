@@ -11,6 +11,8 @@ no input, however broken, escapes as anything but a :class:`SpecError`.
 from __future__ import annotations
 
 import datetime
+import errno
+import os
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -81,6 +83,17 @@ class WrittenInt(int):
         return self.text
 
 
+class WrittenFloat(float):
+    """A float that remembers how it was written (``1.0e+3``), for messages about it."""
+
+    text: str
+
+    def __new__(cls, value: float, text: str) -> WrittenFloat:
+        self = super().__new__(cls, value)
+        self.text = text
+        return self
+
+
 @dataclass(frozen=True)
 class Document:
     """One loaded YAML file: its data and where each value and key stands."""
@@ -107,14 +120,19 @@ class Document:
 
 
 def format_path(path: Path_) -> str:
-    """``("calls", 0, "to")`` -> ``calls[0].to``."""
+    """``("calls", 0, "to")`` -> ``calls[0].to``; a key of megabytes is cut short."""
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
+            if len(part) > _MAX_KEY_SHOWN:
+                part = f"{part[:_MAX_KEY_SHOWN]}…"
             out += f".{part}" if out else part
     return out
+
+
+_MAX_KEY_SHOWN = 60
 
 
 def load_file(path: Path, display: str | None = None) -> Document:
@@ -136,10 +154,31 @@ def load_file(path: Path, display: str | None = None) -> Document:
             # (/proc, a growing log) cannot make callspec read without end.
             raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
-        raise SpecError([_problem(name, 0, 0, f"cannot read file: {e.strerror or e}")]) from e
+        why = _LOOP if e.errno == errno.ELOOP else e.strerror or e
+        raise SpecError([_problem(name, 0, 0, f"cannot read file: {why}")]) from e
     if len(raw) > MAX_FILE_BYTES:
         raise refuse(f"file is larger than {limit}")
     return load_bytes(raw, name)
+
+
+_LOOP = "it is a symlink loop (too many levels of symbolic links)"
+
+
+def is_symlink_loop(path: Path) -> bool:
+    """True when following ``path`` never ends: a link to itself, or links round in a ring."""
+    try:
+        os.stat(path)
+    except OSError as e:
+        return e.errno == errno.ELOOP
+    return False
+
+
+def resolved(path: Path) -> Path:
+    """``path.resolve()``, or the absolute path of a symlink loop (which resolves to nothing)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # RuntimeError up to Python 3.12, OSError since
+        return path.absolute()
 
 
 def load_bytes(raw: bytes, name: str) -> Document:
@@ -269,8 +308,14 @@ class _Builder:
             # The tag's constructor function itself: construct_object() would keep
             # every node it ever built in a cache.
             construct = _CONSTRUCTOR.yaml_constructors[tag]
-            value = construct(_CONSTRUCTOR, yaml.ScalarNode(tag, event.value))
-            return WrittenInt(value, event.value) if type(value) is int else value
+            try:
+                value = construct(_CONSTRUCTOR, yaml.ScalarNode(tag, event.value))
+            except ValueError:  # Python reads an integer of at most 4300 digits
+                self._fail(event, path, f"a number of {len(event.value):,} characters is too long")
+                return None
+            if type(value) is int:
+                return WrittenInt(value, event.value)
+            return WrittenFloat(value, event.value) if type(value) is float else value
         self._fail(event, path, f"unsupported YAML tag {tag}: use a plain string, number or bool")
         return None
 

@@ -17,11 +17,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from callspec.budget import FileClock, Limits
+from callspec.destinations import Rung, repeat_message
 from callspec.documents import check_document, get
 from callspec.errors import Location, Problem, SpecError, UsageError, location_key
-from callspec.loader import Document, load_file
+from callspec.loader import Document, is_symlink_loop, load_file, resolved
 from callspec.profiles import (
     Profile,
     ProfilesFile,
@@ -50,6 +52,12 @@ class PlanOptions:
     #: The working directory: identities of spec files outside any git work tree are
     #: relative to it (None: the process's).
     cwd: Path | None = None
+    #: A destination that two calls of the run share is an error, not a warning.
+    unique_destinations: bool = False
+    #: Where warnings are written as the plan is built (the CLI gives stderr); None: nowhere.
+    warnings: TextIO | None = field(default=None, compare=False)
+    #: What rendering one template may cost (sizes, integers, loop iterations, time per file).
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass(frozen=True)
@@ -104,11 +112,11 @@ def identity_path(path: Path, cwd: Path) -> str:
     mount, a moved folder) gives the same identity, so ``--resume`` still knows
     which calls were placed.
     """
-    resolved = path.resolve()
-    for folder in resolved.parents:
+    full = resolved(path)
+    for folder in full.parents:
         if (folder / ".git").exists():
-            return resolved.relative_to(folder).as_posix()
-    return Path(os.path.relpath(resolved, cwd.resolve())).as_posix()
+            return full.relative_to(folder).as_posix()
+    return Path(os.path.relpath(full, cwd.resolve())).as_posix()
 
 
 @dataclass(frozen=True)
@@ -117,22 +125,27 @@ class Plan:
 
     calls: tuple[CallPlan, ...]
     files: tuple[str, ...]
+    #: What is suspicious but allowed: a destination shared by two calls.
+    warnings: tuple[Problem, ...] = ()
 
 
 def collect_spec_files(paths: Sequence[Path]) -> list[Path]:
-    """Files as given; folders expand to every *.yaml/*.yml in them except profiles files."""
+    """Files as given; folders expand to every *.yaml/*.yml in them except profiles files.
+
+    A symlink loop, given or found in a folder whatever its name, is kept: reading it
+    then reports it, where skipping it would hide a spec that was meant to be there.
+    """
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
             found.extend(
                 p
                 for p in sorted(path.rglob("*"))
-                if p.suffix in SPEC_SUFFIXES
-                and p.is_file()
+                if ((p.suffix in SPEC_SUFFIXES and p.is_file()) or is_symlink_loop(p))
                 and not is_profiles_filename(p)
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
-        elif path.exists():
+        elif path.exists() or is_symlink_loop(path):
             found.append(path)
         else:
             raise UsageError(f"no such file or folder: {path}")
@@ -142,7 +155,7 @@ def collect_spec_files(paths: Sequence[Path]) -> list[Path]:
     # its calls would otherwise be placed twice.
     unique: dict[Path, Path] = {}
     for path in found:
-        unique.setdefault(path.resolve(), path)
+        unique.setdefault(resolved(path), path)
     return list(unique.values())
 
 
@@ -166,9 +179,12 @@ class _Builder:
         self.paths: dict[str, tuple[str, str]] = {}  # display -> (identity, absolute)
         self.profiles_files: dict[Path, ProfilesFile | None] = {}
         self.names: set[str] = set()  # every call name seen, for --only's messages
+        self.rung = Rung()  # destinations rung so far
+        self.repeats: list[Problem] = []  # destinations rung by an earlier call too
         self.extra_layers = self._command_line_vars()
         self.env_secrets = environment_secrets(env)
         self.cwd = options.cwd or Path.cwd()
+        self.clock = FileClock(options.limits)
 
     def _command_line_vars(self) -> list[dict[str, Sourced]]:
         layers: list[dict[str, Sourced]] = []
@@ -196,10 +212,11 @@ class _Builder:
         found = find_profiles_file(self.options.profiles, spec_path.parent)
         if found is None:
             return False, None
-        key = found.resolve()
+        key = resolved(found)
         if key not in self.profiles_files:
             try:
-                self.profiles_files[key] = ProfilesFile.load(found, _display(found))
+                mask = Redactor(self.env_secrets).text
+                self.profiles_files[key] = ProfilesFile.load(found, _display(found), mask)
             except SpecError as e:
                 self.problems.extend(e.problems)
                 self.profiles_files[key] = None
@@ -233,15 +250,16 @@ class _Builder:
             return False, None
 
     def add_file(self, path: Path) -> None:
+        self.clock = FileClock(self.options.limits)  # the rendering time of this file
         display = _display(path)
         self.files.append(display)
-        self.paths[display] = (identity_path(path, self.cwd), str(path.resolve()))
+        self.paths[display] = (identity_path(path, self.cwd), str(resolved(path)))
         try:
             doc = load_file(path, display)
         except SpecError as e:
             self.problems.extend(e.problems)
             return
-        problems = check_document(doc, "spec")
+        problems = check_document(doc, "spec", Redactor(self.env_secrets).text)
         self.problems.extend(problems)
         # A defect inside one call leaves the others to be checked in the same pass.
         broken = {int(m[1]) for p in problems if (m := _CALL_PATH.match(p.path))}
@@ -304,7 +322,7 @@ class _Builder:
                     self.problems.append(Problem(item.location, item.path(name), message))
                     continue
                 try:
-                    context[name] = _render(item.value, {**context, **scope})
+                    context[name] = _render(item.value, {**context, **scope}, self.clock)
                 except RenderError as e:
                     # A template can only read variables rendered before it, so every
                     # secret its error could quote is known to the mask by now.
@@ -328,7 +346,7 @@ class _Builder:
         rendered: dict[str, Any] = {}
         for arg, item in args.items():
             try:
-                rendered[arg] = render_value(item.value, context)
+                rendered[arg] = render_value(item.value, context, self.clock)
             except RenderError as e:
                 self.problems.append(
                     _call_problem(item.location, doc, call_path, arg, call, mask.text(str(e)))
@@ -336,7 +354,7 @@ class _Builder:
         if len(rendered) < len(args):
             return
         body = normalize(rendered)
-        issues = check_body(body)
+        issues = check_body(body, mask.text)
         for issue in issues:
             where = args[issue.arg].location if issue.arg in args else doc.where(base)
             self.problems.append(
@@ -344,23 +362,31 @@ class _Builder:
             )
         if issues:
             return
-        self.calls.append(
-            CallPlan(
-                spec_file=doc.file,
-                line=doc.where(base).line,
-                index=index,
-                name=call["name"],
-                tags=tuple(call.get("tags", ())),
-                profile=profile,
-                body=body,
-                secrets=secrets,
-                spec_path=self.paths[doc.file][0],
-                abs_path=self.paths[doc.file][1],
-            )
+        planned = CallPlan(
+            spec_file=doc.file,
+            line=doc.where(base).line,
+            index=index,
+            name=call["name"],
+            tags=tuple(call.get("tags", ())),
+            profile=profile,
+            body=body,
+            secrets=secrets,
+            spec_path=self.paths[doc.file][0],
+            abs_path=self.paths[doc.file][1],
         )
+        self.calls.append(planned)
+        for repeat in self.rung.add(planned):
+            hidden = [*self.env_secrets, *repeat.first.secret_values, *planned.secret_values]
+            message = repeat_message(repeat, Redactor(hidden).text)
+            where = args["to"].location
+            self.repeats.append(_call_problem(where, doc, call_path, "to", call, message))
 
     def finish(self) -> Plan:
         missing = [n for n in self.options.only if n not in self.names]
+        repeats = sorted(self.repeats, key=location_key)
+        if self.options.unique_destinations:
+            self.problems.extend(repeats)
+            repeats = []
         if self.problems:
             unique = sorted(dict.fromkeys(self.problems), key=location_key)
             raise SpecError(unique)
@@ -372,7 +398,13 @@ class _Builder:
                 f"--tag {t}" for t in self.options.tags
             ]
             raise UsageError("no call matches " + " and ".join(given) + " in the given specs")
-        return Plan(tuple(self.calls), tuple(self.files))
+        if self.options.warnings is not None:
+            for warning in repeats:
+                self.options.warnings.write(
+                    f"{warning.location}: warning: {warning.path}: {warning.message} "
+                    "(--unique-destinations makes this an error)\n"
+                )
+        return Plan(tuple(self.calls), tuple(self.files), tuple(repeats))
 
 
 def _refuse_twins(calls: Sequence[CallPlan]) -> None:
@@ -402,10 +434,10 @@ class _Literal(str):
     """A command-line value: used as given, never rendered."""
 
 
-def _render(value: Any, context: Mapping[str, Any]) -> Any:
+def _render(value: Any, context: Mapping[str, Any], clock: FileClock) -> Any:
     if isinstance(value, _Literal):
         return str(value)
-    return render_value(value, context)
+    return render_value(value, context, clock)
 
 
 def _sourced(doc: Document, path: tuple[str | int, ...]) -> list[tuple[str, Sourced]]:
@@ -432,6 +464,6 @@ def _call_problem(
 def _display(path: Path) -> str:
     """Paths print as given, relative to the working directory when under it."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(resolved(path).relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)

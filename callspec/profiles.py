@@ -18,8 +18,8 @@ from typing import Any
 
 from callspec.documents import check_document
 from callspec.errors import Location, Problem, SpecError
-from callspec.loader import Document, format_path, load_file
-from callspec.validate import suggest
+from callspec.loader import Document, format_path, is_symlink_loop, load_file
+from callspec.validate import Mask, suggest
 
 PROFILES_FILENAMES = ("profiles.yaml", "profiles.yml")
 PROFILES_ENV = "CALLSPEC_PROFILES"
@@ -74,8 +74,8 @@ def find_profiles_file(explicit: Path | None, spec_dir: Path) -> Path | None:
     for candidate_dir in (folder, *folder.parents):
         for name in PROFILES_FILENAMES:
             candidate = candidate_dir / name
-            if candidate.is_file():
-                return candidate
+            if candidate.is_file() or is_symlink_loop(candidate):
+                return candidate  # a loop is reported when read, not passed over
     return None
 
 
@@ -107,10 +107,13 @@ class ProfilesFile:
         self.profiles: dict[str, Any] = doc.data.get("profiles", {})
 
     @classmethod
-    def load(cls, path: Path, display: str) -> ProfilesFile:
-        """Load and check a profiles file; raise :class:`SpecError` on any defect."""
+    def load(cls, path: Path, display: str, mask: Mask | None = None) -> ProfilesFile:
+        """Load and check a profiles file; raise :class:`SpecError` on any defect.
+
+        ``mask`` hides secrets in the values messages quote (see :func:`check_document`).
+        """
         doc = load_file(path, display)
-        problems = check_document(doc, "profiles") + _infinite_rates(doc)
+        problems = check_document(doc, "profiles", mask) + _infinite_rates(doc)
         if problems:
             raise SpecError(problems)
         return cls(doc)

@@ -1,23 +1,31 @@
-"""Jinja rendering of spec values: sandboxed, strict, and cached.
+"""Jinja rendering of spec values: sandboxed, strict, budgeted and cached.
 
 This module owns turning a value as written (a string that may hold a template,
 or a list or mapping of them) into the value with every template rendered.
 The environment is Jinja's :class:`SandboxedEnvironment` with a strict
-undefined: a missing variable, an unset environment variable, a syntax error
-or a sandbox violation is a :class:`RenderError` whose message a person reads.
-Each distinct template string is compiled once per process.
+undefined: a missing variable, an unset environment variable, a syntax error,
+a sandbox violation or a template over its budget (see budget.py: sizes,
+integers, loop iterations, time) is a :class:`RenderError` whose message a
+person reads.  Each distinct template string is compiled once per process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jinja2
 import jinja2.meta
+from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
+
+from callspec import budget
+from callspec.budget import BudgetExceeded, FileClock
 
 _MARKERS = ("{{", "{%", "{#")
 
@@ -65,7 +73,70 @@ class _Strict(jinja2.StrictUndefined):
         return msg
 
 
+class _CodeGenerator(CodeGenerator):
+    """Jinja's code generator with budget checks compiled in: loops, ``~`` and writes.
+
+    (``{{ ... }}`` output is counted by the environment's ``finalize``; operators,
+    calls and filters by the environment's hooks.)
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.loop_iterables: set[int] = set()  # ids of the nodes each {% for %} iterates
+
+    def visit_For(self, node: nodes.For, frame: Frame) -> None:
+        self.loop_iterables.add(id(node.iter))
+        super().visit_For(node, frame)
+
+    def visit(self, node: nodes.Node, *args: Any, **kwargs: Any) -> Any:
+        if id(node) not in self.loop_iterables:
+            return super().visit(node, *args, **kwargs)
+        self.write("environment.counted(")  # the loop takes its items through the budget
+        super().visit(node, *args, **kwargs)
+        self.write(")")
+        return None
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.checked(")
+        super().visit_Concat(node, frame)
+        self.write(")")
+
+    # What {% call %} and {% filter %} blocks write (and a recursive loop's first pass)
+    # does not pass through finalize: count it here.
+    def start_write(self, frame: Frame, node: nodes.Node | None = None) -> None:
+        super().start_write(frame, node)
+        self.write("environment.written(")
+
+    def end_write(self, frame: Frame) -> None:
+        self.write(")")
+        super().end_write(frame)
+
+
 class _Env(SandboxedEnvironment):
+    code_generator_class = _CodeGenerator
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+    # Hooks the generated code calls: a template's (and a block's) output, each loop's
+    # iterable, the result of each ``~``.
+    concat = staticmethod(budget.joined)
+    counted = staticmethod(budget.counted)
+    written = staticmethod(budget.written)
+
+    @staticmethod
+    def checked(value: Any) -> Any:
+        return budget.current().value(value)
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.filters = {name: budget.budgeted_filter(name, f) for name, f in self.filters.items()}
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        budget.binop(operator, left, right)
+        return budget.current().value(super().call_binop(context, operator, left, right))
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        args = budget.before_call(__obj, args, kwargs)
+        return budget.after_call(__obj, super().call(__context, __obj, *args, **kwargs))
+
     def getattr(self, obj: Any, attribute: str) -> Any:
         # env.NAME looks the name up as a key, so an unset variable is reported by name.
         if isinstance(obj, EnvVars):
@@ -75,7 +146,9 @@ class _Env(SandboxedEnvironment):
         return super().getattr(obj, attribute)
 
 
-_ENV = _Env(undefined=_Strict, autoescape=False, keep_trailing_newline=True)
+_ENV = _Env(
+    undefined=_Strict, autoescape=False, keep_trailing_newline=True, finalize=budget.written
+)
 _CACHE: dict[str, _Compiled] = {}
 
 
@@ -93,24 +166,26 @@ class _Compiled:
         self.pure = not any(word in text for word in _IMPURE)
         self.results: dict[tuple[Any, ...], str] = {}
 
-    def render(self, context: Mapping[str, Any]) -> str:
-        # A file of 10,000 calls renders the same defaults with the same variables
-        # again and again: remember the output per (type, value) of the names read.
-        if not self.pure:
-            return self.template.render(context)
+    # A file of 10,000 calls renders the same defaults with the same variables again
+    # and again: the output is remembered per (type, value) of the names read.
+    def key(self, context: Mapping[str, Any]) -> tuple[Any, ...]:
+        """What the output depends on (for a pure template)."""
+        # str(v) too: an int written '+1415...' renders differently from '1415...'.
+        return tuple((type(v), v, str(v)) for v in (context.get(n, _MISSING) for n in self.names))
+
+    def remembered(self, key: tuple[Any, ...] | None) -> str | None:
+        """The output for ``key``, if rendered before."""
         try:
-            # str(v) too: an int written '+1415...' renders differently from '1415...'.
-            key = tuple(
-                (type(v), v, str(v)) for v in (context.get(n, _MISSING) for n in self.names)
-            )
-            cached = self.results.get(key)
-        except TypeError:  # an unhashable value (a list, a mapping): render every time
-            return self.template.render(context)
-        if cached is None:
-            cached = self.template.render(context)
-            if len(self.results) < 1000:
-                self.results[key] = cached
-        return cached
+            return None if key is None else self.results.get(key)
+        except TypeError:  # an unhashable value (a list, a mapping): never remembered
+            return None
+
+    def render(self, context: Mapping[str, Any], key: tuple[Any, ...] | None) -> str:
+        output = self.template.render(context)
+        if key is not None and len(self.results) < 1000:
+            with contextlib.suppress(TypeError):  # unhashable: see remembered()
+                self.results[key] = output
+        return output
 
 
 _IMPURE = ("random", "lipsum", "cycler")
@@ -125,12 +200,28 @@ def _compile(text: str) -> _Compiled:
     return compiled
 
 
-def render_text(text: str, context: Mapping[str, Any]) -> str:
-    """Render one string; plain strings come back unchanged at no cost."""
+def render_text(text: str, context: Mapping[str, Any], clock: FileClock | None = None) -> str:
+    """Render one string; plain strings come back unchanged at no cost.
+
+    ``clock`` is the time budget of the file the string is in (none: its own).
+    """
     if not has_template(text):
         return text
+    compiled = _CACHE.get(text)
+    key = compiled.key(context) if compiled is not None and compiled.pure else None
+    if compiled is not None:
+        output = compiled.remembered(key)
+        if output is not None:
+            return output  # rendered before: no cost, so no budget
+    costs, token = budget.start(clock)
     try:
-        return _compile(text).render(context)
+        costs.tick()  # a file past its deadline renders nothing more
+        if compiled is None:
+            compiled = _compile(text)
+            key = compiled.key(context) if compiled.pure else None
+        return compiled.render(context, key)
+    except BudgetExceeded as e:
+        raise RenderError(f"template over budget: {e}") from e
     except jinja2.TemplateSyntaxError as e:
         where = f" (template line {e.lineno})" if e.lineno and e.lineno > 1 else ""
         raise RenderError(f"template syntax error: {e.message}{where}") from e
@@ -140,14 +231,16 @@ def render_text(text: str, context: Mapping[str, Any]) -> str:
         raise RenderError(f"template not allowed by the sandbox: {e}") from e
     except Exception as e:  # any exception a template can raise (1/0, bad filter args)
         raise RenderError(f"template error: {type(e).__name__}: {e}") from e
+    finally:
+        budget.stop(token)
 
 
-def render_value(value: Any, context: Mapping[str, Any]) -> Any:
+def render_value(value: Any, context: Mapping[str, Any], clock: FileClock | None = None) -> Any:
     """Render every string inside ``value`` (lists and mappings included)."""
     if isinstance(value, str):
-        return render_text(value, context) if "{" in value else value
+        return render_text(value, context, clock) if "{" in value else value
     if isinstance(value, list):
-        return [render_value(v, context) for v in value]
+        return [render_value(v, context, clock) for v in value]
     if isinstance(value, dict):
-        return {k: render_value(v, context) for k, v in value.items()}
+        return {k: render_value(v, context, clock) for k, v in value.items()}
     return value

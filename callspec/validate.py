@@ -12,18 +12,26 @@ uses :func:`check_request_body` so that both ends of the wire agree.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sized
 from dataclasses import dataclass
 from typing import Any
 
 from jsonschema import ValidationError
 
-from callspec.loader import describe
+from callspec.loader import WrittenFloat, WrittenInt, describe
 from callspec.schemas import call_properties, load_schema, quick_check, validator
 
 MAX_DESTINATIONS = 1000
+#: A value whose quoted form is longer than this is shown cut short, with its length.
+MAX_SHOWN = 200
+_KEPT = 60
+#: Masks secrets in a text (a Redactor's ``text``); messages mask a value before cutting it.
+Mask = Callable[[str], str]
 _INT_TEXT = re.compile(r"^\s*[+-]?[0-9]+\s*$")
+_DECIMAL = re.compile(r"^[+-]?(?:0|[1-9][0-9]*)$")
+_WRITTEN = (WrittenInt, WrittenFloat)
 _TYPE_NAMES = {
     "integer": "an integer",
     "boolean": "a boolean (true or false)",
@@ -57,15 +65,41 @@ def _scalar_text(value: Any) -> str:
 
 
 def _to_int(value: Any) -> Any:
-    if isinstance(value, bool):
-        return value
     if isinstance(value, int):
+        if isinstance(value, bool) or _miswritten(value):
+            return value  # check_body reports how YAML read 010 or 0x10
         return int(value)
-    if isinstance(value, float) and value.is_integer():
-        return int(value)  # JSON Schema counts 300.0 as an integer; Plivo gets 300
+    if isinstance(value, float):
+        if isinstance(value, WrittenFloat):  # YAML's 300.0: reported as written; 1.5: a float
+            return value if value.is_integer() else float(value)
+        if value.is_integer():
+            return int(value)  # JSON Schema counts 300.0 as an integer; Plivo gets 300
     if isinstance(value, str) and _INT_TEXT.match(value):
         return int(value)
     return value
+
+
+def _miswritten(value: Any) -> bool:
+    """An integer YAML read from other than plain decimal: 010 (octal), 0x10, 1:30, 1.0e+3."""
+    if isinstance(value, WrittenInt):
+        return not _DECIMAL.match(value.text)
+    return isinstance(value, WrittenFloat) and value.is_integer()
+
+
+@functools.cache
+def _integer_args() -> frozenset[str]:
+    return frozenset(n for n, p in call_properties().items() if p.get("x-normalize") == "integer")
+
+
+def _as_yaml_read(arg: str, value: WrittenInt | WrittenFloat) -> BodyIssue:
+    text = value.text if len(value.text) <= MAX_SHOWN else f"{value.text[:_KEPT]}…"
+    meant = f"{int(value)}"
+    # Quoted digits are read as decimal: "010" is sent as 10.
+    quoted = f' or "{value.text}"' if _INT_TEXT.match(value.text) and text == value.text else ""
+    message = (
+        f"{text} is not a plain decimal integer (YAML reads it as {value!r}); write {meant}{quoted}"
+    )
+    return BodyIssue(arg, message)
 
 
 def _to_bool(value: Any) -> Any:
@@ -130,29 +164,46 @@ def suggest(name: str, choices: list[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-def check_body(body: Mapping[str, Any]) -> list[BodyIssue]:
-    """Every problem with a normalized body: unknown names, schema rules, cross-field rules."""
+def unmasked(text: str) -> str:
+    """The :data:`Mask` of a caller that knows no secrets."""
+    return text
+
+
+def check_body(body: Mapping[str, Any], mask: Mask = unmasked) -> list[BodyIssue]:
+    """Every problem with a normalized body: unknown names, schema rules, cross-field rules.
+
+    ``mask`` hides secrets in the values messages quote, before long ones are cut short.
+    """
     schema = load_schema("call")
     props = schema["properties"]
     issues: list[BodyIssue] = []
     for name in body:
         if name not in props:
-            issues.append(BodyIssue(name, f"unknown argument '{name}'{suggest(name, list(props))}"))
+            hint = suggest(name, list(props))
+            issues.append(BodyIssue(name, f"unknown argument {quote(name, mask)}{hint}"))
+    # normalize() leaves a YAML integer as written only when it is not plain decimal.
+    miswritten: set[str] = set()
+    for name, value in body.items():
+        if type(value) in _WRITTEN and name in _integer_args() and _miswritten(value):
+            miswritten.add(name)
+            issues.append(_as_yaml_read(name, value))
     if issues or not quick_check("call")(body):
         errors = list(validator("call").iter_errors(body))
         # A value of the wrong type fails its enum or pattern too; say only the first.
         mistyped = {e.absolute_path[0] for e in errors if e.validator == "type" and e.absolute_path}
         for error in errors:
+            if error.absolute_path and error.absolute_path[0] in miswritten:
+                continue  # said above, in the terms the user wrote it in
             if (
                 error.validator != "type"
                 and error.absolute_path
                 and error.absolute_path[0] in mistyped
             ):
                 continue
-            issue = _translate(error)
+            issue = _translate(error, mask)
             if issue is not None:
                 issues.append(issue)
-    issues.extend(_cross_field(body))
+    issues.extend(_cross_field(body, mask))
     return issues
 
 
@@ -166,7 +217,7 @@ def _arg(error: ValidationError) -> str | None:
     return str(error.absolute_path[0]) if error.absolute_path else None
 
 
-def _translate(error: ValidationError) -> BodyIssue | None:
+def _translate(error: ValidationError, mask: Mask) -> BodyIssue | None:
     """A jsonschema error on a call body, attributed to its argument."""
     if error.validator == "additionalProperties":
         return None  # check_body reports these by name, with a suggestion
@@ -175,7 +226,7 @@ def _translate(error: ValidationError) -> BodyIssue | None:
         return BodyIssue(rule.get("x-argument"), rule.get("x-error", error.message))
     if error.validator == "required":
         return BodyIssue(None, f"missing required argument '{missing_name(error)}'")
-    return BodyIssue(_arg(error), error_message(error))
+    return BodyIssue(_arg(error), error_message(error, mask))
 
 
 def _rule(error: ValidationError) -> dict[str, Any] | None:
@@ -204,7 +255,7 @@ def missing_name(error: ValidationError) -> str:
     return "?"
 
 
-def error_message(error: ValidationError) -> str:
+def error_message(error: ValidationError, mask: Mask = unmasked) -> str:
     """A jsonschema error on one value in words a person reads."""
     kind = error.validator
     value: Any = error.instance
@@ -212,17 +263,18 @@ def error_message(error: ValidationError) -> str:
     subschema = error.schema if isinstance(error.schema, dict) else {}
     if kind == "type":
         expected = _TYPE_NAMES.get(str(error.validator_value), f"{error.validator_value}")
-        return f"expected {expected}, got {describe(value)} {_show(value)}"
+        return f"expected {expected}, got {describe(value)} {show(value, mask)}"
     if kind == "pattern":
         hint = subschema.get("x-error", f"does not match {error.validator_value}")
-        return f"{_show(value)} {hint}"
+        return f"{show(value, mask)} {hint}"
     if kind == "enum":
         allowed = " or ".join(repr(v) for v in expected)
-        return f"{_show(value)} is not allowed: use {allowed}"
+        return f"{show(value, mask)} is not allowed: use {allowed}"
     if kind == "const":
-        return f"must be {error.validator_value!r}, not {_show(value)}"
+        return f"must be {error.validator_value!r}, not {show(value, mask)}"
     if kind == "maxLength":
-        return f"{_show(value)} is {len(value)} characters, more than {error.validator_value}"
+        shown = show(value, mask, length=False)
+        return f"{shown} is {len(value):,} characters, more than {error.validator_value}"
     if kind == "minLength":
         return "must not be empty"
     if kind == "minItems":
@@ -230,18 +282,41 @@ def error_message(error: ValidationError) -> str:
     return str(error.message)
 
 
-def _show(value: Any) -> str:
-    # Never cut short: a value cut in the middle of a secret could not be masked.
+def show(value: Any, mask: Mask = unmasked, length: bool = True) -> str:
+    """A value as every message quotes it: ``'abc'``, or ``'aaaa…' (3,000,000 characters)``.
+
+    The whole value is masked before a long one is cut: a secret cut in half could
+    no longer be recognized, and its first half would leak.  ``length=False`` leaves
+    the length out, for a message that states it anyway.
+    """
     if isinstance(value, bool):
         return "true" if value else "false"  # as YAML and JSON spell them
-    return "null" if value is None else repr(value)
+    if value is None:
+        return "null"
+    text = mask(repr(value))
+    if len(text) <= MAX_SHOWN:
+        return text
+    if isinstance(value, str):
+        cut, size = f"{text[:_KEPT]}…{text[0]}", f"{len(value):,} characters"
+    else:
+        items = len(value) if isinstance(value, Sized) else 0
+        cut, size = f"{text[:_KEPT]}…", f"{items:,} items" if items else f"{len(text):,} characters"
+    return f"{cut} ({size})" if length else cut
+
+
+def quote(text: str, mask: Mask = unmasked) -> str:
+    """A name as messages quote it, ``'answer_ulr'``: cut short like :func:`show` when long."""
+    masked = mask(text)
+    if len(masked) + 2 <= MAX_SHOWN:
+        return f"'{masked}'"
+    return f"'{masked[:_KEPT]}…' ({len(text):,} characters)"
 
 
 def _digits(number: str) -> str:
     return number[1:] if number.startswith("+") else number
 
 
-def _cross_field(body: Mapping[str, Any]) -> list[BodyIssue]:
+def _cross_field(body: Mapping[str, Any], mask: Mask) -> list[BodyIssue]:
     to = body.get("to")
     if not isinstance(to, str) or not to:
         return []
@@ -253,7 +328,7 @@ def _cross_field(body: Mapping[str, Any]) -> list[BodyIssue]:
         issues.append(
             BodyIssue(
                 "to",
-                f"{', '.join(map(repr, twice[:3]))} appears more than once: "
+                f"{', '.join(show(d, mask) for d in twice[:3])} appears more than once: "
                 "that phone would ring more than once",
             )
         )
@@ -267,7 +342,10 @@ def _cross_field(body: Mapping[str, Any]) -> list[BodyIssue]:
     caller = body.get("from")
     if isinstance(caller, str) and _digits(caller) in {_digits(d) for d in destinations}:
         issues.append(
-            BodyIssue("from", f"{caller!r} is also a destination in 'to'; Plivo refuses the call")
+            BodyIssue(
+                "from",
+                f"{show(caller, mask)} is also a destination in 'to'; Plivo refuses the call",
+            )
         )
     if "parent_call_uuid" in body and len(destinations) > 1:
         issues.append(

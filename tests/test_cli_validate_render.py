@@ -430,3 +430,24 @@ def test_version(run_cli: RunCli) -> None:
     result = run_cli("--version")
     assert result.exit_code == 0
     assert result.stdout.startswith("callspec, version ")
+
+
+@pytest.mark.parametrize("command", ["validate", "render", "run --dry-run"])
+def test_a_symlink_loop_is_a_clear_error(command: str, tmp_path: Path, run_cli: RunCli) -> None:
+    (tmp_path / "loop.yaml").symlink_to("loop.yaml")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "a.yaml").symlink_to("b.yaml")
+    (tmp_path / "folder" / "b.yaml").symlink_to("a.yaml")
+    loop = "cannot read file: it is a symlink loop (too many levels of symbolic links)"
+    for path, lines in (
+        ("loop.yaml", [f"loop.yaml: {loop}"]),
+        ("folder", [f"folder/a.yaml: {loop}", f"folder/b.yaml: {loop}"]),
+    ):
+        report = ["--report", tmp_path / "r.json"] if command.startswith("run") else []
+        result = run_cli(*command.split(), path, *report, cwd=tmp_path)
+        assert result.exit_code == 3, result.output
+        n = len(lines)
+        assert result.stderr.splitlines() == [
+            *lines,
+            f"callspec: {n} problem{'s' if n > 1 else ''}; nothing was sent",
+        ]

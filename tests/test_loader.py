@@ -8,11 +8,13 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from callspec.errors import Location, SpecError
 from callspec.loader import (
     MAX_FILE_BYTES,
     Document,
+    WrittenFloat,
     WrittenInt,
     describe,
     format_path,
@@ -133,6 +135,47 @@ def test_written_int_keeps_its_text() -> None:
     assert str(doc.data["b"]) == "14152223333"
     assert doc.data["c"] == 31 and str(doc.data["c"]) == "0x1F"
     assert doc.data["d"] == "+14152223333" and type(doc.data["d"]) is str
+
+
+NUMBERS = [
+    "300",
+    "+300",
+    "-5",
+    "0",
+    "010",
+    "-010",
+    "00",
+    "0x1F",
+    "0o17",
+    "0b101",
+    "1:30",
+    "1_000",
+    "300.0",
+    "1.0e+3",
+    "1e3",
+    ".inf",
+    "1.5",
+    "'010'",
+    "!!int '010'",
+    "!!float 3",
+]
+
+
+@pytest.mark.parametrize("text", NUMBERS)
+def test_numbers_keep_their_text_and_read_as_pyyaml_reads_them(text: str) -> None:
+    """The event-based loader (with its memo of tag resolution) agrees with yaml.safe_load."""
+    for _ in range(2):  # the second time through the memo
+        value = load(f"a: {text}\n").data["a"]
+        expected = yaml.safe_load(f"a: {text}\n")["a"]
+        assert value == expected and isinstance(value, type(expected)), (text, value)
+        if isinstance(value, WrittenInt | WrittenFloat):
+            assert value.text == text.split(" ")[-1].strip("'"), value.text
+
+
+def test_a_number_too_long_for_python_is_a_located_error() -> None:
+    assert problems("a:\n  b: " + "1" * 5000 + "\n") == [
+        "f.yaml:2:6: a.b: a number of 5,000 characters is too long"
+    ]
 
 
 def test_other_scalars() -> None:

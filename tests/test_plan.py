@@ -69,6 +69,34 @@ def test_collect_missing_path(tmp_path: Path) -> None:
         collect_spec_files([tmp_path])
 
 
+def test_symlink_loops_are_reported_not_skipped(tmp_path: Path) -> None:
+    (tmp_path / "self.yaml").symlink_to("self.yaml")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "ping").symlink_to("pong")  # a ring of two, whatever their names
+    (tmp_path / "sub" / "pong").symlink_to("ping")
+    (tmp_path / "sub" / "ok.yaml").write_text(CALL)
+    assert collect_spec_files([tmp_path / "self.yaml"]) == [tmp_path / "self.yaml"]
+    assert collect_spec_files([tmp_path]) == [
+        tmp_path / "self.yaml",
+        tmp_path / "sub" / "ok.yaml",
+        tmp_path / "sub" / "ping",
+        tmp_path / "sub" / "pong",
+    ]
+    loop = "cannot read file: it is a symlink loop (too many levels of symbolic links)"
+    assert problems(tmp_path) == [
+        f"{tmp_path / name}: {loop}" for name in ("self.yaml", "sub/ping", "sub/pong")
+    ]
+
+
+def test_a_profiles_file_that_is_a_symlink_loop_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "profiles.yaml").symlink_to("profiles.yaml")
+    (tmp_path / "spec.yaml").write_text(CALL)
+    assert problems(tmp_path / "spec.yaml") == [
+        f"{tmp_path / 'profiles.yaml'}: cannot read file: it is a symlink loop "
+        "(too many levels of symbolic links)"
+    ]
+
+
 def test_plan_of_a_folder() -> None:
     result = plan("valid")
     assert result.files == tuple(
