@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from common import AUTH_ID, TOKEN, callspec_run, write_calls_spec  # noqa: E402
 
-from callspec.sandbox import Sandbox, SandboxConfig  # noqa: E402
+from callspec.sandbox.server import Sandbox, SandboxConfig  # noqa: E402
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ import requests
 # Run as a script from a source checkout: find callspec beside bench/.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from callspec.sandbox import Sandbox, SandboxConfig
+from callspec.sandbox.server import Sandbox, SandboxConfig
 
 BODY = {
     "from": "+14152224444",

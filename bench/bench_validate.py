@@ -28,7 +28,7 @@ from jsonschema import Draft202012Validator
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from callspec.plan import PlanOptions, build_plan  # noqa: E402
+from callspec.spec.plan import PlanOptions, build_plan  # noqa: E402
 
 # As after `pip install`, which compiles bytecode: this machine sets PYTHONDONTWRITEBYTECODE,
 # which would make every run compile callspec and its dependencies from source.

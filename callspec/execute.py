@@ -19,16 +19,22 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
+from callspec.delivery.http import now_iso
+from callspec.delivery.request import DEFAULT_API_URL, Credentials, credentials_for
+from callspec.delivery.runner import Runner, RunOptions
 from callspec.errors import CallspecError, ExitCode, GuardError, SpecError
-from callspec.outputs import NamedOutput, check_distinct, check_writable, same_file, writes_in_place
-from callspec.plan import Plan, PlanOptions, build_plan
-from callspec.progress import Progress
 from callspec.redact import Redactor, environment_secrets
 from callspec.report import REPORTERS, ReportError, append_github_summary, write_report
-from callspec.request import DEFAULT_API_URL, Credentials, credentials_for
+from callspec.report.outputs import (
+    NamedOutput,
+    check_distinct,
+    check_writable,
+    same_file,
+    writes_in_place,
+)
+from callspec.report.progress import Progress
 from callspec.results import Mode, RunResult
-from callspec.runner import Runner, RunOptions
-from callspec.send import now_iso
+from callspec.spec.plan import Plan, PlanOptions, build_plan
 
 RUNS_DIR = Path(".callspec") / "runs"
 
@@ -86,7 +92,7 @@ def output_paths(
 
 def _sandbox_credentials(plan: Plan, environ: Mapping[str, str]) -> Credentials:
     """The user's credentials when they resolve, else the sandbox's own."""
-    from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
+    from callspec.sandbox.server import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
 
     try:
         return credentials_for(plan.calls[0], environ)
@@ -101,7 +107,7 @@ def _maybe_sandbox(
     if not sandbox:
         yield options
         return
-    from callspec.sandbox import Sandbox, SandboxConfig  # loaded only for --sandbox
+    from callspec.sandbox.server import Sandbox, SandboxConfig  # loaded only for --sandbox
 
     creds = _sandbox_credentials(plan, environ)
     config = SandboxConfig(auth_id=creds.auth_id, auth_token=creds.auth_token)

@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 
 from callspec.cli import cli
 from callspec.report import validate_report
-from callspec.sandbox import Sandbox, SandboxConfig
+from callspec.sandbox.server import Sandbox, SandboxConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 # The -d body of the seed's curl example, byte for byte (tests/test_sandbox_cli.py checks it

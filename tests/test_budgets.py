@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from jinja2.sandbox import SandboxedEnvironment
 
-from callspec.budget import Limits
 from callspec.errors import SpecError
-from callspec.plan import PlanOptions, build_plan
-from callspec.render import RenderError, render_text
+from callspec.spec.budget import Limits
+from callspec.spec.plan import PlanOptions, build_plan
+from callspec.spec.templates import RenderError, render_text
 
 MIB = 1 << 20
 OVER = "template over budget: "

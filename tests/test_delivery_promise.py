@@ -39,9 +39,9 @@ from support import (
     write_spec,
 )
 
+from callspec.delivery.journal import read_journal
 from callspec.errors import ExitCode
-from callspec.journal import read_journal
-from callspec.sandbox_faults import Fault
+from callspec.sandbox.faults import Fault
 
 
 def port_of(url: str) -> int:
@@ -288,7 +288,7 @@ def test_a_journal_that_matches_no_call_is_refused(tmp_path: Path) -> None:
 
 def _legacy_journal(folder: Path, journal: Path, url: str) -> None:
     """A journal as callspec 0.1 wrote it: absolute paths in keys, no target."""
-    from callspec.plan import PlanOptions, build_plan
+    from callspec.spec.plan import PlanOptions, build_plan
 
     plan = build_plan([folder / "calls.yaml"], PlanOptions(), cred_env())
     lines = []

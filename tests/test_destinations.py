@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO, RunCli
 from support import cred_env, invoke, sandbox
 
-from callspec.destinations import destination_key
+from callspec.spec.destinations import destination_key
 
 SPEC = """version: 1
 defaults:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from conftest import EXAMPLES, REPO, RunCli
 
-from callspec.loader import MAX_FILE_BYTES
+from callspec.spec.loader import MAX_FILE_BYTES
 
 LOCATED = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): ")
 BODY = re.compile(r"^# body\[(?P<call>[^\]]+)\]: (?P<json>\{.*\})$")

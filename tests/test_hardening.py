@@ -122,7 +122,7 @@ def test_missing_credentials_are_reported_once_not_per_call(tmp_path: Path) -> N
 
 
 def test_resumed_unknown_calls_show_their_reason_in_the_summary(tmp_path: Path) -> None:
-    from callspec.sandbox_faults import Fault
+    from callspec.sandbox.faults import Fault
 
     write_profiles(tmp_path)
     write_spec(tmp_path, 1)
@@ -269,8 +269,8 @@ def test_a_cut_last_line_is_dropped_so_later_resumes_work(tmp_path: Path) -> Non
 
 
 def test_a_failing_progress_callback_loses_no_call(tmp_path: Path) -> None:
-    from callspec.plan import PlanOptions, build_plan
-    from callspec.runner import RunOptions, run_plan
+    from callspec.delivery.runner import RunOptions, run_plan
+    from callspec.spec.plan import PlanOptions, build_plan
 
     write_profiles(tmp_path)
     write_spec(tmp_path, 5)
@@ -407,7 +407,7 @@ def test_injected_not_found_has_no_retry_after(tmp_path: Path) -> None:
     import requests
     from support import AUTH_ID, TOKEN
 
-    from callspec.sandbox_faults import Fault
+    from callspec.sandbox.faults import Fault
 
     with sandbox(faults=(Fault(404, 1.0),), retry_after=1.0) as sb:
         answer = requests.post(

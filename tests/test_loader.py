@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from callspec.errors import Location, SpecError
-from callspec.loader import (
+from callspec.spec.loader import (
     MAX_FILE_BYTES,
     Document,
     WrittenFloat,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from conftest import RunCli
 
-from callspec.validate import MAX_SHOWN, quote, show
+from callspec.spec.validate import MAX_SHOWN, quote, show
 
 CALL = """version: 1
 calls:

@@ -16,8 +16,8 @@ import pytest
 from support import cred_env, invoke, run_args, sandbox, write_profiles, write_spec
 
 from callspec.errors import ExitCode, UsageError
-from callspec.outputs import check_writable, write_output
-from callspec.sandbox import Sandbox
+from callspec.report.outputs import check_writable, write_output
+from callspec.sandbox.server import Sandbox
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -8,8 +8,8 @@ import pytest
 from conftest import EXAMPLES, REPO
 
 from callspec.errors import SpecError, UsageError
-from callspec.plan import Plan, PlanOptions, build_plan, collect_spec_files
-from callspec.profiles import PROFILES_ENV, ProfilesFile, find_profiles_file
+from callspec.spec.plan import Plan, PlanOptions, build_plan, collect_spec_files
+from callspec.spec.profiles import PROFILES_ENV, ProfilesFile, find_profiles_file
 
 PRECEDENCE = EXAMPLES / "precedence"
 CALL = """version: 1

@@ -43,8 +43,8 @@ from support import (
     write_spec,
 )
 
+from callspec.delivery.journal import Journal, read_journal
 from callspec.errors import ExitCode
-from callspec.journal import Journal, read_journal
 from callspec.redact import Redactor
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -652,7 +652,7 @@ def test_a_dead_https_proxy_is_not_sent_and_retried(tmp_path: Path, monkeypatch:
     monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{_closed_port()}")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    from callspec import send
+    from callspec.delivery import http as send
 
     send._proxies.cache_clear()
     try:

@@ -23,7 +23,7 @@ from support import (
 )
 
 from callspec.errors import ExitCode
-from callspec.sandbox_faults import Fault
+from callspec.sandbox.faults import Fault
 
 
 @pytest.fixture

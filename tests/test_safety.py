@@ -27,7 +27,7 @@ from support import (
 )
 
 from callspec.errors import ExitCode
-from callspec.sandbox_faults import Fault
+from callspec.sandbox.faults import Fault
 
 N = 6
 
@@ -320,8 +320,8 @@ def test_second_interrupt_exits_at_once_with_the_journal_intact(tmp_path: Path) 
 def test_progress_bar_on_a_terminal_and_lines_otherwise() -> None:
     import io
 
-    from callspec.progress import Progress
     from callspec.redact import Redactor
+    from callspec.report.progress import Progress
     from callspec.results import CallResult
 
     result = CallResult(

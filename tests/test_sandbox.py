@@ -20,7 +20,7 @@ import pytest
 import requests
 from support import SEED_CURL_BODY
 
-from callspec.sandbox import Fault, Sandbox, SandboxConfig
+from callspec.sandbox.server import Fault, Sandbox, SandboxConfig
 
 pytestmark = pytest.mark.timeout(20)
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from callspec.sandbox import MAX_BODY_BYTES, MAX_JSON_DEPTH, Sandbox, SandboxConfig
+from callspec.sandbox.server import MAX_BODY_BYTES, MAX_JSON_DEPTH, Sandbox, SandboxConfig
 
 pytestmark = pytest.mark.timeout(30)
 

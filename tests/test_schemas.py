@@ -1,7 +1,7 @@
 """The JSON Schemas in schemas/: well-formed, documented, and faithful to Plivo's argument table.
 
 The argument table (shared/reference/plivo-call-api.md) is checked row by row on
-request bodies through :func:`callspec.validate.check_request_body`, the function
+request bodies through :func:`callspec.spec.validate.check_request_body`, the function
 the sandbox answers with: normalize (strings to numbers and booleans, methods
 upper-case) then validate.
 """
@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from callspec.schemas import load_schema, validator
-from callspec.validate import check_body, check_request_body, normalize
+from callspec.spec.validate import check_body, check_request_body, normalize
 
 SCHEMAS = REPO / "schemas"
 NAMES = [

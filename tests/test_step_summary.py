@@ -10,9 +10,9 @@ import pytest
 from support import cred_env, invoke, write_profiles
 
 from callspec.errors import ExitCode, Location, Problem
-from callspec.markdown import markdown_text
 from callspec.redact import Redactor
 from callspec.report import SUMMARY_MAX_BYTES, MarkdownReporter, append_github_summary
+from callspec.report.markdown import markdown_text
 from callspec.results import Attempt, CallResult, RunResult
 
 SECRET = "pin-5f3e9a"

@@ -20,11 +20,11 @@ import yaml
 
 from callspec import __version__
 from callspec.errors import GuardError
-from callspec.plan import CallPlan, Plan
-from callspec.profiles import Sourced
 from callspec.redact import Redactor, mask_userinfo
-from callspec.render import EnvVars, RenderError, render_text
 from callspec.schemas import load_schema
+from callspec.spec.plan import CallPlan, Plan
+from callspec.spec.profiles import Sourced
+from callspec.spec.templates import EnvVars, RenderError, render_text
 
 DEFAULT_API_URL = "https://api.plivo.com"
 AUTH_ID_PLACEHOLDER = "{auth_id}"

@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from callspec.delivery.http import now_iso
 from callspec.errors import GuardError, Location, Problem, SpecError, UsageError
-from callspec.plan import CallPlan
 from callspec.redact import Redactor
 from callspec.results import CallResult
-from callspec.send import now_iso
+from callspec.spec.plan import CallPlan
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from callspec.documents import check_document
 from callspec.errors import Location, Problem, SpecError
-from callspec.loader import Document, format_path, is_symlink_loop, load_file
-from callspec.validate import Mask, suggest
+from callspec.spec.documents import check_document
+from callspec.spec.loader import Document, format_path, is_symlink_loop, load_file
+from callspec.spec.validate import Mask, suggest
 
 PROFILES_FILENAMES = ("profiles.yaml", "profiles.yml")
 PROFILES_ENV = "CALLSPEC_PROFILES"

@@ -26,7 +26,7 @@ from typing import Any
 
 from jinja2.runtime import LoopContext
 
-from callspec.estimates import (
+from callspec.spec.estimates import (
     FILTER_ESTIMATES,
     GLOBAL_ESTIMATES,
     METHOD_ESTIMATES,

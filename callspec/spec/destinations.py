@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from callspec.validate import Mask, show, unmasked
+from callspec.spec.validate import Mask, show, unmasked
 
 if TYPE_CHECKING:
-    from callspec.plan import CallPlan
+    from callspec.spec.plan import CallPlan
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 The file schemas (``spec.schema.json``, ``profiles.schema.json``) say which keys
 a file may have and what kind of value each holds; this module runs them on a
-:class:`~callspec.loader.Document` and turns every error into a
+:class:`~callspec.spec.loader.Document` and turns every error into a
 :class:`~callspec.errors.Problem` at the line and column of the offending key
 or value.  Unknown keys get the nearest valid name as a suggestion.
 """
@@ -14,9 +14,9 @@ from typing import Any
 from jsonschema import ValidationError
 
 from callspec.errors import Problem
-from callspec.loader import Document, Path_, describe, format_path
 from callspec.schemas import SchemaName, validator
-from callspec.validate import Mask, error_message, missing_name, quote, suggest, unmasked
+from callspec.spec.loader import Document, Path_, describe, format_path
+from callspec.spec.validate import Mask, error_message, missing_name, quote, suggest, unmasked
 
 
 def check_document(doc: Document, schema: SchemaName, mask: Mask | None = None) -> list[Problem]:

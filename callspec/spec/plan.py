@@ -19,21 +19,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from callspec.budget import FileClock, Limits
-from callspec.destinations import Rung, repeat_message
-from callspec.documents import check_document, get
 from callspec.errors import Location, Problem, SpecError, UsageError, location_key
-from callspec.loader import Document, is_symlink_loop, load_file, resolved
-from callspec.profiles import (
+from callspec.redact import Redactor, environment_secrets
+from callspec.spec.budget import FileClock, Limits
+from callspec.spec.destinations import Rung, repeat_message
+from callspec.spec.documents import check_document, get
+from callspec.spec.loader import Document, is_symlink_loop, load_file, resolved
+from callspec.spec.profiles import (
     Profile,
     ProfilesFile,
     Sourced,
     find_profiles_file,
     is_profiles_filename,
 )
-from callspec.redact import Redactor, environment_secrets
-from callspec.render import EnvVars, RenderError, render_value
-from callspec.validate import check_body, normalize
+from callspec.spec.templates import EnvVars, RenderError, render_value
+from callspec.spec.validate import check_body, normalize
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 _CALL_PATH = re.compile(r"^calls\[(\d+)\]")

@@ -20,18 +20,18 @@ from typing import Any, TypeVar
 import click
 
 from callspec import __version__
+from callspec.cli.interrupts import install_stop_handlers
+from callspec.delivery.request import check_api_url, render_requests
 from callspec.errors import CallspecError, ExitCode, SpecError, UsageError
-from callspec.interrupts import install_stop_handlers
-from callspec.plan import Plan, PlanOptions, build_plan
 from callspec.redact import Redactor, environment_secrets
-from callspec.request import check_api_url, render_requests
 from callspec.results import Mode
-from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
-from callspec.sandbox_faults import parse_fault, parse_latency
+from callspec.sandbox.faults import parse_fault, parse_latency
+from callspec.sandbox.server import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
 from callspec.schemas import SCHEMA_NAMES, SchemaName, schema_path
+from callspec.spec.plan import Plan, PlanOptions, build_plan
 
 F = TypeVar("F", bound=Callable[..., Any])
-DEFAULT_BAIL = 5  # callspec.runner's defaults, without importing the send stage for --help
+DEFAULT_BAIL = 5  # callspec.delivery.runner's defaults, without importing the send stage for --help
 DEFAULT_MAX_RETRY_WAIT = 300.0
 
 
@@ -353,9 +353,9 @@ def run(paths: tuple[Path, ...], **kw: Any) -> None:
       callspec run specs/oncall.yaml --tag sev1 --report out/report.json
       callspec run specs/ --resume out/report.journal.jsonl
     """
+    from callspec.delivery.http import Timeouts
+    from callspec.delivery.runner import RunOptions
     from callspec.execute import Outputs, execute  # the send stage loads only for run
-    from callspec.runner import RunOptions
-    from callspec.send import Timeouts
 
     for flag in ("retry_unknown", "resume_anyway"):
         if kw[flag] and not kw["resume"]:
@@ -486,7 +486,7 @@ def sandbox(**kw: Any) -> None:
       callspec sandbox --port 8555 --cps 2 --fail 503:0.1 --seed 7
       callspec run specs/ --api-url http://127.0.0.1:8555
     """
-    from callspec.sandbox import Sandbox, SandboxConfig
+    from callspec.sandbox.server import Sandbox, SandboxConfig
 
     config = SandboxConfig(
         host=kw["host"],

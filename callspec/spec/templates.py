@@ -24,8 +24,8 @@ from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
-from callspec import budget
-from callspec.budget import BudgetExceeded, FileClock
+from callspec.spec import budget
+from callspec.spec.budget import BudgetExceeded, FileClock
 
 _MARKERS = ("{{", "{%", "{#")
 

@@ -2,10 +2,10 @@
 
 This module owns the sandbox server: ``POST /v1/Account/{auth_id}/Call/`` on
 127.0.0.1 answered as Plivo does (basic auth checked against the auth ID in the
-path, the body checked by :func:`callspec.validate.check_request_body`, 201 "call
+path, the body checked by :func:`callspec.spec.validate.check_request_body`, 201 "call
 fired", "calls fired" for bulk, 200 "call queued" over its CPS, Plivo's
 ``{"api_id", "error"}`` shape for every error), a record of every call it treats
-as placed, and the faults that :mod:`callspec.sandbox_faults` chooses (latency,
+as placed, and the faults that :mod:`callspec.sandbox.faults` chooses (latency,
 statuses, dropped and hung connections).
 
 Each response leaves in one socket write with TCP_NODELAY set: headers and body
@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 from urllib.parse import parse_qs, urlsplit
 
-from callspec.sandbox_faults import Fault, FaultPlan, answer, hold, new_id, phrase
-from callspec.validate import check_request_body
+from callspec.sandbox.faults import Fault, FaultPlan, answer, hold, new_id, phrase
+from callspec.spec.validate import check_request_body
 
 __all__ = ["DEFAULT_AUTH_ID", "DEFAULT_AUTH_TOKEN", "Fault", "Sandbox", "SandboxConfig"]
 

@@ -22,9 +22,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from callspec.delivery.journal import JournalEntry, Target
 from callspec.errors import GuardError
-from callspec.journal import JournalEntry, Target
-from callspec.plan import CallPlan
+from callspec.spec.plan import CallPlan
 
 #: Journal states that mean the call may have been placed.
 PLACED_STATES = frozenset({"fired", "queued", "started", "unknown"})

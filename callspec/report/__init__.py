@@ -24,9 +24,9 @@ from typing import Any, Literal, TextIO
 
 import callspec
 from callspec.errors import CallspecError, Problem
-from callspec.markdown import Page, markdown_text
-from callspec.outputs import write_output
 from callspec.redact import Redactor
+from callspec.report.markdown import Page, markdown_text
+from callspec.report.outputs import write_output
 from callspec.results import CallResult, RunResult
 from callspec.schemas import validator
 
@@ -423,7 +423,7 @@ REPORTERS: dict[ReportKind, Reporter] = {
 
 
 def write_report(kind: ReportKind, result: RunResult, redactor: Redactor, path: Path) -> None:
-    """Write one report to ``path`` (see :func:`callspec.outputs.write_output`).
+    """Write one report to ``path`` (see :func:`callspec.report.outputs.write_output`).
 
     The report is rendered in full first, so one that is refused (or a reporter
     that fails) leaves ``path`` as it was: a FIFO or a terminal gets nothing, not half.

@@ -20,8 +20,8 @@ from typing import Any
 
 from jsonschema import ValidationError
 
-from callspec.loader import WrittenFloat, WrittenInt, describe
 from callspec.schemas import call_properties, load_schema, quick_check, validator
+from callspec.spec.loader import WrittenFloat, WrittenInt, describe
 
 MAX_DESTINATIONS = 1000
 #: A value whose quoted form is longer than this is shown cut short, with its length.

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import requests
 
-from callspec.errors import GuardError
-from callspec.journal import (
+from callspec.delivery.http import AttemptResult, Timeouts, new_session, now_iso, send_once
+from callspec.delivery.journal import (
     Journal,
     JournalWriteError,
     Target,
@@ -35,18 +35,18 @@ from callspec.journal import (
     normal_url,
     read_journal,
 )
-from callspec.plan import CallPlan, Plan
-from callspec.redact import Redactor
-from callspec.request import (
+from callspec.delivery.request import (
     Credentials,
     api_url_for,
     basic_auth_value,
     build_request,
     credentials_for,
 )
+from callspec.delivery.resume import Decision, ResumeIndex, check_fit, decide
+from callspec.errors import GuardError
+from callspec.redact import Redactor
 from callspec.results import Attempt, CallResult, Mode, Outcome, RunResult, StopKind, Stopped
-from callspec.resume import Decision, ResumeIndex, check_fit, decide
-from callspec.send import AttemptResult, Timeouts, new_session, now_iso, send_once
+from callspec.spec.plan import CallPlan, Plan
 
 DEFAULT_RATE = 2.0  # Plivo's default calls-per-second limit for an account
 MAX_RETRY_AFTER = 60.0

@@ -30,7 +30,7 @@ import urllib3.connection
 import urllib3.connectionpool
 import urllib3.exceptions
 
-from callspec.request import Credentials, Request
+from callspec.delivery.request import Credentials, Request
 from callspec.results import Attempt, ErrorKind
 
 Verdict = Literal["fired", "queued", "failed", "unknown", "retry"]

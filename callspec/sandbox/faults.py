@@ -5,7 +5,7 @@ per request in arrival order, so a seed and a request order always give the same
 faults), the answer Plivo would give otherwise ("call fired", "calls fired",
 "call queued", "async api spawned"), what each fault means for the record (which
 statuses prove no call was placed), and how a hung request is held.
-:mod:`callspec.sandbox` carries them out on the wire.
+:mod:`callspec.sandbox.server` carries them out on the wire.
 """
 
 from __future__ import annotations
