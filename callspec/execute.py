@@ -19,7 +19,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
-from callspec.delivery.http import now_iso
 from callspec.delivery.request import DEFAULT_API_URL, Credentials, credentials_for
 from callspec.delivery.runner import Runner, RunOptions
 from callspec.errors import CallspecError, ExitCode, GuardError, SpecError
@@ -33,7 +32,7 @@ from callspec.report.outputs import (
     writes_in_place,
 )
 from callspec.report.progress import Progress
-from callspec.results import Mode, RunResult
+from callspec.results import Mode, RunResult, now_iso
 from callspec.spec.plan import Plan, PlanOptions, build_plan
 
 RUNS_DIR = Path(".callspec") / "runs"

@@ -10,9 +10,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 from callspec.errors import ExitCode, Problem
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO 8601 with milliseconds (every time a run records)."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
 
 Outcome = Literal["fired", "queued", "failed", "unknown", "skipped", "invalid"]
 OUTCOMES: tuple[Outcome, ...] = ("fired", "queued", "failed", "unknown", "skipped", "invalid")

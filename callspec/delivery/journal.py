@@ -29,10 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from callspec.delivery.http import now_iso
 from callspec.errors import GuardError, Location, Problem, SpecError, UsageError
 from callspec.redact import Redactor
-from callspec.results import CallResult
+from callspec.results import CallResult, now_iso
 from callspec.spec.plan import CallPlan
 
 

@@ -18,7 +18,6 @@ import os
 import queue
 import random
 import threading
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -26,7 +25,9 @@ from pathlib import Path
 
 import requests
 
-from callspec.delivery.http import AttemptResult, Timeouts, new_session, now_iso, send_once
+from callspec.delivery.classify import AttemptResult
+from callspec.delivery.guards import check_credentials, check_max_calls, profile_limit
+from callspec.delivery.http import Timeouts, new_session, send_once
 from callspec.delivery.journal import (
     Journal,
     JournalWriteError,
@@ -35,21 +36,28 @@ from callspec.delivery.journal import (
     normal_url,
     read_journal,
 )
+from callspec.delivery.rate import RateLimiter, backoff
 from callspec.delivery.request import (
     Credentials,
     api_url_for,
     basic_auth_value,
     build_request,
-    credentials_for,
 )
 from callspec.delivery.resume import Decision, ResumeIndex, check_fit, decide
-from callspec.errors import GuardError
 from callspec.redact import Redactor
-from callspec.results import Attempt, CallResult, Mode, Outcome, RunResult, StopKind, Stopped
+from callspec.results import (
+    Attempt,
+    CallResult,
+    Mode,
+    Outcome,
+    RunResult,
+    StopKind,
+    Stopped,
+    now_iso,
+)
 from callspec.spec.plan import CallPlan, Plan
 
 DEFAULT_RATE = 2.0  # Plivo's default calls-per-second limit for an account
-MAX_RETRY_AFTER = 60.0
 DEFAULT_BAIL = 5
 DEFAULT_MAX_RETRY_WAIT = 300.0
 
@@ -76,102 +84,6 @@ class RunOptions:
     bail: int = DEFAULT_BAIL
     #: Seconds of retry waiting the whole run may spend (every call's waits added up).
     max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT
-
-
-class RateLimiter:
-    """Evenly spaced start times across all workers: ``rate`` per second, no bursts.
-
-    :meth:`acquire` books each attempt a slot; between the slot and the send
-    comes the journal's fsync, whose time varies, so :meth:`pace`, called right
-    before the request goes out, keeps every two sends at least one interval
-    apart as they really begin (a late fsync would otherwise bunch two sends
-    and an account's CPS limit would queue one).
-    """
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate
-        self._next = 0.0
-        self._last = -float("inf")
-        self._lock = threading.Lock()
-
-    def pace(self, stop: threading.Event) -> None:
-        """Wait until one interval after the previous send began (at most that send's delay
-        past its slot).  Not cut short by ``stop``: a call whose started line is durable is
-        committed, and goes out rather than be journaled as started and never sent."""
-        with self._lock:
-            now = time.monotonic()
-            begin = max(now, self._last + self.interval)
-            self._last = begin
-        delay = begin - time.monotonic()
-        if delay > 0 and not stop.is_set():
-            time.sleep(delay)
-
-    def acquire(self, stop: threading.Event) -> bool:
-        """Wait for the next slot; False when ``stop`` was set meanwhile."""
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        delay = slot - time.monotonic()
-        if delay > 0:
-            return not stop.wait(delay)
-        return not stop.is_set()
-
-
-def destinations(call: CallPlan) -> int:
-    """How many phones a call rings (bulk ``to`` counts each destination)."""
-    return len(str(call.body.get("to", "")).split("<"))
-
-
-def _limit(calls: tuple[CallPlan, ...], given: float | int | None, attr: str) -> float | None:
-    if given is not None:
-        return given
-    values = [getattr(c.profile, attr) for c in calls if c.profile is not None]
-    values = [v for v in values if v is not None]
-    return min(values) if values else None
-
-
-def check_credentials(
-    plan: Plan, options: RunOptions, environ: Mapping[str, str]
-) -> list[Credentials]:
-    """Credentials of each call, in plan order; missing ones refuse the run (GuardError, exit 4).
-
-    Empty for a dry run.  By position, never by key: two calls alike in every
-    other way may belong to two accounts.
-    """
-    if options.mode == "dry-run":
-        return []
-    if options.credentials is not None:
-        return [options.credentials] * len(plan.calls)
-    creds: list[Credentials] = []
-    problems: dict[str, list[str]] = {}  # message -> the calls it stops
-    for call in plan.calls:
-        try:
-            creds.append(credentials_for(call, environ))
-        except GuardError as e:
-            problems.setdefault(str(e), []).append(f"{call.spec_file}:{call.name}")
-    if problems:
-        lines = []
-        for message, calls in problems.items():
-            more = f" (+{len(calls) - 3} more)" if len(calls) > 3 else ""
-            lines.append(f"{message} [{', '.join(calls[:3])}{more}]")
-        raise GuardError("\n".join(lines))
-    return creds
-
-
-def check_max_calls(plan: Plan, sending: list[CallPlan], given: int | None) -> None:
-    """Refuse (GuardError) a run that would place more than ``max_calls`` calls.
-
-    Only calls this run will send count: after ``--resume``, the ones the
-    journal shows placed are not placed again.
-    """
-    max_calls = _limit(plan.calls, given, "max_calls")
-    total = sum(destinations(c) for c in sending)
-    if max_calls is not None and total > max_calls:
-        raise GuardError(
-            f"refusing to place {total} calls ({len(sending)} requests), more than "
-            f"max_calls {int(max_calls)}; nothing was sent (raise the limit with --max-calls)"
-        )
 
 
 @dataclass(frozen=True)
@@ -208,7 +120,7 @@ class Runner:
         self.stop = stop or threading.Event()
         self.run_id = uuid.uuid4().hex[:12]
         self.environ = environ
-        self.creds = check_credentials(plan, options, environ)
+        self.creds = check_credentials(plan, options.mode, options.credentials, environ)
         redactor.add(c.auth_token for c in self.creds)
         redactor.add(basic_auth_value(c) for c in self.creds)
         redactor.add(s for c in plan.calls for s in c.secret_values)
@@ -229,7 +141,7 @@ class Runner:
         except BaseException:
             self.close()
             raise
-        rate = _limit(plan.calls, options.rate, "rate") or DEFAULT_RATE
+        rate = profile_limit(plan.calls, options.rate, "rate") or DEFAULT_RATE
         self.rate = float(rate)
         self.limiter = RateLimiter(self.rate)
         self._random = random.Random()
@@ -344,7 +256,7 @@ class Runner:
             "connect_timeout": o.timeouts.connect,
             "read_timeout": o.timeouts.read,
             "retries": o.retries,
-            "max_calls": _limit(self.plan.calls, o.max_calls, "max_calls"),
+            "max_calls": profile_limit(self.plan.calls, o.max_calls, "max_calls"),
             "journal": str(o.journal) if o.journal else None,
             "resume": str(o.resume) if o.resume else None,
             "retry_unknown": o.retry_unknown,
@@ -487,7 +399,13 @@ class Runner:
             attempts.append(last.attempt)
             if last.verdict != "retry" or number == self.options.retries:
                 break
-            delay = self._backoff(number, last.attempt.retry_after)
+            delay = backoff(
+                number,
+                last.attempt.retry_after,
+                self.options.backoff,
+                self.options.backoff_cap,
+                self._random,
+            )
             if not self._take_retry_wait(delay):
                 gave_up = (
                     f"the run's retry waiting would pass --max-retry-wait "
@@ -522,14 +440,6 @@ class Runner:
                 return False
             self._retry_waited += delay
             return True
-
-    def _backoff(self, number: int, retry_after: float | None) -> float:
-        """Exponential backoff with full jitter, never shorter than Retry-After."""
-        delay: float = min(self.options.backoff_cap, self.options.backoff * (2**number))
-        delay *= 0.5 + self._random.random() / 2
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
-        return delay
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -1,0 +1,77 @@
+"""Refusing a run before anything is sent: credentials and ``max_calls``.
+
+Both raise :class:`~callspec.errors.GuardError` (exit 4).  ``max_calls``
+counts destinations (each phone of a bulk call) of the calls this run will
+really send, so it is checked after ``--resume`` decided what not to send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from callspec.delivery.request import (
+    Credentials,
+    credentials_for,
+)
+from callspec.errors import GuardError
+from callspec.results import Mode
+from callspec.spec.plan import CallPlan, Plan
+
+
+def destinations(call: CallPlan) -> int:
+    """How many phones a call rings (bulk ``to`` counts each destination)."""
+    return len(str(call.body.get("to", "")).split("<"))
+
+
+def profile_limit(
+    calls: tuple[CallPlan, ...], given: float | int | None, attr: str
+) -> float | None:
+    """``given`` (an option), else the smallest of the calls' profiles' ``attr``, else None."""
+    if given is not None:
+        return given
+    values = [getattr(c.profile, attr) for c in calls if c.profile is not None]
+    values = [v for v in values if v is not None]
+    return min(values) if values else None
+
+
+def check_credentials(
+    plan: Plan, mode: Mode, given: Credentials | None, environ: Mapping[str, str]
+) -> list[Credentials]:
+    """Credentials of each call, in plan order; missing ones refuse the run (GuardError, exit 4).
+
+    Empty for a dry run.  By position, never by key: two calls alike in every
+    other way may belong to two accounts.
+    """
+    if mode == "dry-run":
+        return []
+    if given is not None:
+        return [given] * len(plan.calls)
+    creds: list[Credentials] = []
+    problems: dict[str, list[str]] = {}  # message -> the calls it stops
+    for call in plan.calls:
+        try:
+            creds.append(credentials_for(call, environ))
+        except GuardError as e:
+            problems.setdefault(str(e), []).append(f"{call.spec_file}:{call.name}")
+    if problems:
+        lines = []
+        for message, calls in problems.items():
+            more = f" (+{len(calls) - 3} more)" if len(calls) > 3 else ""
+            lines.append(f"{message} [{', '.join(calls[:3])}{more}]")
+        raise GuardError("\n".join(lines))
+    return creds
+
+
+def check_max_calls(plan: Plan, sending: list[CallPlan], given: int | None) -> None:
+    """Refuse (GuardError) a run that would place more than ``max_calls`` calls.
+
+    Only calls this run will send count: after ``--resume``, the ones the
+    journal shows placed are not placed again.
+    """
+    max_calls = profile_limit(plan.calls, given, "max_calls")
+    total = sum(destinations(c) for c in sending)
+    if max_calls is not None and total > max_calls:
+        raise GuardError(
+            f"refusing to place {total} calls ({len(sending)} requests), more than "
+            f"max_calls {int(max_calls)}; nothing was sent (raise the limit with --max-calls)"
+        )
