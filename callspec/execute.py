@@ -19,7 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
-from callspec.delivery.request import DEFAULT_API_URL, Credentials, credentials_for
+from callspec.delivery.credentials import Credentials, credentials_for
+from callspec.delivery.request import DEFAULT_API_URL
 from callspec.delivery.runner import Runner, RunOptions
 from callspec.errors import CallspecError, ExitCode, GuardError, SpecError
 from callspec.redact import Redactor, environment_secrets

@@ -39,7 +39,7 @@ from support import (
     write_spec,
 )
 
-from callspec.delivery.journal import read_journal
+from callspec.delivery.entries import read_journal
 from callspec.errors import ExitCode
 from callspec.sandbox.faults import Fault
 

@@ -43,7 +43,8 @@ from support import (
     write_spec,
 )
 
-from callspec.delivery.journal import Journal, read_journal
+from callspec.delivery.entries import read_journal
+from callspec.delivery.journal import Journal
 from callspec.errors import ExitCode
 from callspec.redact import Redactor
 

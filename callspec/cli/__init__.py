@@ -21,7 +21,8 @@ import click
 
 from callspec import __version__
 from callspec.cli.interrupts import install_stop_handlers
-from callspec.delivery.request import check_api_url, render_requests
+from callspec.delivery.preview import render_requests
+from callspec.delivery.request import check_api_url
 from callspec.errors import CallspecError, ExitCode, SpecError, UsageError
 from callspec.redact import Redactor, environment_secrets
 from callspec.results import Mode

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from callspec.delivery.request import (
-    Credentials,
-    credentials_for,
-)
+from callspec.delivery.credentials import Credentials, credentials_for
 from callspec.errors import GuardError
 from callspec.results import Mode
 from callspec.spec.plan import CallPlan, Plan

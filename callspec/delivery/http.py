@@ -26,7 +26,8 @@ import urllib3.connectionpool
 import urllib3.exceptions
 
 from callspec.delivery.classify import AttemptResult, classify, same_text, transport_failure
-from callspec.delivery.request import Credentials, Request
+from callspec.delivery.credentials import Credentials
+from callspec.delivery.request import Request
 from callspec.results import Attempt, now_iso
 
 

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
-from callspec.delivery.journal import JournalEntry, Target
+from callspec.delivery.entries import JournalEntry, Target, read_journal
 from callspec.errors import GuardError
 from callspec.spec.plan import CallPlan
 
@@ -178,3 +179,30 @@ def decide(call: CallPlan, found: Match | None, retry_unknown: bool) -> Decision
         "(it may have been placed); not resent: use --retry-unknown to send it again"
     )
     return Decision("unknown", reason, "unknown", entry.request_uuid, entry.run_id, entry.target)
+
+
+@dataclass(frozen=True)
+class ResumePlan:
+    """What a resumed run sends: the decisions not to (by plan index) and the journal's fit."""
+
+    decisions: Mapping[int, Decision]
+    #: How many of the journal's calls are in this run (printed for the user).
+    matched: int
+
+
+def plan_resume(
+    journal: Path,
+    calls: Sequence[CallPlan],
+    targets: Sequence[Target],
+    retry_unknown: bool,
+    anyway: bool,
+) -> ResumePlan:
+    """Read ``journal``, refuse it when it does not fit (GuardError), decide every call."""
+    index = ResumeIndex(read_journal(journal))
+    matched = check_fit(index, calls, targets, str(journal), anyway)
+    decisions = {}
+    for number, call in enumerate(calls):
+        decision = decide(call, index.match(call), retry_unknown)
+        if decision is not None:
+            decisions[number] = decision
+    return ResumePlan(decisions, matched)

@@ -1,8 +1,8 @@
-"""Running a plan: guards, workers, the shared rate limit, safe retries, journal, interrupts.
+"""Running a plan: the workers and their retries, around the journal and the rate limit.
 
-This module owns the send stage as a whole.  Before anything is sent it checks
-the guards (credentials for a live run, ``max_calls``) and, on ``--resume``,
-which calls a journal says must not go out again.  Then ``concurrency`` workers
+Before anything is sent a :class:`Runner` checks the guards (credentials for
+a live run, ``max_calls``) and asks :mod:`~callspec.delivery.resume` which
+calls a journal says must not go out again.  Then ``concurrency`` workers
 take calls in order; every attempt waits for a slot of the run-wide rate
 limiter; an attempt that certainly did not reach the API (connection refused,
 429, 503) is retried with exponential backoff, jitter and ``Retry-After``; any
@@ -13,7 +13,6 @@ requests in flight finish.
 
 from __future__ import annotations
 
-import errno
 import os
 import queue
 import random
@@ -26,24 +25,15 @@ from pathlib import Path
 import requests
 
 from callspec.delivery.classify import AttemptResult
+from callspec.delivery.credentials import Credentials, basic_auth_value
+from callspec.delivery.entries import Target, normal_url
 from callspec.delivery.guards import check_credentials, check_max_calls, profile_limit
 from callspec.delivery.http import Timeouts, new_session, send_once
-from callspec.delivery.journal import (
-    Journal,
-    JournalWriteError,
-    Target,
-    lock,
-    normal_url,
-    read_journal,
-)
+from callspec.delivery.journal import Journal, lock
 from callspec.delivery.rate import RateLimiter, backoff
-from callspec.delivery.request import (
-    Credentials,
-    api_url_for,
-    basic_auth_value,
-    build_request,
-)
-from callspec.delivery.resume import Decision, ResumeIndex, check_fit, decide
+from callspec.delivery.request import api_url_for, build_request
+from callspec.delivery.resume import Decision, plan_resume
+from callspec.delivery.stops import INTERRUPTED, CircuitBreaker, Halt, RetryBudget
 from callspec.redact import Redactor
 from callspec.results import (
     Attempt,
@@ -51,7 +41,6 @@ from callspec.results import (
     Mode,
     Outcome,
     RunResult,
-    StopKind,
     Stopped,
     now_iso,
 )
@@ -86,22 +75,12 @@ class RunOptions:
     max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT
 
 
-@dataclass(frozen=True)
-class Halt:
-    """Why a run stopped sending before its end (a Ctrl-C is not a failure; the others are)."""
-
-    kind: StopKind
-    reason: str
-    #: What each call left unsent is told.
-    unsent: str
-    time: str
-
-
 class Runner:
     """Runs one plan once; build it, then call :meth:`run`.
 
     Everything that can refuse the run (credentials, a journal that does not
-    fit, ``max_calls``) is decided here, before :meth:`run` sends anything.
+    fit, ``max_calls``) is decided when it is built, before :meth:`run` sends
+    anything.  The runner itself only drives the workers and their retries.
     """
 
     def __init__(
@@ -134,8 +113,8 @@ class Runner:
         self.resume_matched: int | None = None
         self.halt: Halt | None = None
         self._halt_lock = threading.Lock()
-        self._no_answer_streak = 0
-        self._retry_waited = 0.0
+        self.breaker = CircuitBreaker(options.bail)
+        self.budget = RetryBudget(options.max_retry_wait)
         try:
             self._prepare()
         except BaseException:
@@ -154,41 +133,36 @@ class Runner:
     def _prepare(self) -> None:
         """Read the resumed journal, decide what not to send, check max_calls, open the journal."""
         options = self.options
-        same = (
-            options.resume is not None
-            and options.journal is not None
-            and _same_file(options.resume, options.journal)
-        )
-        if options.mode != "dry-run" and same and options.journal is not None:
+        calls = self.plan.calls
+        if options.mode == "dry-run":
+            for index, call in enumerate(calls):
+                self._early[index] = (result_of(call, "skipped", "dry run: not sent"), None)
+            check_max_calls(self.plan, [], options.max_calls)
+            return
+        resume, journal = options.resume, options.journal
+        if resume is not None and journal is not None and _same_file(resume, journal):
             # Locked before it is read: a second run resuming it now is refused,
             # instead of both sending what it lists as pending.
-            self.journal = Journal(options.journal, self.run_id, self.redactor)
-        elif options.resume is not None:
-            fd = os.open(options.resume, os.O_RDONLY)
+            self.journal = Journal(journal, self.run_id, self.redactor)
+        elif resume is not None:
+            fd = os.open(resume, os.O_RDONLY)
             self._held.append(fd)
-            lock(options.resume, fd)
-        sending = list(self.plan.calls)
-        if options.mode == "dry-run":
-            for index, call in enumerate(self.plan.calls):
-                self._early[index] = (self._result(call, "skipped", "dry run: not sent"), None)
-            sending = []
-        elif options.resume is not None:
-            index_ = ResumeIndex(read_journal(options.resume))
-            self.resume_matched = check_fit(
-                index_, self.plan.calls, self.targets, str(options.resume), options.resume_anyway
+            lock(resume, fd)
+        if options.resume is not None:
+            resumed = plan_resume(
+                options.resume,
+                calls,
+                self.targets,
+                options.retry_unknown,
+                options.resume_anyway,
             )
-            sending = []
-            for index, call in enumerate(self.plan.calls):
-                decision = decide(call, index_.match(call), options.retry_unknown)
-                if decision is None:
-                    sending.append(call)
-                    continue
-                result = self._result(
-                    call, decision.outcome, decision.reason, request_uuid=decision.request_uuid
-                )
-                self._early[index] = (result, decision)
+            self.resume_matched = resumed.matched
+            for index, d in resumed.decisions.items():
+                result = result_of(calls[index], d.outcome, d.reason, request_uuid=d.request_uuid)
+                self._early[index] = (result, d)
+        sending = [call for index, call in enumerate(calls) if index not in self._early]
         check_max_calls(self.plan, sending, options.max_calls)
-        if options.mode != "dry-run" and self.journal is None and options.journal is not None:
+        if self.journal is None and options.journal is not None:
             self.journal = Journal(options.journal, self.run_id, self.redactor)
 
     def api_url(self) -> str:
@@ -215,12 +189,13 @@ class Runner:
         for worker in workers:
             worker.join()
         if self.stop.is_set() and self.halt is None:
-            self._halt("interrupt", "interrupted", "interrupted: not sent")
+            self._halt(Halt.interrupt())
         for index, call in enumerate(self.plan.calls):
             if self._results[index] is None:
-                unsent = self.halt.unsent if self.halt else "interrupted: not sent"
-                self._finish(index, self._result(call, "skipped", unsent))
+                unsent = self.halt.unsent if self.halt else INTERRUPTED
+                self._finish(index, result_of(call, "skipped", unsent))
         self.close()
+        halt = self.halt
         return RunResult(
             run_id=self.run_id,
             mode=self.options.mode,
@@ -229,14 +204,9 @@ class Runner:
             finished=now_iso(),
             options=self._shaping_options(),
             calls=tuple(r for r in self._results if r is not None),
-            stopped=self._stopped(),
+            stopped=Stopped(halt.kind, halt.reason, halt.time) if halt else None,
             files=self.plan.files,
         )
-
-    def _stopped(self) -> Stopped | None:
-        if self.halt is None:
-            return None
-        return Stopped(self.halt.kind, self.halt.reason, self.halt.time)
 
     def close(self) -> None:
         """Sync and unlock the journal (and the resumed one)."""
@@ -244,7 +214,7 @@ class Runner:
             try:
                 self.journal.close()
             except OSError as e:
-                self._journal_failed(e)
+                self._halt(Halt.journal(self.options.journal, e))
         while self._held:
             os.close(self._held.pop())
 
@@ -266,31 +236,6 @@ class Runner:
             "max_retry_wait": o.max_retry_wait,
         }
 
-    def _result(
-        self,
-        call: CallPlan,
-        outcome: Outcome,
-        reason: str | None = None,
-        *,
-        request_uuid: str | list[str] | None = None,
-        error: str | None = None,
-        attempts: tuple[Attempt, ...] = (),
-    ) -> CallResult:
-        return CallResult(
-            key=call.key,
-            spec_file=call.spec_file,
-            line=call.line,
-            name=call.name,
-            tags=call.tags,
-            profile_chain=call.profile.chain if call.profile else (),
-            body=call.body,
-            outcome=outcome,
-            attempts=attempts,
-            request_uuid=request_uuid,
-            error=error,
-            reason=reason,
-        )
-
     def _finish(self, index: int, result: CallResult, carried: Decision | None = None) -> None:
         """Record ``result``; ``carried``: what the resumed journal said of a call not sent,
         which a later resume must still see (its state, the run that placed it, where)."""
@@ -306,59 +251,25 @@ class Runner:
                         result, call, carried.state, carried.target, carried.run_id
                     )
             except OSError as e:
-                self._journal_failed(e)
-        self._watch_answers(result)
+                self._halt(Halt.journal(self.options.journal, e))
+        if self.breaker.record(result):
+            self._halt(Halt.bail(self.options.bail))
         if self.on_result is not None:
             try:
                 self.on_result(result)
             except Exception:  # progress output (a closed pipe) must not lose calls
                 self.on_result = None
 
-    def _halt(self, kind: StopKind, reason: str, unsent: str) -> None:
-        """Stop sending: calls in flight finish, the rest are skipped with ``unsent``."""
+    def _halt(self, halt: Halt) -> Halt:
+        """Stop sending: calls in flight finish, the rest are skipped with ``halt.unsent``.
+
+        The first halt is the one recorded; returns ``halt`` (its words for a call).
+        """
         with self._halt_lock:
             if self.halt is None:
-                self.halt = Halt(kind, reason, unsent, now_iso())
+                self.halt = halt
         self.stop.set()
-
-    def _journal_failed(self, error: OSError) -> str:
-        """Without its journal a run cannot promise a safe resume: stop sending.
-
-        Returns what a call that could not be journaled is told.
-        """
-        why = str(error) if isinstance(error, JournalWriteError) else _errno_text(error)
-        unsent = f"not sent: journal write failed ({why.split(':', 1)[0]})"
-        self._halt(
-            "journal", f"the journal {self.options.journal} could not be written ({why})", unsent
-        )
-        return unsent
-
-    def _watch_answers(self, result: CallResult) -> None:
-        """The circuit breaker: stop after ``bail`` calls in a row with no certain answer.
-
-        Counted in completion order: an outcome that is unknown, or a failure with
-        no answer from the API (transport, or 5xx after retries), adds one; a
-        call fired, queued or refused with a 4xx shows the API alive and resets.
-        """
-        if self.options.bail <= 0 or not result.attempts:
-            return
-        last = result.attempts[-1]
-        dead = result.outcome == "unknown" or (
-            result.outcome == "failed"
-            and last.error_kind != "build"
-            and (last.status is None or last.status >= 500)
-        )
-        with self._halt_lock:
-            self._no_answer_streak = self._no_answer_streak + 1 if dead else 0
-            streak = self._no_answer_streak
-        if dead and streak >= self.options.bail:
-            n = self.options.bail
-            self._halt(
-                "bail",
-                f"{n} calls in a row got no certain answer from the API (circuit breaker, "
-                f"--bail {n})",
-                f"not sent: stopped after {n} calls in a row got no certain answer (--bail {n})",
-            )
+        return halt
 
     def _work(self, todo: queue.SimpleQueue[int]) -> None:
         session = new_session(self.environ)
@@ -375,12 +286,13 @@ class Runner:
                     error = (
                         f"internal error: {type(e).__name__}: {e}; the call may have been placed"
                     )
-                    result = self._result(call, "unknown", error=error)
+                    result = result_of(call, "unknown", error=error)
                 self._finish(index, result)
         finally:
             session.close()
 
     def _send(self, session: requests.Session, index: int) -> CallResult:
+        """One call: its attempts, retried only while each surely placed nothing."""
         call, creds = self.plan.calls[index], self.creds[index]
         request = build_request(call, api_url_for(call, self.options.api_url), creds.auth_id)
         attempts: list[Attempt] = []
@@ -393,23 +305,20 @@ class Runner:
                 try:
                     self.journal.started(call, self.targets[index])
                 except OSError as e:
-                    return self._result(call, "skipped", self._journal_failed(e))
+                    halt = self._halt(Halt.journal(self.options.journal, e))
+                    return result_of(call, "skipped", halt.unsent)
             self.limiter.pace(self.stop)
             last = send_once(session, request, creds, self.options.timeouts, self.redactor.text)
             attempts.append(last.attempt)
             if last.verdict != "retry" or number == self.options.retries:
                 break
+            o = self.options
             delay = backoff(
-                number,
-                last.attempt.retry_after,
-                self.options.backoff,
-                self.options.backoff_cap,
-                self._random,
+                number, last.attempt.retry_after, o.backoff, o.backoff_cap, self._random
             )
-            if not self._take_retry_wait(delay):
+            if not self.budget.take(delay):
                 gave_up = (
-                    f"the run's retry waiting would pass --max-retry-wait "
-                    f"{self.options.max_retry_wait:g} s; "
+                    f"the run's retry waiting would pass --max-retry-wait {o.max_retry_wait:g} s; "
                 )
                 break
             if self.stop.wait(delay):
@@ -418,28 +327,46 @@ class Runner:
             if self.halt is not None:
                 reason = self.halt.unsent
             else:
-                reason = "interrupted: not sent" if last is None else "interrupted before a retry"
-            return self._result(call, "skipped", reason, attempts=tuple(attempts))
+                reason = INTERRUPTED if last is None else "interrupted before a retry"
+            return result_of(call, "skipped", reason, attempts=tuple(attempts))
         outcome: Outcome = "failed" if last.verdict == "retry" else last.verdict
         error = last.error
         if last.verdict == "retry":
             tries = f"{len(attempts)} attempt{'s' if len(attempts) != 1 else ''}"
             error = f"gave up after {tries}: {gave_up}{last.error}"
         return replace(
-            self._result(call, outcome, attempts=tuple(attempts), error=error),
+            result_of(call, outcome, attempts=tuple(attempts), error=error),
             status=last.attempt.status,
             request_uuid=last.request_uuid,
             api_id=last.api_id,
             message=last.message,
         )
 
-    def _take_retry_wait(self, delay: float) -> bool:
-        """Book ``delay`` seconds of the run's retry-wait budget; False when it would pass it."""
-        with self._halt_lock:
-            if self._retry_waited + delay > self.options.max_retry_wait:
-                return False
-            self._retry_waited += delay
-            return True
+
+def result_of(
+    call: CallPlan,
+    outcome: Outcome,
+    reason: str | None = None,
+    *,
+    request_uuid: str | list[str] | None = None,
+    error: str | None = None,
+    attempts: tuple[Attempt, ...] = (),
+) -> CallResult:
+    """The result of ``call``, with what the plan knows of it."""
+    return CallResult(
+        key=call.key,
+        spec_file=call.spec_file,
+        line=call.line,
+        name=call.name,
+        tags=call.tags,
+        profile_chain=call.profile.chain if call.profile else (),
+        body=call.body,
+        outcome=outcome,
+        attempts=attempts,
+        request_uuid=request_uuid,
+        error=error,
+        reason=reason,
+    )
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -448,12 +375,6 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
     except OSError:
         return False
-
-
-def _errno_text(error: OSError) -> str:
-    name = errno.errorcode.get(error.errno or 0, "")
-    text = error.strerror or str(error)
-    return f"{name}: {text}" if name else text
 
 
 def run_plan(

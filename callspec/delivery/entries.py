@@ -1,0 +1,146 @@
+"""What a journal says: one entry per call (its last state), and where it was sent.
+
+:func:`read_journal` replays a journal's lines into the last state of every
+call, by key.  The rule that keeps a phone from ringing twice across resumes:
+a later line may replace a state only while the call is open (started, or
+surely never placed: failed, skipped, invalid); once fired, queued or
+unknown, lines of runs that did not send it again change nothing.  A last
+line a crash cut short is ignored (a cut started line was never synced, so its
+call was never sent; a cut finished line leaves the call started: unknown).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.parse
+
+if sys.platform != "win32":
+    pass
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from callspec.errors import Location, Problem, SpecError
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """The last state of one call in a journal."""
+
+    key: str
+    name: str
+    spec_file: str
+    state: str  # "started", or an outcome
+    run_id: str
+    request_uuid: str | list[str] | None = None
+    #: The spec file's path relative to its work tree (absolute in older journals).
+    spec_path: str = ""
+    #: Where the call was sent: mode, auth ID and (live) API URL; None in older journals.
+    target: Target | None = None
+    #: The spec file's absolute path, and the key made with it (what journals before 0.2
+    #: hold as ``spec_path`` and ``key``): a resume from the same place matches by these.
+    abs_path: str = ""
+    abs_key: str = ""
+    #: Name and body alone (no path): the same call even when its file's identity changed.
+    content_key: str = ""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a journal's calls were sent to; a resume elsewhere must not trust it.
+
+    ``api_url`` is None for the sandbox (``run --sandbox`` listens on a new port
+    each time) and for journals written before targets were recorded.
+    """
+
+    mode: str
+    auth_id: str
+    api_url: str | None = None
+
+    def as_json(self) -> dict[str, str]:
+        data = {"mode": self.mode, "auth_id": self.auth_id}
+        if self.api_url is not None:
+            data["api_url"] = self.api_url
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any) -> Target | None:
+        if not isinstance(data, dict):
+            return None
+        return cls(str(data["mode"]), str(data["auth_id"]), data.get("api_url"))
+
+    def __str__(self) -> str:
+        where = f" at {self.api_url}" if self.api_url else ""
+        return f"{self.mode}{where}, auth ID {self.auth_id}"
+
+
+def normal_url(url: str) -> str:
+    """An API URL as a target: scheme and host in lower case, no default port, no end slash."""
+    parts = urllib.parse.urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    if port is not None and (scheme, port) not in (("http", 80), ("https", 443)):
+        host += f":{port}"
+    return urllib.parse.urlunsplit((scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+# States a later outcome may replace: an attempt under way, or one that surely placed no call.
+_OPEN = frozenset({"started", "failed", "skipped", "invalid"})
+
+
+def read_journal(path: Path) -> dict[str, JournalEntry]:
+    """The last state of every call in a journal, by key; a broken line is a SpecError."""
+    entries: dict[str, JournalEntry] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError([Problem(Location(str(path)), "", f"cannot read journal: {e}")]) from e
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+            key = event["key"]
+            previous = entries.get(key)
+            if event["event"] == "started":
+                state = "started"
+            elif previous is None or previous.state in _OPEN:
+                state = event.get("state") or event["outcome"]
+            else:
+                # A call a run did not send (a resumed run skipping it, or reporting it
+                # unknown again) keeps the state its last attempt left: once fired,
+                # always fired, however often the journal is resumed.
+                continue
+            run_id = event.get("placed_in") or event["run_id"]
+            if previous is not None and previous.state == "started" and state != "started":
+                run_id = previous.run_id  # the run that sent it
+            uuid = event.get("request_uuid") or (previous.request_uuid if previous else None)
+            target = Target.from_json(event.get("target"))
+            if previous is not None and previous.state == "started" and previous.target:
+                target = previous.target  # where it was sent
+            entries[key] = JournalEntry(
+                key,
+                event["name"],
+                event["spec_file"],
+                state,
+                run_id,
+                uuid,
+                event.get("spec_path", previous.spec_path if previous else ""),
+                target,
+                event.get("abs_path", ""),
+                event.get("abs_key", ""),
+                event.get("content_key", ""),
+            )
+        except (ValueError, KeyError, TypeError) as e:
+            if number == len(lines):
+                # A crash can cut the last line short.  Safe to ignore: a cut "started"
+                # line was never fsync'ed, so its call was never sent; a cut "finished"
+                # line leaves that call "started", which resumes as unknown.
+                break
+            where = Location(str(path), number, 1)
+            raise SpecError([Problem(where, "", f"not a callspec journal line ({e})")]) from e
+    return entries

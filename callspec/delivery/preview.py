@@ -1,0 +1,105 @@
+"""The ``render`` command: the plan's requests as JSON, YAML or a working curl command.
+
+Built with the same builder a run uses, so what it shows is what a run sends;
+credentials never appear (the token is read from ``$PLIVO_AUTH_TOKEN`` by the
+curl command, declared secrets are spliced in from shell variables).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any, Literal
+
+import yaml
+
+from callspec.delivery.credentials import known_auth_id
+from callspec.delivery.request import (
+    AUTH_ID_PLACEHOLDER,
+    Request,
+    api_url_for,
+    build_request,
+    call_url,
+)
+from callspec.redact import Redactor
+from callspec.spec.plan import Plan
+
+
+def to_curl(request: Request, auth_id_known: bool, secrets: Sequence[tuple[str, str]] = ()) -> str:
+    """A working curl command that prints no secret.
+
+    The token comes from ``$PLIVO_AUTH_TOKEN``; a declared secret in the body is
+    spliced in from a shell variable of the same name (``$pager_pin``), so the
+    command sends the real value once that variable is set, never ``***``.
+    """
+    user = request.auth_id if auth_id_known else "$PLIVO_AUTH_ID"
+    url = (
+        request.url if auth_id_known else request.url.replace(AUTH_ID_PLACEHOLDER, "$PLIVO_AUTH_ID")
+    )
+    body = json.dumps(request.body, indent=4)
+    spliced: list[tuple[str, str]] = []
+    for number, (name, value) in enumerate(sorted(secrets, key=lambda s: -len(s[1]))):
+        written = json.dumps(value)[1:-1]
+        marker = f"@@callspec-secret-{number}@@"
+        if written and written in body:
+            body = body.replace(written, marker)
+            spliced.append((marker, name))
+    quoted = shlex.quote(body)
+    for marker, name in spliced:
+        quoted = quoted.replace(marker, f"'\"${{{name}}}\"'")
+    notes = "".join(
+        f"# the body holds the secret {name}: set ${name} in this shell first\n"
+        for _, name in spliced
+    )
+    return (
+        f"{notes}"
+        f'curl -X POST -u "{user}:$PLIVO_AUTH_TOKEN" \\\n'
+        f"    -H 'Content-Type: application/json' \\\n"
+        f"    -d {quoted} \\\n"
+        f'    "{url}"'
+    )
+
+
+def render_requests(
+    plan: Plan,
+    fmt: Literal["json", "yaml", "curl"],
+    api_url: str | None,
+    environ: Mapping[str, str],
+    redactor: Redactor,
+) -> str:
+    """The plan's requests as ``callspec render`` prints them; secrets masked as values."""
+    items: list[dict[str, Any]] = []
+    chunks: list[str] = []
+    for call in plan.calls:
+        auth_id = known_auth_id(call, environ)
+        request = build_request(call, api_url_for(call, api_url), auth_id or AUTH_ID_PLACEHOLDER)
+        if fmt == "curl":
+            # An auth ID the profile gives is written out; one from the environment
+            # stays $PLIVO_AUTH_ID, as the token stays $PLIVO_AUTH_TOKEN.
+            given = auth_id is not None and call.profile is not None and call.profile.auth_id
+            if not given:
+                request = replace(
+                    request, url=call_url(api_url_for(call, api_url), AUTH_ID_PLACEHOLDER)
+                )
+            curl = to_curl(request, bool(given), call.secrets)
+            chunks.append(f"# {call.spec_file}: {call.name}\n{curl}")
+            continue
+        # Masked as values, before JSON quoting could change their spelling.
+        request = replace(request, body=redactor.value(dict(request.body)))
+        items.append(
+            {
+                "spec_file": call.spec_file,
+                "call": call.name,
+                "method": "POST",
+                "url": request.url,
+                "headers": {**request.headers, "Authorization": "Basic ***"},
+                "body": dict(request.body),
+            }
+        )
+    if fmt == "curl":
+        return "\n\n".join(chunks)
+    if fmt == "json":
+        return json.dumps(items, indent=2)
+    return str(yaml.safe_dump(items, sort_keys=False, allow_unicode=True)).rstrip("\n")
