@@ -52,6 +52,9 @@ class Attempt:
     #: and ``tls`` (no connection: nothing sent), ``timeout``, ``connection`` (lost
     #: after the request was written) and ``internal`` (may have been sent).
     error_kind: ErrorKind | None = None
+    #: For an HTTP answer that is no success: what it said (the API's error, message or
+    #: text, and callspec's notes), without the status; outputs put the status before it.
+    detail: str | None = None
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,13 @@ import callspec
 from callspec.redact import Redactor
 from callspec.report import (
     REPORTERS,
-    JUnitReporter,
     append_github_summary,
     report_document,
     totals_line,
     validate_report,
     write_report,
 )
+from callspec.report.junit import JUnitReporter
 from callspec.results import Attempt, CallResult, RunResult
 
 SECRET = "s3cr3t-token-XYZ"

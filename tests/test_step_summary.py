@@ -11,7 +11,7 @@ from support import cred_env, invoke, write_profiles
 
 from callspec.errors import ExitCode, Location, Problem
 from callspec.redact import Redactor
-from callspec.report import SUMMARY_MAX_BYTES, MarkdownReporter, append_github_summary
+from callspec.report.github import SUMMARY_MAX_BYTES, MarkdownReporter, append_github_summary
 from callspec.report.markdown import markdown_text
 from callspec.results import Attempt, CallResult, RunResult
 

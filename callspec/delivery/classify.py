@@ -186,8 +186,12 @@ def classify(
     uuid = payload.get("request_uuid")
     retry_after = retry_after_seconds(headers.get("Retry-After")) if headers else None
 
-    def result(verdict: Verdict, err: str | None, maybe_sent: bool) -> AttemptResult:
-        attempt = Attempt(started, elapsed, status, err, maybe_sent, retry_after)
+    def result(
+        verdict: Verdict, detail: str | None, maybe_sent: bool, prefixed: bool = True
+    ) -> AttemptResult:
+        # The call's error names the status, but a 4xx's reads as the API wrote it.
+        err = f"HTTP {status}: {detail}" if detail is not None and prefixed else detail
+        attempt = Attempt(started, elapsed, status, err, maybe_sent, retry_after, detail=detail)
         return AttemptResult(attempt, verdict, uuid, api_id, message, err)
 
     if 200 <= status < 300:
@@ -195,14 +199,13 @@ def classify(
         return result("queued" if queued else "fired", None, True)
     text = error or message or _snippet(content, redact) or f"HTTP {status}"
     if status in RETRY_STATUSES:
-        return result("retry", f"HTTP {status}: {text}", False)
+        return result("retry", text, False)
     if status >= 500:
-        note = "; the call may have been placed"
-        return result("unknown", f"HTTP {status}: {text}{note}", True)
+        return result("unknown", f"{text}; the call may have been placed", True)
     if 300 <= status < 400:
         where = headers.get("Location", "?") if headers else "?"
-        return result("failed", f"HTTP {status}: unexpected redirect to {where}", False)
-    return result("failed", text, False)
+        return result("failed", f"unexpected redirect to {where}", False)
+    return result("failed", text, False, prefixed=False)
 
 
 SNIPPET_CHARS = 200

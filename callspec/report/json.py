@@ -1,0 +1,137 @@
+"""The JSON report (``schemas/report.schema.json``): the run's source of truth, strict JSON.
+
+Every string goes through the run's redactor; a value that JSON cannot carry
+(NaN, Infinity) refuses the report with its path rather than write an
+invalid file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any, TextIO
+
+import callspec
+from callspec.redact import Redactor
+from callspec.report.base import Reporter, ReportError
+from callspec.results import CallResult, RunResult
+from callspec.schemas import validator
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON types: mappings to dicts, sequences to lists, the rest to strings."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def _finite(number: float | None) -> float | None:
+    """A server may send ``Retry-After: inf``; the report says "none" rather than Infinity."""
+    return number if number is None or math.isfinite(number) else None
+
+
+def _call_document(call: CallResult, mask: Redactor) -> dict[str, Any]:
+    # Closed sets (outcome) and numbers cannot hold a secret; every free string is masked.
+    return {
+        "key": call.key,  # a hash: holds no secret, and must stay matchable
+        "spec_file": mask.value(call.spec_file),
+        "line": call.line,
+        "name": mask.value(call.name),
+        "tags": mask.value(list(call.tags)),
+        "profile_chain": mask.value(list(call.profile_chain)),
+        "body": mask.value(_plain(call.body)),
+        "outcome": call.outcome,
+        "status": call.status,
+        "request_uuid": mask.value(_plain(call.request_uuid)),
+        "api_id": mask.value(call.api_id),
+        "message": mask.value(call.message),
+        "error": mask.value(call.error),
+        "reason": mask.value(call.reason),
+        "duration_ms": call.duration_ms,
+        "attempts": [
+            {
+                "started": mask.value(a.started),
+                "duration_ms": a.duration_ms,
+                "status": a.status,
+                "error": mask.value(a.error),
+                "maybe_sent": a.maybe_sent,
+                "retry_after": _finite(a.retry_after),
+            }
+            for a in call.attempts
+        ],
+    }
+
+
+def _stopped_document(result: RunResult, redactor: Redactor) -> dict[str, str] | None:
+    stopped = result.stopped
+    if stopped is None:
+        return None
+    return {"kind": stopped.kind, "reason": redactor.text(stopped.reason), "time": stopped.time}
+
+
+def report_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
+    """The JSON report of a run (``schemas/report.schema.json``), every secret masked."""
+    return {
+        "tool": {"name": "callspec", "version": callspec.__version__},
+        "run_id": result.run_id,
+        "started": redactor.value(result.started),
+        "finished": redactor.value(result.finished),
+        "mode": result.mode,
+        "api_url": redactor.value(result.api_url),
+        "interrupted": result.interrupted,
+        "stopped": _stopped_document(result, redactor),
+        "options": redactor.value(_plain(result.options)),
+        "files": redactor.value(list(result.files)),
+        "summary": result.summary(),
+        "calls": [_call_document(c, redactor) for c in result.calls],
+        "problems": [
+            {
+                "file": redactor.text(p.location.file),
+                "line": p.location.line,
+                "column": p.location.column,
+                "path": redactor.text(p.path),
+                "message": redactor.text(p.message),
+            }
+            for p in result.problems
+        ],
+    }
+
+
+def validate_report(doc: Mapping[str, Any]) -> list[str]:
+    """Schema errors of a report document as ``$.path: message`` lines; empty when valid."""
+    errors = validator("report").iter_errors(doc)
+    return [f"{e.json_path}: {e.message}" for e in sorted(errors, key=lambda e: e.json_path)]
+
+
+def _non_finite(value: Any, path: str = "$") -> str | None:
+    """The JSON path of the first NaN or infinity in ``value``, if any."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{path} is {value}"
+    items: Iterable[tuple[Any, Any]] = ()
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, item in items:
+        found = _non_finite(item, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}")
+        if found:
+            return found
+    return None
+
+
+class JsonReporter(Reporter):
+    """The JSON report document, indented; strict JSON (no NaN or Infinity), else refused."""
+
+    def write(self, result: RunResult, redactor: Redactor, stream: TextIO) -> None:
+        doc = report_document(result, redactor)
+        try:  # rendered whole before the first byte goes out: a refusal writes nothing
+            text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
+        except ValueError as e:
+            where = _non_finite(doc) or str(e)
+            raise ReportError(f"the report would not be valid JSON: {where}") from e
+        stream.write(text + "\n")

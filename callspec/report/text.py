@@ -1,0 +1,100 @@
+"""The terminal summary: one row per call, the totals line, one line per problem."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TextIO
+
+from callspec.redact import Redactor
+from callspec.report.base import Reporter, one_line
+from callspec.results import CallResult, RunResult
+
+
+def _uuid_cell(request_uuid: str | list[str] | None) -> str:
+    if not request_uuid:
+        return "-"
+    if isinstance(request_uuid, str):
+        return request_uuid
+    more = len(request_uuid) - 1
+    return request_uuid[0] + (f" (+{more} more)" if more else "")
+
+
+HEADER = ("call", "outcome", "status", "request_uuid", "time (ms)")
+
+
+def rows(calls: Iterable[CallResult], redactor: Redactor) -> list[tuple[str, ...]]:
+    return [
+        tuple(
+            one_line(redactor.text(cell))
+            for cell in (
+                f"{c.spec_file}:{c.name}",
+                c.outcome,
+                str(c.status) if c.status is not None else "-",
+                _uuid_cell(c.request_uuid),
+                f"{c.duration_ms:.0f}",
+            )
+        )
+        for c in calls
+    ]
+
+
+def _run_seconds(result: RunResult) -> float:
+    """Wall time of the run from its timestamps; the calls' own time if those do not parse."""
+    try:
+        start, end = (
+            datetime.fromisoformat(t.replace("Z", "+00:00"))
+            for t in (result.started, result.finished)
+        )
+        return max((end - start).total_seconds(), 0.0)
+    except (ValueError, TypeError):
+        return sum(c.duration_ms for c in result.calls) / 1000
+
+
+_STOPPED = {
+    "interrupt": "interrupted",
+    "journal": "stopped: journal write failed",
+    "bail": "stopped: circuit breaker",
+}
+
+
+def totals_line(result: RunResult) -> str:
+    """``5 calls: 4 fired, 0 queued, 1 failed, 0 unknown, 0 skipped (mode sandbox, 0.42 s)``."""
+    s = result.summary()
+    counts = ", ".join(f"{s[o]} {o}" for o in ("fired", "queued", "failed", "unknown", "skipped"))
+    if s["invalid"]:
+        counts += f", {s['invalid']} invalid"
+    noun = "call" if s["total"] == 1 else "calls"
+    extra = ""
+    if result.stopped is not None:
+        extra = ", interrupted" if result.interrupted else f", {_STOPPED[result.stopped.kind]}"
+    return (
+        f"{s['total']} {noun}: {counts} (mode {result.mode}, {_run_seconds(result):.2f} s{extra})"
+    )
+
+
+def problem_lines(calls: Iterable[CallResult], redactor: Redactor) -> list[str]:
+    lines = []
+    for c in calls:
+        if c.outcome not in ("failed", "unknown", "invalid"):
+            continue
+        text = c.error or c.reason or c.message or "no error text"
+        if c.outcome == "unknown" and "may have been placed" not in text:
+            # A result built by a library caller may not say it; callspec's own always do.
+            text += " (may have been placed; not resent)"
+        lines.append(one_line(redactor.text(f"{c.spec_file}:{c.name}: {c.outcome}: {text}")))
+    return lines
+
+
+class TextReporter(Reporter):
+    """The terminal summary: a table of calls, the totals, then what went wrong."""
+
+    def write(self, result: RunResult, redactor: Redactor, stream: TextIO) -> None:
+        table = [HEADER, *rows(result.calls, redactor)]
+        widths = [max(len(row[i]) for row in table) for i in range(len(HEADER))]
+        for row in table:
+            cells = [cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=False)]
+            stream.write("  ".join([*cells, row[-1].rjust(widths[-1])]) + "\n")
+        stream.write(totals_line(result) + "\n")
+        for line in problem_lines(result.calls, redactor):
+            stream.write(line + "\n")
