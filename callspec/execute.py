@@ -14,7 +14,7 @@ import contextlib
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
@@ -34,6 +34,7 @@ from callspec.report.outputs import (
 )
 from callspec.report.progress import Progress
 from callspec.results import Mode, RunResult, now_iso
+from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
 from callspec.spec.plan import Plan, PlanOptions, build_plan
 
 RUNS_DIR = Path(".callspec") / "runs"
@@ -92,8 +93,6 @@ def output_paths(
 
 def _sandbox_credentials(plan: Plan, environ: Mapping[str, str]) -> Credentials:
     """The user's credentials when they resolve, else the sandbox's own."""
-    from callspec.sandbox.server import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
-
     try:
         return credentials_for(plan.calls[0], environ)
     except GuardError:
@@ -115,18 +114,28 @@ def _maybe_sandbox(
         yield replace(options, mode="sandbox", api_url=box.url, credentials=creds)
 
 
+@dataclass(frozen=True)
+class RunRequest:
+    """What ``callspec run`` was asked: the specs, how to plan, how to send, where to write."""
+
+    paths: tuple[Path, ...]
+    plan: PlanOptions
+    options: RunOptions
+    outputs: Outputs = field(default_factory=Outputs)
+    #: Start the embedded sandbox and send there.
+    sandbox: bool = False
+
+
 def execute(
-    paths: Sequence[Path],
-    plan_options: PlanOptions,
-    run_options: RunOptions,
-    outputs: Outputs,
+    request: RunRequest,
     environ: Mapping[str, str],
     out: TextIO,
     err: TextIO,
     stop: threading.Event | None = None,
-    sandbox: bool = False,
 ) -> tuple[RunResult, Path]:
-    """Run the specs at ``paths``; return the result and the report's path."""
+    """Run the request's specs; return the result and the report's path."""
+    paths, plan_options, run_options = request.paths, request.plan, request.options
+    outputs, sandbox = request.outputs, request.sandbox
     report_path = outputs.report or default_report_path()
     named, run_options = output_paths(report_path, outputs, run_options)
     check_distinct(named, run_options.resume)  # before the plan: a usage error comes first

@@ -34,13 +34,12 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 from urllib.parse import parse_qs, urlsplit
 
+from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
 from callspec.sandbox.faults import Fault, FaultPlan, answer, hold, new_id, phrase
 from callspec.spec.validate import check_request_body
 
 __all__ = ["DEFAULT_AUTH_ID", "DEFAULT_AUTH_TOKEN", "Fault", "Sandbox", "SandboxConfig"]
 
-DEFAULT_AUTH_ID = "MASANDBOX00000000000"
-DEFAULT_AUTH_TOKEN = "sandbox-token-not-a-secret-000000000000"
 MAX_BODY_BYTES = 1 << 20
 _MEMO_MAX_BYTES = 8192  # larger bodies are checked every time, not kept
 IDLE_TIMEOUT_S = 120.0  # an idle keep-alive connection is closed after this

@@ -1,0 +1,61 @@
+"""The ``callspec`` group and its entry point; click's own errors pass the redactor.
+
+click prints usage errors itself (``Invalid value for '--api-url': ...``); a
+value quoted there may hold the token (typed into a URL, or the env's), so no
+error path may bypass the redactor, click's included.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from callspec import __version__
+from callspec.cli.common import env_redactor
+
+
+class _Redacting(click.Group):
+    """click's group, printing click's exceptions through the redactor."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            value = super().main(args, prog_name, complete_var, False, **extra)
+        except click.ClickException as e:
+            buffer = io.StringIO()
+            e.show(file=buffer)
+            sys.stderr.write(env_redactor().text(buffer.getvalue()))
+            sys.exit(e.exit_code)
+        except click.Abort:
+            sys.stderr.write("Aborted!\n")
+            sys.exit(1)
+        sys.exit(value if isinstance(value, int) else 0)
+
+
+@click.group(cls=_Redacting, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="callspec")
+def cli() -> None:
+    """Version-controlled, validated Plivo outbound calls.
+
+    \b
+    callspec validate specs/            check every spec; send nothing
+    callspec render specs/ -f curl      show the exact requests
+    callspec run specs/ --sandbox       place the calls on a local sandbox
+    """
+
+
+def main() -> None:
+    """The console-script entry point."""
+    cli(prog_name="callspec")

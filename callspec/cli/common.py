@@ -1,0 +1,170 @@
+"""What every command shares: error handling, the spec-reading options, typed values.
+
+:func:`handled` turns library errors into a message on stderr and the
+contract's exit code, in one place; no Python traceback reaches a user.
+:func:`plan_options` adds the options of every command that reads specs and
+hands the command one frozen :class:`~callspec.spec.plan.PlanOptions`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from callspec.errors import CallspecError, ExitCode, SpecError
+from callspec.redact import Redactor, environment_secrets
+from callspec.spec.plan import PlanOptions
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def env_redactor() -> Redactor:
+    """Masks the environment's token in any message (a template may echo it)."""
+    return Redactor(environment_secrets(os.environ))
+
+
+def handled(func: F) -> F:
+    """Translate library errors into a message on stderr and the contract's exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except SpecError as e:
+            mask = env_redactor()
+            for problem in e.problems:
+                click.echo(mask.text(str(problem)), err=True)
+            n = len(e.problems)
+            click.echo(f"callspec: {n} problem{'s' if n != 1 else ''}; nothing was sent", err=True)
+            sys.exit(e.exit_code)
+        except CallspecError as e:
+            click.echo(env_redactor().text(f"callspec: {e}"), err=True)
+            sys.exit(e.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("callspec: interrupted", err=True)
+            sys.exit(ExitCode.INTERRUPTED)
+        except Exception as e:  # last resort: a bug in callspec, said plainly
+            message = f"callspec: internal error: {type(e).__name__}: {e}"
+            click.echo(env_redactor().text(message), err=True)
+            sys.exit(ExitCode.CALL_FAILED)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class FiniteFloat(click.FloatRange):
+    """A float within bounds; ``nan`` and ``inf`` are usage errors, not values (exit 2)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+def parsed(parse: Callable[[str], Any]) -> Callable[..., Any]:
+    """A click callback from a library parser that raises ValueError with a message."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        try:
+            if isinstance(value, tuple):
+                return tuple(parse(v) for v in value)
+            return parse(value) if value else None
+        except ValueError as e:
+            raise click.BadParameter(str(e), ctx, param) from e
+
+    return callback
+
+
+def _parse_var(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in values:
+        name, sep, value = item.partition("=")
+        # The value is never quoted back: it may be a secret typed with the wrong separator.
+        if not sep:
+            raise click.BadParameter("expected NAME=VALUE; there is no '='", ctx, param)
+        if not name.isidentifier():
+            raise click.BadParameter(f"expected NAME=VALUE; {name!r} is no name", ctx, param)
+        pairs.append((name, value))
+    return tuple(pairs)
+
+
+_PLAN_DECORATORS = [
+    click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=False)),
+    click.option(
+        "--profiles",
+        type=click.Path(path_type=Path, dir_okay=False, exists=True),
+        help="Profiles file (default: $CALLSPEC_PROFILES, else the nearest profiles.yaml).",
+    ),
+    click.option(
+        "--profile", metavar="NAME", help="Use this profile for every spec, whatever it names."
+    ),
+    click.option(
+        "--var",
+        "vars_",
+        multiple=True,
+        callback=_parse_var,
+        metavar="NAME=VALUE",
+        help="Set a template variable (highest precedence; repeatable).",
+    ),
+    click.option(
+        "--vars-file",
+        type=click.Path(path_type=Path, dir_okay=False, exists=True),
+        help="YAML mapping of template variables.",
+    ),
+    click.option(
+        "--only", multiple=True, metavar="NAME", help="Only the call so named (repeatable)."
+    ),
+    click.option(
+        "--tag", multiple=True, metavar="TAG", help="Only calls with this tag (repeatable: any)."
+    ),
+    click.option(
+        "--unique-destinations",
+        is_flag=True,
+        help="A destination two calls share is an error (default: a warning).",
+    ),
+]
+
+
+def plan_options(func: F) -> F:
+    """The options of every command that reads specs, handed over as ``paths`` and ``plan``."""
+
+    @functools.wraps(func)
+    def wrapper(
+        *,
+        paths: tuple[Path, ...],
+        profiles: Path | None,
+        profile: str | None,
+        vars_: tuple[tuple[str, str], ...],
+        vars_file: Path | None,
+        only: tuple[str, ...],
+        tag: tuple[str, ...],
+        unique_destinations: bool,
+        **rest: Any,
+    ) -> Any:
+        plan = PlanOptions(
+            profiles=profiles,
+            profile=profile,
+            vars=vars_,
+            vars_file=vars_file,
+            only=tuple(only),
+            tags=tuple(tag),
+            unique_destinations=unique_destinations,
+            warnings=sys.stderr,
+        )
+        return func(paths=tuple(paths), plan=plan, **rest)
+
+    decorated: Any = wrapper
+    for decorator in reversed(_PLAN_DECORATORS):
+        decorated = decorator(decorated)
+    return decorated  # type: ignore[no-any-return]

@@ -1,0 +1,55 @@
+"""``callspec render``: the exact requests the specs make, credentials masked."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import click
+
+from callspec.cli.app import cli
+from callspec.cli.common import handled, plan_options
+from callspec.delivery.preview import render_requests
+from callspec.delivery.request import check_api_url
+from callspec.redact import Redactor, environment_secrets
+from callspec.spec.plan import PlanOptions, build_plan
+
+
+@cli.command()
+@plan_options
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["json", "yaml", "curl"]),
+    default="json",
+    show_default=True,
+    help="How to print the requests.",
+)
+@click.option("--api-url", metavar="URL", help="Base URL instead of the profile's or Plivo's.")
+@handled
+def render(
+    paths: tuple[Path, ...],
+    plan: PlanOptions,
+    fmt: Literal["json", "yaml", "curl"],
+    api_url: str | None,
+) -> None:
+    """Print the exact requests the specs make, credentials masked; send nothing.
+
+    The curl format reads the token from $PLIVO_AUTH_TOKEN (and the auth ID from
+    $PLIVO_AUTH_ID when the profile does not give it).
+
+    \b
+    Example:
+      callspec render specs/seed.yaml --format curl
+    """
+    bad_url = api_url and check_api_url(api_url)
+    if bad_url:
+        raise click.BadParameter(bad_url, param_hint="--api-url")
+    environ = dict(os.environ)
+    built = build_plan(paths, plan, environ)
+    # The curl command must send the URLs the spec wrote, userinfo and all.
+    redactor = Redactor(environment_secrets(environ), userinfo=fmt != "curl")
+    redactor.add(s for c in built.calls for s in c.secret_values)
+    click.echo(redactor.text(render_requests(built, fmt, api_url, environ, redactor)))

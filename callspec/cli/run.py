@@ -1,0 +1,186 @@
+"""``callspec run``: validate the whole run, then place the calls and write the report.
+
+The options become one :class:`~callspec.execute.RunRequest`; the send stage
+loads only here, never for ``--help`` or the other commands.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from callspec.cli.app import cli
+from callspec.cli.common import FiniteFloat, handled, plan_options
+from callspec.cli.interrupts import install_stop_handlers
+from callspec.delivery.request import check_api_url
+from callspec.spec.plan import PlanOptions
+
+DEFAULT_BAIL = 5  # callspec.delivery.runner's defaults, without importing the send stage
+DEFAULT_MAX_RETRY_WAIT = 300.0
+
+
+@cli.command()
+@plan_options
+@click.option(
+    "--report",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="JSON report path (default .callspec/runs/<time>/report.json).",
+)
+@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), help="JUnit XML path.")
+@click.option("--dry-run", is_flag=True, help="Do everything but send.")
+@click.option(
+    "--sandbox",
+    "use_sandbox",
+    is_flag=True,
+    help="Start the embedded sandbox on 127.0.0.1 and send there.",
+)
+@click.option(
+    "--api-url", metavar="URL", help="Base URL instead of the profile's or https://api.plivo.com."
+)
+@click.option(
+    "--rate",
+    type=FiniteFloat(0.001, 1_000_000),
+    help="Calls per second over the whole run, 0.001 to 1e6 (default: the profile's, else 2).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Requests in flight at once.",
+)
+@click.option(
+    "--timeout",
+    type=FiniteFloat(0, 3600, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Read timeout in seconds, at most 3600 (connect: at most 5 s).",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 10),
+    default=3,
+    show_default=True,
+    help="Retries of attempts that surely placed no call (refused, 429, 503).",
+)
+@click.option(
+    "--max-calls",
+    type=click.IntRange(min=1),
+    help="Refuse a run that would place more calls (default: the profile's).",
+)
+@click.option(
+    "--journal",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Journal path (default: beside the report).",
+)
+@click.option(
+    "--resume",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Skip calls this journal shows fired or queued; append to it.",
+)
+@click.option(
+    "--retry-unknown",
+    is_flag=True,
+    help="With --resume: send again calls whose outcome is unknown.",
+)
+@click.option(
+    "--resume-anyway",
+    is_flag=True,
+    help="With --resume: trust a journal that matches no call of this run, records no "
+    "target, or was written against another target.",
+)
+@click.option(
+    "--bail",
+    type=click.IntRange(min=0),
+    default=DEFAULT_BAIL,
+    show_default=True,
+    help="Stop sending after N calls in a row get no certain answer (0: never).",
+)
+@click.option(
+    "--max-retry-wait",
+    type=FiniteFloat(0, 86_400),
+    default=DEFAULT_MAX_RETRY_WAIT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Retry waiting the whole run may spend; calls still waiting then fail, not sent.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Force the progress bar on or off (default: a bar on a terminal).",
+)
+@handled
+def run(
+    paths: tuple[Path, ...],
+    plan: PlanOptions,
+    report: Path | None,
+    junit: Path | None,
+    dry_run: bool,
+    use_sandbox: bool,
+    api_url: str | None,
+    rate: float | None,
+    concurrency: int,
+    timeout: float,
+    retries: int,
+    max_calls: int | None,
+    journal: Path | None,
+    resume: Path | None,
+    retry_unknown: bool,
+    resume_anyway: bool,
+    bail: int,
+    max_retry_wait: float,
+    progress: bool | None,
+) -> None:
+    """Validate the whole run, then place the calls and write a report.
+
+    Exit 0 when every call fired or was queued, 1 when any failed or its outcome
+    is unknown, 3 when any spec is invalid (nothing sent), 4 when refused by a
+    guard (nothing sent), 130 when interrupted.
+
+    \b
+    Examples:
+      callspec run specs/ --sandbox
+      callspec run specs/oncall.yaml --tag sev1 --report out/report.json
+      callspec run specs/ --resume out/report.journal.jsonl
+    """
+    from callspec.delivery.http import Timeouts  # the send stage loads only for run
+    from callspec.delivery.runner import RunOptions
+    from callspec.execute import Outputs, RunRequest, execute
+
+    for flag, given in (("--retry-unknown", retry_unknown), ("--resume-anyway", resume_anyway)):
+        if given and not resume:
+            raise click.UsageError(f"{flag} goes with --resume")
+    if dry_run and use_sandbox:
+        raise click.UsageError("--dry-run and --sandbox do not go together")
+    bad_url = api_url and check_api_url(api_url)
+    if bad_url:
+        raise click.BadParameter(bad_url, param_hint="--api-url")
+    options = RunOptions(
+        mode="dry-run" if dry_run else "live",
+        api_url=api_url,
+        rate=rate,
+        concurrency=concurrency,
+        timeouts=Timeouts(connect=min(5.0, timeout), read=timeout),
+        retries=retries,
+        max_calls=max_calls,
+        journal=journal,
+        resume=resume,
+        retry_unknown=retry_unknown,
+        resume_anyway=resume_anyway,
+        bail=bail,
+        max_retry_wait=max_retry_wait,
+    )
+    request = RunRequest(
+        paths, plan, options, Outputs(report, junit, progress), sandbox=use_sandbox
+    )
+    stop = threading.Event()
+    restore = install_stop_handlers(stop, sys.stderr)
+    try:
+        result, _ = execute(request, dict(os.environ), sys.stdout, sys.stderr, stop)
+    finally:
+        restore()
+    sys.exit(result.exit_code())

@@ -1,0 +1,125 @@
+"""``callspec sandbox``: serve the local Plivo-compatible API until Ctrl-C."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from callspec.cli.app import cli
+from callspec.cli.common import FiniteFloat, handled, parsed
+from callspec.errors import UsageError
+from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
+from callspec.sandbox.faults import Fault, parse_fault, parse_latency
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8555,
+    show_default=True,
+    help="Port (0: any free port).",
+)
+@click.option("--auth-id", default=DEFAULT_AUTH_ID, show_default=True, help="Accepted auth ID.")
+@click.option(
+    "--auth-token",
+    default=DEFAULT_AUTH_TOKEN,
+    help="Accepted auth token (default: the sandbox's own, see README).",
+)
+@click.option(
+    "--record",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Append one JSON line per call treated as placed (and per injected 4xx or 503).",
+)
+@click.option(
+    "--cps",
+    type=click.IntRange(min=1),
+    help="Calls beyond N in the current second are answered 200 'call queued'.",
+)
+@click.option(
+    "--latency",
+    callback=parsed(parse_latency),
+    metavar="MS|MIN-MAX",
+    help="Delay every answer by MS (or a random MIN-MAX) milliseconds.",
+)
+@click.option(
+    "--fail",
+    "faults",
+    multiple=True,
+    callback=parsed(parse_fault),
+    metavar="STATUS:FRACTION",
+    help="Answer FRACTION of valid calls with STATUS, e.g. 500:0.1 (repeatable).",
+)
+@click.option(
+    "--retry-after", type=FiniteFloat(0, 3600), help="Retry-After seconds on injected 429/503."
+)
+@click.option(
+    "--drop",
+    type=FiniteFloat(0, 1),
+    default=0.0,
+    help="Fraction of calls placed, then the connection closed without an answer.",
+)
+@click.option(
+    "--hang",
+    type=FiniteFloat(0, 1),
+    default=0.0,
+    help="Fraction of calls placed, then never answered.",
+)
+@click.option("--seed", type=int, help="Seed for fault choices (deterministic runs).")
+@handled
+def sandbox(
+    host: str,
+    port: int,
+    auth_id: str,
+    auth_token: str,
+    record: Path | None,
+    cps: int | None,
+    latency: tuple[float, float] | None,
+    faults: tuple[Fault, ...],
+    retry_after: float | None,
+    drop: float,
+    hang: float,
+    seed: int | None,
+) -> None:
+    """Serve a local Plivo-compatible Make-a-call API, for trials and CI.
+
+    It checks basic auth and every argument with the same schema as callspec,
+    answers as Plivo does (201 call fired, 200 call queued over --cps, 400/401
+    with Plivo's error shape), and can inject faults. Ctrl-C stops it.
+
+    \b
+    Example:
+      callspec sandbox --port 8555 --cps 2 --fail 503:0.1 --seed 7
+      callspec run specs/ --api-url http://127.0.0.1:8555
+    """
+    from callspec.sandbox.server import Sandbox, SandboxConfig  # loaded only for the sandbox
+
+    config = SandboxConfig(
+        host=host,
+        port=port,
+        auth_id=auth_id,
+        auth_token=auth_token,
+        record=record,
+        cps=cps,
+        latency_ms=latency or (0.0, 0.0),
+        faults=faults,
+        retry_after=retry_after,
+        drop=drop,
+        hang=hang,
+        seed=seed,
+        log=sys.stderr,
+    )
+    try:
+        box = Sandbox(config)
+    except OSError as e:
+        raise UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e
+    click.echo(f"callspec sandbox: listening on {box.url} (auth ID {config.auth_id}); Ctrl-C stops")
+    try:
+        box.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("callspec sandbox: stopped", err=True)
+    finally:
+        box.stop()
