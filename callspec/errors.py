@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class ExitCode(enum.IntEnum):
@@ -45,6 +45,8 @@ class Problem:
     location: Location
     path: str
     message: str
+    #: The same path as keys (``("calls", 0, "to")``), for code; ``path`` is for people.
+    keys: tuple[str | int, ...] = field(default=(), compare=False)
 
     def __str__(self) -> str:
         if self.path:

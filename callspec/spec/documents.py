@@ -40,7 +40,11 @@ def _problems(doc: Document, error: ValidationError, mask: Mask) -> list[Problem
         key = str(error.instance)
         if error.validator == "pattern":
             message = f"{quote(key, mask)} is not a valid name: use letters, digits and '_'"
-            return [Problem(doc.where_key((*path, key)), format_path((*path, key)), message)]
+            return [
+                Problem(
+                    doc.where_key((*path, key)), format_path((*path, key)), message, (*path, key)
+                )
+            ]
         return [_unknown(doc, (*path, key), key, _choices(error), mask)]
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = list(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
@@ -51,16 +55,18 @@ def _problems(doc: Document, error: ValidationError, mask: Mask) -> list[Problem
         ]
     if error.validator == "required":
         name = missing_name(error)
-        return [Problem(doc.where(path), format_path(path), f"missing required key '{name}'")]
+        return [Problem(doc.where(path), format_path(path), f"missing required key '{name}'", path)]
     if error.validator == "type" and isinstance(error.validator_value, list):
         message = f"{describe(error.instance)} is not allowed here"
-        return [Problem(doc.where(path), format_path(path), message)]
-    return [Problem(doc.where(path), format_path(path), error_message(error, mask))]
+        return [Problem(doc.where(path), format_path(path), message, path)]
+    return [Problem(doc.where(path), format_path(path), error_message(error, mask), path)]
 
 
 def _unknown(doc: Document, path: Path_, key: str, choices: list[str], mask: Mask) -> Problem:
     hint = suggest(key, choices)
-    return Problem(doc.where_key(path), format_path(path), f"unknown key {quote(key, mask)}{hint}")
+    return Problem(
+        doc.where_key(path), format_path(path), f"unknown key {quote(key, mask)}{hint}", path
+    )
 
 
 def _choices(error: ValidationError) -> list[str]:

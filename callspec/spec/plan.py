@@ -9,154 +9,29 @@ and raised together as one :class:`SpecError`; a plan that comes back is valid.
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import json
-import os
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+__all__ = ["CallPlan", "Plan", "PlanOptions", "build_plan", "collect_spec_files"]
+
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from callspec.errors import Location, Problem, SpecError, UsageError, location_key
 from callspec.redact import Redactor, environment_secrets
-from callspec.spec.budget import FileClock, Limits
+from callspec.spec.budget import FileClock
 from callspec.spec.destinations import Rung, repeat_message
-from callspec.spec.documents import check_document, get
-from callspec.spec.loader import Document, is_symlink_loop, load_file, resolved
+from callspec.spec.documents import check_document
+from callspec.spec.files import collect_spec_files, display_path
+from callspec.spec.loader import Document, load_file, resolved
+from callspec.spec.model import CallPlan, Plan, PlanOptions, identity_path
 from callspec.spec.profiles import (
     Profile,
     ProfilesFile,
     Sourced,
     find_profiles_file,
-    is_profiles_filename,
 )
 from callspec.spec.templates import EnvVars, RenderError, render_value
 from callspec.spec.validate import check_body, normalize
-
-SPEC_SUFFIXES = (".yaml", ".yml")
-_CALL_PATH = re.compile(r"^calls\[(\d+)\]")
-
-
-@dataclass(frozen=True)
-class PlanOptions:
-    """What shapes a plan, as given on the command line or by a library caller."""
-
-    profiles: Path | None = None
-    profile: str | None = None
-    vars: tuple[tuple[str, str], ...] = ()
-    vars_file: Path | None = None
-    only: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    #: The working directory: identities of spec files outside any git work tree are
-    #: relative to it (None: the process's).
-    cwd: Path | None = None
-    #: A destination that two calls of the run share is an error, not a warning.
-    unique_destinations: bool = False
-    #: Where warnings are written as the plan is built (the CLI gives stderr); None: nowhere.
-    warnings: TextIO | None = field(default=None, compare=False)
-    #: What rendering one template may cost (sizes, integers, loop iterations, time per file).
-    limits: Limits = field(default_factory=Limits)
-
-
-@dataclass(frozen=True)
-class CallPlan:
-    """One call ready to send: its body is rendered, normalized and valid."""
-
-    spec_file: str
-    line: int
-    index: int
-    name: str
-    tags: tuple[str, ...]
-    profile: Profile | None
-    body: Mapping[str, Any]
-    #: Declared secrets of this call: (variable name, value).
-    secrets: tuple[tuple[str, str], ...] = field(default=(), repr=False)
-    #: The spec file's identity: its path relative to the root of its git work tree (else
-    #: to the working directory), so that moving the checkout keeps every call's key.
-    spec_path: str = ""
-    #: The spec file's absolute path: what journals written before 0.2 hold as its identity.
-    abs_path: str = ""
-
-    @property
-    def secret_values(self) -> frozenset[str]:
-        """The values to mask in every output."""
-        return frozenset(value for _, value in self.secrets)
-
-    @functools.cached_property
-    def key(self) -> str:
-        """A stable identity across runs and checkouts: spec file, call name, rendered body."""
-        return _key(self.spec_path or self.spec_file, self.name, self.body)
-
-    @functools.cached_property
-    def legacy_key(self) -> str:
-        """The key journals written before 0.2 hold (the file's absolute path in it)."""
-        return _key(self.abs_path or self.spec_file, self.name, self.body)
-
-    @functools.cached_property
-    def content_key(self) -> str:
-        """Name and rendered body alone: the same call, wherever its file moved."""
-        return _key("", self.name, self.body)
-
-
-def _key(path: str, name: str, body: Mapping[str, Any]) -> str:
-    canonical = json.dumps([path, name, body], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:24]
-
-
-def identity_path(path: Path, cwd: Path) -> str:
-    """``path`` relative to the root of its git work tree, else to ``cwd`` (POSIX form).
-
-    The same checkout at another place (a second CI workspace, a container
-    mount, a moved folder) gives the same identity, so ``--resume`` still knows
-    which calls were placed.
-    """
-    full = resolved(path)
-    for folder in full.parents:
-        if (folder / ".git").exists():
-            return full.relative_to(folder).as_posix()
-    return Path(os.path.relpath(full, cwd.resolve())).as_posix()
-
-
-@dataclass(frozen=True)
-class Plan:
-    """The calls of a run, in file and call order, and the files they came from."""
-
-    calls: tuple[CallPlan, ...]
-    files: tuple[str, ...]
-    #: What is suspicious but allowed: a destination shared by two calls.
-    warnings: tuple[Problem, ...] = ()
-
-
-def collect_spec_files(paths: Sequence[Path]) -> list[Path]:
-    """Files as given; folders expand to every *.yaml/*.yml in them except profiles files.
-
-    A symlink loop, given or found in a folder whatever its name, is kept: reading it
-    then reports it, where skipping it would hide a spec that was meant to be there.
-    """
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(
-                p
-                for p in sorted(path.rglob("*"))
-                if ((p.suffix in SPEC_SUFFIXES and p.is_file()) or is_symlink_loop(p))
-                and not is_profiles_filename(p)
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-        elif path.exists() or is_symlink_loop(path):
-            found.append(path)
-        else:
-            raise UsageError(f"no such file or folder: {path}")
-    if not found:
-        raise UsageError("no spec files found in " + ", ".join(str(p) for p in paths))
-    # One file named twice (a folder and a file in it, a symlink, ../x) is read once:
-    # its calls would otherwise be placed twice.
-    unique: dict[Path, Path] = {}
-    for path in found:
-        unique.setdefault(resolved(path), path)
-    return list(unique.values())
+from callspec.spec.variables import Variables, command_line_layers, render_variables, sourced
 
 
 def build_plan(
@@ -181,31 +56,11 @@ class _Builder:
         self.names: set[str] = set()  # every call name seen, for --only's messages
         self.rung = Rung()  # destinations rung so far
         self.repeats: list[Problem] = []  # destinations rung by an earlier call too
-        self.extra_layers = self._command_line_vars()
+        self.extra_layers, problems = command_line_layers(options.vars_file, options.vars)
+        self.problems.extend(problems)
         self.env_secrets = environment_secrets(env)
         self.cwd = options.cwd or Path.cwd()
         self.clock = FileClock(options.limits)
-
-    def _command_line_vars(self) -> list[dict[str, Sourced]]:
-        layers: list[dict[str, Sourced]] = []
-        if self.options.vars_file is not None:
-            try:
-                doc = load_file(self.options.vars_file)
-            except SpecError as e:
-                self.problems.extend(e.problems)
-                doc = None
-            if doc is not None and not isinstance(doc.data, dict):
-                self.problems.append(
-                    Problem(doc.where(()), "", "a vars file must be a mapping of names to values")
-                )
-            elif doc is not None:
-                layers.append({k: Sourced(v, (doc, (k,))) for k, v in doc.data.items()})
-        if self.options.vars:
-            # --var values are literal text: never rendered as templates.
-            layers.append(
-                {k: Sourced(_Literal(v), Location(f"--var {k}")) for k, v in self.options.vars}
-            )
-        return layers
 
     def _profiles_file(self, spec_path: Path) -> tuple[bool, ProfilesFile | None]:
         """(found, file): found with file None means it was found but is broken."""
@@ -216,7 +71,7 @@ class _Builder:
         if key not in self.profiles_files:
             try:
                 mask = Redactor(self.env_secrets).text
-                self.profiles_files[key] = ProfilesFile.load(found, _display(found), mask)
+                self.profiles_files[key] = ProfilesFile.load(found, display_path(found), mask)
             except SpecError as e:
                 self.problems.extend(e.problems)
                 self.profiles_files[key] = None
@@ -251,7 +106,7 @@ class _Builder:
 
     def add_file(self, path: Path) -> None:
         self.clock = FileClock(self.options.limits)  # the rendering time of this file
-        display = _display(path)
+        display = display_path(path)
         self.files.append(display)
         self.paths[display] = (identity_path(path, self.cwd), str(resolved(path)))
         try:
@@ -262,15 +117,15 @@ class _Builder:
         problems = check_document(doc, "spec", Redactor(self.env_secrets).text)
         self.problems.extend(problems)
         # A defect inside one call leaves the others to be checked in the same pass.
-        broken = {int(m[1]) for p in problems if (m := _CALL_PATH.match(p.path))}
-        if any(not _CALL_PATH.match(p.path) for p in problems):
+        broken = {p.keys[1] for p in problems if _in_call(p)}
+        if any(not _in_call(p) for p in problems):
             return
         ok, profile = self._profile(doc, path)
         if not ok:
             return
         seen: dict[str, int] = {}
-        file_vars = _sourced(doc, ("vars",))
-        file_defaults = _sourced(doc, ("defaults",))
+        file_vars = sourced(doc, ("vars",))
+        file_defaults = sourced(doc, ("defaults",))
         for index, call in enumerate(doc.data["calls"]):
             if index in broken:
                 continue  # its problems are recorded; the rest of the file is still checked
@@ -301,66 +156,26 @@ class _Builder:
         file_vars: list[tuple[str, Sourced]],
         file_defaults: list[tuple[str, Sourced]],
     ) -> None:
+        """Variables, then arguments, then the body: each step only when the last was clean."""
         base = ("calls", index)
         call_path = f"calls[{index}]"
-        context: dict[str, Any] = {}
-        layers: list[Iterable[tuple[str, Sourced]]] = [
+        layers = [
             profile.vars if profile else (),
             file_vars,
-            _sourced(doc, (*base, "vars")),
+            sourced(doc, (*base, "vars")),
             *(layer.items() for layer in self.extra_layers),
         ]
         scope = {"env": self.env, "call": {"name": call["name"], "index": index}}
         secret_names = set(profile.secrets if profile else ())
-        mask = Redactor(self.env_secrets)
-        failed = False
-        for layer in layers:
-            for name, item in layer:
-                if name in scope:
-                    failed = True
-                    message = f"'{name}' is reserved: templates see {_RESERVED[name]} as {name}"
-                    self.problems.append(Problem(item.location, item.path(name), message))
-                    continue
-                try:
-                    context[name] = _render(item.value, {**context, **scope}, self.clock)
-                except RenderError as e:
-                    # A template can only read variables rendered before it, so every
-                    # secret its error could quote is known to the mask by now.
-                    failed = True
-                    problem = Problem(item.location, item.path(name), mask.text(str(e)))
-                    self.problems.append(problem)
-                    continue
-                if name in secret_names and context[name]:
-                    mask.add([str(context[name])])
-        if failed:
-            return
-        context.update(scope)
-        secrets = tuple((n, str(context[n])) for n in sorted(secret_names) if context.get(n))
-        args: dict[str, Sourced] = dict(profile.defaults if profile else ())
-        args.update(file_defaults)
-        args.update(
-            (k, Sourced(v, (doc, (*base, k))))
-            for k, v in call.items()
-            if k not in ("name", "tags", "vars")
+        found = render_variables(
+            layers, scope, secret_names, Redactor(self.env_secrets), self.clock
         )
-        rendered: dict[str, Any] = {}
-        for arg, item in args.items():
-            try:
-                rendered[arg] = render_value(item.value, context, self.clock)
-            except RenderError as e:
-                self.problems.append(
-                    _call_problem(item.location, doc, call_path, arg, call, mask.text(str(e)))
-                )
-        if len(rendered) < len(args):
+        self.problems.extend(found.problems)
+        if found.problems:
             return
-        body = normalize(rendered)
-        issues = check_body(body, mask.text)
-        for issue in issues:
-            where = args[issue.arg].location if issue.arg in args else doc.where(base)
-            self.problems.append(
-                _call_problem(where, doc, call_path, issue.arg, call, mask.text(issue.message))
-            )
-        if issues:
+        args = _arguments(doc, base, call, profile, file_defaults)
+        body = self._body(doc, base, call, args, found)
+        if body is None:
             return
         planned = CallPlan(
             spec_file=doc.file,
@@ -370,7 +185,7 @@ class _Builder:
             tags=tuple(call.get("tags", ())),
             profile=profile,
             body=body,
-            secrets=secrets,
+            secrets=found.secrets,
             spec_path=self.paths[doc.file][0],
             abs_path=self.paths[doc.file][1],
         )
@@ -380,6 +195,37 @@ class _Builder:
             message = repeat_message(repeat, Redactor(hidden).text)
             where = args["to"].location
             self.repeats.append(_call_problem(where, doc, call_path, "to", call, message))
+
+    def _body(
+        self,
+        doc: Document,
+        base: tuple[str, int],
+        call: Mapping[str, Any],
+        args: Mapping[str, Sourced],
+        found: Variables,
+    ) -> dict[str, Any] | None:
+        """The rendered, normalized, valid body; None when a problem was recorded."""
+        mask = found.mask
+        call_path = f"calls[{base[1]}]"
+        rendered: dict[str, Any] = {}
+        for arg, item in args.items():
+            try:
+                rendered[arg] = render_value(item.value, found.context, self.clock)
+            except RenderError as e:
+                self.problems.append(
+                    _call_problem(item.location, doc, call_path, arg, call, mask.text(str(e)))
+                )
+        if len(rendered) < len(args):
+            return None
+        body = normalize(rendered)
+        issues = check_body(body, mask.text)
+        for issue in issues:
+            source = args.get(issue.arg) if issue.arg is not None else None
+            where = source.location if source is not None else doc.where(base)
+            self.problems.append(
+                _call_problem(where, doc, call_path, issue.arg, call, mask.text(issue.message))
+            )
+        return None if issues else body
 
     def finish(self) -> Plan:
         missing = [n for n in self.options.only if n not in self.names]
@@ -427,24 +273,29 @@ def _refuse_twins(calls: Sequence[CallPlan]) -> None:
         raise SpecError(problems)
 
 
-_RESERVED = {"env": "the environment", "call": "the call's name and index"}
+def _arguments(
+    doc: Document,
+    base: tuple[str | int, ...],
+    call: Mapping[str, Any],
+    profile: Profile | None,
+    file_defaults: list[tuple[str, Sourced]],
+) -> dict[str, Sourced]:
+    """A call's arguments, lowest precedence first: profile defaults, spec defaults, the call."""
+    args: dict[str, Sourced] = dict(profile.defaults if profile else ())
+    args.update(file_defaults)
+    args.update(
+        (k, Sourced(v, (doc, (*base, k))))
+        for k, v in call.items()
+        if k not in ("name", "tags", "vars")
+    )
+    return args
 
 
-class _Literal(str):
-    """A command-line value: used as given, never rendered."""
-
-
-def _render(value: Any, context: Mapping[str, Any], clock: FileClock) -> Any:
-    if isinstance(value, _Literal):
-        return str(value)
-    return render_value(value, context, clock)
-
-
-def _sourced(doc: Document, path: tuple[str | int, ...]) -> list[tuple[str, Sourced]]:
-    node = get(doc, *path)
-    if not isinstance(node, dict):
-        return []
-    return [(k, Sourced(v, (doc, (*path, k)))) for k, v in node.items()]
+def _in_call(problem: Problem) -> bool:
+    """A problem inside one call (``calls[3]...``), which leaves the file's other calls."""
+    return (
+        len(problem.keys) >= 2 and problem.keys[0] == "calls" and isinstance(problem.keys[1], int)
+    )
 
 
 def _call_problem(
@@ -459,11 +310,3 @@ def _call_problem(
     if where.file != doc.file:
         path += f" (call '{call['name']}' in {doc.file})"
     return Problem(where, path, msg)
-
-
-def _display(path: Path) -> str:
-    """Paths print as given, relative to the working directory when under it."""
-    try:
-        return str(resolved(path).relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)

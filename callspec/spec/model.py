@@ -1,0 +1,116 @@
+"""The plan's data: what shapes a plan, each call ready to send, and its identities.
+
+A call's identity must survive the things users do to checkouts: its
+:attr:`CallPlan.key` hashes the spec file's path relative to its git work tree
+(else to the working directory), its name and its rendered body; the journal
+also keeps the absolute-path key of older journals and a path-free key of
+name and body, so a resume recognizes a call however its file moved.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from callspec.errors import Problem
+from callspec.spec.budget import Limits
+from callspec.spec.loader import resolved
+from callspec.spec.profiles import (
+    Profile,
+)
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """What shapes a plan, as given on the command line or by a library caller."""
+
+    profiles: Path | None = None
+    profile: str | None = None
+    vars: tuple[tuple[str, str], ...] = ()
+    vars_file: Path | None = None
+    only: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    #: The working directory: identities of spec files outside any git work tree are
+    #: relative to it (None: the process's).
+    cwd: Path | None = None
+    #: A destination that two calls of the run share is an error, not a warning.
+    unique_destinations: bool = False
+    #: Where warnings are written as the plan is built (the CLI gives stderr); None: nowhere.
+    warnings: TextIO | None = field(default=None, compare=False)
+    #: What rendering one template may cost (sizes, integers, loop iterations, time per file).
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass(frozen=True)
+class CallPlan:
+    """One call ready to send: its body is rendered, normalized and valid."""
+
+    spec_file: str
+    line: int
+    index: int
+    name: str
+    tags: tuple[str, ...]
+    profile: Profile | None
+    body: Mapping[str, Any]
+    #: Declared secrets of this call: (variable name, value).
+    secrets: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    #: The spec file's identity: its path relative to the root of its git work tree (else
+    #: to the working directory), so that moving the checkout keeps every call's key.
+    spec_path: str = ""
+    #: The spec file's absolute path: what journals written before 0.2 hold as its identity.
+    abs_path: str = ""
+
+    @property
+    def secret_values(self) -> frozenset[str]:
+        """The values to mask in every output."""
+        return frozenset(value for _, value in self.secrets)
+
+    @functools.cached_property
+    def key(self) -> str:
+        """A stable identity across runs and checkouts: spec file, call name, rendered body."""
+        return _key(self.spec_path or self.spec_file, self.name, self.body)
+
+    @functools.cached_property
+    def legacy_key(self) -> str:
+        """The key journals written before 0.2 hold (the file's absolute path in it)."""
+        return _key(self.abs_path or self.spec_file, self.name, self.body)
+
+    @functools.cached_property
+    def content_key(self) -> str:
+        """Name and rendered body alone: the same call, wherever its file moved."""
+        return _key("", self.name, self.body)
+
+
+def _key(path: str, name: str, body: Mapping[str, Any]) -> str:
+    canonical = json.dumps([path, name, body], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:24]
+
+
+def identity_path(path: Path, cwd: Path) -> str:
+    """``path`` relative to the root of its git work tree, else to ``cwd`` (POSIX form).
+
+    The same checkout at another place (a second CI workspace, a container
+    mount, a moved folder) gives the same identity, so ``--resume`` still knows
+    which calls were placed.
+    """
+    full = resolved(path)
+    for folder in full.parents:
+        if (folder / ".git").exists():
+            return full.relative_to(folder).as_posix()
+    return Path(os.path.relpath(full, cwd.resolve())).as_posix()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The calls of a run, in file and call order, and the files they came from."""
+
+    calls: tuple[CallPlan, ...]
+    files: tuple[str, ...]
+    #: What is suspicious but allowed: a destination shared by two calls.
+    warnings: tuple[Problem, ...] = ()
