@@ -22,7 +22,7 @@ from typing import TextIO
 from callspec.delivery.credentials import Credentials, credentials_for
 from callspec.delivery.request import DEFAULT_API_URL
 from callspec.delivery.runner import Runner, RunOptions
-from callspec.errors import CallspecError, ExitCode, GuardError, SpecError
+from callspec.errors import CallspecError, ExitCode, GuardError, SpecError, UsageError
 from callspec.redact import Redactor, environment_secrets
 from callspec.report import REPORTERS, ReportError, append_github_summary, write_report
 from callspec.report.outputs import (
@@ -35,7 +35,8 @@ from callspec.report.outputs import (
 from callspec.report.progress import Progress
 from callspec.results import Mode, RunResult, now_iso
 from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
-from callspec.spec.plan import Plan, PlanOptions, build_plan
+from callspec.spec.plan import Plan, PlanOptions, build_plan, collect_spec_files
+from callspec.spec.profiles import find_profiles_file
 
 RUNS_DIR = Path(".callspec") / "runs"
 
@@ -91,6 +92,24 @@ def output_paths(
     return [n for n in named if n is not None], replace(options, journal=journal)
 
 
+def input_files(
+    paths: Sequence[Path], options: PlanOptions, environ: Mapping[str, str]
+) -> list[tuple[str, Path]]:
+    """What the run reads (spec files, profiles files, the vars file), none to be overwritten."""
+    try:
+        specs = collect_spec_files(paths)
+    except UsageError:
+        return []  # the plan says so, with its own words
+    inputs = [("the spec file", spec) for spec in specs]
+    for folder in dict.fromkeys(spec.parent for spec in specs):
+        found = find_profiles_file(options.profiles, folder, environ)
+        if found is not None:
+            inputs.append(("the profiles file", found))
+    if options.vars_file is not None:
+        inputs.append(("the vars file", options.vars_file))
+    return list(dict.fromkeys(inputs))
+
+
 def _sandbox_credentials(plan: Plan, environ: Mapping[str, str]) -> Credentials:
     """The user's credentials when they resolve, else the sandbox's own."""
     try:
@@ -138,7 +157,8 @@ def execute(
     outputs, sandbox = request.outputs, request.sandbox
     report_path = outputs.report or default_report_path()
     named, run_options = output_paths(report_path, outputs, run_options)
-    check_distinct(named, run_options.resume)  # before the plan: a usage error comes first
+    # Before the plan: a usage error comes first, and an invalid run writes its report too.
+    check_distinct(named, run_options.resume, input_files(paths, plan_options, environ))
     selection = {
         "paths": [str(p) for p in paths],
         "profiles": str(plan_options.profiles) if plan_options.profiles else None,

@@ -294,16 +294,16 @@ def test_key_does_not_depend_on_the_working_directory(monkeypatch: pytest.Monkey
 # --- profiles files -------------------------------------------------------------------------------
 
 
-def test_find_profiles_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_find_profiles_file(tmp_path: Path) -> None:
     deep = tmp_path / "a" / "b"
     deep.mkdir(parents=True)
     (tmp_path / "profiles.yml").write_text("x")
-    assert find_profiles_file(None, deep) == tmp_path / "profiles.yml"
+    assert find_profiles_file(None, deep, {}) == tmp_path / "profiles.yml"
     (tmp_path / "a" / "profiles.yaml").write_text("x")
-    assert find_profiles_file(None, deep) == tmp_path / "a" / "profiles.yaml"
-    monkeypatch.setenv(PROFILES_ENV, "env.yaml")
-    assert find_profiles_file(None, deep) == Path("env.yaml")
-    assert find_profiles_file(Path("given.yaml"), deep) == Path("given.yaml")
+    assert find_profiles_file(None, deep, {}) == tmp_path / "a" / "profiles.yaml"
+    env = {PROFILES_ENV: "env.yaml"}  # the environment is passed in, never read behind it
+    assert find_profiles_file(None, deep, env) == Path("env.yaml")
+    assert find_profiles_file(Path("given.yaml"), deep, env) == Path("given.yaml")
 
 
 def test_resolve_unknown_and_cycle() -> None:

@@ -104,11 +104,6 @@ def python_callspec(
 # --- 1. hangs ----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validate._cross_field finds repeats with destinations.count(d) per destination: "
-    "O(n^2); a `to` of 100,000 destinations with one repeat keeps validate busy for minutes",
-)
 def test_a_long_to_with_one_repeat_is_validated_quickly(tmp_path: Path) -> None:
     numbers = [f'"+1415{i:07d}"' for i in range(100_000)] + ['"+14150000001"']
     spec_file(tmp_path, "bulk.yaml", [call("bulk", "[" + ", ".join(numbers) + "]")])
@@ -161,12 +156,6 @@ def test_a_fifo_report_without_reader_still_obeys_sigterm(tmp_path: Path) -> Non
 # --- 2. a phone rung twice -----------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validate._cross_field compares destinations of one call as written; "
-    "destinations.destination_key (+1415 = 1415, SIP host case) is used only across calls, "
-    "so one bulk call rings +14155550100 and 14155550100 both, even with --unique-destinations",
-)
 @pytest.mark.parametrize(
     "to",
     [
@@ -243,12 +232,6 @@ def test_held_up_template_attacks(tmp_path: Path, template: str, words: str) -> 
 # --- 4. destroyed files ------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outputs.check_distinct compares the outputs with each other and the resumed "
-    "journal only: --report/--junit over a spec file, the profiles file or --vars-file "
-    "replaces the input with the report (exit 0)",
-)
 @pytest.mark.parametrize(
     "args",
     [
@@ -334,12 +317,6 @@ profiles:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="destinations.repeat_message shows the second call's spelling and names the first "
-    "call: when the first call's destination is a declared secret, the warning discloses it "
-    "(14155559999 'is rung by call one', whose `to` is the secret +14155559999)",
-)
 def test_a_repeat_of_a_secret_destination_does_not_disclose_it(tmp_path: Path) -> None:
     spec = spec_file(
         tmp_path,

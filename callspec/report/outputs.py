@@ -51,8 +51,13 @@ class NamedOutput:
         return f"{self.option} (default: {self.default})" if self.default else self.option
 
 
-def check_distinct(outputs: Sequence[NamedOutput], resume: Path | None = None) -> None:
-    """Refuse (exit 2) two outputs on one file, or an output over the journal to resume.
+def check_distinct(
+    outputs: Sequence[NamedOutput],
+    resume: Path | None = None,
+    inputs: Sequence[tuple[str, Path]] = (),
+) -> None:
+    """Refuse (exit 2) two outputs on one file, an output over the journal to resume, or
+    one over an input of the run (``inputs``: what each is, and its path).
 
     The journal may be the resumed one: that is how a resumed run appends to it.
     """
@@ -68,6 +73,11 @@ def check_distinct(outputs: Sequence[NamedOutput], resume: Path | None = None) -
                 f"--resume and {output} name the same file ({output.path}): "
                 "the run would overwrite the journal it resumes"
             )
+        for what, path in inputs:
+            if same_file(output.path, path):
+                raise UsageError(
+                    f"{output} names {what} {path}: the run reads it, and would overwrite it"
+                )
 
 
 def writes_in_place(path: Path) -> bool:

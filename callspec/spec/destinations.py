@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from callspec.spec.validate import Mask, show, unmasked
+from callspec.spec.validate import Mask, destination_key, show, unmasked
 
 if TYPE_CHECKING:
     from callspec.spec.plan import CallPlan
@@ -25,22 +25,6 @@ class Repeat:
     destination: str
     first: CallPlan
     again: CallPlan
-
-
-def destination_key(destination: str) -> str:
-    """What makes two destinations the same phone or endpoint.
-
-    ``+14152223333`` and ``14152223333`` are one number; a SIP URI's scheme
-    (``sip``/``sips``) and host are matched case-insensitively, its user part as written.
-    """
-    text = destination.strip()
-    if ":" not in text:  # a phone number, the common case
-        return text.removeprefix("+")
-    scheme, _, rest = text.partition(":")
-    if scheme.lower() in ("sip", "sips"):
-        user, at, host = rest.rpartition("@")
-        return f"sip:{user}{at}{host.lower()}"
-    return text.removeprefix("+")
 
 
 class Rung:
@@ -71,8 +55,12 @@ def repeated_destinations(calls: Iterable[CallPlan]) -> list[Repeat]:
 def repeat_message(repeat: Repeat, mask: Mask = unmasked) -> str:
     """The words for a repeat, naming both calls with their file and line."""
     first, again = repeat.first, repeat.again
+    # A declared secret spelled another way (14155559999 for +14155559999) is the secret.
+    secrets = {destination_key(v) for v in (*first.secret_values, *again.secret_values)}
+    secret = destination_key(repeat.destination) in secrets
+    shown = "'***'" if secret else show(repeat.destination, mask)
     return (
-        f"{show(repeat.destination, mask)} is rung by call '{first.name}' "
+        f"{shown} is rung by call '{first.name}' "
         f"({first.spec_file}:{first.line}) and by call '{again.name}' "
         f"({again.spec_file}:{again.line}): one run would ring it twice"
     )

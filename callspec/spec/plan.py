@@ -64,7 +64,7 @@ class _Builder:
 
     def _profiles_file(self, spec_path: Path) -> tuple[bool, ProfilesFile | None]:
         """(found, file): found with file None means it was found but is broken."""
-        found = find_profiles_file(self.options.profiles, spec_path.parent)
+        found = find_profiles_file(self.options.profiles, spec_path.parent, self.env)
         if found is None:
             return False, None
         key = resolved(found)

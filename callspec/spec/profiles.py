@@ -11,7 +11,7 @@ names reported at the line that names them.
 from __future__ import annotations
 
 import math
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,11 +63,15 @@ class Profile:
     defaults: tuple[tuple[str, Sourced], ...] = ()
 
 
-def find_profiles_file(explicit: Path | None, spec_dir: Path) -> Path | None:
-    """The profiles file a spec in ``spec_dir`` uses, or None when there is none."""
+def find_profiles_file(
+    explicit: Path | None, spec_dir: Path, environ: Mapping[str, str]
+) -> Path | None:
+    """The profiles file a spec in ``spec_dir`` uses, or None when there is none:
+    ``explicit`` (``--profiles``), else ``$CALLSPEC_PROFILES``, else the nearest
+    ``profiles.yaml`` from ``spec_dir`` upward."""
     if explicit is not None:
         return explicit
-    from_env = os.environ.get(PROFILES_ENV)
+    from_env = environ.get(PROFILES_ENV)
     if from_env:
         return Path(from_env)
     folder = spec_dir.resolve()

@@ -316,15 +316,41 @@ def _digits(number: str) -> str:
     return number[1:] if number.startswith("+") else number
 
 
+def destination_key(destination: str) -> str:
+    """What makes two destinations the same phone or endpoint.
+
+    ``+14152223333`` and ``14152223333`` are one number; a SIP URI's scheme
+    (``sip``/``sips``) and host are matched case-insensitively, its user part as written.
+    """
+    text = destination.strip()
+    if ":" not in text:  # a phone number, the common case
+        return text.removeprefix("+")
+    scheme, _, rest = text.partition(":")
+    if scheme.lower() in ("sip", "sips"):
+        user, at, host = rest.rpartition("@")
+        return f"sip:{user}{at}{host.lower()}"
+    return text.removeprefix("+")
+
+
 def _cross_field(body: Mapping[str, Any], mask: Mask) -> list[BodyIssue]:
     to = body.get("to")
     if not isinstance(to, str) or not to:
         return []
     destinations = to.split("<")
-    unique = set(destinations)
+    # One pass (a quadratic count would hang on a long list); two spellings of one
+    # phone (+1415... and 1415..., SIP hosts in another case) are one destination.
+    seen: dict[str, str] = {}
+    repeated: dict[str, str] = {}
+    for destination in destinations:
+        key = destination_key(destination)
+        if key in seen:
+            repeated.setdefault(key, seen[key])
+        else:
+            seen[key] = destination
+    unique = seen
     issues: list[BodyIssue] = []
-    if len(unique) < len(destinations):
-        twice = sorted({d for d in destinations if destinations.count(d) > 1})
+    if repeated:
+        twice = sorted(repeated.values())
         issues.append(
             BodyIssue(
                 "to",
