@@ -185,9 +185,8 @@ def execute(
             files=tuple(dict.fromkeys(p.location.file for p in e.problems)),
             problems=tuple(e.problems),
         )
-        _write_outputs(
-            invalid, report_path, outputs, environ, Redactor(environment_secrets(environ)), err
-        )
+        mask = Redactor(environment_secrets(environ))
+        _write_outputs(invalid, report_path, outputs, environ, mask, err, stop)
         out.write(f"report: {report_path}\n")
         raise
     # Checked before anything is sent: finding an unwritable report after the calls
@@ -219,7 +218,7 @@ def execute(
     journal = f", journal {options.journal}" if options.journal else ""
     out.write(f"report: {report_path}{journal}\n")
     out.flush()  # before a report written to /dev/stdout
-    failures = _write_outputs(result, report_path, outputs, environ, redactor, err)
+    failures = _write_outputs(result, report_path, outputs, environ, redactor, err, stop)
     if failures and result.exit_code() == ExitCode.OK:
         raise OutputError("; ".join(failures))
     return result, report_path
@@ -249,13 +248,14 @@ def _write_outputs(
     environ: Mapping[str, str],
     redactor: Redactor,
     err: TextIO,
+    stop: threading.Event | None = None,
 ) -> list[str]:
     """The JSON report, the JUnit file and the GitHub summary; what could not be written."""
     failures = []
     for kind, path in (("json", report_path), ("junit", outputs.junit)):
         if path is not None:
             try:
-                write_report(kind, result, redactor, path)  # type: ignore[arg-type]
+                write_report(kind, result, redactor, path, stop)  # type: ignore[arg-type]
             except OSError as e:
                 failures.append(f"cannot write {path}: {e.strerror or e}")
             except ReportError as e:

@@ -113,11 +113,6 @@ def test_a_long_to_with_one_repeat_is_validated_quickly(tmp_path: Path) -> None:
     assert "Plivo allows at most 1000" in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outputs.write_output opens a FIFO report blocking, after every call was sent; with "
-    "no reader the run never ends and SIGTERM (a CI job's cancel, `timeout`) does not end it",
-)
 def test_a_fifo_report_without_reader_still_obeys_sigterm(tmp_path: Path) -> None:
     spec_file(tmp_path, "a.yaml", [call("one", '"+14155550100"')])
     fifo = tmp_path / "report.fifo"

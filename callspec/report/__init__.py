@@ -13,6 +13,7 @@ contract is ``schemas/report.schema.json``.
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 from typing import Literal
 
@@ -47,7 +48,13 @@ REPORTERS: dict[ReportKind, Reporter] = {
 }
 
 
-def write_report(kind: ReportKind, result: RunResult, redactor: Redactor, path: Path) -> None:
+def write_report(
+    kind: ReportKind,
+    result: RunResult,
+    redactor: Redactor,
+    path: Path,
+    stop: threading.Event | None = None,
+) -> None:
     """Write one report to ``path`` (see :func:`callspec.report.outputs.write_output`).
 
     The report is rendered in full first, so one that is refused (or a reporter
@@ -55,4 +62,4 @@ def write_report(kind: ReportKind, result: RunResult, redactor: Redactor, path: 
     """
     out = io.StringIO()
     REPORTERS[kind].write(result, redactor, out)
-    write_output(Path(path), out.getvalue().encode("utf-8"))
+    write_output(Path(path), out.getvalue().encode("utf-8"), stop)

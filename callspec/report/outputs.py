@@ -15,6 +15,8 @@ import os
 import re
 import stat
 import tempfile
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,12 +109,17 @@ def _descriptor(path: Path) -> tuple[bool, int | None]:
     return False, None
 
 
-def write_output(path: Path, data: bytes) -> None:
+FIFO_WAIT = 60.0  # seconds a FIFO may keep a finished run waiting for its reader
+
+
+def write_output(path: Path, data: bytes, stop: threading.Event | None = None) -> None:
     """Write ``data`` to ``path``: into it when :func:`writes_in_place`, else atomically.
 
     Atomically means a temp file beside the file, synced, then renamed over it, so
     a reader never sees half a report; through a symlink the file it points to is
-    replaced, not the link.  A FIFO blocks here until a reader opens it.
+    replaced, not the link.  A FIFO waits for a reader, but at most
+    :data:`FIFO_WAIT` seconds (then OSError), and a Ctrl-C or SIGTERM (``stop``)
+    ends the wait as an interruption: a run never hangs on its report.
     """
     own = _descriptor(path)[1]
     if own is not None:
@@ -122,7 +129,7 @@ def write_output(path: Path, data: bytes) -> None:
             f.write(data)
         return
     if writes_in_place(path):
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOCTTY)
+        fd = _open_in_place(path, stop)
         with open(fd, "wb") as f:
             f.write(data)
         return
@@ -138,6 +145,32 @@ def write_output(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _open_in_place(path: Path, stop: threading.Event | None) -> int:
+    """Open a device or FIFO for writing; for a FIFO, wait (bounded) for its reader."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_NOCTTY
+    try:
+        fifo = stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        fifo = False
+    if not fifo:
+        return os.open(path, flags)
+    deadline = time.monotonic() + FIFO_WAIT
+    while True:
+        try:
+            fd = os.open(path, flags | os.O_NONBLOCK)
+        except OSError as e:  # ENXIO: no reader yet
+            if e.errno != errno.ENXIO:
+                raise
+        else:
+            os.set_blocking(fd, True)
+            return fd
+        if stop is not None and stop.is_set():
+            raise KeyboardInterrupt  # the run was finished; its report was never read
+        if time.monotonic() > deadline:
+            raise OSError(errno.ENXIO, f"no reader opened the FIFO within {FIFO_WAIT:g} s")
+        time.sleep(0.05)
 
 
 def check_writable(path: Path, regular: bool = False) -> None:
