@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import itertools
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -117,7 +118,7 @@ class Budget:
             if abs(value) > self.limits.max_int:
                 self.magnitude(value.bit_length() * math.log10(2))
         elif isinstance(value, _SIZED):
-            self.size(len(value))
+            self.size(weight(value, self.limits.max_size))
         return value
 
     def finish(self) -> None:
@@ -125,6 +126,32 @@ class Budget:
 
 
 _CURRENT: contextvars.ContextVar[Budget | None] = contextvars.ContextVar("budget", default=None)
+
+
+def weight(value: Any, limit: int, depth: int = 0) -> int:
+    """How large ``value`` is: a string's characters; a container's items plus what its
+    items weigh, counted until past ``limit`` (a list of a million references to one
+    megabyte string is a terabyte once written, though it holds a million items)."""
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, dict):
+        items: Iterable[Any] = itertools.chain.from_iterable(value.items())
+    elif isinstance(value, list | tuple | set | frozenset):
+        items = value
+    else:
+        return 0
+    total = len(value)
+    if depth >= _MAX_DEPTH:  # deeper (or a container that holds itself): items only
+        return total
+    for item in items:
+        if isinstance(item, _SIZED):
+            total += weight(item, limit - total, depth + 1)
+            if total > limit:
+                break
+    return total
+
+
+_MAX_DEPTH = 8
 
 
 def current() -> Budget:
@@ -200,10 +227,11 @@ def binop(operator: str, left: Any, right: Any) -> None:
     elif operator == "*":
         for seq, times in ((left, right), (right, left)):
             if isinstance(seq, _SIZED) and is_int(times):
-                budget.size(len(seq) * max(times, 0))
+                budget.size(weight(seq, budget.limits.max_size) * max(times, 0))
     elif operator == "+":
         if isinstance(left, _SIZED) and isinstance(right, _SIZED):
-            budget.size(len(left) + len(right))
+            limit = budget.limits.max_size
+            budget.size(weight(left, limit) + weight(right, limit))
     elif operator == "%" and isinstance(left, str):
         budget.size(percent_size(left, right))
 
@@ -259,6 +287,9 @@ def budgeted_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         budget.tick()
         if len(args) > skip:
             value, rest = args[skip], args[skip + 1 :]
+            if isinstance(value, Iterator):  # map(), select(): weighed as it is consumed
+                value = weighed(value)
+                args = (*args[:skip], value, *rest)
             if name == "join" and arg(rest, kwargs, 1, "attribute", None) is None:
                 items = joined_items(arg(rest, kwargs, 0, "d", ""), value)
                 args = (*args[:skip], items, *rest)
@@ -267,6 +298,17 @@ def budgeted_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         return budget.value(func(*args, **kwargs))
 
     return checked
+
+
+def weighed(items: Iterator[Any]) -> Iterator[Any]:
+    """``items``, refused once what they weigh together passes the limit: a filter that
+    collects a generator (``list``, ``sort``) would hold all of it before it is measured."""
+    budget = current()
+    total = 0
+    for item in items:
+        total += 1 + weight(item, budget.limits.max_size)
+        budget.size(total)
+        yield item
 
 
 def joined_items(separator: Any, iterable: Iterable[Any]) -> list[Any]:
