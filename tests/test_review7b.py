@@ -238,12 +238,6 @@ def test_an_output_over_an_input_is_refused(tmp_path: Path, args: list[str]) -> 
 # --- 5. integers -------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a variable written 010 (YAML: 8) renders as its text '010', which is then read "
-    "as decimal 10: `time_limit: 010` is refused, `time_limit: '{{ t }}'` with t: 010 sends "
-    "10 silently (and '{{ t + 0 }}' sends 8)",
-)
 def test_a_miswritten_integer_through_a_variable_is_not_sent_silently(tmp_path: Path) -> None:
     spec = tmp_path / "a.yaml"
     spec_file(tmp_path, "a.yaml", [])
@@ -279,11 +273,6 @@ def test_held_up_odd_integers(tmp_path: Path, written: str, words: str) -> None:
     assert words in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validate._as_yaml_read quotes the scalar without its tag: `!!float 300` "
-    "reads '300 is not a plain decimal integer ... write 300 or \"300\"' (cosmetic)",
-)
 def test_an_explicit_float_tag_is_named_as_written(tmp_path: Path) -> None:
     spec = spec_file(tmp_path, "a.yaml", [call("c", '"+14155550100"', time_limit="!!float 300")])
     result = cli_run(tmp_path, "validate", spec.name)

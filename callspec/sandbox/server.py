@@ -119,7 +119,9 @@ def _parse_body(raw: bytes) -> dict[str, Any] | str:
     if text.lstrip()[:1] in ("[", "{") and _too_deep(text):
         return f"the body is nested more than {MAX_JSON_DEPTH} levels deep"
     try:
-        parsed = json.loads(text) if text.strip() else {}
+        parsed = json.loads(text, object_pairs_hook=_no_twice) if text.strip() else {}
+    except _Twice as e:
+        return f"the body gives '{e}' more than once"
     except ValueError:
         parsed = None
     if isinstance(parsed, dict):
@@ -128,7 +130,24 @@ def _parse_body(raw: bytes) -> dict[str, Any] | str:
         fields = parse_qs(text, keep_blank_values=True, strict_parsing=True, max_num_fields=1000)
     except ValueError:
         return _UNREADABLE
+    twice = next((name for name, values in fields.items() if len(values) > 1), None)
+    if twice is not None:  # which one would a server take? Plivo's answer is not known: refuse
+        return f"the body gives '{twice}' more than once"
     return {name: values[0] for name, values in fields.items()}
+
+
+class _Twice(ValueError):
+    """A JSON object with one key twice (the key is the message)."""
+
+
+def _no_twice(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (``{"to": A, "to": B}``)."""
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise _Twice(key)
+        data[key] = value
+    return data
 
 
 def _too_deep(text: str) -> bool:

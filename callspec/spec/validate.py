@@ -92,14 +92,31 @@ def _integer_args() -> frozenset[str]:
 
 
 def _as_yaml_read(arg: str, value: WrittenInt | WrittenFloat) -> BodyIssue:
+    return BodyIssue(arg, as_yaml_read(value))
+
+
+def as_yaml_read(value: WrittenInt | WrittenFloat) -> str:
+    """Why a number YAML read otherwise than it looks is refused, and what to write."""
     text = value.text if len(value.text) <= MAX_SHOWN else f"{value.text[:_KEPT]}…"
     meant = f"{int(value)}"
+    if isinstance(value, WrittenFloat) and _DECIMAL.match(value.text):  # tagged !!float
+        return f"!!float {text} is a float, not an integer; write {meant}"
     # Quoted digits are read as decimal: "010" is sent as 10.
     quoted = f' or "{value.text}"' if _INT_TEXT.match(value.text) and text == value.text else ""
-    message = (
+    return (
         f"{text} is not a plain decimal integer (YAML reads it as {value!r}); write {meant}{quoted}"
     )
-    return BodyIssue(arg, message)
+
+
+def miswritten(value: Any) -> str | None:
+    """Why a YAML number written otherwise than plain decimal is refused, or None.
+
+    A variable written ``010`` renders as its text, then reads as decimal 10,
+    where YAML had read 8: such a value is refused wherever it is written.
+    """
+    if isinstance(value, WrittenInt | WrittenFloat) and _miswritten(value):
+        return as_yaml_read(value)
+    return None
 
 
 def _to_bool(value: Any) -> Any:

@@ -23,6 +23,7 @@ from callspec.spec.documents import get
 from callspec.spec.loader import Document, load_file
 from callspec.spec.profiles import Sourced
 from callspec.spec.templates import RenderError, render_value
+from callspec.spec.validate import miswritten
 
 Layer = Iterable[tuple[str, Sourced]]
 RESERVED = {"env": "the environment", "call": "the call's name and index"}
@@ -88,6 +89,10 @@ def render_variables(
             if name in scope:
                 message = f"'{name}' is reserved: templates see {RESERVED[name]} as {name}"
                 found.problems.append(Problem(item.location, item.path(name), message))
+                continue
+            wrong = miswritten(item.value)
+            if wrong is not None:
+                found.problems.append(Problem(item.location, item.path(name), wrong))
                 continue
             try:
                 found.context[name] = _render(item.value, {**found.context, **scope}, clock)
