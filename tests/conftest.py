@@ -1,29 +1,15 @@
-"""Shared fixtures: the CLI driven in-process through click's CliRunner."""
+"""Shared fixtures: ``run_cli``, the one CLI driver (``support.invoke``) run from a folder."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
+from support import RunCli, invoke
 
-from callspec.cli import cli
-
-pytest_plugins = ["golden_plugin"]  # --update-golden: see tests/test_golden.py
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLES = REPO / "tests" / "examples"
-
-# Variables that change what a spec resolves to: unset for every run unless a test sets them.
-CLEAN_ENV: dict[str, str | None] = {
-    "CALLSPEC_PROFILES": None,
-    "PLIVO_AUTH_ID": None,
-    "PLIVO_AUTH_TOKEN": None,
-    "PAGER_PIN": None,
-    "CALLSPEC_TEST_SURELY_UNSET": None,
-}
-
-RunCli = Callable[..., Result]
+pytest_plugins = ["golden_plugin"]  # --update-golden: see tests/cli/test_golden.py
 
 
 @pytest.fixture
@@ -35,12 +21,6 @@ def run_cli(monkeypatch: pytest.MonkeyPatch) -> RunCli:
     ) -> Result:
         if cwd is not None:
             monkeypatch.chdir(cwd)
-        result = CliRunner().invoke(cli, [str(a) for a in args], env={**CLEAN_ENV, **(env or {})})
-        # No Python traceback reaches a user: any exception must have become an exit code.
-        assert result.exception is None or isinstance(result.exception, SystemExit), (
-            result.exception
-        )
-        assert "Traceback" not in result.output
-        return result
+        return invoke([str(a) for a in args], env)
 
     return run

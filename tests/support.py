@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,19 @@ from callspec.cli import cli
 from callspec.report import validate_report
 from callspec.sandbox.server import Sandbox, SandboxConfig
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent  # the repository
+EXAMPLES = ROOT / "tests" / "examples"
+
+# Variables that change what a spec resolves to: unset for every run unless a test sets them.
+CLEAN_ENV: dict[str, str | None] = {
+    "CALLSPEC_PROFILES": None,
+    "PLIVO_AUTH_ID": None,
+    "PLIVO_AUTH_TOKEN": None,
+    "PAGER_PIN": None,
+    "CALLSPEC_TEST_SURELY_UNSET": None,
+}
+
+RunCli = Callable[..., Result]
 # The -d body of the seed's curl example, byte for byte (tests/test_sandbox_cli.py checks it
 # against the seed file when shared/ is beside the project); curl sends it as
 # application/x-www-form-urlencoded.
@@ -105,8 +117,16 @@ def cred_env(**extra: str) -> dict[str, str]:
 
 
 def invoke(args: list[str], env: Mapping[str, str | None] | None = None) -> Result:
-    """The CLI through click's CliRunner (stdout and stderr kept apart)."""
-    return CliRunner().invoke(cli, args, env=dict(env or {}), catch_exceptions=False)
+    """The CLI through click's CliRunner (stdout and stderr kept apart): the one driver.
+
+    The variables of :data:`CLEAN_ENV` are unset unless ``env`` sets them.  No Python
+    traceback reaches a user: an exception the CLI let through fails the test.
+    """
+    result = CliRunner().invoke(
+        cli, [str(a) for a in args], env={**CLEAN_ENV, **(env or {})}, catch_exceptions=False
+    )
+    assert "Traceback" not in result.output
+    return result
 
 
 def read_report(path: Path) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, REPO, RunCli
+from support import EXAMPLES, ROOT, RunCli
 
 from callspec.spec.loader import MAX_FILE_BYTES
 
@@ -136,7 +136,7 @@ def test_several_files_in_one_pass(run_cli: RunCli) -> None:
 
 def test_every_argument_has_failing_and_passing_examples() -> None:
     """Each row of Plivo's argument table: at least one example that fails, one that passes."""
-    arguments = json.loads((REPO / "schemas" / "call.schema.json").read_text())
+    arguments = json.loads((ROOT / "schemas" / "call.schema.json").read_text())
     failing = "\n".join(line for p in invalid_files() for line in header(p)["expect"])
     passing = "\n".join(p.read_text() for p in VALID)
     for name in arguments["properties"]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from support import SEED_CURL_BODY, spawn
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "plivo-make-an-outbound-call.txt"
+SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "plivo-make-an-outbound-call.txt"
 
 
 def seed_curl_body() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, REPO
+from support import EXAMPLES, ROOT
 
 from callspec.errors import SpecError, UsageError
 from callspec.spec.plan import Plan, PlanOptions, build_plan, collect_spec_files
@@ -287,7 +287,7 @@ def test_key_is_stable_and_tells_calls_apart() -> None:
 
 def test_key_does_not_depend_on_the_working_directory(monkeypatch: pytest.MonkeyPatch) -> None:
     here = plan("precedence/spec.yaml").calls[0].key
-    monkeypatch.chdir(REPO)
+    monkeypatch.chdir(ROOT)
     assert plan("tests/examples/precedence/spec.yaml").calls[0].key == here
 
 

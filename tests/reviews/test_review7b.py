@@ -1,9 +1,8 @@
 """Hostile review of i7 (template budgets, plain-decimal integers, repeated destinations,
 output paths, strict JSON, hardened sandbox, step summary): branch review-7b.
 
-Each xfail(strict) test reproduces an open finding and asserts what *should* happen;
-when a fix lands it XPASSes, which fails the suite: drop the marker then.  Unmarked
-tests are attacks that held up, kept as regressions.
+Each test reproduced a finding of that review (all fixed since) or is an attack
+that held up; all are kept as regressions.
 
 Only the CLI is driven (``python -m callspec`` in a subprocess where a hang, a
 signal or a memory limit is involved, else click's CliRunner on ``callspec.cli.cli``).

@@ -40,7 +40,7 @@ from click.testing import CliRunner
 
 from callspec.cli import cli
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden"
 RERECORD = "python -m pytest tests/test_golden.py --update-golden"
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import Result
-from conftest import EXAMPLES, REPO, RunCli
 from jsonschema import Draft202012Validator
+from support import EXAMPLES, ROOT, RunCli
 
 from callspec.cli import cli
 
@@ -43,7 +43,7 @@ def curl_body(command: str) -> dict[str, Any]:
 
 
 def test_validate_the_example_specs(run_cli: RunCli) -> None:
-    result = run_cli("validate", "specs/", cwd=REPO)
+    result = run_cli("validate", "specs/", cwd=ROOT)
     assert result.exit_code == 0, result.output
     assert re.fullmatch(r"OK: \d+ calls in \d+ files valid\n", result.stdout)
     assert result.stderr == ""
@@ -51,7 +51,7 @@ def test_validate_the_example_specs(run_cli: RunCli) -> None:
 
 def test_validate_needs_no_credentials(run_cli: RunCli) -> None:
     """The example profiles template their credentials from env; validate never renders them."""
-    result = run_cli("validate", "specs/", cwd=REPO)  # run_cli unsets PLIVO_AUTH_*
+    result = run_cli("validate", "specs/", cwd=ROOT)  # run_cli unsets PLIVO_AUTH_*
     assert result.exit_code == 0, result.output
 
 
@@ -115,7 +115,7 @@ def test_seed_renders_to_the_seed_body(run_cli: RunCli) -> None:
         for k, v in seed_body()
     ]
     assert ("time_limit", 300) in expected and ("send_on_preanswer", True) in expected
-    result = run_cli("render", "-f", "json", "specs/seed.yaml", cwd=REPO)
+    result = run_cli("render", "-f", "json", "specs/seed.yaml", cwd=ROOT)
     assert result.exit_code == 0, result.output
     [item] = json.loads(result.stdout, object_pairs_hook=list)
     body = dict(item)["body"]
@@ -124,7 +124,7 @@ def test_seed_renders_to_the_seed_body(run_cli: RunCli) -> None:
 
 
 def test_render_json_shape(run_cli: RunCli) -> None:
-    result = run_cli("render", "specs/seed.yaml", cwd=REPO)  # json is the default
+    result = run_cli("render", "specs/seed.yaml", cwd=ROOT)  # json is the default
     [item] = json.loads(result.stdout)
     assert item["spec_file"] == "specs/seed.yaml"
     assert item["call"] == "seed-example"
@@ -136,14 +136,14 @@ def test_render_json_shape(run_cli: RunCli) -> None:
 
 def test_render_with_known_auth_id(run_cli: RunCli) -> None:
     env = {"PLIVO_AUTH_ID": AUTH_ID, "PLIVO_AUTH_TOKEN": TOKEN}
-    result = run_cli("render", "specs/seed.yaml", cwd=REPO, env=env)
+    result = run_cli("render", "specs/seed.yaml", cwd=ROOT, env=env)
     [item] = json.loads(result.stdout)
     assert item["url"] == f"https://api.plivo.com/v1/Account/{AUTH_ID}/Call/"
     assert TOKEN not in result.output
 
 
 def test_api_url_option(run_cli: RunCli) -> None:
-    result = run_cli("render", "specs/seed.yaml", "--api-url", "http://127.0.0.1:8765", cwd=REPO)
+    result = run_cli("render", "specs/seed.yaml", "--api-url", "http://127.0.0.1:8765", cwd=ROOT)
     [item] = json.loads(result.stdout)
     assert item["url"] == "http://127.0.0.1:8765/v1/Account/{auth_id}/Call/"
 
@@ -154,7 +154,7 @@ def test_api_url_option(run_cli: RunCli) -> None:
 @pytest.mark.parametrize("auth_id", [None, AUTH_ID])
 def test_curl_reads_the_token_from_the_environment(auth_id: str | None, run_cli: RunCli) -> None:
     env = {"PLIVO_AUTH_TOKEN": TOKEN, "PLIVO_AUTH_ID": auth_id}
-    result = run_cli("render", "-f", "curl", "specs/seed.yaml", cwd=REPO, env=env)
+    result = run_cli("render", "-f", "curl", "specs/seed.yaml", cwd=ROOT, env=env)
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "$PLIVO_AUTH_TOKEN" in out
@@ -162,7 +162,7 @@ def test_curl_reads_the_token_from_the_environment(auth_id: str | None, run_cli:
     user = auth_id or "$PLIVO_AUTH_ID"
     assert f'-u "{user}:$PLIVO_AUTH_TOKEN"' in out
     assert f'"https://api.plivo.com/v1/Account/{user}/Call/"' in out
-    json_result = run_cli("render", "-f", "json", "specs/seed.yaml", cwd=REPO, env=env)
+    json_result = run_cli("render", "-f", "json", "specs/seed.yaml", cwd=ROOT, env=env)
     command = out.split("\n", 1)[1]  # after the '# file: call' line
     assert curl_body(command) == rendered(json_result)["seed-example"]
 
@@ -182,15 +182,15 @@ def test_token_in_a_body_is_masked(tmp_path: Path, run_cli: RunCli) -> None:
 
 
 def test_yaml_format_parses_to_the_json_format(run_cli: RunCli) -> None:
-    as_yaml = run_cli("render", "-f", "yaml", "specs/", cwd=REPO)
-    as_json = run_cli("render", "-f", "json", "specs/", cwd=REPO)
+    as_yaml = run_cli("render", "-f", "yaml", "specs/", cwd=ROOT)
+    as_json = run_cli("render", "-f", "json", "specs/", cwd=ROOT)
     assert as_yaml.exit_code == 0, as_yaml.output
     assert yaml.safe_load(as_yaml.stdout) == json.loads(as_json.stdout)
 
 
 def test_curl_has_one_command_per_call(run_cli: RunCli) -> None:
-    result = run_cli("render", "-f", "curl", "specs/", cwd=REPO)
-    as_json = run_cli("render", "-f", "json", "specs/", cwd=REPO)
+    result = run_cli("render", "-f", "curl", "specs/", cwd=ROOT)
+    as_json = run_cli("render", "-f", "json", "specs/", cwd=ROOT)
     chunks = result.stdout.rstrip("\n").split("\n\n")
     items = json.loads(as_json.stdout)
     assert len(chunks) == len(items)
@@ -209,14 +209,14 @@ def test_curl_has_one_command_per_call(run_cli: RunCli) -> None:
 @pytest.mark.parametrize("pin", [None, "86420"])
 def test_declared_secret_never_printed(fmt: str, pin: str | None, run_cli: RunCli) -> None:
     """specs/profiles.yaml declares pager_pin secret (default 4321, else $PAGER_PIN)."""
-    result = run_cli("render", "-f", fmt, "specs/oncall.yaml", cwd=REPO, env={"PAGER_PIN": pin})
+    result = run_cli("render", "-f", fmt, "specs/oncall.yaml", cwd=ROOT, env={"PAGER_PIN": pin})
     assert result.exit_code == 0, result.output
     assert (pin or "4321") not in result.output
     assert ("${pager_pin}" if fmt == "curl" else "***") in result.stdout
 
 
 def test_secret_given_by_var_is_masked(run_cli: RunCli) -> None:
-    result = run_cli("render", "specs/oncall.yaml", "--var", "pager_pin=97531", cwd=REPO)
+    result = run_cli("render", "specs/oncall.yaml", "--var", "pager_pin=97531", cwd=ROOT)
     assert "97531" not in result.output
     assert rendered(result)["page-primary"]["send_digits"] == "***"
 
@@ -400,7 +400,7 @@ def test_vars_file_problems_are_located(tmp_path: Path, run_cli: RunCli) -> None
 
 
 SCHEMA_NAMES = ["call", "spec", "profiles"] + (
-    ["report"] if (REPO / "schemas" / "report.schema.json").exists() else []
+    ["report"] if (ROOT / "schemas" / "report.schema.json").exists() else []
 )
 
 
@@ -411,7 +411,7 @@ def test_schema_command(name: str, run_cli: RunCli) -> None:
     schema = json.loads(result.stdout)
     assert schema["$id"].endswith(f"/{name}.schema.json")
     Draft202012Validator.check_schema(schema)
-    assert schema == json.loads((REPO / "schemas" / f"{name}.schema.json").read_text())
+    assert schema == json.loads((ROOT / "schemas" / f"{name}.schema.json").read_text())
 
 
 def test_schema_defaults_to_call(run_cli: RunCli) -> None:

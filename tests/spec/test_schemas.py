@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import EXAMPLES, REPO
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
+from support import EXAMPLES, ROOT
 
 from callspec.schemas import load_schema, validator
 from callspec.spec.validate import check_body, check_request_body, normalize
 
-SCHEMAS = REPO / "schemas"
+SCHEMAS = ROOT / "schemas"
 NAMES = [
     "call",
     "spec",
@@ -161,7 +161,7 @@ def test_annotations_are_consistent() -> None:
 
 
 def example_documents(kind: str) -> list[Path]:
-    roots = [REPO / "specs", EXAMPLES / "valid", EXAMPLES / "precedence"]
+    roots = [ROOT / "specs", EXAMPLES / "valid", EXAMPLES / "precedence"]
     found = [p for root in roots for p in sorted(root.rglob("*.yaml"))]
     if kind == "profiles":
         return [p for p in found if p.name == "profiles.yaml"]

@@ -9,8 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import REPO, RunCli
-from support import cred_env, invoke, sandbox
+from support import ROOT, RunCli, cred_env, invoke, sandbox
 
 from callspec.spec.destinations import destination_key
 
@@ -121,6 +120,6 @@ def test_a_secret_destination_is_masked_in_the_warning(tmp_path: Path, run_cli: 
 
 
 def test_the_example_specs_ring_each_phone_once(run_cli: RunCli) -> None:
-    result = run_cli("validate", "specs/", "--unique-destinations", cwd=REPO)
+    result = run_cli("validate", "specs/", "--unique-destinations", cwd=ROOT)
     assert result.exit_code == 0, result.output
     assert "warning" not in result.output

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import RunCli
+from support import RunCli
 
 from callspec.spec.validate import MAX_SHOWN, quote, show
 
