@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 
 
 class RateLimiter:
@@ -23,8 +24,15 @@ class RateLimiter:
     and an account's CPS limit would queue one).
     """
 
-    def __init__(self, rate: float) -> None:
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.interval = 1.0 / rate
+        self._clock = clock  # passed in, so tests can pin time
+        self._sleep = sleep
         self._next = 0.0
         self._last = -float("inf")
         self._lock = threading.Lock()
@@ -34,20 +42,18 @@ class RateLimiter:
         past its slot).  Not cut short by ``stop``: a call whose started line is durable is
         committed, and goes out rather than be journaled as started and never sent."""
         with self._lock:
-            now = time.monotonic()
-            begin = max(now, self._last + self.interval)
+            begin = max(self._clock(), self._last + self.interval)
             self._last = begin
-        delay = begin - time.monotonic()
+        delay = begin - self._clock()
         if delay > 0 and not stop.is_set():
-            time.sleep(delay)
+            self._sleep(delay)
 
     def acquire(self, stop: threading.Event) -> bool:
         """Wait for the next slot; False when ``stop`` was set meanwhile."""
         with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next)
+            slot = max(self._clock(), self._next)
             self._next = slot + self.interval
-        delay = slot - time.monotonic()
+        delay = slot - self._clock()
         if delay > 0:
             return not stop.wait(delay)
         return not stop.is_set()
