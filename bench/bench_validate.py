@@ -77,7 +77,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         spec = write_spec(Path(tmp), args.calls)
-        bodies = [dict(c.body) for c in build_plan([spec], PlanOptions()).calls]
+        bodies = [dict(c.body) for c in build_plan([spec], PlanOptions(), {}).calls]
         assert len(bodies) == args.calls
         schema = json.loads((ROOT / "schemas" / "call.schema.json").read_text())
         bare = Draft202012Validator(schema)

@@ -12,10 +12,9 @@ never resent automatically.
 
 from __future__ import annotations
 
-import functools
-import os
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -39,14 +38,14 @@ class Timeouts:
     read: float = 10.0
 
 
-def new_session(environ: Mapping[str, str] | None = None) -> requests.Session:
+def new_session(environ: Mapping[str, str]) -> requests.Session:
     """A keep-alive session that never retries on its own.
 
     The environment's proxy and CA-bundle settings are read once here, as
     requests would read them on every request (a scan of the whole
     environment per call, a third of the client's time at high rates).
     """
-    env = os.environ if environ is None else environ
+    env = environ
     session = requests.Session()
     session.trust_env = False
     session.verify = env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or True
@@ -123,10 +122,28 @@ class _WatchedAdapter(requests.adapters.HTTPAdapter):
         return manager
 
 
-@functools.lru_cache(maxsize=64)
-def _proxies(url: str) -> dict[str, str]:
-    """Proxies from the environment for ``url`` (honouring no_proxy), looked up once."""
-    return dict(requests.utils.get_environ_proxies(url))
+def proxies_for(url: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """The proxy for ``url`` from ``environ`` as curl and requests pick it: ``https_proxy``
+    (or ``http_proxy``, by scheme), else ``all_proxy``; none for a host ``no_proxy``
+    names (``*``, a host, or a domain and its subdomains; CIDR ranges are not matched).
+
+    Read from the environment passed in: requests would scan ``os.environ`` itself on
+    every request (a third of the client's time at high rates), and its ``no_proxy``
+    check rewrites ``os.environ`` while other workers read it.
+    """
+    parts = urllib.parse.urlsplit(url)
+    host = (parts.hostname or "").lower()
+
+    def get(name: str) -> str:
+        return environ.get(name) or environ.get(name.upper()) or ""
+
+    for entry in get("no_proxy").replace(" ", ",").split(","):
+        entry = entry.strip().lower().lstrip(".")
+        name = entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry
+        if entry == "*" or (name and (host == name or host.endswith("." + name))):
+            return {}
+    proxy = get(f"{parts.scheme}_proxy") or get("all_proxy")
+    return {parts.scheme: proxy} if proxy else {}
 
 
 def send_once(
@@ -135,6 +152,7 @@ def send_once(
     creds: Credentials,
     timeouts: Timeouts,
     redact: Callable[[str], str] = same_text,
+    proxies: Mapping[str, str] | None = None,
 ) -> AttemptResult:
     """POST ``request`` once and classify the answer; never raises.
 
@@ -167,7 +185,7 @@ def send_once(
     try:
         response = session.send(
             prepared,
-            proxies=_proxies(request.url),
+            proxies=dict(proxies or {}),
             timeout=(timeouts.connect, timeouts.read),
             allow_redirects=False,
             stream=True,

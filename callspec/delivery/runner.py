@@ -28,7 +28,7 @@ from callspec.delivery.classify import AttemptResult
 from callspec.delivery.credentials import Credentials, basic_auth_value
 from callspec.delivery.entries import Target, normal_url
 from callspec.delivery.guards import check_credentials, check_max_calls, profile_limit
-from callspec.delivery.http import Timeouts, new_session, send_once
+from callspec.delivery.http import Timeouts, new_session, proxies_for, send_once
 from callspec.delivery.journal import Journal, lock
 from callspec.delivery.rate import RateLimiter, backoff
 from callspec.delivery.request import api_url_for, build_request
@@ -295,6 +295,7 @@ class Runner:
         """One call: its attempts, retried only while each surely placed nothing."""
         call, creds = self.plan.calls[index], self.creds[index]
         request = build_request(call, api_url_for(call, self.options.api_url), creds.auth_id)
+        proxies = proxies_for(request.url, self.environ)
         attempts: list[Attempt] = []
         last: AttemptResult | None = None
         gave_up = ""
@@ -308,7 +309,9 @@ class Runner:
                     halt = self._halt(Halt.journal(self.options.journal, e))
                     return result_of(call, "skipped", halt.unsent)
             self.limiter.pace(self.stop)
-            last = send_once(session, request, creds, self.options.timeouts, self.redactor.text)
+            last = send_once(
+                session, request, creds, self.options.timeouts, self.redactor.text, proxies
+            )
             attempts.append(last.attempt)
             if last.verdict != "retry" or number == self.options.retries:
                 break

@@ -7,7 +7,6 @@ every value escaped so it cannot break the table or inject HTML.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from typing import TextIO
 
@@ -83,10 +82,10 @@ class MarkdownReporter(Reporter):
 
 
 def append_github_summary(
-    result: RunResult, redactor: Redactor, environ: Mapping[str, str] | None = None
+    result: RunResult, redactor: Redactor, environ: Mapping[str, str]
 ) -> bool:
     """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY``; False (no-op) when it is unset."""
-    target = (os.environ if environ is None else environ).get("GITHUB_STEP_SUMMARY")
+    target = environ.get("GITHUB_STEP_SUMMARY")
     if not target:
         return False
     with open(target, "a", encoding="utf-8") as f:

@@ -34,9 +34,7 @@ from callspec.spec.validate import check_body, normalize
 from callspec.spec.variables import Variables, command_line_layers, render_variables, sourced
 
 
-def build_plan(
-    paths: Sequence[Path], options: PlanOptions, environ: Mapping[str, str] | None = None
-) -> Plan:
+def build_plan(paths: Sequence[Path], options: PlanOptions, environ: Mapping[str, str]) -> Plan:
     """Load, resolve, render, normalize and validate; raise SpecError with every problem."""
     builder = _Builder(options, EnvVars(environ))
     for path in collect_spec_files(paths):

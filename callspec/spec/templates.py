@@ -12,7 +12,6 @@ person reads.  Each distinct template string is compiled once per process.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -37,8 +36,8 @@ class RenderError(Exception):
 class EnvVars(Mapping[str, str]):
     """The process environment as seen by templates: ``env.NAME``, ``env['NAME']``."""
 
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
-        self._environ = os.environ if environ is None else environ
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
 
     def __getitem__(self, key: str) -> str:
         return self._environ[key]

@@ -274,7 +274,7 @@ def test_a_failing_progress_callback_loses_no_call(tmp_path: Path) -> None:
 
     write_profiles(tmp_path)
     write_spec(tmp_path, 5)
-    plan = build_plan([tmp_path / "calls.yaml"], PlanOptions())
+    plan = build_plan([tmp_path / "calls.yaml"], PlanOptions(), {})
 
     def broken(_: object) -> None:
         raise BrokenPipeError("stderr went away")

@@ -647,29 +647,21 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_a_dead_https_proxy_is_not_sent_and_retried(tmp_path: Path, monkeypatch: Any) -> None:
+def test_a_dead_https_proxy_is_not_sent_and_retried(tmp_path: Path) -> None:
     write_profiles(tmp_path)
     write_spec(tmp_path, 1)
-    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{_closed_port()}")
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    from callspec.delivery import http as send
-
-    send._proxies.cache_clear()
-    try:
-        result = invoke(
-            run_args(
-                tmp_path,
-                f"https://127.0.0.1:{_closed_port()}",
-                "--retries",
-                "2",
-                "--report",
-                str(tmp_path / "r.json"),
-            ),
-            cred_env(),
-        )
-    finally:
-        send._proxies.cache_clear()
+    proxy = {"HTTPS_PROXY": f"http://127.0.0.1:{_closed_port()}", "NO_PROXY": None}
+    result = invoke(
+        run_args(
+            tmp_path,
+            f"https://127.0.0.1:{_closed_port()}",
+            "--retries",
+            "2",
+            "--report",
+            str(tmp_path / "r.json"),
+        ),
+        {**cred_env(), **proxy},
+    )
     assert result.exit_code == ExitCode.CALL_FAILED
     call = read_report(tmp_path / "r.json")["calls"][0]
     assert call["outcome"] == "failed"
