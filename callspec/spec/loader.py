@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from callspec.errors import Location, Problem, SpecError
+from callspec.fastpaths import TAG_MEMO_MAX
 
 Path_ = tuple[str | int, ...]
 
@@ -45,7 +46,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
         tag = self._memo.get(key)
         if tag is None:
             tag = super().resolve(kind, value, implicit)
-            if len(self._memo) < 100_000:
+            if len(self._memo) < TAG_MEMO_MAX:
                 self._memo[key] = tag
         return tag
 

@@ -23,6 +23,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
+from callspec.fastpaths import RENDER_MEMO_MAX
 from callspec.spec import budget
 from callspec.spec.budget import BudgetExceeded, FileClock
 
@@ -181,7 +182,7 @@ class _Compiled:
 
     def render(self, context: Mapping[str, Any], key: tuple[Any, ...] | None) -> str:
         output = self.template.render(context)
-        if key is not None and len(self.results) < 1000:
+        if key is not None and len(self.results) < RENDER_MEMO_MAX:
             with contextlib.suppress(TypeError):  # unhashable: see remembered()
                 self.results[key] = output
         return output
