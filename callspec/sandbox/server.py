@@ -32,13 +32,22 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO, cast
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
-from callspec.sandbox.faults import Fault, FaultPlan, answer, hold, new_id, phrase
-from callspec.spec.validate import check_request_body
+from callspec.sandbox.answers import answer, new_id, phrase
+from callspec.sandbox.bodies import MAX_JSON_DEPTH, check
+from callspec.sandbox.faults import Fault, FaultPlan, hold
 
-__all__ = ["DEFAULT_AUTH_ID", "DEFAULT_AUTH_TOKEN", "Fault", "Sandbox", "SandboxConfig"]
+__all__ = [
+    "DEFAULT_AUTH_ID",
+    "DEFAULT_AUTH_TOKEN",
+    "MAX_BODY_BYTES",
+    "MAX_JSON_DEPTH",
+    "Fault",
+    "Sandbox",
+    "SandboxConfig",
+]
 
 MAX_BODY_BYTES = 1 << 20
 _MEMO_MAX_BYTES = 8192  # larger bodies are checked every time, not kept
@@ -46,10 +55,6 @@ IDLE_TIMEOUT_S = 120.0  # an idle keep-alive connection is closed after this
 _POLL_S = 0.1  # how often the accept loop looks for stop()
 _CALL_PATH = re.compile(r"^/v1/Account/([^/]+)/Call/?$")
 _DIGITS = re.compile(r"[0-9]+")  # int() would also take "+1", "1_0", "²"
-_UNREADABLE = "the body must be a JSON object or form-encoded arguments"
-MAX_JSON_DEPTH = 32  # a call body is one object of strings and numbers
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 @dataclass(frozen=True)
@@ -81,90 +86,8 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def _check(raw: bytes) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
-    """The parsed body and what is wrong with it (never empty when the body is None)."""
-    body = _parse_body(raw)
-    if isinstance(body, str):
-        return None, (body,)
-    to = body.get("to")
-    if "to" in body and not isinstance(to, str):
-        # check_request_body takes a spec's YAML list or number (and joins it);
-        # Plivo's API takes destinations as one string.
-        kind = _JSON_KINDS.get(type(to), "not text")
-        return body, (f"to: must be a string (destinations joined with '<'), not {kind}",)
-    return body, tuple(check_request_body(body))
-
-
-_JSON_KINDS = {
-    bool: "a boolean",
-    int: "a number",
-    float: "a number",
-    list: "an array",
-    dict: "an object",
-    type(None): "null",
-}
-
-
 # Clients often send one body many times (benchmarks, bulk runs): parse and check it once.
-_checked = functools.lru_cache(maxsize=512)(_check)
-
-
-def _parse_body(raw: bytes) -> dict[str, Any] | str:
-    """A JSON object whatever the Content-Type (curl's default is form), else form fields;
-    or why the body cannot be read."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return _UNREADABLE
-    if text.lstrip()[:1] in ("[", "{") and _too_deep(text):
-        return f"the body is nested more than {MAX_JSON_DEPTH} levels deep"
-    try:
-        parsed = json.loads(text, object_pairs_hook=_no_twice) if text.strip() else {}
-    except _Twice as e:
-        return f"the body gives '{e}' more than once"
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict):
-        return parsed
-    try:
-        fields = parse_qs(text, keep_blank_values=True, strict_parsing=True, max_num_fields=1000)
-    except ValueError:
-        return _UNREADABLE
-    twice = next((name for name, values in fields.items() if len(values) > 1), None)
-    if twice is not None:  # which one would a server take? Plivo's answer is not known: refuse
-        return f"the body gives '{twice}' more than once"
-    return {name: values[0] for name, values in fields.items()}
-
-
-class _Twice(ValueError):
-    """A JSON object with one key twice (the key is the message)."""
-
-
-def _no_twice(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object, refusing a key given twice (``{"to": A, "to": B}``)."""
-    data: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in data:
-            raise _Twice(key)
-        data[key] = value
-    return data
-
-
-def _too_deep(text: str) -> bool:
-    """More than MAX_JSON_DEPTH levels of [ and { (outside strings)?
-
-    Checked before json.loads, which recurses: at 100,000 levels it raises
-    RecursionError, and whatever else runs at that depth (a garbage collector's
-    finalizer) fails too.  A body with few brackets cannot be deep: one count.
-    """
-    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
-        return False
-    depth = 0
-    for bracket in _BRACKETS.finditer(_JSON_STRING.sub("", text)):
-        depth += 1 if bracket[0] in "[{" else -1
-        if depth > MAX_JSON_DEPTH:
-            return True
-    return False
+_checked = functools.lru_cache(maxsize=512)(check)
 
 
 class Sandbox:
@@ -353,7 +276,7 @@ class _Handler(BaseHTTPRequestHandler):
         problem = self._auth_problem(match[1])
         if problem:
             return self._error(401, problem)
-        body, messages = _checked(raw) if len(raw) <= _MEMO_MAX_BYTES else _check(raw)
+        body, messages = _checked(raw) if len(raw) <= _MEMO_MAX_BYTES else check(raw)
         if body is None or messages:
             return self._error(400, "; ".join(messages))
         self._answer_call(match[1], dict(body))
