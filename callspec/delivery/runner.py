@@ -9,6 +9,10 @@ limiter; an attempt that certainly did not reach the API (connection refused,
 answer that may mean the call was placed ends the call, never to be resent
 automatically.  A stop event (Ctrl-C, SIGTERM) stops new sends and lets the
 requests in flight finish.
+
+It is longer than most modules because one call's attempts, its journal lines and
+the stop checks between them must read as one sequence: split, the order that
+keeps a phone from ringing twice would be spread over files.
 """
 
 from __future__ import annotations

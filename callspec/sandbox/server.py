@@ -10,6 +10,9 @@ statuses, dropped and hung connections).
 
 Each response leaves in one socket write with TCP_NODELAY set: headers and body
 written separately stall keep-alive clients by ~40 ms (Nagle meets delayed ACK).
+
+Longer than most: the HTTP handler's connection handling (keep-alive, idle
+timeouts, one write per answer, hung and dropped connections) is one piece.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ deadline for the file.  A breach raises :class:`BudgetExceeded`.
 What stays out of reach: a single C-level operation on values within the limits
 cannot be interrupted (sorting a list of a million items takes about a second),
 and memory is bounded per value, not per process.
+
+Longer than most: every hook of the Jinja sandbox that can make a value grow
+checks against the same budget, and they are easiest to audit side by side.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ each value's path to its :class:`~callspec.errors.Location`.  It is strict
 where PyYAML is lenient: duplicate keys, several documents in one file,
 non-string keys, binary tags and alias bombs are errors with a position, and
 no input, however broken, escapes as anything but a :class:`SpecError`.
+
+Longer than most: the event-based builder, its positions and its refusals
+(duplicate keys, alias bombs, depth, size, bytes) are one state machine over
+libyaml's events, which reads best in one place.
 """
 
 from __future__ import annotations

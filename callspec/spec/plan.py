@@ -5,6 +5,9 @@ profile, merging arguments (profile defaults, spec ``defaults``, the call) and
 variables (profile, spec, call, ``--vars-file``, ``--var``), rendering every
 template, normalizing and validating.  Every problem of every file is collected
 and raised together as one :class:`SpecError`; a plan that comes back is valid.
+
+Slightly over 300 lines: the builder keeps each file's and each call's steps
+as small methods sharing the problems list they add to.
 """
 
 from __future__ import annotations

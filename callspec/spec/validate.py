@@ -7,6 +7,10 @@ a ``sip_headers`` mapping becomes ``k=v,...``.  Which conversion applies to an
 argument is read from the schema's ``x-normalize`` annotation, and every rule is
 the schema's, plus the cross-field rules a JSON Schema cannot say.  The sandbox
 uses :func:`check_request_body` so that both ends of the wire agree.
+
+Longer than most: the normalizers, the schema's error wording and the rules a
+JSON Schema cannot say all read the same argument table, and other stages
+borrow its wording (``show``, ``quote``, ``suggest``) so messages read alike.
 """
 
 from __future__ import annotations
