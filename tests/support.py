@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -148,3 +149,36 @@ def spawn(args: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.Pope
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+JOURNAL_LIMIT = 64 * 1024  # RLIMIT_FSIZE of the full-disk tests
+
+
+def journal_filler(journal: Path, room: int) -> None:
+    """Valid journal lines (of calls in no plan) up to ``room`` bytes short of JOURNAL_LIMIT."""
+    lines, size, n = [], 0, 0
+    while size < JOURNAL_LIMIT - room - 300:
+        line = json.dumps(
+            {
+                "event": "finished",
+                "time": "2026-01-01T00:00:00.000Z",
+                "run_id": "filler",
+                "key": f"filler-{n:05d}",
+                "spec_file": "old.yaml",
+                "name": f"old-{n}",
+                "outcome": "failed",
+                "state": "failed",
+                "pad": "x" * 120,
+            }
+        )
+        lines.append(line)
+        size += len(line) + 1
+        n += 1
+    journal.write_text("\n".join(lines) + "\n")
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 nothing listens on (bound, then let go)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

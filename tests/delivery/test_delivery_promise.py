@@ -26,11 +26,14 @@ import pytest
 import yaml
 from support import (
     AUTH_ID,
+    JOURNAL_LIMIT,
     ROOT,
     TOKEN,
     call_name,
     cred_env,
+    free_port,
     invoke,
+    journal_filler,
     placed_counts,
     read_report,
     run_args,
@@ -56,32 +59,6 @@ def every_output(tmp_path: Path, stdout: str, stderr: str) -> str:
 
 # --- 1. a journal write that does not complete -------------------------------------------
 
-JOURNAL_LIMIT = 64 * 1024
-
-
-def _filler(journal: Path, room: int) -> None:
-    """Valid journal lines (of calls not in the plan) up to ``room`` bytes short of the limit."""
-    lines = []
-    size, n = 0, 0
-    while size < JOURNAL_LIMIT - room - 300:
-        line = json.dumps(
-            {
-                "event": "finished",
-                "time": "2026-01-01T00:00:00.000Z",
-                "run_id": "filler",
-                "key": f"filler-{n:05d}",
-                "spec_file": "old.yaml",
-                "name": f"old-{n}",
-                "outcome": "failed",
-                "state": "failed",
-                "pad": "x" * 120,
-            }
-        )
-        lines.append(line)
-        size += len(line) + 1
-        n += 1
-    journal.write_text("\n".join(lines) + "\n")
-
 
 def test_a_journal_line_that_cannot_be_written_whole_stops_sending_before_its_call(
     tmp_path: Path,
@@ -91,7 +68,7 @@ def test_a_journal_line_that_cannot_be_written_whole_stops_sending_before_its_ca
     write_profiles(tmp_path)
     write_spec(tmp_path, 12)
     journal = tmp_path / "journal.jsonl"
-    _filler(journal, room=1500)
+    journal_filler(journal, room=1500)
     report = tmp_path / "report.json"
     with sandbox() as sb:
         args = run_args(
@@ -194,7 +171,6 @@ def tls_server(garble: bool) -> Iterator[tuple[str, list[bytes], str]]:
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    ca_file = Path(listener.getsockname()[0].replace(".", "_") + "-ca.pem")
     with ca.cert_pem.tempfile() as ca_path:
         try:
             yield f"https://127.0.0.1:{listener.getsockname()[1]}", seen, ca_path
@@ -202,7 +178,6 @@ def tls_server(garble: bool) -> Iterator[tuple[str, list[bytes], str]]:
             stop.set()
             thread.join(5)
             listener.close()
-    del ca_file
 
 
 def test_a_tls_error_after_the_post_was_written_is_unknown_and_not_retried(
@@ -286,7 +261,7 @@ def test_a_journal_that_matches_no_call_is_refused(tmp_path: Path) -> None:
         assert len(sb.calls) == 6
 
 
-def _legacy_journal(folder: Path, journal: Path, url: str) -> None:
+def _legacy_journal(folder: Path, journal: Path) -> None:
     """A journal as callspec 0.1 wrote it: absolute paths in keys, no target."""
     from callspec.spec.plan import PlanOptions, build_plan
 
@@ -313,7 +288,7 @@ def test_an_old_journal_needs_resume_anyway_then_matches_by_absolute_path(
     write_spec(tmp_path, 3)
     journal = tmp_path / "old.jsonl"
     with sandbox() as sb:
-        _legacy_journal(tmp_path, journal, sb.url)
+        _legacy_journal(tmp_path, journal)
         result = invoke(run_args(tmp_path, sb.url, "--resume", str(journal)), cred_env())
         assert result.exit_code == ExitCode.REFUSED
         assert "does not record where its calls were sent" in result.stderr
@@ -502,19 +477,13 @@ def test_the_circuit_breaker_stops_feeding_a_hung_api(tmp_path: Path) -> None:
         assert sorted(placed_counts(sb.calls)) == [f"call-{i:03d}" for i in range(3, 10)]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.parametrize(("bail", "failed", "skipped"), [("2", 2, 4), ("0", 6, 0)])
 def test_the_circuit_breaker_on_a_dead_api(
     tmp_path: Path, bail: str, failed: int, skipped: int
 ) -> None:
     write_profiles(tmp_path)
     write_spec(tmp_path, 6)
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     args = run_args(tmp_path, url, "--retries", "0", "--concurrency", "1", "--bail", bail)
     result = invoke([*args, "--report", str(tmp_path / "r.json")], cred_env())
     assert result.exit_code == ExitCode.CALL_FAILED

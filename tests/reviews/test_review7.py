@@ -30,10 +30,13 @@ import pytest
 import yaml
 from support import (
     AUTH_ID,
+    JOURNAL_LIMIT,
     ROOT,
     TOKEN,
     cred_env,
+    free_port,
     invoke,
+    journal_filler,
     placed_counts,
     read_report,
     run_args,
@@ -499,31 +502,6 @@ def test_circuit_breaker_with_concurrency_reports_and_journals_every_call_once(
     assert unknown == set(placed)
 
 
-JOURNAL_LIMIT = 64 * 1024
-
-
-def _filler(journal: Path, room: int) -> None:
-    lines, size, n = [], 0, 0
-    while size < JOURNAL_LIMIT - room - 300:
-        line = json.dumps(
-            {
-                "event": "finished",
-                "time": "t",
-                "run_id": "filler",
-                "key": f"filler-{n:05d}",
-                "spec_file": "old.yaml",
-                "name": f"old-{n}",
-                "outcome": "failed",
-                "state": "failed",
-                "pad": "x" * 120,
-            }
-        )
-        lines.append(line)
-        size += len(line) + 1
-        n += 1
-    journal.write_text("\n".join(lines) + "\n")
-
-
 @pytest.mark.parametrize("room", [2300, 5100, 8300])
 def test_a_full_disk_with_four_workers_and_uneven_lines(tmp_path: Path, room: int) -> None:
     """Lines of decreasing length: after one fails, a shorter one may still fit."""
@@ -541,7 +519,7 @@ def test_a_full_disk_with_four_workers_and_uneven_lines(tmp_path: Path, room: in
         yaml.safe_dump({"version": 1, "defaults": {"from": "+14152224444"}, "calls": calls})
     )
     journal = tmp_path / "j.jsonl"
-    _filler(journal, room)
+    journal_filler(journal, room)
     report = tmp_path / "r.json"
     with sandbox(latency_ms=(30.0, 30.0)) as sb:
         args = run_args(tmp_path, sb.url, "--journal", str(journal), "--report", str(report))
@@ -641,20 +619,14 @@ def test_tls_server_closing_after_the_handshake_is_unknown_never_resent(
     assert len(call["attempts"]) == 1
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_a_dead_https_proxy_is_not_sent_and_retried(tmp_path: Path) -> None:
     write_profiles(tmp_path)
     write_spec(tmp_path, 1)
-    proxy = {"HTTPS_PROXY": f"http://127.0.0.1:{_closed_port()}", "NO_PROXY": None}
+    proxy = {"HTTPS_PROXY": f"http://127.0.0.1:{free_port()}", "NO_PROXY": None}
     result = invoke(
         run_args(
             tmp_path,
-            f"https://127.0.0.1:{_closed_port()}",
+            f"https://127.0.0.1:{free_port()}",
             "--retries",
             "2",
             "--report",
