@@ -11,11 +11,11 @@ import functools
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from referencing import Registry, Resource
+if TYPE_CHECKING:
+    from referencing import Registry
 
-from callspec.fastpaths import MemoValidator, build_quick_check
 
 SchemaName = Literal["call", "spec", "profiles", "report"]
 SCHEMA_NAMES: tuple[SchemaName, ...] = ("call", "spec", "profiles", "report")
@@ -46,6 +46,8 @@ def load_schema(name: SchemaName) -> dict[str, Any]:
 
 @functools.cache
 def _registry() -> Registry[Any]:
+    from referencing import Registry, Resource  # with jsonschema: only when validating
+
     resources = []
     for path in sorted(schema_dir().glob("*.schema.json")):
         with path.open(encoding="utf-8") as f:
@@ -65,6 +67,8 @@ def validator(name: SchemaName) -> Any:
     calls share most of their values and every key name).
     """
     schema = _inline(load_schema(name), _registry().resolver(load_schema(name)["$id"]), ())
+    from callspec.fastpaths import MemoValidator
+
     return MemoValidator(schema, registry=_registry())
 
 
@@ -86,6 +90,8 @@ def _inline(node: Any, resolver: Any, stack: tuple[str, ...]) -> Any:
 @functools.cache
 def quick_check(name: SchemaName) -> Callable[[Mapping[str, Any]], bool]:
     """An exact, fast ``is_valid`` for the call schema (see :mod:`callspec.fastpaths`)."""
+    from callspec.fastpaths import build_quick_check
+
     return build_quick_check(validator(name), _registry())
 
 

@@ -14,13 +14,15 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from callspec.spec.plan import PlanOptions
 
 import click
 
 from callspec.errors import CallspecError, ExitCode, SpecError
 from callspec.redact import Redactor, environment_secrets
-from callspec.spec.plan import PlanOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -152,7 +154,9 @@ def plan_options(func: F) -> F:
         unique_destinations: bool,
         **rest: Any,
     ) -> Any:
-        plan = PlanOptions(
+        from callspec.spec.model import PlanOptions  # the spec stage loads only when run
+
+        plan: PlanOptions = PlanOptions(
             profiles=profiles,
             profile=profile,
             vars=vars_,

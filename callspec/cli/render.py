@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import click
 
 from callspec.cli.app import cli
 from callspec.cli.common import handled, plan_options
-from callspec.delivery.preview import render_requests
-from callspec.delivery.request import check_api_url
 from callspec.redact import Redactor, environment_secrets
-from callspec.spec.plan import PlanOptions, build_plan
+
+if TYPE_CHECKING:
+    from callspec.spec.plan import PlanOptions
 
 
 @cli.command()
@@ -44,6 +44,10 @@ def render(
     Example:
       callspec render specs/seed.yaml --format curl
     """
+    from callspec.delivery.preview import render_requests  # loaded only when it runs
+    from callspec.delivery.request import check_api_url
+    from callspec.spec.plan import build_plan
+
     bad_url = api_url and check_api_url(api_url)
     if bad_url:
         raise click.BadParameter(bad_url, param_hint="--api-url")

@@ -10,14 +10,16 @@ import os
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from callspec.cli.app import cli
 from callspec.cli.common import FiniteFloat, handled, plan_options
 from callspec.cli.interrupts import install_stop_handlers
-from callspec.delivery.request import check_api_url
-from callspec.spec.plan import PlanOptions
+
+if TYPE_CHECKING:
+    from callspec.spec.plan import PlanOptions
 
 DEFAULT_BAIL = 5  # callspec.delivery.runner's defaults, without importing the send stage
 DEFAULT_MAX_RETRY_WAIT = 300.0
@@ -148,6 +150,7 @@ def run(
       callspec run specs/ --resume out/report.journal.jsonl
     """
     from callspec.delivery.http import Timeouts  # the send stage loads only for run
+    from callspec.delivery.request import check_api_url
     from callspec.delivery.runner import RunOptions
     from callspec.execute import Outputs, RunRequest, execute
 

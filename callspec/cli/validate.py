@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from callspec.cli.app import cli
 from callspec.cli.common import handled, plan_options
-from callspec.spec.plan import Plan, PlanOptions, build_plan
+
+if TYPE_CHECKING:
+    from callspec.spec.plan import Plan, PlanOptions
 
 
 @cli.command()
@@ -22,6 +25,8 @@ def validate(paths: tuple[Path, ...], plan: PlanOptions) -> None:
     Example:
       callspec validate specs/
     """
+    from callspec.spec.plan import build_plan  # loaded only when it runs
+
     click.echo(valid_summary(build_plan(paths, plan, dict(os.environ))))
 
 
