@@ -56,8 +56,14 @@ def environment_secrets(environ: Mapping[str, str]) -> list[str]:
     token = environ.get("PLIVO_AUTH_TOKEN")
     if not token:
         return []
-    pair = f"{environ.get('PLIVO_AUTH_ID', '')}:{token}".encode("latin-1", "replace")
-    return [token, base64.b64encode(pair).decode("ascii")]
+    return [token, basic_auth(environ.get("PLIVO_AUTH_ID", ""), token)]
+
+
+def basic_auth(auth_id: str, token: str) -> str:
+    """The Authorization header's credentials (base64 of ``auth_id:token``): a spelling of
+    the token that callspec itself produces, so outputs mask it too."""
+    pair = f"{auth_id}:{token}".encode("latin-1", "replace")
+    return base64.b64encode(pair).decode("ascii")
 
 
 class Redactor:

@@ -7,11 +7,11 @@ when a request is really to be sent, else taken from ``PLIVO_AUTH_ID`` /
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from callspec.errors import GuardError
+from callspec.redact import basic_auth
 from callspec.spec.plan import CallPlan
 from callspec.spec.profiles import Sourced
 from callspec.spec.templates import EnvVars, RenderError, render_text
@@ -34,8 +34,7 @@ def basic_auth_value(creds: Credentials) -> str:
     A spelling of the token that callspec itself produces, so outputs mask it
     too (a server or proxy may echo the header).
     """
-    pair = f"{creds.auth_id}:{creds.auth_token}".encode("latin-1", "replace")
-    return base64.b64encode(pair).decode("ascii")
+    return basic_auth(creds.auth_id, creds.auth_token)
 
 
 def _credential(
