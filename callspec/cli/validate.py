@@ -3,31 +3,74 @@
 from __future__ import annotations
 
 import os
+import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import click
 
 from callspec.cli.app import cli
-from callspec.cli.common import handled, plan_options
+from callspec.cli.common import env_redactor, handled, plan_options
 
 if TYPE_CHECKING:
+    from callspec.errors import Problem
+    from callspec.report.problems import Severity
     from callspec.spec.plan import Plan, PlanOptions
 
 
 @cli.command()
 @plan_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="How to print problems: text, a JSON list, or GitHub annotations on stdout.",
+)
 @handled
-def validate(paths: tuple[Path, ...], plan: PlanOptions) -> None:
+def validate(
+    paths: tuple[Path, ...],
+    plan: PlanOptions,
+    fmt: Literal["text", "json", "github"],
+) -> None:
     """Load, render and validate specs; send nothing. Exit 3 when any is invalid.
 
     \b
-    Example:
+    Examples:
       callspec validate specs/
+      callspec validate specs/ --format github    # annotations on a pull request
     """
+    from callspec.errors import SpecError
     from callspec.spec.plan import build_plan  # loaded only when it runs
 
-    click.echo(valid_summary(build_plan(paths, plan, dict(os.environ))))
+    environ = dict(os.environ)
+    if fmt == "text":
+        click.echo(valid_summary(build_plan(paths, plan, environ)))
+        return
+    # Machine formats: every problem and warning on stdout in that format, nothing else.
+    try:
+        built = build_plan(paths, replace(plan, warnings=None), environ)
+    except SpecError as e:
+        _print_problems(fmt, [("error", p) for p in e.problems], environ)
+        sys.exit(e.exit_code)
+    _print_problems(fmt, [("warning", p) for p in built.warnings], environ)
+
+
+def _print_problems(
+    fmt: Literal["json", "github"],
+    items: list[tuple[Severity, Problem]],
+    environ: dict[str, str],
+) -> None:
+    from callspec.report.problems import github_commands, problems_json
+
+    mask = env_redactor()
+    if fmt == "json":
+        click.echo(mask.text(problems_json(items)))
+    else:
+        for line in github_commands(items, environ):
+            click.echo(mask.text(line))
 
 
 def valid_summary(plan: Plan) -> str:
