@@ -29,11 +29,18 @@ if TYPE_CHECKING:
     show_default=True,
     help="How to print problems: text, a JSON list, or GitHub annotations on stdout.",
 )
+@click.option(
+    "--changed",
+    is_flag=True,
+    help="PATHS are changed files (a pre-commit hook): YAML that is no spec is skipped, "
+    "a changed profiles file checks the specs that use it.",
+)
 @handled
 def validate(
     paths: tuple[Path, ...],
     plan: PlanOptions,
     fmt: Literal["text", "json", "github"],
+    changed: bool,
 ) -> None:
     """Load, render and validate specs; send nothing. Exit 3 when any is invalid.
 
@@ -41,11 +48,22 @@ def validate(
     Examples:
       callspec validate specs/
       callspec validate specs/ --format github    # annotations on a pull request
+      callspec validate --changed a.yaml ci.yml   # what pre-commit runs
     """
     from callspec.errors import SpecError
     from callspec.spec.plan import build_plan  # loaded only when it runs
 
     environ = dict(os.environ)
+    if changed:
+        from callspec.spec.files import hook_targets
+
+        paths = tuple(hook_targets(paths, environ))
+        if not paths:
+            if fmt == "text":
+                click.echo("OK: no spec among the changed files")
+            elif fmt == "json":
+                click.echo("[]")
+            return
     if fmt == "text":
         click.echo(valid_summary(build_plan(paths, plan, environ)))
         return

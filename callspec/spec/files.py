@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from callspec.errors import UsageError
-from callspec.spec.loader import is_symlink_loop, resolved
-from callspec.spec.profiles import is_profiles_filename
+from callspec.errors import SpecError, UsageError
+from callspec.spec.loader import is_symlink_loop, load_file, resolved
+from callspec.spec.profiles import find_profiles_file, is_profiles_filename
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -48,3 +48,35 @@ def display_path(path: Path) -> str:
         return str(resolved(path).relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def hook_targets(paths: Sequence[Path], environ: Mapping[str, str]) -> list[Path]:
+    """The specs a pre-commit hook checks for the changed files ``paths``.
+
+    A changed spec is checked; a changed profiles file (``profiles.yaml``) brings
+    in every spec below its folder that uses it; a YAML file with neither a
+    top-level ``calls`` nor ``profiles`` (a CI workflow, say) is no spec and is
+    skipped.  A file that cannot be read is kept: checking it says why.
+    """
+    targets: list[Path] = []
+    for path in paths:
+        if is_profiles_filename(path):
+            for spec in collect_spec_files([path.parent]) if path.parent.is_dir() else []:
+                if _uses(spec, path, environ) and _is_spec(spec):
+                    targets.append(spec)
+        elif _is_spec(path):
+            targets.append(path)
+    return list({resolved(p): p for p in targets}.values())
+
+
+def _uses(spec: Path, profiles: Path, environ: Mapping[str, str]) -> bool:
+    found = find_profiles_file(None, spec.parent, environ)
+    return found is not None and resolved(found) == resolved(profiles)
+
+
+def _is_spec(path: Path) -> bool:
+    try:
+        doc = load_file(path)
+    except SpecError:
+        return True  # broken: validating it reports where
+    return isinstance(doc.data, dict) and "calls" in doc.data
