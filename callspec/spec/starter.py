@@ -1,0 +1,84 @@
+"""``callspec init``: a starter profiles file and spec that validate as written.
+
+The profiles file reads the credentials from the environment (nothing secret in
+git); the spec uses a variable and a declared secret, so a new user sees both
+at work.  Nothing is overwritten: an existing file refuses the whole starter.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from callspec.errors import UsageError
+
+PROFILES = """\
+# Profiles: who calls, from which number, at what rate. Credentials come from the
+# environment, so this file holds no secret.
+version: 1
+profiles:
+  default:
+    auth_id: "{{ env.PLIVO_AUTH_ID }}"
+    auth_token: "{{ env.PLIVO_AUTH_TOKEN }}"
+    rate: 2                        # calls per second (Plivo's default CPS)
+    max_calls: 20                  # a run that would place more is refused
+    secrets: [pager_pin]           # masked in every output
+    vars:
+      pager_pin: "{{ env.PAGER_PIN | default('0000') }}"
+    defaults:
+      from: "+14152224444"         # your Plivo number
+      hangup_url: https://hooks.example.com/hangup
+"""
+
+SPEC = """\
+# A call spec: `callspec validate` checks it, `callspec run --sandbox` places it locally.
+# Editor completion: `callspec schema spec > spec.schema.json`, then put
+# `# yaml-language-server: $schema=../spec.schema.json` on the first line.
+version: 1
+vars:
+  service: payments
+calls:
+  - name: page-on-call
+    tags: [oncall]
+    to: "+14155550100"             # who is rung
+    answer_url: "https://hooks.example.com/answer.xml?service={{ service }}"
+    caller_name: "{{ service | upper }} ALERT"
+    send_digits: "{{ pager_pin }}"  # a declared secret: shown as *** everywhere
+    time_limit: 300
+"""
+
+NEXT = """\
+Next:
+  callspec validate {specs}
+  callspec run {specs} --sandbox
+  callspec render {spec} --format curl"""
+
+
+def write_starter(folder: Path) -> list[Path]:
+    """Write the starter into ``folder``; refuse (UsageError, exit 2) if a file exists."""
+    profiles = folder / "profiles.yaml"
+    spec = folder / "specs" / "example.yaml"
+    existing = [p for p in (profiles, spec) if p.exists() or p.is_symlink()]
+    if existing:
+        verb = "exists" if len(existing) == 1 else "exist"
+        names = ", ".join(str(p) for p in existing)
+        raise UsageError(f"{names} already {verb}; nothing was written")
+    try:
+        spec.parent.mkdir(parents=True, exist_ok=True)
+        profiles.write_text(PROFILES, encoding="utf-8")
+        spec.write_text(SPEC, encoding="utf-8")
+        ignore = folder / ".gitignore"
+        lines = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
+        if ".callspec/" not in lines and ".callspec" not in lines:
+            with ignore.open("a", encoding="utf-8") as f:
+                if lines and not ignore.read_text(encoding="utf-8").endswith("\n"):
+                    f.write("\n")
+                f.write(".callspec/\n")
+    except OSError as e:
+        raise UsageError(f"cannot write the starter in {folder}: {e.strerror or e}") from e
+    return [profiles, spec, ignore]
+
+
+def next_steps(folder: Path) -> str:
+    """The three commands to try next."""
+    specs = folder / "specs"
+    return NEXT.format(specs=f"{specs}/", spec=specs / "example.yaml")

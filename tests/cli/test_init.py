@@ -1,0 +1,41 @@
+"""``callspec init``: a starter that validates and runs, and never overwrites."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from support import invoke
+
+from callspec.errors import ExitCode
+
+
+def test_init_writes_a_starter_that_validates_and_runs(tmp_path: Path) -> None:
+    folder = tmp_path / "team"
+    result = invoke(["init", str(folder)])
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert f"callspec run {folder}/specs/ --sandbox" in result.stdout
+    assert (folder / ".gitignore").read_text() == ".callspec/\n"
+    assert invoke(["validate", str(folder / "specs")]).exit_code == ExitCode.OK
+    ran = invoke(
+        ["run", str(folder / "specs"), "--sandbox", "--report", str(tmp_path / "r.json")],
+        {"PAGER_PIN": "4321"},
+    )
+    assert ran.exit_code == ExitCode.OK, ran.stderr
+    assert "4321" not in ran.stdout + ran.stderr + (tmp_path / "r.json").read_text()
+
+
+def test_init_overwrites_nothing(tmp_path: Path) -> None:
+    (tmp_path / "profiles.yaml").write_text("mine\n")
+    (tmp_path / ".gitignore").write_text("build/")
+    result = invoke(["init", str(tmp_path)])
+    assert result.exit_code == ExitCode.USAGE
+    assert "profiles.yaml already exists; nothing was written" in result.stderr
+    assert (tmp_path / "profiles.yaml").read_text() == "mine\n"
+    assert not (tmp_path / "specs").exists()
+    assert (tmp_path / ".gitignore").read_text() == "build/"
+
+
+def test_init_appends_to_an_existing_gitignore_once(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_text("build/")
+    assert invoke(["init", str(tmp_path)]).exit_code == ExitCode.OK
+    assert (tmp_path / ".gitignore").read_text() == "build/\n.callspec/\n"
