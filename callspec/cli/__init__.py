@@ -7,7 +7,15 @@ options object and calls one library function.  The library never imports
 click; no Python traceback reaches a user.
 """
 
-from callspec.cli import init, render, run, sandbox, schema, validate  # noqa: F401 (registers)
+from callspec.cli import (  # noqa: F401 (registers the commands)
+    importer,
+    init,
+    render,
+    run,
+    sandbox,
+    schema,
+    validate,
+)
 from callspec.cli.app import cli, main
 
 __all__ = ["cli", "main"]

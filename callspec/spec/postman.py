@@ -1,0 +1,181 @@
+"""``callspec import postman``: Make-a-call requests of a Postman v2.1 collection as a spec.
+
+Each request that POSTs to ``/v1/Account/{auth_id}/Call/`` becomes a call: its
+raw JSON (or form) body the call's arguments, its name the call's name (made
+unique), the folders it sits in its tags.  Postman's ``{{name}}`` variables are
+Jinja's already; names Jinja cannot read (``a-b``) become ``a_b``, and the
+collection's variables the spec's ``vars``.  Everything else is listed as
+skipped with why, never dropped without a word.  The YAML is checked against
+``spec.schema.json`` before it is returned.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+import yaml
+
+from callspec.errors import Location, Problem, SpecError
+
+_CALL_PATH = re.compile(r"(?:^|/)v1/Account/[^/]+/Call/?$")
+_VARIABLE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
+
+
+@dataclass(frozen=True)
+class Imported:
+    """The spec's YAML text, how many calls it holds, and what was skipped (name, why)."""
+
+    text: str
+    calls: int
+    skipped: tuple[tuple[str, str], ...]
+
+
+def import_collection(collection: Any, source: str) -> Imported:
+    """The spec for a parsed Postman collection (``source`` names it in the comments)."""
+    if not isinstance(collection, dict) or not isinstance(collection.get("item"), list):
+        problem = "not a Postman collection: no 'item' list at the top level"
+        raise SpecError([Problem(Location(source), "", problem)])
+    calls: list[tuple[str, dict[str, Any]]] = []
+    skipped: list[tuple[str, str]] = []
+    names: set[str] = set()
+    used: set[str] = set()
+    for folders, item in _requests(collection["item"], ()):
+        title = " / ".join((*folders, str(item.get("name", "(unnamed)"))))
+        body, why = _make_a_call(item)
+        if body is None:
+            skipped.append((title, why))
+            continue
+        body = {k: _jinja(v, used) for k, v in body.items()}
+        call: dict[str, Any] = {"name": _unique(str(item.get("name") or "call"), names)}
+        if folders:
+            call["tags"] = [_slug(f) for f in folders]
+        call.update(body)
+        calls.append((title, call))
+    variables = {
+        _identifier(str(v["key"])): v.get("value", "")
+        for v in collection.get("variable", [])
+        if isinstance(v, dict) and "key" in v and _identifier(str(v["key"])) in used
+    }
+    text = _yaml(source, collection, calls, variables)
+    _check(text, source)
+    return Imported(text, len(calls), tuple(skipped))
+
+
+def _requests(
+    items: list[Any], folders: tuple[str, ...]
+) -> Iterator[tuple[tuple[str, ...], Mapping[str, Any]]]:
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        if isinstance(item.get("item"), list):  # a folder
+            yield from _requests(item["item"], (*folders, str(item.get("name", ""))))
+        else:
+            yield folders, item
+
+
+def _make_a_call(item: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """The body of a Make-a-call request, or None and why the item is none."""
+    request = item.get("request")
+    if not isinstance(request, dict):
+        return None, "no request"
+    method = str(request.get("method", "GET")).upper()
+    url = request.get("url")
+    raw = url.get("raw", "") if isinstance(url, dict) else str(url or "")
+    path = raw.split("?", 1)[0]
+    if method != "POST" or not _CALL_PATH.search(path):
+        return None, f"not a Make-a-call request ({method} {raw or 'no URL'})"
+    body = request.get("body") or {}
+    mode = body.get("mode")
+    if mode == "raw":
+        try:
+            data = json.loads(body.get("raw") or "{}")
+        except ValueError as e:
+            return None, f"its raw body is not JSON ({e})"
+        if not isinstance(data, dict):
+            return None, "its raw body is not a JSON object"
+        return data, ""
+    if mode == "urlencoded":
+        fields = body.get("urlencoded") or []
+        return {f["key"]: f.get("value", "") for f in fields if not f.get("disabled")}, ""
+    if mode is None and isinstance(body.get("raw"), str):
+        return dict(parse_qsl(body["raw"])), ""
+    return None, f"its body is {mode!r}, not JSON or form fields"
+
+
+def _identifier(name: str) -> str:
+    cleaned = re.sub(r"\W", "_", name.strip())
+    return cleaned if cleaned and not cleaned[0].isdigit() else f"v_{cleaned}"
+
+
+def _jinja(value: Any, used: set[str]) -> Any:
+    """Postman's ``{{name}}`` as Jinja's ``{{ name }}``, names made readable by Jinja."""
+    if not isinstance(value, str):
+        return value
+
+    def variable(match: re.Match[str]) -> str:
+        name = _identifier(match[1])
+        used.add(name)
+        return "{{ " + name + " }}"
+
+    return _VARIABLE.sub(variable, value)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "folder"
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    base = _slug(name) or "call"
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    taken.add(candidate)
+    return candidate
+
+
+def _dump(value: Any) -> str:
+    return str(yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10**6))[
+        :-1
+    ].removesuffix("\n...")
+
+
+def _yaml(
+    source: str,
+    collection: Mapping[str, Any],
+    calls: list[tuple[str, dict[str, Any]]],
+    variables: Mapping[str, Any],
+) -> str:
+    info = collection.get("info") if isinstance(collection.get("info"), dict) else {}
+    title = info.get("name") if isinstance(info, dict) else None
+    lines = [
+        f"# Imported from the Postman collection {source}"
+        + (f" ({title!s})" if title else "")
+        + " by `callspec import postman`.",
+        "version: 1",
+    ]
+    if variables:
+        lines.append("vars:                     # the collection's variables these calls use")
+        lines += [f"  {_dump(k)}: {_dump(v)}" for k, v in variables.items()]
+    lines.append("calls:")
+    for title_, call in calls:
+        lines.append(f"  # from {title_}")
+        first = True
+        for key, value in call.items():
+            lines.append(f"  {'- ' if first else '  '}{_dump(key)}: {_dump(value)}")
+            first = False
+    return "\n".join(lines) + "\n"
+
+
+def _check(text: str, source: str) -> None:
+    """The spec must be what spec.schema.json accepts, before anyone writes it."""
+    from callspec.spec.documents import check_document
+    from callspec.spec.loader import load_bytes
+
+    problems = check_document(load_bytes(text.encode(), f"{source} (imported)"), "spec")
+    if problems:
+        raise SpecError(problems)
