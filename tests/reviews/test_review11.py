@@ -1,0 +1,356 @@
+"""Review 11: validate --format, --changed, the GitHub Action, init, import postman.
+
+Each test asserts the correct behaviour and is xfail(strict=True) until the bug is fixed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from support import ROOT, invoke
+
+from callspec.errors import ExitCode
+
+CALL_URL = "https://api.plivo.com/v1/Account/MAXXXXXXXXXXXXXXXXXX/Call/"
+GOOD_BODY = {"from": "+14152224444", "to": "+14155550100", "answer_url": "https://h.example.com/a"}
+
+
+def _item(name: str, body: object) -> dict[str, object]:
+    return {"name": name, "request": {"method": "POST", "url": CALL_URL, "body": body}}
+
+
+def _raw(body: dict[str, object]) -> dict[str, str]:
+    return {"mode": "raw", "raw": json.dumps(body)}
+
+
+def _collection(tmp_path: Path, items: list[object], **extra: object) -> Path:
+    path = tmp_path / "c.postman_collection.json"
+    path.write_text(json.dumps({"info": {"name": "t"}, "item": items, **extra}))
+    return path
+
+
+# --- import postman ------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="postman._jinja rewrites only {{ }}; Jinja statements ({% for %}) in a body value "
+    "survive the import and read the environment when the spec is rendered",
+)
+def test_imported_body_values_are_literal_not_jinja(tmp_path: Path) -> None:
+    value = "{% for c in [env.CALLSPEC_TEST_SURELY_UNSET] %}{{c}}{% endfor %}"
+    col = _collection(tmp_path, [_item("a", _raw({**GOOD_BODY, "caller_name": value}))])
+    spec = tmp_path / "out.yaml"
+    assert invoke(["import", "postman", col, "-o", spec]).exit_code == 0
+    result = invoke(
+        ["render", spec, "--format", "json"], env={"CALLSPEC_TEST_SURELY_UNSET": "leakme-123"}
+    )
+    assert "leakme-123" not in result.output
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="postman._yaml writes item/folder/collection names into '# from ...' comments "
+    "unescaped: a newline in a name injects YAML (here an extra call to another number)",
+)
+def test_item_name_with_newline_cannot_inject_calls(tmp_path: Path) -> None:
+    name = (
+        "b\n  - name: injected\n    to: '+14155550199'\n    from: '+14152224444'\n"
+        "    answer_url: https://evil.example/x"
+    )
+    col = _collection(tmp_path, [_item(name, _raw(GOOD_BODY))])
+    spec = tmp_path / "out.yaml"
+    result = invoke(["import", "postman", col, "-o", spec])
+    assert result.exit_code == 0
+    calls = yaml.safe_load(spec.read_text())["calls"]
+    assert len(calls) == 1
+    assert "+14155550199" not in spec.read_text().replace(name, "")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="postman._yaml: collection info.name with a newline injects top-level keys",
+)
+def test_collection_title_with_newline_cannot_inject_keys(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(
+        json.dumps(
+            {
+                "info": {"name": "t)\ndefaults: {ring_url: 'https://evil.example/r'}\n#"},
+                "item": [_item("a", _raw(GOOD_BODY))],
+            }
+        )
+    )
+    spec = tmp_path / "out.yaml"
+    assert invoke(["import", "postman", path, "-o", spec]).exit_code == 0
+    assert "defaults" not in yaml.safe_load(spec.read_text())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="postman._make_a_call indexes f['key'] / body.get without type checks: a "
+    "malformed collection is an 'internal error' exit 1, not a located problem exit 3",
+)
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"mode": "urlencoded", "urlencoded": [{"value": "x"}]},
+        {"mode": "urlencoded", "urlencoded": ["to=1"]},
+        "to=%2B14155550100",
+    ],
+    ids=["field-without-key", "field-not-object", "body-is-string"],
+)
+def test_malformed_collection_is_a_located_problem(tmp_path: Path, body: object) -> None:
+    col = _collection(tmp_path, [_item("a", body)])
+    result = invoke(["import", "postman", col])
+    assert result.exit_code == ExitCode.INVALID
+    assert "internal error" not in result.output
+    assert str(col.name) in result.output
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="importer.postman catches ValueError but not RecursionError from json.loads, and "
+    "postman._requests recurses per folder: deep nesting is an internal error, exit 1",
+)
+def test_deeply_nested_collection_is_refused_cleanly(tmp_path: Path) -> None:
+    leaf = json.dumps(_item("x", _raw(GOOD_BODY)))
+    n = 1500
+    text = '{"name":"f","item":[' * n + leaf + "]}" * n
+    col = tmp_path / "deep.json"
+    col.write_text('{"item":[' + text + "]}")
+    result = invoke(["import", "postman", col])
+    assert "internal error" not in result.output
+    assert result.exit_code in (0, ExitCode.INVALID)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="postman._unique probes name-2, name-3, ... from scratch per item: 10k items of one "
+    "name take O(n^2) (about 9 s here, quadratic beyond)",
+)
+def test_ten_thousand_same_named_items_import_quickly(tmp_path: Path) -> None:
+    col = _collection(tmp_path, [_item("call", _raw(GOOD_BODY)) for _ in range(10_000)])
+    started = time.monotonic()
+    result = invoke(["import", "postman", col, "-o", tmp_path / "out.yaml"])
+    assert result.exit_code == 0
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="postman._identifier turns an empty Postman variable {{ }} into v_, a variable no "
+    "vars define: the import reports success and writes a spec that validate rejects",
+)
+def test_empty_postman_variable_imports_to_a_valid_spec(tmp_path: Path) -> None:
+    body = {**GOOD_BODY, "hangup_url": "https://h.example.com/{{ }}"}
+    col = _collection(tmp_path, [_item("a", _raw(body))])
+    spec = tmp_path / "out.yaml"
+    imported = invoke(["import", "postman", col, "-o", spec])
+    assert imported.exit_code == 0
+    assert invoke(["validate", spec]).exit_code == 0
+
+
+# --- validate --changed (pre-commit) -------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="files.hook_targets calls collect_spec_files(profiles.parent), which raises "
+    "UsageError when that folder holds no spec: committing a profiles file alone fails "
+    "the hook with exit 2",
+)
+def test_changed_profiles_file_in_a_folder_without_specs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "profiles.yaml").write_text(
+        "version: 1\nprofiles:\n  default:\n    rate: 2\n"
+    )
+    result = invoke(["validate", "--changed", "config/profiles.yaml"])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="files._is_spec only looks for a top-level 'calls' (its docstring says 'calls' or "
+    "'profiles'): an invalid profiles file named by $CALLSPEC_PROFILES is skipped as "
+    "'no spec' and the hook passes",
+)
+def test_changed_profiles_file_named_by_env_is_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "config" / "team.yaml").write_text(
+        "version: 1\nprofiles:\n  default:\n    rate: -1\n"
+    )
+    (tmp_path / "specs" / "a.yaml").write_text(
+        'version: 1\ndefaults: {from: "+14152224444"}\ncalls:\n'
+        '  - {name: a, to: "+14155550100", answer_url: "https://h.example.com/a"}\n'
+    )
+    env = {"CALLSPEC_PROFILES": "config/team.yaml"}
+    assert invoke(["validate", "specs/a.yaml"], env=env).exit_code == ExitCode.INVALID
+    result = invoke(["validate", "--changed", "config/team.yaml"], env=env)
+    assert result.exit_code == ExitCode.INVALID, result.output
+
+
+# --- the GitHub Action's step --------------------------------------------------------------
+
+ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
+
+
+def run_step(tmp_path: Path, cwd: Path, **inputs: str) -> tuple[int, dict[str, str], str]:
+    """The action's callspec step as the runner runs it (as tests/cli/test_ci_recipes.py)."""
+    (step,) = [s for s in ACTION["runs"]["steps"] if s.get("id") == "callspec"]
+    defaults = {name: spec.get("default", "") for name, spec in ACTION["inputs"].items()}
+    values = {**defaults, **inputs}
+    env = {
+        key: re.sub(r"\$\{\{ inputs\.([\w-]+) \}\}", lambda m: values[m[1]], value)
+        for key, value in step["env"].items()
+    }
+    output = tmp_path / "output"
+    output.write_text("")
+    bindir = Path(sys.executable).parent
+    done = subprocess.run(
+        ["bash", "-c", step["run"]],
+        cwd=cwd,
+        env={
+            **env,
+            "PATH": f"{bindir}:/usr/bin:/bin",
+            "PYTHONPATH": str(ROOT),
+            "RUNNER_TEMP": str(tmp_path / "runner"),
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+            "GITHUB_WORKSPACE": str(cwd),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
+    return done.returncode, outputs, done.stdout
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="action.yml run branch reads $RUNNER_TEMP/callspec/report.json without removing a "
+    "previous one: a second use in the job that fails early reports the first run's counts",
+)
+def test_action_run_failing_early_does_not_report_a_stale_report(tmp_path: Path) -> None:
+    code, outputs, _ = run_step(tmp_path, ROOT, command="run", paths="specs/", args="--sandbox")
+    assert code == 0 and outputs["fired"] == "5"
+    code, outputs, _ = run_step(
+        tmp_path, ROOT, command="run", paths="specs/", args="--sandbox --no-such-option"
+    )
+    assert code == ExitCode.USAGE
+    assert outputs["fired"] == "0"
+    assert outputs["report"] == "" or not Path(outputs["report"]).exists()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="action.yml splits inputs with `read -r -a`, which reads one line: a multi-line "
+    "`paths:` (a YAML block) silently validates only its first line",
+)
+def test_action_multiline_paths_are_all_checked(tmp_path: Path) -> None:
+    code, outputs, _ = run_step(
+        tmp_path,
+        ROOT,
+        command="validate",
+        paths="specs/\ntests/examples/invalid/answer-url-ftp.yaml\n",
+    )
+    assert code == ExitCode.INVALID
+    assert outputs["invalid"] == "1"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="action.yml `read -r -a` splits args on spaces ignoring quotes: "
+    'args: --var "service=payments team" becomes a usage error',
+)
+def test_action_args_with_quoted_value(tmp_path: Path) -> None:
+    code, outputs, _ = run_step(
+        tmp_path, ROOT, command="validate", paths="specs/", args='--var "service=payments team"'
+    )
+    assert code == 0, outputs
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="action.yml echoes an unknown `command` input unescaped into an ::error line: a "
+    "newline in it forges further workflow commands",
+)
+def test_action_bad_command_cannot_forge_workflow_commands(tmp_path: Path) -> None:
+    code, _, stdout = run_step(
+        tmp_path, ROOT, command="x\n::add-mask::forged\n::warning::forged", paths="specs/"
+    )
+    assert code == ExitCode.USAGE
+    assert [line for line in stdout.splitlines() if line.startswith("::")] == [
+        line for line in stdout.splitlines() if line.startswith("::error")
+    ]
+
+
+# --- validate --format ---------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="validate --format json prints nothing on stdout for a usage error (missing path): "
+    "a consumer parsing stdout as JSON fails; expected a JSON list (or object) anyway",
+)
+def test_format_json_stdout_is_json_on_usage_error(tmp_path: Path) -> None:
+    result = invoke(["validate", tmp_path / "missing.yaml", "--format", "json"])
+    assert result.exit_code == ExitCode.USAGE
+    json.loads(result.stdout)
+
+
+# --- init ----------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="starter.write_starter writes profiles.yaml and the spec before touching "
+    ".gitignore; a .gitignore that is not UTF-8 is an internal error (UnicodeDecodeError "
+    "is no OSError), exit 1, with the starter half written",
+)
+def test_init_with_non_utf8_gitignore(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_bytes(b"caf\xe9/\n")
+    result = invoke(["init", tmp_path])
+    assert "internal error" not in result.output
+    assert result.exit_code in (0, ExitCode.USAGE)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="starter.write_starter writes profiles.yaml and the spec before .gitignore: when "
+    ".gitignore cannot be written (here a folder) the command fails but leaves both files, "
+    "and a second init then refuses because they exist",
+)
+def test_init_failure_leaves_nothing_behind(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").mkdir()
+    result = invoke(["init", tmp_path])
+    assert result.exit_code == ExitCode.USAGE
+    assert not (tmp_path / "profiles.yaml").exists()
+    assert not (tmp_path / "specs" / "example.yaml").exists()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="starter.write_starter checks only profiles.yaml: beside an existing profiles.yml "
+    "it writes a second profiles file and silently shadows the user's",
+)
+def test_init_refuses_beside_an_existing_profiles_yml(tmp_path: Path) -> None:
+    (tmp_path / "profiles.yml").write_text("version: 1\nprofiles:\n  default: {rate: 1}\n")
+    result = invoke(["init", tmp_path])
+    assert result.exit_code == ExitCode.USAGE
+    assert not (tmp_path / "profiles.yaml").exists()
