@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ def _item(name: str, body: object) -> dict[str, object]:
     return {"name": name, "request": {"method": "POST", "url": CALL_URL, "body": body}}
 
 
-def _raw(body: dict[str, object]) -> dict[str, str]:
+def _raw(body: Mapping[str, object]) -> dict[str, str]:
     return {"mode": "raw", "raw": json.dumps(body)}
 
 
