@@ -58,6 +58,27 @@ def test_imported_body_values_are_literal_not_jinja(tmp_path: Path) -> None:
 
 @pytest.mark.xfail(
     strict=True,
+    reason="postman.import_collection copies collection variable values into vars verbatim: "
+    "a value '{{ env.X }}' reads the environment at render time (here into answer_url, a "
+    "URL Plivo fetches)",
+)
+def test_imported_collection_variables_are_literal(tmp_path: Path) -> None:
+    body = {**GOOD_BODY, "answer_url": "https://h.example.com/a?x={{tok}}"}
+    col = _collection(
+        tmp_path,
+        [_item("a", _raw(body))],
+        variable=[{"key": "tok", "value": "{{ env.CALLSPEC_TEST_SURELY_UNSET }}"}],
+    )
+    spec = tmp_path / "out.yaml"
+    assert invoke(["import", "postman", col, "-o", spec]).exit_code == 0
+    result = invoke(
+        ["render", spec, "--format", "curl"], env={"CALLSPEC_TEST_SURELY_UNSET": "leakme-456"}
+    )
+    assert "leakme-456" not in result.output
+
+
+@pytest.mark.xfail(
+    strict=True,
     reason="postman._yaml writes item/folder/collection names into '# from ...' comments "
     "unescaped: a newline in a name injects YAML (here an extra call to another number)",
 )
