@@ -45,7 +45,7 @@ def postman(collection: Path, output: Path | None, force: bool) -> None:
         raise UsageError(f"{output} exists; nothing was written (--force overwrites it)")
     try:
         data = json.loads(collection.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as e:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
         raise SpecError([Problem(Location(str(collection)), "", f"cannot read JSON: {e}")]) from e
     imported = import_collection(data, collection.name)
     for title, why in imported.skipped:

@@ -23,7 +23,7 @@ import yaml
 from callspec.errors import Location, Problem, SpecError
 
 _CALL_PATH = re.compile(r"(?:^|/)v1/Account/[^/]+/Call/?$")
-_VARIABLE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
+_VARIABLE = re.compile(r"\{\{\s*([^{}\s](?:[^{}]*[^{}\s])?)\s*\}\}")
 
 
 @dataclass(frozen=True)
@@ -36,13 +36,26 @@ class Imported:
 
 
 def import_collection(collection: Any, source: str) -> Imported:
-    """The spec for a parsed Postman collection (``source`` names it in the comments)."""
+    """The spec for a parsed Postman collection (``source`` names it in the comments).
+
+    Only Postman's ``{{name}}`` variables become templates: any other Jinja syntax
+    a collection holds (``{% ... %}``, ``{{ env.X }}``) is kept as literal text,
+    so importing a collection never makes a spec that reads the environment.
+    """
+    try:
+        return _import(collection, source)
+    except (KeyError, TypeError, AttributeError, ValueError, RecursionError) as e:
+        problem = f"not a usable Postman collection: {type(e).__name__}: {e}"
+        raise SpecError([Problem(Location(source), "", problem)]) from e
+
+
+def _import(collection: Any, source: str) -> Imported:
     if not isinstance(collection, dict) or not isinstance(collection.get("item"), list):
         problem = "not a Postman collection: no 'item' list at the top level"
         raise SpecError([Problem(Location(source), "", problem)])
     calls: list[tuple[str, dict[str, Any]]] = []
     skipped: list[tuple[str, str]] = []
-    names: set[str] = set()
+    names: dict[str, int] = {}
     used: set[str] = set()
     for folders, item in _requests(collection["item"], ()):
         title = " / ".join((*folders, str(item.get("name", "(unnamed)"))))
@@ -57,25 +70,29 @@ def import_collection(collection: Any, source: str) -> Imported:
         call.update(body)
         calls.append((title, call))
     variables = {
-        _identifier(str(v["key"])): v.get("value", "")
+        _identifier(str(v["key"])): _jinja(v.get("value", ""), set())
         for v in collection.get("variable", [])
         if isinstance(v, dict) and "key" in v and _identifier(str(v["key"])) in used
     }
     text = _yaml(source, collection, calls, variables)
-    _check(text, source)
+    _check(text, source, [call["name"] for _, call in calls])
     return Imported(text, len(calls), tuple(skipped))
 
 
 def _requests(
     items: list[Any], folders: tuple[str, ...]
 ) -> Iterator[tuple[tuple[str, ...], Mapping[str, Any]]]:
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        if isinstance(item.get("item"), list):  # a folder
-            yield from _requests(item["item"], (*folders, str(item.get("name", ""))))
-        else:
-            yield folders, item
+    """Every request with the folders it sits in, in order; folders of any depth."""
+    stack: list[tuple[tuple[str, ...], Iterator[Any]]] = [(folders, iter(items))]
+    while stack:
+        path, rest = stack[-1]
+        item = next(rest, None)
+        if item is None:
+            stack.pop()
+        elif isinstance(item, dict) and isinstance(item.get("item"), list):  # a folder
+            stack.append(((*path, str(item.get("name", ""))), iter(item["item"])))
+        elif isinstance(item, dict):
+            yield path, item
 
 
 def _make_a_call(item: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
@@ -101,6 +118,10 @@ def _make_a_call(item: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
         return data, ""
     if mode == "urlencoded":
         fields = body.get("urlencoded") or []
+        if not isinstance(fields, list) or not all(
+            isinstance(f, dict) and isinstance(f.get("key"), str) for f in fields
+        ):
+            return None, "its urlencoded body is not a list of fields with keys"
         return {f["key"]: f.get("value", "") for f in fields if not f.get("disabled")}, ""
     if mode is None and isinstance(body.get("raw"), str):
         return dict(parse_qsl(body["raw"])), ""
@@ -113,29 +134,55 @@ def _identifier(name: str) -> str:
 
 
 def _jinja(value: Any, used: set[str]) -> Any:
-    """Postman's ``{{name}}`` as Jinja's ``{{ name }}``, names made readable by Jinja."""
+    """Postman's ``{{name}}`` as Jinja's ``{{ name }}`` (names made readable by Jinja);
+    every other character literal, whatever Jinja would make of it."""
+    if isinstance(value, dict):
+        return {k: _jinja(v, used) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jinja(v, used) for v in value]
     if not isinstance(value, str):
         return value
-
-    def variable(match: re.Match[str]) -> str:
+    out: list[str] = []
+    last = 0
+    for match in _VARIABLE.finditer(value):
+        out.append(_literal(value[last : match.start()]))
         name = _identifier(match[1])
         used.add(name)
-        return "{{ " + name + " }}"
+        out.append("{{ " + name + " }}")
+        last = match.end()
+    out.append(_literal(value[last:]))
+    return "".join(out)
 
-    return _VARIABLE.sub(variable, value)
+
+def _literal(text: str) -> str:
+    """``text`` as a template that renders to itself: braces and ``%``/``#`` next to them
+    would be Jinja syntax, so such text is written as a Jinja string literal."""
+    if not any(mark in text for mark in ("{", "}")):
+        return text
+    return "{{ " + json.dumps(text) + " }}"
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "folder"
 
 
-def _unique(name: str, taken: set[str]) -> str:
+def _unique(name: str, taken: dict[str, int]) -> str:
+    """``name`` as a call name, made unique with ``-2``, ``-3``... (a counter per name)."""
     base = _slug(name) or "call"
-    candidate, n = base, 2
+    candidate = base
     while candidate in taken:
-        candidate, n = f"{base}-{n}", n + 1
-    taken.add(candidate)
+        taken[base] = taken.get(base, 1) + 1
+        candidate = f"{base}-{taken[base]}"
+    taken[candidate] = taken.get(candidate, 1)
     return candidate
+
+
+_LINE_BREAKS = re.compile("[\r\n\x0b\x0c\x85\u2028\u2029]")
+
+
+def _comment(text: str) -> str:
+    """Text for a YAML comment: a line break in a name must not start a line of YAML."""
+    return _LINE_BREAKS.sub(" ", text)
 
 
 def _dump(value: Any) -> str:
@@ -153,8 +200,8 @@ def _yaml(
     info = collection.get("info") if isinstance(collection.get("info"), dict) else {}
     title = info.get("name") if isinstance(info, dict) else None
     lines = [
-        f"# Imported from the Postman collection {source}"
-        + (f" ({title!s})" if title else "")
+        f"# Imported from the Postman collection {_comment(source)}"
+        + (f" ({_comment(str(title))})" if title else "")
         + " by `callspec import postman`.",
         "version: 1",
     ]
@@ -163,7 +210,7 @@ def _yaml(
         lines += [f"  {_dump(k)}: {_dump(v)}" for k, v in variables.items()]
     lines.append("calls:")
     for title_, call in calls:
-        lines.append(f"  # from {title_}")
+        lines.append(f"  # from {_comment(title_)}")
         first = True
         for key, value in call.items():
             lines.append(f"  {'- ' if first else '  '}{_dump(key)}: {_dump(value)}")
@@ -171,11 +218,15 @@ def _yaml(
     return "\n".join(lines) + "\n"
 
 
-def _check(text: str, source: str) -> None:
-    """The spec must be what spec.schema.json accepts, before anyone writes it."""
+def _check(text: str, source: str, names: list[str]) -> None:
+    """The spec must be what spec.schema.json accepts, and hold exactly the calls meant."""
     from callspec.spec.documents import check_document
     from callspec.spec.loader import load_bytes
 
-    problems = check_document(load_bytes(text.encode(), f"{source} (imported)"), "spec")
+    doc = load_bytes(text.encode(), f"{source} (imported)")
+    problems = check_document(doc, "spec")
     if problems:
         raise SpecError(problems)
+    written = [call["name"] for call in doc.data["calls"]]
+    if written != names or set(doc.data) - {"version", "vars", "calls"}:
+        raise SpecError([Problem(Location(source), "", "the imported spec does not read back")])
