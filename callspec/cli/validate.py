@@ -57,7 +57,9 @@ def validate(
     if changed:
         from callspec.spec.files import hook_targets
 
-        paths = tuple(hook_targets(paths, environ))
+        targets = hook_targets(paths, environ)
+        _check_profiles(targets.profiles, fmt, environ)
+        paths = targets.specs
         if not paths:
             if fmt == "text":
                 click.echo("OK: no spec among the changed files")
@@ -74,6 +76,28 @@ def validate(
         _print_problems(fmt, [("error", p) for p in e.problems], environ)
         sys.exit(e.exit_code)
     _print_problems(fmt, [("warning", p) for p in built.warnings], environ)
+
+
+def _check_profiles(
+    files: tuple[Path, ...], fmt: Literal["text", "json", "github"], environ: dict[str, str]
+) -> None:
+    """Each changed profiles file on its own (a file no spec uses is checked too)."""
+    from callspec.errors import SpecError
+    from callspec.spec.files import display_path
+    from callspec.spec.profiles import ProfilesFile
+
+    problems: list[Problem] = []
+    for path in files:
+        try:
+            ProfilesFile.load(path, display_path(path), env_redactor().text)
+        except SpecError as e:
+            problems.extend(e.problems)
+    if not problems:
+        return
+    if fmt == "text":
+        raise SpecError(problems)
+    _print_problems(fmt, [("error", p) for p in problems], environ)
+    sys.exit(SpecError.exit_code)
 
 
 def _print_problems(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from callspec.errors import SpecError, UsageError
 from callspec.spec.loader import is_symlink_loop, load_file, resolved
-from callspec.spec.profiles import find_profiles_file, is_profiles_filename
+from callspec.spec.profiles import PROFILES_ENV, find_profiles_file, is_profiles_filename
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -50,33 +52,78 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def hook_targets(paths: Sequence[Path], environ: Mapping[str, str]) -> list[Path]:
-    """The specs a pre-commit hook checks for the changed files ``paths``.
+@dataclass(frozen=True)
+class HookTargets:
+    """What a pre-commit hook checks: specs, and profiles files (each checked alone too)."""
 
-    A changed spec is checked; a changed profiles file (``profiles.yaml``) brings
-    in every spec below its folder that uses it; a YAML file with neither a
-    top-level ``calls`` nor ``profiles`` (a CI workflow, say) is no spec and is
-    skipped.  A file that cannot be read is kept: checking it says why.
+    specs: tuple[Path, ...]
+    profiles: tuple[Path, ...]
+
+
+def hook_targets(paths: Sequence[Path], environ: Mapping[str, str]) -> HookTargets:
+    """What a pre-commit hook checks for the changed files ``paths``.
+
+    A changed spec is checked.  A changed profiles file (named ``profiles.yaml``,
+    named by ``$CALLSPEC_PROFILES``, or holding a top-level ``profiles``) is
+    checked, with every spec below its folder that uses it.  A deleted file, and
+    YAML that is no spec (a CI workflow, a Helm template: no top-level ``calls``),
+    are skipped.  A spec that cannot be read is kept: checking it says why.
     """
-    targets: list[Path] = []
+    named = environ.get(PROFILES_ENV)
+    specs: list[Path] = []
+    profiles: list[Path] = []
     for path in paths:
-        if is_profiles_filename(path):
-            for spec in collect_spec_files([path.parent]) if path.parent.is_dir() else []:
-                if _uses(spec, path, environ) and _is_spec(spec):
-                    targets.append(spec)
-        elif _is_spec(path):
-            targets.append(path)
-    return list({resolved(p): p for p in targets}.values())
+        if not (path.exists() or is_symlink_loop(path)) or path.is_dir():
+            continue
+        kind = _kind(path)
+        is_named = bool(named) and _same(path, Path(str(named)))
+        if is_profiles_filename(path) or kind == "profiles" or is_named:
+            profiles.append(path)
+            folder = path.parent
+            candidates = collect_spec_files([folder]) if _has_specs(folder) else []
+            specs += [s for s in candidates if _uses(s, path, environ) and _kind(s) == "spec"]
+        elif kind == "spec":
+            specs.append(path)
+    return HookTargets(_once(specs), _once(profiles))
+
+
+def _once(paths: list[Path]) -> tuple[Path, ...]:
+    return tuple({resolved(p): p for p in paths}.values())
+
+
+def _same(a: Path, b: Path) -> bool:
+    return resolved(a) == resolved(b)
+
+
+def _has_specs(folder: Path) -> bool:
+    try:
+        collect_spec_files([folder])
+    except UsageError:
+        return False
+    return True
 
 
 def _uses(spec: Path, profiles: Path, environ: Mapping[str, str]) -> bool:
     found = find_profiles_file(None, spec.parent, environ)
-    return found is not None and resolved(found) == resolved(profiles)
+    return found is not None and _same(found, profiles)
 
 
-def _is_spec(path: Path) -> bool:
+_CALLS_LINE = re.compile(rb"^calls\s*:", re.MULTILINE)
+
+
+def _kind(path: Path) -> str:
+    """``spec``, ``profiles`` or ``other``; unreadable YAML that has a top-level
+    ``calls:`` line is a broken spec (reported), else no spec (skipped)."""
     try:
         doc = load_file(path)
     except SpecError:
-        return True  # broken: validating it reports where
-    return isinstance(doc.data, dict) and "calls" in doc.data
+        try:
+            head = path.read_bytes()[: 1 << 20]
+        except OSError:
+            return "spec"
+        return "spec" if _CALLS_LINE.search(head) else "other"
+    if isinstance(doc.data, dict) and "calls" in doc.data:
+        return "spec"
+    if isinstance(doc.data, dict) and "profiles" in doc.data:
+        return "profiles"
+    return "other"

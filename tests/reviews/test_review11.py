@@ -148,12 +148,6 @@ def test_empty_postman_variable_imports_to_a_valid_spec(tmp_path: Path) -> None:
 # --- validate --changed (pre-commit) -------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="files.hook_targets calls collect_spec_files(profiles.parent), which raises "
-    "UsageError when that folder holds no spec: committing a profiles file alone fails "
-    "the hook with exit 2",
-)
 def test_changed_profiles_file_in_a_folder_without_specs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -166,12 +160,6 @@ def test_changed_profiles_file_in_a_folder_without_specs(
     assert result.exit_code == 0, result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="files._is_spec only looks for a top-level 'calls' (its docstring says 'calls' or "
-    "'profiles'): an invalid profiles file named by $CALLSPEC_PROFILES is skipped as "
-    "'no spec' and the hook passes",
-)
 def test_changed_profiles_file_named_by_env_is_checked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -323,11 +311,6 @@ def test_init_refuses_beside_an_existing_profiles_yml(tmp_path: Path) -> None:
     assert not (tmp_path / "profiles.yaml").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="files._is_spec keeps any YAML that does not parse ('broken: validating it reports "
-    "where'): a Helm template or other templated YAML in the repo fails the hook with exit 3",
-)
 def test_changed_unparsable_non_spec_yaml_is_skipped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -339,11 +322,6 @@ def test_changed_unparsable_non_spec_yaml_is_skipped(
     assert result.exit_code == 0, result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="files.hook_targets keeps a path that no longer exists, then collect_spec_files "
-    "raises 'no such file' (exit 2): a deleted spec among the changed files fails the hook",
-)
 def test_changed_deleted_file_is_not_a_usage_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
