@@ -50,7 +50,7 @@ def validate(
       callspec validate specs/ --format github    # annotations on a pull request
       callspec validate --changed a.yaml ci.yml   # what pre-commit runs
     """
-    from callspec.errors import SpecError
+    from callspec.errors import Location, Problem, SpecError, UsageError
     from callspec.spec.plan import build_plan  # loaded only when it runs
 
     environ = dict(os.environ)
@@ -74,6 +74,9 @@ def validate(
         built = build_plan(paths, replace(plan, warnings=None), environ)
     except SpecError as e:
         _print_problems(fmt, [("error", p) for p in e.problems], environ)
+        sys.exit(e.exit_code)
+    except UsageError as e:  # stdout stays JSON (or annotations) whatever went wrong
+        _print_problems(fmt, [("error", Problem(Location(""), "", str(e)))], environ)
         sys.exit(e.exit_code)
     _print_problems(fmt, [("warning", p) for p in built.warnings], environ)
 

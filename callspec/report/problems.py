@@ -60,8 +60,8 @@ def github_commands(
             base = os.path.abspath(workspace)
             if os.path.commonpath([full, base]) == base:
                 file = os.path.relpath(full, base)
-        props = [f"file={_property(file)}"]
-        if where.line > 0:
+        props = [f"file={_property(file)}"] if file else []
+        if file and where.line > 0:
             props.append(f"line={where.line}")
             if where.column > 0:
                 props.append(f"col={where.column}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from callspec.errors import UsageError
+from callspec.spec.profiles import PROFILES_FILENAMES
 
 PROFILES = """\
 # Profiles: who calls, from which number, at what rate. Credentials come from the
@@ -54,28 +55,47 @@ Next:
 
 
 def write_starter(folder: Path) -> list[Path]:
-    """Write the starter into ``folder``; refuse (UsageError, exit 2) if a file exists."""
+    """Write the starter into ``folder``; refuse (UsageError, exit 2) if a file exists.
+
+    All or nothing: the ``.gitignore`` line is prepared first, files are created
+    exclusively, and what was written is removed again when a later step fails.
+    """
     profiles = folder / "profiles.yaml"
     spec = folder / "specs" / "example.yaml"
-    existing = [p for p in (profiles, spec) if p.exists() or p.is_symlink()]
+    taken = [folder / name for name in PROFILES_FILENAMES] + [spec]
+    existing = [p for p in taken if p.exists() or p.is_symlink()]
     if existing:
         verb = "exists" if len(existing) == 1 else "exist"
         names = ", ".join(str(p) for p in existing)
         raise UsageError(f"{names} already {verb}; nothing was written")
+    ignore = folder / ".gitignore"
+    written: list[Path] = []
     try:
+        addition = _ignore_addition(ignore)
         spec.parent.mkdir(parents=True, exist_ok=True)
-        profiles.write_text(PROFILES, encoding="utf-8")
-        spec.write_text(SPEC, encoding="utf-8")
-        ignore = folder / ".gitignore"
-        lines = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
-        if ".callspec/" not in lines and ".callspec" not in lines:
+        for path, text in ((profiles, PROFILES), (spec, SPEC)):
+            with path.open("x", encoding="utf-8") as f:
+                written.append(path)
+                f.write(text)
+        if addition:
             with ignore.open("a", encoding="utf-8") as f:
-                if lines and not ignore.read_text(encoding="utf-8").endswith("\n"):
-                    f.write("\n")
-                f.write(".callspec/\n")
-    except OSError as e:
-        raise UsageError(f"cannot write the starter in {folder}: {e.strerror or e}") from e
+                f.write(addition)
+    except (OSError, UnicodeDecodeError) as e:
+        for path in written:
+            path.unlink(missing_ok=True)
+        why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise UsageError(f"cannot write the starter in {folder}: {why}; nothing was left") from e
     return [profiles, spec, ignore]
+
+
+def _ignore_addition(ignore: Path) -> str:
+    """What to append to ``.gitignore`` (read before anything is written)."""
+    if not ignore.exists():
+        return ".callspec/\n"
+    text = ignore.read_text(encoding="utf-8")
+    if {".callspec/", ".callspec"} & set(text.splitlines()):
+        return ""
+    return ("" if not text or text.endswith("\n") else "\n") + ".callspec/\n"
 
 
 def next_steps(folder: Path) -> str:

@@ -258,11 +258,6 @@ def test_action_bad_command_cannot_forge_workflow_commands(tmp_path: Path) -> No
 # --- validate --format ---------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validate --format json prints nothing on stdout for a usage error (missing path): "
-    "a consumer parsing stdout as JSON fails; expected a JSON list (or object) anyway",
-)
 def test_format_json_stdout_is_json_on_usage_error(tmp_path: Path) -> None:
     result = invoke(["validate", tmp_path / "missing.yaml", "--format", "json"])
     assert result.exit_code == ExitCode.USAGE
@@ -272,12 +267,6 @@ def test_format_json_stdout_is_json_on_usage_error(tmp_path: Path) -> None:
 # --- init ----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="starter.write_starter writes profiles.yaml and the spec before touching "
-    ".gitignore; a .gitignore that is not UTF-8 is an internal error (UnicodeDecodeError "
-    "is no OSError), exit 1, with the starter half written",
-)
 def test_init_with_non_utf8_gitignore(tmp_path: Path) -> None:
     (tmp_path / ".gitignore").write_bytes(b"caf\xe9/\n")
     result = invoke(["init", tmp_path])
@@ -285,12 +274,6 @@ def test_init_with_non_utf8_gitignore(tmp_path: Path) -> None:
     assert result.exit_code in (0, ExitCode.USAGE)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="starter.write_starter writes profiles.yaml and the spec before .gitignore: when "
-    ".gitignore cannot be written (here a folder) the command fails but leaves both files, "
-    "and a second init then refuses because they exist",
-)
 def test_init_failure_leaves_nothing_behind(tmp_path: Path) -> None:
     (tmp_path / ".gitignore").mkdir()
     result = invoke(["init", tmp_path])
@@ -299,11 +282,6 @@ def test_init_failure_leaves_nothing_behind(tmp_path: Path) -> None:
     assert not (tmp_path / "specs" / "example.yaml").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="starter.write_starter checks only profiles.yaml: beside an existing profiles.yml "
-    "it writes a second profiles file and silently shadows the user's",
-)
 def test_init_refuses_beside_an_existing_profiles_yml(tmp_path: Path) -> None:
     (tmp_path / "profiles.yml").write_text("version: 1\nprofiles:\n  default: {rate: 1}\n")
     result = invoke(["init", tmp_path])
