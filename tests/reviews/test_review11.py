@@ -1,6 +1,7 @@
 """Review 11: validate --format, --changed, the GitHub Action, init, import postman.
 
-Each test asserts the correct behaviour and is xfail(strict=True) until the bug is fixed.
+Each test reproduced a finding of that review (all fixed since); they assert the correct
+behaviour and stay as regressions.
 """
 
 from __future__ import annotations
