@@ -7,7 +7,7 @@ options object and calls one library function.  The library never imports
 click; no Python traceback reaches a user.
 """
 
-from callspec.cli import render, run, sandbox, schema, validate  # noqa: F401 (registers them)
+from callspec.cli import render, report, run, sandbox, schema, validate  # noqa: F401 (registers them)
 from callspec.cli.app import cli, main
 
 __all__ = ["cli", "main"]

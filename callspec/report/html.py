@@ -16,14 +16,16 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from importlib import resources
+from pathlib import Path
 from typing import Any, TextIO
 
 import jinja2
 from markupsafe import Markup
 
+from callspec.errors import UsageError
 from callspec.redact import Redactor
 from callspec.report.base import Reporter
-from callspec.report.json import report_document
+from callspec.report.json import report_document, validate_report
 from callspec.results import RunResult
 
 OUTCOMES = ("fired", "queued", "failed", "unknown", "skipped", "invalid")
@@ -146,3 +148,19 @@ class HtmlReporter(Reporter):
 
     def write(self, result: RunResult, redactor: Redactor, stream: TextIO) -> None:
         stream.write(redactor.text(render_html(report_document(result, redactor))))
+
+
+def html_of_report_file(path: Path) -> str:
+    """The HTML page of a ``report.json`` file; a file that is not a valid report is a
+    :class:`~callspec.errors.UsageError` naming it and the first schema errors."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror or e}") from e
+    except ValueError as e:  # bad UTF-8 or bad JSON
+        raise UsageError(f"{path} is not JSON: {e}") from e
+    errors = validate_report(doc)
+    if errors:
+        shown = "; ".join(errors[:3]) + ("; ..." if len(errors) > 3 else "")
+        raise UsageError(f"{path} is not a callspec report: {shown}")
+    return render_html(doc)

@@ -13,7 +13,9 @@ import zlib
 from pathlib import Path
 
 import pytest
+from support import ROOT, invoke
 
+from callspec.errors import ExitCode
 from callspec.redact import Redactor
 from callspec.report import REPORTERS, report_document
 from callspec.report.html import render_html
@@ -125,6 +127,51 @@ def test_each_body_is_stored_once_and_a_call_costs_under_1_kb() -> None:
     per_call = (len(many.encode()) - one) / 1999
     assert per_call < 1024, per_call
     assert 'viewBox="0 0 1000 3000"' in many  # 2,000 calls on 500 rows, 4 a row
+
+
+# -- through the CLI: run --html and callspec report --html ---------------------------
+
+
+def test_run_and_report_write_the_same_bytes(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    args = ["run", str(ROOT / "specs"), "--sandbox", "--rate", "50"]
+    result = invoke([*args, "--report", out / "report.json", "--html", out / "run.html"])
+    assert result.exit_code == ExitCode.OK, result.stderr
+    result = invoke(["report", out / "report.json", "--html", out / "again.html"])
+    assert result.exit_code == ExitCode.OK, result.stderr
+    page = (out / "run.html").read_bytes()
+    assert page == (out / "again.html").read_bytes()
+    assert page.count(b'<tr class="call" data-outcome="fired">') == 5
+    assert b"4321" not in page  # the declared secret (pager PIN) stays masked
+
+
+def test_html_joins_the_same_path_rule(tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    result = invoke(["run", str(ROOT / "specs"), "--dry-run", "--report", report, "--html", report])
+    assert result.exit_code == ExitCode.USAGE
+    assert "--report and --html" in result.stderr
+    assert not report.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        ("{}", [], "say what to write: --html FILE"),
+        ("not json", ["--html", "page.html"], "r.json is not JSON"),
+        ('{"calls": []}', ["--html", "page.html"], "r.json is not a callspec report: $"),
+        ("{}", ["--html", "r.json"], "--html names the report it reads"),
+    ],
+)
+def test_report_refuses(
+    tmp_path: Path, monkeypatch, content: str, args: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("r.json").write_text(content)
+    result = invoke(["report", "r.json", *args])
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert message in result.stderr
+    assert not Path("page.html").exists()
 
 
 # -- in a real browser: two launches ----------------------------------------------------
