@@ -111,6 +111,10 @@ def _uuids(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _ms(value: Any) -> str:
+    return f"{value:.1f}" if isinstance(value, int | float) else ""
+
+
 _ENV = jinja2.Environment(
     autoescape=True,
     undefined=jinja2.StrictUndefined,
@@ -119,6 +123,7 @@ _ENV = jinja2.Environment(
     keep_trailing_newline=True,
 )
 _ENV.filters["uuids"] = _uuids
+_ENV.filters["ms"] = _ms
 
 
 def render_html(report: Mapping[str, Any]) -> str:
