@@ -107,6 +107,7 @@ def test_page_shows_header_problems_and_stop() -> None:
         {"file": "specs/b.yaml", "line": 4, "column": 7, "path": "$.calls[0].to", "message": "bad"}
     ]
     page = render_html(doc)
+    assert "<dt>exit code</dt><dd>1</dd>" in page  # a call failed
     assert "breaker: 5 failures in a row" in page
     assert "specs/b.yaml:4:7" in page
     assert "http://127.0.0.1:8765" in page
@@ -190,6 +191,16 @@ def _chromium(*args: str) -> str:
     command = [_browser(), "--headless", "--no-sandbox", "--disable-gpu", *args]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
     return done.stdout
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [("true", pytest.fail.Exception), ("", pytest.skip.Exception)]
+)
+def test_a_missing_browser_fails_only_under_ci(monkeypatch, ci: str, outcome: type) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="chromium"):
+        _browser()
 
 
 @pytest.fixture
