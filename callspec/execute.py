@@ -43,11 +43,12 @@ RUNS_DIR = Path(".callspec") / "runs"
 
 @dataclass(frozen=True)
 class Outputs:
-    """Where a run writes: report and JUnit paths (None: defaults / none)."""
+    """Where a run writes: report, JUnit and HTML paths (None: defaults / none)."""
 
     report: Path | None = None
     junit: Path | None = None
     progress: bool | None = None  # None: a bar on a terminal, lines otherwise
+    html: Path | None = None
 
 
 def default_report_path() -> Path:
@@ -87,6 +88,7 @@ def output_paths(
     named = [
         NamedOutput("--report", report, "" if outputs.report else "a new run folder"),
         NamedOutput("--junit", outputs.junit) if outputs.junit else None,
+        NamedOutput("--html", outputs.html) if outputs.html else None,
         NamedOutput("--journal", journal, journal_default) if journal else None,
     ]
     return [n for n in named if n is not None], replace(options, journal=journal)
@@ -250,9 +252,10 @@ def _write_outputs(
     err: TextIO,
     stop: threading.Event | None = None,
 ) -> list[str]:
-    """The JSON report, the JUnit file and the GitHub summary; what could not be written."""
+    """The JSON report, the JUnit and HTML files and the GitHub summary; what could not be
+    written."""
     failures = []
-    for kind, path in (("json", report_path), ("junit", outputs.junit)):
+    for kind, path in (("json", report_path), ("junit", outputs.junit), ("html", outputs.html)):
         if path is not None:
             try:
                 write_report(kind, result, redactor, path, stop)  # type: ignore[arg-type]

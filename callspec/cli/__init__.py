@@ -11,6 +11,7 @@ from callspec.cli import (  # noqa: F401 (registers the commands)
     importer,
     init,
     render,
+    report,
     run,
     sandbox,
     schema,

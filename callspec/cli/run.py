@@ -33,6 +33,11 @@ DEFAULT_MAX_RETRY_WAIT = 300.0
     help="JSON report path (default .callspec/runs/<time>/report.json).",
 )
 @click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), help="JUnit XML path.")
+@click.option(
+    "--html",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="HTML report path: one self-contained page.",
+)
 @click.option("--dry-run", is_flag=True, help="Do everything but send.")
 @click.option(
     "--sandbox",
@@ -121,6 +126,7 @@ def run(
     plan: PlanOptions,
     report: Path | None,
     junit: Path | None,
+    html: Path | None,
     dry_run: bool,
     use_sandbox: bool,
     api_url: str | None,
@@ -178,7 +184,7 @@ def run(
         max_retry_wait=max_retry_wait,
     )
     request = RunRequest(
-        paths, plan, options, Outputs(report, junit, progress), sandbox=use_sandbox
+        paths, plan, options, Outputs(report, junit, progress, html), sandbox=use_sandbox
     )
     stop = threading.Event()
     restore = install_stop_handlers(stop, sys.stderr)

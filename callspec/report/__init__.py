@@ -2,7 +2,7 @@
 
 This package turns a :class:`~callspec.results.RunResult` into what people and
 machines read after a run, one module per format (``json``, ``junit``,
-``text``, ``github``) behind one interface (``base``) and one registry
+``text``, ``github``, ``html``) behind one interface (``base``) and one registry
 (:data:`REPORTERS`, here).  Every reporter writes to a stream it is given and
 masks secrets through the :class:`Redactor` it is given; :func:`write_report`
 puts a report at a path (``outputs``: atomically, or into a device), and
@@ -20,6 +20,7 @@ from typing import Literal
 from callspec.redact import Redactor
 from callspec.report.base import Reporter, ReportError
 from callspec.report.github import MarkdownReporter, append_github_summary
+from callspec.report.html import HtmlReporter
 from callspec.report.json import JsonReporter, report_document, validate_report
 from callspec.report.junit import JUnitReporter
 from callspec.report.outputs import write_output
@@ -38,13 +39,14 @@ __all__ = [
     "write_report",
 ]
 
-ReportKind = Literal["json", "junit", "text", "markdown"]
+ReportKind = Literal["json", "junit", "text", "markdown", "html"]
 
 REPORTERS: dict[ReportKind, Reporter] = {
     "json": JsonReporter(),
     "junit": JUnitReporter(),
     "text": TextReporter(),
     "markdown": MarkdownReporter(),
+    "html": HtmlReporter(),
 }
 
 

@@ -85,6 +85,7 @@ def report_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
         "api_url": redactor.value(result.api_url),
         "interrupted": result.interrupted,
         "stopped": _stopped_document(result, redactor),
+        "exit_code": int(result.exit_code()),
         "options": redactor.value(_plain(result.options)),
         "files": redactor.value(list(result.files)),
         "summary": result.summary(),

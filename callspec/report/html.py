@@ -1,0 +1,171 @@
+"""The HTML report: one self-contained page built from the JSON report document alone.
+
+The page reads nothing from the network (inline CSS, a little inline script)
+and stays readable with scripts off; scripts add the outcome filter, the
+search box and the request bodies.  Every value from a spec or a server goes
+through Jinja2's autoescaping; the bodies sit once each in a JSON map inside
+``<script type="application/json">`` with ``<``, ``>`` and ``&`` escaped, so a
+run of many calls sharing a body pays for it once.  The filter follows the URL
+fragment (``#outcome=failed&q=text``), so a link or a headless browser can ask
+for a filtered view.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, TextIO
+
+import jinja2
+from markupsafe import Markup
+
+from callspec.errors import UsageError
+from callspec.redact import Redactor
+from callspec.report.base import Reporter
+from callspec.report.json import report_document, validate_report
+from callspec.results import RunResult
+
+OUTCOMES = ("fired", "queued", "failed", "unknown", "skipped", "invalid")
+TIMELINE_MAX_ROWS = 500  # more calls than this share rows, a run of calls per row
+TIMELINE_WIDTH = 1000  # SVG user units of the time axis
+ROW_HEIGHT = 6
+
+
+def _epoch_ms(stamp: Any) -> float | None:
+    """Milliseconds since the epoch of an ISO 8601 time, or None for anything else."""
+    if not isinstance(stamp, str):
+        return None
+    try:  # Python 3.10 does not read a trailing Z
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000
+    except ValueError:
+        return None
+
+
+def _json_in_script(value: Any) -> Markup:
+    """``value`` as JSON safe inside ``<script>``: no ``</script>`` or ``<!--`` can form."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, escape)
+    return Markup(text)  # escaped above, for this one context
+
+
+def _bodies(calls: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], list[str]]:
+    """Each distinct body once, by a short id; and the id of each call's body."""
+    ids: dict[str, str] = {}
+    bodies: dict[str, Any] = {}
+    refs = []
+    for call in calls:
+        key = json.dumps(call.get("body"), sort_keys=True)
+        if key not in ids:
+            ids[key] = f"b{len(ids)}"
+            bodies[ids[key]] = call.get("body")
+        refs.append(ids[key])
+    return bodies, refs
+
+
+def _mark_class(attempt: Mapping[str, Any]) -> str:
+    status = attempt.get("status")
+    if isinstance(status, int) and 200 <= status < 300:
+        return "ok"
+    return "maybe" if attempt.get("maybe_sent") else "bad"
+
+
+def _timeline(calls: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Rows and marks of the SVG timeline on a shared axis; rows grouped past the limit."""
+    spans = []
+    for index, call in enumerate(calls):
+        for attempt in call.get("attempts") or ():
+            start = _epoch_ms(attempt.get("started"))
+            if start is not None:
+                spans.append((index, start, float(attempt.get("duration_ms") or 0), attempt))
+    if not spans:
+        return {"rows": 0, "marks": [], "span_ms": 0, "per_row": 1}
+    first = min(s for _, s, _, _ in spans)
+    span = max(max(s + d for _, s, d, _ in spans) - first, 1.0)
+    per_row = -(-len(calls) // TIMELINE_MAX_ROWS) if len(calls) > TIMELINE_MAX_ROWS else 1
+    scale = TIMELINE_WIDTH / span
+    marks = [
+        {
+            "x": round((start - first) * scale, 1),
+            "y": (index // per_row) * ROW_HEIGHT,
+            "w": max(round(duration * scale, 1), 1),
+            "cls": _mark_class(attempt),
+        }
+        for index, start, duration, attempt in spans
+    ]
+    rows = -(-len(calls) // per_row)
+    return {"rows": rows, "marks": marks, "span_ms": round(span), "per_row": per_row}
+
+
+def _duration_s(report: Mapping[str, Any]) -> str:
+    start, end = _epoch_ms(report.get("started")), _epoch_ms(report.get("finished"))
+    return f"{(end - start) / 1000:.3f} s" if start is not None and end is not None else "?"
+
+
+def _uuids(value: Any) -> str:
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _ms(value: Any) -> str:
+    return f"{value:.1f}" if isinstance(value, int | float) else ""
+
+
+_ENV = jinja2.Environment(
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+_ENV.filters["uuids"] = _uuids
+_ENV.filters["ms"] = _ms
+
+
+def render_html(report: Mapping[str, Any]) -> str:
+    """The HTML page of a JSON report document (``schemas/report.schema.json``)."""
+    calls = list(report.get("calls") or ())
+    bodies, refs = _bodies(calls)
+    template = _ENV.from_string(
+        resources.files("callspec.report").joinpath("templates/report.html.j2").read_text("utf-8")
+    )
+    summary = report.get("summary") or {}
+    return template.render(
+        report=report,
+        calls=list(zip(calls, refs, strict=True)),
+        outcomes=OUTCOMES,
+        summary=summary,
+        duration=_duration_s(report),
+        options=json.dumps(report.get("options") or {}, ensure_ascii=False, sort_keys=True),
+        timeline=_timeline(calls),
+        width=TIMELINE_WIDTH,
+        row_height=ROW_HEIGHT,
+        bodies=_json_in_script(bodies),
+    )
+
+
+class HtmlReporter(Reporter):
+    """The HTML page of the masked JSON document, passed once more through the redactor."""
+
+    def write(self, result: RunResult, redactor: Redactor, stream: TextIO) -> None:
+        stream.write(redactor.text(render_html(report_document(result, redactor))))
+
+
+def html_of_report_file(path: Path) -> str:
+    """The HTML page of a ``report.json`` file; a file that is not a valid report is a
+    :class:`~callspec.errors.UsageError` naming it and the first schema errors."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror or e}") from e
+    except ValueError as e:  # bad UTF-8 or bad JSON
+        raise UsageError(f"{path} is not JSON: {e}") from e
+    errors = validate_report(doc)
+    if errors:
+        shown = "; ".join(errors[:3]) + ("; ..." if len(errors) > 3 else "")
+        raise UsageError(f"{path} is not a callspec report: {shown}")
+    return render_html(doc)
