@@ -22,9 +22,17 @@ T0 = "2024-05-01T12:00:00Z"
 
 def _report(tmp_path: Path, duration: object) -> Path:
     call = CallResult(
-        key="k", spec_file="s.yaml", line=1, name="n", tags=("t",), profile_chain=(),
-        body={"a": 1}, outcome="fired", attempts=(Attempt(T0, 40.0, status=201),),
-        status=201, request_uuid="u",
+        key="k",
+        spec_file="s.yaml",
+        line=1,
+        name="n",
+        tags=("t",),
+        profile_chain=(),
+        body={"a": 1},
+        outcome="fired",
+        attempts=(Attempt(T0, 40.0, status=201),),
+        status=201,
+        request_uuid="u",
     )
     run = RunResult("run-1", "sandbox", "http://127.0.0.1:1", T0, T0, {}, (call,))
     out = io.StringIO()
