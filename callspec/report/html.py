@@ -155,14 +155,19 @@ class HtmlReporter(Reporter):
         stream.write(redactor.text(render_html(report_document(result, redactor))))
 
 
+def _no_constant(word: str) -> Any:
+    """A report is strict JSON: ``NaN`` and ``Infinity`` are no numbers of it."""
+    raise ValueError(f"{word} is not a JSON number")
+
+
 def html_of_report_file(path: Path) -> str:
     """The HTML page of a ``report.json`` file; a file that is not a valid report is a
     :class:`~callspec.errors.UsageError` naming it and the first schema errors."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
     except OSError as e:
         raise UsageError(f"cannot read {path}: {e.strerror or e}") from e
-    except ValueError as e:  # bad UTF-8 or bad JSON
+    except (ValueError, RecursionError) as e:  # bad UTF-8, bad JSON, NaN, nested too deep
         raise UsageError(f"{path} is not JSON: {e}") from e
     errors = validate_report(doc)
     if errors:
