@@ -4,50 +4,19 @@ against the schemas check-jsonschema ships (offline)."""
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
-from support import ROOT
+from support import ROOT, run_action_step
 
 from callspec.errors import ExitCode
 
-ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
-
 
 def run_step(tmp_path: Path, cwd: Path, **inputs: str) -> tuple[int, dict[str, str], str]:
-    """The action's callspec step, with ${{ inputs.X }} filled in as the runner would."""
-    (step,) = [s for s in ACTION["runs"]["steps"] if s.get("id") == "callspec"]
-    defaults = {name: spec.get("default", "") for name, spec in ACTION["inputs"].items()}
-    values = {**defaults, **inputs}
-    env = {
-        key: re.sub(r"\$\{\{ inputs\.([\w-]+) \}\}", lambda m: values[m[1]], value)
-        for key, value in step["env"].items()
-    }
-    output, summary = tmp_path / "output", tmp_path / "summary.md"
-    bindir = Path(sys.executable).parent  # python3 of this environment, callspec installed
-    done = subprocess.run(
-        ["bash", "-c", step["run"]],
-        cwd=cwd,
-        env={
-            **env,
-            "PATH": f"{bindir}:/usr/bin:/bin",
-            "PYTHONPATH": str(ROOT),
-            "RUNNER_TEMP": str(tmp_path / "runner"),
-            "GITHUB_OUTPUT": str(output),
-            "GITHUB_STEP_SUMMARY": str(summary),
-            "GITHUB_WORKSPACE": str(cwd),
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
-    text = summary.read_text() if summary.exists() else ""
-    return done.returncode, outputs, done.stdout + text
+    code, outputs, stdout, summary = run_action_step(tmp_path, cwd, **inputs)
+    return code, outputs, stdout + summary
 
 
 def test_the_action_runs_the_examples_on_the_sandbox(tmp_path: Path) -> None:

@@ -7,16 +7,13 @@ behaviour and stay as regressions.
 from __future__ import annotations
 
 import json
-import re
-import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 import yaml
-from support import ROOT, invoke
+from support import ROOT, invoke, run_action_step
 
 from callspec.errors import ExitCode
 
@@ -182,39 +179,10 @@ def test_changed_profiles_file_named_by_env_is_checked(
 
 # --- the GitHub Action's step --------------------------------------------------------------
 
-ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
-
 
 def run_step(tmp_path: Path, cwd: Path, **inputs: str) -> tuple[int, dict[str, str], str]:
-    """The action's callspec step as the runner runs it (as tests/cli/test_ci_recipes.py)."""
-    (step,) = [s for s in ACTION["runs"]["steps"] if s.get("id") == "callspec"]
-    defaults = {name: spec.get("default", "") for name, spec in ACTION["inputs"].items()}
-    values = {**defaults, **inputs}
-    env = {
-        key: re.sub(r"\$\{\{ inputs\.([\w-]+) \}\}", lambda m: values[m[1]], value)
-        for key, value in step["env"].items()
-    }
-    output = tmp_path / "output"
-    output.write_text("")
-    bindir = Path(sys.executable).parent
-    done = subprocess.run(
-        ["bash", "-c", step["run"]],
-        cwd=cwd,
-        env={
-            **env,
-            "PATH": f"{bindir}:/usr/bin:/bin",
-            "PYTHONPATH": str(ROOT),
-            "RUNNER_TEMP": str(tmp_path / "runner"),
-            "GITHUB_OUTPUT": str(output),
-            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
-            "GITHUB_WORKSPACE": str(cwd),
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
-    return done.returncode, outputs, done.stdout
+    code, outputs, stdout, _ = run_action_step(tmp_path, cwd, **inputs)
+    return code, outputs, stdout
 
 
 def test_action_run_failing_early_does_not_report_a_stale_report(tmp_path: Path) -> None:
