@@ -6,14 +6,17 @@ runner talks to it over a socket.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import socket
+import ssl
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -221,3 +224,48 @@ def run_action_step(
     outputs = dict(line.split("=", 1) for line in lines if "=" in line)
     text = summary.read_text() if summary.exists() else ""
     return done.returncode, outputs, done.stdout, text
+
+
+@contextlib.contextmanager
+def tls_server(handle: Callable[[ssl.SSLSocket], None]) -> Iterator[tuple[str, str]]:
+    """A TLS server on 127.0.0.1 whose certificate a fresh CA signed (``trustme``);
+    ``handle`` gets each connection once its handshake is done.  Yields (url, CA file):
+    a client trusts it with REQUESTS_CA_BUNDLE, and refuses the handshake without."""
+    import pytest
+
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            conn.settimeout(5)
+            try:
+                tls = context.wrap_socket(conn, server_side=True)
+            except (ssl.SSLError, OSError):
+                conn.close()
+                continue
+            try:
+                handle(tls)
+            except OSError:
+                pass
+            finally:
+                tls.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    with ca.cert_pem.tempfile() as ca_path:
+        try:
+            yield f"https://127.0.0.1:{listener.getsockname()[1]}", ca_path
+        finally:
+            stop.set()
+            thread.join(5)
+            listener.close()

@@ -38,6 +38,7 @@ from support import (
     read_report,
     run_args,
     sandbox,
+    tls_server,
     write_profiles,
     write_spec,
 )
@@ -123,61 +124,34 @@ def test_a_journal_line_that_cannot_be_written_whole_stops_sending_before_its_ca
 
 
 @contextmanager
-def tls_server(garble: bool) -> Iterator[tuple[str, list[bytes], str]]:
-    """A TLS server on 127.0.0.1 that reads each whole request, then (``garble``) answers
-    with a garbled TLS record instead of HTTP; yields (url, requests read, CA file)."""
-    trustme = pytest.importorskip("trustme")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    cert.configure_cert(context)
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
+def tls_requests(garble: bool) -> Iterator[tuple[str, list[bytes], str]]:
+    """A TLS server that reads each whole request, then (``garble``) answers with a
+    garbled TLS record instead of HTTP; yields (url, requests read, CA file)."""
     seen: list[bytes] = []
-    stop = threading.Event()
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            conn.settimeout(5)
-            try:
-                tls = context.wrap_socket(conn, server_side=True)
-            except (ssl.SSLError, OSError):
-                conn.close()
-                continue
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = tls.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = next(
-                int(line.split(b":")[1])
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-length")
-            )
-            while len(body) < length:
-                body += tls.recv(65536)
-            seen.append(body)
-            if garble:
-                raw = socket.socket(fileno=os.dup(tls.fileno()))
-                raw.sendall(b"\x17\x03\x03\x00\x20" + os.urandom(32))
-                raw.close()
-            tls.close()
+    def handle(tls: ssl.SSLSocket) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = tls.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        )
+        while len(body) < length:
+            body += tls.recv(65536)
+        seen.append(body)
+        if garble:
+            raw = socket.socket(fileno=os.dup(tls.fileno()))
+            raw.sendall(b"\x17\x03\x03\x00\x20" + os.urandom(32))
+            raw.close()
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    with ca.cert_pem.tempfile() as ca_path:
-        try:
-            yield f"https://127.0.0.1:{listener.getsockname()[1]}", seen, ca_path
-        finally:
-            stop.set()
-            thread.join(5)
-            listener.close()
+    with tls_server(handle) as (url, ca_path):
+        yield url, seen, ca_path
 
 
 def test_a_tls_error_after_the_post_was_written_is_unknown_and_not_retried(
@@ -185,7 +159,7 @@ def test_a_tls_error_after_the_post_was_written_is_unknown_and_not_retried(
 ) -> None:
     write_profiles(tmp_path)
     write_spec(tmp_path, 1)
-    with tls_server(garble=True) as (url, seen, ca_path):
+    with tls_requests(garble=True) as (url, seen, ca_path):
         result = invoke(
             [*run_args(tmp_path, url, "--report", str(tmp_path / "r.json"))],
             cred_env(REQUESTS_CA_BUNDLE=ca_path),
@@ -202,7 +176,7 @@ def test_a_tls_error_after_the_post_was_written_is_unknown_and_not_retried(
 def test_a_tls_handshake_refused_surely_sent_nothing(tmp_path: Path) -> None:
     write_profiles(tmp_path)
     write_spec(tmp_path, 1)
-    with tls_server(garble=False) as (url, seen, _):
+    with tls_requests(garble=False) as (url, seen, _):
         result = invoke(  # the server's CA is not trusted: the handshake fails
             [*run_args(tmp_path, url, "--report", str(tmp_path / "r.json"))], cred_env()
         )

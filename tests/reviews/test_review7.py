@@ -10,6 +10,7 @@ Every server binds 127.0.0.1; every loop and wait is bounded.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -42,6 +43,7 @@ from support import (
     run_args,
     sandbox,
     spawn,
+    tls_server,
     write_profiles,
     write_spec,
 )
@@ -558,48 +560,16 @@ def test_a_full_disk_with_four_workers_and_uneven_lines(tmp_path: Path, room: in
         assert len(placed_counts(sb.calls)) == 14
 
 
-@contextmanager
-def tls_closing_server(mode: str) -> Iterator[tuple[str, str]]:
+def tls_closing_server(mode: str) -> contextlib.AbstractContextManager[tuple[str, str]]:
     """TLS on 127.0.0.1 that completes the handshake, then closes (``close``) or resets
     after reading a few bytes (``reset``); yields (url, CA file)."""
-    trustme = pytest.importorskip("trustme")
-    ca = trustme.CA()
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    stop = threading.Event()
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            conn.settimeout(5)
-            try:
-                tls = context.wrap_socket(conn, server_side=True)
-            except (ssl.SSLError, OSError):
-                conn.close()
-                continue
-            try:
-                if mode == "reset":
-                    tls.recv(10)
-                    tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
-            except OSError:
-                pass
-            finally:
-                tls.close()
+    def handle(tls: ssl.SSLSocket) -> None:
+        if mode == "reset":
+            tls.recv(10)
+            tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    with ca.cert_pem.tempfile() as ca_path:
-        try:
-            yield f"https://127.0.0.1:{listener.getsockname()[1]}", ca_path
-        finally:
-            stop.set()
-            thread.join(5)
-            listener.close()
+    return tls_server(handle)
 
 
 @pytest.mark.parametrize("mode", ["close", "reset"])
