@@ -15,12 +15,10 @@ import socket
 import ssl
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -29,6 +27,7 @@ from support import (
     JOURNAL_LIMIT,
     ROOT,
     TOKEN,
+    answering,
     call_name,
     cred_env,
     free_port,
@@ -321,44 +320,11 @@ def test_sandbox_journals_bind_mode_and_auth_id_not_the_port(tmp_path: Path) -> 
 # --- 5, 6, 7. secrets in other spellings -----------------------------------------------------
 
 
-@contextmanager
-def answering(respond: Callable[[BaseHTTPRequestHandler, int], tuple[int, str, bytes]]) -> Any:
-    """A small HTTP server on 127.0.0.1; ``respond(handler, n)`` gives the n-th answer."""
-    count = [0]
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            with lock:
-                n = count[0]
-                count[0] += 1
-            status, kind, body = respond(self, n)
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    lock = threading.Lock()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", count
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
 def test_a_token_across_the_cut_of_an_error_body_is_masked_whole(tmp_path: Path) -> None:
     write_profiles(tmp_path)
     write_spec(tmp_path, 1)
     body = ("e" * 195 + TOKEN + "f" * 300).encode()
-    with answering(lambda h, n: (400, "text/plain", body)) as (url, _):
+    with answering(lambda h, n: (400, {"Content-Type": "text/plain"}, body)) as (url, _):
         result = invoke(
             run_args(
                 tmp_path,
@@ -383,11 +349,15 @@ def test_an_echoed_basic_auth_header_is_masked(tmp_path: Path) -> None:
     write_spec(tmp_path, 2)
     header = base64.b64encode(f"{AUTH_ID}:{TOKEN}".encode()).decode()
 
-    def echo(handler: BaseHTTPRequestHandler, n: int) -> tuple[int, str, bytes]:
+    def echo(handler: BaseHTTPRequestHandler, n: int) -> tuple[int, dict[str, str], bytes]:
         auth = handler.headers["Authorization"]
         if n == 0:
-            return 401, "application/json", json.dumps({"error": f"bad: {auth}"}).encode()
-        return 403, "text/html", f"<p>rejected {auth}</p>".encode()
+            return (
+                401,
+                {"Content-Type": "application/json"},
+                json.dumps({"error": f"bad: {auth}"}).encode(),
+            )
+        return 403, {"Content-Type": "text/html"}, f"<p>rejected {auth}</p>".encode()
 
     with answering(echo) as (url, _):
         result = invoke(
@@ -469,16 +439,16 @@ def test_an_answer_from_the_api_resets_the_circuit_breaker(tmp_path: Path) -> No
     write_profiles(tmp_path)
     write_spec(tmp_path, 6)
 
-    def alternate(handler: BaseHTTPRequestHandler, n: int) -> tuple[int, str, bytes]:
+    def alternate(handler: BaseHTTPRequestHandler, n: int) -> tuple[int, dict[str, str], bytes]:
         if n % 2:
-            return 400, "application/json", b'{"error": "invalid to"}'
-        return 500, "text/plain", b"oops"
+            return 400, {"Content-Type": "application/json"}, b'{"error": "invalid to"}'
+        return 500, {"Content-Type": "text/plain"}, b"oops"
 
-    with answering(alternate) as (url, count):
+    with answering(alternate) as (url, log):
         args = run_args(tmp_path, url, "--concurrency", "1", "--bail", "2")
         result = invoke([*args, "--report", str(tmp_path / "r.json")], cred_env())
     assert result.exit_code == ExitCode.CALL_FAILED
-    assert count[0] == 6  # 500, 400, 500, ...: never two in a row without an answer
+    assert len(log) == 6  # 500, 400, 500, ...: never two in a row without an answer
     assert read_report(tmp_path / "r.json")["stopped"] is None
 
 

@@ -21,9 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +32,7 @@ from support import (
     JOURNAL_LIMIT,
     ROOT,
     TOKEN,
+    answering,
     cred_env,
     free_port,
     invoke,
@@ -54,52 +53,6 @@ from callspec.errors import ExitCode
 from callspec.redact import Redactor
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-@contextmanager
-def answering(
-    respond: Callable[[BaseHTTPRequestHandler, int], tuple[int, dict[str, str], bytes]],
-) -> Iterator[tuple[str, list[str]]]:
-    """A small HTTP server on 127.0.0.1; ``respond(handler, n)`` -> (status, headers, body).
-
-    Yields (url, log) where log gets "path user" for every POST read.
-    """
-    import base64
-
-    count = [0]
-    log: list[str] = []
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            auth = self.headers.get("Authorization", "Basic ")[6:]
-            user = base64.b64decode(auth).decode("latin-1").split(":")[0]
-            with lock:
-                n = count[0]
-                count[0] += 1
-                log.append(f"{self.path} {user}")
-            status, headers, body = respond(self, n)
-            self.send_response(status)
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", log
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 FIRED = (201, {"Content-Type": "application/json"}, b'{"message":"call fired","request_uuid":"u"}')
