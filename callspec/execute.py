@@ -210,6 +210,11 @@ def execute(
                 f"callspec: sending {len(plan.calls)} call(s) to {where}{runner.api_url()} "
                 f"at {runner.rate:g}/s, {options.concurrency} worker(s)"
             )
+            if options.wait is not None:
+                progress.note(
+                    f"callspec: then following each placed call until it ends, at most "
+                    f"{options.wait.seconds:g} s (--wait)"
+                )
         result = runner.run()
         progress.close()
     result = replace(result, options={**selection, **result.options})

@@ -57,6 +57,44 @@ class Attempt:
     detail: str | None = None
 
 
+AnsweredBy = Literal["human", "machine"]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What became of one placed call (one destination of it) after it was placed.
+
+    Read back from Plivo's call state (live, queued) and the call's detail
+    record by ``run --wait`` and ``escalate:``.  ``answered`` is None when
+    nothing certain could be read (every read failed).
+    """
+
+    call_uuid: str
+    #: The destination this leg rang, when known.
+    to: str | None
+    answered: bool | None
+    #: human or machine, when machine detection was asked for and the call was answered.
+    answered_by: AnsweredBy | None = None
+    #: The last state seen: queued, ringing, in-progress, completed or unknown.
+    state: str = "unknown"
+    #: The detail record's call_state (ANSWER, NOANSWER, BUSY...), when one was read.
+    call_state: str | None = None
+    answer_time: str | None = None
+    end_time: str | None = None
+    duration: int | None = None
+    bill_duration: int | None = None
+    hangup_cause: str | None = None
+    hangup_cause_code: int | None = None
+    hangup_source: str | None = None
+    #: True when callspec hung the call up itself (escalation: not answered in time).
+    hung_up: bool = False
+    #: How many reads of the call's state were made, and how many failed.
+    reads: int = 0
+    read_errors: int = 0
+    #: What a reader should know: the wait ran out, reads failed, the call was hung up.
+    note: str | None = None
+
+
 @dataclass(frozen=True)
 class CallResult:
     """The fate of one call of the plan."""
@@ -77,6 +115,21 @@ class CallResult:
     error: str | None = None
     #: Why a call was skipped (resume, interrupt), in words.
     reason: str | None = None
+    #: What became of the call once placed, one per destination (``run --wait``,
+    #: ``escalate:``); None when the run did not follow it.
+    answers: tuple[Answer, ...] | None = None
+
+    @property
+    def answered(self) -> bool | None:
+        """True when every destination answered, False when one did not, None when one could
+        not be told (or the call was not followed)."""
+        if not self.answers:
+            return None
+        if all(a.answered for a in self.answers):
+            return True
+        if any(a.answered is False for a in self.answers):
+            return False
+        return None
 
     @property
     def duration_ms(self) -> float:
@@ -98,6 +151,8 @@ class RunResult:
     files: tuple[str, ...] = field(default=())
     #: Why the specs were invalid; such a run sent nothing and has no calls.
     problems: tuple[Problem, ...] = ()
+    #: ``--wait-ok no-answer``: a followed call nobody answered does not fail the run.
+    no_answer_ok: bool = False
 
     @property
     def interrupted(self) -> bool:
@@ -114,7 +169,9 @@ class RunResult:
 
     def exit_code(self) -> ExitCode:
         """3 for invalid specs, 130 when interrupted, 1 when a call failed or is unknown, or
-        when sending stopped early for any other reason (journal, circuit breaker), else 0."""
+        when sending stopped early for any other reason (journal, circuit breaker), when a
+        followed call was not answered (unless ``no_answer_ok``) or its fate could not be
+        read, else 0."""
         if self.problems:
             return ExitCode.INVALID
         if self.interrupted:
@@ -123,4 +180,11 @@ class RunResult:
             return ExitCode.CALL_FAILED
         if any(c.outcome in ("failed", "unknown", "invalid") for c in self.calls):
             return ExitCode.CALL_FAILED
+        if any(not self._answer_ok(a) for c in self.calls for a in c.answers or ()):
+            return ExitCode.CALL_FAILED
         return ExitCode.OK
+
+    def _answer_ok(self, answer: Answer) -> bool:
+        if answer.answered is None:
+            return False  # unreadable: nobody can say the page was heard
+        return answer.answered or self.no_answer_ok

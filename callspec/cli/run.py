@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 DEFAULT_BAIL = 5  # callspec.delivery.runner's defaults, without importing the send stage
 DEFAULT_MAX_RETRY_WAIT = 300.0
+DEFAULT_WAIT = 120.0  # --wait without SECONDS
+DEFAULT_POLL_INTERVAL = 2.0  # callspec.delivery.wait's defaults
+DEFAULT_READ_RATE = 5.0
 
 
 @cli.command()
@@ -116,6 +119,37 @@ DEFAULT_MAX_RETRY_WAIT = 300.0
     help="Retry waiting the whole run may spend; calls still waiting then fail, not sent.",
 )
 @click.option(
+    "--wait",
+    type=FiniteFloat(0, 86_400, min_open=True),
+    is_flag=False,
+    flag_value=DEFAULT_WAIT,
+    metavar="[SECONDS]",
+    help="Follow each placed call until it ends, at most SECONDS (default "
+    f"{DEFAULT_WAIT:g}); exit 1 when one was not answered.",
+)
+@click.option(
+    "--wait-ok",
+    type=click.Choice(["no-answer"]),
+    multiple=True,
+    help="With --wait: a call nobody answered does not fail the run.",
+)
+@click.option(
+    "--poll-interval",
+    type=FiniteFloat(0.01, 60),
+    default=DEFAULT_POLL_INTERVAL,
+    show_default=True,
+    metavar="SECONDS",
+    help="With --wait: seconds between two reads of one call's state.",
+)
+@click.option(
+    "--read-rate",
+    type=FiniteFloat(0.01, 1000),
+    default=DEFAULT_READ_RATE,
+    show_default=True,
+    metavar="PER_SECOND",
+    help="With --wait: reads of call state per second over the run (apart from --rate).",
+)
+@click.option(
     "--progress/--no-progress",
     default=None,
     help="Force the progress bar on or off (default: a bar on a terminal).",
@@ -141,28 +175,37 @@ def run(
     resume_anyway: bool,
     bail: int,
     max_retry_wait: float,
+    wait: float | None,
+    wait_ok: tuple[str, ...],
+    poll_interval: float,
+    read_rate: float,
     progress: bool | None,
 ) -> None:
     """Validate the whole run, then place the calls and write a report.
 
     Exit 0 when every call fired or was queued, 1 when any failed or its outcome
-    is unknown, 3 when any spec is invalid (nothing sent), 4 when refused by a
-    guard (nothing sent), 130 when interrupted.
+    is unknown (or, with --wait, was not answered), 3 when any spec is invalid
+    (nothing sent), 4 when refused by a guard (nothing sent), 130 when
+    interrupted.
 
     \b
     Examples:
       callspec run specs/ --sandbox
       callspec run specs/oncall.yaml --tag sev1 --report out/report.json
       callspec run specs/ --resume out/report.journal.jsonl
+      callspec run specs/page.yaml --wait 90
     """
     from callspec.delivery.http import Timeouts  # the send stage loads only for run
     from callspec.delivery.request import check_api_url
     from callspec.delivery.runner import RunOptions
+    from callspec.delivery.wait import WaitOptions
     from callspec.execute import Outputs, RunRequest, execute
 
     for flag, given in (("--retry-unknown", retry_unknown), ("--resume-anyway", resume_anyway)):
         if given and not resume:
             raise click.UsageError(f"{flag} goes with --resume")
+    if wait_ok and wait is None:
+        raise click.UsageError("--wait-ok goes with --wait")
     if dry_run and use_sandbox:
         raise click.UsageError("--dry-run and --sandbox do not go together")
     bad_url = api_url and check_api_url(api_url)
@@ -182,6 +225,9 @@ def run(
         resume_anyway=resume_anyway,
         bail=bail,
         max_retry_wait=max_retry_wait,
+        wait=None
+        if wait is None
+        else WaitOptions(wait, poll_interval, read_rate, no_answer_ok="no-answer" in wait_ok),
     )
     request = RunRequest(
         paths, plan, options, Outputs(report, junit, progress, html), sandbox=use_sandbox

@@ -21,9 +21,11 @@ import os
 import queue
 import random
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 import requests
@@ -38,6 +40,7 @@ from callspec.delivery.rate import RateLimiter, backoff
 from callspec.delivery.request import api_url_for, build_request
 from callspec.delivery.resume import Decision, plan_resume
 from callspec.delivery.stops import INTERRUPTED, CircuitBreaker, Halt, RetryBudget
+from callspec.delivery.wait import Follower, Leg, WaitOptions, legs_of
 from callspec.redact import Redactor
 from callspec.results import (
     Attempt,
@@ -77,6 +80,8 @@ class RunOptions:
     bail: int = DEFAULT_BAIL
     #: Seconds of retry waiting the whole run may spend (every call's waits added up).
     max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT
+    #: ``--wait``: follow each placed call until it ends or the wait runs out.
+    wait: WaitOptions | None = None
 
 
 class Runner:
@@ -192,6 +197,8 @@ class Runner:
             worker.start()
         for worker in workers:
             worker.join()
+        if self.options.wait is not None and not self.stop.is_set():
+            self._follow(self.options.wait)
         if self.stop.is_set() and self.halt is None:
             self._halt(Halt.interrupt())
         for index, call in enumerate(self.plan.calls):
@@ -210,7 +217,39 @@ class Runner:
             calls=tuple(r for r in self._results if r is not None),
             stopped=Stopped(halt.kind, halt.reason, halt.time) if halt else None,
             files=self.plan.files,
+            no_answer_ok=self.options.wait is not None and self.options.wait.no_answer_ok,
         )
+
+    def _follow(self, wait: WaitOptions) -> None:
+        """Follow every call this run placed until it ends or ``--wait`` runs out (counted from
+        when its send ended); record each destination's :class:`Answer` on its result."""
+        legs: list[Leg] = []
+        owners: list[int] = []
+        waits: list[float] = []
+        now = time.time()
+        for index, result in enumerate(self._results):
+            if result is None or result.outcome not in ("fired", "queued") or not result.attempts:
+                continue  # not placed by this run (a resumed call is not followed again)
+            call = self.plan.calls[index]
+            api_url = api_url_for(call, self.options.api_url)
+            found = legs_of(result.request_uuid, call.body, api_url, self.creds[index])
+            last = result.attempts[-1]
+            left = wait.seconds - max(0.0, now - _epoch(last.started) - last.duration_ms / 1000)
+            legs += found
+            owners += [index] * len(found)
+            waits += [left] * len(found)
+        if not legs:
+            return
+        follower = Follower(wait, self.environ, self.redactor.text, self.stop)
+        try:
+            answers = follower.follow(legs, waits)
+        finally:
+            follower.close()
+        for index in dict.fromkeys(owners):
+            mine = tuple(a for a, owner in zip(answers, owners, strict=True) if owner == index)
+            result = self._results[index]
+            assert result is not None
+            self._results[index] = replace(result, answers=mine)
 
     def close(self) -> None:
         """Sync and unlock the journal (and the resumed one)."""
@@ -224,7 +263,12 @@ class Runner:
 
     def _shaping_options(self) -> dict[str, object]:
         o = self.options
+        # Only a run that follows its calls names how (the reports of others stay as they were).
+        waiting: dict[str, object] = {}
+        if o.wait is not None:
+            waiting = {"wait": o.wait.seconds, "wait_ok": ["no-answer"] * o.wait.no_answer_ok}
         return {
+            **waiting,
             "rate": self.rate,
             "concurrency": o.concurrency,
             "connect_timeout": o.timeouts.connect,
@@ -374,6 +418,14 @@ def result_of(
         error=error,
         reason=reason,
     )
+
+
+def _epoch(iso: str) -> float:
+    """Seconds since the epoch of an ISO 8601 time callspec recorded (``now_iso``)."""
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return time.time()
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -13,7 +13,14 @@ from typing import TextIO
 from callspec.redact import Redactor
 from callspec.report.base import Reporter
 from callspec.report.markdown import Page, markdown_text
-from callspec.report.text import HEADER, problem_lines, rows, totals_line
+from callspec.report.text import (
+    FOLLOWED_HEADER,
+    HEADER,
+    followed,
+    problem_lines,
+    rows,
+    totals_line,
+)
 from callspec.results import CallResult, RunResult
 
 SUMMARY_MAX_BYTES = 512 * 1024  # GitHub refuses a step summary over 1 MiB: stay well below
@@ -65,7 +72,9 @@ class MarkdownReporter(Reporter):
             ]
             page.add_all(problems, lambda n: f"{ellipsis} and {n:,} more problems")
         calls = sorted(result.calls, key=_priority)  # stable: plan order within an outcome
-        wrong = problem_lines((c for c in calls if _priority(c) < _PRIORITY["skipped"]), redactor)
+        wrong = problem_lines(
+            (c for c in calls if _priority(c) < _PRIORITY["skipped"] or c.answers), redactor
+        )
         if wrong:
             page.add("")
             page.add_all(
@@ -74,9 +83,10 @@ class MarkdownReporter(Reporter):
             )
         if calls:
             page.add("")
-            page.add("| " + " | ".join(HEADER) + " |")
-            page.add("|---|---|---:|---|---:|")
-            lines = [row(cells) for cells in rows(calls, redactor)]
+            waited = followed(result)
+            page.add("| " + " | ".join(FOLLOWED_HEADER if waited else HEADER) + " |")
+            page.add("|---|---|---:|---|---|---:|" if waited else "|---|---|---:|---|---:|")
+            lines = [row(cells) for cells in rows(calls, redactor, waited)]
             page.add_all(lines, lambda n: _more_calls(calls[-n:]))
         stream.write(page.text())
 

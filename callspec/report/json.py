@@ -15,7 +15,7 @@ from typing import Any, TextIO
 import callspec
 from callspec.redact import Redactor
 from callspec.report.base import Reporter, ReportError
-from callspec.results import CallResult, RunResult
+from callspec.results import Answer, CallResult, RunResult
 from callspec.schemas import validator
 
 
@@ -35,9 +35,31 @@ def _finite(number: float | None) -> float | None:
     return number if number is None or math.isfinite(number) else None
 
 
+def _answer_document(answer: Answer, mask: Redactor) -> dict[str, Any]:
+    return {
+        "call_uuid": mask.value(answer.call_uuid),
+        "to": mask.value(answer.to),
+        "answered": answer.answered,
+        "answered_by": answer.answered_by,
+        "state": mask.value(answer.state),
+        "call_state": mask.value(answer.call_state),
+        "answer_time": mask.value(answer.answer_time),
+        "end_time": mask.value(answer.end_time),
+        "duration": answer.duration,
+        "bill_duration": answer.bill_duration,
+        "hangup_cause": mask.value(answer.hangup_cause),
+        "hangup_cause_code": answer.hangup_cause_code,
+        "hangup_source": mask.value(answer.hangup_source),
+        "hung_up": answer.hung_up,
+        "reads": answer.reads,
+        "read_errors": answer.read_errors,
+        "note": mask.value(answer.note),
+    }
+
+
 def _call_document(call: CallResult, mask: Redactor) -> dict[str, Any]:
     # Closed sets (outcome) and numbers cannot hold a secret; every free string is masked.
-    return {
+    doc = {
         "key": call.key,  # a hash: holds no secret, and must stay matchable
         "spec_file": mask.value(call.spec_file),
         "line": call.line,
@@ -65,6 +87,9 @@ def _call_document(call: CallResult, mask: Redactor) -> dict[str, Any]:
             for a in call.attempts
         ],
     }
+    if call.answers is not None:  # only for a followed call (--wait, escalate:)
+        doc["answers"] = [_answer_document(a, mask) for a in call.answers]
+    return doc
 
 
 def _stopped_document(result: RunResult, redactor: Redactor) -> dict[str, str] | None:

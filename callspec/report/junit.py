@@ -15,13 +15,16 @@ from typing import TextIO
 from callspec.errors import Problem
 from callspec.redact import Redactor
 from callspec.report.base import Reporter, status_text
-from callspec.results import CallResult, RunResult
+from callspec.report.text import answer_text
+from callspec.results import Answer, CallResult, RunResult
 
 # Characters XML 1.0 cannot carry at all, even escaped (a server's error text may hold them).
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def _junit_problem(call: CallResult) -> tuple[str, str, str, str] | None:
+def _junit_problem(
+    call: CallResult, no_answer_ok: bool = False
+) -> tuple[str, str, str, str] | None:
     """(element, type, message, text) for a call that did not pass, else None."""
     detail = "\n".join(
         f"attempt {i}: {status_text(a.status)}"
@@ -38,7 +41,25 @@ def _junit_problem(call: CallResult) -> tuple[str, str, str, str] | None:
         return "error", "unknown", message, "\n".join(filter(None, [message, note, detail]))
     if call.outcome == "invalid":
         return "failure", "invalid", error, error
+    if call.answers and not no_answer_ok and any(a.answered is False for a in call.answers):
+        lines = [_answer_line(a) for a in call.answers]
+        message = next(line for a, line in zip(call.answers, lines, strict=True) if not a.answered)
+        return "failure", "not-answered", message, "\n".join(lines)
+    if call.answers and any(a.answered is None for a in call.answers):
+        lines = [_answer_line(a) for a in call.answers]
+        message = next(
+            line for a, line in zip(call.answers, lines, strict=True) if a.answered is None
+        )
+        return "error", "answer-unknown", message, "\n".join(lines)
     return None
+
+
+def _answer_line(answer: Answer) -> str:
+    return (
+        f"{answer.call_uuid}"
+        + (f" to {answer.to}" if answer.to else "")
+        + (f": {answer_text(answer)}")
+    )
 
 
 def _seconds(ms: float) -> str:
@@ -64,7 +85,7 @@ class JUnitReporter(Reporter):
                 case = ET.SubElement(suite, "testcase", classname=clean(spec_file))
                 case.set("name", clean(call.name))
                 case.set("time", _seconds(call.duration_ms))
-                problem = _junit_problem(call)
+                problem = _junit_problem(call, result.no_answer_ok)
                 if problem is not None:
                     tag, kind, message, text = problem
                     counts["failures" if tag == "failure" else "errors"] += 1
@@ -77,7 +98,10 @@ class JUnitReporter(Reporter):
                     uuids = call.request_uuid
                     listed = uuids if isinstance(uuids, str) else " ".join(uuids)
                     out = ET.SubElement(case, "system-out")
-                    out.text = clean(f"{call.outcome}: request_uuid {listed}")
+                    text = f"{call.outcome}: request_uuid {listed}"
+                    for answer in call.answers or ():
+                        text += "\n" + _answer_line(answer)
+                    out.text = clean(text)
             suite.set("tests", str(len(calls)))
             for name, count in counts.items():
                 suite.set(name, str(count))

@@ -8,7 +8,7 @@ from typing import TextIO
 
 from callspec.redact import Redactor
 from callspec.report.base import Reporter, one_line
-from callspec.results import CallResult, RunResult
+from callspec.results import Answer, CallResult, RunResult
 
 
 def _uuid_cell(request_uuid: str | list[str] | None) -> str:
@@ -21,9 +21,38 @@ def _uuid_cell(request_uuid: str | list[str] | None) -> str:
 
 
 HEADER = ("call", "outcome", "status", "request_uuid", "time (ms)")
+# With --wait (or an escalation) the table gains a column: who answered.
+FOLLOWED_HEADER = ("call", "outcome", "status", "request_uuid", "answered", "time (ms)")
 
 
-def rows(calls: Iterable[CallResult], redactor: Redactor) -> list[tuple[str, ...]]:
+def followed(result: RunResult) -> bool:
+    """True when the run followed its calls to their end (``--wait``, ``escalate:``)."""
+    return any(c.answers is not None for c in result.calls)
+
+
+def _answer_word(answer: Answer) -> str:
+    if answer.answered is None:
+        return "?"
+    if not answer.answered:
+        return "no"
+    return f"yes ({answer.answered_by})" if answer.answered_by else "yes"
+
+
+def answered_cell(call: CallResult) -> str:
+    """``yes``, ``yes (human)``, ``yes (machine)``, ``no``, ``?`` (unreadable), ``-`` (not
+    followed); a bulk call ``2/3 yes`` when its destinations differ."""
+    if not call.answers:
+        return "-"
+    words = [_answer_word(a) for a in call.answers]
+    if len(set(words)) == 1:
+        return words[0]
+    yes = sum(1 for a in call.answers if a.answered)
+    return f"{yes}/{len(words)} yes"
+
+
+def rows(
+    calls: Iterable[CallResult], redactor: Redactor, with_answered: bool = False
+) -> list[tuple[str, ...]]:
     return [
         tuple(
             one_line(redactor.text(cell))
@@ -32,11 +61,43 @@ def rows(calls: Iterable[CallResult], redactor: Redactor) -> list[tuple[str, ...
                 c.outcome,
                 str(c.status) if c.status is not None else "-",
                 _uuid_cell(c.request_uuid),
+                *((answered_cell(c),) if with_answered else ()),
                 f"{c.duration_ms:.0f}",
             )
         )
         for c in calls
     ]
+
+
+def answer_text(answer: Answer) -> str:
+    """How a followed destination ended, in a few words: ``no answer (NOANSWER, No Answer,
+    source Callee)``."""
+    how = ", ".join(
+        str(x)
+        for x in (
+            answer.call_state,
+            answer.hangup_cause,
+            answer.hangup_source and f"source {answer.hangup_source}",
+        )
+        if x
+    )
+    said = (
+        "answered by a machine"
+        if answer.answered_by == "machine"
+        else (
+            "answered"
+            if answer.answered
+            else "not answered"
+            if answer.answered is False
+            else "state unknown"
+        )
+    )
+    text = f"{said}" + (f" ({how})" if how else "")
+    if answer.duration is not None:
+        text += f", {answer.duration} s"
+    if answer.note:
+        text += f": {answer.note}"
+    return text
 
 
 def _run_seconds(result: RunResult) -> float:
@@ -76,6 +137,11 @@ def totals_line(result: RunResult) -> str:
 def problem_lines(calls: Iterable[CallResult], redactor: Redactor) -> list[str]:
     lines = []
     for c in calls:
+        for a in c.answers or ():
+            if not a.answered:
+                to = f" {a.to}" if a.to and len(c.answers or ()) > 1 else ""
+                line = f"{c.spec_file}:{c.name}:{to} {answer_text(a)}"
+                lines.append(one_line(redactor.text(line)))
         if c.outcome not in ("failed", "unknown", "invalid"):
             continue
         text = c.error or c.reason or c.message or "no error text"
@@ -90,8 +156,9 @@ class TextReporter(Reporter):
     """The terminal summary: a table of calls, the totals, then what went wrong."""
 
     def write(self, result: RunResult, redactor: Redactor, stream: TextIO) -> None:
-        table = [HEADER, *rows(result.calls, redactor)]
-        widths = [max(len(row[i]) for row in table) for i in range(len(HEADER))]
+        header = FOLLOWED_HEADER if followed(result) else HEADER
+        table = [header, *rows(result.calls, redactor, followed(result))]
+        widths = [max(len(row[i]) for row in table) for i in range(len(header))]
         for row in table:
             cells = [cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=False)]
             stream.write("  ".join([*cells, row[-1].rjust(widths[-1])]) + "\n")
