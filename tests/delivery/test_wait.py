@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import json
+import signal
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from support import AUTH_ID, TOKEN, cred_env, invoke, read_report
+from support import AUTH_ID, TOKEN, cred_env, invoke, read_report, spawn
 
 from callspec.delivery.credentials import Credentials
 from callspec.delivery.wait import Follower, Leg, WaitOptions, legs_of
@@ -426,3 +428,36 @@ def test_legs_pair_destinations_with_uuids():
         None,
     ]
     assert legs_of(None, {"to": "+1"}, "http://x", creds) == []
+
+
+def test_ctrl_c_ends_the_wait_and_reports_what_was_known(tmp_path: Path, plivo: PlivoCalls):
+    spec = _spec(tmp_path, "+14155550004")
+    report = tmp_path / "report.json"
+    args = [
+        "run",
+        str(spec),
+        "--api-url",
+        plivo.url,
+        "--report",
+        str(report),
+        "--wait",
+        "60",
+        "--poll-interval",
+        "0.05",
+        "--no-progress",
+    ]
+    proc = spawn(args, cred_env(), tmp_path)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and sum(x.startswith("GET") for x in plivo.log) < 3:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == ExitCode.INTERRUPTED, err
+    doc = read_report(report)
+    assert doc["stopped"]["kind"] == "interrupt"
+    (answer,) = doc["calls"][0]["answers"]
+    assert (answer["answered"], answer["state"]) == (False, "ringing")
+    assert answer["note"] == "the wait was interrupted; it was still ringing"
