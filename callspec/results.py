@@ -11,9 +11,12 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from callspec.errors import ExitCode, Problem
+
+if TYPE_CHECKING:
+    from callspec.spec.model import Escalation
 
 
 def now_iso() -> str:
@@ -118,6 +121,17 @@ class CallResult:
     #: What became of the call once placed, one per destination (``run --wait``,
     #: ``escalate:``); None when the run did not follow it.
     answers: tuple[Answer, ...] | None = None
+    #: Its step of an ``escalate:`` chain, when it is one.
+    escalate: Escalation | None = None
+
+    def reached(self) -> bool:
+        """True when this call ends its escalation: answered (by a human, for ``until:
+        human``)."""
+        until = self.escalate.until if self.escalate else "answered"
+        return any(
+            a.answered and (until == "answered" or a.answered_by != "machine")
+            for a in self.answers or ()
+        )
 
     @property
     def answered(self) -> bool | None:
@@ -180,9 +194,24 @@ class RunResult:
             return ExitCode.CALL_FAILED
         if any(c.outcome in ("failed", "unknown", "invalid") for c in self.calls):
             return ExitCode.CALL_FAILED
-        if any(not self._answer_ok(a) for c in self.calls for a in c.answers or ()):
+        alone = (c for c in self.calls if c.escalate is None)
+        if any(not self._answer_ok(a) for c in alone for a in c.answers or ()):
+            return ExitCode.CALL_FAILED
+        unanswered = [chain for chain, ended_by in self.chains().items() if ended_by is None]
+        if unanswered and not self.no_answer_ok and self.mode != "dry-run":
             return ExitCode.CALL_FAILED
         return ExitCode.OK
+
+    def chains(self) -> dict[str, CallResult | None]:
+        """Each escalation chain of the run (by its name) and the step that ended it by being
+        answered, or None when none was."""
+        chains: dict[str, CallResult | None] = {}
+        for call in self.calls:
+            if call.escalate is not None:
+                chain = call.escalate.chain
+                if chains.get(chain) is None:
+                    chains[chain] = call if call.reached() else None
+        return chains
 
     def _answer_ok(self, answer: Answer) -> bool:
         if answer.answered is None:

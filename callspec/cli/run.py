@@ -211,6 +211,11 @@ def run(
     bad_url = api_url and check_api_url(api_url)
     if bad_url:
         raise click.BadParameter(bad_url, param_hint="--api-url")
+    # How placed calls are followed: --wait's, and escalation steps' (whose default wait is
+    # the same when --wait is not given).
+    follow = WaitOptions(
+        wait or DEFAULT_WAIT, poll_interval, read_rate, no_answer_ok="no-answer" in wait_ok
+    )
     options = RunOptions(
         mode="dry-run" if dry_run else "live",
         api_url=api_url,
@@ -225,9 +230,8 @@ def run(
         resume_anyway=resume_anyway,
         bail=bail,
         max_retry_wait=max_retry_wait,
-        wait=None
-        if wait is None
-        else WaitOptions(wait, poll_interval, read_rate, no_answer_ok="no-answer" in wait_ok),
+        wait=follow if wait is not None else None,
+        follow=follow,
     )
     request = RunRequest(
         paths, plan, options, Outputs(report, junit, progress, html), sandbox=use_sandbox

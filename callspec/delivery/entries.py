@@ -17,11 +17,12 @@ import urllib.parse
 
 if sys.platform != "win32":
     pass
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from callspec.errors import Location, Problem, SpecError
+from callspec.results import Answer
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class JournalEntry:
     abs_key: str = ""
     #: Name and body alone (no path): the same call even when its file's identity changed.
     content_key: str = ""
+    #: What became of the call once placed, when a run followed it (an escalation step).
+    answers: tuple[Answer, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,12 @@ def normal_url(url: str) -> str:
 _OPEN = frozenset({"started", "failed", "skipped", "invalid"})
 
 
+def answers_of(items: Any) -> tuple[Answer, ...]:
+    """An ``answered`` line's answers back as :class:`Answer` values (unknown fields ignored)."""
+    known = {f.name for f in fields(Answer)}
+    return tuple(Answer(**{k: v for k, v in item.items() if k in known}) for item in items)
+
+
 def read_journal(path: Path) -> dict[str, JournalEntry]:
     """The last state of every call in a journal, by key; a broken line is a SpecError."""
     entries: dict[str, JournalEntry] = {}
@@ -106,6 +115,10 @@ def read_journal(path: Path) -> dict[str, JournalEntry]:
             event = json.loads(line)
             key = event["key"]
             previous = entries.get(key)
+            if event["event"] == "answered":
+                if previous is not None:
+                    entries[key] = replace(previous, answers=answers_of(event["answers"]))
+                continue
             if event["event"] == "started":
                 state = "started"
             elif previous is None or previous.state in _OPEN:

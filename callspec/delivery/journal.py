@@ -15,6 +15,7 @@ The journal never holds credentials; bodies are written with secrets masked.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -194,6 +195,21 @@ class Journal:
                 "attempts": len(result.attempts),
             },
             sync=False,
+        )
+
+    def answered(self, result: CallResult, call: CallPlan) -> None:
+        """What became of a followed call (an escalation step): a resume reads it back to know
+        whether the chain was answered, and never rings that step again."""
+        self._write(
+            {
+                "event": "answered",
+                "time": now_iso(),
+                "run_id": self.run_id,
+                **_identity(call),
+                "name": result.name,
+                "answers": [dataclasses.asdict(a) for a in result.answers or ()],
+            },
+            sync=True,
         )
 
     def close(self) -> None:

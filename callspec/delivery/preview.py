@@ -24,7 +24,7 @@ from callspec.delivery.request import (
     call_url,
 )
 from callspec.redact import Redactor
-from callspec.spec.plan import Plan
+from callspec.spec.plan import CallPlan, Plan
 
 
 def to_curl(request: Request, auth_id_known: bool, secrets: Sequence[tuple[str, str]] = ()) -> str:
@@ -62,6 +62,34 @@ def to_curl(request: Request, auth_id_known: bool, secrets: Sequence[tuple[str, 
     )
 
 
+def _escalation(call: CallPlan) -> dict[str, Any]:
+    """An escalation step's place in its chain, for JSON and YAML (nothing for other calls)."""
+    e = call.escalate
+    if e is None:
+        return {}
+    return {
+        "escalate": {
+            "chain": e.chain,
+            "step": e.step,
+            "steps": e.steps,
+            "until": e.until,
+            "answer_within": e.answer_within,
+        }
+    }
+
+
+def _step_note(call: CallPlan) -> str:
+    """`` (escalation step 2 of 3: ...)`` for a curl command's comment."""
+    e = call.escalate
+    if e is None:
+        return ""
+    return (
+        f" (escalation {e.chain}, step {e.step} of {e.steps}: sent only when no earlier step "
+        f"was answered {'by a human ' if e.until == 'human' else ''}within "
+        f"{e.answer_within:g} s)"
+    )
+
+
 def render_requests(
     plan: Plan,
     fmt: Literal["json", "yaml", "curl"],
@@ -84,7 +112,7 @@ def render_requests(
                     request, url=call_url(api_url_for(call, api_url), AUTH_ID_PLACEHOLDER)
                 )
             curl = to_curl(request, bool(given), call.secrets)
-            chunks.append(f"# {call.spec_file}: {call.name}\n{curl}")
+            chunks.append(f"# {call.spec_file}: {call.name}{_step_note(call)}\n{curl}")
             continue
         # Masked as values, before JSON quoting could change their spelling.
         request = replace(request, body=redactor.value(dict(request.body)))
@@ -96,6 +124,7 @@ def render_requests(
                 "url": request.url,
                 "headers": {**request.headers, "Authorization": "Basic ***"},
                 "body": dict(request.body),
+                **_escalation(call),
             }
         )
     if fmt == "curl":

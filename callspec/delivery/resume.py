@@ -25,6 +25,7 @@ from typing import Literal
 
 from callspec.delivery.entries import JournalEntry, Target, read_journal
 from callspec.errors import GuardError
+from callspec.results import Answer
 from callspec.spec.plan import CallPlan
 
 #: Journal states that mean the call may have been placed.
@@ -55,6 +56,8 @@ class Decision:
     #: later resume still knows (and still checks the target).
     run_id: str
     target: Target | None
+    #: What the journal recorded of the call's answer (an escalation step), if anything.
+    answers: tuple[Answer, ...] | None = None
 
 
 class ResumeIndex:
@@ -170,7 +173,13 @@ def decide(call: CallPlan, found: Match | None, retry_unknown: bool) -> Decision
         else:
             reason = f"already {entry.state} in run {entry.run_id}; not sent again"
         return Decision(
-            "skipped", reason, entry.state, entry.request_uuid, entry.run_id, entry.target
+            "skipped",
+            reason,
+            entry.state,
+            entry.request_uuid,
+            entry.run_id,
+            entry.target,
+            entry.answers,
         )
     if retry_unknown:
         return None

@@ -33,6 +33,7 @@ import requests
 from callspec.delivery.classify import AttemptResult
 from callspec.delivery.credentials import Credentials, basic_auth_value
 from callspec.delivery.entries import Target, normal_url
+from callspec.delivery.escalate import ChainSteps, chains_of, run_chain
 from callspec.delivery.guards import check_credentials, check_max_calls, profile_limit
 from callspec.delivery.http import Timeouts, new_session, proxies_for, send_once
 from callspec.delivery.journal import Journal, lock
@@ -56,6 +57,7 @@ from callspec.spec.plan import CallPlan, Plan
 DEFAULT_RATE = 2.0  # Plivo's default calls-per-second limit for an account
 DEFAULT_BAIL = 5
 DEFAULT_MAX_RETRY_WAIT = 300.0
+DEFAULT_FOLLOW = 120.0  # seconds an escalation step is followed at most, without --wait
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,9 @@ class RunOptions:
     max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT
     #: ``--wait``: follow each placed call until it ends or the wait runs out.
     wait: WaitOptions | None = None
+    #: How escalation steps are followed when ``--wait`` does not say (poll interval, read
+    #: rate, how long at most).
+    follow: WaitOptions = field(default_factory=lambda: WaitOptions(DEFAULT_FOLLOW))
 
 
 class Runner:
@@ -181,8 +186,12 @@ class Runner:
         """Send every call that should be sent; return every call's result."""
         started = now_iso()
         todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+        chains = chains_of(self.plan) if self.options.mode != "dry-run" else []
+        chained = {index for chain in chains for index in chain}
         for index in range(len(self.plan.calls)):
             early = self._early.get(index)
+            if index in chained:
+                continue  # its chain places it, in turn
             if early is not None:
                 self._finish(index, early[0], early[1])
             else:
@@ -192,6 +201,12 @@ class Runner:
                 target=self._work, args=(todo,), name=f"callspec-worker-{n}", daemon=True
             )
             for n in range(max(1, self.options.concurrency))
+        ]
+        workers += [
+            threading.Thread(
+                target=self._escalate, args=(chain,), name=f"callspec-chain-{n}", daemon=True
+            )
+            for n, chain in enumerate(chains)
         ]
         for worker in workers:
             worker.start()
@@ -217,8 +232,54 @@ class Runner:
             calls=tuple(r for r in self._results if r is not None),
             stopped=Stopped(halt.kind, halt.reason, halt.time) if halt else None,
             files=self.plan.files,
-            no_answer_ok=self.options.wait is not None and self.options.wait.no_answer_ok,
+            no_answer_ok=self.options.follow.no_answer_ok,
         )
+
+    def _escalate(self, chain: list[int]) -> None:
+        """One escalation chain, a step at a time (see :mod:`~callspec.delivery.escalate`)."""
+        session = new_session(self.environ)
+        follower = Follower(
+            self.options.wait or self.options.follow, self.environ, self.redactor.text, self.stop
+        )
+
+        def send(index: int) -> CallResult:
+            try:
+                return self._send(session, index)
+            except Exception as e:  # a bug: the call may or may not have left
+                error = f"internal error: {type(e).__name__}: {e}; the call may have been placed"
+                return result_of(self.plan.calls[index], "unknown", error=error)
+
+        def follow(index: int, result: CallResult) -> CallResult:
+            call = self.plan.calls[index]
+            assert call.escalate is not None
+            api_url = api_url_for(call, self.options.api_url)
+            legs = legs_of(result.request_uuid, call.body, api_url, self.creds[index])
+            seconds = max(follower.options.seconds, call.escalate.answer_within + 30)
+            answers = follower.follow(legs, [seconds] * len(legs), call.escalate.answer_within)
+            return replace(result, answers=tuple(answers))
+
+        def answered(index: int, result: CallResult) -> None:
+            self._results[index] = result
+            if self.journal is not None:
+                try:
+                    self.journal.answered(result, self.plan.calls[index])
+                except OSError as e:
+                    self._halt(Halt.journal(self.options.journal, e))
+
+        steps = ChainSteps(
+            stop=self.stop,
+            early=self._early.get,
+            send=send,
+            finish=self._finish,
+            follow=follow,
+            answered=answered,
+            skip=lambda call, reason: result_of(call, "skipped", reason),
+        )
+        try:
+            run_chain(self.plan.calls, chain, steps)
+        finally:
+            follower.close()
+            session.close()
 
     def _follow(self, wait: WaitOptions) -> None:
         """Follow every call this run placed until it ends or ``--wait`` runs out (counted from
@@ -230,6 +291,8 @@ class Runner:
         for index, result in enumerate(self._results):
             if result is None or result.outcome not in ("fired", "queued") or not result.attempts:
                 continue  # not placed by this run (a resumed call is not followed again)
+            if result.answers is not None:
+                continue  # an escalation step: followed in its turn
             call = self.plan.calls[index]
             api_url = api_url_for(call, self.options.api_url)
             found = legs_of(result.request_uuid, call.body, api_url, self.creds[index])
@@ -417,6 +480,7 @@ def result_of(
         request_uuid=request_uuid,
         error=error,
         reason=reason,
+        escalate=call.escalate,
     )
 
 

@@ -87,6 +87,15 @@ def _call_document(call: CallResult, mask: Redactor) -> dict[str, Any]:
             for a in call.attempts
         ],
     }
+    if call.escalate is not None:  # only for a step of an escalation chain
+        e = call.escalate
+        doc["escalate"] = {
+            "chain": mask.value(e.chain),
+            "step": e.step,
+            "steps": e.steps,
+            "until": e.until,
+            "answer_within": e.answer_within,
+        }
     if call.answers is not None:  # only for a followed call (--wait, escalate:)
         doc["answers"] = [_answer_document(a, mask) for a in call.answers]
     return doc

@@ -23,7 +23,7 @@ _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _junit_problem(
-    call: CallResult, no_answer_ok: bool = False
+    call: CallResult, no_answer_ok: bool = False, chain_answered: bool = False
 ) -> tuple[str, str, str, str] | None:
     """(element, type, message, text) for a call that did not pass, else None."""
     detail = "\n".join(
@@ -41,6 +41,8 @@ def _junit_problem(
         return "error", "unknown", message, "\n".join(filter(None, [message, note, detail]))
     if call.outcome == "invalid":
         return "failure", "invalid", error, error
+    if chain_answered:
+        return None  # a step before the one that answered: the chain did its job
     if call.answers and not no_answer_ok and any(a.answered is False for a in call.answers):
         lines = [_answer_line(a) for a in call.answers]
         message = next(line for a, line in zip(call.answers, lines, strict=True) if not a.answered)
@@ -76,6 +78,7 @@ class JUnitReporter(Reporter):
         by_file: dict[str, list[CallResult]] = {}
         for call in result.calls:
             by_file.setdefault(call.spec_file, []).append(call)
+        chains = result.chains()
         root = ET.Element("testsuites", name="callspec")
         _junit_problems(root, result, clean)
         for spec_file, calls in by_file.items():
@@ -85,7 +88,9 @@ class JUnitReporter(Reporter):
                 case = ET.SubElement(suite, "testcase", classname=clean(spec_file))
                 case.set("name", clean(call.name))
                 case.set("time", _seconds(call.duration_ms))
-                problem = _junit_problem(call, result.no_answer_ok)
+                chain = call.escalate.chain if call.escalate else None
+                answered = chain is not None and chains.get(chain) is not None
+                problem = _junit_problem(call, result.no_answer_ok, answered)
                 if problem is not None:
                     tag, kind, message, text = problem
                     counts["failures" if tag == "failure" else "errors"] += 1

@@ -152,6 +152,40 @@ def problem_lines(calls: Iterable[CallResult], redactor: Redactor) -> list[str]:
     return lines
 
 
+def chain_lines(result: RunResult) -> list[str]:
+    """One line per escalation chain: its steps in order (a dry run), or how it ended."""
+    steps: dict[str, list[CallResult]] = {}
+    for call in result.calls:
+        if call.escalate is not None:
+            steps.setdefault(call.escalate.chain, []).append(call)
+    lines = []
+    for chain, ended_by in result.chains().items():
+        calls = steps[chain]
+        first = calls[0].escalate
+        assert first is not None
+        how = f"until {first.until}, {first.answer_within:g} s each"
+        if result.mode == "dry-run":
+            order = " -> ".join(f"'{c.name}' ({c.body.get('to')})" for c in calls)
+            lines.append(f"escalation {chain}: {order}, one at a time ({how})")
+            continue
+        called = sum(1 for c in calls if c.answers is not None)
+        if ended_by is not None and ended_by.escalate is not None:
+            answer = next(a for a in ended_by.answers or () if a.answered)
+            by = f" ({answer.answered_by})" if answer.answered_by else ""
+            when = f" at {answer.answer_time}" if answer.answer_time else ""
+            left = len(calls) - ended_by.escalate.step
+            lines.append(
+                f"escalation {chain}: answered by '{ended_by.name}'{by}{when}, row "
+                f"{ended_by.escalate.step} of {len(calls)}; {left} not called"
+            )
+        else:
+            lines.append(
+                f"escalation {chain}: reached its end unanswered ({called} of {len(calls)} "
+                f"called, {how})"
+            )
+    return lines
+
+
 class TextReporter(Reporter):
     """The terminal summary: a table of calls, the totals, then what went wrong."""
 
@@ -163,5 +197,7 @@ class TextReporter(Reporter):
             cells = [cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=False)]
             stream.write("  ".join([*cells, row[-1].rjust(widths[-1])]) + "\n")
         stream.write(totals_line(result) + "\n")
+        for line in chain_lines(result):
+            stream.write(one_line(redactor.text(line)) + "\n")
         for line in problem_lines(result.calls, redactor):
             stream.write(line + "\n")

@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from callspec.errors import Problem
 from callspec.spec.budget import Limits
@@ -47,6 +47,25 @@ class PlanOptions:
     limits: Limits = field(default_factory=Limits)
 
 
+Until = Literal["answered", "human"]
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """A step of an ``escalate:`` chain: the calls one spec entry expands to (its roster's
+    rows, or its destinations) are placed one at a time, in order, until one is answered."""
+
+    #: Seconds a step may ring unanswered before it is hung up and the next is called.
+    answer_within: float
+    #: ``answered``: any answer stops the chain; ``human``: a machine does not.
+    until: Until
+    #: The chain's identity and name for people: ``specs/page.yaml:4`` (file and line).
+    chain: str
+    #: 1-based position in the chain, and the chain's length.
+    step: int = 1
+    steps: int = 1
+
+
 @dataclass(frozen=True)
 class CallPlan:
     """One call ready to send: its body is rendered, normalized and valid."""
@@ -65,6 +84,8 @@ class CallPlan:
     spec_path: str = ""
     #: The spec file's absolute path: what journals written before 0.2 hold as its identity.
     abs_path: str = ""
+    #: Its place in an ``escalate:`` chain; None for a call placed on its own.
+    escalate: Escalation | None = None
 
     @property
     def secret_values(self) -> frozenset[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 __all__ = ["CallPlan", "Plan", "PlanOptions", "build_plan", "collect_spec_files"]
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from callspec.redact import Redactor, environment_secrets
 from callspec.spec.budget import FileClock
 from callspec.spec.destinations import Rung, repeat_message
 from callspec.spec.documents import check_document
+from callspec.spec.escalation import escalation_of, escalation_problem, number_steps, steps_of
 from callspec.spec.files import collect_spec_files, display_path
 from callspec.spec.loader import Document, load_file, resolved
 from callspec.spec.model import CallPlan, Plan, PlanOptions, identity_path
@@ -190,12 +192,22 @@ class _Builder:
             spec_path=self.paths[doc.file][0],
             abs_path=self.paths[doc.file][1],
         )
-        self.calls.append(planned)
-        for repeat in self.rung.add(planned):
-            hidden = [*self.env_secrets, *repeat.first.secret_values, *planned.secret_values]
-            message = repeat_message(repeat, Redactor(hidden).text)
-            where = args["to"].location
-            self.repeats.append(_call_problem(where, doc, call_path, "to", call, message))
+        if "escalate" in call:
+            escalate = escalation_of(call["escalate"], f"{doc.file}:{planned.line}")
+            wrong = escalation_problem(escalate, body, "each" in call)
+            if wrong is not None:
+                keys = ("escalate", wrong[0]) if wrong[0] else ("escalate",)
+                path = f"{call_path}.{'.'.join(keys)}"
+                self.problems.append(Problem(doc.where((*base, *keys)), path, wrong[1]))
+                return
+            planned = replace(planned, escalate=escalate)
+        for step in steps_of(planned):
+            self.calls.append(step)
+            for repeat in self.rung.add(step):
+                hidden = [*self.env_secrets, *repeat.first.secret_values, *step.secret_values]
+                message = repeat_message(repeat, Redactor(hidden).text)
+                where = args["to"].location
+                self.repeats.append(_call_problem(where, doc, call_path, "to", call, message))
 
     def _body(
         self,
@@ -251,7 +263,7 @@ class _Builder:
                     f"{warning.location}: warning: {warning.path}: {warning.message} "
                     "(--unique-destinations makes this an error)\n"
                 )
-        return Plan(tuple(self.calls), tuple(self.files), tuple(repeats))
+        return Plan(tuple(number_steps(self.calls)), tuple(self.files), tuple(repeats))
 
 
 def _refuse_twins(calls: Sequence[CallPlan]) -> None:
@@ -287,7 +299,7 @@ def _arguments(
     args.update(
         (k, Sourced(v, (doc, (*base, k))))
         for k, v in call.items()
-        if k not in ("name", "tags", "vars")
+        if k not in ("name", "tags", "vars", "escalate")
     )
     return args
 

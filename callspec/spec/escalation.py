@@ -1,0 +1,76 @@
+"""``escalate:``: turning one spec entry into the steps of a chain, and what makes one sound.
+
+A chain's steps are the calls one entry expands to, in order: its roster's
+rows (``each:``), and within a call the destinations of ``to`` one at a time
+(``to: [a, b, c]`` with ``escalate:`` pages a, then b, then c, instead of a
+bulk call ringing all three at once).  This module owns that split and the
+checks that make a chain mean what it says: ``until: human`` needs
+``machine_detection: hangup`` (without it a voicemail is indistinguishable
+from a person in Plivo's detail record), and a chain needs more than one step
+to call (or a roster, whose length is known only once it is read).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from callspec.spec.model import CallPlan, Escalation, Until
+
+
+def escalation_of(entry: Mapping[str, Any], chain: str) -> Escalation:
+    """The ``escalate:`` of a spec entry (schema-checked), its step numbers still to come."""
+    until: Until = "human" if entry.get("until") == "human" else "answered"
+    return Escalation(float(entry["answer_within"]), until, chain)
+
+
+def escalation_problem(
+    escalate: Escalation, body: Mapping[str, Any], has_roster: bool
+) -> tuple[str, str] | None:
+    """(key under ``escalate``, message) when the chain cannot mean what it says; else None."""
+    if escalate.until == "human" and str(body.get("machine_detection", "")).lower() != "hangup":
+        return (
+            "until",
+            "until: human needs machine_detection: hangup on the call (else a voicemail "
+            "answering cannot be told from a person)",
+        )
+    to = body.get("to")
+    if not has_roster and not (isinstance(to, str) and "<" in to):
+        return (
+            "",
+            "escalate needs several calls to go through one at a time: a roster (each:) "
+            "or several destinations in 'to'",
+        )
+    return None
+
+
+def steps_of(call: CallPlan) -> list[CallPlan]:
+    """``call`` as chain steps: one per destination of its ``to``, named ``name[n]`` when
+    there are several (each step's name and body make its own journal identity)."""
+    to = call.body.get("to")
+    if call.escalate is None or not isinstance(to, str) or "<" not in to:
+        return [call]
+    destinations = to.split("<")
+    return [
+        replace(call, name=f"{call.name}[{n}]", body={**call.body, "to": destination})
+        for n, destination in enumerate(destinations, 1)
+    ]
+
+
+def number_steps(calls: list[CallPlan]) -> list[CallPlan]:
+    """Each chain's steps numbered in plan order (``step`` of ``steps``)."""
+    sizes: dict[str, int] = {}
+    for call in calls:
+        if call.escalate is not None:
+            sizes[call.escalate.chain] = sizes.get(call.escalate.chain, 0) + 1
+    seen: dict[str, int] = {}
+    numbered = []
+    for call in calls:
+        if call.escalate is not None:
+            chain = call.escalate.chain
+            seen[chain] = seen.get(chain, 0) + 1
+            escalate = replace(call.escalate, step=seen[chain], steps=sizes[chain])
+            call = replace(call, escalate=escalate)
+        numbered.append(call)
+    return numbered

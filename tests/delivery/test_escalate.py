@@ -1,0 +1,201 @@
+"""``escalate:``: a chain placed one call at a time until someone answers, end to end.
+
+Against the Plivo stand-in of ``conftest.py``: each destination's scripted
+story (answers, no answer, busy, a machine) is read back over real HTTP, and
+its log says exactly which phones were rung.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from conftest import PlivoCalls
+from support import cred_env, invoke, read_report, spawn
+
+from callspec.errors import ExitCode
+
+ANSWERS = "+14155550001"
+NO_ANSWER = "+14155550002"
+MACHINE = "+14155550003"
+BUSY = "+14155550007"
+NO_ANSWER_TOO = "+14155550008"
+FLAKY_ANSWERS = "+14155550006"
+
+
+def _chain(folder: Path, *to: str, until: str = "answered", machine: bool = False) -> Path:
+    lines = [
+        "version: 1",
+        "calls:",
+        "  - name: page",
+        f"    to: {json.dumps(list(to))}",
+        '    from: "+14155550100"',
+        "    answer_url: https://example.com/answer.xml",
+        f"    escalate: {{answer_within: 45, until: {until}}}",
+    ]
+    if machine:
+        lines.append("    machine_detection: hangup")
+    path = folder / "chain.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _run(folder: Path, url: str, *extra: str) -> tuple[Any, dict[str, Any], str]:
+    report, junit = folder / "report.json", folder / "junit.xml"
+    args = [
+        "run",
+        folder / "chain.yaml",
+        "--api-url",
+        url,
+        "--rate",
+        "200",
+        "--report",
+        report,
+        "--junit",
+        junit,
+        "--poll-interval",
+        "0.01",
+        "--read-rate",
+        "500",
+        *extra,
+    ]
+    result = invoke([str(a) for a in args], cred_env())
+    return result, read_report(report), junit.read_text()
+
+
+def _posts(plivo: PlivoCalls) -> list[str]:
+    return [line.split()[1] for line in plivo.log if line.startswith("POST")]
+
+
+def test_the_secondary_answers_the_third_is_never_rung(tmp_path: Path, plivo: PlivoCalls):
+    _chain(tmp_path, NO_ANSWER, ANSWERS, FLAKY_ANSWERS)
+    result, report, junit = _run(tmp_path, plivo.url)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert _posts(plivo) == [NO_ANSWER, ANSWERS]  # exactly two phones, in roster order
+    first, second, third = report["calls"]
+    assert first["answers"][0]["answered"] is False
+    assert second["answers"][0]["answered"] is True
+    assert second["answers"][0]["answer_time"] == "2026-11-27 02:00:05+00:00"
+    assert (third["outcome"], third["reason"]) == (
+        "skipped",
+        "escalation stopped: answered by 'page[2]', row 2",
+    )
+    assert "answers" not in third
+    assert [c["escalate"]["step"] for c in report["calls"]] == [1, 2, 3]
+    assert (
+        "chain.yaml:3: answered by 'page[2]' at 2026-11-27 02:00:05+00:00, row 2 of 3; "
+        "1 not called" in result.stdout
+    )
+    assert "<failure" not in junit and 'message="escalation stopped' in junit
+    # Never two at once: the second was placed only after the first had ended.
+    first_done = plivo.log.index("GET record")
+    assert plivo.log.index(f"POST {ANSWERS}") > first_done
+
+
+def test_nobody_answers_three_calls_and_exit_1(tmp_path: Path, plivo: PlivoCalls):
+    _chain(tmp_path, NO_ANSWER, BUSY, NO_ANSWER_TOO)
+    result, report, junit = _run(tmp_path, plivo.url)
+    assert result.exit_code == ExitCode.CALL_FAILED
+    assert _posts(plivo) == [NO_ANSWER, BUSY, NO_ANSWER_TOO]
+    assert [c["answers"][0]["answered"] for c in report["calls"]] == [False, False, False]
+    assert report["calls"][1]["answers"][0]["call_state"] == "BUSY"
+    assert "chain.yaml:3: reached its end unanswered (3 of 3 called" in result.stdout
+    assert junit.count('type="not-answered"') == 3
+    # --wait-ok no-answer accepts it, as for --wait.
+    ok, _, _ = _run(tmp_path, plivo.url, "--wait", "60", "--wait-ok", "no-answer")
+    assert ok.exit_code == ExitCode.OK
+
+
+def test_voicemail_does_not_stop_until_human(tmp_path: Path, plivo: PlivoCalls):
+    _chain(tmp_path, MACHINE, ANSWERS, NO_ANSWER, until="human", machine=True)
+    result, report, _ = _run(tmp_path, plivo.url)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert _posts(plivo) == [MACHINE, ANSWERS]
+    first, second, third = report["calls"]
+    assert (first["answers"][0]["answered"], first["answers"][0]["answered_by"]) == (
+        True,
+        "machine",
+    )
+    assert second["answers"][0]["answered_by"] == "human"
+    assert third["reason"] == "escalation stopped: answered by 'page[2]' (human), row 2"
+    assert "yes (machine)" in result.stdout and "yes (human)" in result.stdout
+
+
+def test_until_answered_stops_at_a_machine(tmp_path: Path, plivo: PlivoCalls):
+    _chain(tmp_path, MACHINE, ANSWERS, machine=True)
+    result, report, _ = _run(tmp_path, plivo.url)
+    assert _posts(plivo) == [MACHINE]
+    assert report["calls"][1]["outcome"] == "skipped"
+    assert result.exit_code == ExitCode.OK
+
+
+def test_max_calls_counts_the_whole_chain(tmp_path: Path, plivo: PlivoCalls):
+    _chain(tmp_path, NO_ANSWER, ANSWERS, BUSY)
+    report = tmp_path / "report.json"
+    result = invoke(
+        [
+            "run",
+            str(tmp_path / "chain.yaml"),
+            "--api-url",
+            plivo.url,
+            "--max-calls",
+            "2",
+            "--report",
+            str(report),
+        ],
+        cred_env(),
+    )
+    assert result.exit_code == ExitCode.REFUSED
+    assert "refusing to place 3 calls" in result.stderr
+    assert plivo.log == []
+
+
+def test_resume_after_a_crash_never_rings_the_primary_again(tmp_path: Path, plivo: PlivoCalls):
+    _chain(tmp_path, NO_ANSWER, ANSWERS, BUSY)
+    journal = tmp_path / "run.journal.jsonl"
+    args = [
+        "run",
+        str(tmp_path / "chain.yaml"),
+        "--api-url",
+        plivo.url,
+        "--journal",
+        str(journal),
+        "--report",
+        str(tmp_path / "first.json"),
+        "--poll-interval",
+        "5",
+        "--no-progress",
+    ]
+    proc = spawn(args, cred_env(), tmp_path)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not _posts(plivo):
+            time.sleep(0.02)
+        time.sleep(0.2)  # the primary is placed and being followed (a poll every 5 s)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert _posts(plivo) == [NO_ANSWER]
+    events = [json.loads(line)["event"] for line in journal.read_text().splitlines()]
+    assert events == ["started", "finished"]  # placed, journaled; died while following it
+
+    result, report, _ = _run(tmp_path, plivo.url, "--resume", str(journal))
+    assert result.exit_code == ExitCode.OK, result.output
+    assert _posts(plivo) == [NO_ANSWER, ANSWERS]  # the primary was not rung again
+    first, second, third = report["calls"]
+    assert first["outcome"] == "skipped" and first["reason"].startswith("already fired")
+    assert first["answers"][0]["answered"] is False  # read back from Plivo: no answer
+    assert second["outcome"] == "fired" and second["answers"][0]["answered"] is True
+    assert third["reason"] == "escalation stopped: answered by 'page[2]', row 2"
+
+    # Resumed again: the journal shows the answer; nothing is sent, nothing read.
+    before = list(plivo.log)
+    again, report, _ = _run(tmp_path, plivo.url, "--resume", str(journal))
+    assert again.exit_code == ExitCode.OK, again.output
+    assert plivo.log == before
+    assert report["calls"][1]["answers"][0]["answered"] is True
+    assert report["calls"][2]["outcome"] == "skipped"
