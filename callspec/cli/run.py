@@ -131,7 +131,7 @@ DEFAULT_READ_RATE = 5.0
     "--wait-ok",
     type=click.Choice(["no-answer"]),
     multiple=True,
-    help="With --wait: a call nobody answered does not fail the run.",
+    help="With --wait: a call (or escalation) nobody answered does not fail the run.",
 )
 @click.option(
     "--poll-interval",
@@ -139,7 +139,7 @@ DEFAULT_READ_RATE = 5.0
     default=DEFAULT_POLL_INTERVAL,
     show_default=True,
     metavar="SECONDS",
-    help="With --wait: seconds between two reads of one call's state.",
+    help="With --wait or escalate: seconds between two reads of one call's state.",
 )
 @click.option(
     "--read-rate",
@@ -147,7 +147,8 @@ DEFAULT_READ_RATE = 5.0
     default=DEFAULT_READ_RATE,
     show_default=True,
     metavar="PER_SECOND",
-    help="With --wait: reads of call state per second over the run (apart from --rate).",
+    help="With --wait or escalate: reads of call state per second over the run (apart "
+    "from --rate).",
 )
 @click.option(
     "--progress/--no-progress",

@@ -183,9 +183,13 @@ class Follower:
                 break
             now = self._clock()
             if p.answer_by is not None and now >= p.answer_by and not p.answered:
-                self._hang_up(p)
                 p.answer_by = None
-                p.next_poll = now  # read its record: the hangup ends it
+                self._poll(p)  # a fresh look first: never hang up on someone who just answered
+                if not p.answered and not p.done:
+                    self._hang_up(p)
+                p.next_poll = self._clock()  # read its record: the hangup ends it
+                if p.done:
+                    todo.remove(p)
                 continue
             if now >= p.deadline:
                 p.note = self._ran_out(p)
