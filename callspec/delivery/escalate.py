@@ -11,8 +11,9 @@ skipped, and says why.
 Resuming never rings anyone twice: a step the journal shows placed is not
 sent again.  What it recorded of the answer decides: answered, the chain
 stops there; not answered, the next step is called; nothing recorded (the
-run died while following it), the step is read back from Plivo (read-only)
-and hung up if it is still ringing past ``answer_within``.
+run died or was stopped while following it), the step is read back from
+Plivo: answered, the chain stops; still ringing, it is hung up at once (it
+had its time while the last run waited) and the next step is called.
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ class ChainSteps:
     send: Callable[[int], CallResult]
     #: Record a step's result (report, journal, circuit breaker, progress).
     finish: Callable[[int, CallResult, Decision | None], None]
-    #: Follow a placed step until it ends, hanging it up when not answered in time.
-    follow: Callable[[int, CallResult], CallResult]
+    #: Follow a placed step until it ends, hanging it up when not answered in time (at
+    #: once when ``resumed``: a step an earlier run placed has had its time).
+    follow: Callable[[int, CallResult, bool], CallResult]
     #: Record what became of a followed step (report and journal).
     answered: Callable[[int, CallResult], None]
     #: A step's result when it is not called (the chain stopped before it).
@@ -81,7 +83,7 @@ def run_chain(calls: Sequence[CallPlan], chain: Sequence[int], steps: ChainSteps
             if decision.answers is not None:
                 result = replace(result, answers=decision.answers)  # what the journal says
             elif result.request_uuid:
-                result = steps.follow(index, result)  # died while following: read it back
+                result = steps.follow(index, result, True)  # died while following: read back
             if result.answers is not None:
                 steps.answered(index, result)
         else:
@@ -89,7 +91,7 @@ def run_chain(calls: Sequence[CallPlan], chain: Sequence[int], steps: ChainSteps
             steps.finish(index, result, None)  # journaled before the wait: a crash keeps it
             if result.outcome not in ("fired", "queued"):
                 continue  # nobody was rung (or nobody can tell): the next is called
-            result = steps.follow(index, result)
+            result = steps.follow(index, result, False)
             steps.answered(index, result)
         if result.reached():
             ended_by = result

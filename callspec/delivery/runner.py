@@ -249,18 +249,21 @@ class Runner:
                 error = f"internal error: {type(e).__name__}: {e}; the call may have been placed"
                 return result_of(self.plan.calls[index], "unknown", error=error)
 
-        def follow(index: int, result: CallResult) -> CallResult:
+        def follow(index: int, result: CallResult, resumed: bool) -> CallResult:
             call = self.plan.calls[index]
             assert call.escalate is not None
             api_url = api_url_for(call, self.options.api_url)
             legs = legs_of(result.request_uuid, call.body, api_url, self.creds[index])
-            seconds = max(follower.options.seconds, call.escalate.answer_within + 30)
-            answers = follower.follow(legs, [seconds] * len(legs), call.escalate.answer_within)
+            within = 0.0 if resumed else call.escalate.answer_within
+            seconds = max(follower.options.seconds, within + 30)
+            answers = follower.follow(legs, [seconds] * len(legs), within)
             return replace(result, answers=tuple(answers))
 
         def answered(index: int, result: CallResult) -> None:
             self._results[index] = result
-            if self.journal is not None:
+            # A wait cut short (Ctrl-C, a halt) is not the call's fate: left unjournaled, a
+            # resume reads the step back from Plivo (hanging it up if it still rings).
+            if self.journal is not None and not self.stop.is_set():
                 try:
                     self.journal.answered(result, self.plan.calls[index])
                 except OSError as e:

@@ -23,6 +23,7 @@ NO_ANSWER = "+14155550002"
 MACHINE = "+14155550003"
 BUSY = "+14155550007"
 NO_ANSWER_TOO = "+14155550008"
+RINGS_FOREVER = "+14155550004"
 FLAKY_ANSWERS = "+14155550006"
 
 
@@ -199,3 +200,46 @@ def test_resume_after_a_crash_never_rings_the_primary_again(tmp_path: Path, pliv
     assert plivo.log == before
     assert report["calls"][1]["answers"][0]["answered"] is True
     assert report["calls"][2]["outcome"] == "skipped"
+
+
+def test_ctrl_c_while_a_step_rings_then_resume_hangs_it_up(tmp_path: Path, plivo: PlivoCalls):
+    _chain(tmp_path, RINGS_FOREVER, ANSWERS, BUSY)
+    journal = tmp_path / "run.journal.jsonl"
+    args = [
+        "run",
+        str(tmp_path / "chain.yaml"),
+        "--api-url",
+        plivo.url,
+        "--journal",
+        str(journal),
+        "--report",
+        str(tmp_path / "first.json"),
+        "--poll-interval",
+        "0.05",
+        "--no-progress",
+    ]
+    proc = spawn(args, cred_env(), tmp_path)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and sum(x == "GET live" for x in plivo.log) < 2:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == ExitCode.INTERRUPTED
+    first = read_report(tmp_path / "first.json")
+    assert [c["outcome"] for c in first["calls"]] == ["fired", "skipped", "skipped"]
+    assert first["calls"][0]["answers"][0]["note"] == (
+        "the wait was interrupted; it was still ringing"
+    )
+    assert not any(x.startswith("DELETE") for x in plivo.log)
+
+    result, report, _ = _run(tmp_path, plivo.url, "--resume", str(journal))
+    assert result.exit_code == ExitCode.OK, result.output
+    assert _posts(plivo) == [RINGS_FOREVER, ANSWERS]
+    (deleted,) = [x for x in plivo.log if x.startswith("DELETE")]
+    assert deleted == f"DELETE {report['calls'][0]['request_uuid']}"
+    assert plivo.log.index(deleted) < plivo.log.index(f"POST {ANSWERS}")  # never two at once
+    step = report["calls"][0]["answers"][0]
+    assert (step["answered"], step["hung_up"], step["call_state"]) == (False, True, "CANCEL")
