@@ -198,7 +198,7 @@ def execute(
     redactor = Redactor()
     with _maybe_sandbox(plan, run_options, sandbox, environ) as options:
         progress = Progress(err, len(plan.calls), redactor, outputs.progress)
-        runner = Runner(plan, options, environ, redactor, progress.update, stop)
+        runner = Runner(plan, options, environ, redactor, progress.update, stop, progress.note)
         if runner.resume_matched is not None:
             progress.note(
                 f"callspec: resuming from {options.resume}: {runner.resume_matched} of its "

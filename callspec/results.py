@@ -98,6 +98,25 @@ class Answer:
     note: str | None = None
 
 
+def answer_text(answer: Answer) -> str:
+    """How a followed destination ended, in a few words, for people:
+    ``not answered (NOANSWER, No Answer, source Carrier), 0 s``."""
+    if answer.answered_by == "machine":
+        said = "answered by a machine"
+    elif answer.answered is None:
+        said = "state unknown"
+    else:
+        said = "answered" if answer.answered else "not answered"
+    source = f"source {answer.hangup_source}" if answer.hangup_source else None
+    how = ", ".join(x for x in (answer.call_state, answer.hangup_cause, source) if x)
+    text = said + (f" ({how})" if how else "")
+    if answer.duration is not None:
+        text += f", {answer.duration} s"
+    if answer.note:
+        text += f": {answer.note}"
+    return text
+
+
 @dataclass(frozen=True)
 class CallResult:
     """The fate of one call of the plan."""

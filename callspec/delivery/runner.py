@@ -50,6 +50,7 @@ from callspec.results import (
     Outcome,
     RunResult,
     Stopped,
+    answer_text,
     now_iso,
 )
 from callspec.spec.plan import CallPlan, Plan
@@ -105,8 +106,10 @@ class Runner:
         redactor: Redactor,
         on_result: Callable[[CallResult], None] | None = None,
         stop: threading.Event | None = None,
+        on_note: Callable[[str], None] | None = None,
     ) -> None:
         self.plan = plan
+        self.on_note = on_note  # a line for people: how an escalation step ended
         self.options = options
         self.redactor = redactor
         self.on_result = on_result
@@ -261,6 +264,7 @@ class Runner:
 
         def answered(index: int, result: CallResult) -> None:
             self._results[index] = result
+            self._note_step(result)
             # A wait cut short (Ctrl-C, a halt) is not the call's fate: left unjournaled, a
             # resume reads the step back from Plivo (hanging it up if it still rings).
             if self.journal is not None and not self.stop.is_set():
@@ -316,6 +320,20 @@ class Runner:
             result = self._results[index]
             assert result is not None
             self._results[index] = replace(result, answers=mine)
+
+    def _note_step(self, result: CallResult) -> None:
+        """``callspec: escalation specs/page.yaml:4, step 1 of 3 'page[1]': not answered ...``"""
+        e, note = result.escalate, self.on_note
+        if note is None or e is None:
+            return
+        for answer in result.answers or ():
+            try:
+                note(
+                    f"callspec: escalation {e.chain}, step {e.step} of {e.steps} "
+                    f"'{result.name}': {answer_text(answer)}"
+                )
+            except Exception:  # progress output (a closed pipe) must not lose calls
+                self.on_note = None
 
     def close(self) -> None:
         """Sync and unlock the journal (and the resumed one)."""

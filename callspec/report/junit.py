@@ -15,8 +15,7 @@ from typing import TextIO
 from callspec.errors import Problem
 from callspec.redact import Redactor
 from callspec.report.base import Reporter, status_text
-from callspec.report.text import answer_text
-from callspec.results import Answer, CallResult, RunResult
+from callspec.results import Answer, CallResult, RunResult, answer_text
 
 # Characters XML 1.0 cannot carry at all, even escaped (a server's error text may hold them).
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

@@ -8,7 +8,7 @@ from typing import TextIO
 
 from callspec.redact import Redactor
 from callspec.report.base import Reporter, one_line
-from callspec.results import Answer, CallResult, RunResult
+from callspec.results import Answer, CallResult, RunResult, answer_text
 
 
 def _uuid_cell(request_uuid: str | list[str] | None) -> str:
@@ -67,37 +67,6 @@ def rows(
         )
         for c in calls
     ]
-
-
-def answer_text(answer: Answer) -> str:
-    """How a followed destination ended, in a few words: ``no answer (NOANSWER, No Answer,
-    source Callee)``."""
-    how = ", ".join(
-        str(x)
-        for x in (
-            answer.call_state,
-            answer.hangup_cause,
-            answer.hangup_source and f"source {answer.hangup_source}",
-        )
-        if x
-    )
-    said = (
-        "answered by a machine"
-        if answer.answered_by == "machine"
-        else (
-            "answered"
-            if answer.answered
-            else "not answered"
-            if answer.answered is False
-            else "state unknown"
-        )
-    )
-    text = f"{said}" + (f" ({how})" if how else "")
-    if answer.duration is not None:
-        text += f", {answer.duration} s"
-    if answer.note:
-        text += f": {answer.note}"
-    return text
 
 
 def _run_seconds(result: RunResult) -> float:

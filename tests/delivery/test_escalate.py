@@ -243,3 +243,19 @@ def test_ctrl_c_while_a_step_rings_then_resume_hangs_it_up(tmp_path: Path, plivo
     assert plivo.log.index(deleted) < plivo.log.index(f"POST {ANSWERS}")  # never two at once
     step = report["calls"][0]["answers"][0]
     assert (step["answered"], step["hung_up"], step["call_state"]) == (False, True, "CANCEL")
+
+
+def test_each_step_is_noted_as_it_ends(tmp_path: Path, plivo: PlivoCalls):
+    _chain(tmp_path, BUSY, ANSWERS)
+    result, _, _ = _run(tmp_path, plivo.url, "--no-progress")
+    notes = [line for line in result.stderr.splitlines() if "escalation" in line]
+    assert [n.split(": ", 2)[1:] for n in notes] == [
+        [
+            f"escalation {tmp_path / 'chain.yaml'}:3, step 1 of 2 'page[1]'",
+            "not answered (BUSY, Busy Line, source Callee), 0 s",
+        ],
+        [
+            f"escalation {tmp_path / 'chain.yaml'}:3, step 2 of 2 'page[2]'",
+            "answered (ANSWER, End Of XML Instructions, source Plivo), 31 s",
+        ],
+    ]

@@ -131,7 +131,7 @@ def test_bulk_call_follows_every_destination(tmp_path: Path, plivo: PlivoCalls):
     assert answers[2]["read_errors"] == 2  # the flaky leg's 500s were read again
     assert answers[2]["hangup_cause"] == "Normal Hangup"
     assert result.exit_code == ExitCode.CALL_FAILED
-    assert "2/3 yes" in result.output
+    assert "2/3 yes" in result.stdout
     assert "page-0: +14155550002 not answered" in result.stdout
     assert junit.count('type="not-answered"') == 1 and "+14155550006: answered" in junit
 
