@@ -59,6 +59,7 @@ DEFAULT_RATE = 2.0  # Plivo's default calls-per-second limit for an account
 DEFAULT_BAIL = 5
 DEFAULT_MAX_RETRY_WAIT = 300.0
 DEFAULT_FOLLOW = 120.0  # seconds an escalation step is followed at most, without --wait
+RESUMED_FOLLOW = 30.0  # seconds a step an earlier run placed is read back on resume, at most
 
 
 @dataclass(frozen=True)
@@ -258,7 +259,12 @@ class Runner:
             api_url = api_url_for(call, self.options.api_url)
             legs = legs_of(result.request_uuid, call.body, api_url, self.creds[index])
             within = 0.0 if resumed else call.escalate.answer_within
-            seconds = max(follower.options.seconds, within + 30)
+            # A step read back on resume gets a short look: its record should be there.
+            seconds = (
+                min(follower.options.seconds, RESUMED_FOLLOW)
+                if resumed
+                else max(follower.options.seconds, within + 30)
+            )
             answers = follower.follow(legs, [seconds] * len(legs), within)
             return replace(result, answers=tuple(answers))
 
