@@ -48,6 +48,18 @@ class PlanOptions:
 
 
 @dataclass(frozen=True)
+class RowOrigin:
+    """The roster row an expanded call (``each:``) came from."""
+
+    #: The data file as shown in messages (the spec itself for an inline list).
+    file: str
+    #: The row's line in that file.
+    line: int
+    #: The row's number: 1 for the first row after the header (``row.index`` + 1).
+    number: int
+
+
+@dataclass(frozen=True)
 class CallPlan:
     """One call ready to send: its body is rendered, normalized and valid."""
 
@@ -65,6 +77,8 @@ class CallPlan:
     spec_path: str = ""
     #: The spec file's absolute path: what journals written before 0.2 hold as its identity.
     abs_path: str = ""
+    #: The roster row this call was expanded from (``each:``); None for a plain call.
+    row: RowOrigin | None = None
 
     @property
     def secret_values(self) -> frozenset[str]:

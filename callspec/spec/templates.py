@@ -56,6 +56,25 @@ class EnvVars(Mapping[str, str]):
         return self is other
 
 
+class Columns(dict[str, Any]):
+    """A roster row as templates see it: ``row.phone`` reads the column, even one named
+    like a dict method (``row.items``), and a missing column is named with the ones there are.
+    """
+
+    def __init__(self, values: Mapping[str, Any], source: str, columns: tuple[str, ...]) -> None:
+        super().__init__(values)
+        self.source = source
+        self.columns = columns
+
+    def missing(self, name: str) -> str:
+        """The message for a column this row lacks."""
+        there = ", ".join(self.columns) or "none"
+        return f"column '{name}' is not in {self.source} (its columns: {there}; and row.index)"
+
+    # By identity, like EnvVars: a row is never a key of a remembered rendering.
+    __hash__ = object.__hash__  # type: ignore[assignment]
+
+
 class _Strict(jinja2.StrictUndefined):
     """StrictUndefined whose messages name what is missing in callspec's terms."""
 
@@ -67,6 +86,8 @@ class _Strict(jinja2.StrictUndefined):
                 f"environment variable {name} is not set "
                 f"(give a fallback with {{{{ env.{name} | default('...') }}}})"
             )
+        if isinstance(self._undefined_obj, Columns):
+            return self._undefined_obj.missing(str(name))
         if self._undefined_obj is jinja2.utils.missing:
             return f"variable '{name}' is not defined"
         msg: str = super()._undefined_message
@@ -140,6 +161,10 @@ class _Env(SandboxedEnvironment):
     def getattr(self, obj: Any, attribute: str) -> Any:
         # env.NAME looks the name up as a key, so an unset variable is reported by name.
         if isinstance(obj, EnvVars):
+            if attribute in obj:
+                return obj[attribute]
+            return self.undefined(obj=obj, name=attribute)
+        if isinstance(obj, Columns):  # a column first, never a dict method
             if attribute in obj:
                 return obj[attribute]
             return self.undefined(obj=obj, name=attribute)

@@ -282,6 +282,8 @@ def error_message(error: ValidationError, mask: Mask = unmasked) -> str:
     value: Any = error.instance
     expected: Any = error.validator_value
     subschema = error.schema if isinstance(error.schema, dict) else {}
+    if kind in ("oneOf", "anyOf") and "x-error" in subschema:
+        return f"{show(value, mask)} {subschema['x-error']}"
     if kind == "type":
         expected = _TYPE_NAMES.get(str(error.validator_value), f"{error.validator_value}")
         return f"expected {expected}, got {describe(value)} {show(value, mask)}"
