@@ -13,7 +13,7 @@ bad rows are reported in one pass.
 
 from __future__ import annotations
 
-__all__ = ["Expander", "Row", "row_label"]
+__all__ = ["Expander", "Row", "is_syntax_error", "row_label"]
 
 import csv
 import io
@@ -61,6 +61,11 @@ class Row:
         return Columns({**self.values, "index": self.index}, self.source, self.columns)
 
 
+def is_syntax_error(error: RenderError | str) -> bool:
+    """A template that does not parse: wrong in the spec, whatever the row."""
+    return str(error).startswith("template syntax error")
+
+
 def row_label(row: Row, name: str, spec_file: str) -> str:
     """What follows a path in a message: ``(call 'page-carol', row 3 in specs/roster.yaml)``."""
     return f"(call '{name}', row {row.number} in {spec_file})"
@@ -105,8 +110,12 @@ class Expander:
                 if render_text(template, self.scope(row), self.clock):
                     kept.append(row)
             except RenderError as e:
+                path = f"calls[{index}].each_where"
+                if is_syntax_error(e):  # the same for every row: the spec's, once
+                    where = doc.where(("calls", index, "each_where"))
+                    return [], [*problems, Problem(where, path, str(e))]
                 label = row_label(row, str(call["name"]), doc.file)
-                issues.append(Problem(row.location, f"calls[{index}].each_where {label}", str(e)))
+                issues.append(Problem(row.location, f"{path} {label}", str(e)))
         return kept, issues
 
     def scope(self, row: Row) -> dict[str, Any]:
@@ -119,6 +128,8 @@ class Expander:
         try:
             name = render_text(str(call["name"]), self.scope(row), self.clock)
         except RenderError as e:
+            if is_syntax_error(e):  # the same for every row: the spec's, once
+                return Problem(doc.where(("calls", index, "name")), f"calls[{index}].name", str(e))
             return Problem(row.location, path, str(e))
         if not name or name != name.strip():
             shown = json.dumps(name)

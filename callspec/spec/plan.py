@@ -23,7 +23,7 @@ from callspec.redact import Redactor, environment_secrets
 from callspec.spec.budget import FileClock
 from callspec.spec.destinations import Rung, repeat_message
 from callspec.spec.documents import check_document
-from callspec.spec.expand import Expander, Row, row_label
+from callspec.spec.expand import Expander, Row, is_syntax_error, row_label
 from callspec.spec.files import collect_spec_files, display_path
 from callspec.spec.loader import Document, load_file, resolved
 from callspec.spec.model import CallPlan, Plan, PlanOptions, identity_path
@@ -156,14 +156,15 @@ class _Builder:
             return [(call["name"], None)]
         self.expander.clock = self.clock
         rows, problems = self.expander.rows(doc, path, index, call)
-        self.problems.extend(problems)
         out: list[tuple[str, Row | None]] = []
         for row in rows:
             name = self.expander.name(doc, index, call, row)
             if isinstance(name, Problem):
-                self.problems.append(name)
+                problems.append(name)
             else:
                 out.append((name, row))
+        mask = Redactor(self.env_secrets).text  # a roster may hold what the environment does
+        self.problems.extend(Problem(p.location, p.path, mask(p.message), p.keys) for p in problems)
         return out
 
     def _selected(self, name: str, call: Mapping[str, Any]) -> bool:
@@ -336,7 +337,8 @@ class _Where:
         call_path = f"calls[{self.base[1]}]"
         path = f"{call_path}.{arg}" if arg else call_path
         at = source.location if source is not None else self.doc.where(self.base)
-        if self.row is not None and source is not None and _templated(source.value):
+        from_row = source is not None and _templated(source.value) and not is_syntax_error(msg)
+        if self.row is not None and from_row:
             label = row_label(self.row, self.name, self.doc.file)
             return Problem(self.row.location, f"{path} {label}", msg)
         if at.file != self.doc.file:

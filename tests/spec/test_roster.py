@@ -333,3 +333,24 @@ def test_render_shows_each_expanded_call(tmp_path: Path) -> None:
     shown = json.loads(result.stdout)
     assert [r["call"] for r in shown] == ["page-alice", "page-bob", "page-carol"]
     assert [r["body"]["to"] for r in shown] == ["+14152220001", "+14152220002", "+14152220003"]
+
+
+def test_a_template_syntax_error_is_the_specs_reported_once(tmp_path: Path) -> None:
+    path = spec(tmp_path)
+    path.write_text(path.read_text() + '    caller_name: "{{ row.name "\n')
+    found = problems(path)
+    assert len(found) == 1
+    assert found[0].startswith("roster.yaml:10:18: calls[0].caller_name: template syntax error")
+    found = problems(spec(tmp_path, extra='    each_where: "row.team =="\n'))
+    assert len(found) == 1
+    assert found[0].startswith("roster.yaml:10:17: calls[0].each_where: template syntax error")
+
+
+def test_roster_errors_mask_environment_secrets(tmp_path: Path) -> None:
+    token = cred_env()["PLIVO_AUTH_TOKEN"]
+    roster = f"name,phone\n{token} ,+14152220001\nann,{token}\n"
+    result = invoke(["validate", str(spec(tmp_path, roster=roster))], cred_env())
+    assert result.exit_code == 3
+    assert "row 1 in" in result.stderr and "renders to" in result.stderr  # the name
+    assert "row 2 in" in result.stderr and "must be phone numbers" in result.stderr
+    assert token not in result.output
