@@ -25,6 +25,7 @@ from typing import Any
 
 from callspec.errors import Location, Problem, SpecError
 from callspec.spec.budget import FileClock
+from callspec.spec.files import display_path
 from callspec.spec.loader import MAX_FILE_BYTES, Document, describe, load_file, resolved
 from callspec.spec.model import RowOrigin
 from callspec.spec.templates import Columns, RenderError, render_text
@@ -94,7 +95,7 @@ class Expander:
                 return [], [data]
             key = resolved(data)
             if key not in self._files:
-                self._files[key] = _file_rows(data, _display(data, spec_path, doc.file, str(each)))
+                self._files[key] = _file_rows(data, display_path(data))
             rows, problems = self._files[key]
             problems = [_with_path(p, f"calls[{index}].each") for p in problems]
         if not rows:
@@ -138,14 +139,6 @@ class Expander:
             )
             return Problem(row.location, path, message)
         return name
-
-
-def _display(data: Path, spec_path: Path, spec_display: str, written: str) -> str:
-    """The data file's name in messages: beside the spec's as the spec's is shown."""
-    folder = Path(spec_display).parent
-    if Path(written).is_absolute():
-        return written
-    return (folder / written).as_posix() if str(folder) != "." else Path(written).as_posix()
 
 
 def _data_path(spec_path: Path, written: str, where: Location, path: str) -> Path | Problem:
