@@ -163,6 +163,13 @@ class _Builder:
                 problems.append(name)
             else:
                 out.append((name, row))
+        if not rows and not problems and self.options.warnings is not None:
+            where = doc.where(("calls", index, "each_where"))
+            self.options.warnings.write(
+                f"{where}: warning: calls[{index}].each_where: keeps no row of "
+                f"{call['each'] if isinstance(call['each'], str) else 'each:'}; "
+                "the call places nothing\n"
+            )
         mask = Redactor(self.env_secrets).text  # a roster may hold what the environment does
         self.problems.extend(Problem(p.location, p.path, mask(p.message), p.keys) for p in problems)
         return out

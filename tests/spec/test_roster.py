@@ -294,7 +294,7 @@ def test_each_where_errors_and_each_where_without_each(tmp_path: Path) -> None:
     assert "column 'tema' is not in oncall.csv" in found[0]
     path = tmp_path / "plain.yaml"
     path.write_text(HEADER + "  - name: c\n    to: '+14152220001'\n    each_where: 'true'\n")
-    assert "calls[0]: " in problems(path)[0] and "each" in problems(path)[0]
+    assert problems(path) == ["plain.yaml:6:5: calls[0]: 'each_where' needs 'each' beside it"]
 
 
 def test_a_blank_rendered_name_is_an_error(tmp_path: Path) -> None:
@@ -354,3 +354,14 @@ def test_roster_errors_mask_environment_secrets(tmp_path: Path) -> None:
     assert "row 1 in" in result.stderr and "renders to" in result.stderr  # the name
     assert "row 2 in" in result.stderr and "must be phone numbers" in result.stderr
     assert token not in result.output
+
+
+def test_each_where_keeping_no_row_says_so(tmp_path: Path) -> None:
+    path = spec(tmp_path, extra="    each_where: \"row.team == 'nobody'\"\n")
+    path.write_text(path.read_text() + "  - name: other\n    to: '+14152229999'\n")
+    result = invoke(["validate", str(path)])
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "roster.yaml:10:17: warning: calls[0].each_where: keeps no row of oncall.csv; "
+        "the call places nothing"
+    ) in result.stderr
