@@ -1,13 +1,16 @@
 """Resolve spec files into a plan: one fully rendered, normalized, validated body per call.
 
 This module owns the middle of the flow: finding spec files, picking each one's
-profile, merging arguments (profile defaults, spec ``defaults``, the call) and
-variables (profile, spec, call, ``--vars-file``, ``--var``), rendering every
-template, normalizing and validating.  Every problem of every file is collected
-and raised together as one :class:`SpecError`; a plan that comes back is valid.
+profile, expanding a call with ``each:`` into one call per roster row (see
+expand.py), merging arguments (profile defaults, spec ``defaults``, the call)
+and variables (profile, spec, call, ``--vars-file``, ``--var``), rendering
+every template, normalizing and validating.  Every problem of every file is
+collected and raised together as one :class:`SpecError`; a plan that comes
+back is valid.
 
-Slightly over 300 lines: the builder keeps each file's and each call's steps
-as small methods sharing the problems list they add to.
+About 360 lines: the builder keeps each file's and each call's steps as small
+methods sharing the problems list they add to, and ``_Where`` says where a
+problem of a call (or of one of its rows) is reported.
 """
 
 from __future__ import annotations
