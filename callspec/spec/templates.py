@@ -235,6 +235,41 @@ def render_text(text: str, context: Mapping[str, Any], clock: FileClock | None =
         budget.stop(token)
 
 
+def references(value: Any) -> tuple[frozenset[str], frozenset[str]]:
+    """The variables and environment variables the templates in ``value`` read.
+
+    ``(variables, environment)``: names read by name, and ``env.NAME`` or
+    ``env['NAME']``.  A template that does not parse reads nothing (its error is
+    the plan's to report).
+    """
+    names: set[str] = set()
+    environ: set[str] = set()
+    texts = [value] if isinstance(value, str) else []
+    if isinstance(value, list):
+        texts = [v for v in value if isinstance(v, str)]
+    elif isinstance(value, dict):
+        texts = [v for v in value.values() if isinstance(v, str)]
+    for text in texts:
+        if not has_template(text):
+            continue
+        try:
+            tree = _ENV.parse(text)
+        except jinja2.TemplateSyntaxError:
+            continue
+        names.update(jinja2.meta.find_undeclared_variables(tree))
+        for attr in tree.find_all(nodes.Getattr):
+            if isinstance(attr.node, nodes.Name) and attr.node.name == "env":
+                environ.add(attr.attr)
+        for item in tree.find_all(nodes.Getitem):
+            key, target = item.arg, item.node
+            env = isinstance(target, nodes.Name) and target.name == "env"
+            if env and isinstance(key, nodes.Const) and isinstance(key.value, str):
+                environ.add(key.value)
+    names.discard("env")
+    names.discard("call")
+    return frozenset(names), frozenset(environ)
+
+
 def render_value(value: Any, context: Mapping[str, Any], clock: FileClock | None = None) -> Any:
     """Render every string inside ``value`` (lists and mappings included)."""
     if isinstance(value, str):
