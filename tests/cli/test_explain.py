@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import TOKEN, invoke
 
 from callspec.spec.origins import KINDS
-from tests.support import TOKEN, invoke
 
 PROFILES = """\
 version: 1

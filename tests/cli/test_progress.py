@@ -11,8 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from callspec.sandbox.faults import Fault
-from tests.support import (
+from support import (
     ROOT,
     cred_env,
     invoke,
@@ -21,6 +20,8 @@ from tests.support import (
     write_profiles,
     write_spec,
 )
+
+from callspec.sandbox.faults import Fault
 
 
 def _read_pty(fd: int, proc: subprocess.Popen[bytes], seconds: float = 30.0) -> bytes:
