@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from callspec.errors import Location
 from callspec.redact import Redactor, environment_secrets
+from callspec.spec.documents import get
 from callspec.spec.loader import Document, load_file
 from callspec.spec.model import CallPlan, PlanOptions
 from callspec.spec.origins import Origin, argument_origin, env_origin, variable_origin
 from callspec.spec.plan import build_plan
-from callspec.spec.profiles import Sourced
+from callspec.spec.profiles import Profile, Sourced
 from callspec.spec.templates import references
 from callspec.spec.variables import Literal, command_line_layers, sourced
 
@@ -91,7 +93,7 @@ def _call(
     # Each argument's settings, lowest precedence first (plan._arguments' order).
     settings: dict[str, list[Sourced]] = {}
     for name, item in [
-        *(profile.defaults if profile else ()),
+        *_chain_defaults(profile),
         *sourced(doc, ("defaults",)),
         *(
             (k, Sourced(v, (doc, (*base, k))))
@@ -125,6 +127,23 @@ def _call(
         profiles_file=profile.file if profile else None,
         arguments=tuple(arguments),
     )
+
+
+def _chain_defaults(profile: Profile | None) -> list[tuple[str, Sourced]]:
+    """Every ``defaults`` setting along the profile's ``extends`` chain, parent first (the
+    flattened profile keeps only the last of each, so a parent's replaced one is found
+    again in the profiles file)."""
+    if profile is None:
+        return []
+    docs = [item.at[0] for _, item in profile.defaults if not isinstance(item.at, Location)]
+    if not docs:
+        return list(profile.defaults)
+    doc = docs[0]
+    found = []
+    for link in profile.chain:
+        for name, value in (get(doc, "profiles", link, "defaults") or {}).items():
+            found.append((name, Sourced(value, (doc, ("profiles", link, "defaults", name)))))
+    return found
 
 
 def _read(

@@ -126,6 +126,10 @@ def test_replaced_settings_are_named(specs: Path) -> None:
         ("defaults", "spec.yaml", 8, "spec defaults"),
         ("profile", "profiles.yaml", 13, "profile 'base' defaults"),
     ]
+    # Along the extends chain: the child's default replaced the parent's.
+    assert [_where(o) for o in _argument(page, "ring_timeout")["overrides"]] == [
+        ("profile", "profiles.yaml", 12, "profile 'base' defaults")
+    ]
     assert [_where(o) for o in _argument(other, "answer_url")["overrides"]] == [
         ("defaults", "spec.yaml", 7, "spec defaults")
     ]
@@ -194,3 +198,17 @@ def test_unknown_only_is_a_usage_error(specs: Path) -> None:
     result = invoke(["explain", specs / "spec.yaml", "--only", "nope"], ENV)
     assert result.exit_code == 2
     assert "--only: no call named 'nope'" in result.stderr
+
+
+def test_a_spec_without_profiles(tmp_path: Path) -> None:
+    spec = tmp_path / "solo.yaml"
+    spec.write_text(
+        "version: 1\ncalls:\n  - name: solo\n    from: '+14152224444'\n"
+        "    to: '+14152223333'\n    answer_url: https://a.example.com/x.xml\n"
+    )
+    result = invoke(["explain", spec])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"{spec}:3  solo  no profile"
+    [call] = json.loads(invoke(["explain", spec, "--format", "json"]).stdout)
+    assert (call["profile"], call["chain"], call["profiles_file"]) == (None, [], None)
+    assert {o["kind"] for a in call["arguments"] for o in a["origins"]} == {"call"}

@@ -99,6 +99,12 @@ def test_click_bar_counts_and_estimates() -> None:
     assert bar_factory(Tty(), False) is None  # --no-progress
     make = bar_factory(Tty(), None)
     assert make is not None and make(3) is None  # a handful of calls: plain lines
+    forced = bar_factory(io.StringIO(), True)  # --progress: a bar wherever stderr goes
+    assert forced is not None
+    log = io.StringIO()
+    drawn = ClickBar(3, log, force=True)
+    drawn.advance(3)
+    assert "calls  [" in log.getvalue() and "3/3" in log.getvalue()
     screen = Tty()
     bar = ClickBar(50, screen)
     bar.advance(1)
