@@ -68,11 +68,14 @@ def explain(
     ]
     docs: dict[str, Document] = {}
     explained = []
+    env_secrets = environment_secrets(environ)
+    shared = Redactor(env_secrets)
     for call in plan.calls:
         doc = docs.get(call.spec_file)
         if doc is None:
             doc = docs[call.spec_file] = load_file(Path(call.abs_path), call.spec_file)
-        mask = Redactor([*environment_secrets(environ), *call.secret_values])
+        secrets = call.secret_values
+        mask = Redactor([*env_secrets, *secrets]) if secrets else shared
         explained.append(_call(doc, call, extra, mask))
     return explained
 
