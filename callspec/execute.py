@@ -208,20 +208,22 @@ def execute(
     with _maybe_sandbox(plan, run_options, sandbox, environ) as options:
         drawn = bar(len(plan.calls)) if bar is not None and outputs.progress is not False else None
         progress = Progress(err, len(plan.calls), redactor, drawn, quiet=outputs.quiet)
-        runner = Runner(plan, options, environ, redactor, progress.update, stop)
-        if runner.resume_matched is not None:
-            progress.note(
-                f"callspec: resuming from {options.resume}: {runner.resume_matched} of its "
-                "calls are in this run"
-            )
-        if options.mode != "dry-run":
-            where = "the embedded sandbox at " if options.mode == "sandbox" else ""
-            progress.note(
-                f"callspec: sending {len(plan.calls)} call(s) to {where}{runner.api_url()} "
-                f"at {runner.rate:g}/s, {options.concurrency} worker(s)"
-            )
-        result = runner.run()
-        progress.close()
+        try:  # the bar ends its line (and gives the cursor back) whatever is raised
+            runner = Runner(plan, options, environ, redactor, progress.update, stop)
+            if runner.resume_matched is not None:
+                progress.note(
+                    f"callspec: resuming from {options.resume}: {runner.resume_matched} of its "
+                    "calls are in this run"
+                )
+            if options.mode != "dry-run":
+                where = "the embedded sandbox at " if options.mode == "sandbox" else ""
+                progress.note(
+                    f"callspec: sending {len(plan.calls)} call(s) to {where}{runner.api_url()} "
+                    f"at {runner.rate:g}/s, {options.concurrency} worker(s)"
+                )
+            result = runner.run()
+        finally:
+            progress.close()
     result = replace(result, options={**selection, **result.options})
     if runner.halt is not None and runner.halt.kind != "interrupt":
         err.write(redactor.text(_halt_advice(runner, result, paths, options) + "\n"))

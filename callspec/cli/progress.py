@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from callspec.report.progress import Bar, BarFactory
 
 _CLEAR = "\r\x1b[2K"  # back to the line's start and erase it
+_SHOW_CURSOR = "\x1b[?25h"  # click hides it while the bar is drawn
 
 
 class ClickBar:
@@ -65,7 +66,11 @@ class ClickBar:
         self._bar.render_progress()
 
     def close(self) -> None:
-        self._bar.render_finish()
+        if self.done:
+            self._bar.render_finish()
+        else:  # refused before any call (a guard): no bar left behind, the cursor shown
+            self.stream.write(_CLEAR + _SHOW_CURSOR)
+            self.stream.flush()
 
 
 def _duration(seconds: float) -> str:

@@ -174,3 +174,15 @@ def test_quiet_invalid_run_and_validate(tmp_path: Path) -> None:
         "OK: 2 calls in 1 file valid\n",
         "",
     )
+
+
+def test_a_run_refused_by_a_guard_leaves_no_bar_and_the_cursor_shown(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 8)
+    with sandbox() as box:
+        args = run_args(tmp_path, box.url, "--report", tmp_path / "r.json", "--progress")
+        result = invoke([*args, "--max-calls", "2"], cred_env())
+    assert result.exit_code == 4 and not box.calls
+    bar_drawn, _, after = result.stderr.rpartition("\r\x1b[2K\x1b[?25h")
+    assert "0/8" in bar_drawn  # drawn when the run began, then erased
+    assert after.startswith("callspec: ") and "max" in after and "0/8" not in after
