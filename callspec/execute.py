@@ -32,7 +32,8 @@ from callspec.report.outputs import (
     same_file,
     writes_in_place,
 )
-from callspec.report.progress import Progress
+from callspec.report.progress import BarFactory, Progress
+from callspec.report.text import write_quiet
 from callspec.results import Mode, RunResult, now_iso
 from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
 from callspec.spec.plan import Plan, PlanOptions, build_plan, collect_spec_files
@@ -47,8 +48,10 @@ class Outputs:
 
     report: Path | None = None
     junit: Path | None = None
-    progress: bool | None = None  # None: a bar on a terminal, lines otherwise
+    progress: bool | None = None  # False: lines even where a bar is offered
     html: Path | None = None
+    #: Only problems and the one-line summary (no line per call, no table, no notes).
+    quiet: bool = False
 
 
 def default_report_path() -> Path:
@@ -153,8 +156,13 @@ def execute(
     out: TextIO,
     err: TextIO,
     stop: threading.Event | None = None,
+    bar: BarFactory | None = None,
 ) -> tuple[RunResult, Path]:
-    """Run the request's specs; return the result and the report's path."""
+    """Run the request's specs; return the result and the report's path.
+
+    ``bar`` draws the progress bar (the CLI's, on a terminal); without one, progress
+    is a line per call on ``err``.
+    """
     paths, plan_options, run_options = request.paths, request.plan, request.options
     outputs, sandbox = request.outputs, request.sandbox
     report_path = outputs.report or default_report_path()
@@ -189,7 +197,8 @@ def execute(
         )
         mask = Redactor(environment_secrets(environ))
         _write_outputs(invalid, report_path, outputs, environ, mask, err, stop)
-        out.write(f"report: {report_path}\n")
+        if not outputs.quiet:
+            out.write(f"report: {report_path}\n")
         raise
     # Checked before anything is sent: finding an unwritable report after the calls
     # rang would lose what they did.
@@ -197,28 +206,35 @@ def execute(
         check_writable(output.path, regular=output.option == "--journal")
     redactor = Redactor()
     with _maybe_sandbox(plan, run_options, sandbox, environ) as options:
-        progress = Progress(err, len(plan.calls), redactor, outputs.progress)
-        runner = Runner(plan, options, environ, redactor, progress.update, stop)
-        if runner.resume_matched is not None:
-            progress.note(
-                f"callspec: resuming from {options.resume}: {runner.resume_matched} of its "
-                "calls are in this run"
-            )
-        if options.mode != "dry-run":
-            where = "the embedded sandbox at " if options.mode == "sandbox" else ""
-            progress.note(
-                f"callspec: sending {len(plan.calls)} call(s) to {where}{runner.api_url()} "
-                f"at {runner.rate:g}/s, {options.concurrency} worker(s)"
-            )
-        result = runner.run()
-        progress.close()
+        drawn = bar(len(plan.calls)) if bar is not None and outputs.progress is not False else None
+        progress = Progress(err, len(plan.calls), redactor, drawn, quiet=outputs.quiet)
+        try:  # the bar ends its line (and gives the cursor back) whatever is raised
+            runner = Runner(plan, options, environ, redactor, progress.update, stop)
+            if runner.resume_matched is not None:
+                progress.note(
+                    f"callspec: resuming from {options.resume}: {runner.resume_matched} of its "
+                    "calls are in this run"
+                )
+            if options.mode != "dry-run":
+                where = "the embedded sandbox at " if options.mode == "sandbox" else ""
+                progress.note(
+                    f"callspec: sending {len(plan.calls)} call(s) to {where}{runner.api_url()} "
+                    f"at {runner.rate:g}/s, {options.concurrency} worker(s)"
+                )
+            result = runner.run()
+        finally:
+            progress.close()
     result = replace(result, options={**selection, **result.options})
     if runner.halt is not None and runner.halt.kind != "interrupt":
         err.write(redactor.text(_halt_advice(runner, result, paths, options) + "\n"))
     # Whatever fails from here on, the summary still reaches the terminal.
-    REPORTERS["text"].write(result, redactor, out)
+    if outputs.quiet:
+        write_quiet(result, redactor, out)
+    else:
+        REPORTERS["text"].write(result, redactor, out)
     journal = f", journal {options.journal}" if options.journal else ""
-    out.write(f"report: {report_path}{journal}\n")
+    if not outputs.quiet:
+        out.write(f"report: {report_path}{journal}\n")
     out.flush()  # before a report written to /dev/stdout
     failures = _write_outputs(result, report_path, outputs, environ, redactor, err, stop)
     if failures and result.exit_code() == ExitCode.OK:

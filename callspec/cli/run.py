@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from callspec.cli.app import cli
-from callspec.cli.common import FiniteFloat, handled, plan_options
+from callspec.cli.common import FiniteFloat, handled, plan_options, quiet_option
 from callspec.cli.interrupts import install_stop_handlers
 
 if TYPE_CHECKING:
@@ -120,6 +120,7 @@ DEFAULT_MAX_RETRY_WAIT = 300.0
     default=None,
     help="Force the progress bar on or off (default: a bar on a terminal).",
 )
+@quiet_option
 @handled
 def run(
     paths: tuple[Path, ...],
@@ -142,6 +143,7 @@ def run(
     bail: int,
     max_retry_wait: float,
     progress: bool | None,
+    quiet: bool,
 ) -> None:
     """Validate the whole run, then place the calls and write a report.
 
@@ -155,6 +157,7 @@ def run(
       callspec run specs/oncall.yaml --tag sev1 --report out/report.json
       callspec run specs/ --resume out/report.journal.jsonl
     """
+    from callspec.cli.progress import bar_factory
     from callspec.delivery.http import Timeouts  # the send stage loads only for run
     from callspec.delivery.request import check_api_url
     from callspec.delivery.runner import RunOptions
@@ -184,12 +187,13 @@ def run(
         max_retry_wait=max_retry_wait,
     )
     request = RunRequest(
-        paths, plan, options, Outputs(report, junit, progress, html), sandbox=use_sandbox
+        paths, plan, options, Outputs(report, junit, progress, html, quiet), sandbox=use_sandbox
     )
+    bar = None if quiet else bar_factory(sys.stderr, progress)
     stop = threading.Event()
     restore = install_stop_handlers(stop, sys.stderr)
     try:
-        result, _ = execute(request, dict(os.environ), sys.stdout, sys.stderr, stop)
+        result, _ = execute(request, dict(os.environ), sys.stdout, sys.stderr, stop, bar)
     finally:
         restore()
     sys.exit(result.exit_code())

@@ -1,4 +1,5 @@
-"""The terminal summary: one row per call, the totals line, one line per problem."""
+"""The terminal summary: one row per call, the totals line, one line per problem
+(``--quiet``: only the problems and the totals line)."""
 
 from __future__ import annotations
 
@@ -84,6 +85,13 @@ def problem_lines(calls: Iterable[CallResult], redactor: Redactor) -> list[str]:
             text += " (may have been placed; not resent)"
         lines.append(one_line(redactor.text(f"{c.spec_file}:{c.name}: {c.outcome}: {text}")))
     return lines
+
+
+def write_quiet(result: RunResult, redactor: Redactor, stream: TextIO) -> None:
+    """``--quiet``: what went wrong, one line per call, then the totals line."""
+    for line in problem_lines(result.calls, redactor):
+        stream.write(line + "\n")
+    stream.write(totals_line(result) + "\n")
 
 
 class TextReporter(Reporter):
