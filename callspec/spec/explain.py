@@ -24,7 +24,13 @@ from callspec.redact import Redactor, environment_secrets
 from callspec.spec.documents import get
 from callspec.spec.loader import Document, load_file
 from callspec.spec.model import CallPlan, PlanOptions
-from callspec.spec.origins import Origin, argument_origin, env_origin, variable_origin
+from callspec.spec.origins import (
+    Origin,
+    argument_origin,
+    env_origin,
+    row_origin,
+    variable_origin,
+)
 from callspec.spec.plan import build_plan
 from callspec.spec.profiles import Profile, Sourced
 from callspec.spec.templates import references
@@ -105,6 +111,7 @@ def _call(
         ),
     ]:
         settings.setdefault(name, []).append(item)
+    row = row_origin(call.row.file, call.row.line, call.row.number) if call.row else None
     arguments = []
     for name, value in call.body.items():
         found = settings.get(name)
@@ -112,7 +119,7 @@ def _call(
             arguments.append(ArgumentExplained(name, mask.value(value), ()))
             continue
         final = found[-1]
-        origins = [argument_origin(final), *_read(final.value, len(variables), variables)]
+        origins = [argument_origin(final), *_read(final.value, len(variables), variables, row)]
         arguments.append(
             ArgumentExplained(
                 name,
@@ -150,19 +157,26 @@ def _chain_defaults(profile: Profile | None) -> list[tuple[str, Sourced]]:
 
 
 def _read(
-    value: Any, before: int, variables: list[tuple[str, Sourced]], depth: int = 0
+    value: Any,
+    before: int,
+    variables: list[tuple[str, Sourced]],
+    row: Origin | None,
+    depth: int = 0,
 ) -> Iterable[Origin]:
     """The origins of what a template rendered at position ``before`` read: each variable
-    as set last before that position, what its own template read, and the environment."""
+    as set last before that position, what its own template read, the roster row of an
+    expanded call, and the environment."""
     if isinstance(value, Literal) or depth > len(variables):
         return  # --var values are never rendered
     names, environment = references(value)
+    if row is not None and "row" in names:
+        yield row
     for name in sorted(names):
         for position in range(min(before, len(variables)) - 1, -1, -1):
             if variables[position][0] == name:
                 item = variables[position][1]
                 yield variable_origin(name, item)
-                yield from _read(item.value, position, variables, depth + 1)
+                yield from _read(item.value, position, variables, row, depth + 1)
                 break
     for name in sorted(environment):
         yield env_origin(name)

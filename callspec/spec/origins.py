@@ -23,6 +23,7 @@ KINDS = {
     "call": "the call itself",
     "variable": "a template variable",
     "env": "the environment",
+    "row": "a roster row (each:)",
 }
 
 
@@ -77,6 +78,12 @@ def variable_origin(name: str, item: Sourced) -> Origin:
     else:
         level = "vars"
     return Origin("variable", where.file, where.line, f"variable '{name}' from {level}")
+
+
+def row_origin(file: str, line: int, number: int) -> Origin:
+    """The roster row an expanded call's template read (``row.phone``), at its line in
+    the data file (the spec itself for an inline list)."""
+    return Origin("row", file, line, f"roster row {number}")
 
 
 def env_origin(name: str) -> Origin:

@@ -115,7 +115,33 @@ def test_every_origin_kind_with_file_and_line(specs: Path) -> None:
         ("variable", "spec.yaml", 5, "variable 'region' from spec vars"),
         ("env", "", 0, "environment variable REGION"),
     ]
-    assert {o["kind"] for a in page["arguments"] for o in a["origins"]} == set(KINDS)
+    assert {o["kind"] for a in page["arguments"] for o in a["origins"]} == set(KINDS) - {"row"}
+
+
+def test_a_roster_value_comes_from_its_row_in_the_data_file(tmp_path: Path) -> None:
+    (tmp_path / "profiles.yaml").write_text(PROFILES)
+    (tmp_path / "oncall.csv").write_text("name,phone\nann,+14152220001\nbob,+14152220002\n")
+    (tmp_path / "spec.yaml").write_text(
+        "version: 1\nprofile: team\ncalls:\n"
+        "  - name: 'page-{{ row.name }}'\n"
+        "    each: oncall.csv\n"
+        "    to: '{{ row.phone }}'\n"
+        "    caller_name: 'for {{ row.name }}'\n"
+        "    answer_url: https://a.example.com/a.xml\n"
+    )
+    result = invoke(
+        ["explain", tmp_path / "spec.yaml", "--only", "page-bob", "--format", "json"],
+        ENV,
+    )
+    assert result.exit_code == 0, result.stderr
+    [page] = json.loads(result.stdout)
+    assert page["name"] == "page-bob"
+    to = _argument(page, "to")
+    assert to["value"] == "+14152220002"
+    assert [_where(o)[0] for o in to["origins"]] == ["call", "row"]
+    assert to["origins"][1]["file"].endswith("oncall.csv")
+    assert (to["origins"][1]["line"], to["origins"][1]["detail"]) == (3, "roster row 2")
+    assert "row" in KINDS
 
 
 def test_replaced_settings_are_named(specs: Path) -> None:
