@@ -83,6 +83,8 @@ class SandboxConfig:
     log: TextIO | None = None
     #: Play each placed call as Plivo would (ring, answer, hangup callbacks); None: do not.
     simulate: SimulationConfig | None = None
+    #: Where the simulation's step lines go (None: ``log``).
+    simulate_log: TextIO | None = None
 
     def __post_init__(self) -> None:
         if self.cps is not None and self.cps < 1:
@@ -125,7 +127,7 @@ class Sandbox:
                 config.simulate,
                 config.auth_token,
                 self.record,
-                config.log,
+                config.simulate_log or config.log,
                 self._lock,
                 self.stopping,
             )
