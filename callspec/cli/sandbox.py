@@ -55,8 +55,8 @@ def simulate_options(command: F) -> F:
             "--answer-by",
             multiple=True,
             callback=parsed(parse_answer_by),
-            metavar="DESTINATION=OUTCOME",
-            help="With --simulate: how calls to DESTINATION end (repeatable), e.g. "
+            metavar="DEST=OUTCOME",
+            help="With --simulate: how calls to DEST end (repeatable), e.g. "
             "+14155550100=no-answer.",
         ),
     ]
