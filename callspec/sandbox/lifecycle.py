@@ -37,6 +37,7 @@ class Document:
 
     redirect: tuple[str, str] | None  # (url, method) of a <Redirect>
     hangup_reason: str | None  # <Hangup reason=...>: "" for a plain <Hangup/>
+    empty: bool = False  # <Response/>: the call ends at once
 
 
 class Simulator:
@@ -142,6 +143,8 @@ class Simulator:
                 return causes.INVALID_REDIRECT_XML, False
         if cause is not None or document is None:
             return cause, False
+        if document.empty:
+            return causes.END_OF_XML, False
         if document.hangup_reason == "rejected":
             return causes.XML_REJECTED, False
         if document.hangup_reason == "busy":
@@ -177,15 +180,19 @@ class Simulator:
         """The document, or what is wrong with it (the first problems, located)."""
         from callspec.check.plivo_xml import XmlError, check_document, safe_parse
 
+        try:
+            root = safe_parse(xml)
+        except XmlError as e:
+            where = e.problem
+            return None, f"invalid Plivo XML: {where.line}:{where.column}: {where.message}"
+        if root.tag == "Response" and len(root) == 0:
+            # Valid, and Plivo ends such a call at once (the checker warns of it).
+            return Document(None, None, empty=True), None
         problems = check_document(xml)
         if problems:
             text = "; ".join(f"{p.line}:{p.column}: {p.message}" for p in problems[:3])
             more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
             return None, f"invalid Plivo XML: {text}{more}"
-        try:
-            root = safe_parse(xml)
-        except XmlError as e:
-            return None, f"invalid Plivo XML: {e}"
         redirect, hangup = None, None
         for element in list(root):
             if element.tag == "Redirect":

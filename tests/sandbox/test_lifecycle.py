@@ -393,3 +393,30 @@ def test_sdk_reads_the_detail_record(
 
     with pytest.raises(ResourceNotFoundError):
         client.live_calls.get(created.request_uuid)
+
+
+def test_empty_response_ends_at_once_and_entity_bomb_is_invalid(
+    start: Start, handler: Handler
+) -> None:
+    handler.routes["/answer"] = (200, b"<Response/>")
+    box = start(SimulationConfig(duration_s=30))
+    place(box, **call_body(handler))
+    assert box.wait_for_calls(10)  # not 30 s: the empty document ends the call
+    assert handler.received("/hangup")[0]["params"]["HangupCauseCode"] == "4010"
+    bomb = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">]><Response>&a;</Response>'
+    handler.routes["/answer"] = (200, bomb)
+    place(box, **call_body(handler, to="+14155550102"))
+    assert box.wait_for_calls(10)
+    assert handler.received("/hangup")[1]["params"]["HangupCauseName"] == "Invalid Answer XML"
+
+
+def test_oversized_answer_is_an_error_reaching_the_answer_url(
+    start: Start, handler: Handler
+) -> None:
+    handler.routes["/answer"] = (200, b"<Response>" + b" " * 200_000 + b"</Response>")
+    box = start()
+    place(box, **call_body(handler))
+    assert box.wait_for_calls(10)
+    assert handler.received("/hangup")[0]["params"]["HangupCauseCode"] == "7011"
+    answer = next(r for r in box.calls if r.get("simulated") == "answer")
+    assert "larger than 102400 bytes" in answer["note"]
