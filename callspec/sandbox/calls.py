@@ -112,10 +112,10 @@ class SimCall:
 
     @property
     def duration(self) -> int:
-        """Whole seconds from answer to end (Plivo rounds up a started second)."""
+        """Whole seconds from answer to end, rounded (an answered call lasts at least 1)."""
         if self.answered is None or self.ended is None:
             return 0
-        return max(1, math.ceil((self.ended - self.answered).total_seconds()))
+        return max(1, int((self.ended - self.answered).total_seconds() + 0.5))
 
 
 class CallRegistry:

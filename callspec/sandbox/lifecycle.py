@@ -69,7 +69,11 @@ class Simulator:
             call = SimCall(call_uuid, auth_id, to, body, state)
             self.registry.add(call)
             outcome = self._plan.outcome(to)
-            self._pool.submit(self._play_safely, call, outcome, queued)
+            try:
+                self._pool.submit(self._play_safely, call, outcome, queued)
+            except RuntimeError:  # the sandbox is stopping: the call never rings
+                self.registry.end(call, causes.CANCELED)
+                self.registry.played(call)
 
     def wait(self, timeout: float) -> bool:
         """Until every call has ended; True when they have."""
@@ -217,10 +221,12 @@ class Simulator:
         return None
 
     def _talk(self, call: SimCall, xml_hangs_up: bool) -> Cause:
-        """The call runs its duration (capped by time_limit); then how it ends."""
+        """The call runs its duration, or up to its time_limit (counted from the answer)."""
         limit = float(call.body.get("time_limit") or 14_400)
+        assert call.answered is not None
+        elapsed = (datetime.now(timezone.utc) - call.answered).total_seconds()
         capped = limit < self.config.duration_s
-        if self._wait(call, min(limit, self.config.duration_s)):
+        if self._wait(call, min(limit, self.config.duration_s) - elapsed):
             return causes.NORMAL_API if not self._stopping.is_set() else causes.SANDBOX_STOPPED
         if capped:
             return causes.TIME_LIMIT

@@ -420,3 +420,45 @@ def test_oversized_answer_is_an_error_reaching_the_answer_url(
     assert handler.received("/hangup")[0]["params"]["HangupCauseCode"] == "7011"
     answer = next(r for r in box.calls if r.get("simulated") == "answer")
     assert "larger than 102400 bytes" in answer["note"]
+
+
+def test_queued_call_state_then_played(start: Start, handler: Handler) -> None:
+    handler.routes["/answer"] = (200, GOOD_XML)
+    box = start(cps=1)
+    first, second = place(box, **call_body(handler, to="+14155550100<+14155550101"))
+    queued = state(box, second, "queued")
+    if queued.status_code == 200:  # unless the second already began (bounded by the CPS)
+        shape = queued.json()
+        assert shape["call_status"] == "queued" and shape["call_uuid"] == second
+        assert set(shape) == {"api_id", "call_status", "call_uuid", "caller_name", "direction"} | {
+            "from",
+            "to",
+        }
+    assert box.wait_for_calls(10)
+    assert {r["params"]["CallUUID"] for r in handler.received("/hangup")} == {first, second}
+    assert state(box, second, "queued").status_code == 404
+
+
+def test_time_limit_caps_the_call(start: Start, handler: Handler) -> None:
+    handler.routes["/answer"] = (200, GOOD_XML)
+    box = start(SimulationConfig(duration_s=30))
+    (uuid,) = place(box, **call_body(handler, time_limit=1))
+    assert box.wait_for_calls(10)
+    params = handler.received("/hangup")[0]["params"]
+    assert (params["HangupCauseName"], params["HangupCauseCode"]) == ("Scheduled Hangup", "6000")
+    assert state(box, uuid).json()["call_duration"] == 1
+
+
+def test_answer_mix_is_deterministic_with_a_seed(start: Start, handler: Handler) -> None:
+    handler.routes["/answer"] = (200, GOOD_XML)
+    shares = (parse_share("busy:0.5"), parse_share("rejected:0.25"))
+    to = "<".join(f"+1415555{i:04d}" for i in range(12))
+    endings = []
+    for _ in range(2):
+        box = start(SimulationConfig(duration_s=0.0, shares=shares, seed=7))
+        uuids = place(box, **call_body(handler, to=to))
+        assert box.wait_for_calls(10)
+        endings.append([state(box, u).json()["hangup_cause_name"] for u in uuids])
+    assert endings[0] == endings[1]
+    assert {"Busy Line", "Rejected", "End Of XML Instructions"} >= set(endings[0])
+    assert len(set(endings[0])) > 1
