@@ -324,7 +324,7 @@ class Simulator:
         if self._log is None:
             return
         stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-        shown = str(status or "-")
+        shown = str(status) if status is not None else "-" if url else ""
         parts = [stamp, "simulate", call.call_uuid, step, method or "", url or "", shown]
         line = " ".join(p for p in parts if p) + f" {note or ''}"
         if ms is not None:
