@@ -462,3 +462,24 @@ def test_answer_mix_is_deterministic_with_a_seed(start: Start, handler: Handler)
     assert endings[0] == endings[1]
     assert {"Busy Line", "Rejected", "End Of XML Instructions"} >= set(endings[0])
     assert len(set(endings[0])) > 1
+
+
+def test_record_file_and_log_show_every_step(start: Start, handler: Handler, tmp_path: Any) -> None:
+    import io
+    import json
+
+    handler.routes["/answer"] = (500, b"down")
+    log = io.StringIO()
+    box = start(record=tmp_path / "calls.jsonl", log=log)
+    (uuid,) = place(box, **call_body(handler))
+    assert box.wait_for_calls(10)
+    box.stop()
+    lines = [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    steps = [(r["simulated"], r["status"]) for r in lines if "simulated" in r]
+    assert steps == [("ring", 200), ("answer", 500), ("end", None), ("hangup", 200)]
+    assert all(r["call_uuid"] == uuid for r in lines if "simulated" in r)
+    end = next(r for r in lines if r.get("simulated") == "end")
+    assert end["note"] == "Error Reaching Answer URL (7011, Error)"
+    text = log.getvalue()
+    assert f"simulate {uuid} answer POST {handler.url}/answer 500 HTTP 500" in text
+    assert TOKEN not in text
