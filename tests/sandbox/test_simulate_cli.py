@@ -85,3 +85,46 @@ def test_usage_errors(tmp_path: Path, extra: list[str], message: str) -> None:
 def test_sandbox_command_refuses_answer_without_simulate() -> None:
     result = invoke(["sandbox", "--port", "0", "--answer", "busy"])
     assert result.exit_code == 2 and "--answer goes with --simulate" in result.stderr
+
+
+def test_sandbox_command_simulates_and_serves_the_detail_record(tmp_path: Path) -> None:
+    import re
+    import signal
+    import time
+
+    import requests
+    from support import spawn
+
+    args = ["sandbox", "--port", "0", "--auth-id", "MASIMCLI000000000000", "--auth-token", "pw"]
+    args += ["--simulate", "--simulate-duration", "0", "--answer-by", "+14155550100=busy"]
+    with answering(respond) as (url, log):
+        proc = spawn(args, {}, tmp_path)
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            assert "simulating calls" in line
+            found = re.search(r"http://127\.0\.0\.1:\d+", line)
+            assert found, line
+            base = f"{found.group(0)}/v1/Account/MASIMCLI000000000000/Call/"
+            auth = ("MASIMCLI000000000000", "pw")
+            body = {"from": "+14152224444", "to": "+14155550100<+14155550101"}
+            body |= {"answer_url": f"{url}/answer", "hangup_url": f"{url}/hangup"}
+            placed = requests.post(base, json=body, auth=auth, timeout=5).json()
+            busy, human = placed["request_uuid"]
+            records: dict[str, dict[str, Any]] = {}
+            deadline = time.monotonic() + 10
+            while len(records) < 2 and time.monotonic() < deadline:
+                for uuid in (busy, human):
+                    answer = requests.get(f"{base}{uuid}/", auth=auth, timeout=5)
+                    if answer.status_code == 200:
+                        records[uuid] = answer.json()
+                time.sleep(0.05)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=15)
+    assert records[busy]["hangup_cause_name"] == "Busy Line"
+    assert records[busy]["answer_time"] is None
+    assert records[human]["hangup_cause_name"] == "End Of XML Instructions"
+    assert proc.returncode == 0 and "Traceback" not in err
+    assert f"simulate {busy} end Busy Line (3010, Callee)" in err
+    assert sum(1 for line in log if line.startswith("/answer")) == 1
