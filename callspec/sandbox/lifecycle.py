@@ -61,19 +61,27 @@ class Simulator:
         self._stopping = stopping
         self._pool = ThreadPoolExecutor(config.workers, thread_name_prefix="simulate")
 
-    def place(self, auth_id: str, body: dict[str, Any], uuids: list[str], queued: bool) -> None:
-        """Start playing one call per destination; returns at once."""
+    def place(
+        self, auth_id: str, body: dict[str, Any], uuids: list[str], queued: bool
+    ) -> Callable[[], None]:
+        """Register one call per destination (its state is readable at once); returns what
+        starts playing them, for after the API's answer has been written."""
         destinations = str(body.get("to", "")).split("<")
+        placed: list[tuple[SimCall, Outcome]] = []
         for to, call_uuid in zip(destinations, uuids, strict=False):
-            state: causes.State = "queued" if queued else "ringing"
-            call = SimCall(call_uuid, auth_id, to, body, state)
+            call = SimCall(call_uuid, auth_id, to, body, "queued" if queued else "ringing")
             self.registry.add(call)
-            outcome = self._plan.outcome(to)
-            try:
-                self._pool.submit(self._play_safely, call, outcome, queued)
-            except RuntimeError:  # the sandbox is stopping: the call never rings
-                self.registry.end(call, causes.CANCELED)
-                self.registry.played(call)
+            placed.append((call, self._plan.outcome(to)))
+
+        def play() -> None:
+            for call, outcome in placed:
+                try:
+                    self._pool.submit(self._play_safely, call, outcome, queued)
+                except RuntimeError:  # the sandbox is stopping: the call never rings
+                    self.registry.end(call, causes.CANCELED)
+                    self.registry.played(call)
+
+        return play
 
     def wait(self, timeout: float) -> bool:
         """Until every call has ended; True when they have."""

@@ -394,12 +394,18 @@ class _Handler(BaseHTTPRequestHandler):
         )
         box.record(auth_id=auth_id, body=body, **outcome)
         uuids = outcome["request_uuid"]
+        play = None
         if box.simulator is not None and outcome["placed"] and uuids is not None:
             queued = outcome["message"] == "call queued"
             each = uuids if isinstance(uuids, list) else [uuids]
-            box.simulator.place(auth_id, body, each, queued)
+            play = box.simulator.place(auth_id, body, each, queued)
         if status is not None:
-            return self._reply(status, payload, headers, decision.fault)
+            self._reply(status, payload, headers, decision.fault)
+            if play is not None:  # after the answer: playing never delays it
+                play()
+            return
+        if play is not None:
+            play()
         self.close_connection = True  # dropped or hung: closed without an answer
         self._note(None, str(decision.fault))
         if decision.fault == "hang":
