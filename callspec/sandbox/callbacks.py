@@ -1,6 +1,7 @@
 """Requests to a team's handlers, as Plivo makes them: ring, answer, hangup, redirects.
 
-This module owns one callback request: the parameters go in the query string
+This module owns one callback request: the parameters Plivo sends for each
+event (:func:`call_params`), in the query string
 (GET) or a form body (POST); the request carries Plivo's signature headers
 (``X-Plivo-Signature-V2``/``-V3`` with their nonces, and the ``-Ma-`` copies,
 computed with the auth token as Plivo documents, so a handler's signature check
@@ -18,8 +19,10 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
 
+from callspec.sandbox.calls import SimCall, callback_time, session_time
 from callspec.sandbox.outcomes import SimulationConfig
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -166,3 +169,57 @@ def _describe(error: Exception) -> str:
     if isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
         return "invalid URL"
     return type(error).__name__
+
+
+def call_params(call: SimCall, event: str) -> dict[str, str]:
+    """The parameters Plivo sends with ``event`` (Ring, StartApp, Redirect,
+    MachineDetection, Hangup) for this call, ``sip_headers`` as ``X-PH-`` ones."""
+    body = call.body
+    start = call.ringing or call.initiated
+    params = {
+        "From": str(body.get("from", "")),
+        "To": call.to,
+        "RequestUUID": call.call_uuid,
+        "ALegRequestUUID": call.call_uuid,
+        "CallUUID": call.call_uuid,
+        "Direction": "outbound",
+        "Event": event,
+        "SessionStart": session_time(start),
+        "STIRAttestation": "Not Applicable",
+    }
+    if event == "Ring":
+        params["CallStatus"] = "ringing"
+    else:
+        params["ALegUUID"] = call.call_uuid
+        params["stir_verification"] = "Not Applicable"
+        params["CallStatus"] = "in-progress"
+    if event == "Hangup":
+        cause = call.cause
+        assert cause is not None
+        duration = str(call.duration)
+        params.update(
+            CallStatus=cause.call_status,
+            StartTime=callback_time(start),
+            AnswerTime=callback_time(call.answered),
+            EndTime=callback_time(call.ended),
+            Duration=duration,
+            BillDuration=duration,
+            HangupCause=cause.telephony,
+            HangupCauseName=cause.name,
+            HangupCauseCode=str(cause.code),
+            HangupSource=cause.source,
+            TotalCost="0.00000",
+        )
+    params.update(_sip_headers(body.get("sip_headers")))
+    return params
+
+
+def _sip_headers(value: Any) -> dict[str, str]:
+    """``sip_headers`` (``a=1,b=2`` or a mapping) as Plivo's ``X-PH-`` parameters."""
+    items: list[tuple[str, str]] = []
+    if isinstance(value, dict):
+        items = [(str(k), str(v)) for k, v in value.items()]
+    elif isinstance(value, str):
+        pairs = (part.partition("=") for part in value.split(","))
+        items = [(key, val) for key, sep, val in pairs if sep]
+    return {f"X-PH-{key.strip()}": val.strip() for key, val in items}

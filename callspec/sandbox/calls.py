@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -177,10 +176,6 @@ class CallRegistry:
     def get(self, call_uuid: str) -> SimCall | None:
         with self._lock:
             return self._calls.get(call_uuid)
-
-    def live(self) -> Iterator[SimCall]:
-        with self._lock:
-            return iter([c for c in self._calls.values() if c.state != "completed"])
 
     def wait_all_ended(self, timeout: float) -> bool:
         """Until every call has been played to its end, hangup callback included (or

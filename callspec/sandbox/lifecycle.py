@@ -24,8 +24,8 @@ from typing import Any, TextIO
 from urllib.parse import urljoin
 
 from callspec.sandbox import calls as causes
-from callspec.sandbox.callbacks import Fetched, fetch
-from callspec.sandbox.calls import CallRegistry, Cause, SimCall, callback_time, session_time
+from callspec.sandbox.callbacks import Fetched, call_params, fetch
+from callspec.sandbox.calls import CallRegistry, Cause, SimCall
 from callspec.sandbox.outcomes import AnswerPlan, Outcome, SimulationConfig
 
 Record = Callable[..., None]
@@ -112,7 +112,7 @@ class Simulator:
             return self._hang_up(call, causes.BUSY)
         self.registry.move(call, "ringing")
         if body.get("ring_url"):
-            self._callback(call, "ring", "ring_url", "ring_method", self._params(call, "Ring"))
+            self._callback(call, "ring", "ring_url", "ring_method", call_params(call, "Ring"))
         if outcome in ("no-answer", "rejected"):
             ring_s = self.config.duration_s if outcome == "no-answer" else 0.0
             ring_s = min(ring_s, float(body.get("ring_timeout") or 120))
@@ -132,7 +132,7 @@ class Simulator:
     def _run_xml(self, call: SimCall) -> tuple[Cause | None, bool]:
         """answer_url (fallback_url), then each <Redirect>: the cause when the XML ends the
         call, and whether it ends with a plain <Hangup/>."""
-        params = self._params(call, "StartApp")
+        params = call_params(call, "StartApp")
         document, cause, source = self._answer(call, params)
         redirects = 0
         while document is not None and document.redirect is not None:
@@ -145,7 +145,7 @@ class Simulator:
                 return causes.INVALID_REDIRECT_XML, False
             url, method = document.redirect
             url = urljoin(source, url)
-            fetched = self._request(call, "redirect", url, method, self._params(call, "Redirect"))
+            fetched = self._request(call, "redirect", url, method, call_params(call, "Redirect"))
             if not fetched.ok:
                 return causes.REDIRECT_URL_ERROR, False
             source = fetched.url
@@ -218,7 +218,7 @@ class Simulator:
     def _detect(self, call: SimCall, machine: bool) -> Cause | None:
         body = call.body
         if body.get("machine_detection_url"):
-            params = self._params(call, "MachineDetection")
+            params = call_params(call, "MachineDetection")
             params["Machine"] = "true" if machine else "false"
             params["IfMachine"] = "hangup" if _md(body) == "hangup" else "continue"
             self._callback(
@@ -246,53 +246,13 @@ class Simulator:
         if not self.registry.end(call, cause, machine):
             return
         self._step(call, "end", None, None, f"{cause.name} ({cause.code}, {cause.source})")
-        params = self._params(call, "Hangup")
+        params = call_params(call, "Hangup")
         if machine is not None:
             params["Machine"] = "true" if machine else "false"
         url_key = "hangup_url" if call.body.get("hangup_url") else "answer_url"
         self._callback(call, "hangup", url_key, "hangup_method", params)
 
-    # Parameters, requests, records.
-
-    def _params(self, call: SimCall, event: str) -> dict[str, str]:
-        body = call.body
-        start = call.ringing or call.initiated
-        params = {
-            "From": str(body.get("from", "")),
-            "To": call.to,
-            "RequestUUID": call.call_uuid,
-            "ALegRequestUUID": call.call_uuid,
-            "CallUUID": call.call_uuid,
-            "Direction": "outbound",
-            "Event": event,
-            "SessionStart": session_time(start),
-            "STIRAttestation": "Not Applicable",
-        }
-        if event == "Ring":
-            params["CallStatus"] = "ringing"
-        else:
-            params["ALegUUID"] = call.call_uuid
-            params["stir_verification"] = "Not Applicable"
-            params["CallStatus"] = "in-progress"
-        if event == "Hangup":
-            cause = call.cause
-            assert cause is not None
-            duration = str(call.duration)
-            params.update(
-                CallStatus=cause.call_status,
-                StartTime=callback_time(start),
-                AnswerTime=callback_time(call.answered),
-                EndTime=callback_time(call.ended),
-                Duration=duration,
-                BillDuration=duration,
-                HangupCause=cause.telephony,
-                HangupCauseName=cause.name,
-                HangupCauseCode=str(cause.code),
-                HangupSource=cause.source,
-                TotalCost="0.00000",
-            )
-        params.update(_sip_headers(body.get("sip_headers")))
-        return params
+    # Requests and records.
 
     def _callback(
         self, call: SimCall, step: str, url_key: str, method_key: str, params: dict[str, str]
@@ -358,14 +318,3 @@ def _md(body: dict[str, Any]) -> str | None:
 def _machine(body: dict[str, Any], outcome: Outcome) -> bool | None:
     """True/False when machine detection is on (who answered), None when it is off."""
     return None if _md(body) is None else outcome == "machine"
-
-
-def _sip_headers(value: Any) -> dict[str, str]:
-    """``sip_headers`` (``a=1,b=2`` or a mapping) as Plivo's ``X-PH-`` parameters."""
-    if isinstance(value, dict):
-        items = [(str(k), str(v)) for k, v in value.items()]
-    elif isinstance(value, str) and value:
-        items = [tuple(part.split("=", 1)) for part in value.split(",") if "=" in part]  # type: ignore[misc]
-    else:
-        items = []
-    return {f"X-PH-{key.strip()}": val.strip() for key, val in items}
