@@ -128,3 +128,37 @@ def test_sandbox_command_simulates_and_serves_the_detail_record(tmp_path: Path) 
     assert proc.returncode == 0 and "Traceback" not in err
     assert f"simulate {busy} end Busy Line (3010, Callee)" in err
     assert sum(1 for line in log if line.startswith("/answer")) == 1
+
+
+def test_interrupted_wait_hangs_up_the_live_calls(tmp_path: Path) -> None:
+    """Ctrl-C while ``run --sandbox --simulate`` waits: live calls end, hangups are sent."""
+    import io
+    import threading
+
+    from callspec.delivery.runner import RunOptions
+    from callspec.execute import Outputs, RunRequest, execute
+    from callspec.sandbox.outcomes import SimulationConfig
+    from callspec.spec.model import PlanOptions
+
+    stop = threading.Event()
+
+    def answer_then_stop(handler: Any, n: int) -> tuple[int, dict[str, str], bytes]:
+        if handler.path.startswith("/answer"):
+            stop.set()  # as Ctrl-C would, while both calls are in progress
+        return respond(handler, n)
+
+    with answering(answer_then_stop) as (url, log):
+        spec = write_spec(tmp_path, url)
+        request = RunRequest(
+            (spec,),
+            PlanOptions(),
+            RunOptions(),
+            Outputs(report=tmp_path / "r.json", progress=False),
+            sandbox=True,
+            simulate=SimulationConfig(duration_s=60),
+        )
+        err = io.StringIO()
+        execute(request, {}, io.StringIO(), err, stop)
+    hangups = [line for line in log if line.startswith("/hangup")]
+    assert len(hangups) == 2  # not 60 s later: both ended when the wait was interrupted
+    assert "Normal Hangup (4000, Plivo)" in err.getvalue()
