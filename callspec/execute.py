@@ -11,13 +11,14 @@ the terminal summary and the GitHub step summary, every one through the run's
 from __future__ import annotations
 
 import contextlib
+import io
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO, cast
 
 from callspec.delivery.credentials import Credentials, credentials_for
 from callspec.delivery.request import DEFAULT_API_URL
@@ -38,6 +39,9 @@ from callspec.results import Mode, RunResult, now_iso
 from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
 from callspec.spec.plan import Plan, PlanOptions, build_plan, collect_spec_files
 from callspec.spec.profiles import find_profiles_file
+
+if TYPE_CHECKING:
+    from callspec.sandbox.outcomes import SimulationConfig
 
 RUNS_DIR = Path(".callspec") / "runs"
 
@@ -125,17 +129,46 @@ def _sandbox_credentials(plan: Plan, environ: Mapping[str, str]) -> Credentials:
 
 @contextlib.contextmanager
 def _maybe_sandbox(
-    plan: Plan, options: RunOptions, sandbox: bool, environ: Mapping[str, str]
+    plan: Plan,
+    options: RunOptions,
+    request: RunRequest,
+    environ: Mapping[str, str],
+    err: TextIO,
+    stop: threading.Event | None,
+    redactor: Redactor,
 ) -> Iterator[RunOptions]:
-    if not sandbox:
+    if not request.sandbox:
         yield options
         return
     from callspec.sandbox.server import Sandbox, SandboxConfig  # loaded only for --sandbox
 
     creds = _sandbox_credentials(plan, environ)
-    config = SandboxConfig(auth_id=creds.auth_id, auth_token=creds.auth_token)
+    config = SandboxConfig(
+        auth_id=creds.auth_id,
+        auth_token=creds.auth_token,
+        simulate=request.simulate,
+        simulate_log=cast(TextIO, _Masked(err, redactor)),
+    )
     with Sandbox(config) as box:
         yield replace(options, mode="sandbox", api_url=box.url, credentials=creds)
+        # --simulate: every call is played to its end (Ctrl-C hangs the rest up).
+        while not box.wait_for_calls(0.1):
+            if stop is not None and stop.is_set():
+                break
+
+
+class _Masked(io.TextIOBase):
+    """A stream whose text passes the run's redactor (the simulation's step lines)."""
+
+    def __init__(self, out: TextIO, redactor: Redactor) -> None:
+        self._out, self._redactor = out, redactor
+
+    def write(self, text: str) -> int:
+        self._out.write(self._redactor.text(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._out.flush()
 
 
 @dataclass(frozen=True)
@@ -148,6 +181,8 @@ class RunRequest:
     outputs: Outputs = field(default_factory=Outputs)
     #: Start the embedded sandbox and send there.
     sandbox: bool = False
+    #: With ``sandbox``: play each call (``--simulate``) and wait for all to end.
+    simulate: SimulationConfig | None = None
 
 
 def execute(
@@ -205,7 +240,7 @@ def execute(
     for output in named:
         check_writable(output.path, regular=output.option == "--journal")
     redactor = Redactor()
-    with _maybe_sandbox(plan, run_options, sandbox, environ) as options:
+    with _maybe_sandbox(plan, run_options, request, environ, err, stop, redactor) as options:
         drawn = bar(len(plan.calls)) if bar is not None and outputs.progress is not False else None
         progress = Progress(err, len(plan.calls), redactor, drawn, quiet=outputs.quiet)
         try:  # the bar ends its line (and gives the cursor back) whatever is raised
