@@ -11,13 +11,14 @@ the terminal summary and the GitHub step summary, every one through the run's
 from __future__ import annotations
 
 import contextlib
+import io
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO, cast
 
 from callspec.delivery.credentials import Credentials, credentials_for
 from callspec.delivery.request import DEFAULT_API_URL
@@ -32,11 +33,15 @@ from callspec.report.outputs import (
     same_file,
     writes_in_place,
 )
-from callspec.report.progress import Progress
+from callspec.report.progress import BarFactory, Progress
+from callspec.report.text import write_quiet
 from callspec.results import Mode, RunResult, now_iso
 from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
 from callspec.spec.plan import Plan, PlanOptions, build_plan, collect_spec_files
 from callspec.spec.profiles import find_profiles_file
+
+if TYPE_CHECKING:
+    from callspec.sandbox.outcomes import SimulationConfig
 
 RUNS_DIR = Path(".callspec") / "runs"
 
@@ -47,8 +52,10 @@ class Outputs:
 
     report: Path | None = None
     junit: Path | None = None
-    progress: bool | None = None  # None: a bar on a terminal, lines otherwise
+    progress: bool | None = None  # False: lines even where a bar is offered
     html: Path | None = None
+    #: Only problems and the one-line summary (no line per call, no table, no notes).
+    quiet: bool = False
 
 
 def default_report_path() -> Path:
@@ -122,17 +129,46 @@ def _sandbox_credentials(plan: Plan, environ: Mapping[str, str]) -> Credentials:
 
 @contextlib.contextmanager
 def _maybe_sandbox(
-    plan: Plan, options: RunOptions, sandbox: bool, environ: Mapping[str, str]
+    plan: Plan,
+    options: RunOptions,
+    request: RunRequest,
+    environ: Mapping[str, str],
+    err: TextIO,
+    stop: threading.Event | None,
+    redactor: Redactor,
 ) -> Iterator[RunOptions]:
-    if not sandbox:
+    if not request.sandbox:
         yield options
         return
     from callspec.sandbox.server import Sandbox, SandboxConfig  # loaded only for --sandbox
 
     creds = _sandbox_credentials(plan, environ)
-    config = SandboxConfig(auth_id=creds.auth_id, auth_token=creds.auth_token)
+    config = SandboxConfig(
+        auth_id=creds.auth_id,
+        auth_token=creds.auth_token,
+        simulate=request.simulate,
+        simulate_log=cast(TextIO, _Masked(err, redactor)),
+    )
     with Sandbox(config) as box:
         yield replace(options, mode="sandbox", api_url=box.url, credentials=creds)
+        # --simulate: every call is played to its end (Ctrl-C hangs the rest up).
+        while not box.wait_for_calls(0.1):
+            if stop is not None and stop.is_set():
+                break
+
+
+class _Masked(io.TextIOBase):
+    """A stream whose text passes the run's redactor (the simulation's step lines)."""
+
+    def __init__(self, out: TextIO, redactor: Redactor) -> None:
+        self._out, self._redactor = out, redactor
+
+    def write(self, text: str) -> int:
+        self._out.write(self._redactor.text(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._out.flush()
 
 
 @dataclass(frozen=True)
@@ -145,6 +181,8 @@ class RunRequest:
     outputs: Outputs = field(default_factory=Outputs)
     #: Start the embedded sandbox and send there.
     sandbox: bool = False
+    #: With ``sandbox``: play each call (``--simulate``) and wait for all to end.
+    simulate: SimulationConfig | None = None
 
 
 def execute(
@@ -153,8 +191,13 @@ def execute(
     out: TextIO,
     err: TextIO,
     stop: threading.Event | None = None,
+    bar: BarFactory | None = None,
 ) -> tuple[RunResult, Path]:
-    """Run the request's specs; return the result and the report's path."""
+    """Run the request's specs; return the result and the report's path.
+
+    ``bar`` draws the progress bar (the CLI's, on a terminal); without one, progress
+    is a line per call on ``err``.
+    """
     paths, plan_options, run_options = request.paths, request.plan, request.options
     outputs, sandbox = request.outputs, request.sandbox
     report_path = outputs.report or default_report_path()
@@ -189,41 +232,49 @@ def execute(
         )
         mask = Redactor(environment_secrets(environ))
         _write_outputs(invalid, report_path, outputs, environ, mask, err, stop)
-        out.write(f"report: {report_path}\n")
+        if not outputs.quiet:
+            out.write(f"report: {report_path}\n")
         raise
     # Checked before anything is sent: finding an unwritable report after the calls
     # rang would lose what they did.
     for output in named:
         check_writable(output.path, regular=output.option == "--journal")
     redactor = Redactor()
-    with _maybe_sandbox(plan, run_options, sandbox, environ) as options:
-        progress = Progress(err, len(plan.calls), redactor, outputs.progress)
-        runner = Runner(plan, options, environ, redactor, progress.update, stop, progress.note)
-        if runner.resume_matched is not None:
-            progress.note(
-                f"callspec: resuming from {options.resume}: {runner.resume_matched} of its "
-                "calls are in this run"
-            )
-        if options.mode != "dry-run":
-            where = "the embedded sandbox at " if options.mode == "sandbox" else ""
-            progress.note(
-                f"callspec: sending {len(plan.calls)} call(s) to {where}{runner.api_url()} "
-                f"at {runner.rate:g}/s, {options.concurrency} worker(s)"
-            )
-            if options.wait is not None:
+    with _maybe_sandbox(plan, run_options, request, environ, err, stop, redactor) as options:
+        drawn = bar(len(plan.calls)) if bar is not None and outputs.progress is not False else None
+        progress = Progress(err, len(plan.calls), redactor, drawn, quiet=outputs.quiet)
+        try:  # the bar ends its line (and gives the cursor back) whatever is raised
+            runner = Runner(plan, options, environ, redactor, progress.update, stop, progress.note)
+            if runner.resume_matched is not None:
                 progress.note(
-                    f"callspec: then following each placed call until it ends, at most "
-                    f"{options.wait.seconds:g} s (--wait)"
+                    f"callspec: resuming from {options.resume}: {runner.resume_matched} of its "
+                    "calls are in this run"
                 )
-        result = runner.run()
-        progress.close()
+            if options.mode != "dry-run":
+                where = "the embedded sandbox at " if options.mode == "sandbox" else ""
+                progress.note(
+                    f"callspec: sending {len(plan.calls)} call(s) to {where}{runner.api_url()} "
+                    f"at {runner.rate:g}/s, {options.concurrency} worker(s)"
+                )
+                if options.wait is not None:
+                    progress.note(
+                        f"callspec: then following each placed call until it ends, at most "
+                        f"{options.wait.seconds:g} s (--wait)"
+                    )
+            result = runner.run()
+        finally:
+            progress.close()
     result = replace(result, options={**selection, **result.options})
     if runner.halt is not None and runner.halt.kind != "interrupt":
         err.write(redactor.text(_halt_advice(runner, result, paths, options) + "\n"))
     # Whatever fails from here on, the summary still reaches the terminal.
-    REPORTERS["text"].write(result, redactor, out)
+    if outputs.quiet:
+        write_quiet(result, redactor, out)
+    else:
+        REPORTERS["text"].write(result, redactor, out)
     journal = f", journal {options.journal}" if options.journal else ""
-    out.write(f"report: {report_path}{journal}\n")
+    if not outputs.quiet:
+        out.write(f"report: {report_path}{journal}\n")
     out.flush()  # before a report written to /dev/stdout
     failures = _write_outputs(result, report_path, outputs, environ, redactor, err, stop)
     if failures and result.exit_code() == ExitCode.OK:

@@ -3,7 +3,8 @@
 :func:`handled` turns library errors into a message on stderr and the
 contract's exit code, in one place; no Python traceback reaches a user.
 :func:`plan_options` adds the options of every command that reads specs and
-hands the command one frozen :class:`~callspec.spec.plan.PlanOptions`.
+hands the command one frozen :class:`~callspec.spec.plan.PlanOptions`;
+:func:`quiet_option` adds ``--quiet`` to those that check or send.
 """
 
 from __future__ import annotations
@@ -136,6 +137,17 @@ _PLAN_DECORATORS = [
         help="A destination two calls share is an error (default: a warning).",
     ),
 ]
+
+
+def quiet_option(func: F) -> F:
+    """``--quiet``, shared by the commands that check or send (validate, run, check)."""
+    decorator = click.option(
+        "--quiet",
+        "-q",
+        is_flag=True,
+        help="Print only problems and the one-line summary.",
+    )
+    return decorator(func)
 
 
 def plan_options(func: F) -> F:

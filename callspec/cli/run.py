@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING
 import click
 
 from callspec.cli.app import cli
-from callspec.cli.common import FiniteFloat, handled, plan_options
+from callspec.cli.common import FiniteFloat, handled, plan_options, quiet_option
 from callspec.cli.interrupts import install_stop_handlers
+from callspec.cli.sandbox import simulate_options, simulation
 
 if TYPE_CHECKING:
+    from callspec.sandbox.outcomes import Outcome, Share
     from callspec.spec.plan import PlanOptions
 
 DEFAULT_BAIL = 5  # callspec.delivery.runner's defaults, without importing the send stage
@@ -48,6 +50,8 @@ DEFAULT_READ_RATE = 5.0
     is_flag=True,
     help="Start the embedded sandbox on 127.0.0.1 and send there.",
 )
+@simulate_options
+@click.option("--seed", type=int, help="With --simulate: seed for the --answer draws.")
 @click.option(
     "--api-url", metavar="URL", help="Base URL instead of the profile's or https://api.plivo.com."
 )
@@ -155,6 +159,7 @@ DEFAULT_READ_RATE = 5.0
     default=None,
     help="Force the progress bar on or off (default: a bar on a terminal).",
 )
+@quiet_option
 @handled
 def run(
     paths: tuple[Path, ...],
@@ -164,6 +169,11 @@ def run(
     html: Path | None,
     dry_run: bool,
     use_sandbox: bool,
+    simulate: bool,
+    simulate_duration: float,
+    answer_shares: tuple[Share, ...],
+    answer_by: tuple[tuple[str, Outcome], ...],
+    seed: int | None,
     api_url: str | None,
     rate: float | None,
     concurrency: int,
@@ -181,6 +191,7 @@ def run(
     poll_interval: float,
     read_rate: float,
     progress: bool | None,
+    quiet: bool,
 ) -> None:
     """Validate the whole run, then place the calls and write a report.
 
@@ -194,8 +205,10 @@ def run(
       callspec run specs/ --sandbox
       callspec run specs/oncall.yaml --tag sev1 --report out/report.json
       callspec run specs/ --resume out/report.journal.jsonl
+      callspec run specs/ --sandbox --simulate --answer-by +14155550100=busy
       callspec run specs/page.yaml --wait 90
     """
+    from callspec.cli.progress import bar_factory
     from callspec.delivery.http import Timeouts  # the send stage loads only for run
     from callspec.delivery.request import check_api_url
     from callspec.delivery.runner import RunOptions
@@ -209,6 +222,11 @@ def run(
         raise click.UsageError("--wait-ok goes with --wait")
     if dry_run and use_sandbox:
         raise click.UsageError("--dry-run and --sandbox do not go together")
+    if simulate and not use_sandbox:
+        raise click.UsageError("--simulate goes with --sandbox")
+    if seed is not None and not simulate:
+        raise click.UsageError("--seed goes with --simulate")
+    simulated = simulation(simulate, simulate_duration, answer_shares, answer_by, seed)
     bad_url = api_url and check_api_url(api_url)
     if bad_url:
         raise click.BadParameter(bad_url, param_hint="--api-url")
@@ -234,13 +252,13 @@ def run(
         wait=follow if wait is not None else None,
         follow=follow,
     )
-    request = RunRequest(
-        paths, plan, options, Outputs(report, junit, progress, html), sandbox=use_sandbox
-    )
+    outputs = Outputs(report, junit, progress, html, quiet)
+    request = RunRequest(paths, plan, options, outputs, sandbox=use_sandbox, simulate=simulated)
+    bar = None if quiet else bar_factory(sys.stderr, progress)
     stop = threading.Event()
     restore = install_stop_handlers(stop, sys.stderr)
     try:
-        result, _ = execute(request, dict(os.environ), sys.stdout, sys.stderr, stop)
+        result, _ = execute(request, dict(os.environ), sys.stdout, sys.stderr, stop, bar)
     finally:
         restore()
     sys.exit(result.exit_code())

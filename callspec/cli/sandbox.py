@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -12,6 +14,76 @@ from callspec.cli.common import FiniteFloat, handled, parsed
 from callspec.errors import UsageError
 from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
 from callspec.sandbox.faults import Fault, parse_fault, parse_latency
+from callspec.sandbox.outcomes import (
+    Outcome,
+    Share,
+    SimulationConfig,
+    parse_answer_by,
+    parse_share,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def simulate_options(command: F) -> F:
+    """``--simulate`` and its settings, for ``sandbox`` and ``run --sandbox``."""
+    options = [
+        click.option(
+            "--simulate",
+            is_flag=True,
+            help="Play each placed call as Plivo would: ring_url, answer_url (fallback_url), "
+            "the Plivo XML checked, <Redirect>, hangup_url; serve the call-state endpoints.",
+        ),
+        click.option(
+            "--simulate-duration",
+            type=FiniteFloat(0, 86_400),
+            default=1.0,
+            show_default=True,
+            metavar="SECONDS",
+            help="How long an answered simulated call lasts (capped by its time_limit).",
+        ),
+        click.option(
+            "--answer",
+            "answer_shares",
+            multiple=True,
+            callback=parsed(parse_share),
+            metavar="OUTCOME[:FRACTION]",
+            help="With --simulate: that fraction of calls ends so (human, machine, busy, "
+            "no-answer, rejected; repeatable); the rest are answered by a human.",
+        ),
+        click.option(
+            "--answer-by",
+            multiple=True,
+            callback=parsed(parse_answer_by),
+            metavar="DEST=OUTCOME",
+            help="With --simulate: how calls to DEST end (repeatable), e.g. "
+            "+14155550100=no-answer.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def simulation(
+    simulate: bool,
+    duration: float,
+    shares: tuple[Share, ...],
+    answer_by: tuple[tuple[str, Outcome], ...],
+    seed: int | None,
+) -> SimulationConfig | None:
+    """The simulation the options ask for (None without --simulate); usage errors for the rest."""
+    if not simulate:
+        for flag, given in (("--answer", shares), ("--answer-by", answer_by)):
+            if given:
+                raise click.UsageError(f"{flag} goes with --simulate")
+        if duration != 1.0:
+            raise click.UsageError("--simulate-duration goes with --simulate")
+        return None
+    try:
+        return SimulationConfig(duration_s=duration, shares=shares, answer_by=answer_by, seed=seed)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--answer") from e
 
 
 @cli.command()
@@ -68,7 +140,8 @@ from callspec.sandbox.faults import Fault, parse_fault, parse_latency
     default=0.0,
     help="Fraction of calls placed, then never answered.",
 )
-@click.option("--seed", type=int, help="Seed for fault choices (deterministic runs).")
+@click.option("--seed", type=int, help="Seed for fault and --answer choices (deterministic runs).")
+@simulate_options
 @handled
 def sandbox(
     host: str,
@@ -83,17 +156,24 @@ def sandbox(
     drop: float,
     hang: float,
     seed: int | None,
+    simulate: bool,
+    simulate_duration: float,
+    answer_shares: tuple[Share, ...],
+    answer_by: tuple[tuple[str, Outcome], ...],
 ) -> None:
     """Serve a local Plivo-compatible Make-a-call API, for trials and CI.
 
     It checks basic auth and every argument with the same schema as callspec,
     answers as Plivo does (201 call fired, 200 call queued over --cps, 400/401
-    with Plivo's error shape), and can inject faults. Ctrl-C stops it.
+    with Plivo's error shape), and can inject faults. With --simulate it also
+    plays each call against your handlers (ring, answer, hangup callbacks) and
+    serves the call's state. Ctrl-C stops it.
 
     \b
-    Example:
+    Examples:
       callspec sandbox --port 8555 --cps 2 --fail 503:0.1 --seed 7
       callspec run specs/ --api-url http://127.0.0.1:8555
+      callspec sandbox --simulate --answer busy:0.2 --answer-by +14155550100=no-answer
     """
     from callspec.sandbox.server import Sandbox, SandboxConfig  # loaded only for the sandbox
 
@@ -111,12 +191,17 @@ def sandbox(
         hang=hang,
         seed=seed,
         log=sys.stderr,
+        simulate=simulation(simulate, simulate_duration, answer_shares, answer_by, seed),
     )
     try:
         box = Sandbox(config)
     except OSError as e:
         raise UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e
-    click.echo(f"callspec sandbox: listening on {box.url} (auth ID {config.auth_id}); Ctrl-C stops")
+    playing = ", simulating calls" if config.simulate else ""
+    click.echo(
+        f"callspec sandbox: listening on {box.url} (auth ID {config.auth_id}){playing}; "
+        "Ctrl-C stops"
+    )
     try:
         box.serve_forever()
     except KeyboardInterrupt:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 import click
 
 from callspec.cli.app import cli
-from callspec.cli.common import env_redactor, handled, plan_options
+from callspec.cli.common import env_redactor, handled, plan_options, quiet_option
 
 if TYPE_CHECKING:
     from callspec.errors import Problem
@@ -35,12 +35,14 @@ if TYPE_CHECKING:
     help="PATHS are changed files (a pre-commit hook): YAML that is no spec is skipped, "
     "a changed profiles file checks the specs that use it.",
 )
+@quiet_option
 @handled
 def validate(
     paths: tuple[Path, ...],
     plan: PlanOptions,
     fmt: Literal["text", "json", "github"],
     changed: bool,
+    quiet: bool,
 ) -> None:
     """Load, render and validate specs; send nothing. Exit 3 when any is invalid.
 
@@ -53,6 +55,9 @@ def validate(
     from callspec.errors import Location, Problem, SpecError, UsageError
     from callspec.spec.plan import build_plan  # loaded only when it runs
 
+    # Problems and the one-line summary are all validate prints: --quiet (shared with run
+    # and check) changes nothing here, so one flag fits every command of a CI recipe.
+    del quiet
     environ = dict(os.environ)
     if changed:
         from callspec.spec.files import hook_targets

@@ -1,38 +1,70 @@
 """Progress while a run sends: a bar on a terminal, one plain line per call in CI logs.
 
-Called from worker threads; one lock keeps lines whole.  Everything printed
-passes through the run's redactor.
+The bar itself is drawn by the front end (the CLI hands in click's progress bar
+through :data:`BarFactory`; the library never imports click): this module
+decides, per run, between the bar, plain lines and silence (``--quiet``), and
+keeps output whole.  Called from worker threads; one lock keeps lines whole.
+Everything printed passes through the run's redactor.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import TextIO
+from collections.abc import Callable
+from typing import Protocol, TextIO
 
 from callspec.redact import Redactor
 from callspec.results import CallResult
 
+#: Fewer calls than this get plain lines even on a terminal: a bar says less than two lines.
 BAR_MIN_CALLS = 6
-BAR_WIDTH = 30
+
+
+class Bar(Protocol):
+    """A progress bar drawn by the front end: count, rate and time left."""
+
+    def advance(self, done: int) -> None:
+        """``done`` calls have their result."""
+
+    def note(self, text: str) -> None:
+        """A line of its own above the bar."""
+
+    def close(self) -> None:
+        """End the bar's line."""
+
+
+#: Makes the bar of a run of ``total`` calls.
+BarFactory = Callable[[int], "Bar | None"]
 
 
 class Progress:
-    """Reports each finished call to ``stream``."""
+    """Reports each finished call to ``stream``: on ``bar`` when one is given, else as a line;
+    nothing at all when ``quiet``."""
 
     def __init__(
-        self, stream: TextIO, total: int, redactor: Redactor, bar: bool | None = None
+        self,
+        stream: TextIO,
+        total: int,
+        redactor: Redactor,
+        bar: Bar | None = None,
+        quiet: bool = False,
     ) -> None:
         self.stream = stream
         self.total = total
         self.redactor = redactor
         self.done = 0
-        isatty = getattr(stream, "isatty", lambda: False)()
-        self.bar = (isatty and total >= BAR_MIN_CALLS) if bar is None else bar
+        self.bar = None if quiet else bar
+        self.quiet = quiet
         self._lock = threading.Lock()
 
     def note(self, text: str) -> None:
         """A line of its own (not part of the bar)."""
+        if self.quiet:
+            return
         with self._lock:
+            if self.bar is not None:
+                self.bar.note(self.redactor.text(text))
+                return
             self.stream.write(self.redactor.text(text) + "\n")
             self.stream.flush()
 
@@ -40,24 +72,24 @@ class Progress:
         """One call has its result."""
         with self._lock:
             self.done += 1
-            if self.bar:
-                filled = int(BAR_WIDTH * self.done / max(1, self.total))
-                line = f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {self.done}/{self.total}"
-            else:
-                status = result.status if result.status is not None else "-"
-                detail = result.error or result.reason or result.message or ""
-                line = (
-                    f"[{self.done}/{self.total}] {result.outcome:<7} {status} "
-                    f"{result.spec_file}:{result.name} {result.duration_ms:.0f} ms"
-                    + (f" - {detail}" if detail else "")
-                    + "\n"
-                )
+            if self.quiet:
+                return
+            if self.bar is not None:
+                self.bar.advance(self.done)
+                return
+            status = result.status if result.status is not None else "-"
+            detail = result.error or result.reason or result.message or ""
+            line = (
+                f"[{self.done}/{self.total}] {result.outcome:<7} {status} "
+                f"{result.spec_file}:{result.name} {result.duration_ms:.0f} ms"
+                + (f" - {detail}" if detail else "")
+                + "\n"
+            )
             self.stream.write(self.redactor.text(line))
             self.stream.flush()
 
     def close(self) -> None:
         """End the bar's line."""
         with self._lock:
-            if self.bar and self.done:
-                self.stream.write("\n")
-                self.stream.flush()
+            if self.bar is not None:
+                self.bar.close()

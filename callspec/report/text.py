@@ -1,4 +1,5 @@
-"""The terminal summary: one row per call, the totals line, one line per problem."""
+"""The terminal summary: one row per call, the totals line, one line per problem
+(``--quiet``: only the problems and the totals line)."""
 
 from __future__ import annotations
 
@@ -153,6 +154,16 @@ def chain_lines(result: RunResult) -> list[str]:
                 f"called, {how})"
             )
     return lines
+
+
+def write_quiet(result: RunResult, redactor: Redactor, stream: TextIO) -> None:
+    """``--quiet``: how each escalation ended and what went wrong, one line per call, then the
+    totals line."""
+    for line in chain_lines(result):
+        stream.write(one_line(redactor.text(line)) + "\n")
+    for line in problem_lines(result.calls, redactor):
+        stream.write(line + "\n")
+    stream.write(totals_line(result) + "\n")
 
 
 class TextReporter(Reporter):

@@ -35,12 +35,14 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO, cast
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
 from callspec.sandbox.answers import answer, new_id, phrase
 from callspec.sandbox.bodies import MAX_JSON_DEPTH, check
 from callspec.sandbox.faults import Fault, FaultPlan, hold
+from callspec.sandbox.lifecycle import Simulator
+from callspec.sandbox.outcomes import SimulationConfig
 
 __all__ = [
     "DEFAULT_AUTH_ID",
@@ -50,6 +52,7 @@ __all__ = [
     "Fault",
     "Sandbox",
     "SandboxConfig",
+    "SimulationConfig",
 ]
 
 MAX_BODY_BYTES = 1 << 20
@@ -57,6 +60,7 @@ _MEMO_MAX_BYTES = 8192  # larger bodies are checked every time, not kept
 IDLE_TIMEOUT_S = 120.0  # an idle keep-alive connection is closed after this
 _POLL_S = 0.1  # how often the accept loop looks for stop()
 _CALL_PATH = re.compile(r"^/v1/Account/([^/]+)/Call/?$")
+_ONE_CALL_PATH = re.compile(r"^/v1/Account/([^/]+)/Call/([^/]+)/?$")
 _DIGITS = re.compile(r"[0-9]+")  # int() would also take "+1", "1_0", "²"
 
 
@@ -77,6 +81,10 @@ class SandboxConfig:
     hang: float = 0.0
     seed: int | None = None
     log: TextIO | None = None
+    #: Play each placed call as Plivo would (ring, answer, hangup callbacks); None: do not.
+    simulate: SimulationConfig | None = None
+    #: Where the simulation's step lines go (None: ``log``).
+    simulate_log: TextIO | None = None
 
     def __post_init__(self) -> None:
         if self.cps is not None and self.cps < 1:
@@ -113,6 +121,16 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._serving = self._stopped = False
         self._server = _Server(self, (config.host, config.port))
+        self.simulator: Simulator | None = None
+        if config.simulate is not None:
+            self.simulator = Simulator(
+                config.simulate,
+                config.auth_token,
+                self.record,
+                config.simulate_log or config.log,
+                self._lock,
+                self.stopping,
+            )
         try:
             self._record_file = config.record.open("a", encoding="utf-8") if config.record else None
         except OSError:
@@ -143,14 +161,23 @@ class Sandbox:
         self._claim()
         self._server.serve_forever(_POLL_S)
 
+    def wait_for_calls(self, timeout: float) -> bool:
+        """With ``simulate``: until every simulated call has ended; True when all have."""
+        return self.simulator is None or self.simulator.wait(timeout)
+
     def stop(self) -> None:
-        """Stop serving, release hung and idle connections, close the socket and the record."""
+        """Stop serving, release hung and idle connections, close the socket and the record.
+
+        Simulated calls still live are hung up first (their hangup callbacks are sent).
+        """
         with self._lock:
             if self._stopped:
                 return
             self._stopped = True
             connections = list(self._connections)
         self.stopping.set()
+        if self.simulator is not None:
+            self.simulator.stop()
         if self._serving:
             self._server.shutdown()  # returns within _POLL_S
         for sock in connections:
@@ -269,7 +296,11 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self._read_body()
         if raw is None:
             return
-        match = _CALL_PATH.match(urlsplit(self.path).path)
+        parts = urlsplit(self.path)
+        one = _ONE_CALL_PATH.match(parts.path)
+        if one is not None:
+            return self._call_state(one[1], one[2], parts.query)
+        match = _CALL_PATH.match(parts.path)
         if match is None:
             return self._error(404, "resource not found")
         if self.command != "POST":
@@ -285,6 +316,26 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer_call(match[1], dict(body))
 
     do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_POST
+
+    def _call_state(self, auth_id: str, call_uuid: str, query: str) -> None:
+        """``GET`` (live, queued, detail record) and ``DELETE`` (hang up) of one call."""
+        if self.command not in ("GET", "DELETE"):
+            allow = [("Allow", "GET, DELETE")]
+            return self._error(405, f"method {self.command} not allowed here", allow)
+        problem = self._auth_problem(auth_id)
+        if problem:
+            return self._error(401, problem)
+        simulator = self.box.simulator
+        if simulator is None:
+            return self._error(404, "not found (the sandbox serves call state with --simulate)")
+        if self.command == "DELETE":
+            if not simulator.registry.request_hangup(call_uuid):
+                return self._error(404, "not found")
+            return self._reply_empty(204)
+        statuses = parse_qs(query).get("status")
+        status = statuses[0] if statuses else None
+        code, payload = simulator.registry.read(auth_id, call_uuid, status)
+        self._reply(code, payload)
 
     def _read_body(self) -> bytes | None:
         """The body by its Content-Length; None when it was refused or the client left."""
@@ -342,8 +393,19 @@ class _Handler(BaseHTTPRequestHandler):
             decision, body, box.admit, box.config.retry_after
         )
         box.record(auth_id=auth_id, body=body, **outcome)
+        uuids = outcome["request_uuid"]
+        play = None
+        if box.simulator is not None and outcome["placed"] and uuids is not None:
+            queued = outcome["message"] == "call queued"
+            each = uuids if isinstance(uuids, list) else [uuids]
+            play = box.simulator.place(auth_id, body, each, queued)
         if status is not None:
-            return self._reply(status, payload, headers, decision.fault)
+            self._reply(status, payload, headers, decision.fault)
+            if play is not None:  # after the answer: playing never delays it
+                play()
+            return
+        if play is not None:
+            play()
         self.close_connection = True  # dropped or hung: closed without an answer
         self._note(None, str(decision.fault))
         if decision.fault == "hang":
@@ -376,6 +438,21 @@ class _Handler(BaseHTTPRequestHandler):
         self._note(status, note or str(payload.get("error") or payload.get("message")))
         try:
             self.wfile.write(head if self.command == "HEAD" else head + data)
+        except OSError:
+            self.close_connection = True
+
+    def _reply_empty(self, status: int) -> None:
+        """A status with no body (204), in one write."""
+        lines = [
+            f"HTTP/1.1 {status} {phrase(status)}",
+            f"Server: {self.server_version}",
+            f"Date: {self.date_time_string()}",
+        ]
+        if self.close_connection:
+            lines.append("Connection: close")
+        self._note(status, "hung up")
+        try:
+            self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
         except OSError:
             self.close_connection = True
 

@@ -67,6 +67,18 @@ class Escalation:
 
 
 @dataclass(frozen=True)
+class RowOrigin:
+    """The roster row an expanded call (``each:``) came from."""
+
+    #: The data file as shown in messages (the spec itself for an inline list).
+    file: str
+    #: The row's line in that file.
+    line: int
+    #: The row's number: 1 for the first row after the header (``row.index`` + 1).
+    number: int
+
+
+@dataclass(frozen=True)
 class CallPlan:
     """One call ready to send: its body is rendered, normalized and valid."""
 
@@ -86,6 +98,8 @@ class CallPlan:
     abs_path: str = ""
     #: Its place in an ``escalate:`` chain; None for a call placed on its own.
     escalate: Escalation | None = None
+    #: The roster row this call was expanded from (``each:``); None for a plain call.
+    row: RowOrigin | None = None
 
     @property
     def secret_values(self) -> frozenset[str]:

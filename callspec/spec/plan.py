@@ -1,13 +1,16 @@
 """Resolve spec files into a plan: one fully rendered, normalized, validated body per call.
 
 This module owns the middle of the flow: finding spec files, picking each one's
-profile, merging arguments (profile defaults, spec ``defaults``, the call) and
-variables (profile, spec, call, ``--vars-file``, ``--var``), rendering every
-template, normalizing and validating.  Every problem of every file is collected
-and raised together as one :class:`SpecError`; a plan that comes back is valid.
+profile, expanding a call with ``each:`` into one call per roster row (see
+expand.py), merging arguments (profile defaults, spec ``defaults``, the call)
+and variables (profile, spec, call, ``--vars-file``, ``--var``), rendering
+every template, normalizing and validating.  Every problem of every file is
+collected and raised together as one :class:`SpecError`; a plan that comes
+back is valid.
 
-Slightly over 300 lines: the builder keeps each file's and each call's steps
-as small methods sharing the problems list they add to.
+About 360 lines: the builder keeps each file's and each call's steps as small
+methods sharing the problems list they add to, and ``_Where`` says where a
+problem of a call (or of one of its rows) is reported.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from callspec.spec.budget import FileClock
 from callspec.spec.destinations import Rung, repeat_message
 from callspec.spec.documents import check_document
 from callspec.spec.escalation import escalation_of, escalation_problem, number_steps, steps_of
+from callspec.spec.expand import Expander, Row, is_syntax_error, row_label
 from callspec.spec.files import collect_spec_files, display_path
 from callspec.spec.loader import Document, load_file, resolved
 from callspec.spec.model import CallPlan, Plan, PlanOptions, identity_path
@@ -34,7 +38,7 @@ from callspec.spec.profiles import (
     Sourced,
     find_profiles_file,
 )
-from callspec.spec.templates import EnvVars, RenderError, render_value
+from callspec.spec.templates import EnvVars, RenderError, has_template, render_value
 from callspec.spec.validate import check_body, normalize
 from callspec.spec.variables import Variables, command_line_layers, render_variables, sourced
 
@@ -64,6 +68,7 @@ class _Builder:
         self.env_secrets = environment_secrets(env)
         self.cwd = options.cwd or Path.cwd()
         self.clock = FileClock(options.limits)
+        self.expander = Expander(self.env)
 
     def _profiles_file(self, spec_path: Path) -> tuple[bool, ProfilesFile | None]:
         """(found, file): found with file None means it was found but is broken."""
@@ -126,27 +131,58 @@ class _Builder:
         ok, profile = self._profile(doc, path)
         if not ok:
             return
-        seen: dict[str, int] = {}
+        seen: dict[str, str] = {}
         file_vars = sourced(doc, ("vars",))
         file_defaults = sourced(doc, ("defaults",))
         for index, call in enumerate(doc.data["calls"]):
             if index in broken:
                 continue  # its problems are recorded; the rest of the file is still checked
-            name = call["name"]
-            if name in seen:
-                message = f"duplicate call name '{name}' (first at line {seen[name]})"
-                self.problems.append(
-                    Problem(doc.where(("calls", index, "name")), f"calls[{index}].name", message)
+            for name, row in self._instances(doc, path, index, call):
+                if name in seen:
+                    message = f"duplicate call name '{name}' (first at {seen[name]})"
+                    where, at = doc.where(("calls", index, "name")), f"calls[{index}].name"
+                    if row is not None:
+                        where, at = row.location, f"{at} {row_label(row, name, doc.file)}"
+                    self.problems.append(Problem(where, at, message))
+                    continue
+                seen[name] = (
+                    f"line {doc.where(('calls', index)).line}"
+                    if row is None
+                    else f"row {row.number}, {row.location.file}:{row.location.line}"
                 )
-                continue
-            seen[name] = doc.where(("calls", index)).line
-            if self._selected(call):
-                self._add_call(doc, index, call, profile, file_vars, file_defaults)
+                if self._selected(name, call):
+                    self._add_call(doc, index, call, profile, file_vars, file_defaults, name, row)
 
-    def _selected(self, call: Mapping[str, Any]) -> bool:
+    def _instances(
+        self, doc: Document, path: Path, index: int, call: Mapping[str, Any]
+    ) -> list[tuple[str, Row | None]]:
+        """(name, row) of each call ``calls[index]`` stands for: itself, or one per row."""
+        if "each" not in call:
+            return [(call["name"], None)]
+        self.expander.clock = self.clock
+        rows, problems = self.expander.rows(doc, path, index, call)
+        out: list[tuple[str, Row | None]] = []
+        for row in rows:
+            name = self.expander.name(doc, index, call, row)
+            if isinstance(name, Problem):
+                problems.append(name)
+            else:
+                out.append((name, row))
+        if not rows and not problems and self.options.warnings is not None:
+            where = doc.where(("calls", index, "each_where"))
+            self.options.warnings.write(
+                f"{where}: warning: calls[{index}].each_where: keeps no row of "
+                f"{call['each'] if isinstance(call['each'], str) else 'each:'}; "
+                "the call places nothing\n"
+            )
+        mask = Redactor(self.env_secrets).text  # a roster may hold what the environment does
+        self.problems.extend(Problem(p.location, p.path, mask(p.message), p.keys) for p in problems)
+        return out
+
+    def _selected(self, name: str, call: Mapping[str, Any]) -> bool:
         only, tags = self.options.only, self.options.tags
-        self.names.add(call["name"])
-        if only and call["name"] not in only:
+        self.names.add(name)
+        if only and name not in only:
             return False
         return not tags or bool(set(tags) & set(call.get("tags", ())))
 
@@ -158,17 +194,21 @@ class _Builder:
         profile: Profile | None,
         file_vars: list[tuple[str, Sourced]],
         file_defaults: list[tuple[str, Sourced]],
+        name: str,
+        row: Row | None,
     ) -> None:
         """Variables, then arguments, then the body: each step only when the last was clean."""
         base = ("calls", index)
-        call_path = f"calls[{index}]"
+        where = _Where(doc, base, name, row)
         layers = [
             profile.vars if profile else (),
             file_vars,
             sourced(doc, (*base, "vars")),
             *(layer.items() for layer in self.extra_layers),
         ]
-        scope = {"env": self.env, "call": {"name": call["name"], "index": index}}
+        scope: dict[str, Any] = {"env": self.env, "call": {"name": name, "index": index}}
+        if row is not None:
+            scope["row"] = row.scope()
         secret_names = set(profile.secrets if profile else ())
         found = render_variables(
             layers, scope, secret_names, Redactor(self.env_secrets), self.clock
@@ -177,27 +217,28 @@ class _Builder:
         if found.problems:
             return
         args = _arguments(doc, base, call, profile, file_defaults)
-        body = self._body(doc, base, call, args, found)
+        body = self._body(where, base, args, found)
         if body is None:
             return
         planned = CallPlan(
             spec_file=doc.file,
             line=doc.where(base).line,
             index=index,
-            name=call["name"],
+            name=name,
             tags=tuple(call.get("tags", ())),
             profile=profile,
             body=body,
             secrets=found.secrets,
             spec_path=self.paths[doc.file][0],
             abs_path=self.paths[doc.file][1],
+            row=row.origin if row is not None else None,
         )
         if "escalate" in call:
             escalate = escalation_of(call["escalate"], f"{doc.file}:{planned.line}")
             wrong = escalation_problem(escalate, body, "each" in call)
             if wrong is not None:
                 keys = ("escalate", wrong[0]) if wrong[0] else ("escalate",)
-                path = f"{call_path}.{'.'.join(keys)}"
+                path = f"calls[{index}].{'.'.join(keys)}"
                 self.problems.append(Problem(doc.where((*base, *keys)), path, wrong[1]))
                 return
             planned = replace(planned, escalate=escalate)
@@ -206,38 +247,30 @@ class _Builder:
             for repeat in self.rung.add(step):
                 hidden = [*self.env_secrets, *repeat.first.secret_values, *step.secret_values]
                 message = repeat_message(repeat, Redactor(hidden).text)
-                where = args["to"].location
-                self.repeats.append(_call_problem(where, doc, call_path, "to", call, message))
+                self.repeats.append(where.problem(args["to"], "to", message))
 
     def _body(
         self,
-        doc: Document,
+        where: _Where,
         base: tuple[str, int],
-        call: Mapping[str, Any],
         args: Mapping[str, Sourced],
         found: Variables,
     ) -> dict[str, Any] | None:
         """The rendered, normalized, valid body; None when a problem was recorded."""
         mask = found.mask
-        call_path = f"calls[{base[1]}]"
         rendered: dict[str, Any] = {}
         for arg, item in args.items():
             try:
                 rendered[arg] = render_value(item.value, found.context, self.clock)
             except RenderError as e:
-                self.problems.append(
-                    _call_problem(item.location, doc, call_path, arg, call, mask.text(str(e)))
-                )
+                self.problems.append(where.problem(item, arg, mask.text(str(e))))
         if len(rendered) < len(args):
             return None
         body = normalize(rendered)
         issues = check_body(body, mask.text)
         for issue in issues:
             source = args.get(issue.arg) if issue.arg is not None else None
-            where = source.location if source is not None else doc.where(base)
-            self.problems.append(
-                _call_problem(where, doc, call_path, issue.arg, call, mask.text(issue.message))
-            )
+            self.problems.append(where.problem(source, issue.arg, mask.text(issue.message)))
         return None if issues else body
 
     def finish(self) -> Plan:
@@ -299,7 +332,7 @@ def _arguments(
     args.update(
         (k, Sourced(v, (doc, (*base, k))))
         for k, v in call.items()
-        if k not in ("name", "tags", "vars", "escalate")
+        if k not in ("name", "tags", "vars", "each", "each_where", "escalate")
     )
     return args
 
@@ -311,15 +344,36 @@ def _in_call(problem: Problem) -> bool:
     )
 
 
-def _call_problem(
-    where: Location,
-    doc: Document,
-    call_path: str,
-    arg: str | None,
-    call: Mapping[str, Any],
-    msg: str,
-) -> Problem:
-    path = f"{call_path}.{arg}" if arg else call_path
-    if where.file != doc.file:
-        path += f" (call '{call['name']}' in {doc.file})"
-    return Problem(where, path, msg)
+class _Where:
+    """Where a problem of one call is reported, and the path that names it.
+
+    In a call expanded from a roster, a problem of a templated value (which may
+    come from the row) is located at the row's line, its path naming the call
+    and the row; a problem of a literal value is the spec's, reported once.
+    """
+
+    def __init__(self, doc: Document, base: tuple[str, int], name: str, row: Row | None) -> None:
+        self.doc, self.base, self.name, self.row = doc, base, name, row
+
+    def problem(self, source: Sourced | None, arg: str | None, msg: str) -> Problem:
+        call_path = f"calls[{self.base[1]}]"
+        path = f"{call_path}.{arg}" if arg else call_path
+        at = source.location if source is not None else self.doc.where(self.base)
+        from_row = source is not None and _templated(source.value) and not is_syntax_error(msg)
+        if self.row is not None and from_row:
+            label = row_label(self.row, self.name, self.doc.file)
+            return Problem(self.row.location, f"{path} {label}", msg)
+        if at.file != self.doc.file:
+            path += f" (call '{self.name}' in {self.doc.file})"
+        return Problem(at, path, msg)
+
+
+def _templated(value: Any) -> bool:
+    """True when a value as written holds a template anywhere (so may read the row)."""
+    if isinstance(value, str):
+        return has_template(value)
+    if isinstance(value, list):
+        return any(_templated(v) for v in value)
+    if isinstance(value, dict):
+        return any(_templated(v) for v in value.values())
+    return False

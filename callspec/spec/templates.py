@@ -12,6 +12,7 @@ person reads.  Each distinct template string is compiled once per process.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -56,6 +57,25 @@ class EnvVars(Mapping[str, str]):
         return self is other
 
 
+class Columns(dict[str, Any]):
+    """A roster row as templates see it: ``row.phone`` reads the column, even one named
+    like a dict method (``row.items``), and a missing column is named with the ones there are.
+    """
+
+    def __init__(self, values: Mapping[str, Any], source: str, columns: tuple[str, ...]) -> None:
+        super().__init__(values)
+        self.source = source
+        self.columns = columns
+
+    def missing(self, name: str) -> str:
+        """The message for a column this row lacks."""
+        there = ", ".join(self.columns) or "none"
+        return f"column '{name}' is not in {self.source} (its columns: {there}; and row.index)"
+
+    # By identity, like EnvVars: a row is never a key of a remembered rendering.
+    __hash__ = object.__hash__  # type: ignore[assignment]
+
+
 class _Strict(jinja2.StrictUndefined):
     """StrictUndefined whose messages name what is missing in callspec's terms."""
 
@@ -67,6 +87,8 @@ class _Strict(jinja2.StrictUndefined):
                 f"environment variable {name} is not set "
                 f"(give a fallback with {{{{ env.{name} | default('...') }}}})"
             )
+        if isinstance(self._undefined_obj, Columns):
+            return self._undefined_obj.missing(str(name))
         if self._undefined_obj is jinja2.utils.missing:
             return f"variable '{name}' is not defined"
         msg: str = super()._undefined_message
@@ -140,6 +162,10 @@ class _Env(SandboxedEnvironment):
     def getattr(self, obj: Any, attribute: str) -> Any:
         # env.NAME looks the name up as a key, so an unset variable is reported by name.
         if isinstance(obj, EnvVars):
+            if attribute in obj:
+                return obj[attribute]
+            return self.undefined(obj=obj, name=attribute)
+        if isinstance(obj, Columns):  # a column first, never a dict method
             if attribute in obj:
                 return obj[attribute]
             return self.undefined(obj=obj, name=attribute)
@@ -233,6 +259,48 @@ def render_text(text: str, context: Mapping[str, Any], clock: FileClock | None =
         raise RenderError(f"template error: {type(e).__name__}: {e}") from e
     finally:
         budget.stop(token)
+
+
+def references(value: Any) -> tuple[frozenset[str], frozenset[str]]:
+    """The variables and environment variables the templates in ``value`` read.
+
+    ``(variables, environment)``: names read by name, and ``env.NAME`` or
+    ``env['NAME']`` (strings in a list or mapping included).  A template that does
+    not parse reads nothing (its error is the plan's to report).
+    """
+    if isinstance(value, list):
+        texts = [v for v in value if isinstance(v, str)]
+    elif isinstance(value, dict):
+        texts = [v for v in value.values() if isinstance(v, str)]
+    else:
+        texts = [value] if isinstance(value, str) else []
+    names: set[str] = set()
+    environ: set[str] = set()
+    for text in texts:
+        read, env = _references(text) if has_template(text) else (frozenset(), frozenset())
+        names.update(read)
+        environ.update(env)
+    return frozenset(names), frozenset(environ)
+
+
+@functools.lru_cache(maxsize=4096)
+def _references(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """One template's names (each distinct text parsed once: a large spec repeats them)."""
+    try:
+        tree = _ENV.parse(text)
+    except jinja2.TemplateSyntaxError:
+        return frozenset(), frozenset()
+    names = set(jinja2.meta.find_undeclared_variables(tree)) - {"env", "call"}
+    environ = set()
+    for attr in tree.find_all(nodes.Getattr):
+        if isinstance(attr.node, nodes.Name) and attr.node.name == "env":
+            environ.add(attr.attr)
+    for item in tree.find_all(nodes.Getitem):
+        key, target = item.arg, item.node
+        env = isinstance(target, nodes.Name) and target.name == "env"
+        if env and isinstance(key, nodes.Const) and isinstance(key.value, str):
+            environ.add(key.value)
+    return frozenset(names), frozenset(environ)
 
 
 def render_value(value: Any, context: Mapping[str, Any], clock: FileClock | None = None) -> Any:

@@ -282,6 +282,13 @@ def error_message(error: ValidationError, mask: Mask = unmasked) -> str:
     value: Any = error.instance
     expected: Any = error.validator_value
     subschema = error.schema if isinstance(error.schema, dict) else {}
+    if kind == "dependentRequired" and isinstance(value, dict):
+        for key, needs in dict(expected).items():
+            missing = [n for n in needs if key in value and n not in value]
+            if missing:
+                return f"'{key}' needs '{missing[0]}' beside it"
+    if kind in ("oneOf", "anyOf") and "x-error" in subschema:
+        return f"{show(value, mask)} {subschema['x-error']}"
     if kind == "type":
         expected = _TYPE_NAMES.get(str(error.validator_value), f"{error.validator_value}")
         return f"expected {expected}, got {describe(value)} {show(value, mask)}"

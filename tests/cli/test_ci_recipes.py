@@ -23,9 +23,9 @@ def test_the_action_runs_the_examples_on_the_sandbox(tmp_path: Path) -> None:
     code, outputs, text = run_step(tmp_path, ROOT, command="run", paths="specs/", args="--sandbox")
     assert code == ExitCode.OK
     assert outputs["exit-code"] == "0"
-    assert (outputs["fired"], outputs["failed"], outputs["unknown"]) == ("5", "0", "0")
+    assert (outputs["fired"], outputs["failed"], outputs["unknown"]) == ("10", "0", "0")
     assert Path(outputs["report"]).is_file()
-    assert "5 calls: 5 fired" in text  # the step summary callspec wrote
+    assert "10 calls: 10 fired" in text  # the step summary callspec wrote
 
 
 def test_the_action_annotates_invalid_specs(tmp_path: Path) -> None:

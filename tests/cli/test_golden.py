@@ -140,6 +140,11 @@ def all_cases() -> list[Case]:
     cases += path_cases("", "", "specs/")
     for file in relative_paths(REPO / "specs")[1]:
         cases += path_cases("", "", f"specs/{file}")
+    # explain: the examples and the precedence example with every variable level.
+    cases.append(Case("specs/explain", "", ("explain", "specs/")))
+    cases.append(Case("specs/explain-json", "", ("explain", "specs/", "--format", "json")))
+    precedence = ("explain", "precedence/spec.yaml", *VARIANTS["precedence/spec.yaml"][1])
+    cases.append(Case("examples/precedence/spec.yaml/explain--vars", "examples", precedence))
     sandbox_run = ("run", "specs/", "--sandbox", *RUN_OUTPUTS)
     cases.append(Case("specs/run-sandbox", "", sandbox_run, sandbox=True))
     # tests/examples/: run from inside it, as tests/test_examples.py does (invalid/x.yaml);

@@ -43,13 +43,13 @@ def test_readme_main_command_runs_on_the_embedded_sandbox(tmp_path: Path, monkey
     monkeypatch.chdir(tmp_path)
     result = invoke(["run", str(ROOT / "specs"), "--sandbox", "--rate", "50"])
     assert result.exit_code == ExitCode.OK, result.stderr
-    assert "5 calls: 5 fired" in result.stdout
-    assert "warning" not in result.output  # the examples ring five different phones
+    assert "10 calls: 10 fired" in result.stdout
+    assert "warning" not in result.output  # each example call rings phones of its own
     reports = list(tmp_path.glob(".callspec/runs/*/report.json"))
     assert len(reports) == 1
     doc = read_report(reports[0])
     assert doc["mode"] == "sandbox"
-    assert doc["summary"]["fired"] == 5
+    assert doc["summary"]["fired"] == 10
     bulk = next(c for c in doc["calls"] if c["name"] == "incident-bridge")
     assert isinstance(bulk["request_uuid"], list) and len(bulk["request_uuid"]) == 3
     # the declared secret (pager PIN, default 4321) is masked in the report

@@ -317,7 +317,7 @@ def test_second_interrupt_exits_at_once_with_the_journal_intact(tmp_path: Path) 
     assert not (tmp_path / "r.json").exists()  # left at once: no report, the journal tells
 
 
-def test_progress_bar_on_a_terminal_and_lines_otherwise() -> None:
+def test_progress_on_a_bar_when_given_lines_otherwise_nothing_when_quiet() -> None:
     import io
 
     from callspec.redact import Redactor
@@ -328,28 +328,36 @@ def test_progress_bar_on_a_terminal_and_lines_otherwise() -> None:
         "k", "s.yaml", 1, "c", (), (), {}, "fired", status=201, message="call fired"
     )
 
-    class Tty(io.StringIO):
-        def isatty(self) -> bool:
-            return True
+    class Bar:
+        def __init__(self) -> None:
+            self.seen: list[object] = []
 
-    tty = Tty()
-    bar = Progress(tty, 10, Redactor())
-    for _ in range(10):
+        def advance(self, done: int) -> None:
+            self.seen.append(done)
+
+        def note(self, text: str) -> None:
+            self.seen.append(text)
+
+        def close(self) -> None:
+            self.seen.append("closed")
+
+    drawn, out = Bar(), io.StringIO()
+    bar = Progress(out, 10, Redactor(["s3cret"]), drawn)
+    bar.note("sending with s3cret")
+    for _ in range(2):
         bar.update(result)
     bar.close()
-    assert (
-        "\r[" in tty.getvalue() and "10/10" in tty.getvalue() and "call fired" not in tty.getvalue()
-    )
-    few = Tty()
-    lines = Progress(few, 3, Redactor())  # a handful of calls: plain lines even on a terminal
-    lines.update(result)
+    assert drawn.seen == ["sending with ***", 1, 2, "closed"] and out.getvalue() == ""
     log = io.StringIO()
     plain = Progress(log, 10, Redactor())
     plain.update(result)
-    for out in (few, log):
-        assert out.getvalue() == "[1/10] fired   201 s.yaml:c 0 ms - call fired\n".replace(
-            "/10", "/3" if out is few else "/10"
-        )
+    assert log.getvalue() == "[1/10] fired   201 s.yaml:c 0 ms - call fired\n"
+    silent, hidden = io.StringIO(), Bar()
+    quiet = Progress(silent, 10, Redactor(), hidden, quiet=True)
+    quiet.note("sending")
+    quiet.update(result)
+    quiet.close()
+    assert silent.getvalue() == "" and hidden.seen == []
 
 
 def test_resuming_again_and_again_never_resends(tmp_path: Path) -> None:

@@ -143,7 +143,7 @@ def test_run_and_report_write_the_same_bytes(tmp_path: Path, monkeypatch) -> Non
     assert result.exit_code == ExitCode.OK, result.stderr
     page = (out / "run.html").read_bytes()
     assert page == (out / "again.html").read_bytes()
-    assert page.count(b'<tr class="call" data-outcome="fired">') == 5
+    assert page.count(b'<tr class="call" data-outcome="fired">') == 10
     assert b"4321" not in page  # the declared secret (pager PIN) stays masked
 
 

@@ -191,7 +191,7 @@ def run_step(tmp_path: Path, cwd: Path, **inputs: str) -> tuple[int, dict[str, s
 
 def test_action_run_failing_early_does_not_report_a_stale_report(tmp_path: Path) -> None:
     code, outputs, _ = run_step(tmp_path, ROOT, command="run", paths="specs/", args="--sandbox")
-    assert code == 0 and outputs["fired"] == "5"
+    assert code == 0 and outputs["fired"] == "10"
     code, outputs, _ = run_step(
         tmp_path, ROOT, command="run", paths="specs/", args="--sandbox --no-such-option"
     )

@@ -1,0 +1,225 @@
+"""Requests to a team's handlers, as Plivo makes them: ring, answer, hangup, redirects.
+
+This module owns one callback request: the parameters Plivo sends for each
+event (:func:`call_params`), in the query string
+(GET) or a form body (POST); the request carries Plivo's signature headers
+(``X-Plivo-Signature-V2``/``-V3`` with their nonces, and the ``-Ma-`` copies,
+computed with the auth token as Plivo documents, so a handler's signature check
+can be tested); it has short timeouts, follows at most a few HTTP redirects,
+and reads at most a capped body.  Nothing here raises: every failure is a
+:class:`Fetched` with an ``error``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
+
+from callspec.sandbox.calls import SimCall, callback_time, session_time
+from callspec.sandbox.outcomes import SimulationConfig
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What one callback request got: the final URL, its status and body, or why not."""
+
+    url: str
+    method: str
+    status: int | None
+    body: bytes
+    error: str | None
+    ms: float
+    content_type: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+
+def _base(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def _sorted_query(params: Mapping[str, list[str]]) -> str:
+    return "&".join(
+        "&".join(f"{key}={value}" for value in sorted(params[key])) for key in sorted(params)
+    )
+
+
+def _v3_base(url: str, method: str, params: Mapping[str, str]) -> str:
+    """The string Plivo signs for V3 (the official SDKs' ``construct_*_url``)."""
+    query = parse_qs(urlsplit(url).query, keep_blank_values=True)
+    if method == "GET":
+        merged = {key: [value] for key, value in params.items()}
+        merged.update(query)
+        text = _sorted_query(merged)
+        return _base(url) + (f"?{text}" if text else "")
+    text = _sorted_query(query)
+    base = _base(url)
+    if text or params:
+        base += f"?{text}"
+    if text and params:
+        base += "."
+    return base + "".join(f"{key}{params[key]}" for key in sorted(params))
+
+
+def _sign(token: str, message: str) -> str:
+    digest = hmac.new(token.encode(), message.encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def signature_headers(
+    url: str, method: str, params: Mapping[str, str], auth_token: str
+) -> dict[str, str]:
+    """Plivo's signature headers for a callback (V2: URL + nonce; V3: URL, params, nonce)."""
+    nonce_v2 = str(secrets.randbelow(10**20)).zfill(20)
+    nonce_v3 = str(secrets.randbelow(10**20)).zfill(20)
+    v2 = _sign(auth_token, _base(url) + nonce_v2)
+    v3 = _sign(auth_token, f"{_v3_base(url, method, params)}.{nonce_v3}")
+    return {
+        "X-Plivo-Signature-V2": v2,
+        "X-Plivo-Signature-Ma-V2": v2,
+        "X-Plivo-Signature-V2-Nonce": nonce_v2,
+        "X-Plivo-Signature-V3": v3,
+        "X-Plivo-Signature-Ma-V3": v3,
+        "X-Plivo-Signature-V3-Nonce": nonce_v3,
+    }
+
+
+def fetch(
+    url: str,
+    method: str,
+    params: Mapping[str, str],
+    auth_token: str,
+    config: SimulationConfig,
+) -> Fetched:
+    """Request ``url`` as Plivo would; bounded in time, redirects and size."""
+    import requests  # loaded only when a call is simulated
+
+    started = time.perf_counter()
+    deadline = started + config.connect_timeout_s + config.read_timeout_s
+    method = method.upper() if method.upper() in ("GET", "POST") else "POST"
+    url = urlunsplit(urlsplit(url)._replace(fragment=""))  # Plivo's #ct=... settings
+    current, current_method = url, method
+
+    def done(status: int | None, body: bytes, error: str | None, kind: str = "") -> Fetched:
+        ms = (time.perf_counter() - started) * 1000
+        return Fetched(current, current_method, status, body, error, ms, kind)
+
+    for _ in range(config.max_redirects + 1):
+        headers = {
+            "User-Agent": "callspec-sandbox (simulating Plivo)",
+            **signature_headers(current, current_method, params, auth_token),
+        }
+        try:
+            response = requests.request(
+                current_method,
+                current,
+                params=dict(params) if current_method == "GET" else None,
+                data=dict(params) if current_method == "POST" else None,
+                headers=headers,
+                timeout=(config.connect_timeout_s, config.read_timeout_s),
+                allow_redirects=False,
+                stream=True,
+            )
+        except requests.exceptions.RequestException as e:
+            return done(None, b"", _describe(e))
+        with response:
+            kind = response.headers.get("Content-Type", "")
+            if response.status_code in _REDIRECTS and response.headers.get("Location"):
+                current = urljoin(current, response.headers["Location"])
+                if response.status_code in (301, 302, 303):
+                    current_method = "GET"
+                continue
+            body = bytearray()
+            try:
+                for chunk in response.iter_content(8192):
+                    body += chunk
+                    if len(body) > config.max_body_bytes:
+                        too_big = f"the body is larger than {config.max_body_bytes} bytes"
+                        return done(response.status_code, b"", too_big, kind)
+                    if time.perf_counter() > deadline:
+                        return done(response.status_code, b"", "the answer took too long", kind)
+            except requests.exceptions.RequestException as e:
+                return done(response.status_code, b"", _describe(e), kind)
+            error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+            return done(response.status_code, bytes(body), error, kind)
+    return done(None, b"", f"more than {config.max_redirects} HTTP redirects")
+
+
+def _describe(error: Exception) -> str:
+    import requests
+
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return "connect timeout"
+    if isinstance(error, requests.exceptions.ReadTimeout):
+        return "read timeout"
+    if isinstance(error, requests.exceptions.ConnectionError):
+        return "connection failed"
+    if isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
+        return "invalid URL"
+    return type(error).__name__
+
+
+def call_params(call: SimCall, event: str) -> dict[str, str]:
+    """The parameters Plivo sends with ``event`` (Ring, StartApp, Redirect,
+    MachineDetection, Hangup) for this call, ``sip_headers`` as ``X-PH-`` ones."""
+    body = call.body
+    start = call.ringing or call.initiated
+    params = {
+        "From": str(body.get("from", "")),
+        "To": call.to,
+        "RequestUUID": call.call_uuid,
+        "ALegRequestUUID": call.call_uuid,
+        "CallUUID": call.call_uuid,
+        "Direction": "outbound",
+        "Event": event,
+        "SessionStart": session_time(start),
+        "STIRAttestation": "Not Applicable",
+    }
+    if event == "Ring":
+        params["CallStatus"] = "ringing"
+    else:
+        params["ALegUUID"] = call.call_uuid
+        params["stir_verification"] = "Not Applicable"
+        params["CallStatus"] = "in-progress"
+    if event == "Hangup":
+        cause = call.cause
+        assert cause is not None
+        duration = str(call.duration)
+        params.update(
+            CallStatus=cause.call_status,
+            StartTime=callback_time(start),
+            AnswerTime=callback_time(call.answered),
+            EndTime=callback_time(call.ended),
+            Duration=duration,
+            BillDuration=duration,
+            HangupCause=cause.telephony,
+            HangupCauseName=cause.name,
+            HangupCauseCode=str(cause.code),
+            HangupSource=cause.source,
+            TotalCost="0.00000",
+        )
+    params.update(_sip_headers(body.get("sip_headers")))
+    return params
+
+
+def _sip_headers(value: Any) -> dict[str, str]:
+    """``sip_headers`` (``a=1,b=2`` or a mapping) as Plivo's ``X-PH-`` parameters."""
+    items: list[tuple[str, str]] = []
+    if isinstance(value, dict):
+        items = [(str(k), str(v)) for k, v in value.items()]
+    elif isinstance(value, str):
+        pairs = (part.partition("=") for part in value.split(","))
+        items = [(key, val) for key, sep, val in pairs if sep]
+    return {f"X-PH-{key.strip()}": val.strip() for key, val in items}

@@ -1,0 +1,320 @@
+"""``--simulate``: each call the sandbox accepts is played as Plivo would play it.
+
+This module owns a call's course after the API answered: queued (over the
+CPS) until its second is free; ``ring_url``; then, by its outcome
+(:mod:`callspec.sandbox.outcomes`), busy, rejected or unanswered (never
+``answer_url``), or answered: ``answer_url`` (``fallback_url`` when it fails or
+its XML is invalid), the XML checked by :mod:`callspec.check.plivo_xml`,
+``<Redirect>`` followed, machine detection, the call running for the simulated
+duration (capped by ``time_limit``, cut short by the hangup API), and last
+``hangup_url`` (``answer_url`` when none is given, as on Plivo) with Plivo's
+hangup parameters.  Each call plays on a worker thread, never on the thread
+answering the API; every step is a record line and a log line.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, TextIO
+from urllib.parse import urljoin
+
+from callspec.sandbox import calls as causes
+from callspec.sandbox.callbacks import Fetched, call_params, fetch
+from callspec.sandbox.calls import CallRegistry, Cause, SimCall
+from callspec.sandbox.outcomes import AnswerPlan, Outcome, SimulationConfig
+
+Record = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class Document:
+    """What an answer (or redirect) URL gave: a next URL to follow, how the XML ends."""
+
+    redirect: tuple[str, str] | None  # (url, method) of a <Redirect>
+    hangup_reason: str | None  # <Hangup reason=...>: "" for a plain <Hangup/>
+    empty: bool = False  # <Response/>: the call ends at once
+
+
+class Simulator:
+    """Plays every placed call on a pool of worker threads."""
+
+    def __init__(
+        self,
+        config: SimulationConfig,
+        auth_token: str,
+        record: Record,
+        log: TextIO | None,
+        log_lock: threading.Lock,
+        stopping: threading.Event,
+    ) -> None:
+        self.config = config
+        self.registry = CallRegistry()
+        self._token = auth_token
+        self._record = record
+        self._log, self._log_lock = log, log_lock
+        self._plan = AnswerPlan(config)
+        self._stopping = stopping
+        self._pool = ThreadPoolExecutor(config.workers, thread_name_prefix="simulate")
+
+    def place(
+        self, auth_id: str, body: dict[str, Any], uuids: list[str], queued: bool
+    ) -> Callable[[], None]:
+        """Register one call per destination (its state is readable at once); returns what
+        starts playing them, for after the API's answer has been written."""
+        destinations = str(body.get("to", "")).split("<")
+        placed: list[tuple[SimCall, Outcome]] = []
+        for to, call_uuid in zip(destinations, uuids, strict=False):
+            call = SimCall(call_uuid, auth_id, to, body, "queued" if queued else "ringing")
+            self.registry.add(call)
+            placed.append((call, self._plan.outcome(to)))
+
+        def play() -> None:
+            for call, outcome in placed:
+                try:
+                    self._pool.submit(self._play_safely, call, outcome, queued)
+                except RuntimeError:  # the sandbox is stopping: the call never rings
+                    self.registry.end(call, causes.CANCELED)
+                    self.registry.played(call)
+
+        return play
+
+    def wait(self, timeout: float) -> bool:
+        """Until every call has ended; True when they have."""
+        return self.registry.wait_all_ended(timeout)
+
+    def stop(self) -> None:
+        """Hang up every live call (cause: sandbox stopped) and let the workers finish."""
+        self.registry.hang_up_all()
+        self._pool.shutdown(wait=True, cancel_futures=False)
+
+    # One call.
+
+    def _play_safely(self, call: SimCall, outcome: Outcome, queued: bool) -> None:
+        try:
+            self._play(call, outcome, queued)
+        except Exception as e:  # a bug must not leave a call live forever
+            self._step(call, "error", None, None, f"simulation failed: {type(e).__name__}: {e}")
+            self.registry.end(call, causes.SANDBOX_STOPPED)
+        finally:
+            self.registry.played(call)
+
+    def _play(self, call: SimCall, outcome: Outcome, queued: bool) -> None:
+        body = call.body
+        # Over the CPS: placed when the next second begins.
+        if queued and self._wait(call, 1.0 - (time.time() % 1.0)):
+            return self._hang_up(call, causes.CANCELED)
+        if outcome == "busy":
+            return self._hang_up(call, causes.BUSY)
+        self.registry.move(call, "ringing")
+        if body.get("ring_url"):
+            self._callback(call, "ring", "ring_url", "ring_method", call_params(call, "Ring"))
+        if outcome in ("no-answer", "rejected"):
+            ring_s = self.config.duration_s if outcome == "no-answer" else 0.0
+            ring_s = min(ring_s, float(body.get("ring_timeout") or 120))
+            if self._wait(call, ring_s):
+                return self._hang_up(call, causes.CANCELED)
+            unanswered = causes.NO_ANSWER if outcome == "no-answer" else causes.REJECTED
+            return self._hang_up(call, unanswered)
+        self.registry.move(call, "in-progress")
+        machine = _machine(body, outcome)
+        cause, xml_hangs_up = self._run_xml(call)
+        if cause is None and machine is not None:
+            cause = self._detect(call, machine)
+        if cause is None:
+            cause = self._talk(call, xml_hangs_up)
+        self._hang_up(call, cause, machine)
+
+    def _run_xml(self, call: SimCall) -> tuple[Cause | None, bool]:
+        """answer_url (fallback_url), then each <Redirect>: the cause when the XML ends the
+        call, and whether it ends with a plain <Hangup/>."""
+        params = call_params(call, "StartApp")
+        document, cause, source = self._answer(call, params)
+        redirects = 0
+        while document is not None and document.redirect is not None:
+            if call.hangup.is_set():
+                return None, False
+            redirects += 1
+            if redirects > self.config.max_redirects:
+                limit = f"more than {self.config.max_redirects} <Redirect>s"
+                self._step(call, "redirect", None, None, limit)
+                return causes.INVALID_REDIRECT_XML, False
+            url, method = document.redirect
+            url = urljoin(source, url)
+            fetched = self._request(call, "redirect", url, method, call_params(call, "Redirect"))
+            if not fetched.ok:
+                return causes.REDIRECT_URL_ERROR, False
+            source = fetched.url
+            document, problem = self._read(fetched.body)
+            if document is None:
+                self._step(call, "redirect-xml", url, fetched.status, problem)
+                return causes.INVALID_REDIRECT_XML, False
+        if cause is not None or document is None:
+            return cause, False
+        if document.empty:
+            return causes.END_OF_XML, False
+        if document.hangup_reason == "rejected":
+            return causes.XML_REJECTED, False
+        if document.hangup_reason == "busy":
+            return causes.XML_BUSY, False
+        return None, document.hangup_reason is not None
+
+    def _answer(
+        self, call: SimCall, params: dict[str, str]
+    ) -> tuple[Document | None, Cause | None, str]:
+        """The answer URL's document (else the fallback URL's), or the cause that ends the
+        call; and the URL the document came from."""
+        body = call.body
+        answered = self._callback(call, "answer", "answer_url", "answer_method", params)
+        source = answered.url
+        document, problem = self._read(answered.body) if answered.ok else (None, None)
+        if problem is not None:
+            self._step(call, "answer-xml", answered.url, answered.status, problem)
+        if document is None and body.get("fallback_url"):
+            fallback = self._callback(call, "fallback", "fallback_url", "fallback_method", params)
+            if fallback.ok:
+                source = fallback.url
+                document, fallback_problem = self._read(fallback.body)
+                if fallback_problem is not None:
+                    status = fallback.status
+                    self._step(call, "fallback-xml", fallback.url, status, fallback_problem)
+                    problem = problem or fallback_problem
+        if document is None:
+            cause = causes.INVALID_ANSWER_XML if problem else causes.ANSWER_URL_ERROR
+            return None, cause, source
+        return document, None, source
+
+    def _read(self, xml: bytes) -> tuple[Document | None, str | None]:
+        """The document, or what is wrong with it (the first problems, located)."""
+        from callspec.check.plivo_xml import XmlError, check_document, safe_parse
+
+        try:
+            root = safe_parse(xml)
+        except XmlError as e:
+            where = e.problem
+            return None, f"invalid Plivo XML: {where.line}:{where.column}: {where.message}"
+        if root.tag == "Response" and len(root) == 0:
+            # Valid, and Plivo ends such a call at once (the checker warns of it).
+            return Document(None, None, empty=True), None
+        problems = check_document(xml)
+        if problems:
+            text = "; ".join(f"{p.line}:{p.column}: {p.message}" for p in problems[:3])
+            more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+            return None, f"invalid Plivo XML: {text}{more}"
+        redirect, hangup = None, None
+        for element in list(root):
+            if element.tag == "Redirect":
+                redirect = ((element.text or "").strip(), element.get("method", "POST"))
+                break
+            if element.tag == "Hangup":
+                hangup = element.get("reason", "")
+                break
+        return Document(redirect, hangup), None
+
+    def _detect(self, call: SimCall, machine: bool) -> Cause | None:
+        body = call.body
+        if body.get("machine_detection_url"):
+            params = call_params(call, "MachineDetection")
+            params["Machine"] = "true" if machine else "false"
+            params["IfMachine"] = "hangup" if _md(body) == "hangup" else "continue"
+            self._callback(
+                call, "machine", "machine_detection_url", "machine_detection_method", params
+            )
+        if machine and _md(body) == "hangup":
+            return causes.MACHINE
+        return None
+
+    def _talk(self, call: SimCall, xml_hangs_up: bool) -> Cause:
+        """The call runs its duration, or up to its time_limit (counted from the answer)."""
+        limit = float(call.body.get("time_limit") or 14_400)
+        assert call.answered is not None
+        elapsed = (datetime.now(timezone.utc) - call.answered).total_seconds()
+        capped = limit < self.config.duration_s
+        if self._wait(call, min(limit, self.config.duration_s) - elapsed):
+            return causes.NORMAL_API if not self._stopping.is_set() else causes.SANDBOX_STOPPED
+        if capped:
+            return causes.TIME_LIMIT
+        return causes.NORMAL_XML if xml_hangs_up else causes.END_OF_XML
+
+    def _hang_up(self, call: SimCall, cause: Cause, machine: bool | None = None) -> None:
+        if cause in (causes.CANCELED, causes.NORMAL_API) and self._stopping.is_set():
+            cause = causes.SANDBOX_STOPPED if call.answered else causes.CANCELED
+        if not self.registry.end(call, cause, machine):
+            return
+        self._step(call, "end", None, None, f"{cause.name} ({cause.code}, {cause.source})")
+        params = call_params(call, "Hangup")
+        if machine is not None:
+            params["Machine"] = "true" if machine else "false"
+        url_key = "hangup_url" if call.body.get("hangup_url") else "answer_url"
+        self._callback(call, "hangup", url_key, "hangup_method", params)
+
+    # Requests and records.
+
+    def _callback(
+        self, call: SimCall, step: str, url_key: str, method_key: str, params: dict[str, str]
+    ) -> Fetched:
+        url = str(call.body.get(url_key, ""))
+        method = str(call.body.get(method_key) or "POST")
+        return self._request(call, step, url, method, params)
+
+    def _request(
+        self, call: SimCall, step: str, url: str, method: str, params: dict[str, str]
+    ) -> Fetched:
+        fetched = fetch(url, method, params, self._token, self.config)
+        note = fetched.error or "ok"
+        self._step(call, step, fetched.url, fetched.status, note, fetched.method, fetched.ms)
+        return fetched
+
+    def _step(
+        self,
+        call: SimCall,
+        step: str,
+        url: str | None,
+        status: int | None,
+        note: str | None,
+        method: str | None = None,
+        ms: float | None = None,
+    ) -> None:
+        self._record(
+            simulated=step,
+            call_uuid=call.call_uuid,
+            to=call.to,
+            url=url,
+            method=method,
+            status=status,
+            note=note,
+            ms=None if ms is None else round(ms, 1),
+        )
+        if self._log is None:
+            return
+        stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        shown = str(status) if status is not None else "-" if url else ""
+        parts = [stamp, "simulate", call.call_uuid, step, method or "", url or "", shown]
+        line = " ".join(p for p in parts if p) + f" {note or ''}"
+        if ms is not None:
+            line += f" {ms:.1f}ms"
+        if self._token:
+            line = line.replace(self._token, "***")
+        with self._log_lock:
+            self._log.write(line.replace("\n", " ") + "\n")
+            self._log.flush()
+
+    def _wait(self, call: SimCall, seconds: float) -> bool:
+        """Sleep ``seconds``; True when the call was hung up meanwhile."""
+        return call.hangup.wait(max(0.0, seconds))
+
+
+def _md(body: dict[str, Any]) -> str | None:
+    value = body.get("machine_detection")
+    if value is None or value is False or str(value).lower() == "false":
+        return None
+    return str(value).lower()
+
+
+def _machine(body: dict[str, Any], outcome: Outcome) -> bool | None:
+    """True/False when machine detection is on (who answered), None when it is off."""
+    return None if _md(body) is None else outcome == "machine"

@@ -1,0 +1,103 @@
+"""Who answers a simulated call: ``--answer OUTCOME[:FRACTION]`` and ``--answer-by``.
+
+This module owns the simulation's settings (:class:`SimulationConfig`) and the
+choice of each destination's outcome: a destination named by ``--answer-by``
+gets its scripted outcome; the others draw from the ``--answer`` mix
+(seeded, one draw per destination in the order the API accepted them); what
+the mix leaves over is answered by a human.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+from typing import Literal, cast, get_args
+
+Outcome = Literal["human", "machine", "busy", "no-answer", "rejected"]
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
+
+
+@dataclass(frozen=True)
+class Share:
+    """``--answer machine:0.3``: that fraction of calls ends this way."""
+
+    outcome: Outcome
+    fraction: float
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """How ``--simulate`` plays calls; the defaults are the CLI's."""
+
+    duration_s: float = 1.0
+    shares: tuple[Share, ...] = ()
+    answer_by: tuple[tuple[str, Outcome], ...] = ()
+    seed: int | None = None
+    connect_timeout_s: float = 2.0
+    read_timeout_s: float = 5.0
+    max_body_bytes: int = 100 * 1024  # Plivo's limit for an XML document
+    max_redirects: int = 5  # <Redirect> elements followed, and HTTP redirects per request
+    workers: int = 16  # calls played at once; more wait their turn (handlers see bursts of 16)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.duration_s <= 86_400:
+            raise ValueError(f"simulate duration must be 0 to 86400 seconds, not {self.duration_s}")
+        if sum(s.fraction for s in self.shares) > 1.0 + 1e-9:
+            raise ValueError("the --answer fractions add up to more than 1")
+
+
+def _outcome(text: str) -> Outcome:
+    if text not in OUTCOMES:
+        raise ValueError(f"unknown outcome {text!r}; expected one of {', '.join(OUTCOMES)}")
+    return cast(Outcome, text)
+
+
+def parse_share(text: str) -> Share:
+    """``OUTCOME[:FRACTION]`` (``busy:0.2``; a bare ``OUTCOME`` means every call)."""
+    name, sep, fraction = text.partition(":")
+    try:
+        value = float(fraction) if sep else 1.0
+    except ValueError as e:
+        raise ValueError(f"expected OUTCOME[:FRACTION] like busy:0.2, got {text!r}") from e
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"the fraction must be between 0 and 1, got {text!r}")
+    return Share(_outcome(name.strip()), value)
+
+
+def parse_answer_by(text: str) -> tuple[str, Outcome]:
+    """``DESTINATION=OUTCOME`` (``+14155550100=no-answer``)."""
+    destination, sep, name = text.rpartition("=")
+    if not sep or not destination.strip():
+        raise ValueError(f"expected DESTINATION=OUTCOME like +14155550100=busy, got {text!r}")
+    return same_destination(destination), _outcome(name.strip())
+
+
+def same_destination(text: str) -> str:
+    """One spelling per destination: ``+14155550100`` is ``14155550100``; SIP case-folded."""
+    text = text.strip()
+    if text.lower().startswith(("sip:", "sips:")):
+        return text.lower()
+    return text.lstrip("+")
+
+
+class AnswerPlan:
+    """Draws each destination's outcome (thread-safe, deterministic with a seed)."""
+
+    def __init__(self, config: SimulationConfig) -> None:
+        self._script = dict(config.answer_by)
+        self._shares = config.shares
+        self._rng = random.Random(config.seed)
+        self._lock = threading.Lock()
+
+    def outcome(self, destination: str) -> Outcome:
+        with self._lock:  # always one draw, so the sequence depends on the order only
+            draw = self._rng.random()
+        scripted = self._script.get(same_destination(destination))
+        if scripted is not None:
+            return scripted
+        for share in self._shares:
+            if draw < share.fraction:
+                return share.outcome
+            draw -= share.fraction
+        return "human"

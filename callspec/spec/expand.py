@@ -1,0 +1,346 @@
+"""Expanding a call with ``each:`` into one call per row of a roster.
+
+This module owns the expansion step between resolving a spec and rendering its
+calls: reading a call's rows (a ``.csv`` file with a header row, a ``.json`` or
+``.yaml``/``.yml`` file holding a list of mappings, or an inline list of
+mappings), keeping the line each row was written on, picking rows with
+``each_where:`` and rendering each row's call name.  A data file is read under
+the rules of a spec file (UTF-8, at most 8 MiB, a regular file) and must stay
+inside the spec's git work tree (else the spec's folder).  Every problem of a
+roster is a :class:`~callspec.errors.Problem` at the data file's line, so all
+bad rows are reported in one pass.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Expander", "Row", "is_syntax_error", "row_label"]
+
+import csv
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from callspec.errors import Location, Problem, SpecError
+from callspec.spec.budget import FileClock
+from callspec.spec.files import display_path
+from callspec.spec.loader import MAX_FILE_BYTES, Document, describe, load_file, resolved
+from callspec.spec.model import RowOrigin
+from callspec.spec.templates import Columns, RenderError, render_text
+
+DATA_SUFFIXES = (".csv", ".json", ".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a roster: its fields and where it was written."""
+
+    #: 0-based position among the roster's rows (before ``each_where:``).
+    index: int
+    #: The row's first line: in the data file, or in the spec for an inline list.
+    location: Location
+    values: Mapping[str, Any] = field(repr=False)
+    #: The roster's column names (a CSV's header; the keys seen in a list of mappings).
+    columns: tuple[str, ...] = ()
+    #: Where its fields are described in messages: ``specs/oncall.csv`` or ``each:``.
+    source: str = ""
+
+    @property
+    def number(self) -> int:
+        """The row's number as people count: 1 for the first row after the header."""
+        return self.index + 1
+
+    @property
+    def origin(self) -> RowOrigin:
+        """What an expanded call keeps of its row."""
+        return RowOrigin(self.location.file, self.location.line, self.number)
+
+    def scope(self) -> Columns:
+        """The row as templates see it: ``row.<column>`` and ``row.index``."""
+        return Columns({**self.values, "index": self.index}, self.source, self.columns)
+
+
+def is_syntax_error(error: RenderError | str) -> bool:
+    """A template that does not parse: wrong in the spec, whatever the row."""
+    return str(error).startswith("template syntax error")
+
+
+def row_label(row: Row, name: str, spec_file: str) -> str:
+    """What follows a path in a message: ``(call 'page-carol', row 3 in specs/roster.yaml)``."""
+    return f"(call '{name}', row {row.number} in {spec_file})"
+
+
+class Expander:
+    """Reads rosters for the calls of a run; each data file is read once per run."""
+
+    def __init__(self, env: Mapping[str, str], clock: FileClock | None = None) -> None:
+        self.env = env
+        self.clock = clock
+        self._files: dict[Path, tuple[list[Row], list[Problem]]] = {}
+
+    def rows(
+        self, doc: Document, spec_path: Path, index: int, call: Mapping[str, Any]
+    ) -> tuple[list[Row], list[Problem]]:
+        """The rows of ``calls[index]`` that ``each_where:`` keeps, and every problem found."""
+        base = ("calls", index, "each")
+        each = call["each"]
+        if isinstance(each, list):
+            rows, problems = _inline_rows(doc, base, each)
+        else:
+            where = doc.where(base)
+            data = _data_path(spec_path, str(each), where, f"calls[{index}].each")
+            if isinstance(data, Problem):
+                return [], [data]
+            key = resolved(data)
+            if key not in self._files:
+                self._files[key] = _file_rows(data, display_path(data))
+            rows, problems = self._files[key]
+            problems = [_with_path(p, f"calls[{index}].each") for p in problems]
+        if not rows:
+            return [], problems
+        condition = call.get("each_where")
+        if condition is None:
+            return rows, problems
+        kept: list[Row] = []
+        issues = list(problems)
+        template = "{% if " + str(condition) + " %}1{% endif %}"
+        for row in rows:
+            try:
+                if render_text(template, self.scope(row), self.clock):
+                    kept.append(row)
+            except RenderError as e:
+                path = f"calls[{index}].each_where"
+                if is_syntax_error(e):  # the same for every row: the spec's, once
+                    where = doc.where(("calls", index, "each_where"))
+                    return [], [*problems, Problem(where, path, str(e))]
+                label = row_label(row, str(call["name"]), doc.file)
+                issues.append(Problem(row.location, f"{path} {label}", str(e)))
+        return kept, issues
+
+    def scope(self, row: Row) -> dict[str, Any]:
+        """What ``name:`` and ``each_where:`` see: the row and the environment."""
+        return {"row": row.scope(), "env": self.env}
+
+    def name(self, doc: Document, index: int, call: Mapping[str, Any], row: Row) -> str | Problem:
+        """The call's name rendered for ``row``, or the problem that stops it."""
+        path = f"calls[{index}].name {row_label(row, str(call['name']), doc.file)}"
+        try:
+            name = render_text(str(call["name"]), self.scope(row), self.clock)
+        except RenderError as e:
+            if is_syntax_error(e):  # the same for every row: the spec's, once
+                return Problem(doc.where(("calls", index, "name")), f"calls[{index}].name", str(e))
+            return Problem(row.location, path, str(e))
+        if not name or name != name.strip():
+            shown = json.dumps(name)
+            message = (
+                f"renders to {shown}: a call name must not be blank or begin or end with spaces"
+            )
+            return Problem(row.location, path, message)
+        return name
+
+
+def _data_path(spec_path: Path, written: str, where: Location, path: str) -> Path | Problem:
+    """The data file ``written`` in a spec, when it is allowed; else the problem."""
+    suffix = Path(written).suffix.lower()
+    if suffix not in DATA_SUFFIXES:
+        message = (
+            f"'{written}' is not a roster this reads: give a .csv (with a header row), "
+            ".json or .yaml/.yml file, or an inline list of mappings"
+        )
+        return Problem(where, path, message)
+    data = spec_path.parent / written
+    root = _root(spec_path)
+    full = resolved(data)
+    if not full.is_relative_to(root):
+        what = "git work tree" if (root / ".git").exists() else "folder"
+        message = f"'{written}' is outside the spec's {what} ({root}): a roster must be inside it"
+        return Problem(where, path, message)
+    if not full.exists():
+        message = f"no such data file: '{written}' (relative to the spec's folder)"
+        return Problem(where, path, message)
+    return data
+
+
+def _root(spec_path: Path) -> Path:
+    """The spec's git work tree, else its folder."""
+    folder = resolved(spec_path).parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return folder
+
+
+def _with_path(problem: Problem, path: str) -> Problem:
+    return problem if problem.path else Problem(problem.location, path, problem.message)
+
+
+def _inline_rows(
+    doc: Document, base: tuple[str | int, ...], items: list[Any]
+) -> tuple[list[Row], list[Problem]]:
+    columns: dict[str, None] = {}
+    rows: list[Row] = []
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            columns.update(dict.fromkeys(item))
+            rows.append(Row(i, doc.where((*base, i)), item, source="each:"))
+    names = tuple(columns)
+    return [Row(r.index, r.location, r.values, names, r.source) for r in rows], []
+
+
+def _read(path: Path, display: str) -> str:
+    """The UTF-8 text of a data file, under a spec file's limits."""
+
+    def refuse(line: int, col: int, message: str) -> SpecError:
+        return SpecError([Problem(Location(display, line, col), "", message)])
+
+    limit = f"the {MAX_FILE_BYTES >> 20} MiB limit for a data file"
+    try:
+        if not path.is_file():
+            raise refuse(1, 1, "not a regular file (a folder, a device or a pipe)")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise refuse(1, 1, f"file is {size / (1 << 20):.1f} MiB, larger than {limit}")
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise refuse(1, 1, f"cannot read file: {e.strerror or e}") from e
+    if len(raw) > MAX_FILE_BYTES:
+        raise refuse(1, 1, f"file is larger than {limit}")
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        before = raw[: e.start].decode("utf-8")
+        line = before.count("\n") + 1
+        col = len(before) - (before.rfind("\n") + 1) + 1
+        message = f"not UTF-8 text: byte 0x{raw[e.start]:02x} cannot be decoded (save it as UTF-8)"
+        raise refuse(line, col, message) from e
+
+
+def _file_rows(path: Path, display: str) -> tuple[list[Row], list[Problem]]:
+    try:
+        if path.suffix.lower() == ".csv":
+            return _csv_rows(_read(path, display), display)
+        if path.suffix.lower() == ".json":
+            return _json_rows(_read(path, display), display)
+        return _yaml_rows(load_file(path, display), display)
+    except SpecError as e:
+        return [], list(e.problems)
+
+
+def _csv_rows(text: str, display: str) -> tuple[list[Row], list[Problem]]:
+    def at(line: int, message: str) -> Problem:
+        return Problem(Location(display, line, 1), "", message)
+
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[tuple[int, list[str]]] = []
+    try:
+        while True:
+            start = reader.line_num + 1
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            if record:  # a blank line is no row
+                records.append((start, record))
+    except csv.Error as e:
+        return [], [at(reader.line_num, f"CSV error: {e}")]
+    if not records:
+        return [], [at(1, "file is empty: expected a header row, then one row per call")]
+    header_line, header = records[0]
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, column in enumerate(header, start=1):
+        if not column.strip():
+            problems.append(at(header_line, f"column {i} of the header has no name"))
+        elif column in seen:
+            problems.append(at(header_line, f"column '{column}' is named twice in the header"))
+        seen.add(column)
+    if len(records) == 1:
+        problems.append(at(header_line, "the file has a header row but no rows"))
+    if problems:
+        return [], problems
+    columns = tuple(header)
+    rows: list[Row] = []
+    for index, (line, record) in enumerate(records[1:]):
+        if len(record) != len(header):
+            message = (
+                f"row {index + 1} has {len(record)} fields, the header {len(header)} "
+                f"({', '.join(columns)})"
+            )
+            problems.append(at(line, message))
+            continue
+        values = dict(zip(header, record, strict=True))
+        rows.append(Row(index, Location(display, line, 1), values, columns, display))
+    return rows, problems
+
+
+_WS = " \t\r\n"
+
+
+def _json_rows(text: str, display: str) -> tuple[list[Row], list[Problem]]:
+    def at(offset: int, message: str) -> Problem:
+        before = text[:offset]
+        line = before.count("\n") + 1
+        return Problem(Location(display, line, offset - (before.rfind("\n") + 1) + 1), "", message)
+
+    decoder = json.JSONDecoder()
+    items: list[tuple[int, Any]] = []
+    i = _skip(text, 0)
+    if i == len(text):
+        return [], [at(0, "file is empty: expected a list of mappings, one per call")]
+    if text[i] != "[":
+        return [], [at(i, "expected a list of mappings ('[' ...), one per call")]
+    i = _skip(text, i + 1)
+    try:
+        while i < len(text) and text[i] != "]":
+            value, end = decoder.raw_decode(text, i)
+            items.append((i, value))
+            i = _skip(text, end)
+            if i < len(text) and text[i] == ",":
+                i = _skip(text, i + 1)
+            elif i < len(text) and text[i] != "]":
+                return [], [at(i, "JSON syntax error: expected ',' or ']'")]
+    except json.JSONDecodeError as e:
+        return [], [at(e.pos, f"JSON syntax error: {e.msg}")]
+    if i >= len(text):
+        return [], [at(len(text), "JSON syntax error: the list is not closed with ']'")]
+    if _skip(text, i + 1) != len(text):
+        return [], [at(_skip(text, i + 1), "JSON syntax error: text after the list")]
+    spots = [(at(offset, "").location, value) for offset, value in items]
+    return _mapping_rows(spots, display)
+
+
+def _skip(text: str, i: int) -> int:
+    while i < len(text) and text[i] in _WS:
+        i += 1
+    return i
+
+
+def _yaml_rows(doc: Document, display: str) -> tuple[list[Row], list[Problem]]:
+    if not isinstance(doc.data, list):
+        return [], [Problem(doc.where(()), "", "expected a list of mappings, one per call")]
+    return _mapping_rows([(doc.where((i,)), v) for i, v in enumerate(doc.data)], display)
+
+
+def _mapping_rows(
+    items: list[tuple[Location, Any]], display: str
+) -> tuple[list[Row], list[Problem]]:
+    if not items:
+        message = "the list is empty: expected one mapping per call"
+        return [], [Problem(Location(display, 1, 1), "", message)]
+    problems = [
+        Problem(where, "", f"row {i + 1} is {describe(value)}, not a mapping of column to value")
+        for i, (where, value) in enumerate(items)
+        if not isinstance(value, dict)
+    ]
+    if problems:
+        return [], problems
+    columns: dict[str, None] = {}
+    for _, value in items:
+        columns.update(dict.fromkeys(str(k) for k in value))
+    names = tuple(columns)
+    rows = [Row(i, where, value, names, display) for i, (where, value) in enumerate(items)]
+    return rows, []

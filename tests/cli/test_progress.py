@@ -1,0 +1,188 @@
+"""The run's progress: click's bar on a terminal (count, rate, time left), plain lines or
+nothing elsewhere, and --quiet (only problems and the one-line summary)."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from support import (
+    ROOT,
+    cred_env,
+    invoke,
+    run_args,
+    sandbox,
+    write_profiles,
+    write_spec,
+)
+
+from callspec.sandbox.faults import Fault
+
+
+def _read_pty(fd: int, proc: subprocess.Popen[bytes], seconds: float = 30.0) -> bytes:
+    """Everything written to the terminal until the process ends (bounded)."""
+    out = b""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # the other end closed (Linux: EIO)
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif proc.poll() is not None:
+            break
+    return out
+
+
+def test_bar_on_a_terminal_shows_count_rate_and_time_left(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 12)
+    with sandbox() as box:
+        master, slave = pty.openpty()
+        args = run_args(tmp_path, box.url, "--report", str(tmp_path / "r.json"))
+        args[args.index("200") - 1 : args.index("200") + 1] = ["--rate", "40"]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "callspec", *args],
+            cwd=tmp_path,
+            env={**os.environ, **cred_env(), "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.PIPE,
+            stderr=slave,
+        )
+        os.close(slave)
+        try:
+            screen = _read_pty(master, proc).decode()
+            stdout, _ = proc.communicate(timeout=30)
+        finally:
+            os.close(master)
+    assert proc.returncode == 0, screen
+    assert len(box.calls) == 12
+    assert "callspec: sending 12 call(s)" in screen  # a note above the bar
+    assert "calls  [" in screen and "\r" in screen
+    assert "0/12" in screen and "12/12" in screen  # the count, from the start to the end
+    assert " calls/s, " in screen and " s left" in screen  # rate and time left on the way
+    assert "[1/12]" not in screen  # no plain lines under the bar
+    assert b"12 calls: 12 fired" in stdout
+
+
+def test_no_bar_off_a_terminal(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 8)
+    with sandbox() as box:
+        result = invoke(run_args(tmp_path, box.url, "--report", tmp_path / "r.json"), cred_env())
+    assert result.exit_code == 0, result.stderr
+    assert "\r" not in result.stderr and "calls/s" not in result.stderr
+    assert "calls  [" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("[")]
+    assert [line.split()[0] for line in lines] == [f"[{i}/8]" for i in range(1, 9)]
+
+
+def test_click_bar_counts_and_estimates() -> None:
+    """The bar the CLI hands the library, driven as the runner drives it."""
+    import io
+
+    from callspec.cli.progress import ClickBar, bar_factory
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert bar_factory(io.StringIO(), None) is None  # off a terminal: nothing is made
+    assert bar_factory(Tty(), False) is None  # --no-progress
+    make = bar_factory(Tty(), None)
+    assert make is not None and make(3) is None  # a handful of calls: plain lines
+    forced = bar_factory(io.StringIO(), True)  # --progress: a bar wherever stderr goes
+    assert forced is not None
+    log = io.StringIO()
+    drawn = ClickBar(3, log, force=True)
+    drawn.advance(3)
+    assert "calls  [" in log.getvalue() and "3/3" in log.getvalue()
+    screen = Tty()
+    bar = ClickBar(50, screen)
+    bar.advance(1)
+    assert "1/50" in screen.getvalue() and "calls/s" not in screen.getvalue()
+    assert bar.first is not None
+    bar.first -= 4.5  # as if 9 more calls took 4.5 s: 2 calls/s, 40 left, 20 s
+    bar.advance(10)
+    assert "10/50" in screen.getvalue()
+    assert "2.0 calls/s, 20 s left" in screen.getvalue()
+    bar.note("callspec: a note")
+    assert "\x1b[2Kcallspec: a note\n" in screen.getvalue()
+    assert screen.getvalue().rstrip().endswith("10/50  2.0 calls/s, 20 s left")  # redrawn
+    bar.first -= 100  # 10 calls in 104.5 s: 0.1 calls/s, 39 left
+    bar.advance(11)
+    assert "11/50  0.1 calls/s, 6 min 48 s left" in screen.getvalue()
+    bar.advance(50)
+    bar.close()
+    assert screen.getvalue().endswith("\n") and "50/50" in screen.getvalue()
+
+
+def test_quiet_run_prints_only_problems_and_the_summary(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 6)
+    with sandbox(faults=(Fault(400, 1.0),)) as box:
+        args = run_args(tmp_path, box.url, "--report", tmp_path / "r.json", "--quiet")
+        result = invoke([*args, "--only", "call-001", "--only", "call-004"], cred_env())
+    assert result.exit_code == 1
+    assert result.stderr == ""  # no notes, no line per call
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3
+    assert lines[0] == f"{tmp_path / 'calls.yaml'}:call-001: failed: bad request"
+    assert lines[1] == f"{tmp_path / 'calls.yaml'}:call-004: failed: bad request"
+    assert lines[2].startswith("2 calls: 0 fired, 0 queued, 2 failed, 0 unknown, 0 skipped")
+    assert (tmp_path / "r.json").is_file()  # the report is still written
+
+
+def test_quiet_run_of_good_calls_is_one_line(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 3)
+    with sandbox() as box:
+        result = invoke(
+            run_args(tmp_path, box.url, "--report", tmp_path / "r.json", "-q"), cred_env()
+        )
+    assert result.exit_code == 0 and result.stderr == ""
+    assert result.stdout.startswith("3 calls: 3 fired, 0 queued, 0 failed")
+    assert result.stdout.count("\n") == 1
+
+
+def test_quiet_invalid_run_and_validate(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 2, time_limit=-5)
+    report = ["--report", str(tmp_path / "r.json")]
+    for command in (["run", "--dry-run", *report], ["validate"]):
+        result = invoke([*command, tmp_path / "calls.yaml", "--quiet"])
+        assert result.exit_code == 3
+        assert result.stdout == ""  # no "report: ..." line
+        lines = result.stderr.splitlines()
+        assert [line.split(": ")[1] for line in lines[:-1]] == [
+            "calls[0].time_limit",
+            "calls[1].time_limit",
+        ]
+        assert lines[-1] == "callspec: 2 problems; nothing was sent"
+    write_spec(tmp_path, 2)
+    result = invoke(["validate", tmp_path / "calls.yaml", "-q"])
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0,
+        "OK: 2 calls in 1 file valid\n",
+        "",
+    )
+
+
+def test_a_run_refused_by_a_guard_leaves_no_bar_and_the_cursor_shown(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 8)
+    with sandbox() as box:
+        args = run_args(tmp_path, box.url, "--report", tmp_path / "r.json", "--progress")
+        result = invoke([*args, "--max-calls", "2"], cred_env())
+    assert result.exit_code == 4 and not box.calls
+    bar_drawn, _, after = result.stderr.rpartition("\r\x1b[2K\x1b[?25h")
+    assert "0/8" in bar_drawn  # drawn when the run began, then erased
+    assert after.startswith("callspec: ") and "max" in after and "0/8" not in after

@@ -1,0 +1,492 @@
+"""``--simulate``: calls played as Plivo would, against a handler server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+import requests
+
+from callspec.sandbox.outcomes import SimulationConfig, parse_answer_by, parse_share
+from callspec.sandbox.server import Sandbox, SandboxConfig
+
+pytestmark = pytest.mark.timeout(30)
+
+AUTH_ID = "MATESTSIMULATE000001"
+TOKEN = "sim-token-0123456789abcdefghijklmnop"
+GOOD_XML = b'<?xml version="1.0"?><Response><Speak>Disk full on db-1</Speak></Response>'
+# Short call, generous timeouts: the handler is local and only a loaded machine is slow.
+FAST = SimulationConfig(duration_s=0.05, connect_timeout_s=5.0, read_timeout_s=10.0)
+
+
+class Handler:
+    """A team's handler: answers each path with a scripted (status, body); keeps every request."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.routes: dict[str, tuple[int, bytes]] = {}
+        self.lock = threading.Lock()
+        self.url = ""
+
+    def received(self, path: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [r for r in self.requests if r["path"] == path]
+
+    def paths(self) -> list[str]:
+        with self.lock:
+            return [r["path"] for r in self.requests]
+
+
+@pytest.fixture
+def handler() -> Iterator[Handler]:
+    state = Handler()
+
+    class Serve(BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length).decode() if length else ""
+            parts = urlsplit(self.path)
+            query = raw if self.command == "POST" else parts.query
+            params = dict(parse_qsl(query, keep_blank_values=True))
+            with state.lock:
+                state.requests.append(
+                    {
+                        "path": parts.path,
+                        "method": self.command,
+                        "params": params,
+                        "headers": dict(self.headers),
+                        "url": f"{state.url}{self.path}",
+                    }
+                )
+            status, body = state.routes.get(parts.path, (200, b"OK"))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _any
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Serve)
+    server.daemon_threads = True
+    state.url = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+Start = Callable[..., Sandbox]
+
+
+@pytest.fixture
+def start() -> Iterator[Start]:
+    boxes: list[Sandbox] = []
+
+    def _start(simulate: SimulationConfig = FAST, **settings: Any) -> Sandbox:
+        config = SandboxConfig(auth_id=AUTH_ID, auth_token=TOKEN, simulate=simulate, **settings)
+        box = Sandbox(config).start()
+        boxes.append(box)
+        return box
+
+    yield _start
+    for box in boxes:
+        box.stop()
+
+
+def place(box: Sandbox, **body: Any) -> list[str]:
+    """POST a call; the request_uuid(s) the sandbox answered."""
+    answer = requests.post(
+        f"{box.url}/v1/Account/{AUTH_ID}/Call/", json=body, auth=(AUTH_ID, TOKEN), timeout=5
+    )
+    assert answer.status_code in (200, 201), answer.text
+    uuid = answer.json()["request_uuid"]
+    return uuid if isinstance(uuid, list) else [uuid]
+
+
+def call_body(handler: Handler, to: str = "+14155550100", **extra: Any) -> dict[str, Any]:
+    return {
+        "from": "+14152224444",
+        "to": to,
+        "answer_url": f"{handler.url}/answer",
+        "ring_url": f"{handler.url}/ring",
+        "hangup_url": f"{handler.url}/hangup",
+        **extra,
+    }
+
+
+def state(box: Sandbox, uuid: str, status: str | None = None) -> requests.Response:
+    query = f"?status={status}" if status else ""
+    return requests.get(
+        f"{box.url}/v1/Account/{AUTH_ID}/Call/{uuid}/{query}", auth=(AUTH_ID, TOKEN), timeout=5
+    )
+
+
+def test_ring_answer_hangup_in_order_with_one_call_uuid(start: Start, handler: Handler) -> None:
+    handler.routes["/answer"] = (200, GOOD_XML)
+    box = start()
+    (uuid,) = place(box, **call_body(handler, sip_headers="Team=db"))
+    assert box.wait_for_calls(10)
+    assert handler.paths() == ["/ring", "/answer", "/hangup"]
+    ring, answer, hangup = handler.requests
+    for request in handler.requests:
+        assert request["method"] == "POST"
+        assert request["params"]["CallUUID"] == uuid
+        assert request["params"]["RequestUUID"] == uuid
+        assert request["params"]["To"] == "+14155550100"
+        assert request["params"]["X-PH-Team"] == "db"
+    assert ring["params"]["Event"] == "Ring" and ring["params"]["CallStatus"] == "ringing"
+    assert answer["params"]["Event"] == "StartApp"
+    assert answer["params"]["CallStatus"] == "in-progress"
+    params = hangup["params"]
+    assert params["Event"] == "Hangup" and params["CallStatus"] == "completed"
+    assert params["HangupCauseName"] == "End Of XML Instructions"
+    assert params["HangupCauseCode"] == "4010" and params["HangupSource"] == "Plivo"
+    assert params["AnswerTime"] and params["EndTime"] and "Machine" not in params
+
+
+def test_callbacks_carry_signatures_the_sdk_accepts(start: Start, handler: Handler) -> None:
+    signature = pytest.importorskip("plivo.utils.signature_v3")
+    from plivo.utils import validate_signature
+
+    handler.routes["/answer"] = (200, GOOD_XML)
+    box = start()
+    place(box, **call_body(handler))
+    assert box.wait_for_calls(10)
+    for request in handler.requests:
+        headers, url = request["headers"], request["url"]
+        assert validate_signature(
+            url, headers["X-Plivo-Signature-V2-Nonce"], headers["X-Plivo-Signature-V2"], TOKEN
+        )
+        assert signature.validate_v3_signature(
+            "POST",
+            url,
+            headers["X-Plivo-Signature-V3-Nonce"],
+            TOKEN,
+            headers["X-Plivo-Signature-V3"],
+            request["params"],
+        )
+        assert not signature.validate_v3_signature(
+            "POST",
+            url,
+            headers["X-Plivo-Signature-V3-Nonce"],
+            "wrong-token",
+            headers["X-Plivo-Signature-V3"],
+            request["params"],
+        )
+
+
+def test_get_methods_send_query_parameters(start: Start, handler: Handler) -> None:
+    handler.routes["/answer"] = (200, GOOD_XML)
+    box = start()
+    (uuid,) = place(box, **call_body(handler, answer_method="GET", hangup_method="GET"))
+    assert box.wait_for_calls(10)
+    answer, hangup = handler.received("/answer")[0], handler.received("/hangup")[0]
+    assert answer["method"] == "GET" and answer["params"]["CallUUID"] == uuid
+    assert hangup["method"] == "GET" and hangup["params"]["Event"] == "Hangup"
+
+
+def test_invalid_xml_ends_the_call_as_plivo_does(start: Start, handler: Handler) -> None:
+    handler.routes["/answer"] = (200, b"<Response><Speek>typo</Speek></Response>")
+    box = start()
+    (uuid,) = place(box, **call_body(handler))
+    assert box.wait_for_calls(10)
+    params = handler.received("/hangup")[0]["params"]
+    assert params["HangupCauseName"] == "Invalid Answer XML"
+    assert params["HangupCauseCode"] == "8011" and params["HangupSource"] == "Error"
+    record = state(box, uuid).json()
+    assert record["hangup_cause_name"] == "Invalid Answer XML"
+    steps = [r for r in box.calls if r.get("simulated") == "answer-xml"]
+    assert steps and "Speek" in steps[0]["note"]
+
+
+def test_fallback_url_used_when_answer_url_fails(start: Start, handler: Handler) -> None:
+    handler.routes["/answer"] = (500, b"oops")
+    handler.routes["/fallback"] = (200, GOOD_XML)
+    box = start()
+    place(box, **call_body(handler, fallback_url=f"{handler.url}/fallback"))
+    assert box.wait_for_calls(10)
+    assert handler.paths() == ["/ring", "/answer", "/fallback", "/hangup"]
+    assert handler.received("/hangup")[0]["params"]["HangupCauseCode"] == "4010"
+    answer = next(r for r in box.calls if r.get("simulated") == "answer")
+    assert answer["status"] == 500 and answer["note"] == "HTTP 500"
+
+
+def test_unreachable_answer_url_without_fallback(start: Start, handler: Handler) -> None:
+    handler.routes["/answer"] = (404, b"no such page")
+    box = start()
+    place(box, **call_body(handler))
+    assert box.wait_for_calls(10)
+    params = handler.received("/hangup")[0]["params"]
+    assert (params["HangupCauseName"], params["HangupCauseCode"]) == (
+        "Error Reaching Answer URL",
+        "7011",
+    )
+
+
+def test_redirect_followed(start: Start, handler: Handler) -> None:
+    handler.routes["/answer"] = (200, b"<Response><Redirect>/next</Redirect></Response>")
+    handler.routes["/next"] = (200, b"<Response><Speak>hi</Speak><Hangup/></Response>")
+    box = start()
+    (uuid,) = place(box, **call_body(handler))
+    assert box.wait_for_calls(10)
+    assert handler.paths() == ["/ring", "/answer", "/next", "/hangup"]
+    nxt = handler.received("/next")[0]
+    assert nxt["params"]["CallUUID"] == uuid and nxt["params"]["Event"] == "Redirect"
+    params = handler.received("/hangup")[0]["params"]
+    assert (params["HangupCauseName"], params["HangupSource"]) == ("Normal Hangup", "Answer XML")
+
+
+def test_redirect_loop_is_bounded(start: Start, handler: Handler) -> None:
+    handler.routes["/answer"] = (200, b"<Response><Redirect>/answer</Redirect></Response>")
+    box = start()
+    place(box, **call_body(handler))
+    assert box.wait_for_calls(10)
+    assert len(handler.received("/answer")) == 1 + FAST.max_redirects
+    assert handler.received("/hangup")[0]["params"]["HangupCauseName"] == "Invalid Redirect XML"
+
+
+def test_answer_by_scripts_who_answers(start: Start, handler: Handler) -> None:
+    handler.routes["/answer"] = (200, GOOD_XML)
+    script = (parse_answer_by("+14155550100=no-answer"), parse_answer_by("14155550101=human"))
+    box = start(SimulationConfig(duration_s=0.05, answer_by=script))
+    primary, secondary = place(box, **call_body(handler, to="+14155550100<+14155550101"))
+    assert box.wait_for_calls(10)
+    answered = [r["params"]["CallUUID"] for r in handler.received("/answer")]
+    assert answered == [secondary]
+    by_uuid = {r["params"]["CallUUID"]: r["params"] for r in handler.received("/hangup")}
+    assert by_uuid[primary]["CallStatus"] == "no-answer"
+    assert by_uuid[primary]["HangupCauseName"] == "No Answer"
+    assert by_uuid[primary]["AnswerTime"] == ""
+    assert by_uuid[secondary]["CallStatus"] == "completed"
+    first, second = state(box, primary).json(), state(box, secondary).json()
+    assert first["answer_time"] is None and first["call_state"] == "NOANSWER"
+    assert second["answer_time"] is not None and second["call_duration"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("outcome", "cause", "status"),
+    [("busy", "Busy Line", "busy"), ("no-answer", "No Answer", "no-answer")],
+)
+def test_unanswered_calls_never_reach_answer_url(
+    start: Start, handler: Handler, outcome: str, cause: str, status: str
+) -> None:
+    box = start(SimulationConfig(duration_s=0.05, shares=(parse_share(outcome),)))
+    place(box, **call_body(handler))
+    assert box.wait_for_calls(10)
+    assert handler.received("/answer") == []
+    params = handler.received("/hangup")[0]["params"]
+    assert (params["HangupCauseName"], params["CallStatus"]) == (cause, status)
+
+
+def test_machine_detection_reports_machine(start: Start, handler: Handler) -> None:
+    handler.routes["/answer"] = (200, GOOD_XML)
+    box = start(SimulationConfig(duration_s=0.05, shares=(parse_share("machine"),)))
+    body = call_body(
+        handler, machine_detection="hangup", machine_detection_url=f"{handler.url}/machine"
+    )
+    (uuid,) = place(box, **body)
+    assert box.wait_for_calls(10)
+    assert handler.received("/machine")[0]["params"]["Machine"] == "true"
+    params = handler.received("/hangup")[0]["params"]
+    assert params["Machine"] == "true" and params["HangupCauseName"] == "Machine Detected"
+    assert state(box, uuid).json()["hangup_cause_code"] == 9100
+
+
+def test_human_with_machine_detection_says_machine_false(start: Start, handler: Handler) -> None:
+    handler.routes["/answer"] = (200, GOOD_XML)
+    box = start()
+    place(box, **call_body(handler, machine_detection="true"))
+    assert box.wait_for_calls(10)
+    params = handler.received("/hangup")[0]["params"]
+    assert params["Machine"] == "false" and params["HangupCauseCode"] == "4010"
+
+
+def test_call_state_before_during_after_and_hangup_api(start: Start, handler: Handler) -> None:
+    handler.routes["/answer"] = (200, GOOD_XML)
+    box = start(SimulationConfig(duration_s=30))
+    missing = state(box, "00000000-0000-0000-0000-000000000000", "live")
+    assert missing.status_code == 404 and set(missing.json()) == {"api_id", "error"}
+    (uuid,) = place(box, **call_body(handler))
+    deadline_live = None
+    for _ in range(200):  # bounded: until the call is answered
+        live = state(box, uuid, "live")
+        if live.status_code == 200 and live.json()["call_status"] == "in-progress":
+            deadline_live = live.json()
+            break
+        threading.Event().wait(0.02)
+    assert deadline_live is not None
+    assert deadline_live["call_uuid"] == uuid == deadline_live["request_uuid"]
+    assert deadline_live["direction"] == "outbound" and deadline_live["to"] == "+14155550100"
+    assert state(box, uuid).status_code == 404  # no detail record while it is live
+    assert state(box, uuid, "queued").status_code == 404
+    hung = requests.delete(
+        f"{box.url}/v1/Account/{AUTH_ID}/Call/{uuid}/", auth=(AUTH_ID, TOKEN), timeout=5
+    )
+    assert hung.status_code == 204 and hung.content == b""
+    assert box.wait_for_calls(10)
+    record = state(box, uuid).json()
+    assert record["hangup_cause_name"] == "Normal Hangup"
+    assert record["hangup_source"] == "API Request"
+    assert record["call_uuid"] == uuid and record["call_state"] == "ANSWER"
+    assert state(box, uuid, "live").status_code == 404
+    again = requests.delete(
+        f"{box.url}/v1/Account/{AUTH_ID}/Call/{uuid}/", auth=(AUTH_ID, TOKEN), timeout=5
+    )
+    assert again.status_code == 404
+
+
+def test_hangup_api_while_ringing_cancels(start: Start, handler: Handler) -> None:
+    box = start(SimulationConfig(duration_s=30, shares=(parse_share("no-answer"),)))
+    (uuid,) = place(box, **call_body(handler))
+    for _ in range(200):
+        if state(box, uuid, "live").status_code == 200:
+            break
+        threading.Event().wait(0.02)
+    assert state(box, uuid, "live").json()["call_status"] == "ringing"
+    requests.delete(
+        f"{box.url}/v1/Account/{AUTH_ID}/Call/{uuid}/", auth=(AUTH_ID, TOKEN), timeout=5
+    )
+    assert box.wait_for_calls(10)
+    record = state(box, uuid).json()
+    assert (record["hangup_cause_name"], record["hangup_cause_code"]) == ("Canceled", 1000)
+    assert record["answer_time"] is None
+
+
+def test_call_state_needs_auth(start: Start) -> None:
+    box = start()
+    answer = requests.get(f"{box.url}/v1/Account/{AUTH_ID}/Call/x/", timeout=5)
+    assert answer.status_code == 401
+
+
+def test_sdk_reads_the_detail_record(
+    start: Start, handler: Handler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plivo = pytest.importorskip("plivo")
+    import plivo.rest.client as rest
+
+    handler.routes["/answer"] = (200, GOOD_XML)
+    box = start()
+    for name in ("PLIVO_API_BASE_URI", "API_VOICE_BASE_URI"):
+        monkeypatch.setattr(rest, name, f"{box.url}/v1/Account")
+    client = plivo.RestClient(AUTH_ID, TOKEN)
+    created = client.calls.create(
+        from_="+14152224444", to_="+14155550100", answer_url=f"{handler.url}/answer"
+    )
+    assert box.wait_for_calls(10)
+    record = client.calls.get(created.request_uuid)
+    assert record.call_uuid == created.request_uuid
+    assert record.hangup_cause_name == "End Of XML Instructions"
+    assert record.hangup_cause_code == 4010 and record.call_direction == "outbound"
+    assert record.to_number == "+14155550100" and record.bill_duration >= 1
+    from plivo.exceptions import ResourceNotFoundError
+
+    with pytest.raises(ResourceNotFoundError):
+        client.live_calls.get(created.request_uuid)
+
+
+def test_empty_response_ends_at_once_and_entity_bomb_is_invalid(
+    start: Start, handler: Handler
+) -> None:
+    handler.routes["/answer"] = (200, b"<Response/>")
+    box = start(SimulationConfig(duration_s=30))
+    place(box, **call_body(handler))
+    assert box.wait_for_calls(10)  # not 30 s: the empty document ends the call
+    assert handler.received("/hangup")[0]["params"]["HangupCauseCode"] == "4010"
+    bomb = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">]><Response>&a;</Response>'
+    handler.routes["/answer"] = (200, bomb)
+    place(box, **call_body(handler, to="+14155550102"))
+    assert box.wait_for_calls(10)
+    assert handler.received("/hangup")[1]["params"]["HangupCauseName"] == "Invalid Answer XML"
+
+
+def test_oversized_answer_is_an_error_reaching_the_answer_url(
+    start: Start, handler: Handler
+) -> None:
+    handler.routes["/answer"] = (200, b"<Response>" + b" " * 200_000 + b"</Response>")
+    box = start()
+    place(box, **call_body(handler))
+    assert box.wait_for_calls(10)
+    assert handler.received("/hangup")[0]["params"]["HangupCauseCode"] == "7011"
+    answer = next(r for r in box.calls if r.get("simulated") == "answer")
+    assert "larger than 102400 bytes" in answer["note"]
+
+
+def test_queued_call_state_then_played(start: Start, handler: Handler) -> None:
+    handler.routes["/answer"] = (200, GOOD_XML)
+    box = start(cps=1)
+    shape = None
+    for i in range(5):  # bounded: a second boundary between two posts spoils an attempt
+        place(box, **call_body(handler, to=f"+1415555010{i}"))
+        (second,) = place(box, **call_body(handler, to=f"+1415555020{i}"))
+        queued = state(box, second, "queued")
+        if queued.status_code == 200:
+            shape = queued.json()
+            break
+    assert shape is not None
+    assert shape["call_status"] == "queued" and shape["call_uuid"] == second
+    assert set(shape) == {"api_id", "call_status", "call_uuid", "caller_name", "direction"} | {
+        "from",
+        "to",
+    }
+    assert box.wait_for_calls(10)
+    assert second in {r["params"]["CallUUID"] for r in handler.received("/hangup")}
+    assert state(box, second, "queued").status_code == 404
+    assert state(box, second).json()["hangup_cause_name"] == "End Of XML Instructions"
+
+
+def test_time_limit_caps_the_call(start: Start, handler: Handler) -> None:
+    handler.routes["/answer"] = (200, GOOD_XML)
+    box = start(SimulationConfig(duration_s=30))
+    (uuid,) = place(box, **call_body(handler, time_limit=1))
+    assert box.wait_for_calls(10)
+    params = handler.received("/hangup")[0]["params"]
+    assert (params["HangupCauseName"], params["HangupCauseCode"]) == ("Scheduled Hangup", "6000")
+    assert state(box, uuid).json()["call_duration"] == 1
+
+
+def test_answer_mix_is_deterministic_with_a_seed(start: Start, handler: Handler) -> None:
+    handler.routes["/answer"] = (200, GOOD_XML)
+    shares = (parse_share("busy:0.5"), parse_share("rejected:0.25"))
+    to = "<".join(f"+1415555{i:04d}" for i in range(12))
+    endings = []
+    for _ in range(2):
+        box = start(SimulationConfig(duration_s=0.0, shares=shares, seed=7))
+        uuids = place(box, **call_body(handler, to=to))
+        assert box.wait_for_calls(10)
+        endings.append([state(box, u).json()["hangup_cause_name"] for u in uuids])
+    assert endings[0] == endings[1]
+    assert {"Busy Line", "Rejected", "End Of XML Instructions"} >= set(endings[0])
+    assert len(set(endings[0])) > 1
+
+
+def test_record_file_and_log_show_every_step(start: Start, handler: Handler, tmp_path: Any) -> None:
+    import io
+    import json
+
+    handler.routes["/answer"] = (500, b"down")
+    log = io.StringIO()
+    box = start(record=tmp_path / "calls.jsonl", log=log)
+    (uuid,) = place(box, **call_body(handler))
+    assert box.wait_for_calls(10)
+    box.stop()
+    lines = [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    steps = [(r["simulated"], r["status"]) for r in lines if "simulated" in r]
+    assert steps == [("ring", 200), ("answer", 500), ("end", None), ("hangup", 200)]
+    assert all(r["call_uuid"] == uuid for r in lines if "simulated" in r)
+    end = next(r for r in lines if r.get("simulated") == "end")
+    assert end["note"] == "Error Reaching Answer URL (7011, Error)"
+    text = log.getvalue()
+    assert f"simulate {uuid} answer POST {handler.url}/answer 500 HTTP 500" in text
+    assert TOKEN not in text
