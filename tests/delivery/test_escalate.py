@@ -259,3 +259,24 @@ def test_each_step_is_noted_as_it_ends(tmp_path: Path, plivo: PlivoCalls):
             "answered (ANSWER, End Of XML Instructions, source Plivo), 31 s",
         ],
     ]
+
+
+def test_a_roster_escalates_row_by_row(tmp_path: Path, plivo: PlivoCalls):
+    (tmp_path / "oncall.csv").write_text(
+        f"name,phone\nalice,{NO_ANSWER}\nbob,{ANSWERS}\ncarol,{BUSY}\n"
+    )
+    (tmp_path / "chain.yaml").write_text(
+        "version: 1\n"
+        "calls:\n"
+        '  - name: "page-{{ row.name }}"\n'
+        "    each: oncall.csv\n"
+        '    to: "{{ row.phone }}"\n'
+        '    from: "+14155550100"\n'
+        "    answer_url: https://example.com/answer.xml\n"
+        "    escalate: {answer_within: 45}\n"
+    )
+    result, report, _ = _run(tmp_path, plivo.url)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert _posts(plivo) == [NO_ANSWER, ANSWERS]
+    assert [c["name"] for c in report["calls"]] == ["page-alice", "page-bob", "page-carol"]
+    assert report["calls"][2]["reason"] == "escalation stopped: answered by 'page-bob', row 2"
