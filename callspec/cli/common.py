@@ -138,6 +138,18 @@ _PLAN_DECORATORS = [
 ]
 
 
+def format_option(func: F) -> F:
+    """``--format text|json|github``: how a command that reads specs prints problems."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json", "github"]),
+        default="text",
+        show_default=True,
+        help="How to print problems: text, a JSON list, or GitHub annotations on stdout.",
+    )(func)
+
+
 def plan_options(func: F) -> F:
     """The options of every command that reads specs, handed over as ``paths`` and ``plan``."""
 

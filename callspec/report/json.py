@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
 import callspec
+from callspec.check.checker import document_of
 from callspec.redact import Redactor
 from callspec.report.base import Reporter, ReportError
 from callspec.results import CallResult, RunResult
@@ -100,6 +101,7 @@ def report_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
             }
             for p in result.problems
         ],
+        "checks": [redactor.value(document_of(c)) for c in result.checks],
     }
 
 
