@@ -279,15 +279,21 @@ def answering(
 ) -> Iterator[tuple[str, list[str]]]:
     """A small HTTP server on 127.0.0.1; ``respond(handler, n)`` -> (status, headers, body).
 
-    Yields (url, log) where log gets "path user" for every POST read.
+    Yields (url, log) where log gets "path user" for every POST or GET read; the
+    handler's ``body`` holds what was posted.
     """
     count = [0]
     log: list[str] = []
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
+        body = b""
+
+        def do_GET(self) -> None:
+            self.do_POST()
+
         def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             auth = self.headers.get("Authorization", "Basic ")[6:]
             user = base64.b64decode(auth).decode("latin-1").split(":")[0]
             with lock:

@@ -99,10 +99,11 @@ def _parse(body: bytes, max_bytes: int) -> tuple[ET.Element, dict[int, tuple[int
         parser.feed(body)
         root: ET.Element = parser.close()
     except DTDForbidden as exc:
+        line, column = _where(body, b"<!DOCTYPE", expat)
         raise XmlError(
             XmlProblem(
-                expat.CurrentLineNumber,
-                expat.CurrentColumnNumber + 1,
+                line,
+                column,
                 f"a DOCTYPE ({exc.name}) is not allowed: its entities could expand without "
                 "bound or read other files; Plivo XML needs none",
             )
@@ -120,6 +121,15 @@ def _parse(body: bytes, max_bytes: int) -> tuple[ET.Element, dict[int, tuple[int
         reason = str(exc).split(":", 1)[0]
         raise XmlError(XmlProblem(line, column + 1, f"not well-formed XML: {reason}")) from None
     return root, builder.positions
+
+
+def _where(body: bytes, token: bytes, expat: Any) -> tuple[int, int]:
+    """Line and column of ``token``'s first occurrence (expat's own position when absent)."""
+    at = body.find(token)
+    if at < 0:
+        return expat.CurrentLineNumber, expat.CurrentColumnNumber + 1
+    before = body[:at]
+    return before.count(b"\n") + 1, at - (before.rfind(b"\n") + 1) + 1
 
 
 def safe_parse(body: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ET.Element:

@@ -23,6 +23,7 @@ from callspec.cli.common import (
 
 if TYPE_CHECKING:
     from callspec.errors import Problem
+    from callspec.redact import Redactor
     from callspec.spec.plan import PlanOptions
 
 DEFAULT_CHECK_TIMEOUT = 5.0  # callspec.check.fetch's, without importing it for --help
@@ -83,10 +84,11 @@ def check(
         try:
             built = build_plan(paths, replace(plan, warnings=None), environ)
         except SpecError as e:
-            _print(fmt, [], [("error", p) for p in e.problems], environ)
+            _print(fmt, [], [("error", p) for p in e.problems], environ, env_redactor())
             sys.exit(e.exit_code)
         except UsageError as e:
-            _print(fmt, [], [("error", Problem(Location(""), "", str(e)))], environ)
+            problem = Problem(Location(""), "", str(e))
+            _print(fmt, [], [("error", problem)], environ, env_redactor())
             sys.exit(e.exit_code)
     mask = env_redactor()
     mask.add(s for c in built.calls for s in c.secret_values)
@@ -100,7 +102,7 @@ def check(
         click.echo(check_totals(checks))
     else:
         documents = [mask.value(document_of(c)) for c in checks]
-        _print(fmt, documents, [("error", p) for p in problems], environ)
+        _print(fmt, documents, [("error", p) for p in problems], environ, mask)
     if problems:
         sys.exit(ExitCode.INVALID)
 
@@ -110,10 +112,10 @@ def _print(
     documents: list[object],
     items: list[tuple[Literal["error", "warning"], Problem]],
     environ: dict[str, str],
+    mask: Redactor,
 ) -> None:
     from callspec.report.problems import github_commands, problems_json
 
-    mask = env_redactor()
     if fmt == "json":
         problems = json.loads(problems_json(items))
         click.echo(mask.text(json.dumps({"checks": documents, "problems": problems}, indent=2)))
