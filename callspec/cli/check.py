@@ -49,7 +49,9 @@ def check_options(func: F) -> F:
 
 @cli.command()
 @plan_options
-@format_option
+@format_option(
+    "How to print: text, a JSON object (checks, problems), or GitHub annotations on stdout."
+)
 @check_options
 @handled
 def check(
@@ -59,11 +61,14 @@ def check(
     check_callbacks: bool,
     check_timeout: float,
 ) -> None:
-    """Request each call's answer_url (and fallback_url) as Plivo would and check that it
-    serves valid Plivo XML; place no call. Exit 3 when any check fails.
+    """Request each answer_url as Plivo would; check its XML. Exit 3 when a check fails.
 
-    Each distinct (URL, method) is requested once, with the parameters Plivo sends when a
-    call is answered and the header X-Callspec-Check: 1.
+    Each call's answer_url and fallback_url (with --check-callbacks also its ring_url,
+    hangup_url, machine_detection_url and callback_url) is requested once per distinct
+    (URL, method), with the parameters Plivo sends and the header X-Callspec-Check: 1,
+    following at most 3 redirects, within --check-timeout, up to 1 MiB. The body of an
+    answer_url or fallback_url must be valid Plivo XML; each <Redirect> in it is
+    checked too. Places no call.
 
     \b
     Examples:

@@ -138,7 +138,9 @@ _PLAN_DECORATORS = [
 ]
 
 
-def format_option(func: F) -> F:
+def format_option(
+    help: str = "How to print problems: text, a JSON list, or GitHub annotations on stdout.",
+) -> Callable[[F], F]:
     """``--format text|json|github``: how a command that reads specs prints problems."""
     return click.option(
         "--format",
@@ -146,8 +148,8 @@ def format_option(func: F) -> F:
         type=click.Choice(["text", "json", "github"]),
         default="text",
         show_default=True,
-        help="How to print problems: text, a JSON list, or GitHub annotations on stdout.",
-    )(func)
+        help=help,
+    )
 
 
 def plan_options(func: F) -> F:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 @cli.command()
 @plan_options
-@format_option
+@format_option()
 @click.option(
     "--changed",
     is_flag=True,
