@@ -18,6 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_MAX_BYTES = 1_048_576
+#: More elements than any answer document needs; past it the document is refused, located.
+MAX_ELEMENTS = 10_000
+#: Problems reported per document; the rest are counted.
+MAX_PROBLEMS = 50
 _XML_NS = "{http://www.w3.org/XML/1998/namespace}"
 _TRUE_FALSE = ("true", "false")
 
@@ -52,6 +56,10 @@ def rules() -> Mapping[str, Any]:
     return loaded
 
 
+class _TooMany(Exception):
+    """Raised inside the parser when a document has more than MAX_ELEMENTS elements."""
+
+
 class _Builder:
     """An ElementTree target that remembers where each element starts."""
 
@@ -61,6 +69,8 @@ class _Builder:
         self.where: Any = None  # the expat parser, set once the parser exists
 
     def start(self, tag: str, attrib: dict[str, str]) -> ET.Element:
+        if len(self.positions) >= MAX_ELEMENTS:
+            raise _TooMany(self.where.CurrentLineNumber, self.where.CurrentColumnNumber + 1)
         element = self.builder.start(tag, attrib)
         if self.where is not None:
             self.positions[id(element)] = (
@@ -114,6 +124,15 @@ def _parse(body: bytes, max_bytes: int) -> tuple[ET.Element, dict[int, tuple[int
                 expat.CurrentLineNumber,
                 expat.CurrentColumnNumber + 1,
                 "entity declarations and external entities are not allowed",
+            )
+        ) from None
+    except _TooMany as exc:
+        line, column = exc.args
+        raise XmlError(
+            XmlProblem(
+                line,
+                column,
+                f"more than {MAX_ELEMENTS:,} elements: no answer document needs so many",
             )
         ) from None
     except ET.ParseError as exc:
@@ -267,7 +286,14 @@ def check_tree(
                     )
                 )
         stack.extend(reversed(list(element)))
-    return tuple(sorted(problems, key=lambda p: (p.line, p.column)))
+    ordered = sorted(problems, key=lambda p: (p.line, p.column))
+    if len(ordered) > MAX_PROBLEMS:
+        last = ordered[MAX_PROBLEMS - 1]
+        more = len(ordered) - MAX_PROBLEMS + 1
+        ordered[MAX_PROBLEMS - 1 :] = [
+            XmlProblem(last.line, last.column, f"... and {more:,} more problems")
+        ]
+    return tuple(ordered)
 
 
 def check_document(

@@ -254,3 +254,18 @@ def test_size_cap() -> None:
     p = check_document(body, max_bytes=1000)[0]
     assert p.message == "the document is over the size cap (2,036 > 1,000 bytes)"
     assert check_document(body, max_bytes=10_000) == ()
+
+
+def test_element_count_is_capped_and_located() -> None:
+    body = b"<Response>\n" + b"<Wait/>" * 20_000 + b"\n</Response>"
+    p = _one(body)
+    assert (p.line, p.column) == (2, 69_994)
+    assert p.message == "more than 10,000 elements: no answer document needs so many"
+
+
+def test_problems_are_capped() -> None:
+    body = b"<Response>" + b"<Wiat/>" * 200 + b"</Response>"
+    problems = check_document(body)
+    assert len(problems) == 50
+    assert problems[-1].message == "... and 151 more problems"
+    assert problems[0].message.endswith("did you mean <Wait>?")
