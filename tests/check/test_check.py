@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
-from support import answering, cred_env, free_port, invoke, read_report, sandbox, write_profiles
+from support import answering, cred_env, invoke, read_report, sandbox, write_profiles
 
 from callspec.check.params import PLACEHOLDER_UUID
 from callspec.errors import ExitCode
@@ -233,9 +234,11 @@ def test_slow_server_times_out(server: Any, tmp_path: Path) -> None:
 
 
 def test_unreachable_host(tmp_path: Path) -> None:
-    dead = f"http://127.0.0.1:{free_port()}/answer.xml"
-    path = spec(tmp_path, {"answer_url": dead})
-    result = invoke(["check", path])
+    with socket.socket() as held:  # bound, never listening: refused, and no one else's port
+        held.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{held.getsockname()[1]}/answer.xml"
+        path = spec(tmp_path, {"answer_url": dead})
+        result = invoke(["check", path])
     assert result.exit_code == ExitCode.INVALID
     assert f"answer_url POST {dead}: unreachable: connection refused" in result.stderr
 
@@ -286,11 +289,11 @@ def test_run_check_places_nothing_when_a_check_fails(server: Any, tmp_path: Path
     routes["/good"] = (200, XML, GOOD)
     routes["/bad"] = (200, XML, b"<Response><Spek/></Response>")
     path = spec(tmp_path, {"answer_url": f"{url}/good"}, {"answer_url": f"{url}/bad"})
-    report, junit = tmp_path / "r.json", tmp_path / "j.xml"
+    report, junit, summary = tmp_path / "r.json", tmp_path / "j.xml", tmp_path / "summary.md"
     with sandbox() as box:
         result = invoke(
             ["run", path, "--api-url", box.url, "--check", "--report", report, "--junit", junit],
-            cred_env(),
+            cred_env(GITHUB_STEP_SUMMARY=str(summary)),
         )
         assert result.exit_code == ExitCode.INVALID, result.output
         assert box.calls == []
@@ -300,6 +303,9 @@ def test_run_check_places_nothing_when_a_check_fails(server: Any, tmp_path: Path
     assert [c["ok"] for c in doc["checks"]] == [True, False]
     assert doc["checks"][1]["xml_problems"][0]["message"].startswith("<Spek> is not a Plivo")
     assert 'name="callspec check"' in junit.read_text() and "<failure" in junit.read_text()
+    page = summary.read_text()
+    assert "checked 2 URLs: 1 ok, 1 failed" in page
+    assert f"| FAIL | answer_url | POST | {url}/bad | 200 | invalid Plivo XML" in page
 
 
 def test_run_check_sends_when_every_check_passes(server: Any, tmp_path: Path) -> None:
