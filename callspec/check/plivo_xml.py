@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULT_MAX_BYTES = 1_048_576
 #: More elements than any answer document needs; past it the document is refused, located.
@@ -262,6 +263,14 @@ def check_tree(
             problems.append(XmlProblem(line, col, f"<{tag}> takes no text (found {text[:40]!r})"))
         elif rule["text"] == "required" and not text and len(element) == 0:
             problems.append(XmlProblem(line, col, f"<{tag}> needs text content"))
+        text_url = rule.get("text_url")
+        if text_url and text and urlsplit(text).scheme.lower() not in text_url["schemes"]:
+            schemes = " or ".join(text_url["schemes"])
+            problems.append(
+                XmlProblem(
+                    line, col, f"<{tag}> needs an absolute {schemes} URL (found {text[:80]!r})"
+                )
+            )
         if tag == "Redirect" and url is not None and _redirect_target(element) == url:
             problems.append(
                 XmlProblem(

@@ -177,6 +177,10 @@ def test_bad_attribute_suggests_the_right_one() -> None:
         (b"<MultiPartyCall>m</MultiPartyCall>", "<MultiPartyCall> needs the attribute 'role'"),
         (b"<Dial>+14155550100</Dial>", "<Dial> takes no text (found '+14155550100')"),
         (b"<Play/>", "<Play> needs text content"),
+        (
+            b"<Redirect>/next.xml</Redirect>",
+            "<Redirect> needs an absolute http or https URL (found '/next.xml')",
+        ),
     ],
 )
 def test_bad_values(xml: bytes, message: str) -> None:
