@@ -274,7 +274,7 @@ def test_secrets_are_masked(server: Any, tmp_path: Path) -> None:
 
 def test_github_format(server: Any, tmp_path: Path) -> None:
     url, routes, _ = server
-    routes["/a"] = (200, XML, b'<Response>\n<Play loop="x">u</Play></Response>')
+    routes["/a"] = (200, XML, b'<Response>\n<Play loop="x">https://x.test/a.mp3</Play></Response>')
     path = spec(tmp_path, {"answer_url": f"{url}/a"})
     result = invoke(["check", path, "--format", "github"])
     assert result.exit_code == ExitCode.INVALID

@@ -162,7 +162,7 @@ def test_bad_attribute_suggests_the_right_one() -> None:
     ("xml", "message"),
     [
         (
-            b'<Play loop="often">u</Play>',
+            b'<Play loop="often">https://x.test/a.mp3</Play>',
             "<Play> attribute 'loop' is 'often'; it must be an integer",
         ),
         (b'<Wait beep="yes"/>', "<Wait> attribute 'beep' is 'yes'; it must be true or false"),
