@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ MAX_ELEMENTS = 10_000
 MAX_PROBLEMS = 50
 _XML_NS = "{http://www.w3.org/XML/1998/namespace}"
 _TRUE_FALSE = ("true", "false")
+_INTEGER = re.compile(r"\s*[+-]?[0-9]{1,18}\s*\Z")
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,11 @@ def _suggest(name: str, choices: list[str], *, element: bool = False) -> str:
     return f"; did you mean <{close[0]}>?" if element else f"; did you mean '{close[0]}'?"
 
 
+def _short(value: str, limit: int = 80) -> str:
+    """A value from the document, quoted and cut short for a message."""
+    return repr(value if len(value) <= limit else value[: limit - 1] + "\N{HORIZONTAL ELLIPSIS}")
+
+
 def _value_problem(tag: str, attr: str, value: str, rule: Mapping[str, Any]) -> str | None:
     kind = rule.get("type", "string")
     where = f"<{tag}> attribute '{_display(attr)}'"
@@ -186,18 +193,21 @@ def _value_problem(tag: str, attr: str, value: str, rule: Mapping[str, Any]) -> 
             if rule.get("or_url") and item.strip().lower().startswith(("http://", "https://")):
                 continue
             extra = " or a URL" if rule.get("or_url") else ""
-            return f"{where} is '{item}'; it must be one of {', '.join(enum)}{extra}"
+            return f"{where} is {_short(item)}; it must be one of {', '.join(enum)}{extra}"
         return None
     if kind == "boolean" and value.strip().lower() not in _TRUE_FALSE:
-        return f"{where} is '{value}'; it must be true or false"
+        return f"{where} is {_short(value)}; it must be true or false"
     if kind == "integer":
-        text = value.strip()
-        if not (text.lstrip("-+").isdigit() and len(text) <= 19):
-            return f"{where} is '{value}'; it must be an integer"
-        number = int(text)
+        if not _INTEGER.match(value):
+            return f"{where} is {_short(value)}; it must be an integer"
+        number = int(value.strip())
         low, high = rule.get("minimum"), rule.get("maximum")
         if (low is not None and number < low) or (high is not None and number > high):
-            return f"{where} is {number}; it must be from {low} to {high}"
+            if low is not None and high is not None:
+                bounds = f"from {low} to {high}"
+            else:
+                bounds = f"at least {low}" if low is not None else f"at most {high}"
+            return f"{where} is {number}; it must be {bounds}"
     return None
 
 

@@ -167,6 +167,10 @@ def test_bad_attribute_suggests_the_right_one() -> None:
         ),
         (b'<Wait beep="yes"/>', "<Wait> attribute 'beep' is 'yes'; it must be true or false"),
         (
+            '<Play loop="\u00b2">https://x.test/a.mp3</Play>'.encode(),
+            "<Play> attribute 'loop' is '\u00b2'; it must be an integer",
+        ),
+        (
             b'<Redirect method="PUT">https://x/</Redirect>',
             "<Redirect> attribute 'method' is 'PUT'; it must be one of GET, POST",
         ),
