@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -141,9 +140,7 @@ def test_entity_bomb_is_a_located_error(server: Any, tmp_path: Path) -> None:
     url, routes, _ = server
     routes["/bomb"] = (200, XML, BOMB)
     path = spec(tmp_path, {"answer_url": f"{url}/bomb"})
-    started = time.perf_counter()
     result = invoke(["check", path])
-    assert time.perf_counter() - started < 10  # generous: expanding it would not end
     assert result.exit_code == ExitCode.INVALID
     assert f"answer_url POST {url}/bomb:2:1: a DOCTYPE (lolz) is not allowed" in result.stderr
 
