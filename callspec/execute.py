@@ -250,7 +250,9 @@ def _check_urls(
 
     mask = Redactor(environment_secrets(environ))
     mask.add(s for c in plan.calls for s in c.secret_values)
-    checks = check_plan(plan.calls, request.check)
+    checks = check_plan(plan.calls, request.check, stop=stop)
+    if stop is not None and stop.is_set():  # interrupted: the runner records it, sends nothing
+        return checks
     if all(c.ok for c in checks):
         err.write(f"callspec: {check_totals(checks)}\n")
         return checks

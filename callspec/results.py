@@ -124,10 +124,12 @@ class RunResult:
         """3 for invalid specs or a failed URL check, 130 when interrupted, 1 when a call
         failed or is unknown, or when sending stopped early for any other reason (journal,
         circuit breaker), else 0."""
-        if self.problems or self.check_failed:
+        if self.problems:
             return ExitCode.INVALID
         if self.interrupted:
             return ExitCode.INTERRUPTED
+        if self.check_failed:
+            return ExitCode.INVALID
         if self.stopped is not None:
             return ExitCode.CALL_FAILED
         if any(c.outcome in ("failed", "unknown", "invalid") for c in self.calls):

@@ -9,6 +9,7 @@ failures into located :class:`~callspec.errors.Problem` s.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -38,6 +39,7 @@ _EVENT_OF: dict[UrlKind, Event] = {
     "machine_detection_url": "machine_detection",
     "callback_url": "callback",
 }
+_STOPPED = "not checked: interrupted"
 #: How many <Redirect> documents one run follows at most, all chains together.
 MAX_XML_REDIRECTS = 20
 
@@ -112,8 +114,12 @@ def check_plan(
     calls: Iterable[CallPlan],
     options: CheckOptions,
     on_result: Callable[[UrlCheck], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> tuple[UrlCheck, ...]:
-    """Check every URL of ``calls``; the <Redirect> targets of valid documents too."""
+    """Check every URL of ``calls``; the <Redirect> targets of valid documents too.
+
+    Once ``stop`` is set (Ctrl-C in ``run --check``) no further request starts.
+    """
     pending = targets(calls, options)
     seen = {(t.url, t.method) for t in pending}
     results: list[UrlCheck] = []
@@ -123,6 +129,10 @@ def check_plan(
         while pending:
 
             def one(target: _Target) -> tuple[UrlCheck, bytes]:
+                if stop is not None and stop.is_set():
+                    return _judge(
+                        target, Fetched(target.url, target.method, error=_STOPPED), 0
+                    ), b""
                 got = fetch(
                     target.url,
                     target.method,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import threading
@@ -318,3 +319,29 @@ def test_run_check_sends_when_every_check_passes(server: Any, tmp_path: Path) ->
         assert len(box.calls) == 1
     assert "checked 1 URL: 1 ok, 0 failed" in result.stdout
     assert read_report(report)["checks"][0]["xml"] == "valid"
+
+
+def test_run_check_interrupted_sends_nothing_and_exits_130(server: Any, tmp_path: Path) -> None:
+    from callspec.check.checker import CheckOptions
+    from callspec.delivery.runner import RunOptions
+    from callspec.execute import Outputs, RunRequest, execute
+    from callspec.spec.model import PlanOptions
+
+    url, routes, seen = server
+    routes["/good"] = (200, XML, GOOD)
+    path = spec(tmp_path, {"answer_url": f"{url}/good"})
+    stop = threading.Event()
+    stop.set()  # a Ctrl-C before the check starts
+    with sandbox() as box:
+        request = RunRequest(
+            (path,),
+            PlanOptions(),
+            RunOptions(api_url=box.url),
+            Outputs(report=tmp_path / "r.json", progress=False),
+            check=CheckOptions(),
+        )
+        result, _ = execute(request, cred_env(), io.StringIO(), io.StringIO(), stop)
+        assert box.calls == []
+    assert seen.requests == []
+    assert result.exit_code() == ExitCode.INTERRUPTED
+    assert result.checks[0].error == "not checked: interrupted"
