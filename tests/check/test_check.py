@@ -345,3 +345,22 @@ def test_run_check_interrupted_sends_nothing_and_exits_130(server: Any, tmp_path
     assert seen.requests == []
     assert result.exit_code() == ExitCode.INTERRUPTED
     assert result.checks[0].error == "not checked: interrupted"
+
+
+def test_github_action_check_command(server: Any, tmp_path: Path) -> None:
+    from support import run_action_step
+
+    url, routes, seen = server
+    routes["/good"] = (200, XML, GOOD)
+    routes["/bad"] = (200, XML, b"<Response><Speak voise='MAN'>x</Speak></Response>")
+    work = tmp_path / "repo"
+    work.mkdir()
+    spec(work, {"answer_url": f"{url}/good"}, {"answer_url": f"{url}/bad"})
+    code, outputs, stdout, _ = run_action_step(tmp_path, work, command="check", paths="calls.yaml")
+    assert code == ExitCode.INVALID
+    assert outputs["exit-code"] == "3" and outputs["invalid"] == "1"
+    assert "::error file=calls.yaml,line=8,col=1,title=callspec%3A calls[1].answer_url::" in stdout
+    assert sorted(seen.paths()) == ["/bad", "/good"]  # each URL once
+    routes["/bad"] = routes["/good"]
+    code, outputs, _, _ = run_action_step(tmp_path, work, command="check", paths="calls.yaml")
+    assert (code, outputs["exit-code"], outputs["invalid"]) == (0, "0", "0")
