@@ -28,7 +28,8 @@ _TEXT_URLS = {
     },
     "Redirect": {
         "schemes": ["http", "https"],
-        "source": "Plivo XML reference: Redirect's text is the absolute URL of the next document",
+        "source": "Plivo XML reference (docs.plivo.org/docs/restxml/elements/redirect): "
+        "'you must enter an absolute URL'",
     },
 }
 

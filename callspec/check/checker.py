@@ -33,13 +33,15 @@ _METHOD_OF: dict[UrlKind, str] = {
 _EVENT_OF: dict[UrlKind, Event] = {
     "answer_url": "answer",
     "fallback_url": "answer",
-    "redirect": "answer",
+    "redirect": "redirect",
     "ring_url": "ring",
     "hangup_url": "hangup",
     "machine_detection_url": "machine_detection",
     "callback_url": "callback",
 }
 _STOPPED = "not checked: interrupted"
+#: What Plivo reads an XML document as (docs.plivo.com/docs/voice/xml/response).
+XML_MEDIA_TYPES = ("text/xml", "application/xml")
 #: How many <Redirect> documents one run follows at most, all chains together.
 MAX_XML_REDIRECTS = 20
 
@@ -106,6 +108,12 @@ def _judge(target: _Target, got: Fetched, max_bytes: int) -> UrlCheck:
         return replace(check, error=f"HTTP {got.status}")
     if target.kind not in XML_KINDS:
         return check
+    media = (got.content_type or "").split(";")[0].strip().lower()
+    if media not in XML_MEDIA_TYPES:
+        shown = got.content_type or "none"
+        return replace(
+            check, error=f"Content-Type {shown}: Plivo requires text/xml or application/xml"
+        )
     problems = check_document(got.body, max_bytes=max_bytes, url=target.url)
     return replace(check, xml="invalid" if problems else "valid", problems=problems)
 
@@ -155,8 +163,9 @@ def check_plan(
                         continue
                     seen.add((url, method))
                     followed += 1
+                    params = {**target.params, "Event": "Redirect"}
                     pending.append(
-                        _Target("redirect", url, method, target.calls, target.params, check.url)
+                        _Target("redirect", url, method, target.calls, params, check.url)
                     )
     return _mark_loops(results, bodies, options.max_bytes)
 

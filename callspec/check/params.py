@@ -16,7 +16,7 @@ from typing import Any, Literal
 #: The RequestUUID and CallUUID of every check request: a UUID no Plivo call has.
 PLACEHOLDER_UUID = "00000000-0000-4000-8000-00000000c4ec"
 
-Event = Literal["answer", "ring", "hangup", "machine_detection", "callback"]
+Event = Literal["answer", "redirect", "ring", "hangup", "machine_detection", "callback"]
 
 
 def _session_start(now: datetime) -> str:
@@ -63,8 +63,9 @@ def call_params(
         "Direction": "outbound",
     }
     stir = {"STIRAttestation": "Not Applicable"}
-    if event == "answer":
-        params |= {"ALegUUID": uuid, "Event": "StartApp", "CallStatus": "in-progress"}
+    if event in ("answer", "redirect"):  # a <Redirect> target gets the same, Event=Redirect
+        started = "StartApp" if event == "answer" else "Redirect"
+        params |= {"ALegUUID": uuid, "Event": started, "CallStatus": "in-progress"}
         params |= {"SessionStart": _session_start(now), **stir}
         params["stir_verification"] = "Not Applicable"
     elif event == "ring":

@@ -197,7 +197,7 @@ def test_visible_redirect_loop(server: Any, tmp_path: Path) -> None:
 
 
 def test_redirect_targets_are_checked_too(server: Any, tmp_path: Path) -> None:
-    url, routes, _ = server
+    url, routes, seen = server
     routes["/a"] = (
         200,
         XML,
@@ -211,6 +211,27 @@ def test_redirect_targets_are_checked_too(server: Any, tmp_path: Path) -> None:
         f"<Redirect> from {url}/a GET {url}/b:1:11: <Hangup> has no attribute 'shedule'; "
         "did you mean 'schedule'?" in result.stderr
     )
+    events = [(m, p, params["Event"]) for m, p, params, _ in seen.requests]
+    assert events == [("POST", "/a", "StartApp"), ("GET", "/b", "Redirect")]
+
+
+def test_content_type_must_be_xml(server: Any, tmp_path: Path) -> None:
+    url, routes, _ = server
+    routes["/html"] = (200, {"Content-Type": "text/html"}, GOOD)
+    routes["/none"] = (200, {}, GOOD)
+    routes["/charset"] = (200, {"Content-Type": "Application/XML; charset=utf-8"}, GOOD)
+    path = spec(
+        tmp_path,
+        {"answer_url": f"{url}/html"},
+        {"answer_url": f"{url}/none"},
+        {"answer_url": f"{url}/charset"},
+    )
+    result = invoke(["check", path])
+    assert result.exit_code == ExitCode.INVALID
+    wrong = "Plivo requires text/xml or application/xml"
+    assert f"answer_url POST {url}/html: Content-Type text/html: {wrong}" in result.stderr
+    assert f"answer_url POST {url}/none: Content-Type none: {wrong}" in result.stderr
+    assert f"{url}/charset" not in result.stderr
 
 
 def test_slow_server_times_out(server: Any, tmp_path: Path) -> None:
