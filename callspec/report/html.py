@@ -115,7 +115,13 @@ def _ms(value: Any) -> str:
     return f"{value:.1f}" if isinstance(value, int | float) else ""
 
 
+def _template_source(name: str) -> str:
+    """A template of ``callspec/report/templates`` (the page includes its sections by name)."""
+    return resources.files("callspec.report").joinpath("templates", name).read_text("utf-8")
+
+
 _ENV = jinja2.Environment(
+    loader=jinja2.FunctionLoader(_template_source),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
