@@ -1,11 +1,11 @@
 """The ``run`` command as a library call: plan, (sandbox), send, report.
 
-This module owns the order of a run and where its outputs go: build and
-validate the whole plan first (nothing is sent when any call is invalid),
-start the embedded sandbox for ``--sandbox``, pick the report and journal
-paths, send with progress lines, then write the JSON report, the JUnit file,
-the terminal summary and the GitHub step summary, every one through the run's
-:class:`~callspec.redact.Redactor`.
+This module owns the order of a run and where its outputs go: build and validate the
+whole plan first (nothing is sent when any call is invalid), check the calls' URLs when
+asked (nothing is sent when a check fails), start the embedded sandbox for
+``--sandbox``, pick the report and journal paths, send with progress lines, then write
+the JSON report, the JUnit file, the terminal summary and the GitHub step summary, every
+one through the run's :class:`~callspec.redact.Redactor`.
 """
 
 from __future__ import annotations
@@ -20,12 +20,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, cast
 
+from callspec.check.checker import CheckOptions
+from callspec.check.model import UrlCheck
 from callspec.delivery.credentials import Credentials, credentials_for
 from callspec.delivery.request import DEFAULT_API_URL
 from callspec.delivery.runner import Runner, RunOptions
 from callspec.errors import CallspecError, ExitCode, GuardError, SpecError, UsageError
 from callspec.redact import Redactor, environment_secrets
 from callspec.report import REPORTERS, ReportError, append_github_summary, write_report
+from callspec.report.checks import check_rows, check_totals
 from callspec.report.outputs import (
     NamedOutput,
     check_distinct,
@@ -183,6 +186,8 @@ class RunRequest:
     sandbox: bool = False
     #: With ``sandbox``: play each call (``--simulate``) and wait for all to end.
     simulate: SimulationConfig | None = None
+    #: Check the calls' URLs first (``--check``); a failed check sends nothing.
+    check: CheckOptions | None = None
 
 
 def execute(
@@ -239,6 +244,7 @@ def execute(
     # rang would lose what they did.
     for output in named:
         check_writable(output.path, regular=output.option == "--journal")
+    checks = _check_urls(request, plan, selection, report_path, environ, out, err, stop)
     redactor = Redactor()
     with _maybe_sandbox(plan, run_options, request, environ, err, stop, redactor) as options:
         drawn = bar(len(plan.calls)) if bar is not None and outputs.progress is not False else None
@@ -264,7 +270,7 @@ def execute(
             result = runner.run()
         finally:
             progress.close()
-    result = replace(result, options={**selection, **result.options})
+    result = replace(result, options={**selection, **result.options}, checks=checks)
     if runner.halt is not None and runner.halt.kind != "interrupt":
         err.write(redactor.text(_halt_advice(runner, result, paths, options) + "\n"))
     # Whatever fails from here on, the summary still reaches the terminal.
@@ -280,6 +286,58 @@ def execute(
     if failures and result.exit_code() == ExitCode.OK:
         raise OutputError("; ".join(failures))
     return result, report_path
+
+
+def _check_urls(
+    request: RunRequest,
+    plan: Plan,
+    selection: Mapping[str, object],
+    report_path: Path,
+    environ: Mapping[str, str],
+    out: TextIO,
+    err: TextIO,
+    stop: threading.Event | None,
+) -> tuple[UrlCheck, ...]:
+    """``--check``: every URL checked before anything is sent; a failure sends nothing and
+    still writes the report (and JUnit) saying why."""
+    if request.check is None:
+        return ()
+    from callspec.check.checker import check_plan, check_problems
+
+    mask = Redactor(environment_secrets(environ))
+    mask.add(s for c in plan.calls for s in c.secret_values)
+    checks = check_plan(plan.calls, request.check, stop=stop)
+    if stop is not None and stop.is_set():  # interrupted: the runner records it, sends nothing
+        return checks
+    if all(c.ok for c in checks):
+        err.write(f"callspec: {check_totals(checks)}\n")
+        return checks
+    mode: Mode = "sandbox" if request.sandbox else request.options.mode
+    started = now_iso()
+    failed = RunResult(
+        run_id=uuid.uuid4().hex[:12],
+        mode=mode,
+        api_url=request.options.api_url or DEFAULT_API_URL,
+        started=started,
+        finished=started,
+        options=dict(selection),
+        calls=(),
+        files=plan.files,
+        checks=checks,
+    )
+    for line in check_rows(checks, mask):
+        out.write(line + "\n")
+    for problem in check_problems(checks):
+        err.write(mask.text(str(problem)) + "\n")
+    _write_outputs(failed, report_path, request.outputs, environ, mask, err, stop)
+    out.write(f"report: {report_path}\n")
+    raise CheckFailed(f"{check_totals(checks)}; nothing was sent")
+
+
+class CheckFailed(CallspecError):
+    """``run --check``: a URL check failed, so no call was placed."""
+
+    exit_code = ExitCode.INVALID
 
 
 def _halt_advice(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
+from callspec.check.model import UrlCheck
 from callspec.errors import ExitCode, Problem
 
 if TYPE_CHECKING:
@@ -184,8 +185,15 @@ class RunResult:
     files: tuple[str, ...] = field(default=())
     #: Why the specs were invalid; such a run sent nothing and has no calls.
     problems: tuple[Problem, ...] = ()
+    #: What ``run --check`` found at the calls' URLs; a failure there sent nothing.
+    checks: tuple[UrlCheck, ...] = ()
     #: ``--wait-ok no-answer``: a followed call nobody answered does not fail the run.
     no_answer_ok: bool = False
+
+    @property
+    def check_failed(self) -> bool:
+        """True when a URL check failed (``run --check``): nothing was sent."""
+        return any(not c.ok for c in self.checks)
 
     @property
     def interrupted(self) -> bool:
@@ -201,14 +209,16 @@ class RunResult:
         return summary
 
     def exit_code(self) -> ExitCode:
-        """3 for invalid specs, 130 when interrupted, 1 when a call failed or is unknown, or
-        when sending stopped early for any other reason (journal, circuit breaker), when a
-        followed call was not answered (unless ``no_answer_ok``) or its fate could not be
-        read, else 0."""
+        """3 for invalid specs or a failed URL check, 130 when interrupted, 1 when a call
+        failed or is unknown, or when sending stopped early for any other reason (journal,
+        circuit breaker), when a followed call was not answered (unless ``no_answer_ok``) or
+        its fate could not be read, else 0."""
         if self.problems:
             return ExitCode.INVALID
         if self.interrupted:
             return ExitCode.INTERRUPTED
+        if self.check_failed:
+            return ExitCode.INVALID
         if self.stopped is not None:
             return ExitCode.CALL_FAILED
         if any(c.outcome in ("failed", "unknown", "invalid") for c in self.calls):

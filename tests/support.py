@@ -279,15 +279,21 @@ def answering(
 ) -> Iterator[tuple[str, list[str]]]:
     """A small HTTP server on 127.0.0.1; ``respond(handler, n)`` -> (status, headers, body).
 
-    Yields (url, log) where log gets "path user" for every POST read.
+    Yields (url, log) where log gets "path user" for every POST or GET read; the
+    handler's ``body`` holds what was posted.
     """
     count = [0]
     log: list[str] = []
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
+        body = b""
+
+        def do_GET(self) -> None:
+            self.do_POST()
+
         def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             auth = self.headers.get("Authorization", "Basic ")[6:]
             user = base64.b64decode(auth).decode("latin-1").split(":")[0]
             with lock:
@@ -305,7 +311,12 @@ def answering(
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that hung up
+                super().handle_error(request, client_address)
+
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()

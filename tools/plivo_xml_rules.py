@@ -20,6 +20,18 @@ from typing import Any
 
 _RANGE = re.compile(r"^\s*(-?\d+)\s*<=\s*\w+\s*<=\s*(-?\d+)\s*$")
 _METHODS = ["GET", "POST"]
+#: Elements whose text is a URL Plivo fetches (Plivo XML reference: Play, Redirect).
+_TEXT_URLS = {
+    "Play": {
+        "schemes": ["http", "https"],
+        "source": "Plivo XML reference: Play's text is the URL of an audio file",
+    },
+    "Redirect": {
+        "schemes": ["http", "https"],
+        "source": "Plivo XML reference (docs.plivo.org/docs/restxml/elements/redirect): "
+        "'you must enter an absolute URL'",
+    },
+}
 
 
 def _validator_rule(node: ast.expr, rule: dict[str, Any]) -> None:
@@ -106,12 +118,15 @@ def _element(cls: ast.ClassDef, source: str) -> tuple[str, dict[str, Any]] | Non
             rule["enum"] = _METHODS
             rule["case_sensitive"] = False
             rule["source"] = "Plivo XML reference: every *Method attribute is GET or POST"
-    return name, {
+    found: dict[str, Any] = {
         "source": f"plivo/xml/{source}",
         "text": text,
         "children": nestable,
         "attributes": dict(sorted(attributes.items())),
     }
+    if name in _TEXT_URLS:
+        found["text_url"] = _TEXT_URLS[name]
+    return name, found
 
 
 def _attribute(python: str, functions: dict[str, list[ast.FunctionDef]]) -> dict[str, Any]:

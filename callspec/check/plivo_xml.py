@@ -12,14 +12,21 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULT_MAX_BYTES = 1_048_576
+#: More elements than any answer document needs; past it the document is refused, located.
+MAX_ELEMENTS = 10_000
+#: Problems reported per document; the rest are counted.
+MAX_PROBLEMS = 50
 _XML_NS = "{http://www.w3.org/XML/1998/namespace}"
 _TRUE_FALSE = ("true", "false")
+_INTEGER = re.compile(r"\s*[+-]?[0-9]{1,18}\s*\Z")
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,10 @@ def rules() -> Mapping[str, Any]:
     return loaded
 
 
+class _TooMany(Exception):
+    """Raised inside the parser when a document has more than MAX_ELEMENTS elements."""
+
+
 class _Builder:
     """An ElementTree target that remembers where each element starts."""
 
@@ -61,6 +72,8 @@ class _Builder:
         self.where: Any = None  # the expat parser, set once the parser exists
 
     def start(self, tag: str, attrib: dict[str, str]) -> ET.Element:
+        if len(self.positions) >= MAX_ELEMENTS:
+            raise _TooMany(self.where.CurrentLineNumber, self.where.CurrentColumnNumber + 1)
         element = self.builder.start(tag, attrib)
         if self.where is not None:
             self.positions[id(element)] = (
@@ -99,10 +112,11 @@ def _parse(body: bytes, max_bytes: int) -> tuple[ET.Element, dict[int, tuple[int
         parser.feed(body)
         root: ET.Element = parser.close()
     except DTDForbidden as exc:
+        line, column = _where(body, b"<!DOCTYPE", expat)
         raise XmlError(
             XmlProblem(
-                expat.CurrentLineNumber,
-                expat.CurrentColumnNumber + 1,
+                line,
+                column,
                 f"a DOCTYPE ({exc.name}) is not allowed: its entities could expand without "
                 "bound or read other files; Plivo XML needs none",
             )
@@ -115,11 +129,29 @@ def _parse(body: bytes, max_bytes: int) -> tuple[ET.Element, dict[int, tuple[int
                 "entity declarations and external entities are not allowed",
             )
         ) from None
+    except _TooMany as exc:
+        line, column = exc.args
+        raise XmlError(
+            XmlProblem(
+                line,
+                column,
+                f"more than {MAX_ELEMENTS:,} elements: no answer document needs so many",
+            )
+        ) from None
     except ET.ParseError as exc:
         line, column = exc.position
         reason = str(exc).split(":", 1)[0]
         raise XmlError(XmlProblem(line, column + 1, f"not well-formed XML: {reason}")) from None
     return root, builder.positions
+
+
+def _where(body: bytes, token: bytes, expat: Any) -> tuple[int, int]:
+    """Line and column of ``token``'s first occurrence (expat's own position when absent)."""
+    at = body.find(token)
+    if at < 0:
+        return expat.CurrentLineNumber, expat.CurrentColumnNumber + 1
+    before = body[:at]
+    return before.count(b"\n") + 1, at - (before.rfind(b"\n") + 1) + 1
 
 
 def safe_parse(body: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ET.Element:
@@ -141,6 +173,11 @@ def _suggest(name: str, choices: list[str], *, element: bool = False) -> str:
     return f"; did you mean <{close[0]}>?" if element else f"; did you mean '{close[0]}'?"
 
 
+def _short(value: str, limit: int = 80) -> str:
+    """A value from the document, quoted and cut short for a message."""
+    return repr(value if len(value) <= limit else value[: limit - 1] + "\N{HORIZONTAL ELLIPSIS}")
+
+
 def _value_problem(tag: str, attr: str, value: str, rule: Mapping[str, Any]) -> str | None:
     kind = rule.get("type", "string")
     where = f"<{tag}> attribute '{_display(attr)}'"
@@ -156,18 +193,21 @@ def _value_problem(tag: str, attr: str, value: str, rule: Mapping[str, Any]) -> 
             if rule.get("or_url") and item.strip().lower().startswith(("http://", "https://")):
                 continue
             extra = " or a URL" if rule.get("or_url") else ""
-            return f"{where} is '{item}'; it must be one of {', '.join(enum)}{extra}"
+            return f"{where} is {_short(item)}; it must be one of {', '.join(enum)}{extra}"
         return None
     if kind == "boolean" and value.strip().lower() not in _TRUE_FALSE:
-        return f"{where} is '{value}'; it must be true or false"
+        return f"{where} is {_short(value)}; it must be true or false"
     if kind == "integer":
-        text = value.strip()
-        if not (text.lstrip("-+").isdigit() and len(text) <= 19):
-            return f"{where} is '{value}'; it must be an integer"
-        number = int(text)
+        if not _INTEGER.match(value):
+            return f"{where} is {_short(value)}; it must be an integer"
+        number = int(value.strip())
         low, high = rule.get("minimum"), rule.get("maximum")
         if (low is not None and number < low) or (high is not None and number > high):
-            return f"{where} is {number}; it must be from {low} to {high}"
+            if low is not None and high is not None:
+                bounds = f"from {low} to {high}"
+            else:
+                bounds = f"at least {low}" if low is not None else f"at most {high}"
+            return f"{where} is {number}; it must be {bounds}"
     return None
 
 
@@ -233,6 +273,14 @@ def check_tree(
             problems.append(XmlProblem(line, col, f"<{tag}> takes no text (found {text[:40]!r})"))
         elif rule["text"] == "required" and not text and len(element) == 0:
             problems.append(XmlProblem(line, col, f"<{tag}> needs text content"))
+        text_url = rule.get("text_url")
+        if text_url and text and urlsplit(text).scheme.lower() not in text_url["schemes"]:
+            schemes = " or ".join(text_url["schemes"])
+            problems.append(
+                XmlProblem(
+                    line, col, f"<{tag}> needs an absolute {schemes} URL (found {text[:80]!r})"
+                )
+            )
         if tag == "Redirect" and url is not None and _redirect_target(element) == url:
             problems.append(
                 XmlProblem(
@@ -257,7 +305,14 @@ def check_tree(
                     )
                 )
         stack.extend(reversed(list(element)))
-    return tuple(sorted(problems, key=lambda p: (p.line, p.column)))
+    ordered = sorted(problems, key=lambda p: (p.line, p.column))
+    if len(ordered) > MAX_PROBLEMS:
+        last = ordered[MAX_PROBLEMS - 1]
+        more = len(ordered) - MAX_PROBLEMS + 1
+        ordered[MAX_PROBLEMS - 1 :] = [
+            XmlProblem(last.line, last.column, f"... and {more:,} more problems")
+        ]
+    return tuple(ordered)
 
 
 def check_document(

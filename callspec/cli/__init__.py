@@ -8,6 +8,7 @@ click; no Python traceback reaches a user.
 """
 
 from callspec.cli import (  # noqa: F401 (registers the commands)
+    check,
     explain,
     importer,
     init,

@@ -150,6 +150,20 @@ def quiet_option(func: F) -> F:
     return decorator(func)
 
 
+def format_option(
+    help: str = "How to print problems: text, a JSON list, or GitHub annotations on stdout.",
+) -> Callable[[F], F]:
+    """``--format text|json|github``: how a command that reads specs prints problems."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json", "github"]),
+        default="text",
+        show_default=True,
+        help=help,
+    )
+
+
 def plan_options(func: F) -> F:
     """The options of every command that reads specs, handed over as ``paths`` and ``plan``."""
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from callspec.cli.app import cli
+from callspec.cli.check import check_options
 from callspec.cli.common import FiniteFloat, handled, plan_options, quiet_option
 from callspec.cli.interrupts import install_stop_handlers
 from callspec.cli.sandbox import simulate_options, simulation
@@ -123,6 +124,14 @@ DEFAULT_READ_RATE = 5.0
     help="Retry waiting the whole run may spend; calls still waiting then fail, not sent.",
 )
 @click.option(
+    "--check",
+    "check_first",
+    is_flag=True,
+    help="First request each answer_url/fallback_url as Plivo would (see callspec check); "
+    "place nothing when a check fails (exit 3).",
+)
+@check_options
+@click.option(
     "--wait",
     type=FiniteFloat(0, 86_400, min_open=True),
     is_flag=False,
@@ -186,6 +195,9 @@ def run(
     resume_anyway: bool,
     bail: int,
     max_retry_wait: float,
+    check_first: bool,
+    check_callbacks: bool,
+    check_timeout: float,
     wait: float | None,
     wait_ok: tuple[str, ...],
     poll_interval: float,
@@ -196,8 +208,8 @@ def run(
     """Validate the whole run, then place the calls and write a report.
 
     Exit 0 when every call fired or was queued, 1 when any failed or its outcome
-    is unknown (or, with --wait, was not answered), 3 when any spec is invalid
-    (nothing sent), 4 when refused by a guard (nothing sent), 130 when
+    is unknown (or, with --wait, was not answered), 3 when any spec is invalid or a
+    --check fails (nothing sent), 4 when refused by a guard (nothing sent), 130 when
     interrupted.
 
     \b
@@ -253,7 +265,14 @@ def run(
         follow=follow,
     )
     outputs = Outputs(report, junit, progress, html, quiet)
-    request = RunRequest(paths, plan, options, outputs, sandbox=use_sandbox, simulate=simulated)
+    checks = None
+    if check_first or check_callbacks:
+        from callspec.check.checker import CheckOptions
+
+        checks = CheckOptions(callbacks=check_callbacks, timeout=check_timeout)
+    request = RunRequest(
+        paths, plan, options, outputs, sandbox=use_sandbox, simulate=simulated, check=checks
+    )
     bar = None if quiet else bar_factory(sys.stderr, progress)
     stop = threading.Event()
     restore = install_stop_handlers(stop, sys.stderr)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 import click
 
 from callspec.cli.app import cli
-from callspec.cli.common import env_redactor, handled, plan_options, quiet_option
+from callspec.cli.common import env_redactor, format_option, handled, plan_options, quiet_option
 
 if TYPE_CHECKING:
     from callspec.errors import Problem
@@ -21,14 +21,7 @@ if TYPE_CHECKING:
 
 @cli.command()
 @plan_options
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "github"]),
-    default="text",
-    show_default=True,
-    help="How to print problems: text, a JSON list, or GitHub annotations on stdout.",
-)
+@format_option()
 @click.option(
     "--changed",
     is_flag=True,

@@ -12,6 +12,7 @@ from typing import TextIO
 
 from callspec.redact import Redactor
 from callspec.report.base import Reporter
+from callspec.report.checks import check_totals
 from callspec.report.markdown import Page, markdown_text
 from callspec.report.text import (
     FOLLOWED_HEADER,
@@ -71,6 +72,28 @@ class MarkdownReporter(Reporter):
                 for p in result.problems
             ]
             page.add_all(problems, lambda n: f"{ellipsis} and {n:,} more problems")
+        if result.checks:  # run --check: failed URLs first
+            checks = sorted(result.checks, key=lambda c: c.ok)
+            page.add("")
+            page.add(check_totals(checks))
+            page.add("")
+            page.add("| check | argument | method | URL | status | verdict |")
+            page.add("|---|---|---|---|---:|---|")
+            found = [
+                row(
+                    redactor.text(t)
+                    for t in (
+                        "ok" if c.ok else "FAIL",
+                        c.kind,
+                        c.method,
+                        c.url,
+                        str(c.status) if c.status is not None else "-",
+                        "; ".join([c.verdict(), *(str(p) for p in c.problems[:3])]),
+                    )
+                )
+                for c in checks
+            ]
+            page.add_all(found, lambda n: f"{ellipsis} and {n:,} more URLs (in the JSON report)")
         calls = sorted(result.calls, key=_priority)  # stable: plan order within an outcome
         wrong = problem_lines(
             (c for c in calls if _priority(c) < _PRIORITY["skipped"] or c.answers), redactor

@@ -1,13 +1,20 @@
 """The HTML report: one self-contained page built from the JSON report document alone.
 
 The page reads nothing from the network (inline CSS, a little inline script)
-and stays readable with scripts off; scripts add the outcome filter, the
-search box and the request bodies.  Every value from a spec or a server goes
-through Jinja2's autoescaping; the bodies sit once each in a JSON map inside
+and stays readable with scripts off; scripts add sorting, the outcome filter,
+the search box and the request bodies.  Every value from a spec or a server goes
+through Jinja2's autoescaping; the bodies sit once each in a JSON list inside
 ``<script type="application/json">`` with ``<``, ``>`` and ``&`` escaped, so a
-run of many calls sharing a body pays for it once.  The filter follows the URL
-fragment (``#outcome=failed&q=text``), so a link or a headless browser can ask
-for a filtered view.
+run of many calls sharing a body pays for it once.  The view follows the URL
+fragment (``#outcome=failed&q=text&sort=-ms``), so a link or a headless browser
+can ask for it.
+
+Built to open in seconds with 20,000 calls (``bench/bench_html.py``): the table
+comes in parts of :data:`PART_ROWS` rows, each its own fixed-layout table with
+``content-visibility: auto``, so the browser lays out only the parts in view;
+no ``<details>`` per row (each costs the browser a shadow tree); the
+timeline's touching marks of a kind are one rect; the script's listeners are
+delegated, and the search index is built on the first search.
 """
 
 from __future__ import annotations
@@ -32,6 +39,20 @@ OUTCOMES = ("fired", "queued", "failed", "unknown", "skipped", "invalid")
 TIMELINE_MAX_ROWS = 500  # more calls than this share rows, a run of calls per row
 TIMELINE_WIDTH = 1000  # SVG user units of the time axis
 ROW_HEIGHT = 6
+MERGE_GAP = 0.5  # marks of a row closer than this (SVG units) are drawn as one
+MARK_ORDER = ("ok", "maybe", "bad")  # drawn in this order: failures on top
+PART_ROWS = 100  # the table comes in parts of this many rows, each laid out when in view
+PART_ROW_PX = 24  # what the browser assumes a row of a part not yet in view measures
+COLUMNS = (
+    ("spec", "spec"),
+    ("call", "call"),
+    ("tags", "tags"),
+    ("profiles", "profiles"),
+    ("outcome", "outcome"),
+    ("status", "status"),
+    ("uuid", "request_uuid"),
+    ("ms", "ms"),
+)
 
 
 def _epoch_ms(stamp: Any) -> float | None:
@@ -52,16 +73,16 @@ def _json_in_script(value: Any) -> Markup:
     return Markup(text)  # escaped above, for this one context
 
 
-def _bodies(calls: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], list[str]]:
-    """Each distinct body once, by a short id; and the id of each call's body."""
-    ids: dict[str, str] = {}
-    bodies: dict[str, Any] = {}
+def _bodies(calls: Sequence[Mapping[str, Any]]) -> tuple[list[Any], list[int]]:
+    """Each distinct body once; and the index of each call's body in that list."""
+    ids: dict[str, int] = {}
+    bodies: list[Any] = []
     refs = []
     for call in calls:
         key = json.dumps(call.get("body"), sort_keys=True)
         if key not in ids:
-            ids[key] = f"b{len(ids)}"
-            bodies[ids[key]] = call.get("body")
+            ids[key] = len(bodies)
+            bodies.append(call.get("body"))
         refs.append(ids[key])
     return bodies, refs
 
@@ -87,14 +108,22 @@ def _timeline(calls: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     span = max(max(s + d for _, s, d, _ in spans) - first, 1.0)
     per_row = -(-len(calls) // TIMELINE_MAX_ROWS) if len(calls) > TIMELINE_MAX_ROWS else 1
     scale = TIMELINE_WIDTH / span
+    # One rect per run of touching marks of a kind in a row: a grouped row of 40 calls
+    # sent 20 ms apart is one rect, not 40 (thousands of rects slow the page down).
+    runs: dict[tuple[int, str], list[list[float]]] = {}
+    for index, start, duration, attempt in sorted(spans, key=lambda s: (s[0] // per_row, s[1])):
+        x, w = (start - first) * scale, max(duration * scale, 1.0)
+        row = runs.setdefault(((index // per_row) * ROW_HEIGHT, _mark_class(attempt)), [])
+        if row and x <= row[-1][0] + row[-1][1] + MERGE_GAP:
+            row[-1][1] = max(row[-1][1], x + w - row[-1][0])
+        else:
+            row.append([x, w])
     marks = [
-        {
-            "x": round((start - first) * scale, 1),
-            "y": (index // per_row) * ROW_HEIGHT,
-            "w": max(round(duration * scale, 1), 1),
-            "cls": _mark_class(attempt),
-        }
-        for index, start, duration, attempt in spans
+        {"x": round(x, 1), "y": y, "w": round(w, 1), "cls": cls}
+        for cls in MARK_ORDER
+        for (y, kind), row in sorted(runs.items())
+        if kind == cls
+        for x, w in row
     ]
     rows = -(-len(calls) // per_row)
     return {"rows": rows, "marks": marks, "span_ms": round(span), "per_row": per_row}
@@ -115,7 +144,13 @@ def _ms(value: Any) -> str:
     return f"{value:.1f}" if isinstance(value, int | float) else ""
 
 
+def _template_source(name: str) -> str:
+    """A template of ``callspec/report/templates`` (the page includes its sections by name)."""
+    return resources.files("callspec.report").joinpath("templates", name).read_text("utf-8")
+
+
 _ENV = jinja2.Environment(
+    loader=jinja2.FunctionLoader(_template_source),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
@@ -145,6 +180,9 @@ def render_html(report: Mapping[str, Any]) -> str:
         width=TIMELINE_WIDTH,
         row_height=ROW_HEIGHT,
         bodies=_json_in_script(bodies),
+        columns=COLUMNS,
+        part_rows=PART_ROWS,
+        row_px=PART_ROW_PX,
     )
 
 

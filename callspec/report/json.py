@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
 import callspec
+from callspec.check.checker import document_of
 from callspec.redact import Redactor
 from callspec.report.base import Reporter, ReportError
 from callspec.results import Answer, CallResult, RunResult
@@ -110,7 +111,7 @@ def _stopped_document(result: RunResult, redactor: Redactor) -> dict[str, str] |
 
 def report_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
     """The JSON report of a run (``schemas/report.schema.json``), every secret masked."""
-    return {
+    document: dict[str, Any] = {
         "tool": {"name": "callspec", "version": callspec.__version__},
         "run_id": result.run_id,
         "started": redactor.value(result.started),
@@ -135,6 +136,9 @@ def report_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
             for p in result.problems
         ],
     }
+    if result.checks:  # run --check only: other reports stay as they were
+        document["checks"] = [redactor.value(document_of(c)) for c in result.checks]
+    return document
 
 
 def validate_report(doc: Mapping[str, Any]) -> list[str]:

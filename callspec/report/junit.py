@@ -2,7 +2,8 @@
 
 A failed call is a failure, an unknown one an error (it may have been
 placed), a skipped one skipped; an invalid run has one failed testcase per
-problem.  Text is cleaned of characters XML 1.0 cannot hold.
+problem; ``run --check`` adds a testsuite of one testcase per URL checked.
+Text is cleaned of characters XML 1.0 cannot hold.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TextIO
 from callspec.errors import Problem
 from callspec.redact import Redactor
 from callspec.report.base import Reporter, status_text
+from callspec.report.checks import junit_checks
 from callspec.results import Answer, CallResult, RunResult, answer_text
 
 # Characters XML 1.0 cannot carry at all, even escaped (a server's error text may hold them).
@@ -80,6 +82,7 @@ class JUnitReporter(Reporter):
         chains = result.chains()
         root = ET.Element("testsuites", name="callspec")
         _junit_problems(root, result, clean)
+        junit_checks(root, result.checks, clean)
         for spec_file, calls in by_file.items():
             counts = {"failures": 0, "errors": 0, "skipped": 0}
             suite = ET.SubElement(root, "testsuite", name=clean(spec_file))

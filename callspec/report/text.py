@@ -1,5 +1,5 @@
-"""The terminal summary: one row per call, the totals line, one line per problem
-(``--quiet``: only the problems and the totals line)."""
+"""The terminal summary: one row per call, the totals line, one line per problem, then
+one row per URL checked (``run --check``); ``--quiet``: only the problems and the totals line."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import TextIO
 
 from callspec.redact import Redactor
 from callspec.report.base import Reporter, one_line
+from callspec.report.checks import check_rows, check_totals
 from callspec.results import Answer, CallResult, RunResult, answer_text
 
 
@@ -181,3 +182,6 @@ class TextReporter(Reporter):
             stream.write(one_line(redactor.text(line)) + "\n")
         for line in problem_lines(result.calls, redactor):
             stream.write(line + "\n")
+        if result.checks:
+            for line in [*check_rows(result.checks, redactor), check_totals(result.checks)]:
+                stream.write(line + "\n")

@@ -18,7 +18,7 @@ from support import ROOT, invoke
 from callspec.errors import ExitCode
 from callspec.redact import Redactor
 from callspec.report import REPORTERS, report_document
-from callspec.report.html import render_html
+from callspec.report.html import _timeline, render_html
 from callspec.results import Attempt, CallResult, RunResult
 
 SECRET = "s3cr3t-token-XYZ"
@@ -86,12 +86,12 @@ def test_hostile_values_are_escaped() -> None:
         ),
     )
     page = _html(_run(calls))
-    assert page.count("<script") == 2  # the bodies map and the page's own script
+    assert page.count("<script") == 3  # the class of <html>, the bodies, the page's script
     assert "<img" not in page and 'alert("x")' not in page
     assert "&lt;img src=x onerror=alert(1)&gt;&amp;amp;" in page
     # Inside the JSON map, nothing can close the script element.
     bodies = page.split('<script type="application/json" id="bodies">')[1].split("</script>")[0]
-    assert json.loads(bodies) == {"b0": {HOSTILE: HOSTILE}}
+    assert json.loads(bodies) == [{HOSTILE: HOSTILE}]
 
 
 def test_secrets_are_absent() -> None:
@@ -128,6 +128,21 @@ def test_each_body_is_stored_once_and_a_call_costs_under_1_kb() -> None:
     per_call = (len(many.encode()) - one) / 1999
     assert per_call < 1024, per_call
     assert 'viewBox="0 0 1000 3000"' in many  # 2,000 calls on 500 rows, 4 a row
+    assert many.count('<div class="part">') == 20  # parts the browser lays out when in view
+
+
+def test_timeline_merges_touching_marks_of_a_kind_only() -> None:
+    def at(n: int, ms: float) -> tuple[Attempt, ...]:  # 1,000 calls 1 ms apart, 2 a row
+        return (Attempt(f"2024-05-01T12:00:00.{n:03d}Z", ms, status=201 if ms < 99 else None),)
+
+    calls = [_call(f"c{n}", "fired", n, attempts=at(n, 40.0)) for n in range(1000)]
+    calls[1] = _call("lost", "unknown", 1, attempts=at(1, 5000.0))
+    doc = report_document(_run(tuple(calls)), Redactor())
+    marks = _timeline(doc["calls"])["marks"]
+    assert (marks[0]["cls"], marks[0]["y"]) == ("ok", 0)
+    assert marks[-1]["cls"] == "maybe" and marks[-1]["y"] == 0  # drawn last, on top
+    assert len([m for m in marks if m["y"] == 0]) == 2  # c0 and the lost one: no merge
+    assert len(marks) == 1 + 500  # the others: one rect per row
 
 
 # -- through the CLI: run --html and callspec report --html ---------------------------
@@ -143,7 +158,7 @@ def test_run_and_report_write_the_same_bytes(tmp_path: Path, monkeypatch) -> Non
     assert result.exit_code == ExitCode.OK, result.stderr
     page = (out / "run.html").read_bytes()
     assert page == (out / "again.html").read_bytes()
-    assert page.count(b'<tr class="call" data-outcome="fired">') == 10
+    assert page.count(b'<tr class="call" data-outcome="fired"') == 10
     assert b"4321" not in page  # the declared secret (pager PIN) stays masked
 
 
@@ -175,7 +190,7 @@ def test_report_refuses(
     assert not Path("page.html").exists()
 
 
-# -- in a real browser: two launches ----------------------------------------------------
+# -- in a real browser: three launches ----------------------------------------------------
 
 
 def _browser() -> str:
@@ -210,12 +225,34 @@ def page(tmp_path: Path) -> Path:
     return path
 
 
-def test_browser_filters_by_the_url_fragment(page: Path) -> None:
-    dom = _chromium("--dump-dom", page.as_uri() + "#outcome=failed")
+def test_browser_filters_a_large_page_by_the_url_fragment(tmp_path: Path) -> None:
+    calls = MIXED + tuple(_call(f"more-{n}", "fired", n) for n in range(4, 2504))
+    path = tmp_path / "large.html"
+    path.write_text(_html(_run(calls)), encoding="utf-8")
+    dom = _chromium("--dump-dom", path.as_uri() + "#outcome=failed")
     rows = re.findall(r'<tr class="call"[^>]*>', dom)
-    assert len(rows) == 4
-    assert [r for r in rows if "hidden" not in r] == ['<tr class="call" data-outcome="failed">']
-    assert "1 of 4 shown" in dom
+    assert len(rows) == 2504
+    assert [r for r in rows if "hidden" not in r] == [
+        '<tr class="call" data-outcome="failed" data-body="1">'
+    ]
+    assert "1 of 2504 shown" in dom
+    # Past 2,000 calls a body is filled in when its call is opened, not at load; the
+    # parts of the table without a row shown are hidden whole (26 parts of 100 rows).
+    assert "<pre" not in dom
+    assert len(re.findall(r'<div class="part"[^>]*hidden', dom)) == 25
+
+
+def test_browser_sorts_and_searches_the_bodies(page: Path) -> None:
+    dom = _chromium("--dump-dom", page.as_uri() + "#q=14155550101&sort=-ms")
+    shown = re.findall(r'<tr class="call"[^>]*>.*?class="name"[^>]*>([^<]*)<', dom, re.S)
+    hidden = re.findall(
+        r'<tr class="call"[^>]*hidden[^>]*>.*?class="name"[^>]*>([^<]*)<', dom, re.S
+    )
+    # Slowest first, ties in plan order; "bad" has another body and no such number.
+    assert [name for name in shown if name not in hidden] == ["lost", "good", "later"]
+    assert hidden == ["bad"]
+    assert "3 of 4 shown" in dom
+    assert 'data-sort="ms" aria-sort="descending"' in dom
     assert '"answer_url": "https://x.test/a"' in dom  # the script filled the bodies in
 
 

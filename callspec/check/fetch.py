@@ -1,0 +1,156 @@
+"""One check request: a URL requested as Plivo would, within a time and size budget.
+
+Owns the wire: the method (GET puts the parameters in the query string, POST in a
+form body), the ``X-Callspec-Check: 1`` header, following at most a few HTTP
+redirects (a loop is named), one deadline for connecting, the answer and its body
+together, and the size cap.  What comes back is a :class:`Fetched`, never an exception.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin
+
+if TYPE_CHECKING:
+    import requests
+
+CHECK_HEADER = "X-Callspec-Check"
+USER_AGENT = "callspec-check"
+DEFAULT_TIMEOUT = 5.0
+DEFAULT_MAX_BYTES = 1_048_576
+MAX_REDIRECTS = 3
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What one check request got: the final answer, or why there was none."""
+
+    url: str
+    method: str
+    status: int | None = None
+    content_type: str | None = None
+    body: bytes = b""
+    elapsed_ms: float = 0.0
+    #: The URLs of the HTTP redirects followed, in order.
+    hops: tuple[str, ...] = ()
+    #: Why there is no usable answer (unreachable, timeout, redirect loop, too large).
+    error: str | None = None
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    for needle, reason in (
+        ("Name or service not known", "the host name does not resolve"),
+        ("nodename nor servname", "the host name does not resolve"),
+        ("Temporary failure in name resolution", "the host name does not resolve"),
+        ("Failed to resolve", "the host name does not resolve"),
+        ("No address associated", "the host name does not resolve"),
+        ("Connection refused", "connection refused"),
+        ("Network is unreachable", "network unreachable"),
+        ("No route to host", "no route to host"),
+        ("RemoteDisconnected", "the server closed the connection without an answer"),
+        ("Connection reset", "the server reset the connection"),
+    ):
+        if needle in text:
+            return reason
+    return f"{type(exc).__name__}: {text[:200]}"
+
+
+def fetch(
+    url: str,
+    method: str,
+    params: Mapping[str, str],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_redirects: int = MAX_REDIRECTS,
+    session: requests.Session | None = None,
+) -> Fetched:
+    """Request ``url`` with ``method`` and Plivo's ``params``; the whole exchange within
+    ``timeout`` seconds, the body within ``max_bytes``."""
+    import requests
+
+    own = session is None
+    http = session or requests.Session()
+    started = time.monotonic()
+    deadline = started + timeout
+    hops: list[str] = []
+    current, verb = url, method.upper()
+
+    def done(**fields: object) -> Fetched:
+        elapsed = (time.monotonic() - started) * 1000
+        return Fetched(url, method.upper(), elapsed_ms=elapsed, hops=tuple(hops), **fields)  # type: ignore[arg-type]
+
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return done(error=f"no complete answer within {timeout:g} s")
+            headers = {CHECK_HEADER: "1", "User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+            try:
+                response = http.request(
+                    verb,
+                    current,
+                    params=dict(params) if verb == "GET" else None,
+                    data=dict(params) if verb != "GET" else None,
+                    headers=headers,
+                    timeout=(min(left, timeout), min(left, timeout)),
+                    allow_redirects=False,
+                    stream=True,
+                )
+            except requests.exceptions.Timeout:
+                return done(error=f"no answer within {timeout:g} s")
+            except requests.exceptions.SSLError as e:
+                return done(error=f"TLS error: {_reason(e)}")
+            except requests.exceptions.ConnectionError as e:
+                return done(error=f"unreachable: {_reason(e)}")
+            except requests.exceptions.RequestException as e:
+                return done(error=f"cannot request it: {_reason(e)}")
+            with response:
+                status = response.status_code
+                content_type = response.headers.get("Content-Type")
+                if status in _REDIRECTS and "Location" in response.headers:
+                    target = urljoin(current, response.headers["Location"])
+                    if target == url or target in hops:
+                        chain = " -> ".join([url, *hops, target])
+                        return done(status=status, error=f"HTTP redirect loop: {chain}")
+                    if len(hops) >= max_redirects:
+                        return done(
+                            status=status, error=f"more than {max_redirects} HTTP redirects"
+                        )
+                    hops.append(target)
+                    current = target
+                    if status not in (307, 308):
+                        verb = "GET"
+                    continue
+                body = bytearray()
+                try:
+                    for chunk in response.iter_content(chunk_size=65536):
+                        body += chunk
+                        if len(body) > max_bytes:
+                            return done(
+                                status=status,
+                                content_type=content_type,
+                                error=f"the body is over the size cap ({max_bytes:,} bytes)",
+                            )
+                        if time.monotonic() > deadline:
+                            return done(
+                                status=status,
+                                content_type=content_type,
+                                error=f"the body did not arrive within {timeout:g} s",
+                            )
+                except requests.exceptions.RequestException as e:
+                    kind = "timed out" if "timed out" in str(e) else _reason(e)
+                    return done(
+                        status=status,
+                        content_type=content_type,
+                        error=f"the body did not arrive: {kind}",
+                    )
+                return done(status=status, content_type=content_type, body=bytes(body))
+    finally:
+        if own:
+            http.close()
