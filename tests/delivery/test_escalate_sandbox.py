@@ -1,0 +1,226 @@
+"""``escalate:`` and ``--wait`` against the sandbox's simulated calls (``--simulate``).
+
+The sandbox plays each call as Plivo would (ring, answer, the answer XML from a
+local handler, hangup) and serves its state (live, queued, detail record) and
+the hangup API; ``--answer-by`` scripts who answers.  Its own record says which
+phones were rung.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import AUTH_ID, TOKEN, answering, cred_env, invoke, read_report, spawn
+
+from callspec.errors import ExitCode
+from callspec.sandbox.outcomes import SimulationConfig, parse_answer_by
+from callspec.sandbox.server import Sandbox, SandboxConfig
+
+ALICE, BOB, CAROL = "+14155550101", "+14155550102", "+14155550103"
+PAGE_XML = b'<?xml version="1.0"?><Response><Speak>db-1 is down</Speak></Response>'
+
+
+def _xml(handler: BaseHTTPRequestHandler, n: int) -> tuple[int, dict[str, str], bytes]:
+    return 200, {"Content-Type": "application/xml"}, PAGE_XML
+
+
+@pytest.fixture
+def hooks() -> Iterator[str]:
+    """The team's answer URL: a Speak, for every call."""
+    with answering(_xml) as (url, _):
+        yield url
+
+
+Start = Callable[..., Sandbox]
+
+
+@pytest.fixture
+def start() -> Iterator[Start]:
+    boxes: list[Sandbox] = []
+
+    def _start(*answer_by: str, duration: float = 0.2) -> Sandbox:
+        simulate = SimulationConfig(
+            duration_s=duration,
+            answer_by=tuple(parse_answer_by(a) for a in answer_by),
+            connect_timeout_s=5.0,
+            read_timeout_s=10.0,
+        )
+        box = Sandbox(SandboxConfig(auth_id=AUTH_ID, auth_token=TOKEN, simulate=simulate))
+        boxes.append(box.start())
+        return box
+
+    yield _start
+    for box in boxes:
+        box.stop()
+
+
+def _roster(folder: Path, hooks: str, until: str = "human") -> Path:
+    (folder / "oncall.csv").write_text(f"name,phone\nalice,{ALICE}\nbob,{BOB}\ncarol,{CAROL}\n")
+    spec = folder / "page.yaml"
+    spec.write_text(
+        "version: 1\n"
+        "calls:\n"
+        '  - name: "page-{{ row.name }}"\n'
+        "    each: oncall.csv\n"
+        '    to: "{{ row.phone }}"\n'
+        '    from: "+14155550100"\n'
+        f"    answer_url: {hooks}/page.xml\n"
+        "    machine_detection: hangup\n"
+        f"    escalate: {{answer_within: 45, until: {until}}}\n"
+    )
+    return spec
+
+
+def _run(folder: Path, box: Sandbox, *extra: str) -> tuple[Any, dict[str, Any]]:
+    report = folder / "report.json"
+    args = [
+        "run",
+        folder / "page.yaml",
+        "--api-url",
+        box.url,
+        "--report",
+        report,
+        "--poll-interval",
+        "0.05",
+        "--read-rate",
+        "200",
+        "--no-progress",
+        *extra,
+    ]
+    result = invoke([str(a) for a in args], cred_env())
+    return result, read_report(report)
+
+
+def _rung(box: Sandbox) -> list[str]:
+    return [c["body"]["to"] for c in box.calls if c.get("placed")]
+
+
+def test_roster_of_three_only_the_second_answers(tmp_path: Path, hooks: str, start: Start):
+    box = start(f"{ALICE}=no-answer", f"{BOB}=human", f"{CAROL}=human")
+    _roster(tmp_path, hooks)
+    result, report = _run(tmp_path, box)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert _rung(box) == [ALICE, BOB]  # exactly two phones
+    alice, bob, carol = report["calls"]
+    assert (alice["answers"][0]["answered"], alice["answers"][0]["call_state"]) == (
+        False,
+        "NOANSWER",
+    )
+    answer = bob["answers"][0]
+    assert (answer["answered"], answer["answered_by"]) == (True, "human")
+    assert answer["answer_time"] and answer["hangup_cause"] == "End Of XML Instructions"
+    assert carol["outcome"] == "skipped"
+    assert carol["reason"] == "escalation stopped: answered by 'page-bob' (human), row 2"
+    assert f"answered by 'page-bob' (human) at {answer['answer_time']}, row 2 of 3" in (
+        result.stdout
+    )
+
+    # The official SDK reads the same detail record from the sandbox.
+    plivo = pytest.importorskip("plivo")
+    import plivo.rest.client as rest
+
+    base = f"{box.url}/v1/Account"
+    saved = {n: getattr(rest, n) for n in ("PLIVO_API_BASE_URI", "API_VOICE_BASE_URI")}
+    try:
+        for name in saved:
+            setattr(rest, name, base)
+        record = plivo.RestClient(AUTH_ID, TOKEN).calls.get(bob["request_uuid"])
+    finally:
+        for name, value in saved.items():
+            setattr(rest, name, value)
+    assert record.answer_time == answer["answer_time"]
+    assert record.hangup_cause_name == answer["hangup_cause"]
+    assert record.bill_duration == answer["bill_duration"]
+
+
+def test_nobody_answers_three_phones_exit_1(tmp_path: Path, hooks: str, start: Start):
+    box = start(f"{ALICE}=no-answer", f"{BOB}=busy", f"{CAROL}=rejected")
+    _roster(tmp_path, hooks, until="answered")
+    result, report = _run(tmp_path, box)
+    assert result.exit_code == ExitCode.CALL_FAILED
+    assert _rung(box) == [ALICE, BOB, CAROL]
+    assert [c["answers"][0]["call_state"] for c in report["calls"]] == ["NOANSWER", "BUSY", "BUSY"]
+    assert "reached its end unanswered (3 of 3 called" in result.stdout
+
+
+def test_voicemail_is_not_a_human(tmp_path: Path, hooks: str, start: Start):
+    box = start(f"{ALICE}=machine", f"{BOB}=human")
+    _roster(tmp_path, hooks, until="human")
+    result, report = _run(tmp_path, box)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert _rung(box) == [ALICE, BOB]
+    alice = report["calls"][0]["answers"][0]
+    assert (alice["answered_by"], alice["hangup_cause"]) == ("machine", "Machine Detected")
+    assert report["calls"][1]["answers"][0]["answered_by"] == "human"
+
+
+def test_crash_after_the_first_call_then_resume(tmp_path: Path, hooks: str, start: Start):
+    box = start(f"{ALICE}=no-answer", f"{BOB}=human", duration=1.5)
+    _roster(tmp_path, hooks)
+    journal = tmp_path / "page.journal.jsonl"
+    args = [
+        "run",
+        str(tmp_path / "page.yaml"),
+        "--api-url",
+        box.url,
+        "--journal",
+        str(journal),
+        "--report",
+        str(tmp_path / "first.json"),
+        "--poll-interval",
+        "5",
+        "--no-progress",
+    ]
+    proc = spawn(args, cred_env(), tmp_path)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not _rung(box):
+            time.sleep(0.02)
+        time.sleep(0.2)  # placed and journaled; the run is waiting on it
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert _rung(box) == [ALICE]
+
+    result, report = _run(tmp_path, box, "--resume", str(journal))
+    assert result.exit_code == ExitCode.OK, result.output
+    assert _rung(box) == [ALICE, BOB]  # alice was not rung again
+    alice, bob, carol = report["calls"]
+    assert alice["reason"].startswith("already fired in run")
+    # Read back: still ringing (hung up at once) or already unanswered; never answered.
+    assert alice["answers"][0]["answered"] is False
+    assert alice["answers"][0]["call_state"] in ("CANCEL", "NOANSWER")
+    assert bob["answers"][0]["answered_by"] == "human"
+    assert carol["outcome"] == "skipped"
+
+
+def test_wait_over_a_bulk_call(tmp_path: Path, hooks: str, start: Start):
+    box = start(f"{ALICE}=human", f"{BOB}=busy", f"{CAROL}=no-answer")
+    (tmp_path / "page.yaml").write_text(
+        "version: 1\n"
+        "calls:\n"
+        "  - name: all-hands\n"
+        f'    to: "{ALICE}<{BOB}<{CAROL}"\n'
+        '    from: "+14155550100"\n'
+        f"    answer_url: {hooks}/page.xml\n"
+    )
+    result, report = _run(tmp_path, box, "--wait", "60")
+    assert result.exit_code == ExitCode.CALL_FAILED
+    call = report["calls"][0]
+    assert [a["to"] for a in call["answers"]] == [ALICE, BOB, CAROL]
+    assert [a["call_uuid"] for a in call["answers"]] == call["request_uuid"]
+    assert [(a["answered"], a["call_state"]) for a in call["answers"]] == [
+        (True, "ANSWER"),
+        (False, "BUSY"),
+        (False, "NOANSWER"),
+    ]
+    assert "1/3 yes" in result.stdout
+    ok, _ = _run(tmp_path, box, "--wait", "60", "--wait-ok", "no-answer")
+    assert ok.exit_code == ExitCode.OK
