@@ -17,6 +17,7 @@ from callspec.report.markdown import Page, markdown_text
 from callspec.report.text import (
     FOLLOWED_HEADER,
     HEADER,
+    chain_lines,
     followed,
     problem_lines,
     rows,
@@ -63,6 +64,13 @@ class MarkdownReporter(Reporter):
         page.add(f"### callspec run `{result.run_id}`")
         page.add("")
         page.add(totals_line(result))
+        chains = chain_lines(result)
+        if chains:
+            page.add("")
+            page.add_all(
+                [f"- {markdown_text(redactor.text(line))}" for line in chains],
+                lambda n: f"\N{HORIZONTAL ELLIPSIS} and {n:,} more escalations",
+            )
         if result.problems:
             page.add("")
             page.add("| where | path | problem |")

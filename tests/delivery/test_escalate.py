@@ -280,3 +280,27 @@ def test_a_roster_escalates_row_by_row(tmp_path: Path, plivo: PlivoCalls):
     assert _posts(plivo) == [NO_ANSWER, ANSWERS]
     assert [c["name"] for c in report["calls"]] == ["page-alice", "page-bob", "page-carol"]
     assert report["calls"][2]["reason"] == "escalation stopped: answered by 'page-bob', row 2"
+
+
+def test_step_summary_tells_how_the_chain_ended(tmp_path: Path, plivo: PlivoCalls):
+    _chain(tmp_path, NO_ANSWER, ANSWERS)
+    summary = tmp_path / "summary.md"
+    report = tmp_path / "report.json"
+    args = [
+        "run",
+        str(tmp_path / "chain.yaml"),
+        "--api-url",
+        plivo.url,
+        "--report",
+        str(report),
+        "--poll-interval",
+        "0.01",
+        "--read-rate",
+        "500",
+    ]
+    result = invoke(args, cred_env(GITHUB_STEP_SUMMARY=str(summary)))
+    assert result.exit_code == ExitCode.OK, result.output
+    text = summary.read_text()
+    assert "| call | outcome | status | request_uuid | answered | time (ms) |" in text
+    assert "chain.yaml:3: answered by 'page\\[2\\]' at 2026-11-27 02:00:05+00:00, row 2" in text
+    assert "chain.yaml:page\\[1\\]: not answered (NOANSWER, No Answer, source Callee)" in text
