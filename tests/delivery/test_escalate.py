@@ -304,3 +304,16 @@ def test_step_summary_tells_how_the_chain_ended(tmp_path: Path, plivo: PlivoCall
     assert "| call | outcome | status | request_uuid | answered | time (ms) |" in text
     assert "chain.yaml:3: answered by 'page\\[2\\]' at 2026-11-27 02:00:05+00:00, row 2" in text
     assert "chain.yaml:page\\[1\\]: not answered (NOANSWER, No Answer, source Callee)" in text
+
+
+def test_html_page_shows_each_steps_answer(tmp_path: Path, plivo: PlivoCalls):
+    _chain(tmp_path, NO_ANSWER, ANSWERS, BUSY)
+    result, _, _ = _run(tmp_path, plivo.url, "--html", str(tmp_path / "page.html"))
+    assert result.exit_code == ExitCode.OK, result.output
+    page = (tmp_path / "page.html").read_text()
+    assert "step 2 of 3 (until answered, 45 s)" in page
+    assert f"<div>{NO_ANSWER}: not answered, NOANSWER, No Answer (Callee), 0 s</div>" in page
+    assert (
+        f"<div>{ANSWERS}: answered at 2026-11-27 02:00:05+00:00, ANSWER, End Of XML "
+        "Instructions (Plivo), 31 s</div>" in page
+    )
