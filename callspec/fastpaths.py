@@ -7,14 +7,16 @@ random bodies, 300 random specs), and ``tests/spec/test_loader.py`` the loader's
 
 1. :class:`MemoValidator`: a scalar already found valid against the same
    subschema is not checked again (10,000 calls share most values and every key
-   name).  At most :data:`VALUE_MEMO_MAX` values are remembered.
+   name).  At most :data:`VALUE_MEMO_MAX` values are remembered; a full memo
+   starts over (values that recur are back in it within a few calls), so a
+   spec of 20,000 distinct numbers does not keep them all.
 2. :func:`build_quick_check`: an exact ``is_valid`` for the flat call schema,
    per property and per object shape, each remembered; a body that passes needs
    no full validation (run only to word the errors of one that fails).
 3. The loader's tag memo (``spec/loader.py``, ``_Loader.resolve``): resolving a
    plain scalar's tag runs a list of regular expressions; the answer is
-   remembered per (kind, text, implicit), at most :data:`TAG_MEMO_MAX`.  It stays a
-   method of the YAML loader it overrides.
+   remembered per (kind, text, implicit), at most :data:`TAG_MEMO_MAX` (then it
+   starts over).  It stays a method of the YAML loader it overrides.
 4. The render memo (``spec/templates.py``, ``_Compiled``): a template whose
    output is a function of the names it reads (no ``random``, ``lipsum`` or
    ``cycler``) is rendered once per (type, value, text) of those names, at most
@@ -38,8 +40,8 @@ _SCALARS = (str, int, float, bool, type(None))
 _VALID: set[tuple[int, type, Any]] = set()
 
 
-VALUE_MEMO_MAX = 200_000
-TAG_MEMO_MAX = 100_000
+VALUE_MEMO_MAX = 8192
+TAG_MEMO_MAX = 8192
 RENDER_MEMO_MAX = 1000
 
 
@@ -56,7 +58,9 @@ def _descend(
     errors = list(validator.descend(value, subschema, path=path, schema_path=schema_path))
     if errors:
         yield from errors
-    elif len(_VALID) < VALUE_MEMO_MAX:
+    else:
+        if len(_VALID) >= VALUE_MEMO_MAX:
+            _VALID.clear()
         _VALID.add(key)
 
 
@@ -158,8 +162,9 @@ def build_quick_check(full: Any, registry: Any) -> Callable[[Mapping[str, Any]],
                     continue
                 if not sub.is_valid(value):
                     return False
-                if len(values_ok) < VALUE_MEMO_MAX:
-                    values_ok.add(memo)
+                if len(values_ok) >= VALUE_MEMO_MAX:
+                    values_ok.clear()
+                values_ok.add(memo)
             elif not sub.is_valid(value):
                 return False
         try:
@@ -173,6 +178,8 @@ def build_quick_check(full: Any, registry: Any) -> Callable[[Mapping[str, Any]],
         if known is None:
             projection = {k: (body[k] if k in watched else None) for k in body}
             known = bool(shape.is_valid(projection))
+            if len(shapes) >= VALUE_MEMO_MAX:
+                shapes.clear()
             shapes[shape_key] = known
         return known
 

@@ -50,8 +50,9 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
         tag = self._memo.get(key)
         if tag is None:
             tag = super().resolve(kind, value, implicit)
-            if len(self._memo) < TAG_MEMO_MAX:
-                self._memo[key] = tag
+            if len(self._memo) >= TAG_MEMO_MAX:
+                self._memo.clear()
+            self._memo[key] = tag
         return tag
 
 
