@@ -37,7 +37,7 @@ class Stopped:
     time: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attempt:
     """One HTTP attempt: what came back, or what went wrong on the wire."""
 
@@ -57,7 +57,7 @@ class Attempt:
     detail: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallResult:
     """The fate of one call of the plan."""
 

@@ -104,12 +104,17 @@ class Runner:
         self.run_id = uuid.uuid4().hex[:12]
         self.environ = environ
         self.creds = check_credentials(plan, options.mode, options.credentials, environ)
-        redactor.add(c.auth_token for c in self.creds)
-        redactor.add(basic_auth_value(c) for c in self.creds)
+        accounts = set(self.creds)
+        redactor.add(c.auth_token for c in accounts)
+        redactor.add(basic_auth_value(c) for c in accounts)
         redactor.add(s for c in plan.calls for s in c.secret_values)
         # Empty for a dry run (no credentials, nothing sent, no journal).
         calls_creds = zip(plan.calls, self.creds, strict=False)
-        self.targets = [self._target(call, creds) for call, creds in calls_creds]
+        shared: dict[Target, Target] = {}  # one object per target, not one per call
+        self.targets = [
+            shared.setdefault(target, target)
+            for target in (self._target(call, creds) for call, creds in calls_creds)
+        ]
         self.journal: Journal | None = None
         self._held: list[int] = []
         self._early: dict[int, tuple[CallResult, Decision | None]] = {}
