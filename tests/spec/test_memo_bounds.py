@@ -56,3 +56,21 @@ def test_tiny_memos_start_over_and_give_the_same_answers(
     if bad is not None:
         where = f"{spec}:{5 + 3 * bad}:9"  # the value's line and column, from packed positions
         assert expected == [(where, "calls[27].to", expected[0][2])]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("broken", [None, "    answer_ulr: x", "    time_limit: [1]"])
+def test_a_large_file_checked_by_the_compiled_schema_gives_the_plain_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str | None
+) -> None:
+    from callspec.spec import documents
+
+    spec = _spec(tmp_path, documents.COMPILE_AFTER + 50)
+    if broken is not None:
+        lines = spec.read_text().splitlines()
+        lines.insert(3 + 3 * 120 + 1, broken)  # into call 120
+        spec.write_text("\n".join(lines) + "\n")
+    fast = _outcome(spec)
+    monkeypatch.setattr(documents, "COMPILE_AFTER", 10**9)  # the validator alone
+    assert _outcome(spec) == fast
+    if broken is not None:
+        assert isinstance(fast, list) and fast and all("calls[120]" in str(p) for p in fast)
