@@ -424,7 +424,8 @@ def rows_memory(tmp: Path, url: str) -> list[Row]:
 
 
 def versions() -> str:
-    names = ["callspec", "requests", "urllib3", "jsonschema", "jinja2", "PyYAML", "plivo"]
+    names = ["callspec", "requests", "urllib3", "jsonschema", "fastjsonschema", "jinja2", "PyYAML"]
+    names.append("plivo")
     found = []
     for name in names:
         try:
