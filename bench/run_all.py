@@ -424,8 +424,16 @@ def rows_memory(tmp: Path, url: str) -> list[Row]:
 
 
 def versions() -> str:
-    names = ["callspec", "requests", "urllib3", "jsonschema", "fastjsonschema", "jinja2", "PyYAML"]
-    names.append("plivo")
+    names = [
+        "callspec",
+        "requests",
+        "urllib3",
+        "jsonschema",
+        "fastjsonschema",
+        "jinja2",
+        "PyYAML",
+        "plivo",
+    ]
     found = []
     for name in names:
         try:

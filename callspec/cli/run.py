@@ -155,8 +155,8 @@ def run(
       callspec run specs/oncall.yaml --tag sev1 --report out/report.json
       callspec run specs/ --resume out/report.journal.jsonl
     """
-    from callspec.delivery.http import Timeouts  # the send stage loads only for run
-    from callspec.delivery.request import check_api_url
+    # the send stage loads only for run (requests itself once the plan is built)
+    from callspec.delivery.request import Timeouts, check_api_url
     from callspec.delivery.runner import RunOptions
     from callspec.execute import Outputs, RunRequest, execute
 

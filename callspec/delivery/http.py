@@ -17,7 +17,6 @@ import time
 import urllib.parse
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import requests
@@ -27,16 +26,10 @@ import urllib3.exceptions
 
 from callspec.delivery.classify import AttemptResult, classify, same_text, transport_failure
 from callspec.delivery.credentials import Credentials
-from callspec.delivery.request import Request
+from callspec.delivery.request import Request, Timeouts
 from callspec.results import Attempt, now_iso
 
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Connect and read timeouts in seconds (requests' tuple form)."""
-
-    connect: float = 5.0
-    read: float = 10.0
+__all__ = ["Timeouts", "new_session", "proxies_for", "send_once"]
 
 
 def new_session(environ: Mapping[str, str]) -> requests.Session:

@@ -25,17 +25,14 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import requests
-
-from callspec.delivery.classify import AttemptResult
 from callspec.delivery.credentials import Credentials, basic_auth_value
 from callspec.delivery.entries import Target, normal_url
 from callspec.delivery.guards import check_credentials, check_max_calls, profile_limit
-from callspec.delivery.http import Timeouts, new_session, proxies_for, send_once
 from callspec.delivery.journal import Journal, lock
 from callspec.delivery.rate import RateLimiter, backoff
-from callspec.delivery.request import api_url_for, build_request
+from callspec.delivery.request import Timeouts, api_url_for, build_request
 from callspec.delivery.resume import Decision, plan_resume
 from callspec.delivery.stops import INTERRUPTED, CircuitBreaker, Halt, RetryBudget
 from callspec.redact import Redactor
@@ -49,6 +46,11 @@ from callspec.results import (
     now_iso,
 )
 from callspec.spec.plan import CallPlan, Plan
+
+if TYPE_CHECKING:
+    import requests
+
+    from callspec.delivery.classify import AttemptResult
 
 DEFAULT_RATE = 2.0  # Plivo's default calls-per-second limit for an account
 DEFAULT_BAIL = 5
@@ -281,6 +283,11 @@ class Runner:
         return halt
 
     def _work(self, todo: queue.SimpleQueue[int]) -> None:
+        # requests loads here, after the plan is built: its modules then reuse the memory
+        # the spec's document left, instead of adding to the peak (and a dry run never
+        # loads it).
+        from callspec.delivery.http import new_session
+
         session = new_session(self.environ)
         try:
             while not self.stop.is_set():
@@ -302,6 +309,8 @@ class Runner:
 
     def _send(self, session: requests.Session, index: int) -> CallResult:
         """One call: its attempts, retried only while each surely placed nothing."""
+        from callspec.delivery.http import proxies_for, send_once
+
         call, creds = self.plan.calls[index], self.creds[index]
         request = build_request(call, api_url_for(call, self.options.api_url), creds.auth_id)
         proxies = proxies_for(request.url, self.environ)
