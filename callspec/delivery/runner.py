@@ -194,6 +194,7 @@ class Runner:
                 target=self._work, args=(todo,), name=f"callspec-worker-{n}", daemon=True
             )
             for n in range(max(1, self.options.concurrency))
+            if not todo.empty()  # nothing to send (a dry run): no worker, no HTTP stack
         ]
         for worker in workers:
             worker.start()
