@@ -71,6 +71,7 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = (), userinfo: bool = True) -> None:
         self._secrets: list[str] = []
+        self._learned: set[str] = set()  # secrets added, each spelled out once
         #: Mask every URL's userinfo (``https://***@host``); off only for ``render
         #: --format curl``, whose command must send the URLs the spec wrote.
         self.userinfo = userinfo
@@ -78,10 +79,13 @@ class Redactor:
 
     def add(self, secrets: Iterable[str]) -> None:
         """Learn more secret strings (empty ones are ignored), with their escaped spellings."""
+        new = {secret for secret in secrets if secret and secret not in self._learned}
+        if not new:
+            return  # a run adds its token once per call: nothing to spell out again
+        self._learned |= new
         known = set(self._secrets)
-        for secret in secrets:
-            if secret:
-                known.update(v for v in spellings(secret) if v)
+        for secret in new:
+            known.update(v for v in spellings(secret) if v)
         self._secrets = sorted(known, key=len, reverse=True)
 
     def text(self, text: str) -> str:

@@ -41,7 +41,7 @@ class Stopped:
     time: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attempt:
     """One HTTP attempt: what came back, or what went wrong on the wire."""
 
@@ -64,7 +64,7 @@ class Attempt:
 AnsweredBy = Literal["human", "machine"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Answer:
     """What became of one placed call (one destination of it) after it was placed.
 
@@ -118,7 +118,7 @@ def answer_text(answer: Answer) -> str:
     return text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallResult:
     """The fate of one call of the plan."""
 

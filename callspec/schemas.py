@@ -88,6 +88,15 @@ def _inline(node: Any, resolver: Any, stack: tuple[str, ...]) -> Any:
 
 
 @functools.cache
+def compiled_check(name: SchemaName) -> Callable[[Any], bool] | None:
+    """The schema (references inlined) compiled by fastjsonschema, or None (see
+    :func:`callspec.fastpaths.compiled_check`); exact on valid documents."""
+    from callspec.fastpaths import compiled_check as compile_schema
+
+    return compile_schema(validator(name).schema)
+
+
+@functools.cache
 def quick_check(name: SchemaName) -> Callable[[Mapping[str, Any]], bool]:
     """An exact, fast ``is_valid`` for the call schema (see :mod:`callspec.fastpaths`)."""
     from callspec.fastpaths import build_quick_check

@@ -44,10 +44,12 @@ def check_credentials(
     if given is not None:
         return [given] * len(plan.calls)
     creds: list[Credentials] = []
+    shared: dict[Credentials, Credentials] = {}  # one object per account, not one per call
     problems: dict[str, list[str]] = {}  # message -> the calls it stops
     for call in plan.calls:
         try:
-            creds.append(credentials_for(call, environ))
+            found = credentials_for(call, environ)
+            creds.append(shared.setdefault(found, found))
         except GuardError as e:
             problems.setdefault(str(e), []).append(f"{call.spec_file}:{call.name}")
     if problems:

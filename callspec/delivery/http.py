@@ -15,8 +15,8 @@ from __future__ import annotations
 import threading
 import time
 import urllib.parse
+import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import requests
@@ -26,16 +26,10 @@ import urllib3.exceptions
 
 from callspec.delivery.classify import AttemptResult, classify, same_text, transport_failure
 from callspec.delivery.credentials import Credentials
-from callspec.delivery.request import Request
+from callspec.delivery.request import Request, Timeouts
 from callspec.results import Attempt, now_iso
 
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Connect and read timeouts in seconds (requests' tuple form)."""
-
-    connect: float = 5.0
-    read: float = 10.0
+__all__ = ["Timeouts", "new_session", "proxies_for", "send_once"]
 
 
 def new_session(environ: Mapping[str, str]) -> requests.Session:
@@ -164,15 +158,7 @@ def send_once(
     try:
         # Built apart from sending: whatever fails here (a malformed URL, credentials
         # that basic auth cannot carry) surely sent nothing.
-        prepared = session.prepare_request(
-            requests.Request(
-                "POST",
-                request.url,
-                data=request.body_bytes(),
-                headers=request.headers,
-                auth=(creds.auth_id, creds.auth_token),
-            )
-        )
+        prepared = _prepare(session, request, creds)
     except Exception as e:
         text = f"the request could not be built, nothing was sent: {type(e).__name__}: {e}"
         attempt = Attempt(started, 0.0, None, text, maybe_sent=False, error_kind="build")
@@ -205,6 +191,49 @@ def send_once(
         return transport_failure(e, _wire.stage, started, elapsed, timeouts.read)
     elapsed = (time.perf_counter() - t0) * 1000
     return classify(response.status_code, content, response.headers, started, elapsed, redact)
+
+
+#: Per session: the request prepared once per (URL, credentials), with an empty body.
+_TEMPLATES: weakref.WeakKeyDictionary[requests.Session, dict[tuple[str, str, str], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _prepare(
+    session: requests.Session, request: Request, creds: Credentials
+) -> requests.PreparedRequest:
+    """``session.prepare_request`` for ``request``, its work done once per session.
+
+    What requests prepares (the URL parsed and quoted, the session's headers merged
+    with the request's, basic auth encoded, hooks) is the same for every call to one
+    endpoint with one account: it is prepared once and copied, and only the body and
+    its length are set per call (a fifth of the client's time per call before).  While
+    the session holds cookies a server set, every request is prepared in full, so they
+    go out as requests would send them.
+    """
+    body = request.body_bytes()
+    if session.cookies:
+        return session.prepare_request(_plain_request(request, creds, body))
+    templates = _TEMPLATES.setdefault(session, {})
+    key = (request.url, creds.auth_id, creds.auth_token)
+    template = templates.get(key)
+    if template is None:
+        template = session.prepare_request(_plain_request(request, creds, b""))
+        templates[key] = template
+    prepared: requests.PreparedRequest = template.copy()
+    prepared.body = body
+    prepared.headers["Content-Length"] = str(len(body))
+    return prepared
+
+
+def _plain_request(request: Request, creds: Credentials, body: bytes) -> requests.Request:
+    return requests.Request(
+        "POST",
+        request.url,
+        data=body,
+        headers=request.headers,
+        auth=(creds.auth_id, creds.auth_token),
+    )
 
 
 class _TooSlow(Exception):

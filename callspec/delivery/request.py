@@ -25,6 +25,14 @@ USER_AGENT = f"callspec/{__version__}"
 
 
 @dataclass(frozen=True)
+class Timeouts:
+    """Connect and read timeouts in seconds (requests' tuple form)."""
+
+    connect: float = 5.0
+    read: float = 10.0
+
+
+@dataclass(frozen=True)
 class Request:
     """One POST, ready to send or to print."""
 

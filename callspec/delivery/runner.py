@@ -27,18 +27,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import requests
-
-from callspec.delivery.classify import AttemptResult
 from callspec.delivery.credentials import Credentials, basic_auth_value
 from callspec.delivery.entries import Target, normal_url
 from callspec.delivery.escalate import ChainSteps, chains_of, run_chain
 from callspec.delivery.guards import check_credentials, check_max_calls, profile_limit
-from callspec.delivery.http import Timeouts, new_session, proxies_for, send_once
 from callspec.delivery.journal import Journal, lock
 from callspec.delivery.rate import RateLimiter, backoff
-from callspec.delivery.request import api_url_for, build_request
+from callspec.delivery.request import Timeouts, api_url_for, build_request
 from callspec.delivery.resume import Decision, plan_resume
 from callspec.delivery.stops import INTERRUPTED, CircuitBreaker, Halt, RetryBudget
 from callspec.delivery.wait import Follower, Leg, WaitOptions, legs_of
@@ -54,6 +51,11 @@ from callspec.results import (
     now_iso,
 )
 from callspec.spec.plan import CallPlan, Plan
+
+if TYPE_CHECKING:
+    import requests
+
+    from callspec.delivery.classify import AttemptResult
 
 DEFAULT_RATE = 2.0  # Plivo's default calls-per-second limit for an account
 DEFAULT_BAIL = 5
@@ -118,12 +120,17 @@ class Runner:
         self.run_id = uuid.uuid4().hex[:12]
         self.environ = environ
         self.creds = check_credentials(plan, options.mode, options.credentials, environ)
-        redactor.add(c.auth_token for c in self.creds)
-        redactor.add(basic_auth_value(c) for c in self.creds)
+        accounts = set(self.creds)
+        redactor.add(c.auth_token for c in accounts)
+        redactor.add(basic_auth_value(c) for c in accounts)
         redactor.add(s for c in plan.calls for s in c.secret_values)
         # Empty for a dry run (no credentials, nothing sent, no journal).
         calls_creds = zip(plan.calls, self.creds, strict=False)
-        self.targets = [self._target(call, creds) for call, creds in calls_creds]
+        shared: dict[Target, Target] = {}  # one object per target, not one per call
+        self.targets = [
+            shared.setdefault(target, target)
+            for target in (self._target(call, creds) for call, creds in calls_creds)
+        ]
         self.journal: Journal | None = None
         self._held: list[int] = []
         self._early: dict[int, tuple[CallResult, Decision | None]] = {}
@@ -205,6 +212,7 @@ class Runner:
                 target=self._work, args=(todo,), name=f"callspec-worker-{n}", daemon=True
             )
             for n in range(max(1, self.options.concurrency))
+            if not todo.empty()  # nothing to send (a dry run): no worker, no HTTP stack
         ]
         workers += [
             threading.Thread(
@@ -241,6 +249,8 @@ class Runner:
 
     def _escalate(self, chain: list[int]) -> None:
         """One escalation chain, a step at a time (see :mod:`~callspec.delivery.escalate`)."""
+        from callspec.delivery.http import new_session
+
         session = new_session(self.environ)
         follower = Follower(
             self.options.wait or self.options.follow, self.environ, self.redactor.text, self.stop
@@ -410,6 +420,11 @@ class Runner:
         return halt
 
     def _work(self, todo: queue.SimpleQueue[int]) -> None:
+        # requests loads here, after the plan is built: its modules then reuse the memory
+        # the spec's document left, instead of adding to the peak (and a dry run never
+        # loads it).
+        from callspec.delivery.http import new_session
+
         session = new_session(self.environ)
         try:
             while not self.stop.is_set():
@@ -431,6 +446,8 @@ class Runner:
 
     def _send(self, session: requests.Session, index: int) -> CallResult:
         """One call: its attempts, retried only while each surely placed nothing."""
+        from callspec.delivery.http import proxies_for, send_once
+
         call, creds = self.plan.calls[index], self.creds[index]
         request = build_request(call, api_url_for(call, self.options.api_url), creds.auth_id)
         proxies = proxies_for(request.url, self.environ)

@@ -21,15 +21,15 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from callspec.delivery.credentials import Credentials
-from callspec.delivery.http import Timeouts, new_session, proxies_for
 from callspec.delivery.rate import RateLimiter
-from callspec.delivery.request import USER_AGENT
+from callspec.delivery.request import USER_AGENT, Timeouts
 from callspec.results import Answer, AnsweredBy
+
+if TYPE_CHECKING:
+    import requests
 
 DEFAULT_INTERVAL = 2.0  # seconds between two polls of one call
 DEFAULT_READ_RATE = 5.0  # state reads per second over the whole run
@@ -210,6 +210,11 @@ class Follower:
         """One request about ``leg`` (``query``: ``?status=live`` / ``?status=queued``)."""
         if not self.limiter.acquire(self.stop):
             return Reading(None, error="interrupted")
+        # requests loads with the first read: a dry run never loads the HTTP stack.
+        import requests
+
+        from callspec.delivery.http import new_session, proxies_for
+
         if self._session is None:
             self._session = new_session(self.environ)
         url = state_url(leg.api_url, leg.creds.auth_id, leg.call_uuid) + query

@@ -13,6 +13,7 @@ contract is ``schemas/report.schema.json``.
 from __future__ import annotations
 
 import io
+import tempfile
 import threading
 from pathlib import Path
 from typing import Literal
@@ -62,6 +63,12 @@ def write_report(
     The report is rendered in full first, so one that is refused (or a reporter
     that fails) leaves ``path`` as it was: a FIFO or a terminal gets nothing, not half.
     """
-    out = io.StringIO()
-    REPORTERS[kind].write(result, redactor, out)
-    write_output(Path(path), out.getvalue().encode("utf-8"), stop)
+    # Rendered into a temporary file, not a string: a large run's report is never
+    # held in memory whole (twice, as text and as its bytes).
+    with tempfile.TemporaryFile() as raw:
+        out = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        REPORTERS[kind].write(result, redactor, out)
+        out.flush()
+        raw.seek(0)
+        write_output(Path(path), raw, stop)
+        out.detach()

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
+import tempfile
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
@@ -111,7 +114,16 @@ def _stopped_document(result: RunResult, redactor: Redactor) -> dict[str, str] |
 
 def report_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
     """The JSON report of a run (``schemas/report.schema.json``), every secret masked."""
-    document: dict[str, Any] = {
+    return {
+        **_run_document(result, redactor),
+        "calls": [_call_document(c, redactor) for c in result.calls],
+        **_after_calls(result, redactor),
+    }
+
+
+def _run_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
+    """The report's fields before ``calls``, in the report's order."""
+    return {
         "tool": {"name": "callspec", "version": callspec.__version__},
         "run_id": result.run_id,
         "started": redactor.value(result.started),
@@ -124,21 +136,29 @@ def report_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
         "options": redactor.value(_plain(result.options)),
         "files": redactor.value(list(result.files)),
         "summary": result.summary(),
-        "calls": [_call_document(c, redactor) for c in result.calls],
-        "problems": [
-            {
-                "file": redactor.text(p.location.file),
-                "line": p.location.line,
-                "column": p.location.column,
-                "path": redactor.text(p.path),
-                "message": redactor.text(p.message),
-            }
-            for p in result.problems
-        ],
     }
-    if result.checks:  # run --check only: other reports stay as they were
-        document["checks"] = [redactor.value(document_of(c)) for c in result.checks]
-    return document
+
+
+def _after_calls(result: RunResult, redactor: Redactor) -> dict[str, Any]:
+    """The report's fields after ``calls``: the problems, and the URL checks of a
+    ``run --check`` (other reports stay as they were)."""
+    after: dict[str, Any] = {"problems": _problems_document(result, redactor)}
+    if result.checks:
+        after["checks"] = [redactor.value(document_of(c)) for c in result.checks]
+    return after
+
+
+def _problems_document(result: RunResult, redactor: Redactor) -> list[dict[str, Any]]:
+    return [
+        {
+            "file": redactor.text(p.location.file),
+            "line": p.location.line,
+            "column": p.location.column,
+            "path": redactor.text(p.path),
+            "message": redactor.text(p.message),
+        }
+        for p in result.problems
+    ]
 
 
 def validate_report(doc: Mapping[str, Any]) -> list[str]:
@@ -167,10 +187,44 @@ class JsonReporter(Reporter):
     """The JSON report document, indented; strict JSON (no NaN or Infinity), else refused."""
 
     def write(self, result: RunResult, redactor: Redactor, stream: TextIO) -> None:
-        doc = report_document(result, redactor)
-        try:  # rendered whole before the first byte goes out: a refusal writes nothing
-            text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
-        except ValueError as e:
-            where = _non_finite(doc) or str(e)
-            raise ReportError(f"the report would not be valid JSON: {where}") from e
-        stream.write(text + "\n")
+        """The bytes of ``json.dumps(report_document(...), indent=2)``, built a call at a time.
+
+        A run's calls are rendered to text one by one (each call's document is
+        dropped once it is text), so the report of a large run never holds every
+        call as Python objects, as the whole document would (half of a 20,000-call
+        run's peak memory), nor its whole text: the calls go to a temporary file
+        and are copied after the head.  Still rendered whole before the first byte
+        goes out: a refusal writes nothing.
+        """
+        marker = f"callspec-calls-{uuid.uuid4().hex}"
+        doc = {
+            **_run_document(result, redactor),
+            "calls": marker,
+            **_after_calls(result, redactor),
+        }
+        head, tail = _dumps(doc, "$").split(f'"{marker}"')
+        if not result.calls:
+            stream.write(f"{head}[]{tail}\n")
+            return
+        with tempfile.TemporaryFile("w+", encoding="utf-8") as calls:
+            for index, call in enumerate(result.calls):
+                text = _dumps(_call_document(call, redactor), f"$.calls[{index}]")
+                calls.write(("[\n" if index == 0 else ",\n") + _indent(text, "    "))
+            calls.write("\n  ]")
+            calls.seek(0)
+            stream.write(head)
+            shutil.copyfileobj(calls, stream, 1 << 16)
+        stream.write(tail + "\n")
+
+
+def _dumps(value: Any, path: str) -> str:
+    try:
+        return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
+    except ValueError as e:
+        where = _non_finite(value, path) or str(e)
+        raise ReportError(f"the report would not be valid JSON: {where}") from e
+
+
+def _indent(text: str, prefix: str) -> str:
+    """``text`` with ``prefix`` before each line (JSON escapes newlines inside strings)."""
+    return prefix + text.replace("\n", "\n" + prefix)

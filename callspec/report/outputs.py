@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import shutil
 import stat
 import tempfile
 import threading
@@ -20,6 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from callspec.errors import UsageError
 
@@ -112,8 +114,9 @@ def _descriptor(path: Path) -> tuple[bool, int | None]:
 FIFO_WAIT = 60.0  # seconds a FIFO may keep a finished run waiting for its reader
 
 
-def write_output(path: Path, data: bytes, stop: threading.Event | None = None) -> None:
-    """Write ``data`` to ``path``: into it when :func:`writes_in_place`, else atomically.
+def write_output(path: Path, data: bytes | BinaryIO, stop: threading.Event | None = None) -> None:
+    """Write ``data`` (bytes, or a file read to its end) to ``path``: into it when
+    :func:`writes_in_place`, else atomically.
 
     Atomically means a temp file beside the file, synced, then renamed over it, so
     a reader never sees half a report; through a symlink the file it points to is
@@ -126,25 +129,32 @@ def write_output(path: Path, data: bytes, stop: threading.Event | None = None) -
         # Linux opens /proc/self/fd/1 anew, at offset 0 of a redirected file: the
         # shell's `> out` would then write over the report.  A dup shares the offset.
         with open(os.dup(own), "wb") as f:
-            f.write(data)
+            _copy(data, f)
         return
     if writes_in_place(path):
         fd = _open_in_place(path, stop)
         with open(fd, "wb") as f:
-            f.write(data)
+            _copy(data, f)
         return
     target = Path(os.path.realpath(path))
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with open(fd, "wb") as f:
-            f.write(data)
+            _copy(data, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _copy(data: bytes | BinaryIO, f: BinaryIO) -> None:
+    if isinstance(data, bytes):
+        f.write(data)
+    else:
+        shutil.copyfileobj(data, f, 1 << 16)
 
 
 def _open_in_place(path: Path, stop: threading.Event | None) -> int:

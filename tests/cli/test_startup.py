@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from support import ROOT
@@ -44,3 +45,21 @@ def test_validate_loads_what_it_needs() -> None:
         timeout=60,
     )
     assert "yaml" in done.stderr.rsplit("LOADED:", 1)[1]  # the probe sees real loads
+
+
+def test_a_dry_run_never_loads_the_http_stack(tmp_path: Path) -> None:
+    # requests loads when the first worker starts (after the plan is built, so its
+    # modules reuse the memory the spec's document left): a dry run never needs it.
+    report = tmp_path / "report.json"
+    args = ["run", "specs/", "--dry-run", "--report", str(report), "--no-progress"]
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    loaded = done.stderr.rsplit("LOADED:", 1)[1].strip().split(",")
+    assert "yaml" in loaded  # the spec was read
+    assert "requests" not in loaded and "urllib3" not in loaded, loaded
+    assert report.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from pathlib import Path
@@ -126,7 +127,7 @@ def test_a_hostile_value_cannot_break_the_table_or_inject_html() -> None:
         _call(1, "failed", error=HOSTILE, request_uuid=HOSTILE),
         _call(2, "fired", request_uuid="u-2"),
     )
-    calls = (CallResult(**{**calls[0].__dict__, "name": HOSTILE}), calls[1])
+    calls = (dataclasses.replace(calls[0], name=HOSTILE), calls[1])
     run = RunResult("r1", "live", "https://api.plivo.com", T0, T0, {}, calls)
     out = io.StringIO()
     MarkdownReporter().write(run, Redactor(), out)

@@ -100,3 +100,26 @@ def specs(seed: int, n: int) -> list[dict[str, Any]]:
             doc["defaults"] = {"time_limit": rng.choice([1, "x", None]), "answer_ulr": 1}
         out.append(doc)
     return out
+
+
+def test_the_compiled_schemas_agree_with_the_plain_validators() -> None:
+    from callspec.schemas import compiled_check
+
+    for name, docs in (("call", bodies(4, 3000)), ("spec", specs(5, 600))):
+        reference, compiled = plain(name), compiled_check(name)
+        assert compiled is not None
+        verdicts = [reference.is_valid(doc) for doc in docs]
+        assert 0 < sum(verdicts) < len(docs)  # both kinds are represented
+        for doc, expected in zip(docs, verdicts, strict=True):
+            assert compiled(doc) == expected, doc
+
+
+def test_a_keyword_that_changed_after_draft_07_is_never_compiled() -> None:
+    from callspec.fastpaths import compiled_check
+
+    items = {"type": "array", "prefixItems": [{"type": "string"}]}
+    assert compiled_check(items) is None
+    assert compiled_check({"type": "array", "items": [{"type": "string"}]}) is None
+    assert compiled_check({"properties": {"a": {"$ref": "#/$defs/x"}}}) is None
+    check = compiled_check({"type": "array", "items": {"type": "string"}, "x-error": "no"})
+    assert check is not None and check(["a"]) and not check([1])
