@@ -1,0 +1,180 @@
+"""Review 12: rosters (``each:``, ``each_where:``).
+
+Each test reproduces a finding of that review: it asserts the correct behaviour and
+is marked strict-xfail until the finding is fixed (then the mark comes off).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import cred_env, invoke, read_report, sandbox, write_profiles
+
+from callspec.errors import ExitCode
+
+SPEC = """version: 1
+defaults:
+  from: "+14152224444"
+  answer_url: https://hooks.example.com/answer.xml
+calls:
+  - name: "NAME"
+    each: EACH
+    to: "{{ row.phone }}"
+"""
+
+
+def _spec(folder: Path, each: str, name: str = "page-{{ row.name }}", extra: str = "") -> Path:
+    (folder / ".git").mkdir(exist_ok=True)
+    path = folder / "calls.yaml"
+    path.write_text(SPEC.replace("NAME", name).replace("EACH", each) + extra)
+    return path
+
+
+def _placed_to(records: list[dict[str, Any]]) -> list[str]:
+    return [str(r["body"]["to"]) for r in records if r.get("placed")]
+
+
+# --- JSON rosters that crash the reader ------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a deeply nested JSON roster is an internal error (RecursionError, exit 1), "
+    "not a located error (exit 3)",
+)
+def test_deeply_nested_json_roster_is_a_located_error(tmp_path: Path) -> None:
+    depth = 100_000
+    (tmp_path / "d.json").write_text("[" + "[" * depth + "]" * depth + "]")
+    result = invoke(["validate", _spec(tmp_path, "d.json")])
+    assert result.exit_code == ExitCode.INVALID, result.output
+    assert "d.json:1:" in result.output
+    assert "internal error" not in result.output
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a JSON roster with a 5,000-digit number is an internal error (ValueError: "
+    "int max str digits, exit 1), not a located error as in a YAML roster",
+)
+def test_json_roster_with_a_huge_integer_is_a_located_error(tmp_path: Path) -> None:
+    (tmp_path / "d.json").write_text('[{"name": "a", "phone": ' + "1" * 5000 + "}]")
+    result = invoke(["validate", _spec(tmp_path, "d.json")])
+    assert result.exit_code == ExitCode.INVALID, result.output
+    assert "d.json:1:" in result.output
+    assert "internal error" not in result.output
+
+
+# --- a variable named row ---------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a variable named 'row' (spec vars or --var row=...) beside each: is an "
+    "internal error (KeyError: 'row', exit 1) instead of 'row is reserved' (exit 3)",
+)
+@pytest.mark.parametrize("where", ["spec", "command line"])
+def test_a_variable_named_row_beside_each_is_a_located_error(tmp_path: Path, where: str) -> None:
+    (tmp_path / "d.csv").write_text("name,phone\nann,+14155550100\n")
+    spec = _spec(tmp_path, "d.csv")
+    args: list[Any] = ["validate", spec]
+    if where == "spec":
+        spec.write_text(spec.read_text().replace("defaults:", "vars:\n  row: hi\ndefaults:"))
+    else:
+        args += ["--var", "row=1"]
+    result = invoke(args)
+    assert result.exit_code == ExitCode.INVALID, result.output
+    assert "internal error" not in result.output
+    assert "reserved" in result.output
+
+
+# --- row values silently lost -----------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a roster column named 'index' is silently replaced by row.index: the call "
+    "is sent with the row's position instead of the column's value, no error or warning",
+)
+def test_a_column_named_index_is_not_silently_replaced(tmp_path: Path) -> None:
+    (tmp_path / "d.csv").write_text("name,phone,index\nann,+14155550100,7\n")
+    spec = _spec(tmp_path, "d.csv", extra='    caller_name: "n{{ row.index }}"\n')
+    result = invoke(["render", spec, "--format", "json"])
+    # Either the column's value reaches the call, or the clash is an error (exit 3).
+    assert result.exit_code == ExitCode.INVALID or '"n7"' in result.output, result.output
+
+
+# --- resume: a row already placed rings again ------------------------------------------------
+
+
+def _run(spec: Path, url: str, journal: Path, *extra: str) -> None:
+    args = ["run", spec, "--api-url", url, "--rate", "200", "--journal", journal, *extra]
+    result = invoke(args, cred_env())
+    assert result.exit_code == ExitCode.OK, result.stderr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="resume: a row whose name column changed since it was placed (same phone, same "
+    "body) is sent again: the same phone rings twice, though the issue promises a row "
+    "whose values changed is skipped with the reason",
+)
+def test_a_row_renamed_since_it_was_placed_is_not_sent_again(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    roster = tmp_path / "d.csv"
+    roster.write_text("name,phone\nalcie,+14152220001\nbob,+14152220002\n")
+    spec = _spec(tmp_path, "d.csv")
+    journal = tmp_path / "journal.jsonl"
+    with sandbox() as sb:
+        _run(spec, sb.url, journal)
+        assert len(_placed_to(sb.calls)) == 2
+        roster.write_text("name,phone\nalice,+14152220001\nbob,+14152220002\n")  # typo fixed
+        report = tmp_path / "r.json"
+        _run(spec, sb.url, journal, "--resume", str(journal), "--report", str(report))
+        placed = _placed_to(sb.calls)
+    assert placed.count("+14152220001") == 1, placed
+    calls = {c["name"]: c for c in read_report(report)["calls"]}
+    assert calls["page-alice"]["outcome"] == "skipped"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="resume with names made of row.index: inserting a row resends the "
+    "last row, already placed (it rings twice), and the new row is skipped as 'changed'",
+)
+def test_inserting_a_row_with_index_names_rings_no_phone_twice(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    roster = tmp_path / "d.csv"
+    roster.write_text("name,phone\nann,+14152220001\nbob,+14152220002\ncid,+14152220003\n")
+    spec = _spec(tmp_path, "d.csv", name="oncall-{{ row.index }}")
+    journal = tmp_path / "journal.jsonl"
+    with sandbox() as sb:
+        _run(spec, sb.url, journal)
+        assert len(_placed_to(sb.calls)) == 3
+        # dee inserted after ann: bob and cid move down one place.
+        roster.write_text(
+            "name,phone\nann,+14152220001\ndee,+14152220004\nbob,+14152220002\ncid,+14152220003\n"
+        )
+        args = ["run", spec, "--api-url", sb.url, "--rate", "200", "--resume", journal]
+        invoke(args, cred_env())  # sending dee, or refusing the shifted names: either is fine
+        placed = _placed_to(sb.calls)
+    assert len(placed) == len(set(placed)), f"a phone rang twice: {placed}"
+
+
+# --- a spec's mistake reported once per row ---------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a template reading a column the roster lacks (a typo in the spec) is reported "
+    "once per row at the data file (500 rows: 500 identical errors), never at the spec's line",
+)
+def test_a_missing_column_is_reported_once_at_the_spec(tmp_path: Path) -> None:
+    rows = "".join(f"n{i},+1415{i:07d}\n" for i in range(500))
+    (tmp_path / "d.csv").write_text("name,phone\n" + rows)
+    spec = _spec(tmp_path, "d.csv", extra='    caller_name: "{{ row.nmae }}"\n')
+    result = invoke(["validate", spec])
+    assert result.exit_code == ExitCode.INVALID
+    assert result.output.count("'nmae'") == 1, result.output[-400:]
+    assert "calls.yaml:" in result.output
