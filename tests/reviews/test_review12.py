@@ -178,3 +178,56 @@ def test_a_missing_column_is_reported_once_at_the_spec(tmp_path: Path) -> None:
     assert result.exit_code == ExitCode.INVALID
     assert result.output.count("'nmae'") == 1, result.output[-400:]
     assert "calls.yaml:" in result.output
+
+
+# --- inconsistent readers ---------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a JSON roster row with a key written twice silently keeps the last value, where "
+    "a CSV header or a YAML roster naming a column twice is refused",
+)
+def test_a_json_row_naming_a_column_twice_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "d.json").write_text(
+        '[{"name": "ann", "phone": "+14155550100", "phone": "+14155550199"}]'
+    )
+    result = invoke(["validate", _spec(tmp_path, "d.json")])
+    assert result.exit_code == ExitCode.INVALID, result.output
+    assert "d.json:1:" in result.output
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a symlinked spec: the roster is looked up beside the link but must lie inside "
+    "the real spec's folder, so a roster beside both is refused as 'outside the spec's folder'",
+)
+def test_a_symlinked_spec_finds_its_roster(tmp_path: Path) -> None:
+    real, link = tmp_path / "real", tmp_path / "link"
+    real.mkdir()
+    link.mkdir()
+    roster = "name,phone\nann,+14155550100\n"
+    spec = real / "calls.yaml"
+    spec.write_text(SPEC.replace("NAME", "page-{{ row.name }}").replace("EACH", "d.csv"))
+    (real / "d.csv").write_text(roster)
+    (link / "d.csv").write_text(roster)  # beside the link too: either reading is right
+    (link / "calls.yaml").symlink_to(spec)
+    result = invoke(["validate", link / "calls.yaml"])
+    assert result.exit_code == ExitCode.OK, result.output
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="each_where written as a template ('{{ row.team == \"x\" }}', the natural slip) "
+    "gets Jinja's \"expected token ':', got '}'\" with no hint that it is an expression",
+)
+def test_each_where_written_as_a_template_says_it_is_an_expression(tmp_path: Path) -> None:
+    (tmp_path / "d.csv").write_text("name,phone,team\nann,+14155550100,x\n")
+    spec = _spec(tmp_path, "d.csv")
+    text = spec.read_text().replace(
+        "    each: d.csv\n", "    each: d.csv\n    each_where: \"{{ row.team == 'x' }}\"\n"
+    )
+    spec.write_text(text)
+    result = invoke(["validate", spec])
+    assert result.exit_code == ExitCode.INVALID
+    assert "expression" in result.output, result.output
