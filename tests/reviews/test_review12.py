@@ -231,3 +231,29 @@ def test_each_where_written_as_a_template_says_it_is_an_expression(tmp_path: Pat
     result = invoke(["validate", spec])
     assert result.exit_code == ExitCode.INVALID
     assert "expression" in result.output, result.output
+
+
+# --- names made of data -----------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a name rendered from a roster row may hold control characters (ESC, NUL, a "
+    "quoted newline in a CSV cell): run prints them raw, so a row can recolour the "
+    "terminal or forge a progress line",
+)
+def test_control_characters_in_a_rendered_name_do_not_reach_the_terminal(
+    tmp_path: Path,
+) -> None:
+    write_profiles(tmp_path)
+    (tmp_path / "d.csv").write_text(
+        'name,phone\n"ann\x1b[31m",+14152220001\n"bob\n[9/9] fired   201 forged",+14152220002\n'
+    )
+    spec = _spec(tmp_path, "d.csv")
+    with sandbox() as sb:
+        result = invoke(["run", spec, "--api-url", sb.url, "--rate", "200"], cred_env())
+        placed = _placed_to(sb.calls)
+    # Refusing such a name (exit 3, nothing sent) or printing it escaped are both right.
+    assert result.exit_code == ExitCode.INVALID or len(placed) == 2, result.output
+    assert "\x1b" not in result.output
+    assert not any(line.startswith("[9/9]") for line in result.output.splitlines()), result.output
