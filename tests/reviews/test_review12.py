@@ -257,3 +257,14 @@ def test_control_characters_in_a_rendered_name_do_not_reach_the_terminal(
     assert result.exit_code == ExitCode.INVALID or len(placed) == 2, result.output
     assert "\x1b" not in result.output
     assert not any(line.startswith("[9/9]") for line in result.output.splitlines()), result.output
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a YAML roster's NO/yes/on/off become booleans silently (the Norway problem): "
+    "a row {name: NO} pages as 'page-False', where a spec's name: no is refused",
+)
+def test_a_yaml_roster_value_no_is_not_silently_false(tmp_path: Path) -> None:
+    (tmp_path / "d.yaml").write_text('- {name: NO, phone: "+14155550100"}\n')
+    result = invoke(["render", _spec(tmp_path, "d.yaml"), "--format", "json"])
+    assert "page-False" not in result.output, result.output
