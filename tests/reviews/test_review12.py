@@ -268,3 +268,23 @@ def test_a_yaml_roster_value_no_is_not_silently_false(tmp_path: Path) -> None:
     (tmp_path / "d.yaml").write_text('- {name: NO, phone: "+14155550100"}\n')
     result = invoke(["render", _spec(tmp_path, "d.yaml"), "--format", "json"])
     assert "page-False" not in result.output, result.output
+
+
+# --- odd roster paths -------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an each: path with a NUL byte (ValueError), a name over 255 bytes or a path "
+    "over PATH_MAX (OSError ENAMETOOLONG) is an internal error (exit 1), not a located one",
+)
+@pytest.mark.parametrize(
+    "each",
+    ['"x\\0/d.csv"', '"' + "a" * 300 + '.csv"', '"' + "a/" * 3000 + 'd.csv"'],
+    ids=["nul", "long-name", "long-path"],
+)
+def test_an_unusable_roster_path_is_a_located_error(tmp_path: Path, each: str) -> None:
+    result = invoke(["validate", _spec(tmp_path, each)])
+    assert result.exit_code == ExitCode.INVALID, result.output
+    assert "calls.yaml:7:" in result.output
+    assert "internal error" not in result.output
