@@ -118,7 +118,8 @@ def _run(spec: Path, url: str, journal: Path, *extra: str) -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="resume: a row whose name changed since it was placed (a typo fixed, or the same "
-    "name re-exported in NFD; same phone, same body) is sent again: the same phone rings twice, though the issue promises a row "
+    "name re-exported in NFD; same phone, same body) is sent again: the same phone "
+    "rings twice, though the issue promises a row "
     "whose values changed is skipped with the reason",
 )
 @pytest.mark.parametrize(
