@@ -317,3 +317,19 @@ def test_each_where_keeping_no_row_is_only_a_warning(tmp_path: Path) -> None:
     assert "keeps no row" in result.output
     assert "no call matches  in" not in result.output
     assert result.exit_code == ExitCode.OK, result.output
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an each_where error names the call by its unrendered template "
+    "(call 'page-{{ row.name }}', row 1 ...) where every other row error names 'page-ann'",
+)
+def test_an_each_where_error_names_the_rendered_call(tmp_path: Path) -> None:
+    (tmp_path / "d.csv").write_text("name,phone\nann,+14155550100\n")
+    spec = _spec(tmp_path, "d.csv")
+    spec.write_text(
+        spec.read_text().replace("    each: d.csv\n", '    each: d.csv\n    each_where: "1 / 0"\n')
+    )
+    result = invoke(["validate", spec])
+    assert result.exit_code == ExitCode.INVALID
+    assert "(call 'page-ann', row 1" in result.output, result.output
