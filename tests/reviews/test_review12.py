@@ -1,0 +1,335 @@
+"""Review 12: rosters (``each:``, ``each_where:``).
+
+Each test reproduces a finding of that review: it asserts the correct behaviour and
+is marked strict-xfail until the finding is fixed (then the mark comes off).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import cred_env, invoke, read_report, sandbox, write_profiles
+
+from callspec.errors import ExitCode
+
+SPEC = """version: 1
+defaults:
+  from: "+14152224444"
+  answer_url: https://hooks.example.com/answer.xml
+calls:
+  - name: "NAME"
+    each: EACH
+    to: "{{ row.phone }}"
+"""
+
+
+def _spec(folder: Path, each: str, name: str = "page-{{ row.name }}", extra: str = "") -> Path:
+    (folder / ".git").mkdir(exist_ok=True)
+    path = folder / "calls.yaml"
+    path.write_text(SPEC.replace("NAME", name).replace("EACH", each) + extra)
+    return path
+
+
+def _placed_to(records: list[dict[str, Any]]) -> list[str]:
+    return [str(r["body"]["to"]) for r in records if r.get("placed")]
+
+
+# --- JSON rosters that crash the reader ------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a deeply nested JSON roster is an internal error (RecursionError, exit 1), "
+    "not a located error (exit 3)",
+)
+def test_deeply_nested_json_roster_is_a_located_error(tmp_path: Path) -> None:
+    depth = 100_000
+    (tmp_path / "d.json").write_text("[" + "[" * depth + "]" * depth + "]")
+    result = invoke(["validate", _spec(tmp_path, "d.json")])
+    assert result.exit_code == ExitCode.INVALID, result.output
+    assert "d.json:1:" in result.output
+    assert "internal error" not in result.output
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a JSON roster with a 5,000-digit number is an internal error (ValueError: "
+    "int max str digits, exit 1), not a located error as in a YAML roster",
+)
+def test_json_roster_with_a_huge_integer_is_a_located_error(tmp_path: Path) -> None:
+    (tmp_path / "d.json").write_text('[{"name": "a", "phone": ' + "1" * 5000 + "}]")
+    result = invoke(["validate", _spec(tmp_path, "d.json")])
+    assert result.exit_code == ExitCode.INVALID, result.output
+    assert "d.json:1:" in result.output
+    assert "internal error" not in result.output
+
+
+# --- a variable named row ---------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a variable named 'row' (spec vars or --var row=...) beside each: is an "
+    "internal error (KeyError: 'row', exit 1) instead of 'row is reserved' (exit 3)",
+)
+@pytest.mark.parametrize("where", ["spec", "command line"])
+def test_a_variable_named_row_beside_each_is_a_located_error(tmp_path: Path, where: str) -> None:
+    (tmp_path / "d.csv").write_text("name,phone\nann,+14155550100\n")
+    spec = _spec(tmp_path, "d.csv")
+    args: list[Any] = ["validate", spec]
+    if where == "spec":
+        spec.write_text(spec.read_text().replace("defaults:", "vars:\n  row: hi\ndefaults:"))
+    else:
+        args += ["--var", "row=1"]
+    result = invoke(args)
+    assert result.exit_code == ExitCode.INVALID, result.output
+    assert "internal error" not in result.output
+    assert "reserved" in result.output
+
+
+# --- row values silently lost -----------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a roster column named 'index' is silently replaced by row.index: the call "
+    "is sent with the row's position instead of the column's value, no error or warning",
+)
+def test_a_column_named_index_is_not_silently_replaced(tmp_path: Path) -> None:
+    (tmp_path / "d.csv").write_text("name,phone,index\nann,+14155550100,7\n")
+    spec = _spec(tmp_path, "d.csv", extra='    caller_name: "n{{ row.index }}"\n')
+    result = invoke(["render", spec, "--format", "json"])
+    # Either the column's value reaches the call, or the clash is an error (exit 3).
+    assert result.exit_code == ExitCode.INVALID or '"n7"' in result.output, result.output
+
+
+# --- resume: a row already placed rings again ------------------------------------------------
+
+
+def _run(spec: Path, url: str, journal: Path, *extra: str) -> None:
+    args = ["run", spec, "--api-url", url, "--rate", "200", "--journal", journal, *extra]
+    result = invoke(args, cred_env())
+    assert result.exit_code == ExitCode.OK, result.stderr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="resume: a row whose name changed since it was placed (a typo fixed, or the same "
+    "name re-exported in NFD; same phone, same body) is sent again: the same phone "
+    "rings twice, though the issue promises a row "
+    "whose values changed is skipped with the reason",
+)
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("alcie", "alice"),
+        (unicodedata.normalize("NFC", "José"), unicodedata.normalize("NFD", "José")),
+    ],
+    ids=["typo-fixed", "same-name-re-exported-as-NFD"],
+)
+def test_a_row_renamed_since_it_was_placed_is_not_sent_again(
+    tmp_path: Path, before: str, after: str
+) -> None:
+    write_profiles(tmp_path)
+    roster = tmp_path / "d.csv"
+    roster.write_text(f"name,phone\n{before},+14152220001\nbob,+14152220002\n")
+    spec = _spec(tmp_path, "d.csv")
+    journal = tmp_path / "journal.jsonl"
+    with sandbox() as sb:
+        _run(spec, sb.url, journal)
+        assert len(_placed_to(sb.calls)) == 2
+        roster.write_text(f"name,phone\n{after},+14152220001\nbob,+14152220002\n")
+        report = tmp_path / "r.json"
+        _run(spec, sb.url, journal, "--resume", str(journal), "--report", str(report))
+        placed = _placed_to(sb.calls)
+    assert placed.count("+14152220001") == 1, placed
+    calls = {c["name"]: c for c in read_report(report)["calls"]}
+    assert calls[f"page-{after}"]["outcome"] == "skipped"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="resume with names made of row.index: inserting a row resends the "
+    "last row, already placed (it rings twice), and the new row is skipped as 'changed'",
+)
+def test_inserting_a_row_with_index_names_rings_no_phone_twice(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    roster = tmp_path / "d.csv"
+    roster.write_text("name,phone\nann,+14152220001\nbob,+14152220002\ncid,+14152220003\n")
+    spec = _spec(tmp_path, "d.csv", name="oncall-{{ row.index }}")
+    journal = tmp_path / "journal.jsonl"
+    with sandbox() as sb:
+        _run(spec, sb.url, journal)
+        assert len(_placed_to(sb.calls)) == 3
+        # dee inserted after ann: bob and cid move down one place.
+        roster.write_text(
+            "name,phone\nann,+14152220001\ndee,+14152220004\nbob,+14152220002\ncid,+14152220003\n"
+        )
+        args = ["run", spec, "--api-url", sb.url, "--rate", "200", "--resume", journal]
+        invoke(args, cred_env())  # sending dee, or refusing the shifted names: either is fine
+        placed = _placed_to(sb.calls)
+    assert len(placed) == len(set(placed)), f"a phone rang twice: {placed}"
+
+
+# --- a spec's mistake reported once per row ---------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a template reading a column the roster lacks (a typo in the spec) is reported "
+    "once per row at the data file (500 rows: 500 identical errors), never at the spec's line",
+)
+def test_a_missing_column_is_reported_once_at_the_spec(tmp_path: Path) -> None:
+    rows = "".join(f"n{i},+1415{i:07d}\n" for i in range(500))
+    (tmp_path / "d.csv").write_text("name,phone\n" + rows)
+    spec = _spec(tmp_path, "d.csv", extra='    caller_name: "{{ row.nmae }}"\n')
+    result = invoke(["validate", spec])
+    assert result.exit_code == ExitCode.INVALID
+    assert result.output.count("'nmae'") == 1, result.output[-400:]
+    assert "calls.yaml:" in result.output
+
+
+# --- inconsistent readers ---------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a JSON roster row with a key written twice silently keeps the last value, where "
+    "a CSV header or a YAML roster naming a column twice is refused",
+)
+def test_a_json_row_naming_a_column_twice_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "d.json").write_text(
+        '[{"name": "ann", "phone": "+14155550100", "phone": "+14155550199"}]'
+    )
+    result = invoke(["validate", _spec(tmp_path, "d.json")])
+    assert result.exit_code == ExitCode.INVALID, result.output
+    assert "d.json:1:" in result.output
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a symlinked spec: the roster is looked up beside the link but must lie inside "
+    "the real spec's folder, so a roster beside both is refused as 'outside the spec's folder'",
+)
+def test_a_symlinked_spec_finds_its_roster(tmp_path: Path) -> None:
+    real, link = tmp_path / "real", tmp_path / "link"
+    real.mkdir()
+    link.mkdir()
+    roster = "name,phone\nann,+14155550100\n"
+    spec = real / "calls.yaml"
+    spec.write_text(SPEC.replace("NAME", "page-{{ row.name }}").replace("EACH", "d.csv"))
+    (real / "d.csv").write_text(roster)
+    (link / "d.csv").write_text(roster)  # beside the link too: either reading is right
+    (link / "calls.yaml").symlink_to(spec)
+    result = invoke(["validate", link / "calls.yaml"])
+    assert result.exit_code == ExitCode.OK, result.output
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="each_where written as a template ('{{ row.team == \"x\" }}', the natural slip) "
+    "gets Jinja's \"expected token ':', got '}'\" with no hint that it is an expression",
+)
+def test_each_where_written_as_a_template_says_it_is_an_expression(tmp_path: Path) -> None:
+    (tmp_path / "d.csv").write_text("name,phone,team\nann,+14155550100,x\n")
+    spec = _spec(tmp_path, "d.csv")
+    text = spec.read_text().replace(
+        "    each: d.csv\n", "    each: d.csv\n    each_where: \"{{ row.team == 'x' }}\"\n"
+    )
+    spec.write_text(text)
+    result = invoke(["validate", spec])
+    assert result.exit_code == ExitCode.INVALID
+    assert "expression" in result.output, result.output
+
+
+# --- names made of data -----------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a name rendered from a roster row may hold control characters (ESC, NUL, a "
+    "quoted newline in a CSV cell): run prints them raw, so a row can recolour the "
+    "terminal or forge a progress line",
+)
+def test_control_characters_in_a_rendered_name_do_not_reach_the_terminal(
+    tmp_path: Path,
+) -> None:
+    write_profiles(tmp_path)
+    (tmp_path / "d.csv").write_text(
+        'name,phone\n"ann\x1b[31m",+14152220001\n"bob\n[9/9] fired   201 forged",+14152220002\n'
+    )
+    spec = _spec(tmp_path, "d.csv")
+    with sandbox() as sb:
+        result = invoke(["run", spec, "--api-url", sb.url, "--rate", "200"], cred_env())
+        placed = _placed_to(sb.calls)
+    # Refusing such a name (exit 3, nothing sent) or printing it escaped are both right.
+    assert result.exit_code == ExitCode.INVALID or len(placed) == 2, result.output
+    assert "\x1b" not in result.output
+    assert not any(line.startswith("[9/9]") for line in result.output.splitlines()), result.output
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a YAML roster's NO/yes/on/off become booleans silently (the Norway problem): "
+    "a row {name: NO} pages as 'page-False', where a spec's name: no is refused",
+)
+def test_a_yaml_roster_value_no_is_not_silently_false(tmp_path: Path) -> None:
+    (tmp_path / "d.yaml").write_text('- {name: NO, phone: "+14155550100"}\n')
+    result = invoke(["render", _spec(tmp_path, "d.yaml"), "--format", "json"])
+    assert "page-False" not in result.output, result.output
+
+
+# --- odd roster paths -------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an each: path with a NUL byte (ValueError), a name over 255 bytes or a path "
+    "over PATH_MAX (OSError ENAMETOOLONG) is an internal error (exit 1), not a located one",
+)
+@pytest.mark.parametrize(
+    "each",
+    ['"x\\0/d.csv"', '"' + "a" * 300 + '.csv"', '"' + "a/" * 3000 + 'd.csv"'],
+    ids=["nul", "long-name", "long-path"],
+)
+def test_an_unusable_roster_path_is_a_located_error(tmp_path: Path, each: str) -> None:
+    result = invoke(["validate", _spec(tmp_path, each)])
+    assert result.exit_code == ExitCode.INVALID, result.output
+    assert "calls.yaml:7:" in result.output
+    assert "internal error" not in result.output
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a spec whose each_where keeps no row (README: 'a warning, the call places "
+    "nothing') fails validate with exit 2 and the garbled 'no call matches  in the given specs'",
+)
+def test_each_where_keeping_no_row_is_only_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "d.csv").write_text("name,phone\nann,+14155550100\n")
+    spec = _spec(tmp_path, "d.csv")
+    spec.write_text(
+        spec.read_text().replace("    each: d.csv\n", '    each: d.csv\n    each_where: "false"\n')
+    )
+    result = invoke(["validate", spec])
+    assert "keeps no row" in result.output
+    assert "no call matches  in" not in result.output
+    assert result.exit_code == ExitCode.OK, result.output
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an each_where error names the call by its unrendered template "
+    "(call 'page-{{ row.name }}', row 1 ...) where every other row error names 'page-ann'",
+)
+def test_an_each_where_error_names_the_rendered_call(tmp_path: Path) -> None:
+    (tmp_path / "d.csv").write_text("name,phone\nann,+14155550100\n")
+    spec = _spec(tmp_path, "d.csv")
+    spec.write_text(
+        spec.read_text().replace("    each: d.csv\n", '    each: d.csv\n    each_where: "1 / 0"\n')
+    )
+    result = invoke(["validate", spec])
+    assert result.exit_code == ExitCode.INVALID
+    assert "(call 'page-ann', row 1" in result.output, result.output
