@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support import answering, cred_env, invoke, run_args, write_spec
+from support import answering, cred_env, free_port, invoke, run_args, write_spec
 
 from callspec.errors import ExitCode
 from callspec.redact import Redactor
@@ -202,3 +202,25 @@ def test_report_with_a_time_that_is_no_time_is_refused(tmp_path: Path) -> None:
     result = invoke(["report", report, "--html", tmp_path / "p.html"])
     assert result.exit_code == ExitCode.USAGE, result.output
     assert "r.json" in result.stderr
+
+
+# -- the timeline -------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="LOW: the issue wants 'the bail point visible at a glance' on the timeline; "
+    "a run stopped by --bail draws only the attempts' rects: nothing in the SVG marks "
+    "when or where sending stopped (the header alone says so)",
+)
+def test_timeline_marks_the_bail_point(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_spec(tmp_path, 3)
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens: refused, a certain non-answer
+    extra = ("--bail", "1", "--retries", "0", "-q", "--html", "p.html")
+    result = invoke(run_args(tmp_path, url, *extra), env=cred_env())
+    assert "circuit breaker" in result.output, result.output
+    page = (tmp_path / "p.html").read_text()
+    svg = re.search(r"<svg.*?</svg>", page, re.S)
+    assert svg, "no timeline"
+    assert re.search(r"stop|bail", svg.group(0)), svg.group(0)
