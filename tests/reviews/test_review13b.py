@@ -224,3 +224,28 @@ def test_timeline_marks_the_bail_point(tmp_path: Path, monkeypatch: pytest.Monke
     svg = re.search(r"<svg.*?</svg>", page, re.S)
     assert svg, "no timeline"
     assert re.search(r"stop|bail", svg.group(0)), svg.group(0)
+
+
+# -- callspec report and the redactor -----------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="MEDIUM: callspec report writes the page without any redactor (run --html "
+    "masks the page): with PLIVO_AUTH_TOKEN in the environment, a report.json that holds "
+    "the token or a URL's userinfo (hand-edited, merged, older tool) puts both in the page, "
+    "while the same command's error texts mask them",
+)
+def test_report_command_masks_the_env_token_and_userinfo(tmp_path: Path) -> None:
+    token = "tok-3f9a1c7e-very-secret-0000"
+    report = _report_file(tmp_path, '"api_url": "http://127.0.0.1:1"', '"api_url": "X"')
+    text = report.read_text()
+    text = text.replace('"X"', '"https://ops:hunter2@api.example.com"')
+    report.write_text(text.replace('"error": null', f'"error": "proxy echoed {token}"', 1))
+    env = {"PLIVO_AUTH_ID": "MAX", "PLIVO_AUTH_TOKEN": token}
+    result = invoke(["report", report, "--html", tmp_path / "p.html"], env=env)
+    assert result.exit_code == ExitCode.OK, result.output
+    page = (tmp_path / "p.html").read_text()
+    assert "proxy echoed" in page  # the edit reached the page
+    assert token not in page
+    assert "hunter2" not in page
