@@ -153,22 +153,36 @@ def test_short_secret_keeps_page_code_and_byte_identity(
 def test_short_secret_page_still_works_in_a_browser(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)
+    _short_secret_run(tmp_path, "2000")
+    dom = _dump_dom((tmp_path / "p.html").as_uri() + "#outcome=skipped")
+    assert re.search(r'id="shown">1 of 1 shown<', dom), "the page's script did not run"
+
+
+def _dump_dom(url: str) -> str:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         if os.environ.get("CI") == "true":
             pytest.fail("chromium is required under CI (see .ci/run)")
         pytest.skip("chromium is not installed (apt-get install chromium)")
+    command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", url]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="LOW: the fragment is read with URLSearchParams, so a '+' reads as a space: "
+    "a link searching a phone number as written (#q=+14155550001, E.164) shows 0 calls",
+)
+def test_fragment_search_for_an_e164_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
-    _short_secret_run(tmp_path, "2000")
-    command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"]
-    done = subprocess.run(
-        [*command, (tmp_path / "p.html").as_uri() + "#outcome=skipped"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert re.search(r'id="shown">1 of 1 shown<', done.stdout), "the page's script did not run"
+    write_spec(tmp_path, 3)  # to +14155550000 .. +14155550002
+    result = invoke(["run", "calls.yaml", "--dry-run", "-q", "--html", "p.html"])
+    assert result.exit_code == ExitCode.OK, result.output
+    dom = _dump_dom((tmp_path / "p.html").as_uri() + "#q=+14155550001")
+    assert re.search(r'id="shown">1 of 3 shown<', dom), re.findall(r'id="shown">[^<]*', dom)
 
 
 @pytest.mark.xfail(
