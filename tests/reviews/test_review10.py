@@ -30,7 +30,7 @@ from callspec.sandbox.server import Sandbox, SandboxConfig
 
 GOOD = b'<Response><Speak voice="WOMAN">The deploy failed.</Speak></Response>'
 #: Far more than any --check-timeout or simulation timeout used here.
-BOUND_S = 4.0
+BOUND_S = 2.5
 
 Handle = Callable[[socket.socket, str, threading.Event], None]
 
