@@ -36,13 +36,25 @@ Handle = Callable[[socket.socket, str, threading.Event], None]
 
 
 def _read_head(conn: socket.socket) -> str:
-    """The request line and headers (the body, if any, is left unread)."""
+    """The request's path, its headers and body read (a socket closed with unread data
+    would reset the connection under the client)."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = conn.recv(65536)
         if not chunk:
             break
         data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for header in head.split(b"\r\n")[1:]:
+        name, _, value = header.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
     line = data.split(b"\r\n", 1)[0].decode("latin-1")
     parts = line.split(" ")
     return parts[1] if len(parts) > 1 else ""
