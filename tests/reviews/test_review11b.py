@@ -6,6 +6,7 @@ Each test reproduces a finding and fails today (strict xfail); the lead fixes at
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pty
 import re
@@ -248,3 +249,40 @@ def test_init_does_not_write_through_a_dangling_gitignore_symlink(tmp_path: Path
     result = invoke(["init", project])
     assert "Traceback" not in result.output
     assert not outside.exists(), outside.read_text()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="import postman turns a collection variable named 'env' (or 'row') into a spec "
+    "variable of that reserved name: it writes the spec, exit 0, and validate refuses it (exit 3)",
+)
+def test_import_renames_reserved_variable_names(tmp_path: Path) -> None:
+    body = {
+        "from": "+14152224444",
+        "to": "+14155550100",
+        "answer_url": "https://hooks.example.com/{{env}}/answer.xml",
+    }
+    collection = {
+        "info": {
+            "name": "c",
+            "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json",
+        },
+        "variable": [{"key": "env", "value": "staging"}],
+        "item": [
+            {
+                "name": "page",
+                "request": {
+                    "method": "POST",
+                    "url": "https://api.plivo.com/v1/Account/{{auth_id}}/Call/",
+                    "body": {"mode": "raw", "raw": json.dumps(body)},
+                },
+            }
+        ],
+    }
+    source = tmp_path / "c.json"
+    source.write_text(json.dumps(collection))
+    out = tmp_path / "seed.yaml"
+    imported = invoke(["import", "postman", source, "-o", out])
+    assert imported.exit_code == 0, imported.output
+    checked = invoke(["validate", out])
+    assert checked.exit_code == 0, checked.output
