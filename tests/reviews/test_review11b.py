@@ -286,3 +286,68 @@ def test_import_renames_reserved_variable_names(tmp_path: Path) -> None:
     assert imported.exit_code == 0, imported.output
     checked = invoke(["validate", out])
     assert checked.exit_code == 0, checked.output
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a second Ctrl-C (quit at once: os._exit) leaves the progress bar's hidden cursor "
+    "hidden: the user's shell has no cursor after callspec exits",
+)
+def test_second_ctrl_c_gives_the_cursor_back(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import threading
+
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 8)
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:  # a Plivo that never answers: the calls stay in flight
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(conn)
+
+    threading.Thread(target=accept, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    master, slave = pty.openpty()
+    args = run_args(tmp_path, url, "--report", str(tmp_path / "r.json"), "--timeout", "30")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "callspec", *args],
+        cwd=tmp_path,
+        env={**os.environ, **cred_env(), "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=slave,
+    )
+    os.close(slave)
+    screen = b""
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not accepted:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                screen += os.read(master, 65536)
+        assert accepted, screen
+        proc.send_signal(signal.SIGINT)
+        while time.monotonic() < deadline and b"stopping" not in screen:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                screen += os.read(master, 65536)
+        proc.send_signal(signal.SIGINT)
+        screen += _read_pty(master, proc, 20)
+        proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+        listener.close()
+        for conn in accepted:
+            conn.close()
+    assert proc.returncode == 130, screen
+    text = screen.decode(errors="replace")
+    assert "\x1b[?25l" in text  # the bar hid the cursor
+    assert text.rfind("\x1b[?25h") > text.rfind("\x1b[?25l"), repr(text[-300:])
