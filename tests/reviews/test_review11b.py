@@ -351,3 +351,31 @@ def test_second_ctrl_c_gives_the_cursor_back(tmp_path: Path) -> None:
     text = screen.decode(errors="replace")
     assert "\x1b[?25l" in text  # the bar hid the cursor
     assert text.rfind("\x1b[?25h") > text.rfind("\x1b[?25l"), repr(text[-300:])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="run --check --quiet, when a check fails, still prints the check table and "
+    "'report: PATH' on stdout (a plain --quiet run prints neither)",
+)
+def test_quiet_run_with_a_failing_check_prints_no_report_line(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens: the answer_url check fails, nothing is sent
+    (tmp_path / "s.yaml").write_text(
+        "version: 1\ncalls:\n  - name: one\n"
+        f'    to: "+14155550100"\n    from: "+14152224444"\n'
+        f"    answer_url: http://127.0.0.1:{port}/answer.xml\n"
+    )
+    result = invoke(
+        [
+            "run",
+            tmp_path / "s.yaml",
+            "--sandbox",
+            "--check",
+            "--quiet",
+            "--report",
+            tmp_path / "r.json",
+        ]
+    )
+    assert result.exit_code == 3, result.output
+    assert "unreachable" in result.stderr  # the problem is printed
+    assert "report:" not in result.stdout, result.stdout
