@@ -257,17 +257,32 @@ def test_init_does_not_write_through_a_dangling_gitignore_symlink(tmp_path: Path
     "variable of that reserved name: it writes the spec, exit 0, and validate refuses it (exit 3)",
 )
 def test_import_renames_reserved_variable_names(tmp_path: Path) -> None:
+    _import_validates(tmp_path, "https://hooks.example.com/{{env}}/answer.xml", "env")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="import postman turns Postman's dynamic variables ({{$guid}}, {{$timestamp}}) into "
+    "undefined spec variables (_guid) without a word: exit 0, and validate refuses the spec",
+)
+def test_import_says_what_it_does_with_postman_dynamic_variables(tmp_path: Path) -> None:
+    _import_validates(tmp_path, "https://hooks.example.com/a?id={{$guid}}&t={{$timestamp}}", None)
+
+
+def _import_validates(tmp_path: Path, answer_url: str, variable: str | None) -> None:
+    """Import a one-request collection; a spec written with exit 0 must validate, or the
+    import must have said why on stderr."""
     body = {
         "from": "+14152224444",
         "to": "+14155550100",
-        "answer_url": "https://hooks.example.com/{{env}}/answer.xml",
+        "answer_url": answer_url,
     }
     collection = {
         "info": {
             "name": "c",
             "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json",
         },
-        "variable": [{"key": "env", "value": "staging"}],
+        "variable": [{"key": variable, "value": "staging"}] if variable else [],
         "item": [
             {
                 "name": "page",
@@ -283,9 +298,9 @@ def test_import_renames_reserved_variable_names(tmp_path: Path) -> None:
     source.write_text(json.dumps(collection))
     out = tmp_path / "seed.yaml"
     imported = invoke(["import", "postman", source, "-o", out])
-    assert imported.exit_code == 0, imported.output
-    checked = invoke(["validate", out])
-    assert checked.exit_code == 0, checked.output
+    if imported.exit_code == 0 and not imported.stderr:
+        checked = invoke(["validate", out])
+        assert checked.exit_code == 0, checked.output
 
 
 @pytest.mark.xfail(
