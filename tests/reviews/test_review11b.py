@@ -413,3 +413,31 @@ def test_walkthrough_brings_the_seed_collection_before_importing_it() -> None:
     ]
     use = next(i for i, line in enumerate(lines) if line.startswith("callspec import postman"))
     assert any("seed-collection.json" in line for line in lines[:use]), lines[:use]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="explain with a full stdout (ENOSPC) says 'callspec: internal error: OSError ...' "
+    "(a callspec bug, exit 1 'a call failed') instead of a plain output error",
+)
+def test_explain_to_a_full_disk_is_not_an_internal_error(tmp_path: Path) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    (tmp_path / "s.yaml").write_text(
+        "version: 1\ncalls:\n  - name: one\n"
+        '    to: "+14155550100"\n    from: "+14152224444"\n'
+        "    answer_url: https://hooks.example.com/a\n"
+    )
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "callspec", "explain", str(tmp_path / "s.yaml")],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert "internal error" not in proc.stderr, proc.stderr
