@@ -13,11 +13,12 @@ bad rows are reported in one pass.
 
 from __future__ import annotations
 
-__all__ = ["Expander", "Row", "is_syntax_error", "row_label"]
+__all__ = ["Expander", "Row", "is_spec_error", "is_syntax_error", "row_label"]
 
 import csv
 import io
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,9 +63,36 @@ class Row:
         return Columns({**self.values, "index": self.index}, self.source, self.columns)
 
 
+#: C0 and C1 control characters, DEL, and the line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _hint(condition: object) -> str:
+    """What to say when ``each_where:`` was written as a template, the natural slip."""
+    text = str(condition)
+    if "{{" in text or "{%" in text:
+        return (
+            "; each_where is an expression, not a template: write it without "
+            "{{ }} (each_where: \"row.team == 'payments'\")"
+        )
+    return ""
+
+
 def is_syntax_error(error: RenderError | str) -> bool:
     """A template that does not parse: wrong in the spec, whatever the row."""
     return str(error).startswith("template syntax error")
+
+
+_MISSING = re.compile(r"column '(.*)' is not in .* \(its columns: ")
+
+
+def is_spec_error(error: RenderError | str, row: Row) -> bool:
+    """A template wrong whatever the row: it does not parse, or it reads a column the
+    roster has in no row (a typo in the spec).  Reported once, at the spec's line."""
+    if is_syntax_error(error):
+        return True
+    missing = _MISSING.search(str(error))
+    return missing is not None and missing.group(1) not in row.columns
 
 
 def row_label(row: Row, name: str, spec_file: str) -> str:
@@ -112,10 +140,12 @@ class Expander:
                     kept.append(row)
             except RenderError as e:
                 path = f"calls[{index}].each_where"
-                if is_syntax_error(e):  # the same for every row: the spec's, once
+                if is_spec_error(e, row):  # the same for every row: the spec's, once
                     where = doc.where(("calls", index, "each_where"))
-                    return [], [*problems, Problem(where, path, str(e))]
-                label = row_label(row, str(call["name"]), doc.file)
+                    return [], [*problems, Problem(where, path, str(e) + _hint(condition))]
+                name = self.name(doc, index, call, row)
+                shown = name if isinstance(name, str) else str(call["name"])
+                label = row_label(row, shown, doc.file)
                 issues.append(Problem(row.location, f"{path} {label}", str(e)))
         return kept, issues
 
@@ -129,13 +159,22 @@ class Expander:
         try:
             name = render_text(str(call["name"]), self.scope(row), self.clock)
         except RenderError as e:
-            if is_syntax_error(e):  # the same for every row: the spec's, once
+            if is_spec_error(e, row):  # the same for every row: the spec's, once
                 return Problem(doc.where(("calls", index, "name")), f"calls[{index}].name", str(e))
             return Problem(row.location, path, str(e))
         if not name or name != name.strip():
             shown = json.dumps(name)
             message = (
                 f"renders to {shown}: a call name must not be blank or begin or end with spaces"
+            )
+            return Problem(row.location, path, message)
+        if _CONTROL.search(name):
+            # A name is printed on terminals, in logs and progress lines: a row's escape
+            # sequence or line break there could recolour a terminal or forge a line.
+            shown = json.dumps(name)
+            message = (
+                f"renders to {shown}: a call name must not hold control characters "
+                "(line breaks, tabs, escape sequences)"
             )
             return Problem(row.location, path, message)
         return name
@@ -151,21 +190,30 @@ def _data_path(spec_path: Path, written: str, where: Location, path: str) -> Pat
         )
         return Problem(where, path, message)
     data = spec_path.parent / written
-    root = _root(spec_path)
-    full = resolved(data)
-    if not full.is_relative_to(root):
-        what = "git work tree" if (root / ".git").exists() else "folder"
-        message = f"'{written}' is outside the spec's {what} ({root}): a roster must be inside it"
-        return Problem(where, path, message)
-    if not full.exists():
-        message = f"no such data file: '{written}' (relative to the spec's folder)"
-        return Problem(where, path, message)
+    shown = written if len(written) <= 80 else written[:60] + "..." + written[-16:]
+    try:
+        # The spec's folder as given: a symlinked spec reads rosters beside the link,
+        # as it finds its profiles file, and they must lie inside the link's tree.
+        root = _root(spec_path.parent)
+        full = resolved(data)
+        if not full.is_relative_to(root):
+            what = "git work tree" if (root / ".git").exists() else "folder"
+            message = f"'{shown}' is outside the spec's {what} ({root}): a roster must be inside it"
+            return Problem(where, path, message)
+        if not full.exists():
+            message = f"no such data file: '{shown}' (relative to the spec's folder)"
+            return Problem(where, path, message)
+    except ValueError:  # a NUL byte
+        return Problem(where, path, f"'{json.dumps(shown)[1:-1]}' is not a usable path")
+    except OSError as e:
+        why = e.strerror or str(e)
+        return Problem(where, path, f"'{shown}' is not a usable path: {why}")
     return data
 
 
-def _root(spec_path: Path) -> Path:
+def _root(spec_folder: Path) -> Path:
     """The spec's git work tree, else its folder."""
-    folder = resolved(spec_path).parent
+    folder = resolved(spec_folder)
     for candidate in (folder, *folder.parents):
         if (candidate / ".git").exists():
             return candidate
@@ -286,7 +334,7 @@ def _json_rows(text: str, display: str) -> tuple[list[Row], list[Problem]]:
         line = before.count("\n") + 1
         return Problem(Location(display, line, offset - (before.rfind("\n") + 1) + 1), "", message)
 
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_int=_int)
     items: list[tuple[int, Any]] = []
     i = _skip(text, 0)
     if i == len(text):
@@ -305,12 +353,39 @@ def _json_rows(text: str, display: str) -> tuple[list[Row], list[Problem]]:
                 return [], [at(i, "JSON syntax error: expected ',' or ']'")]
     except json.JSONDecodeError as e:
         return [], [at(e.pos, f"JSON syntax error: {e.msg}")]
+    except _BadValue as e:
+        return [], [at(i, f"row {len(items) + 1}: {e}")]
+    except RecursionError:
+        message = f"row {len(items) + 1} is nested too deeply (a row maps columns to values)"
+        return [], [at(i, message)]
     if i >= len(text):
         return [], [at(len(text), "JSON syntax error: the list is not closed with ']'")]
     if _skip(text, i + 1) != len(text):
         return [], [at(_skip(text, i + 1), "JSON syntax error: text after the list")]
     spots = [(at(offset, "").location, value) for offset, value in items]
     return _mapping_rows(spots, display)
+
+
+class _BadValue(ValueError):
+    """A JSON value a row may not hold: a key written twice, a number too long."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused when it names a key twice (JSON would keep the last)."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _BadValue(f"column '{key}' is named twice")
+        found[key] = value
+    return found
+
+
+def _int(text: str) -> int:
+    """A JSON integer; Python reads one of at most 4300 digits."""
+    try:
+        return int(text)
+    except ValueError:
+        raise _BadValue(f"a number of {len(text):,} characters is too long") from None
 
 
 def _skip(text: str, i: int) -> int:

@@ -40,11 +40,6 @@ def _placed_to(records: list[dict[str, Any]]) -> list[str]:
 # --- JSON rosters that crash the reader ------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a deeply nested JSON roster is an internal error (RecursionError, exit 1), "
-    "not a located error (exit 3)",
-)
 def test_deeply_nested_json_roster_is_a_located_error(tmp_path: Path) -> None:
     depth = 100_000
     (tmp_path / "d.json").write_text("[" + "[" * depth + "]" * depth + "]")
@@ -54,11 +49,6 @@ def test_deeply_nested_json_roster_is_a_located_error(tmp_path: Path) -> None:
     assert "internal error" not in result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a JSON roster with a 5,000-digit number is an internal error (ValueError: "
-    "int max str digits, exit 1), not a located error as in a YAML roster",
-)
 def test_json_roster_with_a_huge_integer_is_a_located_error(tmp_path: Path) -> None:
     (tmp_path / "d.json").write_text('[{"name": "a", "phone": ' + "1" * 5000 + "}]")
     result = invoke(["validate", _spec(tmp_path, "d.json")])
@@ -70,11 +60,6 @@ def test_json_roster_with_a_huge_integer_is_a_located_error(tmp_path: Path) -> N
 # --- a variable named row ---------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a variable named 'row' (spec vars or --var row=...) beside each: is an "
-    "internal error (KeyError: 'row', exit 1) instead of 'row is reserved' (exit 3)",
-)
 @pytest.mark.parametrize("where", ["spec", "command line"])
 def test_a_variable_named_row_beside_each_is_a_located_error(tmp_path: Path, where: str) -> None:
     (tmp_path / "d.csv").write_text("name,phone\nann,+14155550100\n")
@@ -165,11 +150,6 @@ def test_inserting_a_row_with_index_names_rings_no_phone_twice(tmp_path: Path) -
 # --- a spec's mistake reported once per row ---------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a template reading a column the roster lacks (a typo in the spec) is reported "
-    "once per row at the data file (500 rows: 500 identical errors), never at the spec's line",
-)
 def test_a_missing_column_is_reported_once_at_the_spec(tmp_path: Path) -> None:
     rows = "".join(f"n{i},+1415{i:07d}\n" for i in range(500))
     (tmp_path / "d.csv").write_text("name,phone\n" + rows)
@@ -183,11 +163,6 @@ def test_a_missing_column_is_reported_once_at_the_spec(tmp_path: Path) -> None:
 # --- inconsistent readers ---------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a JSON roster row with a key written twice silently keeps the last value, where "
-    "a CSV header or a YAML roster naming a column twice is refused",
-)
 def test_a_json_row_naming_a_column_twice_is_refused(tmp_path: Path) -> None:
     (tmp_path / "d.json").write_text(
         '[{"name": "ann", "phone": "+14155550100", "phone": "+14155550199"}]'
@@ -197,11 +172,6 @@ def test_a_json_row_naming_a_column_twice_is_refused(tmp_path: Path) -> None:
     assert "d.json:1:" in result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a symlinked spec: the roster is looked up beside the link but must lie inside "
-    "the real spec's folder, so a roster beside both is refused as 'outside the spec's folder'",
-)
 def test_a_symlinked_spec_finds_its_roster(tmp_path: Path) -> None:
     real, link = tmp_path / "real", tmp_path / "link"
     real.mkdir()
@@ -216,11 +186,6 @@ def test_a_symlinked_spec_finds_its_roster(tmp_path: Path) -> None:
     assert result.exit_code == ExitCode.OK, result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="each_where written as a template ('{{ row.team == \"x\" }}', the natural slip) "
-    "gets Jinja's \"expected token ':', got '}'\" with no hint that it is an expression",
-)
 def test_each_where_written_as_a_template_says_it_is_an_expression(tmp_path: Path) -> None:
     (tmp_path / "d.csv").write_text("name,phone,team\nann,+14155550100,x\n")
     spec = _spec(tmp_path, "d.csv")
@@ -236,12 +201,6 @@ def test_each_where_written_as_a_template_says_it_is_an_expression(tmp_path: Pat
 # --- names made of data -----------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a name rendered from a roster row may hold control characters (ESC, NUL, a "
-    "quoted newline in a CSV cell): run prints them raw, so a row can recolour the "
-    "terminal or forge a progress line",
-)
 def test_control_characters_in_a_rendered_name_do_not_reach_the_terminal(
     tmp_path: Path,
 ) -> None:
@@ -273,11 +232,6 @@ def test_a_yaml_roster_value_no_is_not_silently_false(tmp_path: Path) -> None:
 # --- odd roster paths -------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an each: path with a NUL byte (ValueError), a name over 255 bytes or a path "
-    "over PATH_MAX (OSError ENAMETOOLONG) is an internal error (exit 1), not a located one",
-)
 @pytest.mark.parametrize(
     "each",
     ['"x\\0/d.csv"', '"' + "a" * 300 + '.csv"', '"' + "a/" * 3000 + 'd.csv"'],
@@ -290,11 +244,6 @@ def test_an_unusable_roster_path_is_a_located_error(tmp_path: Path, each: str) -
     assert "internal error" not in result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a spec whose each_where keeps no row (README: 'a warning, the call places "
-    "nothing') fails validate with exit 2 and the garbled 'no call matches  in the given specs'",
-)
 def test_each_where_keeping_no_row_is_only_a_warning(tmp_path: Path) -> None:
     (tmp_path / "d.csv").write_text("name,phone\nann,+14155550100\n")
     spec = _spec(tmp_path, "d.csv")
@@ -307,11 +256,6 @@ def test_each_where_keeping_no_row_is_only_a_warning(tmp_path: Path) -> None:
     assert result.exit_code == ExitCode.OK, result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an each_where error names the call by its unrendered template "
-    "(call 'page-{{ row.name }}', row 1 ...) where every other row error names 'page-ann'",
-)
 def test_an_each_where_error_names_the_rendered_call(tmp_path: Path) -> None:
     (tmp_path / "d.csv").write_text("name,phone\nann,+14155550100\n")
     spec = _spec(tmp_path, "d.csv")
@@ -391,3 +335,17 @@ def test_a_journal_without_body_keys_still_matches_a_renamed_call(tmp_path: Path
     journal.write_text("".join(json.dumps(line) + "\n" for line in lines))
     [found] = ResumeIndex(read_journal(journal)).match_all([_plan_call("alice", "+14155550001")])
     assert found is not None and found.how == "renamed" and found.entry.state == "fired"
+
+
+def test_a_column_some_rows_lack_is_reported_at_each_such_row(tmp_path: Path) -> None:
+    """Only a column no row has is the spec's mistake; one some rows lack is theirs."""
+    (tmp_path / "d.json").write_text(
+        '[{"name": "a", "phone": "+14155550100", "pin": "1"},\n'
+        ' {"name": "b", "phone": "+14155550101"},\n'
+        ' {"name": "c", "phone": "+14155550102"}]'
+    )
+    spec = _spec(tmp_path, "d.json", extra='    caller_name: "{{ row.pin }}"\n')
+    result = invoke(["validate", spec])
+    assert result.exit_code == ExitCode.INVALID
+    assert "d.json:2:2: calls[0].caller_name (call 'page-b', row 2" in result.output
+    assert "d.json:3:2: calls[0].caller_name (call 'page-c', row 3" in result.output
