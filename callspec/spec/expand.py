@@ -27,7 +27,14 @@ from typing import Any
 from callspec.errors import Location, Problem, SpecError
 from callspec.spec.budget import FileClock
 from callspec.spec.files import display_path
-from callspec.spec.loader import MAX_FILE_BYTES, Document, describe, load_file, resolved
+from callspec.spec.loader import (
+    MAX_FILE_BYTES,
+    Document,
+    describe,
+    format_path,
+    load_bytes,
+    resolved,
+)
 from callspec.spec.model import RowOrigin
 from callspec.spec.templates import Columns, RenderError, render_text
 
@@ -62,6 +69,11 @@ class Row:
         """The row as templates see it: ``row.<column>`` and ``row.index``."""
         return Columns({**self.values, "index": self.index}, self.source, self.columns)
 
+
+_INDEX_CLASH = (
+    "a column named 'index' would be hidden by row.index (the row's position, from 0): "
+    "rename the column"
+)
 
 #: C0 and C1 control characters, DEL, and the line and paragraph separators.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -231,6 +243,9 @@ def _inline_rows(
     rows: list[Row] = []
     for i, item in enumerate(items):
         if isinstance(item, dict):
+            if "index" in item:
+                path = format_path((*base, i, "index"))
+                return [], [Problem(doc.where_key((*base, i, "index")), path, _INDEX_CLASH)]
             columns.update(dict.fromkeys(item))
             rows.append(Row(i, doc.where((*base, i)), item, source="each:"))
     names = tuple(columns)
@@ -273,7 +288,8 @@ def _file_rows(path: Path, display: str) -> tuple[list[Row], list[Problem]]:
             return _csv_rows(_read(path, display), display)
         if path.suffix.lower() == ".json":
             return _json_rows(_read(path, display), display)
-        return _yaml_rows(load_file(path, display), display)
+        text = _read(path, display)
+        return _yaml_rows(load_bytes(text.encode(), display), display, text)
     except SpecError as e:
         return [], list(e.problems)
 
@@ -305,6 +321,8 @@ def _csv_rows(text: str, display: str) -> tuple[list[Row], list[Problem]]:
             problems.append(at(header_line, f"column {i} of the header has no name"))
         elif column in seen:
             problems.append(at(header_line, f"column '{column}' is named twice in the header"))
+        elif column == "index":
+            problems.append(at(header_line, _INDEX_CLASH))
         seen.add(column)
     if len(records) == 1:
         problems.append(at(header_line, "the file has a header row but no rows"))
@@ -394,10 +412,30 @@ def _skip(text: str, i: int) -> int:
     return i
 
 
-def _yaml_rows(doc: Document, display: str) -> tuple[list[Row], list[Problem]]:
+def _yaml_rows(doc: Document, display: str, text: str) -> tuple[list[Row], list[Problem]]:
     if not isinstance(doc.data, list):
         return [], [Problem(doc.where(()), "", "expected a list of mappings, one per call")]
+    lines = text.splitlines()
+    for i, row in enumerate(doc.data):
+        if isinstance(row, dict):
+            for key, value in row.items():
+                if isinstance(value, bool):
+                    row[key] = _as_written(value, doc.where((i, key)), lines)
     return _mapping_rows([(doc.where((i,)), v) for i, v in enumerate(doc.data)], display)
+
+
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def _as_written(value: bool, where: Location, lines: list[str]) -> bool | str:
+    """A YAML boolean as a row holds it: ``true``/``false`` stay booleans; YAML 1.1's
+    other spellings (``NO``, ``yes``, ``on``, ``off``: a country code, a word) stay the
+    text written, as in a CSV roster."""
+    line = lines[where.line - 1] if 0 < where.line <= len(lines) else ""
+    word = _WORD.match(line, max(where.column - 1, 0))
+    if word is None or word.group().lower() in ("true", "false"):
+        return value
+    return word.group()
 
 
 def _mapping_rows(
@@ -413,6 +451,9 @@ def _mapping_rows(
     ]
     if problems:
         return [], problems
+    clash = next((where for where, value in items if "index" in value), None)
+    if clash is not None:
+        return [], [Problem(clash, "", _INDEX_CLASH)]
     columns: dict[str, None] = {}
     for _, value in items:
         columns.update(dict.fromkeys(str(k) for k in value))

@@ -78,11 +78,6 @@ def test_a_variable_named_row_beside_each_is_a_located_error(tmp_path: Path, whe
 # --- row values silently lost -----------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a roster column named 'index' is silently replaced by row.index: the call "
-    "is sent with the row's position instead of the column's value, no error or warning",
-)
 def test_a_column_named_index_is_not_silently_replaced(tmp_path: Path) -> None:
     (tmp_path / "d.csv").write_text("name,phone,index\nann,+14155550100,7\n")
     spec = _spec(tmp_path, "d.csv", extra='    caller_name: "n{{ row.index }}"\n')
@@ -218,11 +213,6 @@ def test_control_characters_in_a_rendered_name_do_not_reach_the_terminal(
     assert not any(line.startswith("[9/9]") for line in result.output.splitlines()), result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a YAML roster's NO/yes/on/off become booleans silently (the Norway problem): "
-    "a row {name: NO} pages as 'page-False', where a spec's name: no is refused",
-)
 def test_a_yaml_roster_value_no_is_not_silently_false(tmp_path: Path) -> None:
     (tmp_path / "d.yaml").write_text('- {name: NO, phone: "+14155550100"}\n')
     result = invoke(["render", _spec(tmp_path, "d.yaml"), "--format", "json"])
