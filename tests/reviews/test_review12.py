@@ -339,3 +339,57 @@ def test_a_column_some_rows_lack_is_reported_at_each_such_row(tmp_path: Path) ->
     assert result.exit_code == ExitCode.INVALID
     assert "d.json:2:2: calls[0].caller_name (call 'page-b', row 2" in result.output
     assert "d.json:3:2: calls[0].caller_name (call 'page-c', row 3" in result.output
+
+
+def test_yaml_roster_words_stay_as_written_and_true_stays_a_boolean(tmp_path: Path) -> None:
+    (tmp_path / "d.yaml").write_text(
+        '- {name: NO, phone: "+14155550100", on: yes, ok: true}\n'
+        '- name: Off\n  phone: "+14155550101"\n  on: y\n  ok: False\n'
+    )
+    extra = '    caller_name: "{{ row.on }}-{{ row.ok }}"\n'
+    result = invoke(["render", _spec(tmp_path, "d.yaml", extra=extra), "--format", "json"])
+    assert result.exit_code == ExitCode.OK, result.output
+    for shown in ('"page-NO"', '"yes-True"', '"page-Off"', '"y-False"'):
+        assert shown in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "where"),
+    [
+        ("d.json", '[{"name": "a", "phone": "+14155550100", "index": 1}]', "d.json:1:2:"),
+        ("d.yaml", '- {name: a, phone: "+14155550100"}\n- {name: b, index: 2}\n', "d.yaml:2:3:"),
+    ],
+)
+def test_a_column_named_index_is_refused_in_every_roster(
+    tmp_path: Path, file: str, text: str, where: str
+) -> None:
+    (tmp_path / file).write_text(text)
+    result = invoke(["validate", _spec(tmp_path, file)])
+    assert result.exit_code == ExitCode.INVALID, result.output
+    assert f"{where} calls[0].each: a column named 'index'" in result.output
+
+
+def test_a_written_call_name_with_control_characters_is_refused(tmp_path: Path) -> None:
+    spec = tmp_path / "calls.yaml"
+    spec.write_text(SPEC.replace("    each: EACH\n", "").replace("NAME", "a\\e[31mb"))
+    result = invoke(["validate", spec])
+    assert result.exit_code == ExitCode.INVALID
+    assert "\x1b" not in result.output
+    assert "control characters" in result.output
+
+
+def test_a_run_whose_each_where_keeps_no_row_sends_nothing_and_says_so(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    (tmp_path / "d.csv").write_text("name,phone\nann,+14155550100\n")
+    spec = _spec(tmp_path, "d.csv")
+    spec.write_text(
+        spec.read_text().replace("    each: d.csv\n", '    each: d.csv\n    each_where: "false"\n')
+    )
+    report = tmp_path / "r.json"
+    with sandbox() as sb:
+        args = ["run", spec, "--api-url", sb.url, "--report", report]
+        result = invoke(args, cred_env())
+        assert sb.calls == []
+    assert result.exit_code == ExitCode.OK, result.output
+    assert "keeps no row" in result.stderr
+    assert read_report(report)["calls"] == []
