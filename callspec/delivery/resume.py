@@ -11,13 +11,16 @@ suppress real pages.  ``--resume-anyway`` accepts either, said in so many words.
 Then :func:`decide` says, per call, what a journal entry means: fired and
 queued calls are never sent again; a call whose outcome is unknown (or that
 was started and never finished) only with ``--retry-unknown``; failed and
-skipped ones were surely never placed, so they are sent.  A call changed since
-it was placed (same file and name, another body) is not sent either: the same
-phone would ring again.
+skipped ones were surely never placed, so they are sent.  A call renamed since
+it was placed (another name, the same body) or changed since (same file and
+name, or same file and destination, another body) is not sent either: the
+same phone would ring again.  :class:`ResumeIndex` matches entries to calls
+one to one, strongest identity first.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -250,7 +253,9 @@ def decide(call: CallPlan, found: Match | None, retry_unknown: bool) -> Decision
 def _since(call: CallPlan, found: Match) -> str:
     """How a renamed or changed call differs from its journal entry, for the reason."""
     entry = found.entry
-    was = f"journaled there as '{entry.name}'" if entry.name != call.name else ""
+    # The journal's name, escaped: an older callspec let a row's control characters in.
+    shown = json.dumps(entry.name, ensure_ascii=False)[1:-1]
+    was = f"journaled there as '{shown}'" if entry.name != call.name else ""
     if found.how == "renamed":
         return f"renamed since run {entry.run_id} ({was}, same body)"
     return f"changed since run {entry.run_id}" + (f" ({was})" if was else "")
