@@ -244,6 +244,28 @@ def execute(
     # rang would lose what they did.
     for output in named:
         check_writable(output.path, regular=output.option == "--journal")
+    if not plan.calls:  # every each_where kept no row (warned): a run of no call
+        started = now_iso()
+        mode = "sandbox" if sandbox else run_options.mode
+        empty = RunResult(
+            run_id=uuid.uuid4().hex[:12],
+            mode=mode,
+            api_url=run_options.api_url or DEFAULT_API_URL,
+            started=started,
+            finished=started,
+            options=selection,
+            calls=(),
+            files=plan.files,
+        )
+        mask = Redactor(environment_secrets(environ))
+        if outputs.quiet:
+            write_quiet(empty, mask, out)
+        else:
+            REPORTERS["text"].write(empty, mask, out)
+            out.write(f"report: {report_path}\n")
+        out.flush()
+        _write_outputs(empty, report_path, outputs, environ, mask, err, stop)
+        return empty, report_path
     checks = _check_urls(request, plan, selection, report_path, environ, out, err, stop)
     redactor = Redactor()
     with _maybe_sandbox(plan, run_options, request, environ, err, stop, redactor) as options:
