@@ -247,7 +247,7 @@ def execute(
     for output in named:
         check_writable(output.path, regular=output.option == "--journal")
     checks = _check_urls(request, plan, selection, report_path, environ, out, err, stop)
-    redactor = Redactor()
+    redactor = Redactor(environment_secrets(environ))  # a dry run too: as callspec report
     with _maybe_sandbox(plan, run_options, request, environ, err, stop, redactor) as options:
         drawn = bar(len(plan.calls)) if bar is not None and outputs.progress is not False else None
         progress = Progress(err, len(plan.calls), redactor, drawn, quiet=outputs.quiet)

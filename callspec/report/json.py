@@ -86,7 +86,7 @@ def _call_document(call: CallResult, mask: Redactor) -> dict[str, Any]:
         "duration_ms": call.duration_ms,
         "attempts": [
             {
-                "started": mask.value(a.started),
+                "started": a.started,  # callspec's clock, as the run's times: no secret
                 "duration_ms": a.duration_ms,
                 "status": a.status,
                 "error": mask.value(a.error),
@@ -134,8 +134,10 @@ def _run_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
     return {
         "tool": {"name": "callspec", "version": callspec.__version__},
         "run_id": result.run_id,
-        "started": redactor.value(result.started),
-        "finished": redactor.value(result.finished),
+        # callspec's clock (now_iso): no secret; masked, a PIN like "2026" would make them
+        # no date-time
+        "started": result.started,
+        "finished": result.finished,
         "mode": result.mode,
         "api_url": redactor.value(result.api_url),
         "interrupted": result.interrupted,
