@@ -12,6 +12,7 @@ JSON report that holds no lone surrogate (``callspec report`` refuses one).
 
 from __future__ import annotations
 
+import json
 import re
 from typing import IO, Any, TextIO, cast
 
@@ -26,13 +27,21 @@ def utf8_safe(text: str) -> str:
 
 
 def utf8_safe_value(value: Any) -> Any:
-    """A copy of a JSON-like value with :func:`utf8_safe` applied to every string, keys too."""
+    """A JSON-like value with :func:`utf8_safe` applied to every string, keys too: a copy,
+    or ``value`` itself when no string of it holds a lone surrogate (the common case,
+    found by one scan of its JSON text: a 20,000-call report in a fraction of the
+    time a walk takes)."""
+    text = json.dumps(value, ensure_ascii=False, skipkeys=True, default=repr)
+    return _safe_copy(value) if has_surrogate(text) else value
+
+
+def _safe_copy(value: Any) -> Any:
     if isinstance(value, str):
         return utf8_safe(value)
     if isinstance(value, dict):
-        return {utf8_safe_value(k): utf8_safe_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [utf8_safe_value(v) for v in value]
+        return {_safe_copy(k): _safe_copy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_safe_copy(v) for v in value]
     return value
 
 

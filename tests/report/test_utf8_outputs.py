@@ -50,6 +50,8 @@ def test_utf8_safe_spells_lone_surrogates_as_backslashreplace() -> None:
     assert utf8_safe("plain é 😀") == "plain é 😀"
     assert utf8_safe(ODD) == SPELLED
     assert utf8_safe_value({ODD: [ODD, 1, None]}) == {SPELLED: [SPELLED, 1, None]}
+    clean = {"a": ["é", 1.5, None], "b": {"c": "😀"}}
+    assert utf8_safe_value(clean) is clean  # nothing to spell: not copied
     out = io.StringIO()
     utf8_stream(out).write(ODD)
     assert out.getvalue() == SPELLED
