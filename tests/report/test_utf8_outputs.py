@@ -106,6 +106,8 @@ def test_run_with_non_utf8_names_writes_every_output(
     assert result.exit_code == ExitCode.OK, result.output
     assert "internal error" not in result.stderr
     assert "caf\\udce9.yaml" in result.stdout and "r\\udce9.json" in result.stdout
+    header, row = result.stdout.splitlines()[:2]
+    assert row.index("fired") == header.index("outcome")  # the columns line up as printed
     doc = read_report(tmp_path / report)
     assert doc["calls"][0]["body"]["caller_name"] == "Ren\\udce9"
     page = (tmp_path / "p.html").read_text(encoding="utf-8")
