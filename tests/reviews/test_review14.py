@@ -392,3 +392,26 @@ def test_step_name_clash_never_pages_the_secondary(tmp_path: Path) -> None:
         again = run(spec, p.url, "--resume", journal)
     refused = again.exit_code != ExitCode.OK and "duplicate call name" in again.stderr
     assert refused or p.posts() == [D, A, B]  # B was never called: it must be now
+
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a journal 'answered' line whose answers are not objects ([1], \"x\") is an "
+    "'internal error: AttributeError' (exit 1) on --resume, not a located journal error",
+)
+def test_broken_answered_line_is_a_located_error(tmp_path: Path) -> None:
+    spec = chain(tmp_path, A, B, C)
+    journal = tmp_path / "j.jsonl"
+    with plivo({A: ends_unanswered, B: answers, C: answers}) as p:
+        assert run(spec, p.url, "--journal", journal).exit_code == ExitCode.OK
+        events = [json.loads(line) for line in journal.read_text().splitlines()]
+        number = next(n for n, e in enumerate(events, 1) if e["event"] == "answered")
+        events[number - 1]["answers"] = [1]
+        journal.write_text("".join(json.dumps(e) + "\n" for e in events))
+        posted = p.posts()
+        again = run(spec, p.url, "--resume", journal)
+        assert p.posts() == posted
+    assert "internal error" not in again.stderr
+    assert f"j.jsonl:{number}:1: not a callspec journal line" in again.stderr
+    assert again.exit_code == ExitCode.INVALID
