@@ -362,7 +362,6 @@ def test_resume_rings_no_one_while_the_hangup_failed(tmp_path: Path) -> None:
     assert "could not hang up" in result.stdout  # and the report says so (the note is lost)
 
 
-
 @pytest.mark.xfail(
     strict=True,
     reason="a chain's step names (page[2]) may collide with another call's name: accepted, and "
@@ -394,7 +393,6 @@ def test_step_name_clash_never_pages_the_secondary(tmp_path: Path) -> None:
     assert refused or p.posts() == [D, A, B]  # B was never called: it must be now
 
 
-
 @pytest.mark.xfail(
     strict=True,
     reason="a journal 'answered' line whose answers are not objects ([1], \"x\") is an "
@@ -415,3 +413,28 @@ def test_broken_answered_line_is_a_located_error(tmp_path: Path) -> None:
     assert "internal error" not in again.stderr
     assert f"j.jsonl:{number}:1: not a callspec journal line" in again.stderr
     assert again.exit_code == ExitCode.INVALID
+
+
+def garbage_live(method: str, leg: dict[str, Any], status: str | None) -> tuple[int, Any]:
+    """The first live read is a 200 that is not a call (a proxy's page); then nothing."""
+    if method == "GET" and status == "live" and leg["reads"] <= 1:
+        return 200, ["not", "a", "call"]
+    return 404, {"error": "not found"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a live read answered 200 with a body that is not a call object counts as "
+    "'in-progress', i.e. answered: --wait says yes and a chain would stop on it",
+)
+def test_a_200_that_is_not_a_call_is_not_an_answer(tmp_path: Path) -> None:
+    spec = tmp_path / "calls.yaml"
+    spec.write_text(
+        "version: 1\ncalls:\n  - name: one\n    to: '+14155550101'\n    from: '+14155550100'\n"
+        "    answer_url: https://example.com/a.xml\n"
+    )
+    with plivo({A: garbage_live}) as p:
+        run(spec, p.url, "--wait", "1", "--report", tmp_path / "r.json")
+        assert any(" live" in line for line in p.log)
+    (answer,) = json.loads((tmp_path / "r.json").read_text())["calls"][0]["answers"]
+    assert answer["answered"] is not True
