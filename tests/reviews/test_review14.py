@@ -84,6 +84,7 @@ class Plivo:
         self.post = post
         self.legs: dict[str, dict[str, Any]] = {}
         self.log: list[str] = []
+        self.read_times: list[float] = []  # when each state read or hangup arrived
         self.lock = threading.Lock()
         self.url = ""
 
@@ -165,6 +166,7 @@ def plivo(
                     self._send(404, {"error": "not found"})
                     return
                 calls.log.append(f"{method} {leg['to']} {status or 'record'}")
+                calls.read_times.append(time.monotonic())
                 if method == "GET" and status == "live":
                     leg["reads"] += 1
                 story = calls.stories[leg["to"]]
@@ -688,3 +690,34 @@ def test_sandbox_wait_without_simulate_says_why(tmp_path: Path) -> None:
     args = ["run", spec, "--sandbox", "--wait", "1", "--report", tmp_path / "r.json"]
     result = invoke([str(a) for a in [*args, "--no-progress"]])
     assert "--simulate" in result.output
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="each escalation chain follows with a Follower of its own, so a read limiter of "
+    "its own: two chains read at twice --read-rate, though 'all reads together keep to "
+    "--read-rate'",
+)
+def test_two_chains_share_one_read_rate(tmp_path: Path) -> None:
+    D = "+14155550104"
+    spec = tmp_path / "chain.yaml"
+    entry = (
+        "  - name: {name}\n    to: {to}\n"
+        '    from: "+14155550100"\n    answer_url: https://example.com/answer.xml\n'
+        "    escalate: {{answer_within: 5}}\n"
+    )
+    spec.write_text(
+        "version: 1\ncalls:\n"
+        + entry.format(name="one", to=json.dumps([A, B]))
+        + entry.format(name="two", to=json.dumps([C, D]))
+    )
+    with plivo({A: answers, B: answers, C: answers, D: answers}) as p:
+        args = ["run", spec, "--api-url", p.url, "--rate", "200", "--poll-interval", "0.01"]
+        args += ["--read-rate", "4"]
+        result = invoke([str(a) for a in [*args, "--report", tmp_path / "r.json"]], cred_env())
+        assert result.exit_code == ExitCode.OK, result.output
+        assert sorted(p.posts()) == [A, C]
+        times = list(p.read_times)
+    # 4 reads a second, evenly spaced: n reads span at least (n - 1) / 4 s (0.2 s of slack).
+    assert len(times) >= 4
+    assert (len(times) - 1) / 4 <= times[-1] - times[0] + 0.2
