@@ -86,6 +86,7 @@ class Plivo:
         self.log: list[str] = []
         self.read_times: list[float] = []  # when each state read or hangup arrived
         self.paths: list[str] = []  # "METHOD /v1/..." of each state read or hangup
+        self.any_paths: list[str] = []  # the same, of every GET or DELETE, known call or not
         self.lock = threading.Lock()
         self.url = ""
 
@@ -162,6 +163,7 @@ def plivo(
             query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
             status = query.get("status")
             with calls.lock:
+                calls.any_paths.append(f"{method} {parts.path}")
                 leg = calls.legs.get(call_uuid)
                 if leg is None:
                     self._send(404, {"error": "not found"})
@@ -774,3 +776,25 @@ def test_a_numeric_request_uuid_is_no_internal_error(tmp_path: Path) -> None:
         assert p.posts() == [A]
     assert "internal error" not in result.stderr
     assert (tmp_path / "r.json").exists()  # the call was placed: it must be in the report
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="request_uuid goes into state and hangup URLs unchecked: '../Application/APP1' "
+    "makes --wait read (and an escalation DELETE) another API resource, since requests "
+    "removes the dot segments",
+)
+def test_request_uuid_cannot_walk_out_of_the_call_path(tmp_path: Path) -> None:
+    spec = tmp_path / "calls.yaml"
+    spec.write_text(
+        "version: 1\ncalls:\n  - name: one\n    to: '+14155550101'\n    from: '+14155550100'\n"
+        "    answer_url: https://example.com/a.xml\n"
+    )
+
+    def walking(to: str, n: int) -> Any:
+        return 201, {"api_id": "a", "message": "call fired", "request_uuid": "../Application/APP1"}
+
+    with plivo({A: answers}, walking) as p:
+        run(spec, p.url, "--wait", "1", "--report", tmp_path / "r.json")
+        paths = list(p.any_paths)
+    assert all(path.split()[1].startswith(f"/v1/Account/{AUTH_ID}/Call/") for path in paths), paths
