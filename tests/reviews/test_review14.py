@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from support import AUTH_ID, TOKEN, cred_env, invoke, spawn
+from support import AUTH_ID, TOKEN, cred_env, free_port, invoke, spawn
 
 from callspec.delivery.credentials import Credentials
 from callspec.delivery.http import Timeouts
@@ -814,3 +814,27 @@ def test_a_fired_step_without_uuid_does_not_ring_the_next_at_once(tmp_path: Path
     with plivo({A: answers, B: answers, C: answers}, no_uuid) as p:
         run(spec, p.url)
     assert p.posts() == [A]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="sandbox: --answer-by DEST=machine on a call whose answer URL fails (or whose XML "
+    "ends it) plays no machine detection and its record names no machine: an until: human "
+    "chain stops on 'yes (human)' at a voicemail",
+)
+def test_sandbox_machine_is_never_a_human(tmp_path: Path) -> None:
+    spec = tmp_path / "chain.yaml"
+    spec.write_text(
+        "version: 1\ncalls:\n  - name: page\n"
+        f"    to: {json.dumps([A, B])}\n"
+        '    from: "+14155550100"\n'
+        f"    answer_url: http://127.0.0.1:{free_port()}/gone.xml\n"
+        "    machine_detection: hangup\n"
+        "    escalate: {answer_within: 5, until: human}\n"
+    )
+    args = ["run", spec, "--sandbox", "--simulate", "--answer-by", f"{A}=machine"]
+    args += ["--answer-by", f"{B}=no-answer", "--report", tmp_path / "r.json", "--no-progress"]
+    result = invoke([str(a) for a in args])
+    first = json.loads((tmp_path / "r.json").read_text())["calls"][0]
+    assert first["outcome"] == "fired", result.output
+    assert first["answers"][0].get("answered_by") != "human"
