@@ -844,3 +844,19 @@ def test_sandbox_machine_is_never_a_human(tmp_path: Path) -> None:
     first = json.loads((tmp_path / "r.json").read_text())["calls"][0]
     assert first["outcome"] == "fired", result.output
     assert first["answers"][0].get("answered_by") != "human"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a roster name with newlines (accepted by validate) breaks out of render --format "
+    "curl's comment (the call's and its escalation line): a pasted script runs the row's "
+    "text as a command (pre-existing for plain calls too)",
+)
+def test_render_curl_comment_cannot_be_broken_by_a_row_name(tmp_path: Path) -> None:
+    spec = roster(tmp_path, [("alice", A), ("bob", B)])
+    (tmp_path / "oncall.csv").write_text(
+        f'name,phone\n"x\ntouch {tmp_path}/PWNED\n#",{A}\nbob,{B}\n'
+    )
+    result = invoke(["render", str(spec), "--format", "curl"])
+    lines = result.output.splitlines()
+    assert not any(line.startswith("touch ") for line in lines), result.output
