@@ -646,21 +646,23 @@ def test_resume_gives_a_fresh_step_the_rest_of_answer_within(tmp_path: Path) -> 
     journal = tmp_path / "run.journal.jsonl"
     hung_up: list[str] = []
 
-    def answers_after_3s(method: str, leg: dict[str, Any], status: str | None) -> Any:
+    def answers_after_4s(method: str, leg: dict[str, Any], status: str | None) -> Any:
         if method == "DELETE":
             hung_up.append(leg["uuid"])
             return 204, None
         if hung_up:
             return ends_unanswered(method, {**leg, "reads": 9}, status)
-        if status == "live":
-            late = time.monotonic() > leg["placed"] + 3
-            return 200, {"call_status": "in-progress" if late else "ringing"}
+        age = time.monotonic() - leg["placed"]
+        if status == "live" and age < 4.5:
+            return 200, {"call_status": "in-progress" if age > 4 else "ringing"}
+        if status is None and age >= 4.5:  # A talked half a second, then hung up
+            return 200, {"call_uuid": leg["uuid"], **ANSWER_RECORD}
         return 404, {"error": "not found"}
 
-    with plivo({A: answers_after_3s, B: answers, C: answers}) as p:
+    with plivo({A: answers_after_4s, B: answers, C: answers}) as p:
         killed_while_following(tmp_path, p, spec, journal)  # within a second of the POST
         run(spec, p.url, "--resume", journal)
-    assert hung_up == []  # answer_within is 5 s: A picks up at 3 s
+    assert hung_up == []  # answer_within is 5 s: A picks up at 4 s
     assert p.posts() == [A]
 
 
