@@ -146,10 +146,10 @@ class CallResult:
 
     def reached(self) -> bool:
         """True when this call ends its escalation: answered (by a human, for ``until:
-        human``)."""
+        human``: the record must say so, an answer nobody could attribute does not count)."""
         until = self.escalate.until if self.escalate else "answered"
         return any(
-            a.answered and (until == "answered" or a.answered_by != "machine")
+            a.answered and (until == "answered" or a.answered_by == "human")
             for a in self.answers or ()
         )
 

@@ -183,7 +183,7 @@ def classify(
     error = payload.get("error")
     if error is not None and not isinstance(error, str):
         error = json.dumps(error)
-    uuid = payload.get("request_uuid")
+    uuid = _uuid_of(payload.get("request_uuid"))
     retry_after = retry_after_seconds(headers.get("Retry-After")) if headers else None
 
     def result(
@@ -217,3 +217,13 @@ def _snippet(content: bytes, redact: Callable[[str], str]) -> str:
     if len(text) <= SNIPPET_CHARS:
         return text
     return text[:SNIPPET_CHARS] + f"… ({len(text):,} characters)"
+
+
+def _uuid_of(value: Any) -> str | list[str] | None:
+    """A 201's request_uuid as text (a string, or a list of them for a bulk call): a
+    misbehaving API's number or object is kept as text (never followed: not UUID-shaped)."""
+    if value is None or value == "" or isinstance(value, str):
+        return value or None
+    if isinstance(value, list):
+        return [v if isinstance(v, str) else json.dumps(v) for v in value]
+    return json.dumps(value)

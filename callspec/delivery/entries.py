@@ -48,6 +48,18 @@ class JournalEntry:
     body_key: str = ""
     #: The destination the call rang (``to``), as journaled; "" when unknown.
     to: str = ""
+    #: When the run that placed it started its send (ISO 8601); "" when unknown.
+    placed: str = ""
+    #: The escalation chain it is a step of (:func:`chain_id`), and whether its answer
+    #: ended that chain; "" and False for a plain call.
+    chain: str = ""
+    reached: bool = False
+
+
+def chain_id(spec_path: str, line: int) -> str:
+    """A chain's identity across runs: its entry's work-tree-relative file and line (so a
+    roster edited since, or a run from another folder, still names the same chain)."""
+    return f"{spec_path}:{line}"
 
 
 @dataclass(frozen=True)
@@ -99,6 +111,8 @@ _OPEN = frozenset({"started", "failed", "skipped", "invalid"})
 def answers_of(items: Any) -> tuple[Answer, ...]:
     """An ``answered`` line's answers back as :class:`Answer` values (unknown fields ignored)."""
     known = {f.name for f in fields(Answer)}
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise TypeError("'answers' is not a list of objects")
     return tuple(Answer(**{k: v for k, v in item.items() if k in known}) for item in items)
 
 
@@ -133,8 +147,15 @@ def read_journal(path: Path) -> dict[str, JournalEntry]:
             key = event["key"]
             previous = entries.get(key)
             if event["event"] == "answered":
+                answers = answers_of(event["answers"])
                 if previous is not None:
-                    entries[key] = replace(previous, answers=answers_of(event["answers"]))
+                    chain = event.get("chain")
+                    entries[key] = replace(
+                        previous,
+                        answers=answers,
+                        chain=chain if isinstance(chain, str) else "",
+                        reached=event.get("reached") is True,
+                    )
                 continue
             if event["event"] == "started":
                 state = "started"
@@ -151,6 +172,7 @@ def read_journal(path: Path) -> dict[str, JournalEntry]:
             uuid = event.get("request_uuid") or (previous.request_uuid if previous else None)
             body_id, to = _body_identity(event, previous)
             target = Target.from_json(event.get("target"))
+            placed = previous.placed if previous is not None else ""
             if previous is not None and previous.state == "started" and previous.target:
                 target = previous.target  # where it was sent
             entries[key] = JournalEntry(
@@ -168,6 +190,7 @@ def read_journal(path: Path) -> dict[str, JournalEntry]:
                 None,
                 body_id,
                 to,
+                str(event.get("time", "")) if state == "started" else placed,
             )
         except (ValueError, KeyError, TypeError) as e:
             if number == len(lines):

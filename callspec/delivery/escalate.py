@@ -8,12 +8,22 @@ send), then followed until it ends; a step not answered within
 step is answered (by a human, for ``until: human``) the rest of the chain is
 skipped, and says why.
 
+The next step is called only when the last one surely rings no more: its
+detail record came, it was seen to end, or Plivo accepted its hangup (or the
+cancel of a queued request).  When callspec cannot know (a send whose outcome
+is unknown, a 201 without a request_uuid, a hangup that failed, a state that
+could not be read) the chain STOPS there, says why and how to go on, and the
+run exits non-zero: paging the next person while the last may still be
+ringing (or talking) is the one thing a chain must never do.
+
 Resuming never rings anyone twice: a step the journal shows placed is not
 sent again.  What it recorded of the answer decides: answered, the chain
-stops there; not answered, the next step is called; nothing recorded (the
-run died or was stopped while following it), the step is read back from
-Plivo: answered, the chain stops; still ringing, it is hung up at once (it
-had its time while the last run waited) and the next step is called.
+stops there (and so does every step of that chain the journal does not
+know, even in an edited roster); not answered, the next step is called;
+nothing recorded (the run died or was stopped while following it), the step
+is read back from Plivo: answered, the chain stops; still ringing after the
+rest of its ``answer_within``, it is hung up and the next step is called;
+unknown (the run died right after its POST), the chain stops.
 """
 
 from __future__ import annotations
@@ -64,22 +74,70 @@ class ChainSteps:
     skip: Callable[[CallPlan, str], CallResult]
 
 
-def run_chain(calls: Sequence[CallPlan], chain: Sequence[int], steps: ChainSteps) -> None:
+def unsettled(result: CallResult) -> str | None:
+    """Why the step ``result`` may still ring (so the next must not be called); None when
+    it surely rings no more (ended, or hung up / cancelled through Plivo's API)."""
+    if result.outcome not in ("fired", "queued", "skipped"):
+        return "its outcome is unknown (the call may have been placed)"
+    if not result.request_uuid:
+        return "Plivo gave no request_uuid for it, so its state cannot be read"
+    if not result.answers:
+        return "its state could not be read"
+    for answer in result.answers:
+        if answer.answered is False and (answer.state == "completed" or answer.hung_up):
+            continue
+        if answer.answered and answer.answered_by == "machine" and answer.state == "completed":
+            continue  # a machine answered and the call ended: the next person is called
+        if answer.note and "could not hang up" in answer.note:
+            return "it could not be hung up (it may still be ringing)"
+        if answer.answered:
+            return "it was answered, but its record does not say by a human"
+        return f"its state is {answer.state or 'unknown'} (it may still be ringing)"
+    return None
+
+
+def unsettled_reason(result: CallResult, why: str) -> str:
+    """What the steps after an unsettled ``result`` say: why they were not called, and how
+    to go on."""
+    return (
+        f"escalation stopped: step '{result.name}' may still be ringing: {why}; the next "
+        "person was not paged. Check the call in Plivo's console, then resume with "
+        "--resume (and --retry-unknown to send an unknown step again)"
+    )
+
+
+def run_chain(
+    calls: Sequence[CallPlan],
+    chain: Sequence[int],
+    steps: ChainSteps,
+    over: str | None = None,
+) -> None:
     """Place ``chain``'s steps in order until one is answered; steps left unrecorded when
-    the run stops are the runner's to record as skipped."""
-    ended_by: CallResult | None = None
+    the run stops are the runner's to record as skipped.  ``over``: the resumed journal
+    shows the chain was answered already (why); nothing more is sent."""
+    ended: str | None = over
     for index in chain:
-        if ended_by is not None:
-            steps.finish(index, steps.skip(calls[index], stopped_reason(ended_by)), None)
+        early = steps.early(index)
+        if ended is not None:
+            result, decision = early or (steps.skip(calls[index], ended), None)
+            if decision is not None and decision.answers is not None:
+                result = replace(result, answers=decision.answers)
+            if decision is None:
+                result = steps.skip(calls[index], ended)  # never placed: not now either
+            steps.finish(index, result, decision)
+            if result.answers is not None:
+                steps.answered(index, result)  # kept for a later resume
             continue
         if steps.stop.is_set():
             return
-        early = steps.early(index)
         if early is not None:
             result, decision = early
             steps.finish(index, result, decision)
-            if decision is None or decision.outcome != "skipped":
-                continue  # never placed (or unknown: nothing to follow); the next is called
+            if decision is None:
+                continue  # never placed: the next is called
+            if decision.outcome != "skipped":
+                ended = unsettled_reason(result, unsettled(result) or "its outcome is unknown")
+                continue
             if decision.answers is not None:
                 result = replace(result, answers=decision.answers)  # what the journal says
             elif result.request_uuid:
@@ -89,9 +147,14 @@ def run_chain(calls: Sequence[CallPlan], chain: Sequence[int], steps: ChainSteps
         else:
             result = steps.send(index)
             steps.finish(index, result, None)  # journaled before the wait: a crash keeps it
-            if result.outcome not in ("fired", "queued"):
-                continue  # nobody was rung (or nobody can tell): the next is called
-            result = steps.follow(index, result, False)
-            steps.answered(index, result)
+            if result.outcome in ("failed", "skipped", "invalid"):
+                continue  # surely nobody was rung: the next is called
+            if result.outcome in ("fired", "queued") and result.request_uuid:
+                result = steps.follow(index, result, False)
+                steps.answered(index, result)
+        if steps.stop.is_set() and not result.reached():
+            return  # the wait was cut short: what became of the step is not known
         if result.reached():
-            ended_by = result
+            ended = stopped_reason(result)
+        elif (why := unsettled(result)) is not None:
+            ended = unsettled_reason(result, why)

@@ -177,8 +177,8 @@ def send_once(
             stream=True,
         )
         with response:
-            content = _read_within(response, deadline)
-    except _TooSlow:
+            content = read_within(response, deadline)
+    except TooSlow:
         elapsed = (time.perf_counter() - t0) * 1000
         text = (
             f"the answer did not complete within {timeouts.connect + timeouts.read:g} s; "
@@ -236,14 +236,14 @@ def _plain_request(request: Request, creds: Credentials, body: bytes) -> request
     )
 
 
-class _TooSlow(Exception):
+class TooSlow(Exception):
     """The answer did not complete before the attempt's deadline."""
 
 
 MAX_ANSWER_BYTES = 1 << 20
 
 
-def _read_within(response: requests.Response, deadline: float) -> bytes:
+def read_within(response: requests.Response, deadline: float) -> bytes:
     """The answer's body, read before ``deadline`` (and at most 1 MiB of it).
 
     ``read1`` returns what has arrived (one recv), so the deadline is checked
@@ -258,12 +258,12 @@ def _read_within(response: requests.Response, deadline: float) -> bytes:
         size = 0
         while size <= MAX_ANSWER_BYTES:
             if time.perf_counter() > deadline:
-                raise _TooSlow
+                raise TooSlow
             chunk = read1(16384, decode_content=True)
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
     if time.perf_counter() > deadline:
-        raise _TooSlow
+        raise TooSlow
     return b"".join(chunks)

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from callspec.delivery.entries import Target
+from callspec.delivery.entries import Target, chain_id
 from callspec.errors import GuardError, UsageError
 from callspec.redact import Redactor
 from callspec.results import CallResult, now_iso
@@ -209,6 +209,9 @@ class Journal:
                 **_identity(call),
                 "name": result.name,
                 "answers": [dataclasses.asdict(a) for a in result.answers or ()],
+                # A resume ends the whole chain on this (even a roster edited since).
+                "chain": chain_id(call.spec_path or call.abs_path, call.line),
+                "reached": result.reached(),
             },
             sync=True,
         )

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from callspec.delivery.entries import JournalEntry, Target, read_journal
+from callspec.delivery.entries import JournalEntry, Target, chain_id, read_journal
 from callspec.errors import GuardError
 from callspec.results import Answer
 from callspec.spec.plan import CallPlan
@@ -72,6 +72,9 @@ class Decision:
     target: Target | None
     #: What the journal recorded of the call's answer (an escalation step), if anything.
     answers: tuple[Answer, ...] | None = None
+    #: When its send started (ISO 8601), "" when unknown: a step read back on resume
+    #: gets the rest of its answer_within.
+    placed: str = ""
 
 
 class ResumeIndex:
@@ -240,6 +243,7 @@ def decide(call: CallPlan, found: Match | None, retry_unknown: bool) -> Decision
             entry.run_id,
             entry.target,
             entry.answers,
+            entry.placed,
         )
     if retry_unknown:
         return None
@@ -268,6 +272,9 @@ class ResumePlan:
     decisions: Mapping[int, Decision]
     #: How many of the journal's calls are in this run (printed for the user).
     matched: int
+    #: Escalation chains the journal shows answered (by chain id): why nothing more of
+    #: them is sent, even steps the journal does not know (a roster edited since).
+    chains_over: Mapping[str, str] = field(default_factory=dict)
 
 
 def plan_resume(
@@ -286,4 +293,26 @@ def plan_resume(
         decision = decide(call, found, retry_unknown)
         if decision is not None:
             decisions[number] = decision
-    return ResumePlan(decisions, matched)
+    return ResumePlan(decisions, matched, chains_over(index, calls, matches))
+
+
+def chains_over(
+    index: ResumeIndex, calls: Sequence[CallPlan], matches: Sequence[Match | None]
+) -> dict[str, str]:
+    """The plan's chains (by chain id) that the journal shows answered, and why nothing more
+    of them is sent: a step of it answered, by the journal's chain id or a matched step."""
+    answered = {e.chain: e for e in index.entries.values() if e.reached and e.chain}
+    over: dict[str, str] = {}
+    for call, found in zip(calls, matches, strict=True):
+        if call.escalate is None:
+            continue
+        chain = chain_id(call.spec_path or call.abs_path, call.line)
+        entry = found.entry if found is not None and found.entry.reached else None
+        entry = entry or answered.get(chain)
+        if entry is not None and chain not in over:
+            shown = json.dumps(entry.name, ensure_ascii=False)[1:-1]
+            over[chain] = (
+                f"escalation stopped: answered by '{shown}' in run {entry.run_id} "
+                "(the resumed journal); nobody else of the chain is paged"
+            )
+    return over

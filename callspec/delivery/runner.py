@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from callspec.delivery.credentials import Credentials, basic_auth_value
-from callspec.delivery.entries import Target, normal_url
+from callspec.delivery.entries import Target, chain_id, normal_url
 from callspec.delivery.escalate import ChainSteps, chains_of, run_chain
 from callspec.delivery.guards import check_credentials, check_max_calls, profile_limit
 from callspec.delivery.journal import Journal, lock
@@ -136,6 +136,7 @@ class Runner:
         self._early: dict[int, tuple[CallResult, Decision | None]] = {}
         self._results: list[CallResult | None] = [None] * len(plan.calls)
         self.resume_matched: int | None = None
+        self._chains_over: Mapping[str, str] = {}
         self.halt: Halt | None = None
         self._halt_lock = threading.Lock()
         self.breaker = CircuitBreaker(options.bail)
@@ -148,6 +149,9 @@ class Runner:
         rate = profile_limit(plan.calls, options.rate, "rate") or DEFAULT_RATE
         self.rate = float(rate)
         self.limiter = RateLimiter(self.rate)
+        # One read limiter for the whole run: every chain's follow and --wait's together
+        # keep to --read-rate.
+        self.read_limiter = RateLimiter((options.wait or options.follow).read_rate)
         self._random = random.Random()
 
     def _target(self, call: CallPlan, creds: Credentials) -> Target:
@@ -182,6 +186,7 @@ class Runner:
                 options.resume_anyway,
             )
             self.resume_matched = resumed.matched
+            self._chains_over = resumed.chains_over
             for index, d in resumed.decisions.items():
                 result = result_of(calls[index], d.outcome, d.reason, request_uuid=d.request_uuid)
                 self._early[index] = (result, d)
@@ -214,18 +219,22 @@ class Runner:
             for n in range(max(1, self.options.concurrency))
             if not todo.empty()  # nothing to send (a dry run): no worker, no HTTP stack
         ]
-        workers += [
+        escalations = [
             threading.Thread(
                 target=self._escalate, args=(chain,), name=f"callspec-chain-{n}", daemon=True
             )
             for n, chain in enumerate(chains)
         ]
-        for worker in workers:
+        for worker in [*workers, *escalations]:
             worker.start()
         for worker in workers:
             worker.join()
+        # Plain calls are followed while the chains still run (their wait counts from
+        # their send, not from when the last chain ended).
         if self.options.wait is not None and not self.stop.is_set():
-            self._follow(self.options.wait)
+            self._follow(self.options.wait, chained)
+        for worker in escalations:
+            worker.join()
         if self.stop.is_set() and self.halt is None:
             self._halt(Halt.interrupt())
         for index, call in enumerate(self.plan.calls):
@@ -253,7 +262,11 @@ class Runner:
 
         session = new_session(self.environ)
         follower = Follower(
-            self.options.wait or self.options.follow, self.environ, self.redactor.text, self.stop
+            self.options.wait or self.options.follow,
+            self.environ,
+            self.redactor.text,
+            self.stop,
+            limiter=self.read_limiter,
         )
 
         def send(index: int) -> CallResult:
@@ -268,10 +281,17 @@ class Runner:
             assert call.escalate is not None
             api_url = api_url_for(call, self.options.api_url)
             legs = legs_of(result.request_uuid, call.body, api_url, self.creds[index])
-            within = 0.0 if resumed else call.escalate.answer_within
-            # A step read back on resume gets a short look: its record should be there.
+            within = call.escalate.answer_within
+            if resumed:
+                # The rest of its answer_within, counted from when the killed run sent it
+                # (the journal says): a page placed a moment ago is not cut off at once.
+                early = self._early.get(index)
+                placed = early[1].placed if early is not None and early[1] is not None else ""
+                since = time.time() - _epoch(placed) if placed else within
+                within = min(within, max(0.0, within - since))
+            # A step read back on resume then gets a short look: its record should be there.
             seconds = (
-                min(follower.options.seconds, RESUMED_FOLLOW)
+                within + min(follower.options.seconds, RESUMED_FOLLOW)
                 if resumed
                 else max(follower.options.seconds, within + 30)
             )
@@ -298,24 +318,27 @@ class Runner:
             answered=answered,
             skip=lambda call, reason: result_of(call, "skipped", reason),
         )
+        first = self.plan.calls[chain[0]]
+        over = self._chains_over.get(chain_id(first.spec_path or first.abs_path, first.line))
         try:
-            run_chain(self.plan.calls, chain, steps)
+            run_chain(self.plan.calls, chain, steps, over)
         finally:
             follower.close()
             session.close()
 
-    def _follow(self, wait: WaitOptions) -> None:
+    def _follow(self, wait: WaitOptions, chained: set[int]) -> None:
         """Follow every call this run placed until it ends or ``--wait`` runs out (counted from
-        when its send ended); record each destination's :class:`Answer` on its result."""
+        when its send ended); record each destination's :class:`Answer` on its result.
+        ``chained``: escalation steps, followed by their chain in turn."""
         legs: list[Leg] = []
         owners: list[int] = []
         waits: list[float] = []
         now = time.time()
         for index, result in enumerate(self._results):
+            if index in chained:
+                continue  # an escalation step: followed in its turn
             if result is None or result.outcome not in ("fired", "queued") or not result.attempts:
                 continue  # not placed by this run (a resumed call is not followed again)
-            if result.answers is not None:
-                continue  # an escalation step: followed in its turn
             call = self.plan.calls[index]
             api_url = api_url_for(call, self.options.api_url)
             found = legs_of(result.request_uuid, call.body, api_url, self.creds[index])
@@ -326,7 +349,9 @@ class Runner:
             waits += [left] * len(found)
         if not legs:
             return
-        follower = Follower(wait, self.environ, self.redactor.text, self.stop)
+        follower = Follower(
+            wait, self.environ, self.redactor.text, self.stop, limiter=self.read_limiter
+        )
         try:
             answers = follower.follow(legs, waits)
         finally:

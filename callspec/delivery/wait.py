@@ -6,11 +6,17 @@ call the ``request_uuid`` is the call's UUID, so each destination is polled
 at a modest interval: live call (``GET .../Call/{uuid}/?status=live``), else
 queued call (``?status=queued``), else the detail record
 (``GET .../Call/{uuid}/``), until the record is there or the wait runs out.
-Every read books a slot of a read rate limiter of its own (never the send
-limiter: reading never delays or affects a send).  Reads are read-only, so a
-failed read is simply made again at the next poll.  It also owns Plivo's
-hangup (``DELETE .../Call/{uuid}/``), which an escalation uses on a call not
-answered in time.  See ``docs/plivo-call-state.md`` for what is relied on.
+Every read books a slot of one read rate limiter shared by the whole run
+(never the send limiter: reading never delays or affects a send), honours a
+``Retry-After``, and must complete within its connect and read timeouts
+together (at most 1 MiB is read: the send path's bounded read).  Reads are
+read-only, so a failed read is simply made again at the next poll; a 200
+that is not a call object counts as a failed read, never as an answer.  A
+``request_uuid`` that is not UUID-shaped never goes into a URL.  It also owns
+Plivo's hangup (``DELETE .../Call/{uuid}/``) and cancel of a queued request
+(``DELETE .../Request/{uuid}/``), which an escalation uses on a call not
+answered in time.  Text from the API is cleaned of control characters and
+capped before it reaches a note.  See ``docs/plivo-call-state.md``.
 """
 
 from __future__ import annotations
@@ -40,6 +46,22 @@ _NOT_FOUND = 404
 # Answers no later read can change: reading is refused for these credentials.
 _REFUSED = frozenset({401, 403})
 _MACHINE = re.compile(r"machine", re.IGNORECASE)
+#: The shape of a call UUID: nothing else goes into a state, hangup or cancel URL.
+_UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+#: Characters of the API's text kept in a note or field (as the send path caps them).
+MAX_TEXT = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(value: object, cap: int = MAX_TEXT) -> str:
+    """Text from the API as it may be printed: control characters dropped, at most ``cap``."""
+    text = _CONTROL.sub("", str(value))
+    return text if len(text) <= cap else text[:cap] + "…"
+
+
+def is_call_uuid(value: object) -> bool:
+    """True for a UUID-shaped string (what Plivo's request_uuid is)."""
+    return isinstance(value, str) and _UUID.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -79,7 +101,11 @@ def legs_of(
     in order (a bulk call's ``a<b<c``) when their numbers agree."""
     if not request_uuid:
         return []
-    uuids = [request_uuid] if isinstance(request_uuid, str) else list(request_uuid)
+    # str() each: a journal's or a misbehaving API's number is text, then never followed
+    # (not UUID-shaped: see Follower).
+    uuids = (
+        [str(u) for u in request_uuid] if isinstance(request_uuid, list) else [str(request_uuid)]
+    )
     to = body.get("to")
     destinations = str(to).split("<") if isinstance(to, str) else []
     if len(destinations) != len(uuids):
@@ -103,6 +129,8 @@ class Reading:
     status: int | None
     doc: Mapping[str, Any] | None = None
     error: str | None = None
+    #: Seconds the API asked to wait before the next request (``Retry-After``).
+    retry_after: float | None = None
 
 
 class _Progress:
@@ -123,10 +151,16 @@ class _Progress:
         self.refused = False
         self.hung_up = False
         self.note: str | None = None
+        #: Not before this (a Retry-After): no read of this leg.
+        self.not_before = 0.0
+        #: Why the leg cannot be read at all (a request_uuid that is no call UUID).
+        self.unreadable: str | None = None
+        #: The last poll gave a known state (a fresh look before hanging up must).
+        self.looked = False
 
     @property
     def done(self) -> bool:
-        return self.record is not None or self.refused
+        return self.record is not None or self.refused or self.unreadable is not None
 
 
 class Follower:
@@ -140,12 +174,14 @@ class Follower:
         redact: Callable[[str], str],
         stop: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.options = options
         self.environ = environ
         self.redact = redact
         self.stop = stop or threading.Event()
-        self.limiter = RateLimiter(options.read_rate)
+        #: Shared by every follower of a run: all reads together keep to the read rate.
+        self.limiter = limiter or RateLimiter(options.read_rate)
         self._clock = clock
         self._session: requests.Session | None = None
 
@@ -163,7 +199,9 @@ class Follower:
         """Follow ``legs`` until each ended or its wait ran out; one :class:`Answer` each.
 
         ``seconds``: each leg's own wait (default the options'); ``answer_within``: hang up
-        a leg not answered that soon (escalation), so no two pages ring at once.
+        a leg not answered that soon (escalation), so no two pages ring at once.  A leg is
+        hung up only after a fresh read showed it still unanswered: while its state cannot
+        be read it is read again (never hung up on a guess) until its wait runs out.
         """
         now = self._clock()
         waits = seconds or [self.options.seconds] * len(legs)
@@ -173,52 +211,76 @@ class Follower:
             )
             for leg, wait in zip(legs, waits, strict=True)
         ]
-        todo = list(pending)
+        for p in pending:
+            if not is_call_uuid(p.leg.call_uuid):
+                shown = clean_text(repr(p.leg.call_uuid), 60)
+                p.unreadable = f"request_uuid {shown} is not a call UUID: its state cannot be read"
+        todo = [p for p in pending if not p.done]
         while todo and not self.stop.is_set():
-            todo.sort(key=lambda p: p.next_poll)
+            todo.sort(key=lambda p: max(p.next_poll, p.not_before))
             p = todo[0]
             now = self._clock()
-            due = min(p.next_poll, p.deadline, p.answer_by or p.deadline)
+            due = min(max(p.next_poll, p.not_before), p.deadline, p.answer_by or p.deadline)
             if due > now and self.stop.wait(due - now):
                 break
             now = self._clock()
             if p.answer_by is not None and now >= p.answer_by and not p.answered:
+                if now < p.not_before and now < p.deadline:
+                    p.answer_by = p.not_before  # told to wait: look again then
+                    continue
                 p.answer_by = None
                 self._poll(p)  # a fresh look first: never hang up on someone who just answered
-                if not p.answered and not p.done:
+                if not p.answered and not p.done and p.looked:
                     self._hang_up(p)
+                elif not p.answered and not p.done:
+                    # Its state could not be read: look again, never hang up on a guess.
+                    p.answer_by = self._clock() + self.options.interval
                 p.next_poll = self._clock()  # read its record: the hangup ends it
                 if p.done:
                     todo.remove(p)
                 continue
             if now >= p.deadline:
-                p.note = self._ran_out(p)
+                ran_out = self._ran_out(p)
+                p.note = f"{p.note}; {ran_out}" if p.note else ran_out
                 todo.remove(p)
                 continue
-            if now >= p.next_poll:
+            if now >= p.next_poll and now >= p.not_before:
                 self._poll(p)
                 p.next_poll = self._clock() + self.options.interval
                 if p.done:
                     todo.remove(p)
         for p in todo:
-            p.note = "the wait was interrupted; " + self._ran_out(p).split("; ", 1)[-1]
+            cut = "the wait was interrupted; " + self._ran_out(p).split("; ", 1)[-1]
+            p.note = f"{p.note}; {cut}" if p.note else cut
         return [self._answer(p) for p in pending]
 
     # -- reading ---------------------------------------------------------------------------
 
-    def read(self, leg: Leg, query: str = "", method: str = "GET") -> Reading:
-        """One request about ``leg`` (``query``: ``?status=live`` / ``?status=queued``)."""
+    def read(
+        self, leg: Leg, query: str = "", method: str = "GET", resource: str = "Call"
+    ) -> Reading:
+        """One request about ``leg`` (``query``: ``?status=live`` / ``?status=queued``;
+        ``resource``: ``Call``, or ``Request`` for the cancel of a queued call)."""
         if not self.limiter.acquire(self.stop):
             return Reading(None, error="interrupted")
+        if not is_call_uuid(leg.call_uuid):
+            return Reading(None, error="the request_uuid is not a call UUID")
         # requests loads with the first read: a dry run never loads the HTTP stack.
         import requests
 
-        from callspec.delivery.http import new_session, proxies_for
+        from callspec.delivery.classify import retry_after_seconds
+        from callspec.delivery.http import TooSlow, new_session, proxies_for, read_within
 
         if self._session is None:
             self._session = new_session(self.environ)
         url = state_url(leg.api_url, leg.creds.auth_id, leg.call_uuid) + query
+        if resource != "Call":
+            url = url.replace(f"/Call/{leg.call_uuid}/", f"/{resource}/{leg.call_uuid}/")
         timeouts = self.options.timeouts
+        # requests' read timeout bounds each recv, not the answer: a server trickling a
+        # byte at a time would hold the wait (and Ctrl-C) forever.  The whole answer must
+        # come within the connect and read timeouts together, 1 MiB at most.
+        deadline = time.perf_counter() + timeouts.connect + timeouts.read
         try:
             response = self._session.request(
                 method,
@@ -228,21 +290,31 @@ class Follower:
                 timeout=(timeouts.connect, timeouts.read),
                 allow_redirects=False,
                 proxies=proxies_for(url, self.environ),
+                stream=True,
             )
+            with response:
+                content = read_within(response, deadline)
+        except TooSlow:
+            total = timeouts.connect + timeouts.read
+            return Reading(None, error=f"the answer did not complete within {total:g} s")
         except requests.RequestException as e:
-            return Reading(None, error=self.redact(f"{type(e).__name__}: {e}"))
+            return Reading(None, error=clean_text(self.redact(f"{type(e).__name__}: {e}")))
         try:
-            doc = json.loads(response.content) if response.content else None
+            doc = json.loads(content) if content else None
         except ValueError:
             doc = None
         if not isinstance(doc, dict):
             doc = None
-        if response.status_code in (200, 204, _NOT_FOUND):
-            return Reading(response.status_code, doc)
-        said = (doc or {}).get("error") or response.text[:200]
-        return Reading(
-            response.status_code, doc, self.redact(f"HTTP {response.status_code}: {said}")
-        )
+        status = response.status_code
+        wait = retry_after_seconds(response.headers.get("Retry-After"))
+        if status == 200 and doc is None and method == "GET":
+            return Reading(None, error="HTTP 200 that is not a call object", retry_after=wait)
+        said = (doc or {}).get("error") or content[:MAX_TEXT].decode("utf-8", "replace")
+        error = clean_text(self.redact(f"HTTP {status}: {said}"))
+        if status in (200, 204, _NOT_FOUND):
+            # A 404's words are kept: they may say why (the sandbox needs --simulate).
+            return Reading(status, doc, error if status == _NOT_FOUND else None)
+        return Reading(status, doc, error, wait)
 
     def _get(self, p: _Progress, query: str = "") -> Reading | None:
         """A read that counts; None (and the error noted) when it gave no usable answer."""
@@ -250,6 +322,9 @@ class Follower:
         p.reads += 1
         if reading.status in (200, _NOT_FOUND):
             return reading
+        p.looked = False
+        if reading.retry_after is not None:
+            p.not_before = self._clock() + reading.retry_after
         p.read_errors += 1
         p.last_error = reading.error
         if reading.status in _REFUSED:
@@ -258,13 +333,20 @@ class Follower:
 
     def _poll(self, p: _Progress) -> None:
         """live -> queued -> detail record, stopping at the first that knows the call."""
+        p.looked = False
         if not p.seen_live or p.state != "completed":
             live = self._get(p, "?status=live")
             if live is None:
                 return
             if live.status == 200:
+                said = (live.doc or {}).get("call_status")
+                if not isinstance(said, str) or not said:
+                    p.read_errors += 1
+                    p.last_error = "HTTP 200 that names no call_status"
+                    return
                 p.seen_live = True
-                status = str((live.doc or {}).get("call_status") or "in-progress")
+                p.looked = True
+                status = clean_text(said, 40)
                 p.state = status
                 if status == "in-progress":
                     p.answered = True
@@ -275,27 +357,48 @@ class Follower:
                     return
                 if queued.status == 200:
                     p.state = "queued"
+                    p.looked = True
                     return
         record = self._get(p, "")
         if record is None:
             return
+        p.looked = True
         if record.status == 200 and record.doc is not None:
             p.record = record.doc
             p.state = "completed"
         elif p.seen_live:
             p.state = "completed"  # ended; its record is not there yet
+        else:
+            p.last_error = record.error  # not found anywhere: what the API said of it
 
     def _hang_up(self, p: _Progress) -> None:
-        """Plivo's hangup API on a leg not answered in time; made again if it got no answer."""
-        for _ in range(3):
-            reading = self.read(p.leg, method="DELETE")
-            if reading.status in (200, 204, _NOT_FOUND):
-                p.hung_up = reading.status != _NOT_FOUND
+        """Plivo's hangup API on a leg not answered in time; made again if it got no answer
+        (not when told to wait: a Retry-After).  A queued call is no live call (the hangup
+        finds nothing): its request is cancelled with Plivo's cancel API instead."""
+        reading = self._delete(p, "Call")
+        if reading.status == _NOT_FOUND and p.state == "queued":
+            reading = self._delete(p, "Request")
+            if reading.status in (200, 204):
+                p.hung_up = True
+                p.note = "still queued: cancelled with Plivo's cancel API"
                 return
-            if self.stop.is_set() or reading.status in _REFUSED:
-                break
+            if reading.status == _NOT_FOUND:
+                return  # neither live nor queued any more: its record will say
+        if reading.status in (200, 204, _NOT_FOUND):
+            p.hung_up = reading.status != _NOT_FOUND
+            return
         p.last_error = reading.error
         p.note = f"could not hang up: {reading.error}"
+
+    def _delete(self, p: _Progress, resource: str) -> Reading:
+        reading = Reading(None, error="interrupted")
+        for _ in range(3):
+            reading = self.read(p.leg, method="DELETE", resource=resource)
+            if reading.status in (200, 204, _NOT_FOUND):
+                return reading
+            if self.stop.is_set() or reading.status in _REFUSED or reading.retry_after:
+                break
+        return reading
 
     # -- the result -----------------------------------------------------------------------
 
@@ -325,14 +428,16 @@ class Follower:
             answer = from_record(answer, p.record)
         elif p.answered is None and p.state in ("queued", "ringing", "completed"):
             answer = replace(answer, answered=False)
-        if p.refused:
+        if p.unreadable is not None:
+            answer = replace(answer, note=p.unreadable)
+        elif p.refused:
             note = f"reading the call's state was refused: {p.last_error}"
             answer = replace(answer, note=note)
         elif answer.answered is None and p.last_error:
             answer = replace(
                 answer, note=f"{answer.note or 'no answer'}; last read: {p.last_error}"
             )
-        if p.hung_up:
+        if p.hung_up and not (p.note or "").startswith("still queued"):
             note = "not answered in time: hung up with Plivo's hangup API"
             answer = replace(answer, note=note if not answer.note else f"{note}; {answer.note}")
         if leg.machine_detection and answer.answered:
@@ -359,11 +464,12 @@ def from_record(answer: Answer, record: Mapping[str, Any]) -> Answer:
     )
 
 
-def _answered_by(record: Mapping[str, Any] | None) -> AnsweredBy:
+def _answered_by(record: Mapping[str, Any] | None) -> AnsweredBy | None:
     """machine when the record says a machine answered (the hangup cause names one, or a
-    ``machine``/``answered_by`` field says so), else human."""
+    ``machine``/``answered_by`` field says so), else human; None when no record came
+    (nothing says who: a voicemail is as likely as a person)."""
     if record is None:
-        return "human"
+        return None
     said = str(record.get("answered_by") or "").lower()
     if said in ("human", "machine"):
         return "machine" if said == "machine" else "human"
@@ -376,7 +482,7 @@ def _answered_by(record: Mapping[str, Any] | None) -> AnsweredBy:
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
+    return None if value is None or value == "" else clean_text(value)
 
 
 def _number(value: Any) -> int | None:

@@ -287,7 +287,7 @@ def error_message(error: ValidationError, mask: Mask = unmasked) -> str:
             missing = [n for n in needs if key in value and n not in value]
             if missing:
                 return f"'{key}' needs '{missing[0]}' beside it"
-    if kind in ("oneOf", "anyOf") and "x-error" in subschema:
+    if kind in ("oneOf", "anyOf", "not") and "x-error" in subschema:
         return f"{show(value, mask)} {subschema['x-error']}"
     if kind == "type":
         expected = _TYPE_NAMES.get(str(error.validator_value), f"{error.validator_value}")

@@ -249,11 +249,6 @@ def roster(folder: Path, rows: list[tuple[str, str]]) -> Path:
     return path
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a step whose send is unknown (HTTP 500: 'the call may have been placed') does "
-    "not stop the chain: the next person is rung at once, maybe while the first one rings",
-)
 def test_unknown_step_does_not_ring_the_next_at_once(tmp_path: Path) -> None:
     spec = chain(tmp_path, A, B, C)
     fail_first = lambda to, n: (500, {"error": "internal"}) if n == 0 else None  # noqa: E731
@@ -270,11 +265,6 @@ EDITS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="resume with an edited roster (a row inserted before the one that answered, or "
-    "that row removed) pages another row although the journal shows the chain was answered",
-)
 @pytest.mark.parametrize("edit", EDITS)
 def test_resume_after_an_answer_pages_no_one_else(tmp_path: Path, edit: str) -> None:
     spec = roster(tmp_path, [("alice", A), ("bob", B), ("carol", C)])
@@ -297,11 +287,6 @@ def answered_no_record(method: str, leg: dict[str, Any], status: str | None) -> 
     return 404, {"error": "not found"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--wait says 'yes (human)' for a machine-detection call whose detail record never "
-    "came: _answered_by(None) guesses human, and an until: human chain stops on that guess",
-)
 def test_no_record_is_not_a_human(tmp_path: Path) -> None:
     spec = tmp_path / "calls.yaml"
     spec.write_text(
@@ -356,11 +341,6 @@ def killed_while_following(tmp_path: Path, p: Plivo, spec: Path, journal: Path) 
     assert events == ["started", "finished"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="resume reads a placed step back and hangs it up when one read of its state "
-    "fails (HTTP 500): the person talking to the page is cut off and the next one is rung",
-)
 def test_resume_does_not_hang_up_on_a_failed_read(tmp_path: Path) -> None:
     spec = chain(tmp_path, A, B, C)
     journal = tmp_path / "run.journal.jsonl"
@@ -373,12 +353,6 @@ def test_resume_does_not_hang_up_on_a_failed_read(tmp_path: Path) -> None:
     assert p.posts() == [A]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="resume: when the hangup of a still-ringing step fails (DELETE 500), the next "
-    "step is rung anyway once the wait runs out, while the first phone still rings (and the "
-    "report loses 'could not hang up': the ran-out note overwrites it)",
-)
 def test_resume_rings_no_one_while_the_hangup_failed(tmp_path: Path) -> None:
     spec = chain(tmp_path, A, B, C)
     journal = tmp_path / "run.journal.jsonl"
@@ -391,12 +365,6 @@ def test_resume_rings_no_one_while_the_hangup_failed(tmp_path: Path) -> None:
     assert "could not hang up" in result.stdout  # and the report says so (the note is lost)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a chain's step names (page[2]) may collide with another call's name: accepted, and "
-    "on --resume the step matches that call's journal entry by name, so bob is never rung and "
-    "the chain says 'answered by page[2]' from the other call's answer",
-)
 def test_step_name_clash_never_pages_the_secondary(tmp_path: Path) -> None:
     D = "+14155550109"
     spec = tmp_path / "chain.yaml"
@@ -422,11 +390,6 @@ def test_step_name_clash_never_pages_the_secondary(tmp_path: Path) -> None:
     assert refused or p.posts() == [D, A, B]  # B was never called: it must be now
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a journal 'answered' line whose answers are not objects ([1], \"x\") is an "
-    "'internal error: AttributeError' (exit 1) on --resume, not a located journal error",
-)
 def test_broken_answered_line_is_a_located_error(tmp_path: Path) -> None:
     spec = chain(tmp_path, A, B, C)
     journal = tmp_path / "j.jsonl"
@@ -451,11 +414,6 @@ def garbage_live(method: str, leg: dict[str, Any], status: str | None) -> tuple[
     return 404, {"error": "not found"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a live read answered 200 with a body that is not a call object counts as "
-    "'in-progress', i.e. answered: --wait says yes and a chain would stop on it",
-)
 def test_a_200_that_is_not_a_call_is_not_an_answer(tmp_path: Path) -> None:
     spec = tmp_path / "calls.yaml"
     spec.write_text(
@@ -503,12 +461,6 @@ def trickling() -> Iterator[tuple[str, threading.Event]]:
         listener.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reading call state has no overall deadline (the send path's _read_within is not "
-    "used): a state API trickling bytes holds the follower past its read timeouts, --wait, "
-    "answer_within and Ctrl-C, and nothing caps the size of what it reads",
-)
 def test_a_trickling_state_api_does_not_hold_the_wait() -> None:
     with trickling() as (url, release):
         stop = threading.Event()
@@ -530,11 +482,6 @@ def test_a_trickling_state_api_does_not_hold_the_wait() -> None:
     assert answers[0].answered is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a state read answered 429 with Retry-After: 60 is made again at the next poll "
-    "(and a hangup 3 times back to back): Plivo's Retry-After is ignored when following",
-)
 def test_reads_honour_retry_after(tmp_path: Path) -> None:
     spec = tmp_path / "calls.yaml"
     spec.write_text(
@@ -560,11 +507,6 @@ def rings_then_answers(method: str, leg: dict[str, Any], status: str | None) -> 
     return answers(method, {**leg, "reads": leg["reads"] - leg.get("rang", 0)}, status)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with --wait, plain calls are followed only after every escalation chain ended: "
-    "by then their wait has run out, so a call that was answered is never read ('?')",
-)
 def test_plain_calls_are_followed_while_a_chain_runs(tmp_path: Path) -> None:
     D = "+14155550109"
     spec = tmp_path / "chain.yaml"
@@ -586,12 +528,6 @@ def test_plain_calls_are_followed_while_a_chain_runs(tmp_path: Path) -> None:
     assert plain["answers"][0]["answered"] is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SIGKILL right after a step's POST (or a full disk failing its 'finished' line) "
-    "leaves it unknown; resume then rings the next step at once, though the secondary may "
-    "be answering (here bob did: carol is paged after the chain was answered)",
-)
 def test_kill_right_after_the_post_then_resume_rings_no_one_else(tmp_path: Path) -> None:
     spec = chain(tmp_path, A, B, C)
     journal = tmp_path / "run.journal.jsonl"
@@ -621,12 +557,6 @@ def test_kill_right_after_the_post_then_resume_rings_no_one_else(tmp_path: Path)
     assert p.posts() == [A, B]  # bob's phone may be ringing, or bob talking: not carol's
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="escalate: {answer_within: .nan} passes validate (NaN slips past minimum/maximum): "
-    "a run places the calls, never hangs a step up ('nan s each'), then refuses to write "
-    "its report (the report would not be valid JSON)",
-)
 def test_answer_within_nan_is_refused(tmp_path: Path) -> None:
     spec = chain(tmp_path, A, B)
     spec.write_text(spec.read_text().replace("answer_within: 5", "answer_within: .nan"))
@@ -635,12 +565,6 @@ def test_answer_within_nan_is_refused(tmp_path: Path) -> None:
     assert "chain.yaml:7:" in result.stderr and "answer_within" in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="resume hangs up at once a step the killed run placed moments ago (answer_within=0 "
-    "on read-back, though the journal says when it was placed): the primary loses the rest "
-    "of answer_within and the secondary is paged",
-)
 def test_resume_gives_a_fresh_step_the_rest_of_answer_within(tmp_path: Path) -> None:
     spec = chain(tmp_path, A, B, C)
     journal = tmp_path / "run.journal.jsonl"
@@ -666,12 +590,6 @@ def test_resume_gives_a_fresh_step_the_rest_of_answer_within(tmp_path: Path) -> 
     assert p.posts() == [A]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="text of the call-state API's detail record is printed raw and uncapped: a "
-    "terminal escape (ESC[...) reaches stdout/stderr, and a 100 KB hangup_source is printed "
-    "whole, twice (the send path caps what a server says at 200 characters)",
-)
 def test_detail_record_text_is_cleaned_and_capped(tmp_path: Path) -> None:
     spec = chain(tmp_path, A, B)
 
@@ -688,12 +606,6 @@ def test_detail_record_text_is_cleaned_and_capped(tmp_path: Path) -> None:
     assert len(result.stdout) < 20_000 and len(result.stderr) < 20_000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run --sandbox --wait without --simulate waits out the whole wait and says only "
-    "'its state could not be read': the sandbox's own hint (call state needs --simulate) is "
-    "dropped; an escalation would try every step, 35 s or more each",
-)
 def test_sandbox_wait_without_simulate_says_why(tmp_path: Path) -> None:
     spec = tmp_path / "calls.yaml"
     spec.write_text(
@@ -705,12 +617,6 @@ def test_sandbox_wait_without_simulate_says_why(tmp_path: Path) -> None:
     assert "--simulate" in result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="each escalation chain follows with a Follower of its own, so a read limiter of "
-    "its own: two chains read at twice --read-rate, though 'all reads together keep to "
-    "--read-rate'",
-)
 def test_two_chains_share_one_read_rate(tmp_path: Path) -> None:
     spec = tmp_path / "chain.yaml"
     entry = (
@@ -747,12 +653,6 @@ def stays_queued(method: str, leg: dict[str, Any], status: str | None) -> tuple[
     return 404, {"error": "not found"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a step still queued when it must be hung up gets DELETE .../Call/{uuid}/ only "
-    "(404 for a queued call), never Plivo's cancel (DELETE .../Request/{uuid}/); the next "
-    "step is rung while the queued page can still go out",
-)
 def test_a_queued_step_is_cancelled_before_the_next_rings(tmp_path: Path) -> None:
     spec = chain(tmp_path, A, B, C)
     journal = tmp_path / "run.journal.jsonl"
@@ -763,12 +663,6 @@ def test_a_queued_step_is_cancelled_before_the_next_rings(tmp_path: Path) -> Non
     assert cancelled or p.posts() == [A]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a 201 whose request_uuid is a number (a misbehaving API or proxy) ends --wait in "
-    "'internal error: TypeError' (legs_of: list(12345)) with no report; without --wait the "
-    "report writer fails the same way (len(12345))",
-)
 def test_a_numeric_request_uuid_is_no_internal_error(tmp_path: Path) -> None:
     spec = tmp_path / "calls.yaml"
     spec.write_text(
@@ -786,12 +680,6 @@ def test_a_numeric_request_uuid_is_no_internal_error(tmp_path: Path) -> None:
     assert (tmp_path / "r.json").exists()  # the call was placed: it must be in the report
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="request_uuid goes into state and hangup URLs unchecked: '../Application/APP1' "
-    "makes --wait read (and an escalation DELETE) another API resource, since requests "
-    "removes the dot segments",
-)
 def test_request_uuid_cannot_walk_out_of_the_call_path(tmp_path: Path) -> None:
     spec = tmp_path / "calls.yaml"
     spec.write_text(
@@ -808,11 +696,6 @@ def test_request_uuid_cannot_walk_out_of_the_call_path(tmp_path: Path) -> None:
     assert all(path.split()[1].startswith(f"/v1/Account/{AUTH_ID}/Call/") for path in paths), paths
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a step answered 201 'call fired' without a request_uuid cannot be followed: the "
-    "chain records no answer and rings the next person at once, while the first one rings",
-)
 def test_a_fired_step_without_uuid_does_not_ring_the_next_at_once(tmp_path: Path) -> None:
     spec = chain(tmp_path, A, B, C)
 
@@ -848,12 +731,6 @@ def test_sandbox_machine_is_never_a_human(tmp_path: Path) -> None:
     assert first["answers"][0].get("answered_by") != "human"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a roster name with newlines (accepted by validate) breaks out of render --format "
-    "curl's comment (the call's and its escalation line): a pasted script runs the row's "
-    "text as a command (pre-existing for plain calls too)",
-)
 def test_render_curl_comment_cannot_be_broken_by_a_row_name(tmp_path: Path) -> None:
     spec = roster(tmp_path, [("alice", A), ("bob", B)])
     (tmp_path / "oncall.csv").write_text(
