@@ -8,6 +8,7 @@ curl command, declared secrets are spliced in from shell variables).
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -112,7 +113,8 @@ def render_requests(
                     request, url=call_url(api_url_for(call, api_url), AUTH_ID_PLACEHOLDER)
                 )
             curl = to_curl(request, bool(given), call.secrets)
-            chunks.append(f"# {call.spec_file}: {call.name}{_step_note(call)}\n{curl}")
+            comment = _comment(f"{call.spec_file}: {call.name}{_step_note(call)}")
+            chunks.append(f"# {comment}\n{curl}")
             continue
         # Masked as values, before JSON quoting could change their spelling.
         request = replace(request, body=redactor.value(dict(request.body)))
@@ -132,3 +134,12 @@ def render_requests(
     if fmt == "json":
         return json.dumps(items, indent=2)
     return str(yaml.safe_dump(items, sort_keys=False, allow_unicode=True)).rstrip("\n")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _comment(text: str) -> str:
+    """``text`` as one shell comment line: a newline (or any control character) in a name
+    or path is spelled out (``\\n``), so a pasted script never runs what follows it."""
+    return _CONTROL.sub(lambda m: json.dumps(m.group())[1:-1], text)

@@ -7,7 +7,8 @@ bulk call ringing all three at once).  This module owns that split and the
 checks that make a chain mean what it says: ``until: human`` needs
 ``machine_detection: hangup`` (without it a voicemail is indistinguishable
 from a person in Plivo's detail record), and a chain needs more than one step
-to call (or a roster, whose length is known only once it is read).
+to call (or a roster, whose length is known only once it is read), and a step
+name (``page[2]``) no other call of the file already has.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from callspec.errors import Location, Problem
 from callspec.spec.model import CallPlan, Escalation, Until
 
 
@@ -56,6 +58,25 @@ def steps_of(call: CallPlan) -> list[CallPlan]:
         replace(call, name=f"{call.name}[{n}]", body={**call.body, "to": destination})
         for n, destination in enumerate(destinations, 1)
     ]
+
+
+def step_name_clashes(calls: list[CallPlan]) -> list[Problem]:
+    """A step named ``name[n]`` that another call of its file is also named: refused (a
+    journal matches calls by file and name, so on resume one would stand for the other,
+    and the step would never ring)."""
+    first: dict[tuple[str, str], CallPlan] = {}
+    problems = []
+    for call in calls:
+        other = first.setdefault((call.spec_file, call.name), call)
+        if other is call:
+            continue
+        step = call if call.escalate is not None else other
+        message = (
+            f"duplicate call name '{call.name}' (first at line {other.line}): a step of the "
+            f"escalation at line {step.line} is named so; rename the other call"
+        )
+        problems.append(Problem(Location(call.spec_file, call.line, 5), "", message))
+    return problems
 
 
 def number_steps(calls: list[CallPlan]) -> list[CallPlan]:

@@ -27,7 +27,13 @@ from callspec.redact import Redactor, environment_secrets
 from callspec.spec.budget import FileClock
 from callspec.spec.destinations import Rung, repeat_message
 from callspec.spec.documents import check_document
-from callspec.spec.escalation import escalation_of, escalation_problem, number_steps, steps_of
+from callspec.spec.escalation import (
+    escalation_of,
+    escalation_problem,
+    number_steps,
+    step_name_clashes,
+    steps_of,
+)
 from callspec.spec.expand import Expander, Row, is_spec_error, row_label
 from callspec.spec.files import collect_spec_files, display_path
 from callspec.spec.loader import Document, load_file, resolved
@@ -279,6 +285,7 @@ class _Builder:
         if self.options.unique_destinations:
             self.problems.extend(repeats)
             repeats = []
+        self.problems.extend(step_name_clashes(self.calls))
         if self.problems:
             unique = sorted(dict.fromkeys(self.problems), key=location_key)
             raise SpecError(unique)
