@@ -14,6 +14,8 @@ import threading
 from dataclasses import dataclass
 from typing import Literal, cast, get_args
 
+from callspec.check.answer import MAX_XML_BYTES
+
 Outcome = Literal["human", "machine", "busy", "no-answer", "rejected"]
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
 
@@ -36,7 +38,7 @@ class SimulationConfig:
     seed: int | None = None
     connect_timeout_s: float = 2.0
     read_timeout_s: float = 5.0
-    max_body_bytes: int = 100 * 1024  # Plivo's limit for an XML document
+    max_body_bytes: int = MAX_XML_BYTES  # Plivo's limit for an XML document (shared with check)
     max_redirects: int = 5  # <Redirect> elements followed, and HTTP redirects per request
     workers: int = 16  # calls played at once; more wait their turn (handlers see bursts of 16)
 

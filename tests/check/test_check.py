@@ -152,7 +152,7 @@ def test_entity_bomb_is_a_located_error(server: Any, tmp_path: Path) -> None:
         ((500, {}, b"boom"), "HTTP 500"),
         (
             (200, XML, b"<Response>" + b"<Wait/>" * 200_000 + b"</Response>"),
-            "the body is over the size cap (1,048,576 bytes)",
+            "the body is over Plivo's limit for an XML document (102,400 bytes)",
         ),
     ],
     ids=["500", "huge"],

@@ -177,12 +177,6 @@ def ended(thread: threading.Thread) -> bool:
 # --- callspec check: the budget ----------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="check: --check-timeout is not enforced while a body trickles in (a Content-Length "
-    "body read in 64 KiB blocks; the deadline is looked at only between blocks): a server "
-    "sending a byte every 50 ms keeps `callspec check` (and run --check) running forever",
-)
 def test_check_timeout_holds_against_a_trickling_body(tmp_path: Path) -> None:
     with raw_server(_trickle_body) as (url, _):
         args = ["check", *_spec(tmp_path, {"answer_url": f"{url}/a"}), "--check-timeout", "0.3"]
@@ -193,11 +187,6 @@ def test_check_timeout_holds_against_a_trickling_body(tmp_path: Path) -> None:
     assert out[0].exit_code == ExitCode.INVALID  # type: ignore[attr-defined]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="check: --check-timeout is not enforced while the response headers trickle in "
-    "(the read timeout restarts with each header line): `callspec check` runs on",
-)
 def test_check_timeout_holds_against_trickling_headers(tmp_path: Path) -> None:
     with raw_server(_trickle_headers) as (url, _):
         args = ["check", *_spec(tmp_path, {"answer_url": f"{url}/a"}), "--check-timeout", "0.3"]
@@ -211,12 +200,6 @@ def test_check_timeout_holds_against_trickling_headers(tmp_path: Path) -> None:
 # --- callspec check: a broken redirect -----------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="check: a redirect whose Location is not a URL (http://[::1/x) crashes the check "
-    "(urljoin's ValueError escapes fetch): 'internal error: ValueError', exit 1, instead of "
-    "a located check failure, exit 3",
-)
 def test_a_malformed_location_is_a_located_check_failure(tmp_path: Path) -> None:
     with raw_server(_bad_location) as (url, _):
         result = invoke(["check", *_spec(tmp_path, {"answer_url": f"{url}/a"})])
@@ -225,11 +208,6 @@ def test_a_malformed_location_is_a_located_check_failure(tmp_path: Path) -> None
     assert "calls.yaml:" in result.stderr and f"{url}/a" in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run --check: a redirect whose Location is not a URL ends the run with "
-    "'internal error' (exit 1) instead of the check failure (exit 3, report written)",
-)
 def test_run_check_with_a_malformed_location_exits_3(tmp_path: Path) -> None:
     report = tmp_path / "r.json"
     with raw_server(_bad_location) as (url, _):
@@ -289,12 +267,6 @@ def _place(box: Sandbox, **body: Any) -> str:
     return str(answer.json()["request_uuid"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="simulate: a handler that trickles its answer never lets the call end (the "
-    "callback deadline is looked at only between 8 KiB blocks), so `run --sandbox "
-    "--simulate` waits forever, and Ctrl-C cannot end it either (stop() joins the workers)",
-)
 def test_a_trickling_answer_handler_still_ends_the_call() -> None:
     with raw_server(_trickle_body) as (url, _):
         box = _box()
@@ -309,12 +281,6 @@ def test_a_trickling_answer_handler_still_ends_the_call() -> None:
     assert stopped, "the sandbox could not stop"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="simulate: an answer_url redirect with a broken Location ends the call as a "
-    "sandbox bug ('simulation failed: ValueError', Sandbox Stopped) and no hangup callback "
-    "is sent; Plivo would end it as an answer URL error and call hangup_url",
-)
 def test_a_malformed_location_ends_the_call_with_a_hangup_callback() -> None:
     with raw_server(_bad_location) as (url, seen):
         box = _box()
@@ -393,13 +359,6 @@ def _plain_xml(conn: socket.socket, path: str, stop: threading.Event) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="check and the simulator disagree on the same answer: `callspec check` fails XML "
-    "served as text/plain ('Plivo requires text/xml or application/xml') while "
-    "`sandbox --simulate` plays the call as a success (it ignores the Content-Type), so a "
-    "handler tested with the simulator fails the check, or rings silence on Plivo",
-)
 def test_simulator_and_check_agree_on_the_content_type(tmp_path: Path) -> None:
     with raw_server(_plain_xml) as (url, _):
         checked = invoke(["check", *_spec(tmp_path, {"answer_url": f"{url}/a"})])
@@ -427,12 +386,6 @@ def _big_xml(conn: socket.socket, path: str, stop: threading.Event) -> None:
     conn.sendall(head % len(BIG_GOOD) + BIG_GOOD)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="check and the simulator disagree on the size cap: `callspec check` passes a 200 KB "
-    "answer (its cap is 1 MiB) that `sandbox --simulate` refuses as over 'Plivo's limit for "
-    "an XML document' (100 KiB), ending the call with an answer URL error",
-)
 def test_simulator_and_check_agree_on_the_size_cap(tmp_path: Path) -> None:
     with raw_server(_big_xml) as (url, _):
         checked = invoke(["check", *_spec(tmp_path, {"answer_url": f"{url}/a"})])
