@@ -11,12 +11,16 @@ import base64
 import html
 import json
 import re
+import string
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 MASK = "***"
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]*@")
+#: Characters no encoder percent-encodes (RFC 3986's unreserved, but ``~``, which
+#: Python's ``quote`` encoded before 3.7).
+_NEVER_ENCODED = frozenset(string.ascii_letters + string.digits + "-._")
 
 
 def mask_userinfo(text: str) -> str:
@@ -47,6 +51,33 @@ def spellings(secret: str) -> set[str]:
     }
 
 
+def _percent(byte: int) -> str:
+    """``%7C`` or ``%7c`` (a regex): encoders differ on the hex digits' case."""
+    return "%" + "".join(f"[{d.upper()}{d.lower()}]" if d.isalpha() else d for d in f"{byte:02X}")
+
+
+def encoded_pattern(secret: str) -> str | None:
+    """A regex matching ``secret`` percent-encoded in any way: each character that an
+    encoder may escape as it is or as ``%XX`` (UTF-8, either hex case), a space also as
+    ``+``.  So every mix of ``quote``/``quote_plus``/``urlencode`` with any ``safe`` set,
+    ``requests``' ``requote_uri`` (``a|b@c^d`` on the wire is ``a%7Cb@c%5Ed``) and
+    JavaScript's ``encodeURI*`` is one pattern.  None when nothing in it is ever encoded.
+    """
+    if all(c in _NEVER_ENCODED for c in secret):
+        return None
+    parts = []
+    for char in secret:
+        if char in _NEVER_ENCODED:
+            parts.append(re.escape(char))
+            continue
+        # Encoded first: a raw '%' must not match the start of a '%25'.
+        options = ["".join(_percent(b) for b in char.encode("utf-8")), re.escape(char)]
+        if char == " ":
+            options.append(r"\+")
+        parts.append(f"(?:{'|'.join(options)})")
+    return "".join(parts)
+
+
 def environment_secrets(environ: Mapping[str, str]) -> list[str]:
     """The secrets every output must hide before any profile is read: the env's token.
 
@@ -72,6 +103,8 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = (), userinfo: bool = True) -> None:
         self._secrets: list[str] = []
         self._learned: set[str] = set()  # secrets added, each spelled out once
+        #: Every secret percent-encoded any way (None: no secret can be).
+        self._encoded: re.Pattern[str] | None = None
         #: Mask every URL's userinfo (``https://***@host``); off only for ``render
         #: --format curl``, whose command must send the URLs the spec wrote.
         self.userinfo = userinfo
@@ -87,11 +120,18 @@ class Redactor:
         for secret in new:
             known.update(v for v in spellings(secret) if v)
         self._secrets = sorted(known, key=len, reverse=True)
+        patterns = (encoded_pattern(s) for s in sorted(self._learned, key=len, reverse=True))
+        alternatives = [p for p in patterns if p is not None]
+        self._encoded = re.compile("|".join(alternatives)) if alternatives else None
 
     def text(self, text: str) -> str:
         """``text`` with every secret masked, and every URL's userinfo."""
         if self.userinfo:
             text = mask_userinfo(text)
+        if self._encoded is not None and ("%" in text or "+" in text):
+            # Longest secret first, before the plain spellings: a shorter secret's
+            # spelling must not cut a longer one's encoded form in two.
+            text = self._encoded.sub(MASK, text)
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, MASK)

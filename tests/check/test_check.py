@@ -361,11 +361,13 @@ def test_run_check_interrupted_sends_nothing_and_exits_130(server: Any, tmp_path
             Outputs(report=tmp_path / "r.json", progress=False),
             check=CheckOptions(),
         )
-        result, _ = execute(request, cred_env(), io.StringIO(), io.StringIO(), stop)
+        err = io.StringIO()
+        result, _ = execute(request, cred_env(), io.StringIO(), err, stop)
         assert box.calls == []
     assert seen.requests == []
     assert result.exit_code() == ExitCode.INTERRUPTED
     assert result.checks[0].error == "not checked: interrupted"
+    assert "sending" not in err.getvalue()  # nothing will be sent: not announced either
 
 
 def test_github_action_check_command(server: Any, tmp_path: Path) -> None:
