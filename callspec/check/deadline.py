@@ -82,10 +82,10 @@ class Deadline:
 
     def session(self) -> requests.Session:
         """A session whose HTTP(S) connections this deadline ends (requests made on the
-        thread that entered it)."""
-        import requests
-
-        http = requests.Session()
+        thread that entered it).  It never follows a redirect, nor looks at one's
+        ``Location`` (requests would, even with ``allow_redirects=False``, and raise on
+        one that is not a URL): the caller follows redirects, each within the deadline."""
+        http: requests.Session = _session_class()()
         adapter = _adapter()
         http.mount("http://", adapter)
         http.mount("https://", adapter)
@@ -105,6 +105,18 @@ def _shut(sock: socket.socket) -> None:
 def _adapter() -> Any:
     """An HTTPAdapter whose pools make connections that register their sockets."""
     return _adapter_class()()
+
+
+@functools.cache
+def _session_class() -> Any:
+    """A ``requests.Session`` that leaves redirects to its caller."""
+    import requests
+
+    class _Session(requests.Session):
+        def resolve_redirects(self, *args: Any, **kwargs: Any) -> Any:
+            return iter(())
+
+    return _Session
 
 
 @functools.cache
