@@ -103,8 +103,10 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = (), userinfo: bool = True) -> None:
         self._secrets: list[str] = []
         self._learned: set[str] = set()  # secrets added, each spelled out once
-        #: Every secret percent-encoded any way (None: no secret can be).
-        self._encoded: re.Pattern[str] | None = None
+        #: The secrets an encoder can change, longest first, and their patterns
+        #: (:func:`encoded_pattern`), compiled when first needed.
+        self._encodable: list[tuple[str, str]] = []  # (secret, its spaces as '+')
+        self._patterns: dict[str, re.Pattern[str]] = {}
         #: Mask every URL's userinfo (``https://***@host``); off only for ``render
         #: --format curl``, whose command must send the URLs the spec wrote.
         self.userinfo = userinfo
@@ -120,21 +122,36 @@ class Redactor:
         for secret in new:
             known.update(v for v in spellings(secret) if v)
         self._secrets = sorted(known, key=len, reverse=True)
-        patterns = (encoded_pattern(s) for s in sorted(self._learned, key=len, reverse=True))
-        alternatives = [p for p in patterns if p is not None]
-        self._encoded = re.compile("|".join(alternatives)) if alternatives else None
+        encodable = ((s, s.replace(" ", "+")) for s in new if set(s) - _NEVER_ENCODED)
+        self._encodable = sorted({*self._encodable, *encodable}, key=lambda e: -len(e[0]))
 
     def text(self, text: str) -> str:
         """``text`` with every secret masked, and every URL's userinfo."""
         if self.userinfo:
             text = mask_userinfo(text)
-        if self._encoded is not None and ("%" in text or "+" in text):
-            # Longest secret first, before the plain spellings: a shorter secret's
-            # spelling must not cut a longer one's encoded form in two.
-            text = self._encoded.sub(MASK, text)
+        if self._encodable and ("%" in text or "+" in text):
+            text = self._decoded(text)
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
+        return text
+
+    def _decoded(self, text: str) -> str:
+        """``text`` with each secret masked however it is percent-encoded there.
+
+        Only the secrets the decoded text holds are looked for; longest first, and
+        before the plain spellings, so a shorter secret's spelling cannot cut a longer
+        one's encoded form in two.
+        """
+        # A space may be '+', '%20' or itself, and a '+' itself: compare with both as '+'.
+        decoded = urllib.parse.unquote(text).replace(" ", "+")
+        for secret, key in self._encodable:
+            if key not in decoded:
+                continue
+            pattern = self._patterns.get(secret)
+            if pattern is None:
+                pattern = self._patterns[secret] = re.compile(encoded_pattern(secret) or "")
+            text = pattern.sub(MASK, text)
         return text
 
     def value(self, value: Any) -> Any:
