@@ -89,9 +89,16 @@ class Simulator:
         return self.registry.wait_all_ended(timeout)
 
     def stop(self) -> None:
-        """Hang up every live call (cause: sandbox stopped) and let the workers finish."""
-        self.registry.hang_up_all()
-        self._pool.shutdown(wait=True, cancel_futures=False)
+        """Hang up every live call (cause: sandbox stopped) and let the workers finish.
+
+        Bounded: no call starts once this begins (one the API accepts meanwhile ends as
+        canceled, not played for its duration), a hung-up call stops waiting at once, and
+        each request left (hangup callbacks) ends by its deadline, however slowly a
+        handler answers.
+        """
+        self._pool.shutdown(wait=False, cancel_futures=False)  # no call starts from now on
+        self.registry.hang_up_all()  # every call that has, or is queued, ends
+        self._pool.shutdown(wait=True)
 
     # One call.
 
