@@ -269,6 +269,8 @@ def execute(
         _write_outputs(empty, report_path, outputs, environ, mask, err, stop)
         return empty, report_path
     checks = _check_urls(request, plan, selection, report_path, environ, out, err, stop)
+    if request.simulate is not None and request.simulate.answer_by:
+        _warn_undialed(request.simulate, plan, err, environ)
     redactor = Redactor(environment_secrets(environ))  # a dry run too: as callspec report
     with _maybe_sandbox(plan, run_options, request, environ, err, stop, redactor) as options:
         drawn = bar(len(plan.calls)) if bar is not None and outputs.progress is not False else None
@@ -280,7 +282,7 @@ def execute(
                     f"callspec: resuming from {options.resume}: {runner.resume_matched} of its "
                     "calls are in this run"
                 )
-            if options.mode != "dry-run":
+            if options.mode != "dry-run" and not (stop is not None and stop.is_set()):
                 where = "the embedded sandbox at " if options.mode == "sandbox" else ""
                 progress.note(
                     f"callspec: sending {len(plan.calls)} call(s) to {where}{runner.api_url()} "
@@ -310,6 +312,25 @@ def execute(
     if failures and result.exit_code() == ExitCode.OK:
         raise OutputError("; ".join(failures))
     return result, report_path
+
+
+def _warn_undialed(
+    simulate: SimulationConfig, plan: Plan, err: TextIO, environ: Mapping[str, str]
+) -> None:
+    """``--answer-by`` naming a destination no call dials: said, not silently unused."""
+    from callspec.sandbox.outcomes import undialed
+
+    mask = Redactor(environment_secrets(environ))
+    mask.add(s for c in plan.calls for s in c.secret_values)
+    dialed = (d for c in plan.calls for d in str(c.body.get("to", "")).split("<"))
+    for destination, close in undialed(simulate.answer_by, dialed):
+        hint = f" (did you mean {close}?)" if close else ""
+        err.write(
+            mask.text(
+                f"callspec: warning: --answer-by {destination}: no call dials it; "
+                f"its outcome is never played{hint}\n"
+            )
+        )
 
 
 def _check_urls(
