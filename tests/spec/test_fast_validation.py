@@ -245,3 +245,18 @@ def test_a_spec_without_errors_is_checked_without_jsonschema() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.stdout.split("\n")[:2] == ["[]", "True"], done.stderr
+
+
+def test_without_a_derived_check_the_memo_then_compiled_checks_agree() -> None:
+    # A schema the derived check cannot take (a keyword it lacks) falls back to the
+    # memo check, then to the compiled schema after COMPILE_AFTER bodies.
+    from callspec import schemas
+    from callspec.fastpaths import COMPILE_AFTER, build_quick_check
+
+    check = build_quick_check(None, lambda: validator("call"), schemas._registry)
+    reference = plain("call")
+    cases = bodies(9, COMPILE_AFTER + 800)
+    verdicts = [reference.is_valid(b) for b in cases]
+    assert 0 < sum(verdicts[COMPILE_AFTER:]) < 800
+    for body, expected in zip(cases, verdicts, strict=True):
+        assert check(body) == expected, body
