@@ -533,8 +533,16 @@ class _Deriver:
         return lambda value: json_equal(value, arg)
 
     def k_pattern(self, arg: Any, node: Any, base: str) -> Check:
-        search = re.compile(arg).search
-        return lambda value: not isinstance(value, str) or search(value) is not None
+        compiled: list[re.Pattern[str]] = []  # on first use: most bodies use few arguments
+
+        def check(value: Any) -> bool:
+            if not isinstance(value, str):
+                return True
+            if not compiled:
+                compiled.append(re.compile(arg))
+            return compiled[0].search(value) is not None
+
+        return check
 
     def k_maxLength(self, arg: Any, node: Any, base: str) -> Check:
         return lambda value: not isinstance(value, str) or len(value) <= arg
