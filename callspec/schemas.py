@@ -1,4 +1,4 @@
-"""The JSON Schemas: where they are, loading them once, and compiled validators.
+"""The JSON Schemas: where they are, loading them once, their derived checks and validators.
 
 ``schemas/`` at the top of the source tree is the single source of truth; the
 wheel carries a copy at ``callspec/schemas`` so an installed ``callspec`` finds
