@@ -494,7 +494,13 @@ class _Deriver:
         for key, arg in node.items():
             if key.startswith("x-") or key in _ANNOTATIONS or key == "$id":
                 continue
-            make = getattr(self, "k_" + key.replace("$", "_"), None)
+            # "$ref" is k__ref; no other keyword starts with "_" or "$" (an unknown one
+            # would mean nothing to jsonschema, but is left to it all the same).
+            make: Callable[[Any, Any, str], Check] | None
+            if key == "$ref":
+                make = self.k__ref
+            else:
+                make = None if key[:1] in ("_", "$") else getattr(self, f"k_{key}", None)
             if make is None:
                 raise _Unsupported(key)
             checks.append(make(arg, node, base))

@@ -222,6 +222,8 @@ def test_what_the_derived_check_does_not_know_leaves_it_out() -> None:
     assert derived_check({"$ref": "other.json"}, none) is None  # a file it cannot find
     assert derived_check({"$ref": "#foo"}, none) is None  # an anchor
     assert derived_check({"$schema": "http://json-schema.org/draft-07/schema#"}, none) is None
+    assert derived_check({"_ref": "#"}, none) is None  # not $ref: an unknown keyword
+    assert derived_check({"$anchor": "a"}, none) is None
     assert derived_check({"x-error": "no", "description": "d"}, none) is not None
 
 
