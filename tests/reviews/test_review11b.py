@@ -80,11 +80,6 @@ def _secret_profiles(folder: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="explain masks each call with only its own secrets: a declared secret's value in "
-    "another call of the same run is printed, where render/run mask it (README: every output)",
-)
 def test_explain_masks_every_secret_of_the_run_like_render(tmp_path: Path) -> None:
     _secret_profiles(tmp_path)
     specs = tmp_path / "specs"
