@@ -410,11 +410,6 @@ def test_walkthrough_brings_the_seed_collection_before_importing_it() -> None:
     assert any("seed-collection.json" in line for line in lines[:use]), lines[:use]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="explain with a full stdout (ENOSPC) says 'callspec: internal error: OSError ...' "
-    "(a callspec bug, exit 1 'a call failed') instead of a plain output error",
-)
 def test_explain_to_a_full_disk_is_not_an_internal_error(tmp_path: Path) -> None:
     if not Path("/dev/full").exists():
         pytest.skip("no /dev/full")
