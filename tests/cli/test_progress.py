@@ -14,6 +14,7 @@ from pathlib import Path
 from support import (
     ROOT,
     cred_env,
+    free_port,
     invoke,
     run_args,
     sandbox,
@@ -186,3 +187,18 @@ def test_a_run_refused_by_a_guard_leaves_no_bar_and_the_cursor_shown(tmp_path: P
     bar_drawn, _, after = result.stderr.rpartition("\r\x1b[2K\x1b[?25h")
     assert "0/8" in bar_drawn  # drawn when the run began, then erased
     assert after.startswith("callspec: ") and "max" in after and "0/8" not in after
+
+
+def test_quiet_check_prints_only_problems_and_the_totals(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens: the answer_url check fails
+    (tmp_path / "s.yaml").write_text(
+        "version: 1\ncalls:\n  - name: one\n"
+        f'    to: "+14155550100"\n    from: "+14152224444"\n'
+        f"    answer_url: http://127.0.0.1:{port}/answer.xml\n"
+    )
+    loud = invoke(["check", tmp_path / "s.yaml", "--check-timeout", "2"])
+    quiet = invoke(["check", tmp_path / "s.yaml", "-q", "--check-timeout", "2"])
+    assert loud.exit_code == quiet.exit_code == 3
+    assert quiet.stderr == loud.stderr and "unreachable" in quiet.stderr
+    assert quiet.stdout == loud.stdout.splitlines()[-1] + "\n"  # the totals line only
+    assert loud.stdout.count("\n") > 1

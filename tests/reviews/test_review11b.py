@@ -167,11 +167,6 @@ def test_bar_rate_ignores_calls_skipped_by_resume(tmp_path: Path) -> None:
     assert max(rates) <= 8, rates  # at --rate 4 the bar may not claim more than twice that
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`callspec check` has no --quiet (usage error, exit 2) though the issue gives "
-    "--quiet to validate, run and check (cli/common.quiet_option says so too)",
-)
 def test_check_takes_quiet(tmp_path: Path) -> None:
     port = free_port()  # nothing listens: the check fails, a problem --quiet still prints
     (tmp_path / "s.yaml").write_text(
@@ -184,11 +179,6 @@ def test_check_takes_quiet(tmp_path: Path) -> None:
     assert result.exit_code != 2, result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run --simulate --quiet still prints every simulated event (answer, end, hangup: "
-    "three lines per call) on stderr; --quiet promises only problems and the summary",
-)
 def test_quiet_run_with_simulate_prints_only_the_summary(tmp_path: Path) -> None:
     port = free_port()  # the handlers are unreachable: every simulated call ends early
     calls = "".join(f'  - name: c{i}\n    to: "+1415555010{i}"\n' for i in range(3))
@@ -363,11 +353,6 @@ def test_second_ctrl_c_gives_the_cursor_back(tmp_path: Path) -> None:
     assert text.rfind("\x1b[?25h") > text.rfind("\x1b[?25l"), repr(text[-300:])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run --check --quiet, when a check fails, still prints the check table and "
-    "'report: PATH' on stdout (a plain --quiet run prints neither)",
-)
 def test_quiet_run_with_a_failing_check_prints_no_report_line(tmp_path: Path) -> None:
     port = free_port()  # nothing listens: the answer_url check fails, nothing is sent
     (tmp_path / "s.yaml").write_text(
