@@ -257,7 +257,7 @@ def execute(
                     f"callspec: resuming from {options.resume}: {runner.resume_matched} of its "
                     "calls are in this run"
                 )
-            if options.mode != "dry-run":
+            if options.mode != "dry-run" and not (stop is not None and stop.is_set()):
                 where = "the embedded sandbox at " if options.mode == "sandbox" else ""
                 progress.note(
                     f"callspec: sending {len(plan.calls)} call(s) to {where}{runner.api_url()} "

@@ -93,11 +93,6 @@ def test_explain_masks_every_secret_of_the_run_like_render(tmp_path: Path) -> No
         assert "4321" not in explained.output, fmt
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the progress bar has a fixed 24-column bar plus label, count and rate (~60 "
-    "columns): on a narrow terminal every redraw wraps and scrolls instead of staying on one line",
-)
 def test_bar_fits_a_narrow_terminal(tmp_path: Path) -> None:
     write_profiles(tmp_path)
     write_spec(tmp_path, 8)
@@ -129,11 +124,6 @@ def test_bar_fits_a_narrow_terminal(tmp_path: Path) -> None:
     assert too_wide == [], too_wide
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the bar's rate and time left count calls skipped by --resume (or after Ctrl-C) as "
-    "sent: '10190.0 calls/s, 1 s left' at --rate 2, a wrong estimate of the time left",
-)
 def test_bar_rate_ignores_calls_skipped_by_resume(tmp_path: Path) -> None:
     write_profiles(tmp_path)
     write_spec(tmp_path, 9)
@@ -288,11 +278,6 @@ def _import_validates(tmp_path: Path, answer_url: str, variable: str | None) -> 
         assert checked.exit_code == 0, checked.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a second Ctrl-C (quit at once: os._exit) leaves the progress bar's hidden cursor "
-    "hidden: the user's shell has no cursor after callspec exits",
-)
 def test_second_ctrl_c_gives_the_cursor_back(tmp_path: Path) -> None:
     import signal
     import socket
