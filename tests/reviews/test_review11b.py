@@ -196,11 +196,6 @@ def test_quiet_run_with_simulate_prints_only_the_summary(tmp_path: Path) -> None
     assert " simulate " not in result.stderr, result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the pre-commit hook (validate --changed) passes a UTF-16 spec as 'no spec among the "
-    "changed files' (exit 0) while `validate FILE` refuses it (not UTF-8, exit 3): a silent skip",
-)
 def test_changed_utf16_spec_is_not_silently_skipped(tmp_path: Path) -> None:
     spec = tmp_path / "calls.yaml"  # as a Windows editor saves it: UTF-16 with its BOM
     spec.write_bytes("version: 1\ncalls:\n  - {name: x, to: nope}\n".encode("utf-16"))
