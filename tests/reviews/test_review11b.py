@@ -205,11 +205,6 @@ def test_changed_utf16_spec_is_not_silently_skipped(tmp_path: Path) -> None:
     assert hook.exit_code == 3, hook.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="init writes through a dangling .gitignore symlink, creating a file outside DIR "
-    "(and says 'wrote DIR/.gitignore')",
-)
 def test_init_does_not_write_through_a_dangling_gitignore_symlink(tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
