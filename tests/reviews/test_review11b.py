@@ -216,20 +216,10 @@ def test_init_does_not_write_through_a_dangling_gitignore_symlink(tmp_path: Path
     assert not outside.exists(), outside.read_text()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="import postman turns a collection variable named 'env' (or 'row') into a spec "
-    "variable of that reserved name: it writes the spec, exit 0, and validate refuses it (exit 3)",
-)
 def test_import_renames_reserved_variable_names(tmp_path: Path) -> None:
     _import_validates(tmp_path, "https://hooks.example.com/{{env}}/answer.xml", "env")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="import postman turns Postman's dynamic variables ({{$guid}}, {{$timestamp}}) into "
-    "undefined spec variables (_guid) without a word: exit 0, and validate refuses the spec",
-)
 def test_import_says_what_it_does_with_postman_dynamic_variables(tmp_path: Path) -> None:
     _import_validates(tmp_path, "https://hooks.example.com/a?id={{$guid}}&t={{$timestamp}}", None)
 
