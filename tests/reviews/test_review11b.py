@@ -341,12 +341,6 @@ def test_quiet_run_with_a_failing_check_prints_no_report_line(tmp_path: Path) ->
     assert "report:" not in result.stdout, result.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="README walk-through step 5 runs `callspec import postman seed-collection.json` in "
-    "the new project, but no step puts that file there (the test copies it silently): a new user "
-    "following the README literally gets 'no such file'",
-)
 def test_walkthrough_brings_the_seed_collection_before_importing_it() -> None:
     readme = (ROOT / "README.md").read_text()
     start = readme.index("## From zero to a page")
