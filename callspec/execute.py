@@ -38,6 +38,7 @@ from callspec.report.outputs import (
 )
 from callspec.report.progress import BarFactory, Progress
 from callspec.report.text import write_quiet
+from callspec.report.utf8 import utf8_stream
 from callspec.results import Mode, RunResult, now_iso
 from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
 from callspec.spec.plan import Plan, PlanOptions, build_plan, collect_spec_files
@@ -206,6 +207,7 @@ def execute(
     """
     paths, plan_options, run_options = request.paths, request.plan, request.options
     outputs, sandbox = request.outputs, request.sandbox
+    out, err = utf8_stream(out), utf8_stream(err)  # a non-UTF-8 name or value prints
     report_path = outputs.report or default_report_path()
     named, run_options = output_paths(report_path, outputs, run_options)
     # Before the plan: a usage error comes first, and an invalid run writes its report too.
@@ -245,8 +247,32 @@ def execute(
     # rang would lose what they did.
     for output in named:
         check_writable(output.path, regular=output.option == "--journal")
+    if not plan.calls:  # every each_where kept no row (warned): a run of no call
+        started = now_iso()
+        mode = "sandbox" if sandbox else run_options.mode
+        empty = RunResult(
+            run_id=uuid.uuid4().hex[:12],
+            mode=mode,
+            api_url=run_options.api_url or DEFAULT_API_URL,
+            started=started,
+            finished=started,
+            options=selection,
+            calls=(),
+            files=plan.files,
+        )
+        mask = Redactor(environment_secrets(environ))
+        if outputs.quiet:
+            write_quiet(empty, mask, out)
+        else:
+            REPORTERS["text"].write(empty, mask, out)
+            out.write(f"report: {report_path}\n")
+        out.flush()
+        _write_outputs(empty, report_path, outputs, environ, mask, err, stop)
+        return empty, report_path
     checks = _check_urls(request, plan, selection, report_path, environ, out, err, stop)
-    redactor = Redactor()
+    if request.simulate is not None and request.simulate.answer_by:
+        _warn_undialed(request.simulate, plan, err, environ)
+    redactor = Redactor(environment_secrets(environ))  # a dry run too: as callspec report
     with _maybe_sandbox(plan, run_options, request, environ, err, stop, redactor) as options:
         drawn = bar(len(plan.calls)) if bar is not None and outputs.progress is not False else None
         progress = Progress(err, len(plan.calls), redactor, drawn, quiet=outputs.quiet)
@@ -287,6 +313,25 @@ def execute(
     if failures and result.exit_code() == ExitCode.OK:
         raise OutputError("; ".join(failures))
     return result, report_path
+
+
+def _warn_undialed(
+    simulate: SimulationConfig, plan: Plan, err: TextIO, environ: Mapping[str, str]
+) -> None:
+    """``--answer-by`` naming a destination no call dials: said, not silently unused."""
+    from callspec.sandbox.outcomes import undialed
+
+    mask = Redactor(environment_secrets(environ))
+    mask.add(s for c in plan.calls for s in c.secret_values)
+    dialed = (d for c in plan.calls for d in str(c.body.get("to", "")).split("<"))
+    for destination, close in undialed(simulate.answer_by, dialed):
+        hint = f" (did you mean {close}?)" if close else ""
+        err.write(
+            mask.text(
+                f"callspec: warning: --answer-by {destination}: no call dials it; "
+                f"its outcome is never played{hint}\n"
+            )
+        )
 
 
 def _check_urls(

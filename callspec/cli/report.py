@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from callspec.cli.app import cli
-from callspec.cli.common import handled
+from callspec.cli.common import env_redactor, handled
 from callspec.errors import CallspecError
 
 
@@ -35,7 +35,8 @@ def report(report_json: Path, html: Path | None) -> None:
         raise click.UsageError("say what to write: --html FILE")
     if same_file(report_json, html):
         raise click.UsageError("--html names the report it reads")
-    page = html_of_report_file(report_json).encode("utf-8")
+    # Masked as run --html masks (the env's token, URL userinfo): the same bytes.
+    page = html_of_report_file(report_json, env_redactor()).encode("utf-8")
     try:
         write_output(html, page)
     except OSError as e:

@@ -12,17 +12,14 @@ call was never sent; a cut finished line leaves the call started: unknown).
 from __future__ import annotations
 
 import json
-import sys
 import urllib.parse
-
-if sys.platform != "win32":
-    pass
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from callspec.errors import Location, Problem, SpecError
 from callspec.results import Answer
+from callspec.spec.model import body_key
 
 
 @dataclass(frozen=True)
@@ -47,6 +44,10 @@ class JournalEntry:
     content_key: str = ""
     #: What became of the call once placed, when a run followed it (an escalation step).
     answers: tuple[Answer, ...] | None = None
+    #: The rendered body alone (no name, no path): the same call renamed since.
+    body_key: str = ""
+    #: The destination the call rang (``to``), as journaled; "" when unknown.
+    to: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,22 @@ def answers_of(items: Any) -> tuple[Answer, ...]:
     return tuple(Answer(**{k: v for k, v in item.items() if k in known}) for item in items)
 
 
+def _body_identity(event: dict[str, Any], previous: JournalEntry | None) -> tuple[str, str]:
+    """The body key and destination of a journal line, else of the call's earlier lines.
+
+    Journals before ``body_key`` was written keep the body in their started lines:
+    its key is made from it (a masked secret in it just leaves the key unmatched).
+    """
+    body = event.get("body")
+    key = event.get("body_key") or ""
+    if not key and isinstance(body, dict):
+        key = body_key(body)
+    to = str(body.get("to", "")) if isinstance(body, dict) else ""
+    if previous is not None:
+        key, to = key or previous.body_key, to or previous.to
+    return str(key), to
+
+
 def read_journal(path: Path) -> dict[str, JournalEntry]:
     """The last state of every call in a journal, by key; a broken line is a SpecError."""
     entries: dict[str, JournalEntry] = {}
@@ -132,6 +149,7 @@ def read_journal(path: Path) -> dict[str, JournalEntry]:
             if previous is not None and previous.state == "started" and state != "started":
                 run_id = previous.run_id  # the run that sent it
             uuid = event.get("request_uuid") or (previous.request_uuid if previous else None)
+            body_id, to = _body_identity(event, previous)
             target = Target.from_json(event.get("target"))
             if previous is not None and previous.state == "started" and previous.target:
                 target = previous.target  # where it was sent
@@ -147,6 +165,9 @@ def read_journal(path: Path) -> dict[str, JournalEntry]:
                 event.get("abs_path", ""),
                 event.get("abs_key", ""),
                 event.get("content_key", ""),
+                None,
+                body_id,
+                to,
             )
         except (ValueError, KeyError, TypeError) as e:
             if number == len(lines):

@@ -11,14 +11,17 @@ suppress real pages.  ``--resume-anyway`` accepts either, said in so many words.
 Then :func:`decide` says, per call, what a journal entry means: fired and
 queued calls are never sent again; a call whose outcome is unknown (or that
 was started and never finished) only with ``--retry-unknown``; failed and
-skipped ones were surely never placed, so they are sent.  A call changed since
-it was placed (same file and name, another body) is not sent either: the same
-phone would ring again.
+skipped ones were surely never placed, so they are sent.  A call renamed since
+it was placed (another name, the same body) or changed since (same file and
+name, or same file and destination, another body) is not sent either: the
+same phone would ring again.  :class:`ResumeIndex` matches entries to calls
+one to one, strongest identity first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -28,20 +31,31 @@ from callspec.errors import GuardError
 from callspec.results import Answer
 from callspec.spec.plan import CallPlan
 
+#: How a call of the plan matches a journal entry (see :class:`Match`).
+How = Literal["same", "renamed", "changed"]
+
 #: Journal states that mean the call may have been placed.
 PLACED_STATES = frozenset({"fired", "queued", "started", "unknown"})
 
 
 @dataclass(frozen=True)
 class Match:
-    """The journal entry a call of the plan matches, and whether the call changed since.
+    """The journal entry a call of the plan matches, and how.
 
-    ``changed`` matches (same file and name, another body) do not show that a
-    journal is about this plan: another project may have a spec of that name.
+    ``how`` is ``same`` (this very call), ``renamed`` (another name, the same
+    body: a typo fixed in a name, a name re-exported in another Unicode form, a
+    name made of ``row.index`` after a row was inserted) or ``changed`` (the
+    same file and name, or the same file and destination, another body).  Only
+    ``same`` matches show that a journal is about this plan.
     """
 
     entry: JournalEntry
-    changed: bool
+    how: How = "same"
+
+    @property
+    def changed(self) -> bool:
+        """Not this very call: a version of it placed before it was renamed or changed."""
+        return self.how != "same"
 
 
 @dataclass(frozen=True)
@@ -61,66 +75,111 @@ class Decision:
 
 
 class ResumeIndex:
-    """A journal's entries, found by a call's key or, for changed calls, by file and name.
+    """A journal's entries, matched to the calls of a plan one to one.
 
-    Every identity of a call is tried: the work-tree-relative one, the absolute
-    path (all that journals before 0.2 hold), and, for placed calls, the name
-    and body alone (a nested repository dropped from a copy changes the
-    relative path, yet the same call must not ring again).
+    Every identity of a call is tried, strongest first, and an entry speaks for
+    one call only (so a call placed twice on purpose, once per spec, is not
+    suppressed by its twin's entry):
+
+    1. its key: the work-tree-relative one, or the absolute path (all that
+       journals before 0.2 hold);
+    2. for placed calls, the name and body alone (a nested repository dropped
+       from a copy changes the relative path, yet the same call must not ring
+       again);
+    3. the body alone, under another name: the call was renamed since;
+    4. the same file and name, another body: changed since (a typo fixed);
+    5. the same file and destination (``to``), another name and body: changed.
+
+    Steps 2 to 5 consider only entries that may have been placed and that no
+    stronger identity of another call claimed.
     """
 
     def __init__(self, entries: Mapping[str, JournalEntry]) -> None:
         self.entries = entries
         self._by_key = dict(entries)
-        self._by_content: dict[str, JournalEntry] = {}
-        self._by_name: dict[tuple[str, str], JournalEntry] = {}
+        self._by_content: dict[str, list[JournalEntry]] = {}
+        self._by_body: dict[str, list[JournalEntry]] = {}
+        self._by_name: dict[tuple[str, str], list[JournalEntry]] = {}
+        self._by_to: dict[tuple[str, str], list[JournalEntry]] = {}
         for e in entries.values():
             if e.abs_key:
                 self._by_key.setdefault(e.abs_key, e)
-            if e.state in PLACED_STATES:
-                if e.content_key:
-                    self._by_content.setdefault(e.content_key, e)
-                for path in (e.spec_path, e.abs_path):
-                    if path:
-                        self._by_name.setdefault((path, e.name), e)
+            if e.state not in PLACED_STATES:
+                continue
+            if e.content_key:
+                self._by_content.setdefault(e.content_key, []).append(e)
+            if e.body_key:
+                self._by_body.setdefault(e.body_key, []).append(e)
+            for path in dict.fromkeys((e.spec_path, e.abs_path)):
+                if path:
+                    self._by_name.setdefault((path, e.name), []).append(e)
+                    if e.to:
+                        self._by_to.setdefault((path, e.to), []).append(e)
 
-    def match(self, call: CallPlan) -> Match | None:
-        """The entry that speaks for ``call``.
+    def match_all(self, calls: Sequence[CallPlan]) -> list[Match | None]:
+        """The entry that speaks for each of ``calls`` (None: the journal knows it not)."""
+        found: list[Match | None] = [None] * len(calls)
+        claimed: set[str] = set()
 
-        Its own entry when that may have been placed; else a placed version of
-        the same call (same file and name, another body: a typo fixed since);
-        else its own entry (failed or skipped: never placed), or None.
-        """
-        keys = (call.key, call.legacy_key)
-        exact = next((e for k in keys if (e := self._by_key.get(k)) is not None), None)
-        if exact is not None and exact.state in PLACED_STATES:
-            return Match(exact, changed=False)
-        same = self._by_content.get(call.content_key)
-        if same is not None:
-            return Match(same, changed=False)
-        for path in (call.spec_path, call.abs_path):
-            entry = self._by_name.get((path, call.name))
-            if entry is not None and entry.key not in keys and entry.abs_key not in keys:
-                return Match(entry, changed=True)
-        return Match(exact, changed=False) if exact is not None else None
+        def claim(
+            number: int, entry: JournalEntry, how: Literal["same", "renamed", "changed"]
+        ) -> None:
+            found[number] = Match(entry, how)
+            claimed.add(entry.key)
+
+        exact: list[JournalEntry | None] = []
+        for number, call in enumerate(calls):
+            keys = (call.key, call.legacy_key)
+            entry = next((e for k in keys if (e := self._by_key.get(k)) is not None), None)
+            exact.append(entry)
+            if entry is not None and entry.state in PLACED_STATES and entry.key not in claimed:
+                claim(number, entry, "same")
+        passes: list[tuple[How, Callable[[CallPlan], list[list[JournalEntry]]]]] = [
+            ("same", lambda c: [self._by_content.get(c.content_key, [])]),
+            ("renamed", lambda c: [self._by_body.get(c.body_key, [])]),
+            ("changed", lambda c: [self._by_name.get((p, c.name), []) for p in _paths(c)]),
+            ("changed", lambda c: [self._by_to.get((p, _to(c)), []) for p in _paths(c)]),
+        ]
+        for how, candidates in passes:
+            for number, call in enumerate(calls):
+                if found[number] is not None:
+                    continue
+                for group in candidates(call):
+                    entry = next((e for e in group if e.key not in claimed), None)
+                    if entry is not None:
+                        claim(number, entry, how)
+                        break
+        for number, entry in enumerate(exact):
+            if found[number] is None and entry is not None:
+                found[number] = Match(entry)  # failed or skipped: never placed
+        return found
+
+
+def _paths(call: CallPlan) -> tuple[str, ...]:
+    return tuple(p for p in dict.fromkeys((call.spec_path, call.abs_path)) if p)
+
+
+def _to(call: CallPlan) -> str:
+    return str(call.body.get("to", ""))
 
 
 def check_fit(
     index: ResumeIndex,
     calls: Sequence[CallPlan],
+    matches: Sequence[Match | None],
     targets: Sequence[Target],
     journal: str,
     anyway: bool,
 ) -> int:
     """Refuse a journal that is not about this plan or this target; return how many entries match.
 
-    ``targets[i]`` is where this run sends ``calls[i]``.
+    ``matches[i]`` is what the journal holds of ``calls[i]`` (:meth:`ResumeIndex.match_all`),
+    ``targets[i]`` where this run sends it.
     """
     matched: dict[str, JournalEntry] = {}
     wrong: list[tuple[CallPlan, JournalEntry, Target]] = []
     untargeted = 0
-    for call, target in zip(calls, targets, strict=True):
-        found = index.match(call)
+    for call, target, found in zip(calls, targets, matches, strict=True):
         if found is None:
             continue
         entry = found.entry
@@ -161,13 +220,14 @@ def decide(call: CallPlan, found: Match | None, retry_unknown: bool) -> Decision
     """What the journal says of ``call``: a :class:`Decision` not to send it, or None to send."""
     if found is None:
         return None
-    entry, changed = found.entry, found.changed
+    entry = found.entry
     if entry.state not in PLACED_STATES:
         return None  # failed or skipped before: surely never placed
+    since = _since(call, found)
     if entry.state in ("fired", "queued"):
-        if changed:
+        if found.changed:
             reason = (
-                f"changed since run {entry.run_id}, where it was {entry.state}; not sent "
+                f"{since}, where it was {entry.state}; not sent "
                 "again on --resume (run without --resume to place the changed call)"
             )
         else:
@@ -184,10 +244,21 @@ def decide(call: CallPlan, found: Match | None, retry_unknown: bool) -> Decision
     if retry_unknown:
         return None
     reason = (
-        f"{'changed since; ' if changed else ''}outcome unknown since run {entry.run_id} "
+        f"{since + '; ' if found.changed else ''}outcome unknown since run {entry.run_id} "
         "(it may have been placed); not resent: use --retry-unknown to send it again"
     )
     return Decision("unknown", reason, "unknown", entry.request_uuid, entry.run_id, entry.target)
+
+
+def _since(call: CallPlan, found: Match) -> str:
+    """How a renamed or changed call differs from its journal entry, for the reason."""
+    entry = found.entry
+    # The journal's name, escaped: an older callspec let a row's control characters in.
+    shown = json.dumps(entry.name, ensure_ascii=False)[1:-1]
+    was = f"journaled there as '{shown}'" if entry.name != call.name else ""
+    if found.how == "renamed":
+        return f"renamed since run {entry.run_id} ({was}, same body)"
+    return f"changed since run {entry.run_id}" + (f" ({was})" if was else "")
 
 
 @dataclass(frozen=True)
@@ -208,10 +279,11 @@ def plan_resume(
 ) -> ResumePlan:
     """Read ``journal``, refuse it when it does not fit (GuardError), decide every call."""
     index = ResumeIndex(read_journal(journal))
-    matched = check_fit(index, calls, targets, str(journal), anyway)
+    matches = index.match_all(calls)
+    matched = check_fit(index, calls, matches, targets, str(journal), anyway)
     decisions = {}
-    for number, call in enumerate(calls):
-        decision = decide(call, index.match(call), retry_unknown)
+    for number, (call, found) in enumerate(zip(calls, matches, strict=True)):
+        decision = decide(call, found, retry_unknown)
         if decision is not None:
             decisions[number] = decision
     return ResumePlan(decisions, matched)

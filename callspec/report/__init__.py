@@ -66,7 +66,9 @@ def write_report(
     # Rendered into a temporary file, not a string: a large run's report is never
     # held in memory whole (twice, as text and as its bytes).
     with tempfile.TemporaryFile() as raw:
-        out = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        # backslashreplace: a lone surrogate (a non-UTF-8 name or value) is spelled as
+        # utf8.utf8_safe spells it, never a failure after the calls were placed.
+        out = io.TextIOWrapper(raw, encoding="utf-8", errors="backslashreplace", newline="")
         REPORTERS[kind].write(result, redactor, out)
         out.flush()
         raw.seek(0)

@@ -129,7 +129,7 @@ def append_github_summary(
     target = environ.get("GITHUB_STEP_SUMMARY")
     if not target:
         return False
-    with open(target, "a", encoding="utf-8") as f:
+    with open(target, "a", encoding="utf-8", errors="backslashreplace") as f:
         MarkdownReporter().write(result, redactor, f)
         f.write("\n")
     return True

@@ -33,6 +33,7 @@ from callspec.errors import UsageError
 from callspec.redact import Redactor
 from callspec.report.base import Reporter
 from callspec.report.json import report_document, validate_report
+from callspec.report.utf8 import has_surrogate
 from callspec.results import RunResult
 
 OUTCOMES = ("fired", "queued", "failed", "unknown", "skipped", "invalid")
@@ -94,8 +95,12 @@ def _mark_class(attempt: Mapping[str, Any]) -> str:
     return "maybe" if attempt.get("maybe_sent") else "bad"
 
 
-def _timeline(calls: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Rows and marks of the SVG timeline on a shared axis; rows grouped past the limit."""
+def _timeline(calls: Sequence[Mapping[str, Any]], stopped: Any = None) -> dict[str, Any]:
+    """Rows and marks of the SVG timeline on a shared axis; rows grouped past the limit.
+
+    A run that stopped sending (``stopped``: ``--bail``, a full journal) gets its
+    stop point: ``stop_x`` on the same axis, drawn across every row.
+    """
     spans = []
     for index, call in enumerate(calls):
         for attempt in call.get("attempts") or ():
@@ -103,9 +108,14 @@ def _timeline(calls: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             if start is not None:
                 spans.append((index, start, float(attempt.get("duration_ms") or 0), attempt))
     if not spans:
-        return {"rows": 0, "marks": [], "span_ms": 0, "per_row": 1}
+        return {"rows": 0, "marks": [], "span_ms": 0, "per_row": 1, "stop_x": None}
     first = min(s for _, s, _, _ in spans)
-    span = max(max(s + d for _, s, d, _ in spans) - first, 1.0)
+    last = max(s + d for _, s, d, _ in spans)
+    stop = _epoch_ms(stopped.get("time")) if isinstance(stopped, Mapping) else None
+    if stop is not None:
+        stop = max(stop, first)  # a clock step back must not draw it off the axis
+        last = max(last, stop)
+    span = max(last - first, 1.0)
     per_row = -(-len(calls) // TIMELINE_MAX_ROWS) if len(calls) > TIMELINE_MAX_ROWS else 1
     scale = TIMELINE_WIDTH / span
     # One rect per run of touching marks of a kind in a row: a grouped row of 40 calls
@@ -126,7 +136,14 @@ def _timeline(calls: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         for x, w in row
     ]
     rows = -(-len(calls) // per_row)
-    return {"rows": rows, "marks": marks, "span_ms": round(span), "per_row": per_row}
+    stop_x = None if stop is None else round((stop - first) * scale, 1)
+    return {
+        "rows": rows,
+        "marks": marks,
+        "span_ms": round(span),
+        "per_row": per_row,
+        "stop_x": stop_x,
+    }
 
 
 def _duration_s(report: Mapping[str, Any]) -> str:
@@ -176,7 +193,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         summary=summary,
         duration=_duration_s(report),
         options=json.dumps(report.get("options") or {}, ensure_ascii=False, sort_keys=True),
-        timeline=_timeline(calls),
+        timeline=_timeline(calls, report.get("stopped")),
         width=TIMELINE_WIDTH,
         row_height=ROW_HEIGHT,
         bodies=_json_in_script(bodies),
@@ -187,10 +204,15 @@ def render_html(report: Mapping[str, Any]) -> str:
 
 
 class HtmlReporter(Reporter):
-    """The HTML page of the masked JSON document, passed once more through the redactor."""
+    """The HTML page of the masked JSON document.
+
+    The values are masked before they enter the page; the page itself is never
+    passed through the redactor, whose replacements would rewrite its code and
+    its JSON (a short secret such as a PIN matches numbers of the script).
+    """
 
     def write(self, result: RunResult, redactor: Redactor, stream: TextIO) -> None:
-        stream.write(redactor.text(render_html(report_document(result, redactor))))
+        stream.write(render_html(report_document(result, redactor)))
 
 
 def _no_constant(word: str) -> Any:
@@ -198,9 +220,43 @@ def _no_constant(word: str) -> Any:
     raise ValueError(f"{word} is not a JSON number")
 
 
-def html_of_report_file(path: Path) -> str:
-    """The HTML page of a ``report.json`` file; a file that is not a valid report is a
-    :class:`~callspec.errors.UsageError` naming it and the first schema errors."""
+def _unusable(value: Any, path: str = "$") -> str | None:
+    """The first value of a report that no run writes and the page cannot show, as
+    ``$.path: what``: a lone surrogate (UTF-8 cannot carry it) or an integer too
+    large for a float (a duration of 10**400 ms)."""
+    if isinstance(value, str):
+        if has_surrogate(value):
+            return f"{path}: holds a lone surrogate, which UTF-8 cannot carry"
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            float(value)
+        except OverflowError:
+            return f"{path}: the number is too large"
+        return None
+    items: Any = ()
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, item in items:
+        if isinstance(key, str) and has_surrogate(key):
+            return f"{path}: a key holds a lone surrogate, which UTF-8 cannot carry"
+        inner = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}"
+        found = _unusable(item, inner)
+        if found:
+            return found
+    return None
+
+
+def html_of_report_file(path: Path, redactor: Redactor | None = None) -> str:
+    """The HTML page of a ``report.json`` file, its values masked by ``redactor`` as
+    ``run --html`` masks them (the env's token, URL userinfo): a report edited by
+    hand or written by another tool may hold what a run would have masked.
+
+    A file that is not a valid report is a :class:`~callspec.errors.UsageError`
+    naming it and the first schema errors.
+    """
     try:
         doc = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
     except OSError as e:
@@ -211,4 +267,7 @@ def html_of_report_file(path: Path) -> str:
     if errors:
         shown = "; ".join(errors[:3]) + ("; ..." if len(errors) > 3 else "")
         raise UsageError(f"{path} is not a callspec report: {shown}")
-    return render_html(doc)
+    found = _unusable(doc)
+    if found:
+        raise UsageError(f"{path} is not a callspec report: {found}")
+    return render_html((redactor or Redactor()).value(doc))

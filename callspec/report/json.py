@@ -7,18 +7,23 @@ invalid file.
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import math
+import re
 import shutil
 import tempfile
 import uuid
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any, TextIO
 
 import callspec
 from callspec.check.checker import document_of
 from callspec.redact import Redactor
 from callspec.report.base import Reporter, ReportError
+from callspec.report.utf8 import has_surrogate, utf8_safe_value
 from callspec.results import Answer, CallResult, RunResult
 from callspec.schemas import validator
 
@@ -81,7 +86,7 @@ def _call_document(call: CallResult, mask: Redactor) -> dict[str, Any]:
         "duration_ms": call.duration_ms,
         "attempts": [
             {
-                "started": mask.value(a.started),
+                "started": a.started,  # callspec's clock, as the run's times: no secret
                 "duration_ms": a.duration_ms,
                 "status": a.status,
                 "error": mask.value(a.error),
@@ -113,12 +118,15 @@ def _stopped_document(result: RunResult, redactor: Redactor) -> dict[str, str] |
 
 
 def report_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
-    """The JSON report of a run (``schemas/report.schema.json``), every secret masked."""
-    return {
+    """The JSON report of a run (``schemas/report.schema.json``), every secret masked,
+    every lone surrogate spelled out (:mod:`callspec.report.utf8`)."""
+    doc = {
         **_run_document(result, redactor),
         "calls": [_call_document(c, redactor) for c in result.calls],
         **_after_calls(result, redactor),
     }
+    safe: dict[str, Any] = utf8_safe_value(doc)
+    return safe
 
 
 def _run_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
@@ -126,8 +134,10 @@ def _run_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
     return {
         "tool": {"name": "callspec", "version": callspec.__version__},
         "run_id": result.run_id,
-        "started": redactor.value(result.started),
-        "finished": redactor.value(result.finished),
+        # callspec's clock (now_iso): no secret; masked, a PIN like "2026" would make them
+        # no date-time
+        "started": result.started,
+        "finished": result.finished,
         "mode": result.mode,
         "api_url": redactor.value(result.api_url),
         "interrupted": result.interrupted,
@@ -161,9 +171,42 @@ def _problems_document(result: RunResult, redactor: Redactor) -> list[dict[str, 
     ]
 
 
+_DATE_TIME = re.compile(
+    r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)", re.ASCII
+)
+
+
+def is_date_time(text: object) -> bool:
+    """True for an RFC 3339 date-time (``2024-05-01T12:00:00.000Z``), the schema's
+    ``format: date-time``; other types are left to ``type``."""
+    if not isinstance(text, str):
+        return True
+    if _DATE_TIME.fullmatch(text) is None:
+        return False
+    try:  # the ranges: no month 13, no 25 o'clock (Python 3.10 does not read a Z)
+        datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+@functools.cache
+def _report_validator() -> Any:
+    """The report schema's validator with ``format: date-time`` enforced (jsonschema
+    only annotates formats unless told to check them)."""
+    from jsonschema import FormatChecker
+
+    formats = FormatChecker(formats=())
+    formats.checks("date-time")(is_date_time)
+    plain = validator("report")
+    # A copy of the schema: the memo of valid values (``fastpaths``) is per subschema,
+    # and a value the plain validator found valid may be no date-time.
+    return plain.evolve(schema=copy.deepcopy(plain.schema), format_checker=formats)
+
+
 def validate_report(doc: Mapping[str, Any]) -> list[str]:
     """Schema errors of a report document as ``$.path: message`` lines; empty when valid."""
-    errors = validator("report").iter_errors(doc)
+    errors = _report_validator().iter_errors(doc)
     return [f"{e.json_path}: {e.message}" for e in sorted(errors, key=lambda e: e.json_path)]
 
 
@@ -218,11 +261,16 @@ class JsonReporter(Reporter):
 
 
 def _dumps(value: Any, path: str) -> str:
+    """``value`` as indented JSON text; as :func:`report_document` would have it: a lone
+    surrogate (kept as it is by ``ensure_ascii=False``) spelled out."""
     try:
-        return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
+        text = json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
     except ValueError as e:
         where = _non_finite(value, path) or str(e)
         raise ReportError(f"the report would not be valid JSON: {where}") from e
+    if has_surrogate(text):  # rare: one scan of the text, not a walk of every value
+        text = json.dumps(utf8_safe_value(value), indent=2, ensure_ascii=False)
+    return text
 
 
 def _indent(text: str, prefix: str) -> str:

@@ -12,6 +12,8 @@ import html
 import re
 from collections.abc import Callable
 
+from callspec.report.utf8 import utf8_safe
+
 ITEM_MAX_CHARS = 300  # of one table cell or list item, before escaping
 NOTE_MAX_CHARS = 200  # of a line counting what was left out
 RESERVE_BYTES = 2048  # kept for those lines: a page has at most a few of them
@@ -48,6 +50,7 @@ class Page:
 
     def add(self, line: str) -> bool:
         """Add ``line`` if it fits (and nothing was refused before); whether it was added."""
+        line = utf8_safe(line)  # measured as written: a lone surrogate as its escape
         size = len(line.encode()) + 1
         self.full = self.full or size > self.room
         if not self.full:

@@ -10,6 +10,7 @@ from typing import TextIO
 from callspec.redact import Redactor
 from callspec.report.base import Reporter, one_line
 from callspec.report.checks import check_rows, check_totals
+from callspec.report.utf8 import utf8_safe
 from callspec.results import Answer, CallResult, RunResult, answer_text
 
 
@@ -57,7 +58,7 @@ def rows(
 ) -> list[tuple[str, ...]]:
     return [
         tuple(
-            one_line(redactor.text(cell))
+            utf8_safe(one_line(redactor.text(cell)))  # as printed: widths line up
             for cell in (
                 f"{c.spec_file}:{c.name}",
                 c.outcome,

@@ -13,11 +13,12 @@ bad rows are reported in one pass.
 
 from __future__ import annotations
 
-__all__ = ["Expander", "Row", "is_syntax_error", "row_label"]
+__all__ = ["Expander", "Row", "is_spec_error", "is_syntax_error", "row_label"]
 
 import csv
 import io
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,14 @@ from typing import Any
 from callspec.errors import Location, Problem, SpecError
 from callspec.spec.budget import FileClock
 from callspec.spec.files import display_path
-from callspec.spec.loader import MAX_FILE_BYTES, Document, describe, load_file, resolved
+from callspec.spec.loader import (
+    MAX_FILE_BYTES,
+    Document,
+    describe,
+    format_path,
+    load_bytes,
+    resolved,
+)
 from callspec.spec.model import RowOrigin
 from callspec.spec.templates import Columns, RenderError, render_text
 
@@ -62,9 +70,41 @@ class Row:
         return Columns({**self.values, "index": self.index}, self.source, self.columns)
 
 
+_INDEX_CLASH = (
+    "a column named 'index' would be hidden by row.index (the row's position, from 0): "
+    "rename the column"
+)
+
+#: C0 and C1 control characters, DEL, and the line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _hint(condition: object) -> str:
+    """What to say when ``each_where:`` was written as a template, the natural slip."""
+    text = str(condition)
+    if "{{" in text or "{%" in text:
+        return (
+            "; each_where is an expression, not a template: write it without "
+            "{{ }} (each_where: \"row.team == 'payments'\")"
+        )
+    return ""
+
+
 def is_syntax_error(error: RenderError | str) -> bool:
     """A template that does not parse: wrong in the spec, whatever the row."""
     return str(error).startswith("template syntax error")
+
+
+_MISSING = re.compile(r"column '(.*)' is not in .* \(its columns: ")
+
+
+def is_spec_error(error: RenderError | str, row: Row) -> bool:
+    """A template wrong whatever the row: it does not parse, or it reads a column the
+    roster has in no row (a typo in the spec).  Reported once, at the spec's line."""
+    if is_syntax_error(error):
+        return True
+    missing = _MISSING.search(str(error))
+    return missing is not None and missing.group(1) not in row.columns
 
 
 def row_label(row: Row, name: str, spec_file: str) -> str:
@@ -112,10 +152,12 @@ class Expander:
                     kept.append(row)
             except RenderError as e:
                 path = f"calls[{index}].each_where"
-                if is_syntax_error(e):  # the same for every row: the spec's, once
+                if is_spec_error(e, row):  # the same for every row: the spec's, once
                     where = doc.where(("calls", index, "each_where"))
-                    return [], [*problems, Problem(where, path, str(e))]
-                label = row_label(row, str(call["name"]), doc.file)
+                    return [], [*problems, Problem(where, path, str(e) + _hint(condition))]
+                name = self.name(doc, index, call, row)
+                shown = name if isinstance(name, str) else str(call["name"])
+                label = row_label(row, shown, doc.file)
                 issues.append(Problem(row.location, f"{path} {label}", str(e)))
         return kept, issues
 
@@ -129,13 +171,22 @@ class Expander:
         try:
             name = render_text(str(call["name"]), self.scope(row), self.clock)
         except RenderError as e:
-            if is_syntax_error(e):  # the same for every row: the spec's, once
+            if is_spec_error(e, row):  # the same for every row: the spec's, once
                 return Problem(doc.where(("calls", index, "name")), f"calls[{index}].name", str(e))
             return Problem(row.location, path, str(e))
         if not name or name != name.strip():
             shown = json.dumps(name)
             message = (
                 f"renders to {shown}: a call name must not be blank or begin or end with spaces"
+            )
+            return Problem(row.location, path, message)
+        if _CONTROL.search(name):
+            # A name is printed on terminals, in logs and progress lines: a row's escape
+            # sequence or line break there could recolour a terminal or forge a line.
+            shown = json.dumps(name)
+            message = (
+                f"renders to {shown}: a call name must not hold control characters "
+                "(line breaks, tabs, escape sequences)"
             )
             return Problem(row.location, path, message)
         return name
@@ -151,21 +202,30 @@ def _data_path(spec_path: Path, written: str, where: Location, path: str) -> Pat
         )
         return Problem(where, path, message)
     data = spec_path.parent / written
-    root = _root(spec_path)
-    full = resolved(data)
-    if not full.is_relative_to(root):
-        what = "git work tree" if (root / ".git").exists() else "folder"
-        message = f"'{written}' is outside the spec's {what} ({root}): a roster must be inside it"
-        return Problem(where, path, message)
-    if not full.exists():
-        message = f"no such data file: '{written}' (relative to the spec's folder)"
-        return Problem(where, path, message)
+    shown = written if len(written) <= 80 else written[:60] + "..." + written[-16:]
+    try:
+        # The spec's folder as given: a symlinked spec reads rosters beside the link,
+        # as it finds its profiles file, and they must lie inside the link's tree.
+        root = _root(spec_path.parent)
+        full = resolved(data)
+        if not full.is_relative_to(root):
+            what = "git work tree" if (root / ".git").exists() else "folder"
+            message = f"'{shown}' is outside the spec's {what} ({root}): a roster must be inside it"
+            return Problem(where, path, message)
+        if not full.exists():
+            message = f"no such data file: '{shown}' (relative to the spec's folder)"
+            return Problem(where, path, message)
+    except ValueError:  # a NUL byte
+        return Problem(where, path, f"'{json.dumps(shown)[1:-1]}' is not a usable path")
+    except OSError as e:
+        why = e.strerror or str(e)
+        return Problem(where, path, f"'{shown}' is not a usable path: {why}")
     return data
 
 
-def _root(spec_path: Path) -> Path:
+def _root(spec_folder: Path) -> Path:
     """The spec's git work tree, else its folder."""
-    folder = resolved(spec_path).parent
+    folder = resolved(spec_folder)
     for candidate in (folder, *folder.parents):
         if (candidate / ".git").exists():
             return candidate
@@ -183,6 +243,9 @@ def _inline_rows(
     rows: list[Row] = []
     for i, item in enumerate(items):
         if isinstance(item, dict):
+            if "index" in item:
+                path = format_path((*base, i, "index"))
+                return [], [Problem(doc.where_key((*base, i, "index")), path, _INDEX_CLASH)]
             columns.update(dict.fromkeys(item))
             rows.append(Row(i, doc.where((*base, i)), item, source="each:"))
     names = tuple(columns)
@@ -225,7 +288,8 @@ def _file_rows(path: Path, display: str) -> tuple[list[Row], list[Problem]]:
             return _csv_rows(_read(path, display), display)
         if path.suffix.lower() == ".json":
             return _json_rows(_read(path, display), display)
-        return _yaml_rows(load_file(path, display), display)
+        text = _read(path, display)
+        return _yaml_rows(load_bytes(text.encode(), display), display, text)
     except SpecError as e:
         return [], list(e.problems)
 
@@ -257,6 +321,8 @@ def _csv_rows(text: str, display: str) -> tuple[list[Row], list[Problem]]:
             problems.append(at(header_line, f"column {i} of the header has no name"))
         elif column in seen:
             problems.append(at(header_line, f"column '{column}' is named twice in the header"))
+        elif column == "index":
+            problems.append(at(header_line, _INDEX_CLASH))
         seen.add(column)
     if len(records) == 1:
         problems.append(at(header_line, "the file has a header row but no rows"))
@@ -286,7 +352,7 @@ def _json_rows(text: str, display: str) -> tuple[list[Row], list[Problem]]:
         line = before.count("\n") + 1
         return Problem(Location(display, line, offset - (before.rfind("\n") + 1) + 1), "", message)
 
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_int=_int)
     items: list[tuple[int, Any]] = []
     i = _skip(text, 0)
     if i == len(text):
@@ -305,6 +371,11 @@ def _json_rows(text: str, display: str) -> tuple[list[Row], list[Problem]]:
                 return [], [at(i, "JSON syntax error: expected ',' or ']'")]
     except json.JSONDecodeError as e:
         return [], [at(e.pos, f"JSON syntax error: {e.msg}")]
+    except _BadValue as e:
+        return [], [at(i, f"row {len(items) + 1}: {e}")]
+    except RecursionError:
+        message = f"row {len(items) + 1} is nested too deeply (a row maps columns to values)"
+        return [], [at(i, message)]
     if i >= len(text):
         return [], [at(len(text), "JSON syntax error: the list is not closed with ']'")]
     if _skip(text, i + 1) != len(text):
@@ -313,16 +384,58 @@ def _json_rows(text: str, display: str) -> tuple[list[Row], list[Problem]]:
     return _mapping_rows(spots, display)
 
 
+class _BadValue(ValueError):
+    """A JSON value a row may not hold: a key written twice, a number too long."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused when it names a key twice (JSON would keep the last)."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _BadValue(f"column '{key}' is named twice")
+        found[key] = value
+    return found
+
+
+def _int(text: str) -> int:
+    """A JSON integer; Python reads one of at most 4300 digits."""
+    try:
+        return int(text)
+    except ValueError:
+        raise _BadValue(f"a number of {len(text):,} characters is too long") from None
+
+
 def _skip(text: str, i: int) -> int:
     while i < len(text) and text[i] in _WS:
         i += 1
     return i
 
 
-def _yaml_rows(doc: Document, display: str) -> tuple[list[Row], list[Problem]]:
+def _yaml_rows(doc: Document, display: str, text: str) -> tuple[list[Row], list[Problem]]:
     if not isinstance(doc.data, list):
         return [], [Problem(doc.where(()), "", "expected a list of mappings, one per call")]
+    lines = text.splitlines()
+    for i, row in enumerate(doc.data):
+        if isinstance(row, dict):
+            for key, value in row.items():
+                if isinstance(value, bool):
+                    row[key] = _as_written(value, doc.where((i, key)), lines)
     return _mapping_rows([(doc.where((i,)), v) for i, v in enumerate(doc.data)], display)
+
+
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def _as_written(value: bool, where: Location, lines: list[str]) -> bool | str:
+    """A YAML boolean as a row holds it: ``true``/``false`` stay booleans; YAML 1.1's
+    other spellings (``NO``, ``yes``, ``on``, ``off``: a country code, a word) stay the
+    text written, as in a CSV roster."""
+    line = lines[where.line - 1] if 0 < where.line <= len(lines) else ""
+    word = _WORD.match(line, max(where.column - 1, 0))
+    if word is None or word.group().lower() in ("true", "false"):
+        return value
+    return word.group()
 
 
 def _mapping_rows(
@@ -338,6 +451,9 @@ def _mapping_rows(
     ]
     if problems:
         return [], problems
+    clash = next((where for where, value in items if "index" in value), None)
+    if clash is not None:
+        return [], [Problem(clash, "", _INDEX_CLASH)]
     columns: dict[str, None] = {}
     for _, value in items:
         columns.update(dict.fromkeys(str(k) for k in value))

@@ -110,6 +110,7 @@ class CallPlan:
     _key_memo: str | None = field(default=None, init=False, repr=False, compare=False)
     _legacy_key_memo: str | None = field(default=None, init=False, repr=False, compare=False)
     _content_key_memo: str | None = field(default=None, init=False, repr=False, compare=False)
+    _body_key_memo: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def key(self) -> str:
@@ -134,10 +135,22 @@ class CallPlan:
             object.__setattr__(self, "_content_key_memo", _key("", self.name, self.body))
         return self._content_key_memo  # type: ignore[return-value]
 
+    @property
+    def body_key(self) -> str:
+        """The rendered body alone (destination and arguments): the same call, renamed."""
+        if self._body_key_memo is None:
+            object.__setattr__(self, "_body_key_memo", body_key(self.body))
+        return self._body_key_memo  # type: ignore[return-value]
+
 
 def _key(path: str, name: str, body: Mapping[str, Any]) -> str:
     canonical = json.dumps([path, name, body], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:24]
+
+
+def body_key(body: Mapping[str, Any]) -> str:
+    """A body's identity without a name or a path (what a journal's ``body_key`` holds)."""
+    return _key("", "", body)
 
 
 def identity_path(path: Path, cwd: Path) -> str:

@@ -28,7 +28,7 @@ from callspec.spec.budget import FileClock
 from callspec.spec.destinations import Rung, repeat_message
 from callspec.spec.documents import check_document
 from callspec.spec.escalation import escalation_of, escalation_problem, number_steps, steps_of
-from callspec.spec.expand import Expander, Row, is_syntax_error, row_label
+from callspec.spec.expand import Expander, Row, is_spec_error, row_label
 from callspec.spec.files import collect_spec_files, display_path
 from callspec.spec.loader import Document, load_file, resolved
 from callspec.spec.model import CallPlan, Plan, PlanOptions, identity_path
@@ -285,7 +285,7 @@ class _Builder:
         if missing:
             raise UsageError("--only: no call named " + ", ".join(repr(n) for n in missing))
         _refuse_twins(self.calls)
-        if not self.calls:
+        if not self.calls and (self.options.only or self.options.tags):
             given = [f"--only {n}" for n in self.options.only] + [
                 f"--tag {t}" for t in self.options.tags
             ]
@@ -359,8 +359,8 @@ class _Where:
         call_path = f"calls[{self.base[1]}]"
         path = f"{call_path}.{arg}" if arg else call_path
         at = source.location if source is not None else self.doc.where(self.base)
-        from_row = source is not None and _templated(source.value) and not is_syntax_error(msg)
-        if self.row is not None and from_row:
+        from_row = source is not None and _templated(source.value)
+        if self.row is not None and from_row and not is_spec_error(msg, self.row):
             label = row_label(self.row, self.name, self.doc.file)
             return Problem(self.row.location, f"{path} {label}", msg)
         if at.file != self.doc.file:

@@ -26,7 +26,11 @@ from callspec.spec.templates import RenderError, render_value
 from callspec.spec.validate import miswritten
 
 Layer = Iterable[tuple[str, Sourced]]
-RESERVED = {"env": "the environment", "call": "the call's name and index"}
+RESERVED = {
+    "env": "the environment",
+    "call": "the call's name and index",
+    "row": "the roster row of a call with each:",
+}
 
 
 class Literal(str):

@@ -217,8 +217,9 @@ def test_a_journal_that_matches_no_call_is_refused(tmp_path: Path) -> None:
     other = _project(tmp_path / "other", 3)
     mine = _project(tmp_path / "mine", 0)
     spec = yaml.safe_load((other / "calls.yaml").read_text())
-    for call in spec["calls"]:
-        call["name"] = "renamed-" + call["name"]
+    for call in spec["calls"]:  # other calls: names and phones (the same body under
+        call["name"] = "renamed-" + call["name"]  # another name is the same call, renamed)
+        call["to"] = call["to"].replace("+1415555", "+1415666")
     (mine / "calls.yaml").write_text(yaml.safe_dump(spec))
     journal = tmp_path / "journal.jsonl"
     with sandbox() as sb:

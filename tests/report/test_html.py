@@ -145,6 +145,20 @@ def test_timeline_merges_touching_marks_of_a_kind_only() -> None:
     assert len(marks) == 1 + 500  # the others: one rect per row
 
 
+def test_timeline_marks_where_sending_stopped() -> None:
+    doc = report_document(_run(MIXED), Redactor())
+    assert _timeline(doc["calls"])["stop_x"] is None
+    assert "<line" not in render_html(doc)
+    # attempts at :00..:03 (40 ms each), sending stopped at :05: the axis reaches the stop
+    stop = {"kind": "bail", "reason": "3 calls in a row <no answer>", "time": T0[:17] + "05Z"}
+    timeline = _timeline(doc["calls"], stop)
+    assert timeline["span_ms"] == 5000 and timeline["stop_x"] == 1000.0
+    doc["stopped"] = stop
+    page = render_html(doc)
+    line = re.search(r'<line x1="1000.0"[^>]*class="stop"[^>]*><title>([^<]*)</title>', page)
+    assert line and line.group(1) == "sending stopped (bail): 3 calls in a row &lt;no answer&gt;"
+
+
 # -- through the CLI: run --html and callspec report --html ---------------------------
 
 
@@ -188,6 +202,67 @@ def test_report_refuses(
     assert result.exit_code == ExitCode.USAGE, result.output
     assert message in result.stderr
     assert not Path("page.html").exists()
+
+
+def _edited_report(tmp_path: Path, old: str, new: str) -> Path:
+    out = io.StringIO()
+    REPORTERS["json"].write(_run(MIXED[:1]), Redactor(), out)
+    assert old in out.getvalue()
+    path = tmp_path / "r.json"
+    path.write_text(out.getvalue().replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('"started": "2024-05-01T12:00:00Z"', '"started": "2024-13-01T12:00:00Z"', "$.started"),
+        ('"finished": "2024-05-01T12:01:00Z"', '"finished": "12:01"', "$.finished"),
+        ('"line": 3', '"line": 1' + "0" * 400, "$.calls[0].line: the number is too large"),
+        ('"from": ', '"n": -1' + "0" * 400 + ', "from": ', "$.calls[0].body.n: the number is"),
+        ('"from": ', '"\\udc80": 1, "from": ', "$.calls[0].body: a key holds a lone surrogate"),
+        ('"tags": [', '"tags": ["\\ud83d", ', "$.calls[0].tags[0]: holds a lone surrogate"),
+    ],
+)
+def test_report_refuses_what_no_run_writes(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    """A hand-edited report: a time that is no RFC 3339 date-time (the schema's format),
+    an integer too large for a float, a lone surrogate: exit 2 naming the file and where."""
+    report = _edited_report(tmp_path, old, new)
+    result = invoke(["report", report, "--html", tmp_path / "p.html"])
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert f"{report} is not a callspec report" in result.stderr
+    assert message in result.stderr
+    assert not (tmp_path / "p.html").exists()
+
+
+def test_report_masks_as_run_does_and_writes_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The env's token in the page of either command is masked the same way; a short
+    declared secret masks values only, never the page's code or its numbers."""
+    monkeypatch.chdir(tmp_path)
+    token = "tok-2a7c"
+    (tmp_path / "profiles.yaml").write_text(
+        "version: 1\nprofiles:\n  default:\n    secrets: [pin]\n    vars: {pin: '1'}\n"
+        "    defaults: {from: '+14152224444'}\n"
+    )
+    (tmp_path / "calls.yaml").write_text(
+        "version: 1\ncalls:\n  - name: pager\n    caller_name: 'pager {{ env.WHO }}'\n"
+        "    to: '+14155550101'\n"
+        "    answer_url: 'https://u:p@hooks.example.com/a.xml?pin={{ pin }}'\n"
+        "    time_limit: 11\n"
+    )
+    env = {"PLIVO_AUTH_ID": "MAX", "PLIVO_AUTH_TOKEN": token, "WHO": token}
+    args = ["run", "calls.yaml", "--dry-run", "-q", "--report", "r.json", "--html", "p.html"]
+    assert invoke(args, env=env).exit_code == ExitCode.OK
+    assert invoke(["report", "r.json", "--html", "q.html"], env=env).exit_code == ExitCode.OK
+    page = (tmp_path / "p.html").read_text()
+    assert page == (tmp_path / "q.html").read_text()
+    assert token not in page and '"caller_name":"pager ***"' in page
+    assert "https://***@hooks.example.com/a.xml?pin=***" in page
+    assert '"time_limit":11' in page  # the PIN '1' masked the value, not the number 11
 
 
 # -- in a real browser: three launches ----------------------------------------------------

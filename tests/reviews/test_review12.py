@@ -40,11 +40,6 @@ def _placed_to(records: list[dict[str, Any]]) -> list[str]:
 # --- JSON rosters that crash the reader ------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a deeply nested JSON roster is an internal error (RecursionError, exit 1), "
-    "not a located error (exit 3)",
-)
 def test_deeply_nested_json_roster_is_a_located_error(tmp_path: Path) -> None:
     depth = 100_000
     (tmp_path / "d.json").write_text("[" + "[" * depth + "]" * depth + "]")
@@ -54,11 +49,6 @@ def test_deeply_nested_json_roster_is_a_located_error(tmp_path: Path) -> None:
     assert "internal error" not in result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a JSON roster with a 5,000-digit number is an internal error (ValueError: "
-    "int max str digits, exit 1), not a located error as in a YAML roster",
-)
 def test_json_roster_with_a_huge_integer_is_a_located_error(tmp_path: Path) -> None:
     (tmp_path / "d.json").write_text('[{"name": "a", "phone": ' + "1" * 5000 + "}]")
     result = invoke(["validate", _spec(tmp_path, "d.json")])
@@ -70,11 +60,6 @@ def test_json_roster_with_a_huge_integer_is_a_located_error(tmp_path: Path) -> N
 # --- a variable named row ---------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a variable named 'row' (spec vars or --var row=...) beside each: is an "
-    "internal error (KeyError: 'row', exit 1) instead of 'row is reserved' (exit 3)",
-)
 @pytest.mark.parametrize("where", ["spec", "command line"])
 def test_a_variable_named_row_beside_each_is_a_located_error(tmp_path: Path, where: str) -> None:
     (tmp_path / "d.csv").write_text("name,phone\nann,+14155550100\n")
@@ -93,11 +78,6 @@ def test_a_variable_named_row_beside_each_is_a_located_error(tmp_path: Path, whe
 # --- row values silently lost -----------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a roster column named 'index' is silently replaced by row.index: the call "
-    "is sent with the row's position instead of the column's value, no error or warning",
-)
 def test_a_column_named_index_is_not_silently_replaced(tmp_path: Path) -> None:
     (tmp_path / "d.csv").write_text("name,phone,index\nann,+14155550100,7\n")
     spec = _spec(tmp_path, "d.csv", extra='    caller_name: "n{{ row.index }}"\n')
@@ -115,13 +95,6 @@ def _run(spec: Path, url: str, journal: Path, *extra: str) -> None:
     assert result.exit_code == ExitCode.OK, result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="resume: a row whose name changed since it was placed (a typo fixed, or the same "
-    "name re-exported in NFD; same phone, same body) is sent again: the same phone "
-    "rings twice, though the issue promises a row "
-    "whose values changed is skipped with the reason",
-)
 @pytest.mark.parametrize(
     ("before", "after"),
     [
@@ -150,11 +123,6 @@ def test_a_row_renamed_since_it_was_placed_is_not_sent_again(
     assert calls[f"page-{after}"]["outcome"] == "skipped"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="resume with names made of row.index: inserting a row resends the "
-    "last row, already placed (it rings twice), and the new row is skipped as 'changed'",
-)
 def test_inserting_a_row_with_index_names_rings_no_phone_twice(tmp_path: Path) -> None:
     write_profiles(tmp_path)
     roster = tmp_path / "d.csv"
@@ -177,11 +145,6 @@ def test_inserting_a_row_with_index_names_rings_no_phone_twice(tmp_path: Path) -
 # --- a spec's mistake reported once per row ---------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a template reading a column the roster lacks (a typo in the spec) is reported "
-    "once per row at the data file (500 rows: 500 identical errors), never at the spec's line",
-)
 def test_a_missing_column_is_reported_once_at_the_spec(tmp_path: Path) -> None:
     rows = "".join(f"n{i},+1415{i:07d}\n" for i in range(500))
     (tmp_path / "d.csv").write_text("name,phone\n" + rows)
@@ -195,11 +158,6 @@ def test_a_missing_column_is_reported_once_at_the_spec(tmp_path: Path) -> None:
 # --- inconsistent readers ---------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a JSON roster row with a key written twice silently keeps the last value, where "
-    "a CSV header or a YAML roster naming a column twice is refused",
-)
 def test_a_json_row_naming_a_column_twice_is_refused(tmp_path: Path) -> None:
     (tmp_path / "d.json").write_text(
         '[{"name": "ann", "phone": "+14155550100", "phone": "+14155550199"}]'
@@ -209,11 +167,6 @@ def test_a_json_row_naming_a_column_twice_is_refused(tmp_path: Path) -> None:
     assert "d.json:1:" in result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a symlinked spec: the roster is looked up beside the link but must lie inside "
-    "the real spec's folder, so a roster beside both is refused as 'outside the spec's folder'",
-)
 def test_a_symlinked_spec_finds_its_roster(tmp_path: Path) -> None:
     real, link = tmp_path / "real", tmp_path / "link"
     real.mkdir()
@@ -228,11 +181,6 @@ def test_a_symlinked_spec_finds_its_roster(tmp_path: Path) -> None:
     assert result.exit_code == ExitCode.OK, result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="each_where written as a template ('{{ row.team == \"x\" }}', the natural slip) "
-    "gets Jinja's \"expected token ':', got '}'\" with no hint that it is an expression",
-)
 def test_each_where_written_as_a_template_says_it_is_an_expression(tmp_path: Path) -> None:
     (tmp_path / "d.csv").write_text("name,phone,team\nann,+14155550100,x\n")
     spec = _spec(tmp_path, "d.csv")
@@ -248,12 +196,6 @@ def test_each_where_written_as_a_template_says_it_is_an_expression(tmp_path: Pat
 # --- names made of data -----------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a name rendered from a roster row may hold control characters (ESC, NUL, a "
-    "quoted newline in a CSV cell): run prints them raw, so a row can recolour the "
-    "terminal or forge a progress line",
-)
 def test_control_characters_in_a_rendered_name_do_not_reach_the_terminal(
     tmp_path: Path,
 ) -> None:
@@ -271,11 +213,6 @@ def test_control_characters_in_a_rendered_name_do_not_reach_the_terminal(
     assert not any(line.startswith("[9/9]") for line in result.output.splitlines()), result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a YAML roster's NO/yes/on/off become booleans silently (the Norway problem): "
-    "a row {name: NO} pages as 'page-False', where a spec's name: no is refused",
-)
 def test_a_yaml_roster_value_no_is_not_silently_false(tmp_path: Path) -> None:
     (tmp_path / "d.yaml").write_text('- {name: NO, phone: "+14155550100"}\n')
     result = invoke(["render", _spec(tmp_path, "d.yaml"), "--format", "json"])
@@ -285,11 +222,6 @@ def test_a_yaml_roster_value_no_is_not_silently_false(tmp_path: Path) -> None:
 # --- odd roster paths -------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an each: path with a NUL byte (ValueError), a name over 255 bytes or a path "
-    "over PATH_MAX (OSError ENAMETOOLONG) is an internal error (exit 1), not a located one",
-)
 @pytest.mark.parametrize(
     "each",
     ['"x\\0/d.csv"', '"' + "a" * 300 + '.csv"', '"' + "a/" * 3000 + 'd.csv"'],
@@ -302,11 +234,6 @@ def test_an_unusable_roster_path_is_a_located_error(tmp_path: Path, each: str) -
     assert "internal error" not in result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a spec whose each_where keeps no row (README: 'a warning, the call places "
-    "nothing') fails validate with exit 2 and the garbled 'no call matches  in the given specs'",
-)
 def test_each_where_keeping_no_row_is_only_a_warning(tmp_path: Path) -> None:
     (tmp_path / "d.csv").write_text("name,phone\nann,+14155550100\n")
     spec = _spec(tmp_path, "d.csv")
@@ -319,11 +246,6 @@ def test_each_where_keeping_no_row_is_only_a_warning(tmp_path: Path) -> None:
     assert result.exit_code == ExitCode.OK, result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an each_where error names the call by its unrendered template "
-    "(call 'page-{{ row.name }}', row 1 ...) where every other row error names 'page-ann'",
-)
 def test_an_each_where_error_names_the_rendered_call(tmp_path: Path) -> None:
     (tmp_path / "d.csv").write_text("name,phone\nann,+14155550100\n")
     spec = _spec(tmp_path, "d.csv")
@@ -333,3 +255,141 @@ def test_an_each_where_error_names_the_rendered_call(tmp_path: Path) -> None:
     result = invoke(["validate", spec])
     assert result.exit_code == ExitCode.INVALID
     assert "(call 'page-ann', row 1" in result.output, result.output
+
+
+# --- resume: the general case behind the two findings above ----------------------------------
+
+
+def _plan_call(name: str, to: str, path: str = "calls.yaml", **more: str) -> Any:
+    from callspec.spec.model import CallPlan
+
+    body = {"from": "+14152224444", "to": to, "answer_url": "https://h.example.com/a", **more}
+    return CallPlan(path, 5, 0, name, (), None, body, spec_path=path, abs_path="/p/" + path)
+
+
+def _journaled(call: Any, state: str = "fired") -> Any:
+    from callspec.delivery.entries import JournalEntry
+
+    return JournalEntry(
+        call.key, call.name, call.spec_file, state, "run-1", None, call.spec_path,
+        None, call.abs_path, call.legacy_key, call.content_key, None, call.body_key,
+        str(call.body["to"]),
+    )  # fmt: skip
+
+
+def test_resume_matches_journal_entries_to_calls_one_to_one() -> None:
+    """An entry speaks for one call: by key, then body (renamed), then name or phone (changed)."""
+    from callspec.delivery.resume import ResumeIndex
+
+    placed = [
+        _plan_call("a", "+14155550001"),
+        _plan_call("b", "+14155550002"),
+        _plan_call("c", "+14155550003"),
+        _plan_call("twin", "+14155550004"),  # placed once, its twin (same body) never
+    ]
+    entries = {e.key: e for e in map(_journaled, placed)}
+    now = [
+        placed[0],  # unchanged
+        _plan_call("b-renamed", "+14155550002"),  # same body
+        _plan_call("c-renamed", "+14155550003", caller_name="C"),  # same file and phone
+        placed[3],
+        _plan_call("twin-2", "+14155550004", path="other.yaml"),  # same body, another call
+        _plan_call("new", "+14155550009"),
+    ]
+    found = ResumeIndex(entries).match_all(now)
+    assert [m and (m.entry.name, m.how) for m in found] == [
+        ("a", "same"),
+        ("b", "renamed"),
+        ("c", "changed"),
+        ("twin", "same"),
+        None,  # the twin's entry speaks for the twin: this one was never placed
+        None,
+    ]
+
+
+def test_a_journal_without_body_keys_still_matches_a_renamed_call(tmp_path: Path) -> None:
+    """Journals written before ``body_key``: the started line's body gives it."""
+    import json
+
+    from callspec.delivery.entries import read_journal
+    from callspec.delivery.resume import ResumeIndex
+
+    old = _plan_call("alcie", "+14155550001")
+    lines = [
+        {"event": "started", "run_id": "r1", "key": old.key, "name": old.name,
+         "spec_file": old.spec_file, "spec_path": old.spec_path, "body": dict(old.body)},
+        {"event": "finished", "run_id": "r1", "key": old.key, "name": old.name,
+         "spec_file": old.spec_file, "outcome": "fired"},
+    ]  # fmt: skip
+    journal = tmp_path / "j.jsonl"
+    journal.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    [found] = ResumeIndex(read_journal(journal)).match_all([_plan_call("alice", "+14155550001")])
+    assert found is not None and found.how == "renamed" and found.entry.state == "fired"
+
+
+def test_a_column_some_rows_lack_is_reported_at_each_such_row(tmp_path: Path) -> None:
+    """Only a column no row has is the spec's mistake; one some rows lack is theirs."""
+    (tmp_path / "d.json").write_text(
+        '[{"name": "a", "phone": "+14155550100", "pin": "1"},\n'
+        ' {"name": "b", "phone": "+14155550101"},\n'
+        ' {"name": "c", "phone": "+14155550102"}]'
+    )
+    spec = _spec(tmp_path, "d.json", extra='    caller_name: "{{ row.pin }}"\n')
+    result = invoke(["validate", spec])
+    assert result.exit_code == ExitCode.INVALID
+    assert "d.json:2:2: calls[0].caller_name (call 'page-b', row 2" in result.output
+    assert "d.json:3:2: calls[0].caller_name (call 'page-c', row 3" in result.output
+
+
+def test_yaml_roster_words_stay_as_written_and_true_stays_a_boolean(tmp_path: Path) -> None:
+    (tmp_path / "d.yaml").write_text(
+        '- {name: NO, phone: "+14155550100", on: yes, ok: true}\n'
+        '- name: Off\n  phone: "+14155550101"\n  on: y\n  ok: False\n'
+    )
+    extra = '    caller_name: "{{ row.on }}-{{ row.ok }}"\n'
+    result = invoke(["render", _spec(tmp_path, "d.yaml", extra=extra), "--format", "json"])
+    assert result.exit_code == ExitCode.OK, result.output
+    for shown in ('"page-NO"', '"yes-True"', '"page-Off"', '"y-False"'):
+        assert shown in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "where"),
+    [
+        ("d.json", '[{"name": "a", "phone": "+14155550100", "index": 1}]', "d.json:1:2:"),
+        ("d.yaml", '- {name: a, phone: "+14155550100"}\n- {name: b, index: 2}\n', "d.yaml:2:3:"),
+    ],
+)
+def test_a_column_named_index_is_refused_in_every_roster(
+    tmp_path: Path, file: str, text: str, where: str
+) -> None:
+    (tmp_path / file).write_text(text)
+    result = invoke(["validate", _spec(tmp_path, file)])
+    assert result.exit_code == ExitCode.INVALID, result.output
+    assert f"{where} calls[0].each: a column named 'index'" in result.output
+
+
+def test_a_written_call_name_with_control_characters_is_refused(tmp_path: Path) -> None:
+    spec = tmp_path / "calls.yaml"
+    spec.write_text(SPEC.replace("    each: EACH\n", "").replace("NAME", "a\\e[31mb"))
+    result = invoke(["validate", spec])
+    assert result.exit_code == ExitCode.INVALID
+    assert "\x1b" not in result.output
+    assert "control characters" in result.output
+
+
+def test_a_run_whose_each_where_keeps_no_row_sends_nothing_and_says_so(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    (tmp_path / "d.csv").write_text("name,phone\nann,+14155550100\n")
+    spec = _spec(tmp_path, "d.csv")
+    spec.write_text(
+        spec.read_text().replace("    each: d.csv\n", '    each: d.csv\n    each_where: "false"\n')
+    )
+    report = tmp_path / "r.json"
+    with sandbox() as sb:
+        args = ["run", spec, "--api-url", sb.url, "--report", report]
+        result = invoke(args, cred_env())
+        assert sb.calls == []
+    assert result.exit_code == ExitCode.OK, result.output
+    assert "keeps no row" in result.stderr
+    assert read_report(report)["calls"] == []

@@ -62,12 +62,6 @@ def _bodies_json(page: str) -> str:
 # -- a server's answer with a lone surrogate escape --------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HIGH: an API answer whose JSON message holds a lone surrogate escape (\\ud800, "
-    "valid JSON) makes run end in 'internal error' (exit 1): the calls were placed but "
-    "neither report.json nor the --html page is written",
-)
 def test_server_message_with_lone_surrogate_still_writes_report_and_page(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -83,13 +77,6 @@ def test_server_message_with_lone_surrogate_still_writes_report_and_page(
     assert (tmp_path / "r.json").exists() and (tmp_path / "p.html").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HIGH: a spec reading a non-UTF-8 environment variable ({{ env.WHO }} with "
-    "WHO=Ren\\xe9, as Python decodes it: a lone surrogate) places the call, then ends in "
-    "'internal error' (exit 1): no report.json, no --html page (a bare run even prints "
-    "'report: FILE' for a report it never wrote)",
-)
 def test_non_utf8_env_value_still_writes_report_and_page(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -127,12 +114,6 @@ def _short_secret_run(tmp_path: Path, pin: str) -> tuple[str, str]:
     return (tmp_path / "p.html").read_text(), (tmp_path / "q.html").read_text()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HIGH: run --html passes the finished page through the redactor again, so a "
-    "short declared secret (PIN '100') rewrites the page's own code: 'var PART = ***' "
-    "and '\"time_limit\":***' in the bodies JSON; the page differs from callspec report's",
-)
 def test_short_secret_keeps_page_code_and_byte_identity(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -143,13 +124,6 @@ def test_short_secret_keeps_page_code_and_byte_identity(
     assert page == rebuilt
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HIGH: in a real browser, a page written by run --html with a declared secret "
-    "'2000' (a PIN) has a dead script ('rows.length <= ***'): the filter never shows "
-    "and, as .js hides each call's details until clicked, no call's message, attempts "
-    "or body can be opened",
-)
 def test_short_secret_page_still_works_in_a_browser(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -169,11 +143,6 @@ def _dump_dom(url: str) -> str:
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LOW: the fragment is read with URLSearchParams, so a '+' reads as a space: "
-    "a link searching a phone number as written (#q=+14155550001, E.164) shows 0 calls",
-)
 def test_fragment_search_for_an_e164_number(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -185,12 +154,6 @@ def test_fragment_search_for_an_e164_number(
     assert re.search(r'id="shown">1 of 3 shown<', dom), re.findall(r'id="shown">[^<]*', dom)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LOW: the userinfo mask runs over the rendered page, across JSON fields of the "
-    "bodies script: a body {'a': 'see http://', 'b': 'ops@example.com'} loses its 'b' "
-    "in run --html's page and differs from the page rebuilt from the JSON",
-)
 def test_userinfo_mask_does_not_rewrite_bodies_across_fields() -> None:
     run = _run({"a": "see http://", "b": "ops@example.com"})
     out = io.StringIO()
@@ -203,12 +166,6 @@ def test_userinfo_mask_does_not_rewrite_bodies_across_fields() -> None:
 # -- a report JSON edited by hand ---------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MEDIUM: a report whose string holds a lone surrogate escape (valid JSON, "
-    "passes the schema) makes callspec report end in 'internal error: "
-    "UnicodeEncodeError' (exit 1) instead of a usage error naming the file",
-)
 def test_report_with_lone_surrogate_is_a_clear_error_or_a_page(tmp_path: Path) -> None:
     report = _report_file(tmp_path, '"name": "n"', '"name": "n\\ud800"')
     result = invoke(["report", report, "--html", tmp_path / "p.html"])
@@ -216,11 +173,6 @@ def test_report_with_lone_surrogate_is_a_clear_error_or_a_page(tmp_path: Path) -
     assert result.exit_code in (ExitCode.OK, ExitCode.USAGE), result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LOW: a report with an integer too large for a float (duration_ms: 1e400 "
-    "written as digits; valid JSON and schema) ends in 'internal error: OverflowError'",
-)
 def test_report_with_huge_integer_is_a_clear_error(tmp_path: Path) -> None:
     report = _report_file(tmp_path, '"duration_ms": 40.0', '"duration_ms": 1' + "0" * 400)
     result = invoke(["report", report, "--html", tmp_path / "p.html"])
@@ -228,12 +180,6 @@ def test_report_with_huge_integer_is_a_clear_error(tmp_path: Path) -> None:
     assert result.exit_code == ExitCode.USAGE, result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LOW: the report schema's format: date-time is not enforced: a hand-edited "
-    "'started': 'yesterday' is accepted (exit 0); the page shows duration '?' and drops "
-    "the attempt from the timeline silently",
-)
 def test_report_with_a_time_that_is_no_time_is_refused(tmp_path: Path) -> None:
     report = _report_file(tmp_path, '"2024-05-01T12:00:00Z"', '"yesterday"')
     result = invoke(["report", report, "--html", tmp_path / "p.html"])
@@ -244,12 +190,6 @@ def test_report_with_a_time_that_is_no_time_is_refused(tmp_path: Path) -> None:
 # -- the timeline -------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LOW: the issue wants 'the bail point visible at a glance' on the timeline; "
-    "a run stopped by --bail draws only the attempts' rects: nothing in the SVG marks "
-    "when or where sending stopped (the header alone says so)",
-)
 def test_timeline_marks_the_bail_point(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     write_spec(tmp_path, 3)
@@ -266,13 +206,6 @@ def test_timeline_marks_the_bail_point(tmp_path: Path, monkeypatch: pytest.Monke
 # -- callspec report and the redactor -----------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MEDIUM: callspec report writes the page without any redactor (run --html "
-    "masks the page): with PLIVO_AUTH_TOKEN in the environment, a report.json that holds "
-    "the token or a URL's userinfo (hand-edited, merged, older tool) puts both in the page, "
-    "while the same command's error texts mask them",
-)
 def test_report_command_masks_the_env_token_and_userinfo(tmp_path: Path) -> None:
     token = "tok-3f9a1c7e-very-secret-0000"
     report = _report_file(tmp_path, '"api_url": "http://127.0.0.1:1"', '"api_url": "X"')
@@ -288,11 +221,6 @@ def test_report_command_masks_the_env_token_and_userinfo(tmp_path: Path) -> None
     assert "hunter2" not in page
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MEDIUM: a spec file whose name is not UTF-8 (caf\\xe9.yaml, any Linux name) "
-    "makes run --dry-run end in 'internal error' (exit 1) with no report and no page",
-)
 def test_non_utf8_spec_file_name_still_writes_report_and_page(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

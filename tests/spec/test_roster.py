@@ -169,12 +169,12 @@ def test_a_missing_column_names_the_columns(tmp_path: Path) -> None:
     path = spec(tmp_path)
     path.write_text(path.read_text() + '    caller_name: "{{ row.nmae }}"\n')
     found = problems(path)
-    assert len(found) == 3
-    assert found[0] == (
-        "oncall.csv:2:1: calls[0].caller_name (call 'page-alice', row 1 in roster.yaml): "
+    # A column no row has is the spec's typo: once, at the spec's line (review 12).
+    assert found == [
+        "roster.yaml:10:18: calls[0].caller_name: "
         "template error: column 'nmae' is not in oncall.csv (its columns: name, phone, team; "
         "and row.index)"
-    )
+    ]
 
 
 def test_a_name_clash_names_both_rows(tmp_path: Path) -> None:
@@ -289,9 +289,13 @@ def test_json_rows_are_located_at_their_lines(tmp_path: Path) -> None:
 
 def test_each_where_errors_and_each_where_without_each(tmp_path: Path) -> None:
     found = problems(spec(tmp_path, extra='    each_where: "row.tema == 1"\n'))
-    assert len(found) == 3
-    assert found[0].startswith("oncall.csv:2:1: calls[0].each_where (call 'page-{{ row.name }}'")
+    # A column no row has is the spec's typo: once, at the spec's line (review 12).
+    assert len(found) == 1
+    assert found[0].startswith("roster.yaml:10:17: calls[0].each_where: template error: ")
     assert "column 'tema' is not in oncall.csv" in found[0]
+    found = problems(spec(tmp_path, extra='    each_where: "row.name / 0"\n'))
+    assert len(found) == 3  # a row's value: at each row, the call named as rendered
+    assert found[0].startswith("oncall.csv:2:1: calls[0].each_where (call 'page-alice', row 1")
     path = tmp_path / "plain.yaml"
     path.write_text(HEADER + "  - name: c\n    to: '+14152220001'\n    each_where: 'true'\n")
     assert problems(path) == ["plain.yaml:6:5: calls[0]: 'each_where' needs 'each' beside it"]
