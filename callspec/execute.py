@@ -151,7 +151,8 @@ def _maybe_sandbox(
         auth_id=creds.auth_id,
         auth_token=creds.auth_token,
         simulate=request.simulate,
-        simulate_log=cast(TextIO, _Masked(err, redactor)),
+        # --quiet: no step lines (the report keeps every step), only problems and the summary.
+        simulate_log=None if request.outputs.quiet else cast(TextIO, _Masked(err, redactor)),
     )
     with Sandbox(config) as box:
         yield replace(options, mode="sandbox", api_url=box.url, credentials=creds)
@@ -354,8 +355,10 @@ def _check_urls(
     checks = check_plan(plan.calls, request.check, stop=stop)
     if stop is not None and stop.is_set():  # interrupted: the runner records it, sends nothing
         return checks
+    quiet = request.outputs.quiet  # only the problems and the one-line summary (CheckFailed)
     if all(c.ok for c in checks):
-        err.write(f"callspec: {check_totals(checks)}\n")
+        if not quiet:
+            err.write(f"callspec: {check_totals(checks)}\n")
         return checks
     mode: Mode = "sandbox" if request.sandbox else request.options.mode
     started = now_iso()
@@ -370,12 +373,13 @@ def _check_urls(
         files=plan.files,
         checks=checks,
     )
-    for line in check_rows(checks, mask):
+    for line in () if quiet else check_rows(checks, mask):
         out.write(line + "\n")
     for problem in check_problems(checks):
         err.write(mask.text(str(problem)) + "\n")
     _write_outputs(failed, report_path, request.outputs, environ, mask, err, stop)
-    out.write(f"report: {report_path}\n")
+    if not quiet:
+        out.write(f"report: {report_path}\n")
     raise CheckFailed(f"{check_totals(checks)}; nothing was sent")
 
 
