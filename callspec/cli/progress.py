@@ -1,15 +1,16 @@
-"""The run's progress bar on a terminal: the count, the rate and the time left, on one line.
+"""The run's progress bar on a terminal: click's, with the count, the rate and the time left.
 
 ``callspec run`` hands :func:`bar_factory` to the library, which calls it once
 the plan is known (the library never imports click).  Off a terminal there is no
 bar and no cost: the factory is not made, and the run prints plain lines.
 
-Each redraw reads the terminal's width again (a resized window, SIGWINCH, is
-followed at the next redraw) and fits the line to it: the bar narrows, then the
-rate goes, then the line is cut, so it never wraps.  The rate and the time left
-count only calls that were sent (not those skipped by ``--resume`` or a halt).
-The bar hides the cursor while drawn; :func:`show_cursor` gives it back from a
-second Ctrl-C that quits at once.
+The drawing is click's ``progressbar``; what callspec adds is the fitting.  Before
+each redraw the terminal's width is read again (a resized window, SIGWINCH, is
+followed at the next redraw) and the line is fitted to it: the bar narrows, then
+the rate goes, and a terminal too narrow for even the count gets no bar, so it
+never wraps.  The rate and the time left count only calls that were sent (not
+those skipped by ``--resume`` or a halt).  click hides the cursor while the bar is
+drawn; :func:`show_cursor` gives it back from a second Ctrl-C that quits at once.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ import shutil
 import time
 from typing import TYPE_CHECKING, TextIO
 
+import click
+
 if TYPE_CHECKING:
     from callspec.report.progress import Bar, BarFactory
 
 _CLEAR = "\r\x1b[2K"  # back to the line's start and erase it
-_HIDE_CURSOR = "\x1b[?25l"
-_SHOW_CURSOR = "\x1b[?25h"
-_LABEL = "calls  ["
+_SHOW_CURSOR = "\x1b[?25h"  # click hides it while the bar is drawn
+_LABEL = "calls  ["  # click's template: "%(label)s  [%(bar)s]  %(info)s"
 _BAR_WIDTH = 24  # at most; narrower on a narrow terminal
 _BAR_MIN = 6  # below this the rate gives its room to the bar
 
@@ -46,8 +48,8 @@ def show_cursor() -> None:
 
 
 class TerminalBar:
-    """A one-line bar redrawn in place as calls finish: ``calls  [###---]  3/12  2.0
-    calls/s, 5 s left``."""
+    """click's bar driven by the count of finished calls, fitted to the terminal at each
+    redraw: ``calls  [###---]  3/12  2.0 calls/s, 5 s left``."""
 
     def __init__(self, total: int, stream: TextIO) -> None:
         self.total = total
@@ -55,8 +57,20 @@ class TerminalBar:
         self.first: float | None = None  # when the first sent call's result came
         self.done = 0
         self.sent = 0
-        self._drawn: str | None = None
-        self._draw()
+        self._show_rate = True
+        self._bar = click.progressbar(
+            None,
+            length=total,
+            label="calls",
+            show_eta=False,  # its own estimate: rate and seconds left, below
+            show_pos=True,
+            show_percent=False,
+            item_show_func=self._info,
+            file=stream,
+            width=_BAR_WIDTH,
+        )
+        self._bar._is_atty = True  # --progress: drawn even where stderr is no terminal
+        self._render()
 
     def _columns(self) -> int:
         """The terminal's width now (read again at each redraw: it may have been resized)."""
@@ -77,49 +91,57 @@ class TerminalBar:
         rate = (self.sent - 1) / elapsed
         return f"{rate:.1f} calls/s, {_duration((self.total - self.done) / rate)} left"
 
-    def line(self, columns: int) -> str:
-        """The bar's line fitted to ``columns`` (one column kept free: no wrap)."""
-        room = max(columns - 1, len(_LABEL))
+    def _info(self, _: object) -> str | None:
+        return self._rate() if self._show_rate else None
+
+    def _fit(self, columns: int) -> bool:
+        """Set click's bar width (and whether the rate shows) for ``columns``, one column
+        kept free; False when not even the count fits (then nothing is drawn)."""
+        room = columns - 1
         count = f"{self.done}/{self.total}"
         rate = self._rate()
-        for info in ([count, rate] if rate else [count], [count]):
-            text = "  ".join(info)
+        for show_rate in (True, False) if rate else (False,):
+            text = f"{count}  {rate}" if show_rate else count
             width = min(_BAR_WIDTH, room - len(_LABEL) - len("]  ") - len(text))
-            if width >= _BAR_MIN or len(info) == 1:
+            if width >= _BAR_MIN:
                 break
-        width = max(width, 0)
-        filled = width * self.done // self.total if self.total else width
-        return f"{_LABEL}{'#' * filled}{'-' * (width - filled)}]  {text}"[:room]
+        self._show_rate, self._bar.width = show_rate, max(width, 0)
+        # click pads a shorter line to the longest drawn so far: never past the room.
+        if self._bar.max_width is not None:
+            self._bar.max_width = min(self._bar.max_width, room)
+        return width >= 0
 
-    def _draw(self, again: bool = False) -> None:
-        line = self.line(self._columns())
-        if line == self._drawn and not again:
+    def line(self, columns: int) -> str:
+        """The bar's line as drawn on a terminal ``columns`` wide ("" when it does not fit)."""
+        return self._bar.format_progress_line() if self._fit(columns) else ""
+
+    def _render(self, again: bool = False) -> None:
+        if not self._fit(self._columns()):
             return
-        if self.stream not in _hidden:
-            _hidden.add(self.stream)
-            self.stream.write(_HIDE_CURSOR)
-        self._drawn = line
-        self.stream.write(_CLEAR + line)
-        self.stream.flush()
+        if again:
+            self._bar._last_line = None  # drawn again in full (below a note)
+        _hidden.add(self.stream)
+        self._bar.render_progress()
 
     def advance(self, done: int, sent: int) -> None:
         if self.first is None and sent:
             self.first = time.monotonic()
-        self.done, self.sent = done, sent
-        self._draw()
+        steps, self.done, self.sent = done - self.done, done, sent
+        self._bar.make_step(steps)
+        self._render()
 
     def note(self, text: str) -> None:
         self.stream.write(_CLEAR + text + "\n")
         self.stream.flush()
-        self._draw(again=True)  # drawn again in full below the note
+        self._render(again=True)
 
     def close(self) -> None:
         if self.done:
-            self._draw()
-            self.stream.write(_SHOW_CURSOR + "\n")
-        else:  # refused before any call (a guard): no bar left behind
+            self._render()
+            self._bar.render_finish()  # shows the cursor, ends the line
+        else:  # refused before any call (a guard): no bar left behind, the cursor shown
             self.stream.write(_CLEAR + _SHOW_CURSOR)
-        self.stream.flush()
+            self.stream.flush()
         _hidden.discard(self.stream)
 
 
