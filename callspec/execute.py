@@ -151,7 +151,8 @@ def _maybe_sandbox(
         auth_id=creds.auth_id,
         auth_token=creds.auth_token,
         simulate=request.simulate,
-        simulate_log=cast(TextIO, _Masked(err, redactor)),
+        # --quiet: no step lines (the report keeps every step), only problems and the summary.
+        simulate_log=None if request.outputs.quiet else cast(TextIO, _Masked(err, redactor)),
     )
     with Sandbox(config) as box:
         yield replace(options, mode="sandbox", api_url=box.url, credentials=creds)
@@ -269,6 +270,8 @@ def execute(
         _write_outputs(empty, report_path, outputs, environ, mask, err, stop)
         return empty, report_path
     checks = _check_urls(request, plan, selection, report_path, environ, out, err, stop)
+    if request.simulate is not None and request.simulate.answer_by:
+        _warn_undialed(request.simulate, plan, err, environ)
     redactor = Redactor(environment_secrets(environ))  # a dry run too: as callspec report
     with _maybe_sandbox(plan, run_options, request, environ, err, stop, redactor) as options:
         drawn = bar(len(plan.calls)) if bar is not None and outputs.progress is not False else None
@@ -280,7 +283,7 @@ def execute(
                     f"callspec: resuming from {options.resume}: {runner.resume_matched} of its "
                     "calls are in this run"
                 )
-            if options.mode != "dry-run":
+            if options.mode != "dry-run" and not (stop is not None and stop.is_set()):
                 where = "the embedded sandbox at " if options.mode == "sandbox" else ""
                 progress.note(
                     f"callspec: sending {len(plan.calls)} call(s) to {where}{runner.api_url()} "
@@ -312,6 +315,25 @@ def execute(
     return result, report_path
 
 
+def _warn_undialed(
+    simulate: SimulationConfig, plan: Plan, err: TextIO, environ: Mapping[str, str]
+) -> None:
+    """``--answer-by`` naming a destination no call dials: said, not silently unused."""
+    from callspec.sandbox.outcomes import undialed
+
+    mask = Redactor(environment_secrets(environ))
+    mask.add(s for c in plan.calls for s in c.secret_values)
+    dialed = (d for c in plan.calls for d in str(c.body.get("to", "")).split("<"))
+    for destination, close in undialed(simulate.answer_by, dialed):
+        hint = f" (did you mean {close}?)" if close else ""
+        err.write(
+            mask.text(
+                f"callspec: warning: --answer-by {destination}: no call dials it; "
+                f"its outcome is never played{hint}\n"
+            )
+        )
+
+
 def _check_urls(
     request: RunRequest,
     plan: Plan,
@@ -333,8 +355,10 @@ def _check_urls(
     checks = check_plan(plan.calls, request.check, stop=stop)
     if stop is not None and stop.is_set():  # interrupted: the runner records it, sends nothing
         return checks
+    quiet = request.outputs.quiet  # only the problems and the one-line summary (CheckFailed)
     if all(c.ok for c in checks):
-        err.write(f"callspec: {check_totals(checks)}\n")
+        if not quiet:
+            err.write(f"callspec: {check_totals(checks)}\n")
         return checks
     mode: Mode = "sandbox" if request.sandbox else request.options.mode
     started = now_iso()
@@ -349,12 +373,13 @@ def _check_urls(
         files=plan.files,
         checks=checks,
     )
-    for line in check_rows(checks, mask):
+    for line in () if quiet else check_rows(checks, mask):
         out.write(line + "\n")
     for problem in check_problems(checks):
         err.write(mask.text(str(problem)) + "\n")
     _write_outputs(failed, report_path, request.outputs, environ, mask, err, stop)
-    out.write(f"report: {report_path}\n")
+    if not quiet:
+        out.write(f"report: {report_path}\n")
     raise CheckFailed(f"{check_totals(checks)}; nothing was sent")
 
 

@@ -11,12 +11,16 @@ import base64
 import html
 import json
 import re
+import string
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 MASK = "***"
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]*@")
+#: Characters no encoder percent-encodes (RFC 3986's unreserved, but ``~``, which
+#: Python's ``quote`` encoded before 3.7).
+_NEVER_ENCODED = frozenset(string.ascii_letters + string.digits + "-._")
 
 
 def mask_userinfo(text: str) -> str:
@@ -47,6 +51,33 @@ def spellings(secret: str) -> set[str]:
     }
 
 
+def _percent(byte: int) -> str:
+    """``%7C`` or ``%7c`` (a regex): encoders differ on the hex digits' case."""
+    return "%" + "".join(f"[{d.upper()}{d.lower()}]" if d.isalpha() else d for d in f"{byte:02X}")
+
+
+def encoded_pattern(secret: str) -> str | None:
+    """A regex matching ``secret`` percent-encoded in any way: each character that an
+    encoder may escape as it is or as ``%XX`` (UTF-8, either hex case), a space also as
+    ``+``.  So every mix of ``quote``/``quote_plus``/``urlencode`` with any ``safe`` set,
+    ``requests``' ``requote_uri`` (``a|b@c^d`` on the wire is ``a%7Cb@c%5Ed``) and
+    JavaScript's ``encodeURI*`` is one pattern.  None when nothing in it is ever encoded.
+    """
+    if all(c in _NEVER_ENCODED for c in secret):
+        return None
+    parts = []
+    for char in secret:
+        if char in _NEVER_ENCODED:
+            parts.append(re.escape(char))
+            continue
+        # Encoded first: a raw '%' must not match the start of a '%25'.
+        options = ["".join(_percent(b) for b in char.encode("utf-8")), re.escape(char)]
+        if char == " ":
+            options.append(r"\+")
+        parts.append(f"(?:{'|'.join(options)})")
+    return "".join(parts)
+
+
 def environment_secrets(environ: Mapping[str, str]) -> list[str]:
     """The secrets every output must hide before any profile is read: the env's token.
 
@@ -72,6 +103,10 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = (), userinfo: bool = True) -> None:
         self._secrets: list[str] = []
         self._learned: set[str] = set()  # secrets added, each spelled out once
+        #: The secrets an encoder can change, longest first, and their patterns
+        #: (:func:`encoded_pattern`), compiled when first needed.
+        self._encodable: list[tuple[str, str]] = []  # (secret, its spaces as '+')
+        self._patterns: dict[str, re.Pattern[str]] = {}
         #: Mask every URL's userinfo (``https://***@host``); off only for ``render
         #: --format curl``, whose command must send the URLs the spec wrote.
         self.userinfo = userinfo
@@ -87,14 +122,36 @@ class Redactor:
         for secret in new:
             known.update(v for v in spellings(secret) if v)
         self._secrets = sorted(known, key=len, reverse=True)
+        encodable = ((s, s.replace(" ", "+")) for s in new if set(s) - _NEVER_ENCODED)
+        self._encodable = sorted({*self._encodable, *encodable}, key=lambda e: -len(e[0]))
 
     def text(self, text: str) -> str:
         """``text`` with every secret masked, and every URL's userinfo."""
         if self.userinfo:
             text = mask_userinfo(text)
+        if self._encodable and ("%" in text or "+" in text):
+            text = self._decoded(text)
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
+        return text
+
+    def _decoded(self, text: str) -> str:
+        """``text`` with each secret masked however it is percent-encoded there.
+
+        Only the secrets the decoded text holds are looked for; longest first, and
+        before the plain spellings, so a shorter secret's spelling cannot cut a longer
+        one's encoded form in two.
+        """
+        # A space may be '+', '%20' or itself, and a '+' itself: compare with both as '+'.
+        decoded = urllib.parse.unquote(text).replace(" ", "+")
+        for secret, key in self._encodable:
+            if key not in decoded:
+                continue
+            pattern = self._patterns.get(secret)
+            if pattern is None:
+                pattern = self._patterns[secret] = re.compile(encoded_pattern(secret) or "")
+            text = pattern.sub(MASK, text)
         return text
 
     def value(self, value: Any) -> Any:

@@ -1,4 +1,4 @@
-"""The JSON Schemas: where they are, loading them once, and compiled validators.
+"""The JSON Schemas: where they are, loading them once, their derived checks and validators.
 
 ``schemas/`` at the top of the source tree is the single source of truth; the
 wheel carries a copy at ``callspec/schemas`` so an installed ``callspec`` finds
@@ -97,11 +97,28 @@ def compiled_check(name: SchemaName) -> Callable[[Any], bool] | None:
 
 
 @functools.cache
+def derived_check(name: SchemaName) -> Callable[[Any], bool] | None:
+    """An exact ``is_valid`` made from the schema file without jsonschema, or None (see
+    :func:`callspec.fastpaths.derived_check`): a document that passes needs no validator."""
+    from callspec.fastpaths import derived_check as derive
+
+    return derive(load_schema(name), _document)
+
+
+def _document(uri: str) -> dict[str, Any] | None:
+    """The schema whose ``$id`` is ``uri`` (a reference to another schema file)."""
+    for name in SCHEMA_NAMES:
+        if load_schema(name).get("$id") == uri:
+            return load_schema(name)
+    return None
+
+
+@functools.cache
 def quick_check(name: SchemaName) -> Callable[[Mapping[str, Any]], bool]:
     """An exact, fast ``is_valid`` for the call schema (see :mod:`callspec.fastpaths`)."""
     from callspec.fastpaths import build_quick_check
 
-    return build_quick_check(validator(name), _registry())
+    return build_quick_check(derived_check(name), lambda: validator(name), _registry)
 
 
 def call_properties() -> dict[str, dict[str, Any]]:

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
+from callspec.check.answer import MAX_XML_BYTES, content_type_problem
 from callspec.check.fetch import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, Fetched, fetch
 from callspec.check.model import CALLBACK_KINDS, XML_KINDS, CallRef, UrlCheck, UrlKind
 from callspec.check.params import Event, call_params
@@ -40,19 +41,23 @@ _EVENT_OF: dict[UrlKind, Event] = {
     "callback_url": "callback",
 }
 _STOPPED = "not checked: interrupted"
-#: What Plivo reads an XML document as (docs.plivo.com/docs/voice/xml/response).
-XML_MEDIA_TYPES = ("text/xml", "application/xml")
 #: How many <Redirect> documents one run follows at most, all chains together.
 MAX_XML_REDIRECTS = 20
 
 
 @dataclass(frozen=True)
 class CheckOptions:
-    """How to check: which URLs, and each request's budget."""
+    """How to check: which URLs, and each request's budget (an XML document's size is
+    capped at Plivo's limit too, :data:`~callspec.check.answer.MAX_XML_BYTES`)."""
 
     callbacks: bool = False
     timeout: float = DEFAULT_TIMEOUT
     max_bytes: int = DEFAULT_MAX_BYTES
+
+    def cap(self, kind: UrlKind) -> int:
+        """The most of a ``kind`` URL's body that is read."""
+        return min(self.max_bytes, MAX_XML_BYTES) if kind in XML_KINDS else self.max_bytes
+
     concurrency: int = 4
 
 
@@ -89,6 +94,11 @@ def targets(calls: Iterable[CallPlan], options: CheckOptions) -> list[_Target]:
     return list(found.values())
 
 
+def _cap_name(options: CheckOptions, kind: UrlKind) -> str:
+    plivo = kind in XML_KINDS and options.cap(kind) == MAX_XML_BYTES
+    return "Plivo's limit for an XML document" if plivo else "the size cap"
+
+
 def _judge(target: _Target, got: Fetched, max_bytes: int) -> UrlCheck:
     check = UrlCheck(
         kind=target.kind,
@@ -108,12 +118,9 @@ def _judge(target: _Target, got: Fetched, max_bytes: int) -> UrlCheck:
         return replace(check, error=f"HTTP {got.status}")
     if target.kind not in XML_KINDS:
         return check
-    media = (got.content_type or "").split(";")[0].strip().lower()
-    if media not in XML_MEDIA_TYPES:
-        shown = got.content_type or "none"
-        return replace(
-            check, error=f"Content-Type {shown}: Plivo requires text/xml or application/xml"
-        )
+    wrong_type = content_type_problem(got.content_type)
+    if wrong_type is not None:
+        return replace(check, error=wrong_type)
     problems = check_document(got.body, max_bytes=max_bytes, url=target.url)
     return replace(check, xml="invalid" if problems else "valid", problems=problems)
 
@@ -146,9 +153,10 @@ def check_plan(
                     target.method,
                     target.params,
                     timeout=options.timeout,
-                    max_bytes=options.max_bytes,
+                    max_bytes=options.cap(target.kind),
+                    cap_name=_cap_name(options, target.kind),
                 )
-                return _judge(target, got, options.max_bytes), got.body
+                return _judge(target, got, options.cap(target.kind)), got.body
 
             batch, pending = pending, []
             for target, (check, body) in zip(batch, pool.map(one, batch), strict=True):
@@ -158,7 +166,7 @@ def check_plan(
                 if check.xml != "valid":
                     continue
                 bodies[(check.url, check.method)] = body
-                for url, method in redirects(body, max_bytes=options.max_bytes):
+                for url, method in redirects(body, max_bytes=MAX_XML_BYTES):
                     if (url, method) in seen or followed >= MAX_XML_REDIRECTS:
                         continue
                     seen.add((url, method))
@@ -167,7 +175,7 @@ def check_plan(
                     pending.append(
                         _Target("redirect", url, method, target.calls, params, check.url)
                     )
-    return _mark_loops(results, bodies, options.max_bytes)
+    return _mark_loops(results, bodies, MAX_XML_BYTES)
 
 
 def _mark_loops(

@@ -11,11 +11,9 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
-if TYPE_CHECKING:
-    import requests
+from callspec.check.deadline import Deadline
 
 CHECK_HEADER = "X-Callspec-Check"
 USER_AGENT = "callspec-check"
@@ -60,6 +58,20 @@ def _reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text[:200]}"
 
 
+def redirect_target(current: str, location: str) -> str | None:
+    """Where a redirect from ``current`` with this ``Location`` goes: an absolute http(s)
+    URL, or None when ``location`` is not one (``http://[::1/x``, ``ftp://...``)."""
+    try:
+        target = urljoin(current, location.strip())
+        parts = urlsplit(target)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return target
+
+
 def fetch(
     url: str,
     method: str,
@@ -68,89 +80,104 @@ def fetch(
     timeout: float = DEFAULT_TIMEOUT,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_redirects: int = MAX_REDIRECTS,
-    session: requests.Session | None = None,
+    cap_name: str = "the size cap",
 ) -> Fetched:
     """Request ``url`` with ``method`` and Plivo's ``params``; the whole exchange within
-    ``timeout`` seconds, the body within ``max_bytes``."""
+    ``timeout`` seconds (connecting, headers, body and redirects: see
+    :mod:`callspec.check.deadline`), the body within ``max_bytes`` (``cap_name`` names
+    that cap in the error)."""
     import requests
 
-    own = session is None
-    http = session or requests.Session()
     started = time.monotonic()
-    deadline = started + timeout
     hops: list[str] = []
     current, verb = url, method.upper()
+    late = f"no answer within {timeout:g} s"
 
     def done(**fields: object) -> Fetched:
         elapsed = (time.monotonic() - started) * 1000
         return Fetched(url, method.upper(), elapsed_ms=elapsed, hops=tuple(hops), **fields)  # type: ignore[arg-type]
 
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return done(error=f"no complete answer within {timeout:g} s")
-            headers = {CHECK_HEADER: "1", "User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
-            try:
-                response = http.request(
-                    verb,
-                    current,
-                    params=dict(params) if verb == "GET" else None,
-                    data=dict(params) if verb != "GET" else None,
-                    headers=headers,
-                    timeout=(min(left, timeout), min(left, timeout)),
-                    allow_redirects=False,
-                    stream=True,
-                )
-            except requests.exceptions.Timeout:
-                return done(error=f"no answer within {timeout:g} s")
-            except requests.exceptions.SSLError as e:
-                return done(error=f"TLS error: {_reason(e)}")
-            except requests.exceptions.ConnectionError as e:
-                return done(error=f"unreachable: {_reason(e)}")
-            except requests.exceptions.RequestException as e:
-                return done(error=f"cannot request it: {_reason(e)}")
-            with response:
-                status = response.status_code
-                content_type = response.headers.get("Content-Type")
-                if status in _REDIRECTS and "Location" in response.headers:
-                    target = urljoin(current, response.headers["Location"])
-                    if target == url or target in hops:
-                        chain = " -> ".join([url, *hops, target])
-                        return done(status=status, error=f"HTTP redirect loop: {chain}")
-                    if len(hops) >= max_redirects:
-                        return done(
-                            status=status, error=f"more than {max_redirects} HTTP redirects"
-                        )
-                    hops.append(target)
-                    current = target
-                    if status not in (307, 308):
-                        verb = "GET"
-                    continue
-                body = bytearray()
+    with Deadline(timeout) as deadline:
+        http = deadline.session()
+        try:
+            while True:
+                left = deadline.left()
+                if left <= 0:
+                    return done(error=late)
+                headers = {
+                    CHECK_HEADER: "1",
+                    "User-Agent": USER_AGENT,
+                    "Accept-Encoding": "identity",
+                }
                 try:
-                    for chunk in response.iter_content(chunk_size=65536):
-                        body += chunk
-                        if len(body) > max_bytes:
-                            return done(
-                                status=status,
-                                content_type=content_type,
-                                error=f"the body is over the size cap ({max_bytes:,} bytes)",
-                            )
-                        if time.monotonic() > deadline:
-                            return done(
-                                status=status,
-                                content_type=content_type,
-                                error=f"the body did not arrive within {timeout:g} s",
-                            )
-                except requests.exceptions.RequestException as e:
-                    kind = "timed out" if "timed out" in str(e) else _reason(e)
-                    return done(
-                        status=status,
-                        content_type=content_type,
-                        error=f"the body did not arrive: {kind}",
+                    response = http.request(
+                        verb,
+                        current,
+                        params=dict(params) if verb == "GET" else None,
+                        data=dict(params) if verb != "GET" else None,
+                        headers=headers,
+                        timeout=(left, left),
+                        allow_redirects=False,
+                        stream=True,
                     )
-                return done(status=status, content_type=content_type, body=bytes(body))
-    finally:
-        if own:
+                except requests.exceptions.RequestException as e:
+                    if deadline.expired or isinstance(e, requests.exceptions.Timeout):
+                        return done(error=late)
+                    if isinstance(e, requests.exceptions.SSLError):
+                        return done(error=f"TLS error: {_reason(e)}")
+                    if isinstance(e, requests.exceptions.ConnectionError):
+                        return done(error=f"unreachable: {_reason(e)}")
+                    return done(error=f"cannot request it: {_reason(e)}")
+                except ValueError as e:  # a URL urllib3 cannot parse
+                    return done(error=f"cannot request it: {_reason(e)}")
+                with response:
+                    status = response.status_code
+                    content_type = response.headers.get("Content-Type")
+                    if status in _REDIRECTS and "Location" in response.headers:
+                        location = response.headers["Location"]
+                        target = redirect_target(current, location)
+                        if target is None:
+                            return done(
+                                status=status,
+                                error=f"HTTP redirect to an invalid URL: {location!r}",
+                            )
+                        if target == url or target in hops:
+                            chain = " -> ".join([url, *hops, target])
+                            return done(status=status, error=f"HTTP redirect loop: {chain}")
+                        if len(hops) >= max_redirects:
+                            return done(
+                                status=status, error=f"more than {max_redirects} HTTP redirects"
+                            )
+                        hops.append(target)
+                        current = target
+                        if status not in (307, 308):
+                            verb = "GET"
+                        continue
+                    body = bytearray()
+                    try:
+                        for chunk in response.iter_content(chunk_size=65536):
+                            body += chunk
+                            if len(body) > max_bytes:
+                                return done(
+                                    status=status,
+                                    content_type=content_type,
+                                    error=f"the body is over {cap_name} ({max_bytes:,} bytes)",
+                                )
+                            if deadline.expired:
+                                break
+                    except requests.exceptions.RequestException as e:
+                        if not deadline.expired:
+                            return done(
+                                status=status,
+                                content_type=content_type,
+                                error=f"the body did not arrive: {_reason(e)}",
+                            )
+                    if deadline.expired:
+                        return done(
+                            status=status,
+                            content_type=content_type,
+                            error=f"the body did not arrive within {timeout:g} s",
+                        )
+                    return done(status=status, content_type=content_type, body=bytes(body))
+        finally:
             http.close()

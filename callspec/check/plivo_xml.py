@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-DEFAULT_MAX_BYTES = 1_048_576
+from callspec.check.answer import MAX_XML_BYTES
+
+#: A document over Plivo's limit is refused, located at its start.
+DEFAULT_MAX_BYTES = MAX_XML_BYTES
 #: More elements than any answer document needs; past it the document is refused, located.
 MAX_ELEMENTS = 10_000
 #: Problems reported per document; the rest are counted.

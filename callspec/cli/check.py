@@ -19,6 +19,7 @@ from callspec.cli.common import (
     format_option,
     handled,
     plan_options,
+    quiet_option,
 )
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ def check_options(func: F) -> F:
     "How to print: text, a JSON object (checks, problems), or GitHub annotations on stdout."
 )
 @check_options
+@quiet_option
 @handled
 def check(
     paths: tuple[Path, ...],
@@ -60,6 +62,7 @@ def check(
     fmt: Literal["text", "json", "github"],
     check_callbacks: bool,
     check_timeout: float,
+    quiet: bool,
 ) -> None:
     """Request each answer_url as Plivo would; check its XML. Exit 3 when a check fails.
 
@@ -75,6 +78,7 @@ def check(
       callspec check specs/
       callspec check specs/oncall.yaml --check-callbacks
       callspec check specs/ --format github    # annotations on a pull request
+      callspec check specs/ --quiet            # only problems and the totals line
     """
     from callspec.check.checker import CheckOptions, check_plan, check_problems, document_of
     from callspec.errors import ExitCode, Location, Problem, SpecError, UsageError
@@ -100,7 +104,7 @@ def check(
     checks = check_plan(built.calls, options)
     problems = check_problems(checks)
     if fmt == "text":
-        for line in check_rows(checks, mask):
+        for line in () if quiet else check_rows(checks, mask):
             click.echo(line)
         for problem in problems:
             click.echo(mask.text(str(problem)), err=True)

@@ -9,6 +9,7 @@ hands the command one frozen :class:`~callspec.spec.plan.PlanOptions`;
 
 from __future__ import annotations
 
+import errno
 import functools
 import math
 import os
@@ -55,12 +56,56 @@ def handled(func: F) -> F:
         except KeyboardInterrupt:
             click.echo("callspec: interrupted", err=True)
             sys.exit(ExitCode.INTERRUPTED)
-        except Exception as e:  # last resort: a bug in callspec, said plainly
-            message = f"callspec: internal error: {type(e).__name__}: {e}"
-            click.echo(env_redactor().text(message), err=True)
+        except OSError as e:
+            if e.errno not in _WRITE_ERRORS or e.filename:
+                raise _internal(e) from e
+            if _on_stdout(e):  # nothing more can be printed: the rest goes nowhere
+                _silence_stdout()
+                if e.errno == errno.EPIPE:  # the reader closed the pipe: its choice
+                    sys.exit(ExitCode.CALL_FAILED)
+                click.echo(f"callspec: cannot write the output: {e.strerror}", err=True)
+            else:
+                click.echo(f"callspec: cannot write: {e.strerror}", err=True)
             sys.exit(ExitCode.CALL_FAILED)
+        except Exception as e:  # last resort: a bug in callspec, said plainly
+            raise _internal(e) from e
 
     return wrapper  # type: ignore[return-value]
+
+
+def _internal(e: BaseException) -> SystemExit:
+    """A bug in callspec, said plainly (never a traceback)."""
+    message = f"callspec: internal error: {type(e).__name__}: {e}"
+    click.echo(env_redactor().text(message), err=True)
+    return SystemExit(ExitCode.CALL_FAILED)
+
+
+#: What a write can fail with that is no bug of callspec's: a full disk, a closed pipe.
+_WRITE_ERRORS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EPIPE, errno.EIO, errno.EROFS}
+)
+
+
+def _on_stdout(e: OSError) -> bool:
+    """Whether the failed write was to standard output (a frame on the way held it)."""
+    streams = {id(sys.stdout), id(getattr(sys.stdout, "buffer", None))}
+    tb = e.__traceback__
+    while tb is not None:
+        if any(id(value) in streams for value in tb.tb_frame.f_locals.values()):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so that the interpreter's own flush at
+    exit adds no second message (Python's documented way for a closed pipe)."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):  # not a file (a test's capture)
+        pass
 
 
 class FiniteFloat(click.FloatRange):

@@ -50,6 +50,8 @@ def postman(collection: Path, output: Path | None, force: bool) -> None:
     imported = import_collection(data, collection.name)
     for title, why in imported.skipped:
         click.echo(f"callspec: skipped {title!r}: {why}", err=True)
+    for note in imported.notes:
+        click.echo(f"callspec: {note}", err=True)
     if output is None:
         click.echo(imported.text, nl=False)
         return

@@ -2,8 +2,9 @@
 
 The first signal sets the run's stop event: no new call is started, calls in
 flight finish (bounded by the timeout) and are recorded, the report is
-written.  A second signal exits with 130 immediately; every line of the
-journal was flushed when written, so nothing it knows is lost.
+written.  A second signal exits with 130 immediately (the cursor a progress bar hid is
+shown first); every line of the journal was flushed when written, so nothing it
+knows is lost.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import TextIO
 
+from callspec.cli.progress import show_cursor
 from callspec.errors import ExitCode
 
 
@@ -25,6 +27,7 @@ def install_stop_handlers(stop: threading.Event, stream: TextIO) -> Callable[[],
     def handler(signum: int, frame: object) -> None:
         received[0] += 1
         if received[0] > 1:
+            show_cursor()  # os._exit skips every finally: the bar's cursor, given back here
             os._exit(ExitCode.INTERRUPTED)
         stop.set()
         stream.write(

@@ -3,10 +3,21 @@
 ``callspec run`` hands :func:`bar_factory` to the library, which calls it once
 the plan is known (the library never imports click).  Off a terminal there is no
 bar and no cost: the factory is not made, and the run prints plain lines.
+
+The drawing is click's ``progressbar``; what callspec adds is the fitting.  Before
+each redraw the terminal's width is read again (a resized window, SIGWINCH, is
+followed at the next redraw) and the line is fitted to it: the bar narrows, then
+the rate goes, and a terminal too narrow for even the count gets no bar, so it
+never wraps.  The rate and the time left count only calls that were sent (not
+those skipped by ``--resume`` or a halt).  click hides the cursor while the bar is
+drawn; :func:`show_cursor` gives it back from a second Ctrl-C that quits at once.
 """
 
 from __future__ import annotations
 
+import io
+import os
+import shutil
 import time
 from typing import TYPE_CHECKING, TextIO
 
@@ -17,16 +28,36 @@ if TYPE_CHECKING:
 
 _CLEAR = "\r\x1b[2K"  # back to the line's start and erase it
 _SHOW_CURSOR = "\x1b[?25h"  # click hides it while the bar is drawn
+_LABEL = "calls  ["  # click's template: "%(label)s  [%(bar)s]  %(info)s"
+_BAR_WIDTH = 24  # at most; narrower on a narrow terminal
+_BAR_MIN = 6  # below this the rate gives its room to the bar
+
+#: The streams whose cursor a bar hid and has not shown again.
+_hidden: set[TextIO] = set()
 
 
-class ClickBar:
-    """click's progress bar driven by the count of finished calls."""
+def show_cursor() -> None:
+    """Show the cursor again wherever a bar hid it (for an exit that skips ``close``)."""
+    for stream in list(_hidden):
+        try:
+            stream.write(_CLEAR + _SHOW_CURSOR)
+            stream.flush()
+        except (OSError, ValueError):  # the terminal went away: nothing left to restore
+            pass
+        _hidden.discard(stream)
 
-    def __init__(self, total: int, stream: TextIO, force: bool = False) -> None:
+
+class TerminalBar:
+    """click's bar driven by the count of finished calls, fitted to the terminal at each
+    redraw: ``calls  [###---]  3/12  2.0 calls/s, 5 s left``."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
         self.total = total
         self.stream = stream
-        self.first: float | None = None  # when the first result came
+        self.first: float | None = None  # when the first sent call's result came
         self.done = 0
+        self.sent = 0
+        self._show_rate = True
         self._bar = click.progressbar(
             None,
             length=total,
@@ -34,43 +65,84 @@ class ClickBar:
             show_eta=False,  # its own estimate: rate and seconds left, below
             show_pos=True,
             show_percent=False,
-            item_show_func=self._rate,
+            item_show_func=self._info,
             file=stream,
-            width=24,
+            width=_BAR_WIDTH,
         )
-        if force:
-            self._bar._is_atty = True  # --progress: draw it even where stderr is no terminal
-        self._bar.render_progress()
+        self._bar._is_atty = True  # --progress: drawn even where stderr is no terminal
+        self._render()
 
-    def _rate(self, _: int | None) -> str | None:
-        """``2.0 calls/s, 20 s left``: measured from the first result on (the first call
-        leaves at once, whatever the rate), so shown from the second."""
-        if self.first is None or self.done < 2 or self.done >= self.total:
+    def _columns(self) -> int:
+        """The terminal's width now (read again at each redraw: it may have been resized)."""
+        try:
+            columns = os.get_terminal_size(self.stream.fileno()).columns
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            columns = shutil.get_terminal_size().columns
+        return columns if columns > 0 else 80
+
+    def _rate(self) -> str | None:
+        """``2.0 calls/s, 20 s left``: measured over sent calls from the first one's result
+        on (the first leaves at once, whatever the rate), so shown from the second."""
+        if self.first is None or self.sent < 2 or self.done >= self.total:
             return None
         elapsed = time.monotonic() - self.first
         if elapsed <= 0:
             return None
-        rate = (self.done - 1) / elapsed
+        rate = (self.sent - 1) / elapsed
         return f"{rate:.1f} calls/s, {_duration((self.total - self.done) / rate)} left"
 
-    def advance(self, done: int) -> None:
-        if self.first is None:
+    def _info(self, _: object) -> str | None:
+        return self._rate() if self._show_rate else None
+
+    def _fit(self, columns: int) -> bool:
+        """Set click's bar width (and whether the rate shows) for ``columns``, one column
+        kept free; False when not even the count fits (then nothing is drawn)."""
+        room = columns - 1
+        count = f"{self.done}/{self.total}"
+        rate = self._rate()
+        for show_rate in (True, False) if rate else (False,):
+            text = f"{count}  {rate}" if show_rate else count
+            width = min(_BAR_WIDTH, room - len(_LABEL) - len("]  ") - len(text))
+            if width >= _BAR_MIN:
+                break
+        self._show_rate, self._bar.width = show_rate, max(width, 0)
+        # click pads a shorter line to the longest drawn so far: never past the room.
+        if self._bar.max_width is not None:
+            self._bar.max_width = min(self._bar.max_width, room)
+        return width >= 0
+
+    def line(self, columns: int) -> str:
+        """The bar's line as drawn on a terminal ``columns`` wide ("" when it does not fit)."""
+        return self._bar.format_progress_line() if self._fit(columns) else ""
+
+    def _render(self, again: bool = False) -> None:
+        if not self._fit(self._columns()):
+            return
+        if again:
+            self._bar._last_line = None  # drawn again in full (below a note)
+        _hidden.add(self.stream)
+        self._bar.render_progress()
+
+    def advance(self, done: int, sent: int) -> None:
+        if self.first is None and sent:
             self.first = time.monotonic()
-        steps, self.done = done - self.done, done
-        self._bar.update(steps)
+        steps, self.done, self.sent = done - self.done, done, sent
+        self._bar.make_step(steps)
+        self._render()
 
     def note(self, text: str) -> None:
         self.stream.write(_CLEAR + text + "\n")
         self.stream.flush()
-        self._bar._last_line = None  # drawn again in full below the note
-        self._bar.render_progress()
+        self._render(again=True)
 
     def close(self) -> None:
         if self.done:
-            self._bar.render_finish()
+            self._render()
+            self._bar.render_finish()  # shows the cursor, ends the line
         else:  # refused before any call (a guard): no bar left behind, the cursor shown
             self.stream.write(_CLEAR + _SHOW_CURSOR)
             self.stream.flush()
+        _hidden.discard(self.stream)
 
 
 def _duration(seconds: float) -> str:
@@ -90,6 +162,6 @@ def bar_factory(stream: TextIO, progress: bool | None) -> BarFactory | None:
     def make(total: int) -> Bar | None:
         if progress is None and total < BAR_MIN_CALLS:
             return None
-        return ClickBar(total, stream, force=bool(progress))
+        return TerminalBar(total, stream)
 
     return make

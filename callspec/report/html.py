@@ -19,14 +19,14 @@ delegated, and the search index is built on the first search.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import jinja2
 from markupsafe import Markup
 
 from callspec.errors import UsageError
@@ -35,6 +35,9 @@ from callspec.report.base import Reporter
 from callspec.report.json import report_document, validate_report
 from callspec.report.utf8 import has_surrogate
 from callspec.results import RunResult
+
+if TYPE_CHECKING:
+    import jinja2
 
 OUTCOMES = ("fired", "queued", "failed", "unknown", "skipped", "invalid")
 TIMELINE_MAX_ROWS = 500  # more calls than this share rows, a run of calls per row
@@ -166,23 +169,29 @@ def _template_source(name: str) -> str:
     return resources.files("callspec.report").joinpath("templates", name).read_text("utf-8")
 
 
-_ENV = jinja2.Environment(
-    loader=jinja2.FunctionLoader(_template_source),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
-_ENV.filters["uuids"] = _uuids
-_ENV.filters["ms"] = _ms
+@functools.cache
+def _env() -> jinja2.Environment:
+    """The page's Jinja environment (Jinja loads with the first page, not with callspec)."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(_template_source),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["uuids"] = _uuids
+    env.filters["ms"] = _ms
+    return env
 
 
 def render_html(report: Mapping[str, Any]) -> str:
     """The HTML page of a JSON report document (``schemas/report.schema.json``)."""
     calls = list(report.get("calls") or ())
     bodies, refs = _bodies(calls)
-    template = _ENV.from_string(
+    template = _env().from_string(
         resources.files("callspec.report").joinpath("templates/report.html.j2").read_text("utf-8")
     )
     summary = report.get("summary") or {}

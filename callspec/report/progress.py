@@ -19,12 +19,16 @@ from callspec.results import CallResult
 #: Fewer calls than this get plain lines even on a terminal: a bar says less than two lines.
 BAR_MIN_CALLS = 6
 
+#: Outcomes of calls that were never sent: they count as done, not in the rate.
+_NOT_SENT = ("skipped", "invalid")
+
 
 class Bar(Protocol):
     """A progress bar drawn by the front end: count, rate and time left."""
 
-    def advance(self, done: int) -> None:
-        """``done`` calls have their result."""
+    def advance(self, done: int, sent: int) -> None:
+        """``done`` calls have their result, ``sent`` of them were sent (the others were
+        skipped: by ``--resume``, a halt or Ctrl-C), for a rate of what is sent."""
 
     def note(self, text: str) -> None:
         """A line of its own above the bar."""
@@ -53,6 +57,7 @@ class Progress:
         self.total = total
         self.redactor = redactor
         self.done = 0
+        self.sent = 0
         self.bar = None if quiet else bar
         self.quiet = quiet
         self._lock = threading.Lock()
@@ -72,10 +77,12 @@ class Progress:
         """One call has its result."""
         with self._lock:
             self.done += 1
+            if result.outcome not in _NOT_SENT:
+                self.sent += 1
             if self.quiet:
                 return
             if self.bar is not None:
-                self.bar.advance(self.done)
+                self.bar.advance(self.done, self.sent)
                 return
             status = result.status if result.status is not None else "-"
             detail = result.error or result.reason or result.message or ""

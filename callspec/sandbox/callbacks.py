@@ -5,8 +5,9 @@ event (:func:`call_params`), in the query string
 (GET) or a form body (POST); the request carries Plivo's signature headers
 (``X-Plivo-Signature-V2``/``-V3`` with their nonces, and the ``-Ma-`` copies,
 computed with the auth token as Plivo documents, so a handler's signature check
-can be tested); it has short timeouts, follows at most a few HTTP redirects,
-and reads at most a capped body.  Nothing here raises: every failure is a
+can be tested); it has one deadline for the whole exchange (connect, headers,
+body, redirects), follows at most a few HTTP redirects (one to a broken
+``Location`` is an error), and reads at most a capped body.  Nothing here raises: every failure is a
 :class:`Fetched` with an ``error``.
 """
 
@@ -20,8 +21,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
+from callspec.check.deadline import Deadline
+from callspec.check.fetch import redirect_target
 from callspec.sandbox.calls import SimCall, callback_time, session_time
 from callspec.sandbox.outcomes import SimulationConfig
 
@@ -107,54 +110,78 @@ def fetch(
     import requests  # loaded only when a call is simulated
 
     started = time.perf_counter()
-    deadline = started + config.connect_timeout_s + config.read_timeout_s
     method = method.upper() if method.upper() in ("GET", "POST") else "POST"
     url = urlunsplit(urlsplit(url)._replace(fragment=""))  # Plivo's #ct=... settings
     current, current_method = url, method
+    late = "the answer took too long"
 
     def done(status: int | None, body: bytes, error: str | None, kind: str = "") -> Fetched:
         ms = (time.perf_counter() - started) * 1000
         return Fetched(current, current_method, status, body, error, ms, kind)
 
-    for _ in range(config.max_redirects + 1):
-        headers = {
-            "User-Agent": "callspec-sandbox (simulating Plivo)",
-            **signature_headers(current, current_method, params, auth_token),
-        }
+    # One deadline for the whole exchange (see callspec.check.deadline): a handler that
+    # trickles its headers or its body cannot keep the call, or the sandbox's stop, waiting.
+    with Deadline(config.connect_timeout_s + config.read_timeout_s) as deadline:
+        http = deadline.session()
         try:
-            response = requests.request(
-                current_method,
-                current,
-                params=dict(params) if current_method == "GET" else None,
-                data=dict(params) if current_method == "POST" else None,
-                headers=headers,
-                timeout=(config.connect_timeout_s, config.read_timeout_s),
-                allow_redirects=False,
-                stream=True,
-            )
-        except requests.exceptions.RequestException as e:
-            return done(None, b"", _describe(e))
-        with response:
-            kind = response.headers.get("Content-Type", "")
-            if response.status_code in _REDIRECTS and response.headers.get("Location"):
-                current = urljoin(current, response.headers["Location"])
-                if response.status_code in (301, 302, 303):
-                    current_method = "GET"
-                continue
-            body = bytearray()
-            try:
-                for chunk in response.iter_content(8192):
-                    body += chunk
-                    if len(body) > config.max_body_bytes:
-                        too_big = f"the body is larger than {config.max_body_bytes} bytes"
-                        return done(response.status_code, b"", too_big, kind)
-                    if time.perf_counter() > deadline:
-                        return done(response.status_code, b"", "the answer took too long", kind)
-            except requests.exceptions.RequestException as e:
-                return done(response.status_code, b"", _describe(e), kind)
-            error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
-            return done(response.status_code, bytes(body), error, kind)
-    return done(None, b"", f"more than {config.max_redirects} HTTP redirects")
+            for _ in range(config.max_redirects + 1):
+                left = deadline.left()
+                if left <= 0:
+                    return done(None, b"", late)
+                headers = {
+                    "User-Agent": "callspec-sandbox (simulating Plivo)",
+                    **signature_headers(current, current_method, params, auth_token),
+                }
+                try:
+                    response = http.request(
+                        current_method,
+                        current,
+                        params=dict(params) if current_method == "GET" else None,
+                        data=dict(params) if current_method == "POST" else None,
+                        headers=headers,
+                        timeout=(
+                            min(left, config.connect_timeout_s),
+                            min(left, config.read_timeout_s),
+                        ),
+                        allow_redirects=False,
+                        stream=True,
+                    )
+                except requests.exceptions.RequestException as e:
+                    return done(None, b"", late if deadline.expired else _describe(e))
+                except ValueError:  # a URL urllib3 cannot parse
+                    return done(None, b"", "invalid URL")
+                with response:
+                    status = response.status_code
+                    kind = response.headers.get("Content-Type", "")
+                    location = response.headers.get("Location")
+                    if status in _REDIRECTS and location:
+                        target = redirect_target(current, location)
+                        if target is None:
+                            invalid = f"HTTP redirect to an invalid URL: {location!r}"
+                            return done(status, b"", invalid, kind)
+                        current = target
+                        if status in (301, 302, 303):
+                            current_method = "GET"
+                        continue
+                    body = bytearray()
+                    try:
+                        for chunk in response.iter_content(8192):
+                            body += chunk
+                            if len(body) > config.max_body_bytes:
+                                too_big = f"the body is larger than {config.max_body_bytes} bytes"
+                                return done(status, b"", too_big, kind)
+                            if deadline.expired:
+                                break
+                    except requests.exceptions.RequestException as e:
+                        if not deadline.expired:
+                            return done(status, b"", _describe(e), kind)
+                    if deadline.expired:
+                        return done(status, b"", late, kind)
+                    error = None if 200 <= status < 300 else f"HTTP {status}"
+                    return done(status, bytes(body), error, kind)
+            return done(None, b"", f"more than {config.max_redirects} HTTP redirects")
+        finally:
+            http.close()
 
 
 def _describe(error: Exception) -> str:

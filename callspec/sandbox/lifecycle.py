@@ -4,7 +4,8 @@ This module owns a call's course after the API answered: queued (over the
 CPS) until its second is free; ``ring_url``; then, by its outcome
 (:mod:`callspec.sandbox.outcomes`), busy, rejected or unanswered (never
 ``answer_url``), or answered: ``answer_url`` (``fallback_url`` when it fails or
-its XML is invalid), the XML checked by :mod:`callspec.check.plivo_xml`,
+its XML is invalid), the answer judged by the rules ``callspec check`` applies
+(:mod:`callspec.check.answer`: Content-Type, size cap; :mod:`callspec.check.plivo_xml`),
 ``<Redirect>`` followed, machine detection, the call running for the simulated
 duration (capped by ``time_limit``, cut short by the hangup API), and last
 ``hangup_url`` (``answer_url`` when none is given, as on Plivo) with Plivo's
@@ -88,9 +89,16 @@ class Simulator:
         return self.registry.wait_all_ended(timeout)
 
     def stop(self) -> None:
-        """Hang up every live call (cause: sandbox stopped) and let the workers finish."""
-        self.registry.hang_up_all()
-        self._pool.shutdown(wait=True, cancel_futures=False)
+        """Hang up every live call (cause: sandbox stopped) and let the workers finish.
+
+        Bounded: no call starts once this begins (one the API accepts meanwhile ends as
+        canceled, not played for its duration), a hung-up call stops waiting at once, and
+        each request left (hangup callbacks) ends by its deadline, however slowly a
+        handler answers.
+        """
+        self._pool.shutdown(wait=False, cancel_futures=False)  # no call starts from now on
+        self.registry.hang_up_all()  # every call that has, or is queued, ends
+        self._pool.shutdown(wait=True)
 
     # One call.
 
@@ -149,7 +157,7 @@ class Simulator:
             if not fetched.ok:
                 return causes.REDIRECT_URL_ERROR, False
             source = fetched.url
-            document, problem = self._read(fetched.body)
+            document, problem = self._read(fetched)
             if document is None:
                 self._step(call, "redirect-xml", url, fetched.status, problem)
                 return causes.INVALID_REDIRECT_XML, False
@@ -171,14 +179,14 @@ class Simulator:
         body = call.body
         answered = self._callback(call, "answer", "answer_url", "answer_method", params)
         source = answered.url
-        document, problem = self._read(answered.body) if answered.ok else (None, None)
+        document, problem = self._read(answered) if answered.ok else (None, None)
         if problem is not None:
             self._step(call, "answer-xml", answered.url, answered.status, problem)
         if document is None and body.get("fallback_url"):
             fallback = self._callback(call, "fallback", "fallback_url", "fallback_method", params)
             if fallback.ok:
                 source = fallback.url
-                document, fallback_problem = self._read(fallback.body)
+                document, fallback_problem = self._read(fallback)
                 if fallback_problem is not None:
                     status = fallback.status
                     self._step(call, "fallback-xml", fallback.url, status, fallback_problem)
@@ -188,10 +196,16 @@ class Simulator:
             return None, cause, source
         return document, None, source
 
-    def _read(self, xml: bytes) -> tuple[Document | None, str | None]:
-        """The document, or what is wrong with it (the first problems, located)."""
+    def _read(self, fetched: Fetched) -> tuple[Document | None, str | None]:
+        """The document, or what is wrong with it: served as what Plivo does not read
+        (the rule ``callspec check`` applies), or its first problems, located."""
+        from callspec.check.answer import content_type_problem
         from callspec.check.plivo_xml import XmlError, check_document, safe_parse
 
+        wrong_type = content_type_problem(fetched.content_type or None)
+        if wrong_type is not None:
+            return None, wrong_type
+        xml = fetched.body
         try:
             root = safe_parse(xml)
         except XmlError as e:

@@ -4,15 +4,20 @@ This module owns the simulation's settings (:class:`SimulationConfig`) and the
 choice of each destination's outcome: a destination named by ``--answer-by``
 gets its scripted outcome; the others draw from the ``--answer`` mix
 (seeded, one draw per destination in the order the API accepted them); what
-the mix leaves over is answered by a human.
+the mix leaves over is answered by a human.  A scripted destination that no call of a
+run dials is named (:func:`undialed`), so a typo is not silently a human answer.
 """
 
 from __future__ import annotations
 
+import difflib
 import random
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, cast, get_args
+
+from callspec.check.answer import MAX_XML_BYTES
 
 Outcome = Literal["human", "machine", "busy", "no-answer", "rejected"]
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
@@ -36,7 +41,7 @@ class SimulationConfig:
     seed: int | None = None
     connect_timeout_s: float = 2.0
     read_timeout_s: float = 5.0
-    max_body_bytes: int = 100 * 1024  # Plivo's limit for an XML document
+    max_body_bytes: int = MAX_XML_BYTES  # Plivo's limit for an XML document (shared with check)
     max_redirects: int = 5  # <Redirect> elements followed, and HTTP redirects per request
     workers: int = 16  # calls played at once; more wait their turn (handlers see bursts of 16)
 
@@ -79,6 +84,20 @@ def same_destination(text: str) -> str:
     if text.lower().startswith(("sip:", "sips:")):
         return text.lower()
     return text.lstrip("+")
+
+
+def undialed(
+    answer_by: Iterable[tuple[str, Outcome]], destinations: Iterable[str]
+) -> list[tuple[str, str | None]]:
+    """Each ``--answer-by`` destination that none of ``destinations`` is (a typo, a digit
+    short: its outcome would never be played), with the closest one dialed, if any."""
+    dialed = sorted({same_destination(d) for d in destinations if d.strip()})
+    missing = []
+    for destination, _ in answer_by:
+        if destination not in dialed:
+            close = difflib.get_close_matches(destination, dialed, n=1, cutoff=0.8)
+            missing.append((destination, close[0] if close else None))
+    return missing
 
 
 class AnswerPlan:

@@ -2,7 +2,7 @@
 
 Jinja's sandbox stops attribute escapes, not resource exhaustion: ``'a' * 10**9``
 takes a gigabyte and ``10 ** 10**8`` never finishes.  This module owns the
-limits (:class:`Limits`) and the checks that the environment in render.py runs
+limits (:class:`Limits`) and the checks that the environment in jinja_env.py runs
 from its hooks: before an operation that can make a value much larger than its
 inputs (``*``, ``**``, ``%``, ``+``, size-multiplying filters and ``str``
 methods), after every filter, call and operator (the size of what came out),
@@ -27,8 +27,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from jinja2.runtime import LoopContext
 
 from callspec.spec.estimates import (
     FILTER_ESTIMATES,
@@ -241,6 +239,8 @@ def binop(operator: str, left: Any, right: Any) -> None:
 
 def before_call(obj: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[Any, ...]:
     """Before a template calls ``obj``: refuse what would be too large; the arguments to use."""
+    from jinja2.runtime import LoopContext  # loaded already: a template is rendering
+
     budget = current()
     budget.tick()
     if isinstance(obj, LoopContext) and args:  # loop(children) in a recursive loop

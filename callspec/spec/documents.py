@@ -9,15 +9,16 @@ or value.  Unknown keys get the nearest valid name as a suggestion.
 
 from __future__ import annotations
 
-from typing import Any
-
-from jsonschema import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from callspec.errors import Problem
 from callspec.fastpaths import COMPILE_AFTER
-from callspec.schemas import SchemaName, compiled_check, validator
+from callspec.schemas import SchemaName, compiled_check, derived_check, validator
 from callspec.spec.loader import Document, Path_, describe, format_path
 from callspec.spec.validate import Mask, error_message, missing_name, quote, suggest, unmasked
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 
 def check_document(doc: Document, schema: SchemaName, mask: Mask | None = None) -> list[Problem]:
@@ -29,13 +30,14 @@ def check_document(doc: Document, schema: SchemaName, mask: Mask | None = None) 
         loc = doc.where(())
         what = describe(doc.data)
         return [Problem(loc, "", f"expected a mapping at the top level, found {what}")]
+    # The check derived from the schema says "valid" without loading jsonschema (and
+    # faster than any validator); the validator runs only to word the errors.
+    fast = derived_check(schema)
     calls = doc.data.get("calls")
-    if isinstance(calls, list) and len(calls) >= COMPILE_AFTER:
-        # A large file: the compiled schema says "valid" ten times faster than the
-        # validator that words the errors (which runs only when it says otherwise).
-        fast = compiled_check(schema)
-        if fast is not None and fast(doc.data):
-            return []
+    if fast is None and isinstance(calls, list) and len(calls) >= COMPILE_AFTER:
+        fast = compiled_check(schema)  # a large file, a schema the derived check lacks
+    if fast is not None and fast(doc.data):
+        return []
     problems: list[Problem] = []
     for error in validator(schema).iter_errors(doc.data):
         problems.extend(_problems(doc, error, mask or unmasked))

@@ -9,7 +9,8 @@ variables from the profile's ``vars``, the spec's, the call's,
 ``--vars-file``, ``--var``.  An argument's origins are where it was set, then
 every variable its template read (and those variables' own templates read,
 each at the level that set it when it was read) and every environment variable.
-Values are the plan's own (rendered and normalized), secrets masked.
+Values are the plan's own (rendered and normalized), every secret of the run masked
+in every call (as ``render`` and ``run`` mask them).
 """
 
 from __future__ import annotations
@@ -74,14 +75,14 @@ def explain(
     ]
     docs: dict[str, Document] = {}
     explained = []
-    env_secrets = environment_secrets(environ)
-    shared = Redactor(env_secrets)
+    # Every secret of the run masks every call, as render and run do: a value declared
+    # secret by one call's profile is as secret where another call writes it plainly.
+    mask = Redactor(environment_secrets(environ))
+    mask.add(secret for call in plan.calls for secret in call.secret_values)
     for call in plan.calls:
         doc = docs.get(call.spec_file)
         if doc is None:
             doc = docs[call.spec_file] = load_file(Path(call.abs_path), call.spec_file)
-        secrets = call.secret_values
-        mask = Redactor([*env_secrets, *secrets]) if secrets else shared
         explained.append(_call(doc, call, extra, mask))
     return explained
 

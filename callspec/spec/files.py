@@ -108,12 +108,27 @@ def _uses(spec: Path, profiles: Path, environ: Mapping[str, str]) -> bool:
     return found is not None and _same(found, profiles)
 
 
-_CALLS_LINE = re.compile(rb"^calls\s*:", re.MULTILINE)
+_CALLS_LINE = re.compile(r"^(?:\ufeff)?calls\s*:", re.MULTILINE)
+#: How an editor may have saved a YAML file; callspec reads only UTF-8, but a spec saved
+#: in another of these is still a spec (reported as not UTF-8), not YAML to skip.
+_ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+
+
+def _has_calls_line(head: bytes) -> bool:
+    """Whether a top-level ``calls:`` line is in ``head``, in any of the encodings."""
+    for encoding in _ENCODINGS:
+        for start in range(0, 4 if encoding.startswith("utf-32") else 2):
+            if _CALLS_LINE.search(head[start:].decode(encoding, errors="ignore")):
+                return True
+            if encoding == "utf-8":
+                break
+    return False
 
 
 def _kind(path: Path) -> str:
     """``spec``, ``profiles`` or ``other``; unreadable YAML that has a top-level
-    ``calls:`` line is a broken spec (reported), else no spec (skipped)."""
+    ``calls:`` line (in UTF-8, or as UTF-16 or UTF-32 saved it) is a broken spec
+    (reported), else no spec (skipped)."""
     try:
         doc = load_file(path)
     except SpecError:
@@ -121,7 +136,7 @@ def _kind(path: Path) -> str:
             head = path.read_bytes()[: 1 << 20]
         except OSError:
             return "spec"
-        return "spec" if _CALLS_LINE.search(head) else "other"
+        return "spec" if _has_calls_line(head) else "other"
     if isinstance(doc.data, dict) and "calls" in doc.data:
         return "spec"
     if isinstance(doc.data, dict) and "profiles" in doc.data:

@@ -9,7 +9,6 @@ name and body, so a resume recognizes a call however its file moved.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -144,6 +143,8 @@ class CallPlan:
 
 
 def _key(path: str, name: str, body: Mapping[str, Any]) -> str:
+    import hashlib  # with the first key: validate never asks for one
+
     canonical = json.dumps([path, name, body], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:24]
 

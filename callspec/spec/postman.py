@@ -3,9 +3,14 @@
 Each request that POSTs to ``/v1/Account/{auth_id}/Call/`` becomes a call: its
 raw JSON (or form) body the call's arguments, its name the call's name (made
 unique), the folders it sits in its tags.  Postman's ``{{name}}`` variables are
-Jinja's already; names Jinja cannot read (``a-b``) become ``a_b``, and the
-collection's variables the spec's ``vars``.  Everything else is listed as
-skipped with why, never dropped without a word.  The YAML is checked against
+Jinja's already; names Jinja cannot read (``a-b``) become ``a_b``, names callspec
+reserves (``env``, ``call``, ``row``) or Jinja's words (``in``, ``true``) get a
+``_`` appended, and the collection's variables become the spec's ``vars``.
+Postman's dynamic variables (``{{$guid}}``, ``{{$timestamp}}``) have no
+equivalent in a spec, which renders the same request every time: each becomes
+a variable (``postman_guid``) left for the user to set, said on stderr and in a
+TODO comment.  Everything else is listed as skipped with why, never dropped
+without a word.  The YAML is checked against
 ``spec.schema.json`` before it is returned.
 """
 
@@ -26,13 +31,76 @@ _CALL_PATH = re.compile(r"(?:^|/)v1/Account/[^/]+/Call/?$")
 _VARIABLE = re.compile(r"\{\{\s*([^{}\s](?:[^{}]*[^{}\s])?)\s*\}\}")
 
 
+#: Names a template sees whatever the spec says (callspec's scope), and Jinja's words.
+_RESERVED = frozenset(
+    {"env", "call", "row", "and", "or", "not", "in", "is", "if", "else", "recursive"}
+    | {"true", "false", "none", "True", "False", "None"}
+)
+#: What Postman makes of its best-known dynamic variables, for the warning.
+_DYNAMIC = {
+    "guid": "a new UUID each request",
+    "randomUUID": "a new UUID each request",
+    "timestamp": "the Unix time of the request, in seconds",
+    "isoTimestamp": "the time of the request, ISO 8601",
+    "randomInt": "a random integer from 0 to 1000",
+}
+
+
 @dataclass(frozen=True)
 class Imported:
-    """The spec's YAML text, how many calls it holds, and what was skipped (name, why)."""
+    """The spec's YAML text, how many calls it holds, what was skipped (name, why), and
+    notes on what was changed on the way (renamed variables, dynamic variables)."""
 
     text: str
     calls: int
     skipped: tuple[tuple[str, str], ...]
+    notes: tuple[str, ...] = ()
+
+
+class _Names:
+    """Postman's variable names as the spec's: readable by Jinja, none reserved, each
+    dynamic variable (``$guid``) a variable of its own; what was changed is noted."""
+
+    def __init__(self, declared: list[str]) -> None:
+        self.used: set[str] = set()
+        self.taken = {_identifier(name) for name in declared}
+        self.renamed: dict[str, str] = {}
+        self.dynamic: dict[str, str] = {}
+
+    def of(self, name: str) -> str:
+        if name.startswith("$"):
+            found = self.dynamic.get(name)
+            if found is None:
+                found = self.dynamic[name] = self._free(_identifier("postman_" + name[1:]))
+            return found
+        plain = _identifier(name)
+        if plain not in _RESERVED:
+            return plain
+        found = self.renamed.get(plain)
+        if found is None:
+            found = self.renamed[plain] = self._free(plain + "_")
+        return found
+
+    def _free(self, name: str) -> str:
+        while name in self.taken or name in _RESERVED:
+            name += "_"
+        self.taken.add(name)
+        return name
+
+    def notes(self) -> list[str]:
+        notes = [
+            f"the variable '{old}' is '{new}' in the spec: '{old}' is reserved in a "
+            "callspec template"
+            for old, new in self.renamed.items()
+        ]
+        for name, variable in self.dynamic.items():
+            what = _DYNAMIC.get(name[1:], "a Postman dynamic variable")
+            notes.append(
+                f"{{{{{name}}}}} ({what}) has no equivalent in a spec, which renders the "
+                f"same request every time: it reads the variable '{variable}' instead; "
+                f"set it before running (vars: or --var {variable}=VALUE)"
+            )
+        return notes
 
 
 def import_collection(collection: Any, source: str) -> Imported:
@@ -56,27 +124,30 @@ def _import(collection: Any, source: str) -> Imported:
     calls: list[tuple[str, dict[str, Any]]] = []
     skipped: list[tuple[str, str]] = []
     names: dict[str, int] = {}
-    used: set[str] = set()
+    declared = [v for v in collection.get("variable") or [] if isinstance(v, dict) and "key" in v]
+    spec_names = _Names([str(v["key"]) for v in declared])
     for folders, item in _requests(collection["item"], ()):
         title = " / ".join((*folders, str(item.get("name", "(unnamed)"))))
         body, why = _make_a_call(item)
         if body is None:
             skipped.append((title, why))
             continue
-        body = {k: _jinja(v, used) for k, v in body.items()}
+        body = {k: _jinja(v, spec_names) for k, v in body.items()}
         call: dict[str, Any] = {"name": _unique(str(item.get("name") or "call"), names)}
         if folders:
             call["tags"] = [_slug(f) for f in folders]
         call.update(body)
         calls.append((title, call))
+    used = set(spec_names.used)
     variables = {
-        _identifier(str(v["key"])): _jinja(v.get("value", ""), set())
-        for v in collection.get("variable", [])
-        if isinstance(v, dict) and "key" in v and _identifier(str(v["key"])) in used
+        spec_names.of(str(v["key"])): _jinja(v.get("value", ""), spec_names)
+        for v in declared
+        if spec_names.of(str(v["key"])) in used
     }
-    text = _yaml(source, collection, calls, variables)
+    todo = sorted(spec_names.dynamic.values())
+    text = _yaml(source, collection, calls, variables, todo)
     _check(text, source, [call["name"] for _, call in calls])
-    return Imported(text, len(calls), tuple(skipped))
+    return Imported(text, len(calls), tuple(skipped), tuple(spec_names.notes()))
 
 
 def _requests(
@@ -133,21 +204,21 @@ def _identifier(name: str) -> str:
     return cleaned if cleaned and not cleaned[0].isdigit() else f"v_{cleaned}"
 
 
-def _jinja(value: Any, used: set[str]) -> Any:
-    """Postman's ``{{name}}`` as Jinja's ``{{ name }}`` (names made readable by Jinja);
-    every other character literal, whatever Jinja would make of it."""
+def _jinja(value: Any, names: _Names) -> Any:
+    """Postman's ``{{name}}`` as Jinja's ``{{ name }}`` (names as :class:`_Names` makes
+    them); every other character literal, whatever Jinja would make of it."""
     if isinstance(value, dict):
-        return {k: _jinja(v, used) for k, v in value.items()}
+        return {k: _jinja(v, names) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jinja(v, used) for v in value]
+        return [_jinja(v, names) for v in value]
     if not isinstance(value, str):
         return value
     out: list[str] = []
     last = 0
     for match in _VARIABLE.finditer(value):
         out.append(_literal(value[last : match.start()]))
-        name = _identifier(match[1])
-        used.add(name)
+        name = names.of(match[1])
+        names.used.add(name)
         out.append("{{ " + name + " }}")
         last = match.end()
     out.append(_literal(value[last:]))
@@ -196,6 +267,7 @@ def _yaml(
     collection: Mapping[str, Any],
     calls: list[tuple[str, dict[str, Any]]],
     variables: Mapping[str, Any],
+    todo: list[str],
 ) -> str:
     info = collection.get("info") if isinstance(collection.get("info"), dict) else {}
     title = info.get("name") if isinstance(info, dict) else None
@@ -205,6 +277,12 @@ def _yaml(
         + " by `callspec import postman`.",
         "version: 1",
     ]
+    if todo:
+        lines.append(
+            "# TODO: set " + ", ".join(todo) + " (vars: or --var NAME=VALUE): Postman's "
+            "dynamic variables have no equivalent in a spec, which renders the same request "
+            "every time."
+        )
     if variables:
         lines.append("vars:                     # the collection's variables these calls use")
         lines += [f"  {_dump(k)}: {_dump(v)}" for k, v in variables.items()]

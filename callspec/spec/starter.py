@@ -7,6 +7,7 @@ at work.  Nothing is overwritten: an existing file refuses the whole starter.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from callspec.errors import UsageError
@@ -69,6 +70,11 @@ def write_starter(folder: Path) -> list[Path]:
         names = ", ".join(str(p) for p in existing)
         raise UsageError(f"{names} already {verb}; nothing was written")
     ignore = folder / ".gitignore"
+    if ignore.is_symlink() and not ignore.exists():  # appending would create its target
+        target = os.readlink(ignore)
+        raise UsageError(
+            f"{ignore} is a symlink to {target}, which does not exist; nothing was written"
+        )
     written: list[Path] = []
     try:
         addition = _ignore_addition(ignore)

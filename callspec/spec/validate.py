@@ -20,12 +20,13 @@ import functools
 import re
 from collections.abc import Callable, Mapping, Sized
 from dataclasses import dataclass
-from typing import Any
-
-from jsonschema import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from callspec.schemas import call_properties, load_schema, quick_check, validator
 from callspec.spec.loader import WrittenFloat, WrittenInt, describe
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 MAX_DESTINATIONS = 1000
 #: A value whose quoted form is longer than this is shown cut short, with its length.

@@ -152,7 +152,7 @@ def test_entity_bomb_is_a_located_error(server: Any, tmp_path: Path) -> None:
         ((500, {}, b"boom"), "HTTP 500"),
         (
             (200, XML, b"<Response>" + b"<Wait/>" * 200_000 + b"</Response>"),
-            "the body is over the size cap (1,048,576 bytes)",
+            "the body is over Plivo's limit for an XML document (102,400 bytes)",
         ),
     ],
     ids=["500", "huge"],
@@ -361,11 +361,13 @@ def test_run_check_interrupted_sends_nothing_and_exits_130(server: Any, tmp_path
             Outputs(report=tmp_path / "r.json", progress=False),
             check=CheckOptions(),
         )
-        result, _ = execute(request, cred_env(), io.StringIO(), io.StringIO(), stop)
+        err = io.StringIO()
+        result, _ = execute(request, cred_env(), io.StringIO(), err, stop)
         assert box.calls == []
     assert seen.requests == []
     assert result.exit_code() == ExitCode.INTERRUPTED
     assert result.checks[0].error == "not checked: interrupted"
+    assert "sending" not in err.getvalue()  # nothing will be sent: not announced either
 
 
 def test_github_action_check_command(server: Any, tmp_path: Path) -> None:

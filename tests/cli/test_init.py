@@ -39,3 +39,14 @@ def test_init_appends_to_an_existing_gitignore_once(tmp_path: Path) -> None:
     (tmp_path / ".gitignore").write_text("build/")
     assert invoke(["init", str(tmp_path)]).exit_code == ExitCode.OK
     assert (tmp_path / ".gitignore").read_text() == "build/\n.callspec/\n"
+
+
+def test_init_refuses_a_dangling_gitignore_symlink(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".gitignore").symlink_to(tmp_path / "missing")
+    result = invoke(["init", project])
+    assert result.exit_code == 2
+    assert "is a symlink to" in result.stderr and "does not exist" in result.stderr
+    assert not (tmp_path / "missing").exists()
+    assert not (project / "profiles.yaml").exists()  # all or nothing

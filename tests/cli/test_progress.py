@@ -1,4 +1,4 @@
-"""The run's progress: click's bar on a terminal (count, rate, time left), plain lines or
+"""The run's progress: a bar on a terminal (count, rate, time left), plain lines or
 nothing elsewhere, and --quiet (only problems and the one-line summary)."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from support import (
     ROOT,
     cred_env,
+    free_port,
     invoke,
     run_args,
     sandbox,
@@ -89,7 +90,7 @@ def test_click_bar_counts_and_estimates() -> None:
     """The bar the CLI hands the library, driven as the runner drives it."""
     import io
 
-    from callspec.cli.progress import ClickBar, bar_factory
+    from callspec.cli.progress import TerminalBar, bar_factory
 
     class Tty(io.StringIO):
         def isatty(self) -> bool:
@@ -102,25 +103,25 @@ def test_click_bar_counts_and_estimates() -> None:
     forced = bar_factory(io.StringIO(), True)  # --progress: a bar wherever stderr goes
     assert forced is not None
     log = io.StringIO()
-    drawn = ClickBar(3, log, force=True)
-    drawn.advance(3)
+    drawn = TerminalBar(3, log)
+    drawn.advance(3, 3)
     assert "calls  [" in log.getvalue() and "3/3" in log.getvalue()
     screen = Tty()
-    bar = ClickBar(50, screen)
-    bar.advance(1)
+    bar = TerminalBar(50, screen)
+    bar.advance(1, 1)
     assert "1/50" in screen.getvalue() and "calls/s" not in screen.getvalue()
     assert bar.first is not None
     bar.first -= 4.5  # as if 9 more calls took 4.5 s: 2 calls/s, 40 left, 20 s
-    bar.advance(10)
+    bar.advance(10, 10)
     assert "10/50" in screen.getvalue()
     assert "2.0 calls/s, 20 s left" in screen.getvalue()
     bar.note("callspec: a note")
     assert "\x1b[2Kcallspec: a note\n" in screen.getvalue()
     assert screen.getvalue().rstrip().endswith("10/50  2.0 calls/s, 20 s left")  # redrawn
     bar.first -= 100  # 10 calls in 104.5 s: 0.1 calls/s, 39 left
-    bar.advance(11)
+    bar.advance(11, 11)
     assert "11/50  0.1 calls/s, 6 min 48 s left" in screen.getvalue()
-    bar.advance(50)
+    bar.advance(50, 50)
     bar.close()
     assert screen.getvalue().endswith("\n") and "50/50" in screen.getvalue()
 
@@ -186,3 +187,61 @@ def test_a_run_refused_by_a_guard_leaves_no_bar_and_the_cursor_shown(tmp_path: P
     bar_drawn, _, after = result.stderr.rpartition("\r\x1b[2K\x1b[?25h")
     assert "0/8" in bar_drawn  # drawn when the run began, then erased
     assert after.startswith("callspec: ") and "max" in after and "0/8" not in after
+
+
+def test_quiet_check_prints_only_problems_and_the_totals(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens: the answer_url check fails
+    (tmp_path / "s.yaml").write_text(
+        "version: 1\ncalls:\n  - name: one\n"
+        f'    to: "+14155550100"\n    from: "+14152224444"\n'
+        f"    answer_url: http://127.0.0.1:{port}/answer.xml\n"
+    )
+    loud = invoke(["check", tmp_path / "s.yaml", "--check-timeout", "2"])
+    quiet = invoke(["check", tmp_path / "s.yaml", "-q", "--check-timeout", "2"])
+    assert loud.exit_code == quiet.exit_code == 3
+    assert quiet.stderr == loud.stderr and "unreachable" in quiet.stderr
+    assert quiet.stdout == loud.stdout.splitlines()[-1] + "\n"  # the totals line only
+    assert loud.stdout.count("\n") > 1
+
+
+def test_bar_line_fits_every_width_and_follows_a_resize() -> None:
+    import io
+
+    from callspec.cli.progress import TerminalBar
+
+    bar = TerminalBar(120, io.StringIO())
+    bar.first = time.monotonic() - 10
+    bar.advance(60, 40)  # 20 skipped by --resume: the rate is of the 40 sent
+    assert "3.9 calls/s, 15 s left" in bar.line(200)
+    for columns in range(1, 90):
+        line = bar.line(columns)
+        assert len(line) <= columns - 1, (columns, line)
+        # Drawn whenever the count fits ("calls  []  60/120": 17 columns + 1 free); else nothing.
+        assert line.startswith("calls  [") if columns >= 18 else line == "", (columns, line)
+    assert "calls/s" not in bar.line(30) and "60/120" in bar.line(30)  # the rate gives way
+    assert bar.line(200).count("#") == 12  # half of the widest bar
+
+
+def test_a_ctrl_c_before_sending_starts_announces_no_sending(tmp_path: Path) -> None:
+    import io
+    import threading
+
+    from callspec.delivery.runner import RunOptions
+    from callspec.execute import Outputs, RunRequest, execute
+    from callspec.spec.model import PlanOptions
+
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 3)
+    stop = threading.Event()
+    stop.set()  # the first Ctrl-C came while the plan was built
+    err = io.StringIO()
+    with sandbox() as box:
+        request = RunRequest(
+            (tmp_path / "calls.yaml",),
+            PlanOptions(profiles=tmp_path / "profiles.yaml"),
+            RunOptions(api_url=box.url),
+            Outputs(report=tmp_path / "r.json", progress=False),
+        )
+        result, _ = execute(request, cred_env(), io.StringIO(), err, stop)
+    assert box.calls == [] and result.exit_code() == 130
+    assert "callspec: sending" not in err.getvalue(), err.getvalue()

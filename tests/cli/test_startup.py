@@ -63,3 +63,60 @@ def test_a_dry_run_never_loads_the_http_stack(tmp_path: Path) -> None:
     assert "yaml" in loaded  # the spec was read
     assert "requests" not in loaded and "urllib3" not in loaded, loaded
     assert report.exists()
+
+
+PLAIN_SPEC = """version: 1
+defaults: {from: '+14152224444'}
+calls:
+  - name: c0
+    to: '+14155550000'
+    answer_url: https://hooks.example.com/a.xml?call=0
+"""
+
+
+def _probe(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    probe = PROBE.format(heavy=(*HEAVY, "fastjsonschema", "referencing"))
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *args], capture_output=True, text=True, cwd=cwd, timeout=60
+    )
+    return done, done.stderr.rsplit("LOADED:", 1)[1].strip().split(",")
+
+
+@pytest.mark.parametrize(
+    "command", [["validate"], ["run", "--dry-run", "--no-progress", "--report", "r.json"]]
+)
+def test_a_valid_spec_without_templates_loads_neither_jinja_nor_jsonschema(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # The fast check derived from the schemas says "valid"; Jinja loads with a template.
+    (tmp_path / "one.yaml").write_text(PLAIN_SPEC)
+    done, loaded = _probe([command[0], "one.yaml", *command[1:]], tmp_path)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "yaml" in loaded  # the probe sees real loads
+    for heavy in ("jinja2", "jsonschema", "fastjsonschema", "referencing"):
+        assert heavy not in loaded, loaded
+    if command[0] == "validate":
+        assert done.stdout == "OK: 1 call in 1 file valid\n"
+        assert done.stderr.startswith("LOADED:"), done.stderr  # no warning either
+    else:
+        assert "+14155550000" in (tmp_path / "r.json").read_text()
+
+
+def test_a_spec_with_templates_still_renders(tmp_path: Path) -> None:
+    spec = PLAIN_SPEC.replace("call=0", "call={{ 40 + 2 }}&n={{ name }}").replace(
+        "calls:", "vars: {name: bob}\ncalls:"
+    )
+    (tmp_path / "one.yaml").write_text(spec)
+    args = ["run", "one.yaml", "--dry-run", "--no-progress", "--report", "r.json"]
+    done, loaded = _probe(args, tmp_path)
+    assert "jinja2" in loaded and "jsonschema" not in loaded, loaded
+    assert "a.xml?call=42&n=bob" in (tmp_path / "r.json").read_text(), done.stderr
+
+
+def test_an_invalid_spec_loads_the_validator_for_its_messages(tmp_path: Path) -> None:
+    (tmp_path / "one.yaml").write_text(PLAIN_SPEC.replace("answer_url", "answer_ulr"))
+    done, loaded = _probe(["validate", "one.yaml"], tmp_path)
+    assert "jsonschema" in loaded and "jinja2" not in loaded, loaded
+    assert (
+        "one.yaml:6:5: calls[0].answer_ulr: unknown key 'answer_ulr'" in done.stdout + done.stderr
+    )

@@ -332,8 +332,8 @@ def test_progress_on_a_bar_when_given_lines_otherwise_nothing_when_quiet() -> No
         def __init__(self) -> None:
             self.seen: list[object] = []
 
-        def advance(self, done: int) -> None:
-            self.seen.append(done)
+        def advance(self, done: int, sent: int) -> None:
+            self.seen.append((done, sent))
 
         def note(self, text: str) -> None:
             self.seen.append(text)
@@ -344,10 +344,13 @@ def test_progress_on_a_bar_when_given_lines_otherwise_nothing_when_quiet() -> No
     drawn, out = Bar(), io.StringIO()
     bar = Progress(out, 10, Redactor(["s3cret"]), drawn)
     bar.note("sending with s3cret")
-    for _ in range(2):
-        bar.update(result)
+    skipped = CallResult("k2", "s.yaml", 2, "d", (), (), {}, "skipped", reason="resume")
+    for one in (result, skipped, result):
+        bar.update(one)
     bar.close()
-    assert drawn.seen == ["sending with ***", 1, 2, "closed"] and out.getvalue() == ""
+    # The skipped call is done but not sent: the bar's rate counts only what was sent.
+    assert drawn.seen == ["sending with ***", (1, 1), (2, 1), (3, 2), "closed"]
+    assert out.getvalue() == ""
     log = io.StringIO()
     plain = Progress(log, 10, Redactor())
     plain.update(result)

@@ -1,7 +1,7 @@
 """Review 10: callspec check, run --check, the Plivo XML rules and the simulated lifecycle.
 
 Each test reproduces one finding of the hostile review and asserts the behaviour a user
-should get; they are strict xfails until the lead fixes the root cause.  Servers are raw
+should get (each was a strict xfail until its root cause was fixed).  Servers are raw
 sockets on 127.0.0.1 so a test can misbehave exactly (trickle bytes, send a broken
 ``Location``); nothing in callspec's HTTP path is mocked.  The bounded joins below are
 not timing assertions: each is many times the timeout the command was given, and a
@@ -177,12 +177,6 @@ def ended(thread: threading.Thread) -> bool:
 # --- callspec check: the budget ----------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="check: --check-timeout is not enforced while a body trickles in (a Content-Length "
-    "body read in 64 KiB blocks; the deadline is looked at only between blocks): a server "
-    "sending a byte every 50 ms keeps `callspec check` (and run --check) running forever",
-)
 def test_check_timeout_holds_against_a_trickling_body(tmp_path: Path) -> None:
     with raw_server(_trickle_body) as (url, _):
         args = ["check", *_spec(tmp_path, {"answer_url": f"{url}/a"}), "--check-timeout", "0.3"]
@@ -193,11 +187,6 @@ def test_check_timeout_holds_against_a_trickling_body(tmp_path: Path) -> None:
     assert out[0].exit_code == ExitCode.INVALID  # type: ignore[attr-defined]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="check: --check-timeout is not enforced while the response headers trickle in "
-    "(the read timeout restarts with each header line): `callspec check` runs on",
-)
 def test_check_timeout_holds_against_trickling_headers(tmp_path: Path) -> None:
     with raw_server(_trickle_headers) as (url, _):
         args = ["check", *_spec(tmp_path, {"answer_url": f"{url}/a"}), "--check-timeout", "0.3"]
@@ -211,12 +200,6 @@ def test_check_timeout_holds_against_trickling_headers(tmp_path: Path) -> None:
 # --- callspec check: a broken redirect -----------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="check: a redirect whose Location is not a URL (http://[::1/x) crashes the check "
-    "(urljoin's ValueError escapes fetch): 'internal error: ValueError', exit 1, instead of "
-    "a located check failure, exit 3",
-)
 def test_a_malformed_location_is_a_located_check_failure(tmp_path: Path) -> None:
     with raw_server(_bad_location) as (url, _):
         result = invoke(["check", *_spec(tmp_path, {"answer_url": f"{url}/a"})])
@@ -225,11 +208,6 @@ def test_a_malformed_location_is_a_located_check_failure(tmp_path: Path) -> None
     assert "calls.yaml:" in result.stderr and f"{url}/a" in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run --check: a redirect whose Location is not a URL ends the run with "
-    "'internal error' (exit 1) instead of the check failure (exit 3, report written)",
-)
 def test_run_check_with_a_malformed_location_exits_3(tmp_path: Path) -> None:
     report = tmp_path / "r.json"
     with raw_server(_bad_location) as (url, _):
@@ -248,12 +226,6 @@ def test_run_check_with_a_malformed_location_exits_3(tmp_path: Path) -> None:
 ODD_SECRET = "a|b@c^d"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="check: a declared secret in answer_url's query string leaks in the JSON output's "
-    "`redirects` when the server redirects with the same query (the wire spelling "
-    "a%7Cb@c%5Ed is none the redactor knows)",
-)
 def test_secret_in_a_redirected_query_string_is_masked(tmp_path: Path) -> None:
     with raw_server(_echo_redirect) as (url, _):
         args = _spec(
@@ -289,12 +261,6 @@ def _place(box: Sandbox, **body: Any) -> str:
     return str(answer.json()["request_uuid"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="simulate: a handler that trickles its answer never lets the call end (the "
-    "callback deadline is looked at only between 8 KiB blocks), so `run --sandbox "
-    "--simulate` waits forever, and Ctrl-C cannot end it either (stop() joins the workers)",
-)
 def test_a_trickling_answer_handler_still_ends_the_call() -> None:
     with raw_server(_trickle_body) as (url, _):
         box = _box()
@@ -309,12 +275,6 @@ def test_a_trickling_answer_handler_still_ends_the_call() -> None:
     assert stopped, "the sandbox could not stop"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="simulate: an answer_url redirect with a broken Location ends the call as a "
-    "sandbox bug ('simulation failed: ValueError', Sandbox Stopped) and no hangup callback "
-    "is sent; Plivo would end it as an answer URL error and call hangup_url",
-)
 def test_a_malformed_location_ends_the_call_with_a_hangup_callback() -> None:
     with raw_server(_bad_location) as (url, seen):
         box = _box()
@@ -346,12 +306,6 @@ def _redirect_then_xml(conn: socket.socket, path: str, stop: threading.Event) ->
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run --sandbox --simulate: a declared secret in answer_url's query string leaks on "
-    "stderr in the simulation's step line after an HTTP redirect (the URL as requested, "
-    "a%7Cb@c%5Ed, is a spelling the redactor does not know)",
-)
 def test_simulated_step_lines_mask_a_redirected_secret(tmp_path: Path) -> None:
     with raw_server(_redirect_then_xml) as (url, seen):
         args = _spec(
@@ -367,12 +321,6 @@ def test_simulated_step_lines_mask_a_redirected_secret(tmp_path: Path) -> None:
     assert "a%7Cb" not in result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run --sandbox --simulate --answer-by: a DESTINATION that no call dials (a typo, "
-    "a digit short) is silently ignored: the call the test meant to script is answered by a "
-    "human and the run passes",
-)
 def test_answer_by_a_destination_no_call_dials_is_said(tmp_path: Path) -> None:
     with raw_server(_redirect_then_xml) as (url, _):
         args = _spec(tmp_path, {"answer_url": f"{url}/x", "to": "+14155550100"})
@@ -393,13 +341,6 @@ def _plain_xml(conn: socket.socket, path: str, stop: threading.Event) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="check and the simulator disagree on the same answer: `callspec check` fails XML "
-    "served as text/plain ('Plivo requires text/xml or application/xml') while "
-    "`sandbox --simulate` plays the call as a success (it ignores the Content-Type), so a "
-    "handler tested with the simulator fails the check, or rings silence on Plivo",
-)
 def test_simulator_and_check_agree_on_the_content_type(tmp_path: Path) -> None:
     with raw_server(_plain_xml) as (url, _):
         checked = invoke(["check", *_spec(tmp_path, {"answer_url": f"{url}/a"})])
@@ -427,12 +368,6 @@ def _big_xml(conn: socket.socket, path: str, stop: threading.Event) -> None:
     conn.sendall(head % len(BIG_GOOD) + BIG_GOOD)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="check and the simulator disagree on the size cap: `callspec check` passes a 200 KB "
-    "answer (its cap is 1 MiB) that `sandbox --simulate` refuses as over 'Plivo's limit for "
-    "an XML document' (100 KiB), ending the call with an answer URL error",
-)
 def test_simulator_and_check_agree_on_the_size_cap(tmp_path: Path) -> None:
     with raw_server(_big_xml) as (url, _):
         checked = invoke(["check", *_spec(tmp_path, {"answer_url": f"{url}/a"})])
@@ -452,3 +387,32 @@ def test_simulator_and_check_agree_on_the_size_cap(tmp_path: Path) -> None:
     check_passed = checked.exit_code == 0
     simulator_passed = record["hangup_cause_code"] == END_OF_XML.code
     assert check_passed == simulator_passed, (checked.output, record["hangup_cause_name"])
+
+
+# --- the general cases behind the findings -----------------------------------------------------
+
+
+@pytest.mark.parametrize("secret", [ODD_SECRET, "p@ss w/rd+%&=?#~", "gr\u00fc\u00dfe|1"])
+def test_every_percent_encoding_of_a_secret_is_masked(secret: str) -> None:
+    """quote/quote_plus with any safe set, either hex case, requests' own requoting."""
+    from urllib.parse import quote, quote_plus
+
+    from requests.utils import requote_uri
+
+    from callspec.redact import Redactor
+
+    mask = Redactor([secret, "a|b"])  # a shorter secret must not cut the longer one
+    safes = ["", "/", "@", "@:/", "!$&'()*+,;=:@", "~", "-_.!~*'()", ";,/?:@&=+$-_.!~*'()#"]
+    spelled = {quote(secret, safe=s) for s in safes} | {quote_plus(secret, safe=s) for s in safes}
+    spelled |= {v.lower() for v in spelled} | {requote_uri(quote(secret, safe="|^@"))}
+    for value in spelled:
+        shown = mask.text(f"GET /a?pin={value}&x=1 failed")
+        assert shown == "GET /a?pin=***&x=1 failed", (value, shown)
+
+
+def test_a_redirect_to_a_location_that_is_not_a_url_is_named() -> None:
+    from callspec.check.fetch import redirect_target
+
+    assert redirect_target("http://h/a?q=1", "/b?q=1") == "http://h/b?q=1"
+    for broken in ("http://[::1/x", "http://h:port/", "ftp://h/x", "mailto:a@b"):
+        assert redirect_target("http://h/a", broken) is None, broken

@@ -80,11 +80,6 @@ def _secret_profiles(folder: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="explain masks each call with only its own secrets: a declared secret's value in "
-    "another call of the same run is printed, where render/run mask it (README: every output)",
-)
 def test_explain_masks_every_secret_of_the_run_like_render(tmp_path: Path) -> None:
     _secret_profiles(tmp_path)
     specs = tmp_path / "specs"
@@ -98,11 +93,6 @@ def test_explain_masks_every_secret_of_the_run_like_render(tmp_path: Path) -> No
         assert "4321" not in explained.output, fmt
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the progress bar has a fixed 24-column bar plus label, count and rate (~60 "
-    "columns): on a narrow terminal every redraw wraps and scrolls instead of staying on one line",
-)
 def test_bar_fits_a_narrow_terminal(tmp_path: Path) -> None:
     write_profiles(tmp_path)
     write_spec(tmp_path, 8)
@@ -134,11 +124,6 @@ def test_bar_fits_a_narrow_terminal(tmp_path: Path) -> None:
     assert too_wide == [], too_wide
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the bar's rate and time left count calls skipped by --resume (or after Ctrl-C) as "
-    "sent: '10190.0 calls/s, 1 s left' at --rate 2, a wrong estimate of the time left",
-)
 def test_bar_rate_ignores_calls_skipped_by_resume(tmp_path: Path) -> None:
     write_profiles(tmp_path)
     write_spec(tmp_path, 9)
@@ -172,11 +157,6 @@ def test_bar_rate_ignores_calls_skipped_by_resume(tmp_path: Path) -> None:
     assert max(rates) <= 8, rates  # at --rate 4 the bar may not claim more than twice that
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`callspec check` has no --quiet (usage error, exit 2) though the issue gives "
-    "--quiet to validate, run and check (cli/common.quiet_option says so too)",
-)
 def test_check_takes_quiet(tmp_path: Path) -> None:
     port = free_port()  # nothing listens: the check fails, a problem --quiet still prints
     (tmp_path / "s.yaml").write_text(
@@ -189,11 +169,6 @@ def test_check_takes_quiet(tmp_path: Path) -> None:
     assert result.exit_code != 2, result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run --simulate --quiet still prints every simulated event (answer, end, hangup: "
-    "three lines per call) on stderr; --quiet promises only problems and the summary",
-)
 def test_quiet_run_with_simulate_prints_only_the_summary(tmp_path: Path) -> None:
     port = free_port()  # the handlers are unreachable: every simulated call ends early
     calls = "".join(f'  - name: c{i}\n    to: "+1415555010{i}"\n' for i in range(3))
@@ -221,11 +196,6 @@ def test_quiet_run_with_simulate_prints_only_the_summary(tmp_path: Path) -> None
     assert " simulate " not in result.stderr, result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the pre-commit hook (validate --changed) passes a UTF-16 spec as 'no spec among the "
-    "changed files' (exit 0) while `validate FILE` refuses it (not UTF-8, exit 3): a silent skip",
-)
 def test_changed_utf16_spec_is_not_silently_skipped(tmp_path: Path) -> None:
     spec = tmp_path / "calls.yaml"  # as a Windows editor saves it: UTF-16 with its BOM
     spec.write_bytes("version: 1\ncalls:\n  - {name: x, to: nope}\n".encode("utf-16"))
@@ -235,11 +205,6 @@ def test_changed_utf16_spec_is_not_silently_skipped(tmp_path: Path) -> None:
     assert hook.exit_code == 3, hook.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="init writes through a dangling .gitignore symlink, creating a file outside DIR "
-    "(and says 'wrote DIR/.gitignore')",
-)
 def test_init_does_not_write_through_a_dangling_gitignore_symlink(tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
@@ -251,20 +216,10 @@ def test_init_does_not_write_through_a_dangling_gitignore_symlink(tmp_path: Path
     assert not outside.exists(), outside.read_text()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="import postman turns a collection variable named 'env' (or 'row') into a spec "
-    "variable of that reserved name: it writes the spec, exit 0, and validate refuses it (exit 3)",
-)
 def test_import_renames_reserved_variable_names(tmp_path: Path) -> None:
     _import_validates(tmp_path, "https://hooks.example.com/{{env}}/answer.xml", "env")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="import postman turns Postman's dynamic variables ({{$guid}}, {{$timestamp}}) into "
-    "undefined spec variables (_guid) without a word: exit 0, and validate refuses the spec",
-)
 def test_import_says_what_it_does_with_postman_dynamic_variables(tmp_path: Path) -> None:
     _import_validates(tmp_path, "https://hooks.example.com/a?id={{$guid}}&t={{$timestamp}}", None)
 
@@ -303,11 +258,6 @@ def _import_validates(tmp_path: Path, answer_url: str, variable: str | None) -> 
         assert checked.exit_code == 0, checked.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a second Ctrl-C (quit at once: os._exit) leaves the progress bar's hidden cursor "
-    "hidden: the user's shell has no cursor after callspec exits",
-)
 def test_second_ctrl_c_gives_the_cursor_back(tmp_path: Path) -> None:
     import signal
     import socket
@@ -368,11 +318,6 @@ def test_second_ctrl_c_gives_the_cursor_back(tmp_path: Path) -> None:
     assert text.rfind("\x1b[?25h") > text.rfind("\x1b[?25l"), repr(text[-300:])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run --check --quiet, when a check fails, still prints the check table and "
-    "'report: PATH' on stdout (a plain --quiet run prints neither)",
-)
 def test_quiet_run_with_a_failing_check_prints_no_report_line(tmp_path: Path) -> None:
     port = free_port()  # nothing listens: the answer_url check fails, nothing is sent
     (tmp_path / "s.yaml").write_text(
@@ -396,12 +341,6 @@ def test_quiet_run_with_a_failing_check_prints_no_report_line(tmp_path: Path) ->
     assert "report:" not in result.stdout, result.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="README walk-through step 5 runs `callspec import postman seed-collection.json` in "
-    "the new project, but no step puts that file there (the test copies it silently): a new user "
-    "following the README literally gets 'no such file'",
-)
 def test_walkthrough_brings_the_seed_collection_before_importing_it() -> None:
     readme = (ROOT / "README.md").read_text()
     start = readme.index("## From zero to a page")
@@ -415,11 +354,6 @@ def test_walkthrough_brings_the_seed_collection_before_importing_it() -> None:
     assert any("seed-collection.json" in line for line in lines[:use]), lines[:use]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="explain with a full stdout (ENOSPC) says 'callspec: internal error: OSError ...' "
-    "(a callspec bug, exit 1 'a call failed') instead of a plain output error",
-)
 def test_explain_to_a_full_disk_is_not_an_internal_error(tmp_path: Path) -> None:
     if not Path("/dev/full").exists():
         pytest.skip("no /dev/full")

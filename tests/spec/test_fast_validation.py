@@ -1,9 +1,11 @@
 """The fast validation paths agree exactly with a plain jsonschema validator.
 
-callspec compiles its schemas with inlined references and per-value memos, and
-checks call bodies with a decomposed ``quick_check``; these tests compare both
-with ``Draft202012Validator`` on the schema files over many generated inputs,
-valid and invalid, so a shortcut can never accept what the schema rejects.
+callspec compiles its schemas with inlined references and per-value memos,
+checks call bodies with a decomposed ``quick_check``, and checks documents and
+bodies first with a check derived from the schema files without jsonschema;
+these tests compare each with ``Draft202012Validator`` on the schema files over
+many generated inputs, valid and invalid, so a shortcut can never accept what
+the schema rejects (nor reject what it accepts: the golden messages stay the same).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from callspec.fastpaths import derived_check
 from callspec.schemas import SCHEMA_NAMES, load_schema, quick_check, validator
 
 POOL: dict[str, list[Any]] = {
@@ -94,6 +97,10 @@ def specs(seed: int, n: int) -> list[dict[str, Any]]:
                 call["vars"] = rng.choice([{"ok": 1}, {"bad-name": 1}, []])
             if rng.random() < 0.2:
                 call["bogus"] = None
+            if rng.random() < 0.15:  # dependentRequired: each_where needs each
+                call["each_where"] = rng.choice(["row.ok", "", 1])
+            if rng.random() < 0.15:
+                call["each"] = rng.choice(["r.csv", "r.txt", [{"phone": "+1"}], [], [1]])
             calls.append(call)
         doc: dict[str, Any] = {"version": rng.choice([1, 1, 1, 2]), "calls": calls}
         if rng.random() < 0.3:
@@ -123,3 +130,135 @@ def test_a_keyword_that_changed_after_draft_07_is_never_compiled() -> None:
     assert compiled_check({"properties": {"a": {"$ref": "#/$defs/x"}}}) is None
     check = compiled_check({"type": "array", "items": {"type": "string"}, "x-error": "no"})
     assert check is not None and check(["a"]) and not check([1])
+
+
+def profiles(seed: int, n: int) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    pool: dict[str, list[Any]] = {
+        "extends": ["base", "", 1],
+        "auth_id": ["MA0000000000000000AB", 5],
+        "api_url": ["http://127.0.0.1:8000", "https://api.plivo.com", "ftp://x", ""],
+        "vars": [{"team": "payments"}, {"bad-name": 1}, []],
+        "defaults": [{"from": "+14152224444"}, {"answer_ulr": "x"}, {"time_limit": "x"}],
+        "secrets": [["token"], ["token", "token"], "token", [1]],
+        "bogus": [1],
+    }
+    out: list[dict[str, Any]] = []
+    for _ in range(n):
+        named: dict[str, Any] = {}
+        for i in range(rng.randint(0, 3)):
+            keys = rng.sample(list(pool), rng.randint(0, 4))
+            profile = {k: rng.choice(pool[k]) for k in keys if k != "bogus" or rng.random() < 0.3}
+            named[rng.choice([f"p{i}", "bad name", "ok.name-1"])] = profile
+        out.append({"version": rng.choice([1, 1, 1, 2]), "profiles": named})
+    return out
+
+
+def test_the_derived_checks_agree_with_the_plain_validators() -> None:
+    from callspec.schemas import derived_check as derived
+
+    cases = (("call", bodies(6, 3000)), ("spec", specs(7, 1500)), ("profiles", profiles(8, 600)))
+    for name, docs in cases:
+        reference, check = plain(name), derived(name)
+        assert check is not None, name
+        verdicts = [reference.is_valid(doc) for doc in docs]
+        assert 0 < sum(verdicts) < len(docs), name  # both kinds are represented
+        for doc, expected in zip(docs, verdicts, strict=True):
+            assert check(doc) == expected, (name, doc)
+
+
+CASES: list[tuple[dict[str, Any], list[Any]]] = [
+    # JSON Schema's equality: true is not 1, 1.0 is 1, lists and mappings item by item.
+    ({"enum": [1, "a", [1], {"k": True}]}, [1, 1.0, True, "a", [1], [True], {"k": True}, {"k": 1}]),
+    ({"const": False}, [False, 0, 0.0, None]),
+    ({"type": "integer"}, [1, 1.0, 1.5, True, "1", None]),
+    ({"type": ["number", "null"]}, [1, 1.5, None, True, "x"]),
+    ({"uniqueItems": True}, [[1, True], [1, 1.0], [[1], [True]], [{"a": 1}, {"a": 1}], "x"]),
+    ({"oneOf": [{"type": "integer"}, {"minimum": 0}]}, [-1, 1, 1.5, "x"]),
+    ({"anyOf": [{"pattern": "^a"}, {"maxLength": 1}], "not": {"const": "b"}}, ["ab", "b", "c", 5]),
+    (
+        {"if": {"required": ["a"]}, "then": {"required": ["b"]}, "else": {"minProperties": 2}},
+        [{"a": 1}, {"a": 1, "b": 2}, {"c": 1}, {"c": 1, "d": 2}, []],
+    ),
+    ({"then": {"const": 1}}, [1, 2]),  # then without if: ignored
+    (
+        {"additionalProperties": {"type": "string"}, "properties": {"n": {"type": "integer"}}},
+        [{"n": 1, "x": "y"}, {"n": "1"}, {"x": 1}, 5],
+    ),
+    (
+        {"propertyNames": {"maxLength": 2}, "dependentRequired": {"a": ["b"]}},
+        [{"ab": 1}, {"abc": 1}, {"a": 1}, {"a": 1, "b": 1}],
+    ),
+    (
+        {"items": {"exclusiveMinimum": 0}, "minItems": 1, "maxItems": 2},
+        [[], [1], [0], [1, 2, 3], [1.5, 2]],
+    ),
+    (
+        {"$defs": {"t": {"type": "array", "items": {"$ref": "#/$defs/t"}}}, "$ref": "#/$defs/t"},
+        [[], [[[]]], [[1]], 1],
+    ),
+    ({"minimum": 1, "exclusiveMaximum": 3, "multipleOf": 1}, []),  # multipleOf: not derived
+]
+
+
+def test_the_derived_check_decides_each_keyword_as_jsonschema_does() -> None:
+    for schema, instances in CASES:
+        check = derived_check(schema, lambda uri: None)
+        if "multipleOf" in schema:
+            assert check is None  # a keyword it does not know: no derived check at all
+            continue
+        assert check is not None, schema
+        reference = Draft202012Validator(schema)
+        for instance in instances:
+            assert check(instance) == reference.is_valid(instance), (schema, instance)
+
+
+def test_what_the_derived_check_does_not_know_leaves_it_out() -> None:
+    def none(uri: str) -> None:
+        return None
+
+    assert derived_check({"prefixItems": [{"type": "string"}]}, none) is None
+    assert derived_check({"items": {"format": "email"}}, none) is None
+    assert derived_check({"$ref": "other.json"}, none) is None  # a file it cannot find
+    assert derived_check({"$ref": "#foo"}, none) is None  # an anchor
+    assert derived_check({"$schema": "http://json-schema.org/draft-07/schema#"}, none) is None
+    assert derived_check({"_ref": "#"}, none) is None  # not $ref: an unknown keyword
+    assert derived_check({"$anchor": "a"}, none) is None
+    assert derived_check({"x-error": "no", "description": "d"}, none) is not None
+
+
+def test_a_spec_without_errors_is_checked_without_jsonschema() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from callspec.spec.loader import load_bytes\n"
+        "from callspec.spec.documents import check_document\n"
+        "from callspec.spec.validate import check_body\n"
+        "doc = load_bytes(b'version: 1\\ncalls:\\n  - name: a\\n', 's.yaml')\n"
+        "assert check_document(doc, 'spec') == []\n"
+        "assert check_body({'from': '+14152224444', 'to': '+14152223333',"
+        " 'answer_url': 'https://a.b/x'}) == []\n"
+        "heavy = ('jsonschema', 'fastjsonschema', 'referencing')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "assert check_body({'from': 5}) != []\n"
+        "print('jsonschema' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split("\n")[:2] == ["[]", "True"], done.stderr
+
+
+def test_without_a_derived_check_the_memo_then_compiled_checks_agree() -> None:
+    # A schema the derived check cannot take (a keyword it lacks) falls back to the
+    # memo check, then to the compiled schema after COMPILE_AFTER bodies.
+    from callspec import schemas
+    from callspec.fastpaths import COMPILE_AFTER, build_quick_check
+
+    check = build_quick_check(None, lambda: validator("call"), schemas._registry)
+    reference = plain("call")
+    cases = bodies(9, COMPILE_AFTER + 800)
+    verdicts = [reference.is_valid(b) for b in cases]
+    assert 0 < sum(verdicts[COMPILE_AFTER:]) < 800
+    for body, expected in zip(cases, verdicts, strict=True):
+        assert check(body) == expected, body

@@ -1,0 +1,83 @@
+"""One deadline per exchange (callspec.check.deadline), over TLS too.
+
+The review's tests trickle over plain HTTP; here the server trickles inside TLS, where
+the socket the deadline shuts down is the TLS socket that replaced the TCP one.  The
+server trickles until the test ends, so a client the deadline did not cut would still be
+reading when the bounded join gives up (the join is many times the deadline, not a
+timing assertion).
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from collections.abc import Callable
+
+import pytest
+from support import tls_server
+
+from callspec.check.fetch import fetch
+from callspec.sandbox.callbacks import fetch as callback_fetch
+from callspec.sandbox.outcomes import SimulationConfig
+
+BOUND_S = 2.5
+stop = threading.Event()
+
+
+def _read_request(conn: ssl.SSLSocket) -> None:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+
+
+def _trickle_body(conn: ssl.SSLSocket) -> None:
+    _read_request(conn)
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 99999\r\n\r\n")
+    while not stop.wait(0.05):
+        conn.sendall(b" ")
+
+
+def _trickle_headers(conn: ssl.SSLSocket) -> None:
+    _read_request(conn)
+    conn.sendall(b"HTTP/1.1 200 OK\r\n")
+    n = 0
+    while not stop.wait(0.05) and n < 90:  # http.client allows 100 headers
+        conn.sendall(b"X-Slow-%d: 1\r\n" % n)
+        n += 1
+    stop.wait()
+
+
+def _bounded(target: Callable[[], object]) -> list[object]:
+    """``target``'s result, if it returns within BOUND_S (then the server stops)."""
+    out: list[object] = []
+    thread = threading.Thread(target=lambda: out.append(target()), daemon=True)
+    stop.clear()
+    thread.start()
+    thread.join(BOUND_S)
+    got = list(out)  # what came back in time, before the server stops trickling
+    stop.set()
+    return got
+
+
+def test_check_deadline_cuts_a_body_trickling_over_tls(monkeypatch: pytest.MonkeyPatch) -> None:
+    with tls_server(_trickle_body) as (url, ca):
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca)
+        out = _bounded(lambda: fetch(f"{url}/a", "POST", {"Event": "StartApp"}, timeout=0.3))
+    assert out, "the check was still reading"
+    assert out[0].error == "the body did not arrive within 0.3 s"  # type: ignore[attr-defined]
+
+
+def test_callback_deadline_cuts_headers_trickling_over_tls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = SimulationConfig(connect_timeout_s=0.2, read_timeout_s=0.2)
+    with tls_server(_trickle_headers) as (url, ca):
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca)
+        out = _bounded(
+            lambda: callback_fetch(f"{url}/a", "POST", {"Event": "StartApp"}, "token", config)
+        )
+    assert out, "the callback was still reading"
+    assert out[0].error == "the answer took too long"  # type: ignore[attr-defined]

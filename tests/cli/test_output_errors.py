@@ -1,0 +1,49 @@
+"""A full disk or a closed pipe on stdout is the user's output failing, not a callspec bug."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support import ROOT
+
+SPEC = (
+    "version: 1\ncalls:\n  - name: one\n"
+    '    to: "+14155550100"\n    from: "+14152224444"\n'
+    "    answer_url: https://hooks.example.com/a\n"
+)
+
+
+def _run(tmp_path: Path, command: str, stdout: object) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "s.yaml").write_text(SPEC)
+    return subprocess.run(
+        [sys.executable, "-m", "callspec", command, str(tmp_path / "s.yaml")],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=stdout,  # type: ignore[arg-type]
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("command", ["render", "validate"])
+def test_a_full_stdout_is_a_plain_output_error(tmp_path: Path, command: str) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    with open("/dev/full", "w") as full:
+        proc = _run(tmp_path, command, full)
+    assert proc.returncode == 1
+    assert proc.stderr == "callspec: cannot write the output: No space left on device\n"
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    read, write = os.pipe()
+    os.close(read)  # the reader went away before a byte was written
+    with os.fdopen(write, "w") as pipe:
+        proc = _run(tmp_path, "render", pipe)
+    assert proc.returncode == 1
+    assert proc.stderr == ""
