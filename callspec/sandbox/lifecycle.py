@@ -131,8 +131,11 @@ class Simulator:
         self.registry.move(call, "in-progress")
         machine = _machine(body, outcome)
         cause, xml_hangs_up = self._run_xml(call)
-        if cause is None and machine is not None:
-            cause = self._detect(call, machine)
+        # Plivo detects a machine from the answer on, beside the XML: under
+        # machine_detection: hangup a machine's call ends as Machine Detected even when its
+        # answer URL failed or its XML ended it.
+        if machine is not None and (cause is None or (machine and _md(body) == "hangup")):
+            cause = self._detect(call, machine) or cause
         if cause is None:
             cause = self._talk(call, xml_hangs_up)
         self._hang_up(call, cause, machine)

@@ -707,12 +707,6 @@ def test_a_fired_step_without_uuid_does_not_ring_the_next_at_once(tmp_path: Path
     assert p.posts() == [A]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sandbox: --answer-by DEST=machine on a call whose answer URL fails (or whose XML "
-    "ends it) plays no machine detection and its record names no machine: an until: human "
-    "chain stops on 'yes (human)' at a voicemail",
-)
 def test_sandbox_machine_is_never_a_human(tmp_path: Path) -> None:
     spec = tmp_path / "chain.yaml"
     spec.write_text(
