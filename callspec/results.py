@@ -153,6 +153,28 @@ class CallResult:
             for a in self.answers or ()
         )
 
+    def may_still_ring(self) -> str | None:
+        """Why this escalation step may still ring (so the next must not be called, and the run
+        fails); None when it surely rings no more (ended, or hung up / cancelled through
+        Plivo's API)."""
+        if self.outcome not in ("fired", "queued", "skipped"):
+            return "its outcome is unknown (the call may have been placed)"
+        if not self.request_uuid:
+            return "Plivo gave no request_uuid for it, so its state cannot be read"
+        if not self.answers:
+            return "its state could not be read"
+        for answer in self.answers:
+            if answer.answered is False and (answer.state == "completed" or answer.hung_up):
+                continue
+            if answer.answered and answer.answered_by == "machine" and answer.state == "completed":
+                continue  # a machine answered and the call ended: the next person is called
+            if answer.note and "could not hang up" in answer.note:
+                return "it could not be hung up (it may still be ringing)"
+            if answer.answered:
+                return "it was answered, but its record does not say by a human"
+            return f"its state is {answer.state or 'unknown'} (it may still be ringing)"
+        return None
+
     @property
     def answered(self) -> bool | None:
         """True when every destination answered, False when one did not, None when one could
@@ -225,6 +247,15 @@ class RunResult:
             return ExitCode.CALL_FAILED
         alone = (c for c in self.calls if c.escalate is None)
         if any(not self._answer_ok(a) for c in alone for a in c.answers or ()):
+            return ExitCode.CALL_FAILED
+        # A chain stopped because a step may still ring fails the run even with
+        # --wait-ok no-answer: nobody can say the page is over.
+        placed = (
+            c
+            for c in self.calls
+            if c.escalate and (c.outcome in ("fired", "queued") or c.request_uuid)
+        )
+        if any(not c.reached() and c.may_still_ring() for c in placed):
             return ExitCode.CALL_FAILED
         unanswered = [chain for chain, ended_by in self.chains().items() if ended_by is None]
         if unanswered and not self.no_answer_ok and self.mode != "dry-run":

@@ -76,24 +76,8 @@ class ChainSteps:
 
 def unsettled(result: CallResult) -> str | None:
     """Why the step ``result`` may still ring (so the next must not be called); None when
-    it surely rings no more (ended, or hung up / cancelled through Plivo's API)."""
-    if result.outcome not in ("fired", "queued", "skipped"):
-        return "its outcome is unknown (the call may have been placed)"
-    if not result.request_uuid:
-        return "Plivo gave no request_uuid for it, so its state cannot be read"
-    if not result.answers:
-        return "its state could not be read"
-    for answer in result.answers:
-        if answer.answered is False and (answer.state == "completed" or answer.hung_up):
-            continue
-        if answer.answered and answer.answered_by == "machine" and answer.state == "completed":
-            continue  # a machine answered and the call ended: the next person is called
-        if answer.note and "could not hang up" in answer.note:
-            return "it could not be hung up (it may still be ringing)"
-        if answer.answered:
-            return "it was answered, but its record does not say by a human"
-        return f"its state is {answer.state or 'unknown'} (it may still be ringing)"
-    return None
+    it surely rings no more (see :meth:`CallResult.may_still_ring`)."""
+    return result.may_still_ring()
 
 
 def unsettled_reason(result: CallResult, why: str) -> str:
@@ -140,8 +124,10 @@ def run_chain(
                 continue
             if decision.answers is not None:
                 result = replace(result, answers=decision.answers)  # what the journal says
-            elif result.request_uuid:
-                result = steps.follow(index, result, True)  # died while following: read back
+            if result.request_uuid and not result.reached() and unsettled(result):
+                # Died while following it, or the last run could not tell whether it still
+                # rang: read back from Plivo (hung up if it still rings past its time).
+                result = steps.follow(index, result, True)
             if result.answers is not None:
                 steps.answered(index, result)
         else:

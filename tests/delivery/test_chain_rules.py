@@ -18,7 +18,7 @@ from callspec.delivery.escalate import unsettled
 from callspec.delivery.preview import _comment
 from callspec.delivery.wait import clean_text, is_call_uuid, legs_of
 from callspec.errors import ExitCode
-from callspec.results import Answer, CallResult
+from callspec.results import Answer, CallResult, RunResult
 from callspec.spec.model import Escalation
 
 UUID = "3c1a52e4-5e2e-4a6b-9a53-1fd0c6a1e0b2"
@@ -126,3 +126,27 @@ def test_answer_within_must_be_a_number_from_5_to_600(tmp_path: Path, value: str
     result = invoke(["validate", str(spec)])
     assert result.exit_code == ExitCode.INVALID, result.output
     assert "s.yaml:7:" in result.stderr and "answer_within" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("last", "code"),
+    [
+        (step("fired", UUID, replace(ENDED, state="ringing", note="could not hang up")), 1),
+        (step("fired", None), 1),
+        (step("fired", UUID, ENDED), 0),  # ended unanswered: --wait-ok no-answer accepts it
+    ],
+)
+def test_a_chain_stopped_on_a_step_that_may_ring_fails_even_with_wait_ok(
+    last: CallResult, code: int
+) -> None:
+    run = RunResult(
+        run_id="r",
+        mode="live",
+        api_url="http://x",
+        started="",
+        finished="",
+        options={},
+        calls=(last,),
+        no_answer_ok=True,
+    )
+    assert run.exit_code() == code
