@@ -7,6 +7,9 @@ surely never placed: failed, skipped, invalid); once fired, queued or
 unknown, lines of runs that did not send it again change nothing.  A last
 line a crash cut short is ignored (a cut started line was never synced, so its
 call was never sent; a cut finished line leaves the call started: unknown).
+An ``answered`` line (an escalation step followed to its end) adds its
+answers, its chain and whether it ended that chain; answers that are not
+a list of objects are a located error.
 """
 
 from __future__ import annotations

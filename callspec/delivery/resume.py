@@ -15,7 +15,9 @@ skipped ones were surely never placed, so they are sent.  A call renamed since
 it was placed (another name, the same body) or changed since (same file and
 name, or same file and destination, another body) is not sent either: the
 same phone would ring again.  :class:`ResumeIndex` matches entries to calls
-one to one, strongest identity first.
+one to one, strongest identity first.  :func:`chains_over` names the
+escalation chains the journal shows answered: nothing more of them is sent,
+not even a roster row the journal never saw.
 """
 
 from __future__ import annotations
