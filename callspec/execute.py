@@ -18,14 +18,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from callspec.check.checker import CheckOptions
 from callspec.check.model import UrlCheck
 from callspec.delivery.credentials import Credentials, credentials_for
 from callspec.delivery.request import DEFAULT_API_URL
 from callspec.delivery.runner import Runner, RunOptions
-from callspec.errors import CallspecError, ExitCode, GuardError, SpecError, UsageError
+from callspec.errors import CallspecError, ExitCode, GuardError, Problem, SpecError, UsageError
 from callspec.redact import Redactor, environment_secrets
 from callspec.report import REPORTERS, ReportError, append_github_summary, write_report
 from callspec.report.checks import check_rows, check_totals
@@ -206,7 +206,7 @@ def execute(
     is a line per call on ``err``.
     """
     paths, plan_options, run_options = request.paths, request.plan, request.options
-    outputs, sandbox = request.outputs, request.sandbox
+    outputs = request.outputs
     out, err = utf8_stream(out), utf8_stream(err)  # a non-UTF-8 name or value prints
     report_path = outputs.report or default_report_path()
     named, run_options = output_paths(report_path, outputs, run_options)
@@ -225,19 +225,8 @@ def execute(
         plan = build_plan(paths, plan_options, environ)
     except SpecError as e:
         # Nothing is sent; the report and the JUnit file still say why, for CI.
-        mode: Mode = "sandbox" if sandbox else run_options.mode
-        started = now_iso()
-        invalid = RunResult(
-            run_id=uuid.uuid4().hex[:12],
-            mode=mode,
-            api_url=run_options.api_url or DEFAULT_API_URL,
-            started=started,
-            finished=started,
-            options=selection,
-            calls=(),
-            files=tuple(dict.fromkeys(p.location.file for p in e.problems)),
-            problems=tuple(e.problems),
-        )
+        files = tuple(dict.fromkeys(p.location.file for p in e.problems))
+        invalid = _no_calls(request, selection, files, tuple(e.problems))
         mask = Redactor(environment_secrets(environ))
         _write_outputs(invalid, report_path, outputs, environ, mask, err, stop)
         if not outputs.quiet:
@@ -248,18 +237,7 @@ def execute(
     for output in named:
         check_writable(output.path, regular=output.option == "--journal")
     if not plan.calls:  # every each_where kept no row (warned): a run of no call
-        started = now_iso()
-        mode = "sandbox" if sandbox else run_options.mode
-        empty = RunResult(
-            run_id=uuid.uuid4().hex[:12],
-            mode=mode,
-            api_url=run_options.api_url or DEFAULT_API_URL,
-            started=started,
-            finished=started,
-            options=selection,
-            calls=(),
-            files=plan.files,
-        )
+        empty = _no_calls(request, selection, plan.files, ())
         mask = Redactor(environment_secrets(environ))
         if outputs.quiet:
             write_quiet(empty, mask, out)
@@ -315,6 +293,29 @@ def execute(
     return result, report_path
 
 
+def _no_calls(
+    request: RunRequest,
+    selection: Mapping[str, Any],
+    files: tuple[str, ...],
+    problems: tuple[Problem, ...],
+) -> RunResult:
+    """The result of a run that sends nothing: invalid specs (``problems``), or a plan
+    every ``each_where`` emptied."""
+    started = now_iso()
+    mode: Mode = "sandbox" if request.sandbox else request.options.mode
+    return RunResult(
+        run_id=uuid.uuid4().hex[:12],
+        mode=mode,
+        api_url=request.options.api_url or DEFAULT_API_URL,
+        started=started,
+        finished=started,
+        options=selection,
+        calls=(),
+        files=files,
+        problems=problems,
+    )
+
+
 def _warn_undialed(
     simulate: SimulationConfig, plan: Plan, err: TextIO, environ: Mapping[str, str]
 ) -> None:
@@ -337,7 +338,7 @@ def _warn_undialed(
 def _check_urls(
     request: RunRequest,
     plan: Plan,
-    selection: Mapping[str, object],
+    selection: Mapping[str, Any],
     report_path: Path,
     environ: Mapping[str, str],
     out: TextIO,
@@ -368,7 +369,7 @@ def _check_urls(
         api_url=request.options.api_url or DEFAULT_API_URL,
         started=started,
         finished=started,
-        options=dict(selection),
+        options=selection,
         calls=(),
         files=plan.files,
         checks=checks,
