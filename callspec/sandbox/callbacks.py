@@ -20,11 +20,12 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from callspec.check.deadline import Deadline
 from callspec.check.fetch import redirect_target
+from callspec.check.params import Event
+from callspec.check.params import call_params as plivo_params
 from callspec.sandbox.calls import SimCall, callback_time, session_time
 from callspec.sandbox.outcomes import SimulationConfig
 
@@ -198,28 +199,23 @@ def _describe(error: Exception) -> str:
     return type(error).__name__
 
 
+#: The sandbox's event names and the check's (:mod:`callspec.check.params`).
+_EVENTS: dict[str, Event] = {
+    "Ring": "ring",
+    "StartApp": "answer",
+    "Redirect": "redirect",
+    "MachineDetection": "machine_detection",
+    "Hangup": "hangup",
+}
+
+
 def call_params(call: SimCall, event: str) -> dict[str, str]:
     """The parameters Plivo sends with ``event`` (Ring, StartApp, Redirect,
-    MachineDetection, Hangup) for this call, ``sip_headers`` as ``X-PH-`` ones."""
-    body = call.body
+    MachineDetection, Hangup) for this call: the check's builder (one definition of
+    what Plivo sends), with this call's own UUID, destination, times and hangup cause."""
     start = call.ringing or call.initiated
-    params = {
-        "From": str(body.get("from", "")),
-        "To": call.to,
-        "RequestUUID": call.call_uuid,
-        "ALegRequestUUID": call.call_uuid,
-        "CallUUID": call.call_uuid,
-        "Direction": "outbound",
-        "Event": event,
-        "SessionStart": session_time(start),
-        "STIRAttestation": "Not Applicable",
-    }
-    if event == "Ring":
-        params["CallStatus"] = "ringing"
-    else:
-        params["ALegUUID"] = call.call_uuid
-        params["stir_verification"] = "Not Applicable"
-        params["CallStatus"] = "in-progress"
+    params = plivo_params(call.body, _EVENTS[event], uuid=call.call_uuid, to=call.to, now=start)
+    params["SessionStart"] = session_time(start)
     if event == "Hangup":
         cause = call.cause
         assert cause is not None
@@ -237,16 +233,4 @@ def call_params(call: SimCall, event: str) -> dict[str, str]:
             HangupSource=cause.source,
             TotalCost="0.00000",
         )
-    params.update(_sip_headers(body.get("sip_headers")))
     return params
-
-
-def _sip_headers(value: Any) -> dict[str, str]:
-    """``sip_headers`` (``a=1,b=2`` or a mapping) as Plivo's ``X-PH-`` parameters."""
-    items: list[tuple[str, str]] = []
-    if isinstance(value, dict):
-        items = [(str(k), str(v)) for k, v in value.items()]
-    elif isinstance(value, str):
-        pairs = (part.partition("=") for part in value.split(","))
-        items = [(key, val) for key, sep, val in pairs if sep]
-    return {f"X-PH-{key.strip()}": val.strip() for key, val in items}
