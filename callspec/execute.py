@@ -236,21 +236,22 @@ def execute(
     # rang would lose what they did.
     for output in named:
         check_writable(output.path, regular=output.option == "--journal")
+    # The run's one redactor: the environment's secrets (a dry run too, as callspec report
+    # masks) and every declared secret; the runner adds the credentials it uses.
+    redactor = Redactor([*environment_secrets(environ), *plan.secret_values])
     if not plan.calls:  # every each_where kept no row (warned): a run of no call
         empty = _no_calls(request, selection, plan.files, ())
-        mask = Redactor(environment_secrets(environ))
         if outputs.quiet:
-            write_quiet(empty, mask, out)
+            write_quiet(empty, redactor, out)
         else:
-            REPORTERS["text"].write(empty, mask, out)
+            REPORTERS["text"].write(empty, redactor, out)
             out.write(f"report: {report_path}\n")
         out.flush()
-        _write_outputs(empty, report_path, outputs, environ, mask, err, stop)
+        _write_outputs(empty, report_path, outputs, environ, redactor, err, stop)
         return empty, report_path
-    checks = _check_urls(request, plan, selection, report_path, environ, out, err, stop)
+    checks = _check_urls(request, plan, selection, report_path, environ, redactor, out, err, stop)
     if request.simulate is not None and request.simulate.answer_by:
-        _warn_undialed(request.simulate, plan, err, environ)
-    redactor = Redactor(environment_secrets(environ))  # a dry run too: as callspec report
+        _warn_undialed(request.simulate, plan, err, redactor)
     with _maybe_sandbox(plan, run_options, request, environ, err, stop, redactor) as options:
         drawn = bar(len(plan.calls)) if bar is not None and outputs.progress is not False else None
         progress = Progress(err, len(plan.calls), redactor, drawn, quiet=outputs.quiet)
@@ -299,8 +300,8 @@ def _no_calls(
     files: tuple[str, ...],
     problems: tuple[Problem, ...],
 ) -> RunResult:
-    """The result of a run that sends nothing: invalid specs (``problems``), or a plan
-    every ``each_where`` emptied."""
+    """The result of a run that sends nothing: invalid specs (``problems``), a plan
+    every ``each_where`` emptied, or a failed ``--check``."""
     started = now_iso()
     mode: Mode = "sandbox" if request.sandbox else request.options.mode
     return RunResult(
@@ -316,14 +317,10 @@ def _no_calls(
     )
 
 
-def _warn_undialed(
-    simulate: SimulationConfig, plan: Plan, err: TextIO, environ: Mapping[str, str]
-) -> None:
+def _warn_undialed(simulate: SimulationConfig, plan: Plan, err: TextIO, mask: Redactor) -> None:
     """``--answer-by`` naming a destination no call dials: said, not silently unused."""
     from callspec.sandbox.outcomes import undialed
 
-    mask = Redactor(environment_secrets(environ))
-    mask.add(s for c in plan.calls for s in c.secret_values)
     dialed = (d for c in plan.calls for d in str(c.body.get("to", "")).split("<"))
     for destination, close in undialed(simulate.answer_by, dialed):
         hint = f" (did you mean {close}?)" if close else ""
@@ -341,6 +338,7 @@ def _check_urls(
     selection: Mapping[str, Any],
     report_path: Path,
     environ: Mapping[str, str],
+    mask: Redactor,
     out: TextIO,
     err: TextIO,
     stop: threading.Event | None,
@@ -351,8 +349,6 @@ def _check_urls(
         return ()
     from callspec.check.checker import check_plan, check_problems
 
-    mask = Redactor(environment_secrets(environ))
-    mask.add(s for c in plan.calls for s in c.secret_values)
     checks = check_plan(plan.calls, request.check, stop=stop)
     if stop is not None and stop.is_set():  # interrupted: the runner records it, sends nothing
         return checks
@@ -361,19 +357,7 @@ def _check_urls(
         if not quiet:
             err.write(f"callspec: {check_totals(checks)}\n")
         return checks
-    mode: Mode = "sandbox" if request.sandbox else request.options.mode
-    started = now_iso()
-    failed = RunResult(
-        run_id=uuid.uuid4().hex[:12],
-        mode=mode,
-        api_url=request.options.api_url or DEFAULT_API_URL,
-        started=started,
-        finished=started,
-        options=selection,
-        calls=(),
-        files=plan.files,
-        checks=checks,
-    )
+    failed = replace(_no_calls(request, selection, plan.files, ()), checks=checks)
     for line in () if quiet else check_rows(checks, mask):
         out.write(line + "\n")
     for problem in check_problems(checks):

@@ -100,7 +100,7 @@ def check(
             _print(fmt, [], [("error", problem)], environ, env_redactor())
             sys.exit(e.exit_code)
     mask = env_redactor()
-    mask.add(s for c in built.calls for s in c.secret_values)
+    mask.add(built.secret_values)
     checks = check_plan(built.calls, options)
     problems = check_problems(checks)
     if fmt == "text":

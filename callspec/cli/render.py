@@ -55,5 +55,5 @@ def render(
     built = build_plan(paths, plan, environ)
     # The curl command must send the URLs the spec wrote, userinfo and all.
     redactor = Redactor(environment_secrets(environ), userinfo=fmt != "curl")
-    redactor.add(s for c in built.calls for s in c.secret_values)
+    redactor.add(built.secret_values)
     click.echo(redactor.text(render_requests(built, fmt, api_url, environ, redactor)))

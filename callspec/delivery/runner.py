@@ -123,7 +123,7 @@ class Runner:
         accounts = set(self.creds)
         redactor.add(c.auth_token for c in accounts)
         redactor.add(basic_auth_value(c) for c in accounts)
-        redactor.add(s for c in plan.calls for s in c.secret_values)
+        redactor.add(plan.secret_values)
         # Empty for a dry run (no credentials, nothing sent, no journal).
         calls_creds = zip(plan.calls, self.creds, strict=False)
         shared: dict[Target, Target] = {}  # one object per target, not one per call

@@ -77,8 +77,7 @@ def explain(
     explained = []
     # Every secret of the run masks every call, as render and run do: a value declared
     # secret by one call's profile is as secret where another call writes it plainly.
-    mask = Redactor(environment_secrets(environ))
-    mask.add(secret for call in plan.calls for secret in call.secret_values)
+    mask = Redactor([*environment_secrets(environ), *plan.secret_values])
     for call in plan.calls:
         doc = docs.get(call.spec_file)
         if doc is None:

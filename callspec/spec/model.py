@@ -176,3 +176,9 @@ class Plan:
     files: tuple[str, ...]
     #: What is suspicious but allowed: a destination shared by two calls.
     warnings: tuple[Problem, ...] = ()
+
+    @property
+    def secret_values(self) -> frozenset[str]:
+        """Every call's declared secret values: each one masks every output of the run
+        (a value secret in one call is as secret where another writes it plainly)."""
+        return frozenset(value for call in self.calls for value in call.secret_values)
