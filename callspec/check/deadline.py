@@ -15,12 +15,23 @@ import functools
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import requests
 
 _local = threading.local()  # the Deadline of the exchange this thread is making
+
+
+@dataclass(frozen=True)
+class Body:
+    """A response body read within a deadline and a size cap: ``data`` when it came
+    whole, else why not (``failure``; ``error`` when the connection broke)."""
+
+    data: bytes | None
+    failure: Literal["too_big", "late", "broken"] | None = None
+    error: Exception | None = None
 
 
 def _register(sock: socket.socket) -> None:
@@ -79,6 +90,26 @@ class Deadline:
             sockets, self._sockets = self._sockets, []
         for sock in sockets:
             _shut(sock)
+
+    def read_body(self, response: requests.Response, max_bytes: int, chunk: int) -> Body:
+        """``response``'s body (made with ``stream=True``), at most ``max_bytes`` of it,
+        before the deadline: a trickling or endless body is cut off, not waited for."""
+        import requests
+
+        body = bytearray()
+        try:
+            for piece in response.iter_content(chunk_size=chunk):
+                body += piece
+                if len(body) > max_bytes:
+                    return Body(None, "too_big")
+                if self.expired:
+                    break
+        except requests.exceptions.RequestException as e:
+            if not self.expired:
+                return Body(None, "broken", e)
+        if self.expired:
+            return Body(None, "late")
+        return Body(bytes(body))
 
     def session(self) -> requests.Session:
         """A session whose HTTP(S) connections this deadline ends (requests made on the

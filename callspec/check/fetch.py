@@ -153,31 +153,15 @@ def fetch(
                         if status not in (307, 308):
                             verb = "GET"
                         continue
-                    body = bytearray()
-                    try:
-                        for chunk in response.iter_content(chunk_size=65536):
-                            body += chunk
-                            if len(body) > max_bytes:
-                                return done(
-                                    status=status,
-                                    content_type=content_type,
-                                    error=f"the body is over {cap_name} ({max_bytes:,} bytes)",
-                                )
-                            if deadline.expired:
-                                break
-                    except requests.exceptions.RequestException as e:
-                        if not deadline.expired:
-                            return done(
-                                status=status,
-                                content_type=content_type,
-                                error=f"the body did not arrive: {_reason(e)}",
-                            )
-                    if deadline.expired:
-                        return done(
-                            status=status,
-                            content_type=content_type,
-                            error=f"the body did not arrive within {timeout:g} s",
-                        )
-                    return done(status=status, content_type=content_type, body=bytes(body))
+                    got = deadline.read_body(response, max_bytes, 65536)
+                    if got.data is not None:
+                        return done(status=status, content_type=content_type, body=got.data)
+                    if got.failure == "too_big":
+                        error = f"the body is over {cap_name} ({max_bytes:,} bytes)"
+                    elif got.error is not None:
+                        error = f"the body did not arrive: {_reason(got.error)}"
+                    else:
+                        error = f"the body did not arrive within {timeout:g} s"
+                    return done(status=status, content_type=content_type, error=error)
         finally:
             http.close()

@@ -164,22 +164,16 @@ def fetch(
                         if status in (301, 302, 303):
                             current_method = "GET"
                         continue
-                    body = bytearray()
-                    try:
-                        for chunk in response.iter_content(8192):
-                            body += chunk
-                            if len(body) > config.max_body_bytes:
-                                too_big = f"the body is larger than {config.max_body_bytes} bytes"
-                                return done(status, b"", too_big, kind)
-                            if deadline.expired:
-                                break
-                    except requests.exceptions.RequestException as e:
-                        if not deadline.expired:
-                            return done(status, b"", _describe(e), kind)
-                    if deadline.expired:
+                    got = deadline.read_body(response, config.max_body_bytes, 8192)
+                    if got.failure == "too_big":
+                        too_big = f"the body is larger than {config.max_body_bytes} bytes"
+                        return done(status, b"", too_big, kind)
+                    if got.error is not None:
+                        return done(status, b"", _describe(got.error), kind)
+                    if got.data is None:
                         return done(status, b"", late, kind)
                     error = None if 200 <= status < 300 else f"HTTP {status}"
-                    return done(status, bytes(body), error, kind)
+                    return done(status, got.data, error, kind)
             return done(None, b"", f"more than {config.max_redirects} HTTP redirects")
         finally:
             http.close()
