@@ -58,4 +58,10 @@ def cli() -> None:
 
 def main() -> None:
     """The console-script entry point."""
+    # A name or value that is not UTF-8 (read as lone surrogates) prints, on every
+    # command, as the bytes it was (surrogateescape, the usual POSIX setting) or as its
+    # escape where the stream is strict: never an encoding error after the work is done.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")
     cli(prog_name="callspec")

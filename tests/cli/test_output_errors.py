@@ -47,3 +47,21 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
         proc = _run(tmp_path, "render", pipe)
     assert proc.returncode == 1
     assert proc.stderr == ""
+
+
+@pytest.mark.parametrize("command", ["explain", "render", "validate"])
+def test_a_name_that_is_not_utf8_prints_on_a_strict_stdout(tmp_path: Path, command: str) -> None:
+    """A file name that is not UTF-8 reaches stdout as its escape where the stream is
+    strict (PYTHONIOENCODING=utf-8), on every command: not an internal error."""
+    (Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9.yaml"))).write_text(SPEC)
+    proc = subprocess.run(
+        [sys.executable, "-m", "callspec", command, str(tmp_path)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8"},
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert b"internal error" not in proc.stderr
+    if command == "explain":
+        assert b"caf\\udce9.yaml:3" in proc.stdout
