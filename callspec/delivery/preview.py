@@ -8,7 +8,6 @@ curl command, declared secrets are spliced in from shell variables).
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -24,6 +23,7 @@ from callspec.delivery.request import (
     build_request,
     call_url,
 )
+from callspec.errors import CONTROL
 from callspec.redact import Redactor
 from callspec.spec.plan import CallPlan, Plan
 
@@ -136,10 +136,7 @@ def render_requests(
     return str(yaml.safe_dump(items, sort_keys=False, allow_unicode=True)).rstrip("\n")
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
 def _comment(text: str) -> str:
     """``text`` as one shell comment line: a newline (or any control character) in a name
     or path is spelled out (``\\n``), so a pasted script never runs what follows it."""
-    return _CONTROL.sub(lambda m: json.dumps(m.group())[1:-1], text)
+    return CONTROL.sub(lambda m: json.dumps(m.group())[1:-1], text)

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from callspec.delivery.credentials import Credentials
 from callspec.delivery.rate import RateLimiter
 from callspec.delivery.request import USER_AGENT, Timeouts
+from callspec.errors import CONTROL
 from callspec.results import Answer, AnsweredBy
 
 if TYPE_CHECKING:
@@ -50,12 +51,13 @@ _MACHINE = re.compile(r"machine", re.IGNORECASE)
 _UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 #: Characters of the API's text kept in a note or field (as the send path caps them).
 MAX_TEXT = 200
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# The API's text is also stripped of bidi controls (it is only shown, never matched).
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def clean_text(value: object, cap: int = MAX_TEXT) -> str:
     """Text from the API as it may be printed: control characters dropped, at most ``cap``."""
-    text = _CONTROL.sub("", str(value))
+    text = _BIDI.sub("", CONTROL.sub("", str(value)))
     return text if len(text) <= cap else text[:cap] + "…"
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from callspec.errors import Location, Problem, SpecError
+from callspec.errors import CONTROL, Location, Problem, SpecError
 from callspec.spec.budget import FileClock
 from callspec.spec.files import display_path
 from callspec.spec.loader import (
@@ -74,9 +74,6 @@ _INDEX_CLASH = (
     "a column named 'index' would be hidden by row.index (the row's position, from 0): "
     "rename the column"
 )
-
-#: C0 and C1 control characters, DEL, and the line and paragraph separators.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _hint(condition: object) -> str:
@@ -180,7 +177,7 @@ class Expander:
                 f"renders to {shown}: a call name must not be blank or begin or end with spaces"
             )
             return Problem(row.location, path, message)
-        if _CONTROL.search(name):
+        if CONTROL.search(name):
             # A name is printed on terminals, in logs and progress lines: a row's escape
             # sequence or line break there could recolour a terminal or forge a line.
             shown = json.dumps(name)
