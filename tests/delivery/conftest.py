@@ -14,11 +14,12 @@ import threading
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from support import AUTH_ID, TOKEN
+from support import AUTH_ID, TOKEN, cred_env, invoke, read_report
 
 # Each destination's story: the live states it goes through, then its detail record.
 # "ring-forever" rings until hung up; "refused" answers reads with 401; "flaky" fails
@@ -249,3 +250,28 @@ def plivo() -> Iterator[PlivoCalls]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def run_followed(spec: Path, url: str, *extra: str) -> tuple[Any, dict[str, Any], str]:
+    """``callspec run SPEC`` against the stand-in at ``url``, reading call states fast
+    (--poll-interval 0.01, --read-rate 500): the result, the report and the JUnit file."""
+    report, junit = spec.parent / "report.json", spec.parent / "junit.xml"
+    args = [
+        "run",
+        spec,
+        "--api-url",
+        url,
+        "--rate",
+        "200",
+        "--report",
+        report,
+        "--junit",
+        junit,
+        "--poll-interval",
+        "0.01",
+        "--read-rate",
+        "500",
+        *extra,
+    ]
+    result = invoke([str(a) for a in args], cred_env())
+    return result, read_report(report), junit.read_text()

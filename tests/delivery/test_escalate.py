@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import PlivoCalls
+from conftest import PlivoCalls, run_followed
 from support import cred_env, invoke, read_report, spawn
 
 from callspec.errors import ExitCode
@@ -47,26 +47,7 @@ def _chain(
 
 
 def _run(folder: Path, url: str, *extra: str) -> tuple[Any, dict[str, Any], str]:
-    report, junit = folder / "report.json", folder / "junit.xml"
-    args = [
-        "run",
-        folder / "chain.yaml",
-        "--api-url",
-        url,
-        "--rate",
-        "200",
-        "--report",
-        report,
-        "--junit",
-        junit,
-        "--poll-interval",
-        "0.01",
-        "--read-rate",
-        "500",
-        *extra,
-    ]
-    result = invoke([str(a) for a in args], cred_env())
-    return result, read_report(report), junit.read_text()
+    return run_followed(folder / "chain.yaml", url, *extra)
 
 
 def _posts(plivo: PlivoCalls) -> list[str]:

@@ -10,7 +10,7 @@ import signal
 import time
 from pathlib import Path
 
-from conftest import REFUSED, PlivoCalls
+from conftest import REFUSED, PlivoCalls, run_followed
 from support import AUTH_ID, TOKEN, cred_env, invoke, read_report, spawn
 
 from callspec.delivery.credentials import Credentials
@@ -35,28 +35,7 @@ def _spec(folder: Path, *destinations: str, machine: bool = False) -> Path:
 
 
 def _run(tmp_path: Path, url: str, *extra: str, machine: bool = False, to: tuple[str, ...]):
-    spec = _spec(tmp_path, *to, machine=machine)
-    report = tmp_path / "report.json"
-    junit = tmp_path / "junit.xml"
-    args = [
-        "run",
-        spec,
-        "--api-url",
-        url,
-        "--rate",
-        "200",
-        "--report",
-        report,
-        "--junit",
-        junit,
-        "--poll-interval",
-        "0.01",
-        "--read-rate",
-        "500",
-        *extra,
-    ]
-    result = invoke([str(a) for a in args], cred_env())
-    return result, read_report(report), junit.read_text()
+    return run_followed(_spec(tmp_path, *to, machine=machine), url, *extra)
 
 
 def test_answered_call_reports_who_how_long_and_how_it_ended(tmp_path: Path, plivo: PlivoCalls):
