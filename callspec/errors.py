@@ -9,13 +9,8 @@ reports every broken file in one pass; :class:`SpecError` carries them out.
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-
-#: C0 and C1 control characters, DEL, and the line and paragraph separators: what must
-#: not reach a terminal, a comment or a message raw (a name, a path, an API's text).
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class ExitCode(enum.IntEnum):

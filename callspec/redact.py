@@ -31,24 +31,45 @@ def mask_userinfo(text: str) -> str:
 
 
 def spellings(secret: str) -> set[str]:
-    """A secret as written, and as it reads once escaped for a message, JSON, a URL or HTML.
+    """A secret as written, and as it reads once escaped for a message, JSON, a URL or HTML,
+    or transformed by a template's filters (Jinja's ``tojson``, ``e``/``escape``/
+    ``forceescape``, ``upper``, ``lower``, ``reverse``).
 
     Values are masked before they are serialized where callspec can, but error
-    messages quote values with ``repr`` and a template may URL-encode a value;
-    a secret that a template transforms otherwise (base64, upper case) is a new
+    messages quote values with ``repr`` and a template may escape or URL-encode a
+    value; a secret that a template transforms otherwise (base64, a slice) is a new
     value callspec cannot recognize.
     """
-    return {
+    dumped = json.dumps(secret)[1:-1]
+    found = {
         secret,
         repr(secret)[1:-1],
-        json.dumps(secret)[1:-1],
+        dumped,
         json.dumps(secret, ensure_ascii=False)[1:-1],
+        # Jinja's tojson: JSON with <, >, & and ' as \u escapes (markupsafe's htmlsafe).
+        _htmlsafe_json(dumped),
         urllib.parse.quote(secret, safe=""),
         urllib.parse.quote(secret),  # Jinja's urlencode keeps '/'
         urllib.parse.quote_plus(secret),
         urllib.parse.quote_plus(secret, safe=""),
         html.escape(secret),
+        html.escape(secret, quote=False),
+        # markupsafe (Jinja's e, escape, forceescape, autoescape) spells quotes as numbers.
+        html.escape(secret, quote=False).replace('"', "&#34;").replace("'", "&#39;"),
+        secret[::-1],
     }
+    if any(c.isalpha() for c in secret):
+        found |= {secret.upper(), secret.lower(), secret.title(), secret.capitalize()}
+    return found
+
+
+def _htmlsafe_json(dumped: str) -> str:
+    return (
+        dumped.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("'", "\\u0027")
+    )
 
 
 def _percent(byte: int) -> str:

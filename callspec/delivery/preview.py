@@ -23,9 +23,9 @@ from callspec.delivery.request import (
     build_request,
     call_url,
 )
-from callspec.errors import CONTROL
 from callspec.redact import Redactor
 from callspec.spec.plan import CallPlan, Plan
+from callspec.text import escape_controls
 
 
 def to_curl(request: Request, auth_id_known: bool, secrets: Sequence[tuple[str, str]] = ()) -> str:
@@ -139,4 +139,4 @@ def render_requests(
 def _comment(text: str) -> str:
     """``text`` as one shell comment line: a newline (or any control character) in a name
     or path is spelled out (``\\n``), so a pasted script never runs what follows it."""
-    return CONTROL.sub(lambda m: json.dumps(m.group())[1:-1], text)
+    return escape_controls(text)

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 from callspec.delivery.credentials import Credentials
 from callspec.delivery.rate import RateLimiter
 from callspec.delivery.request import USER_AGENT, Timeouts
-from callspec.errors import CONTROL
 from callspec.results import Answer, AnsweredBy
+from callspec.text import DEFAULT_CAP, outside
 
 if TYPE_CHECKING:
     import requests
@@ -50,15 +50,13 @@ _MACHINE = re.compile(r"machine", re.IGNORECASE)
 #: The shape of a call UUID: nothing else goes into a state, hangup or cancel URL.
 _UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 #: Characters of the API's text kept in a note or field (as the send path caps them).
-MAX_TEXT = 200
-# The API's text is also stripped of bidi controls (it is only shown, never matched).
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+MAX_TEXT = DEFAULT_CAP
 
 
 def clean_text(value: object, cap: int = MAX_TEXT) -> str:
-    """Text from the API as it may be printed: control characters dropped, at most ``cap``."""
-    text = _BIDI.sub("", CONTROL.sub("", str(value)))
-    return text if len(text) <= cap else text[:cap] + "…"
+    """Text from the API as it may be printed, for text holding no secret (a state, a
+    cause name): :func:`callspec.text.outside` with nothing to mask."""
+    return outside(value, str, cap)
 
 
 def is_call_uuid(value: object) -> bool:
@@ -300,7 +298,7 @@ class Follower:
             total = timeouts.connect + timeouts.read
             return Reading(None, error=f"the answer did not complete within {total:g} s")
         except requests.RequestException as e:
-            return Reading(None, error=clean_text(self.redact(f"{type(e).__name__}: {e}")))
+            return Reading(None, error=outside(f"{type(e).__name__}: {e}", self.redact))
         try:
             doc = json.loads(content) if content else None
         except ValueError:
@@ -311,8 +309,9 @@ class Follower:
         wait = retry_after_seconds(response.headers.get("Retry-After"))
         if status == 200 and doc is None and method == "GET":
             return Reading(None, error="HTTP 200 that is not a call object", retry_after=wait)
-        said = (doc or {}).get("error") or content[:MAX_TEXT].decode("utf-8", "replace")
-        error = clean_text(self.redact(f"HTTP {status}: {said}"))
+        # Masked whole, then cut: a token cut in two would show its first half.
+        said = (doc or {}).get("error") or content.decode("utf-8", "replace")
+        error = outside(f"HTTP {status}: {said}", self.redact)
         if status in (200, 204, _NOT_FOUND):
             # A 404's words are kept: they may say why (the sandbox needs --simulate).
             return Reading(status, doc, error if status == _NOT_FOUND else None)

@@ -13,19 +13,16 @@ body, redirects), follows at most a few HTTP redirects (one to a broken
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from callspec.check.deadline import Deadline
 from callspec.check.fetch import redirect_target
 from callspec.check.params import Event
 from callspec.check.params import call_params as plivo_params
+from callspec.net.signature import signature_headers
 from callspec.sandbox.calls import SimCall, callback_time, session_time
 from callspec.sandbox.outcomes import SimulationConfig
 
@@ -47,57 +44,6 @@ class Fetched:
     @property
     def ok(self) -> bool:
         return self.error is None and self.status is not None and 200 <= self.status < 300
-
-
-def _base(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-
-
-def _sorted_query(params: Mapping[str, list[str]]) -> str:
-    return "&".join(
-        "&".join(f"{key}={value}" for value in sorted(params[key])) for key in sorted(params)
-    )
-
-
-def _v3_base(url: str, method: str, params: Mapping[str, str]) -> str:
-    """The string Plivo signs for V3 (the official SDKs' ``construct_*_url``)."""
-    query = parse_qs(urlsplit(url).query, keep_blank_values=True)
-    if method == "GET":
-        merged = {key: [value] for key, value in params.items()}
-        merged.update(query)
-        text = _sorted_query(merged)
-        return _base(url) + (f"?{text}" if text else "")
-    text = _sorted_query(query)
-    base = _base(url)
-    if text or params:
-        base += f"?{text}"
-    if text and params:
-        base += "."
-    return base + "".join(f"{key}{params[key]}" for key in sorted(params))
-
-
-def _sign(token: str, message: str) -> str:
-    digest = hmac.new(token.encode(), message.encode(), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
-
-
-def signature_headers(
-    url: str, method: str, params: Mapping[str, str], auth_token: str
-) -> dict[str, str]:
-    """Plivo's signature headers for a callback (V2: URL + nonce; V3: URL, params, nonce)."""
-    nonce_v2 = str(secrets.randbelow(10**20)).zfill(20)
-    nonce_v3 = str(secrets.randbelow(10**20)).zfill(20)
-    v2 = _sign(auth_token, _base(url) + nonce_v2)
-    v3 = _sign(auth_token, f"{_v3_base(url, method, params)}.{nonce_v3}")
-    return {
-        "X-Plivo-Signature-V2": v2,
-        "X-Plivo-Signature-Ma-V2": v2,
-        "X-Plivo-Signature-V2-Nonce": nonce_v2,
-        "X-Plivo-Signature-V3": v3,
-        "X-Plivo-Signature-Ma-V3": v3,
-        "X-Plivo-Signature-V3-Nonce": nonce_v3,
-    }
 
 
 def fetch(

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from callspec.errors import CONTROL, Location, Problem, SpecError
+from callspec.errors import Location, Problem, SpecError
 from callspec.spec.budget import FileClock
 from callspec.spec.files import display_path
 from callspec.spec.loader import (
@@ -37,6 +37,7 @@ from callspec.spec.loader import (
 )
 from callspec.spec.model import RowOrigin
 from callspec.spec.templates import Columns, RenderError, render_text
+from callspec.text import CONTROL
 
 DATA_SUFFIXES = (".csv", ".json", ".yaml", ".yml")
 

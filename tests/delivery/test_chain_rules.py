@@ -64,9 +64,9 @@ def test_the_next_step_is_called_only_when_the_last_surely_rings_no_more(
     assert (unsettled(result) is None) is settled
 
 
-def test_api_text_is_cleaned_and_capped() -> None:
-    assert clean_text("No\x1b[2J Answer\r\n\u202e") == "No[2J Answer"
-    assert clean_text("A" * 10_000) == "A" * 200 + "…"
+def test_api_text_is_escaped_and_capped() -> None:
+    assert clean_text("No\x1b[2J Answer\r\n\u202e") == "No\\x1b[2J Answer\\r\\n\\u202e"
+    assert clean_text("A" * 10_000) == "A" * 200 + "… (10,000 characters)"
 
 
 @pytest.mark.parametrize(
