@@ -349,7 +349,7 @@ def _check_urls(
         return ()
     from callspec.check.checker import check_plan, check_problems
 
-    checks = check_plan(plan.calls, request.check, stop=stop)
+    checks = check_plan(plan.calls, request.check, environ, mask.text, stop=stop)
     if stop is not None and stop.is_set():  # interrupted: the runner records it, sends nothing
         return checks
     quiet = request.outputs.quiet  # only the problems and the one-line summary (CheckFailed)

@@ -27,19 +27,30 @@ if TYPE_CHECKING:
     from callspec.redact import Redactor
     from callspec.spec.plan import PlanOptions
 
-DEFAULT_CHECK_TIMEOUT = 5.0  # callspec.check.fetch's, without importing it for --help
+# callspec.check.checker's, without importing it (and the HTTP stack) for --help
+DEFAULT_CHECK_TIMEOUT = 5.0
+DEFAULT_CHECK_DEADLINE = 60.0
 
 
 def check_options(func: F) -> F:
-    """``--check-callbacks`` and ``--check-timeout``: shared by ``check`` and ``run --check``."""
+    """``--check-callbacks``, ``--check-timeout`` and ``--check-deadline``: shared by
+    ``check`` and ``run --check``."""
     decorated: Any = click.option(
+        "--check-deadline",
+        type=FiniteFloat(0, 3600, min_open=True),
+        default=DEFAULT_CHECK_DEADLINE,
+        show_default=True,
+        metavar="SECONDS",
+        help="Time for the whole check, every URL together; a URL not done by then fails.",
+    )(func)
+    decorated = click.option(
         "--check-timeout",
         type=FiniteFloat(0, 60, min_open=True),
         default=DEFAULT_CHECK_TIMEOUT,
         show_default=True,
         metavar="SECONDS",
         help="Time for each check request: connecting, redirects and the body together.",
-    )(func)
+    )(decorated)
     return click.option(  # type: ignore[no-any-return]
         "--check-callbacks",
         is_flag=True,
@@ -62,6 +73,7 @@ def check(
     fmt: Literal["text", "json", "github"],
     check_callbacks: bool,
     check_timeout: float,
+    check_deadline: float,
     quiet: bool,
 ) -> None:
     """Request each answer_url as Plivo would; check its XML. Exit 3 when a check fails.
@@ -69,9 +81,10 @@ def check(
     Each call's answer_url and fallback_url (with --check-callbacks also its ring_url,
     hangup_url, machine_detection_url and callback_url) is requested once per distinct
     (URL, method), with the parameters Plivo sends and the header X-Callspec-Check: 1,
-    following at most 3 redirects, within --check-timeout, up to 1 MiB. The body of an
-    answer_url or fallback_url must be valid Plivo XML; each <Redirect> in it is
-    checked too. Places no call.
+    following at most 3 redirects, within --check-timeout, up to 1 MiB; the whole check
+    within --check-deadline. No credential from the environment (~/.netrc) is ever sent.
+    The body of an answer_url or fallback_url must be valid Plivo XML; each <Redirect> in
+    it is checked too. Places no call.
 
     \b
     Examples:
@@ -86,7 +99,9 @@ def check(
     from callspec.spec.plan import build_plan
 
     environ = dict(os.environ)
-    options = CheckOptions(callbacks=check_callbacks, timeout=check_timeout)
+    options = CheckOptions(
+        callbacks=check_callbacks, timeout=check_timeout, deadline=check_deadline
+    )
     if fmt == "text":
         built = build_plan(paths, plan, environ)
     else:
@@ -101,7 +116,7 @@ def check(
             sys.exit(e.exit_code)
     mask = env_redactor()
     mask.add(built.secret_values)
-    checks = check_plan(built.calls, options)
+    checks = check_plan(built.calls, options, environ, mask.text)
     problems = check_problems(checks)
     if fmt == "text":
         for line in () if quiet else check_rows(checks, mask):

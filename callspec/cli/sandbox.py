@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -81,7 +82,13 @@ def simulation(
             raise click.UsageError("--simulate-duration goes with --simulate")
         return None
     try:
-        return SimulationConfig(duration_s=duration, shares=shares, answer_by=answer_by, seed=seed)
+        return SimulationConfig(
+            duration_s=duration,
+            shares=shares,
+            answer_by=answer_by,
+            seed=seed,
+            environ=dict(os.environ),  # the callbacks' proxy and CA settings
+        )
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--answer") from e
 

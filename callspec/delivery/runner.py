@@ -53,9 +53,8 @@ from callspec.results import (
 from callspec.spec.plan import CallPlan, Plan
 
 if TYPE_CHECKING:
-    import requests
-
     from callspec.delivery.classify import AttemptResult
+    from callspec.net.session import Client
 
 DEFAULT_RATE = 2.0  # Plivo's default calls-per-second limit for an account
 DEFAULT_BAIL = 5
@@ -258,9 +257,9 @@ class Runner:
 
     def _escalate(self, chain: list[int]) -> None:
         """One escalation chain, a step at a time (see :mod:`~callspec.delivery.escalate`)."""
-        from callspec.delivery.http import new_session
+        from callspec.net.session import Client
 
-        session = new_session(self.environ)
+        session = Client(self.environ)
         follower = Follower(
             self.options.wait or self.options.follow,
             self.environ,
@@ -448,9 +447,9 @@ class Runner:
         # requests loads here, after the plan is built: its modules then reuse the memory
         # the spec's document left, instead of adding to the peak (and a dry run never
         # loads it).
-        from callspec.delivery.http import new_session
+        from callspec.net.session import Client
 
-        session = new_session(self.environ)
+        session = Client(self.environ)
         try:
             while not self.stop.is_set():
                 try:
@@ -469,13 +468,12 @@ class Runner:
         finally:
             session.close()
 
-    def _send(self, session: requests.Session, index: int) -> CallResult:
+    def _send(self, session: Client, index: int) -> CallResult:
         """One call: its attempts, retried only while each surely placed nothing."""
-        from callspec.delivery.http import proxies_for, send_once
+        from callspec.delivery.http import send_once
 
         call, creds = self.plan.calls[index], self.creds[index]
         request = build_request(call, api_url_for(call, self.options.api_url), creds.auth_id)
-        proxies = proxies_for(request.url, self.environ)
         attempts: list[Attempt] = []
         last: AttemptResult | None = None
         gave_up = ""
@@ -489,9 +487,7 @@ class Runner:
                     halt = self._halt(Halt.journal(self.options.journal, e))
                     return result_of(call, "skipped", halt.unsent)
             self.limiter.pace(self.stop)
-            last = send_once(
-                session, request, creds, self.options.timeouts, self.redactor.text, proxies
-            )
+            last = send_once(session, request, creds, self.options.timeouts, self.redactor.text)
             attempts.append(last.attempt)
             if last.verdict != "retry" or number == self.options.retries:
                 break

@@ -13,8 +13,8 @@ from __future__ import annotations
 import difflib
 import random
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Literal, cast, get_args
 
 from callspec.check.answer import MAX_XML_BYTES
@@ -44,6 +44,9 @@ class SimulationConfig:
     max_body_bytes: int = MAX_XML_BYTES  # Plivo's limit for an XML document (shared with check)
     max_redirects: int = 5  # <Redirect> elements followed, and HTTP redirects per request
     workers: int = 16  # calls played at once; more wait their turn (handlers see bursts of 16)
+    #: The environment's network settings for the callbacks (proxies, CA bundle; never
+    #: credentials): :class:`callspec.net.session.Client`.
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.duration_s <= 86_400:
