@@ -21,7 +21,8 @@ import socket
 import threading
 import time
 
-_lock = threading.Condition()  # the heap, and each deadline's sockets and state
+_lock = threading.Lock()  # the heap, and each deadline's sockets and state
+_wakeup = threading.Condition(_lock)  # the watchdog waits on it
 _heap: list[tuple[float, int, Deadline]] = []
 _order = itertools.count()
 _watchdog: threading.Thread | None = None
@@ -87,21 +88,21 @@ def _wake() -> None:
         _watchdog = threading.Thread(target=_watch, name="callspec-deadlines", daemon=True)
         _watchdog.start()
     else:
-        _lock.notify()
+        _wakeup.notify()
 
 
 def _watch() -> None:
-    with _lock:
+    with _wakeup:
         while True:
             while _heap and _heap[0][2]._done:
                 heapq.heappop(_heap)
             if not _heap:
-                _lock.wait()
+                _wakeup.wait()
                 continue
             at, _, deadline = _heap[0]
             now = time.monotonic()
             if now < at:
-                _lock.wait(at - now)
+                _wakeup.wait(at - now)
                 continue
             heapq.heappop(_heap)
             deadline.cut = True

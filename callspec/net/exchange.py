@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from requests.cookies import extract_cookies_to_jar
 
 from callspec.net import wire
 from callspec.net.deadline import Deadline
@@ -68,17 +69,18 @@ def exchange(
     try:
         # Built apart from sending: whatever fails here (a malformed URL, credentials
         # that basic auth cannot carry) surely sent nothing.
-        prepared = _prepare(client, method, url, auth, headers or {}, body)
+        prepared, proxies = _prepare(client, method, url, auth, headers or {}, body)
     except Exception as e:
         reason = Reason("build", f"{type(e).__name__}: {e}", maybe_sent=False)
         return Reply((time.perf_counter() - t0) * 1000, reason=reason)
     with Deadline(timeouts[0] + timeouts[1]) as deadline:
-        return send_prepared(client, prepared, deadline, timeouts, max_bytes, t0)
+        return send_prepared(client, prepared, proxies, deadline, timeouts, max_bytes, t0)
 
 
 def send_prepared(
     client: Client,
     prepared: requests.PreparedRequest,
+    proxies: dict[str, str],
     deadline: Deadline,
     timeouts: tuple[float, float],
     max_bytes: int,
@@ -89,13 +91,20 @@ def send_prepared(
     response = None
     answered = False
     try:
-        response = client.session.send(
+        session = client.session
+        # The adapter's send, not the session's: the session would only add redirects
+        # (never followed here), hooks (none), and a cookie jar update that parses every
+        # answer's headers for a cookie (a twentieth of the client's time per call).
+        response = session.get_adapter(prepared.url or "").send(
             prepared,
-            proxies=client.proxies(prepared.url or ""),
-            timeout=timeouts,
-            allow_redirects=False,
             stream=True,
+            timeout=timeouts,
+            verify=client.verify,
+            cert=session.cert,
+            proxies=proxies,
         )
+        if "Set-Cookie" in response.raw.headers:  # kept as requests' session keeps it
+            extract_cookies_to_jar(session.cookies, prepared, response.raw)  # type: ignore[no-untyped-call]
         # Cut while the head was read, http.client takes the end of input for the end of
         # the headers: no answer came, whatever status it parsed.
         answered = not deadline.cut
@@ -142,8 +151,9 @@ def _prepare(
     auth: tuple[str, str] | None,
     headers: Mapping[str, str],
     body: bytes | None,
-) -> requests.PreparedRequest:
-    """``session.prepare_request`` for the request, its work done once per client.
+) -> tuple[requests.PreparedRequest, dict[str, str]]:
+    """``session.prepare_request`` for the request, and its proxies: their work done once
+    per client.
 
     What requests prepares (the URL parsed and quoted, the session's headers merged
     with the request's, basic auth encoded, hooks) is the same for every request to one
@@ -153,21 +163,22 @@ def _prepare(
     so they go out as requests would send them.
     """
     session = client.session
-    if session.cookies:
-        return session.prepare_request(_request(method, url, auth, headers, body))
     key = (method, url, auth, tuple(headers.items()), body is None)
-    template: Any = client.prepared.get(key)
-    if template is None:
+    kept: Any = client.prepared.get(key)
+    if kept is None:
         empty = None if body is None else b""
         template = session.prepare_request(_request(method, url, auth, headers, empty))
         if len(client.prepared) >= MAX_TEMPLATES:
             del client.prepared[next(iter(client.prepared))]
-        client.prepared[key] = template
+        kept = client.prepared[key] = (template, client.proxies(url))
+    template, proxies = kept
+    if session.cookies:
+        return session.prepare_request(_request(method, url, auth, headers, body)), proxies
     prepared: requests.PreparedRequest = template.copy()
     if body is not None:
         prepared.body = body
         prepared.headers["Content-Length"] = str(len(body))
-    return prepared
+    return prepared, proxies
 
 
 def _request(

@@ -143,7 +143,9 @@ def fetch(
                 reason = Reason("build", f"{type(e).__name__}: {e}", maybe_sent=False)
                 return done(error=f"cannot request it: {reason.words}", reason=reason)
             connect = min(left, connect_timeout) if connect_timeout else left
-            reply = send_prepared(client, prepared, deadline, (connect, left), max_bytes, t0)
+            proxies = client.proxies(current)
+            timeouts = (connect, left)
+            reply = send_prepared(client, prepared, proxies, deadline, timeouts, max_bytes, t0)
             status = reply.status
             content_type = reply.headers.get("Content-Type") if status is not None else None
             if reply.reason is not None:

@@ -77,7 +77,11 @@ class Client:
         }
         session = Session()
         session.trust_env = False
-        session.verify = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or True
+        #: The CA bundle servers are verified with, else the default store.
+        self.verify: bool | str = (
+            environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or True
+        )
+        session.verify = self.verify
         adapter = WatchedAdapter(pool_size)
         session.mount("http://", adapter)
         session.mount("https://", adapter)

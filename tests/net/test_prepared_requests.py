@@ -13,9 +13,8 @@ URL = "http://127.0.0.1:9/v1/Account/MA/Call/"
 
 
 def _fast(client: Client, request: Request, auth: tuple[str, str]) -> requests.PreparedRequest:
-    return exchange._prepare(
-        client, "POST", request.url, auth, request.headers, request.body_bytes()
-    )
+    body = request.body_bytes()
+    return exchange._prepare(client, "POST", request.url, auth, request.headers, body)[0]
 
 
 def _plain(client: Client, request: Request, auth: tuple[str, str]) -> requests.PreparedRequest:
