@@ -7,10 +7,10 @@ destination's scripted story is read over real HTTP.
 from __future__ import annotations
 
 import signal
-import time
 from pathlib import Path
 
-from conftest import REFUSED, PlivoCalls, run_followed
+from conftest import REFUSED, run_followed
+from plivo_fake import PlivoFake
 from support import AUTH_ID, TOKEN, cred_env, invoke, read_report, spawn
 
 from callspec.delivery.credentials import Credentials
@@ -38,7 +38,7 @@ def _run(tmp_path: Path, url: str, *extra: str, machine: bool = False, to: tuple
     return run_followed(_spec(tmp_path, *to, machine=machine), url, *extra)
 
 
-def test_answered_call_reports_who_how_long_and_how_it_ended(tmp_path: Path, plivo: PlivoCalls):
+def test_answered_call_reports_who_how_long_and_how_it_ended(tmp_path: Path, plivo: PlivoFake):
     result, report, junit = _run(tmp_path, plivo.url, "--wait", "30", to=("+14155550001",))
     assert result.exit_code == ExitCode.OK, result.output + result.stderr
     (answer,) = report["calls"][0]["answers"]
@@ -53,8 +53,9 @@ def test_answered_call_reports_who_how_long_and_how_it_ended(tmp_path: Path, pli
     assert answer["answer_time"] == "2026-11-27 02:00:05+00:00"
     assert answer["to"] == "+14155550001"
     # queued first (live 404, queued 200), then live twice, then gone: the detail record.
-    assert plivo.log[1:4] == ["GET live", "GET queued", "GET live"]
-    assert plivo.log[-1] == "GET record"
+    to = "+14155550001"
+    assert plivo.log[1:4] == [f"GET {to} live", f"GET {to} queued", f"GET {to} live"]
+    assert plivo.log[-1] == f"GET {to} record"
     header = result.stdout.splitlines()[0].split()
     assert "answered" in header
     assert " yes " in result.stdout.splitlines()[1]
@@ -62,7 +63,7 @@ def test_answered_call_reports_who_how_long_and_how_it_ended(tmp_path: Path, pli
     assert report["options"]["wait"] == 30
 
 
-def test_unanswered_call_exits_1_unless_wait_ok_no_answer(tmp_path: Path, plivo: PlivoCalls):
+def test_unanswered_call_exits_1_unless_wait_ok_no_answer(tmp_path: Path, plivo: PlivoFake):
     result, report, junit = _run(tmp_path, plivo.url, "--wait", "30", to=("+14155550002",))
     assert result.exit_code == ExitCode.CALL_FAILED
     (answer,) = report["calls"][0]["answers"]
@@ -84,7 +85,7 @@ def test_unanswered_call_exits_1_unless_wait_ok_no_answer(tmp_path: Path, plivo:
     assert "<failure" not in junit and "not answered (NOANSWER" in junit
 
 
-def test_machine_detection_says_a_machine_answered(tmp_path: Path, plivo: PlivoCalls):
+def test_machine_detection_says_a_machine_answered(tmp_path: Path, plivo: PlivoFake):
     result, report, _ = _run(
         tmp_path, plivo.url, "--wait", "30", machine=True, to=("+14155550003",)
     )
@@ -97,7 +98,7 @@ def test_machine_detection_says_a_machine_answered(tmp_path: Path, plivo: PlivoC
     assert report["calls"][0]["answers"][0]["answered_by"] == "human"
 
 
-def test_bulk_call_follows_every_destination(tmp_path: Path, plivo: PlivoCalls):
+def test_bulk_call_follows_every_destination(tmp_path: Path, plivo: PlivoFake):
     result, report, junit = _run(
         tmp_path, plivo.url, "--wait", "30", to=("+14155550001<+14155550002<+14155550006",)
     )
@@ -115,7 +116,7 @@ def test_bulk_call_follows_every_destination(tmp_path: Path, plivo: PlivoCalls):
     assert junit.count('type="not-answered"') == 1 and "+14155550006: answered" in junit
 
 
-def test_wait_runs_out_on_a_call_still_ringing(tmp_path: Path, plivo: PlivoCalls):
+def test_wait_runs_out_on_a_call_still_ringing(tmp_path: Path, plivo: PlivoFake):
     result, report, _ = _run(tmp_path, plivo.url, "--wait", "0.3", to=("+14155550004",))
     (answer,) = report["calls"][0]["answers"]
     assert (answer["answered"], answer["state"]) == (False, "ringing")
@@ -124,7 +125,7 @@ def test_wait_runs_out_on_a_call_still_ringing(tmp_path: Path, plivo: PlivoCalls
     assert result.exit_code == ExitCode.CALL_FAILED
 
 
-def test_refused_reads_are_unknown_and_fail_even_with_wait_ok(tmp_path: Path, plivo: PlivoCalls):
+def test_refused_reads_are_unknown_and_fail_even_with_wait_ok(tmp_path: Path, plivo: PlivoFake):
     result, report, junit = _run(
         tmp_path, plivo.url, "--wait", "30", "--wait-ok", "no-answer", to=(REFUSED,)
     )
@@ -143,7 +144,7 @@ def test_wait_ok_needs_wait(tmp_path: Path):
     assert "--wait-ok goes with --wait" in result.stderr
 
 
-def test_without_wait_nothing_is_read(tmp_path: Path, plivo: PlivoCalls):
+def test_without_wait_nothing_is_read(tmp_path: Path, plivo: PlivoFake):
     result, report, _ = _run(tmp_path, plivo.url, to=("+14155550002",))
     assert result.exit_code == ExitCode.OK
     assert "answers" not in report["calls"][0]
@@ -151,10 +152,9 @@ def test_without_wait_nothing_is_read(tmp_path: Path, plivo: PlivoCalls):
     assert "answered" not in result.stdout.splitlines()[0]
 
 
-def test_follower_hangs_up_a_call_not_answered_in_time(plivo: PlivoCalls):
+def test_follower_hangs_up_a_call_not_answered_in_time(plivo: PlivoFake):
     creds = Credentials(AUTH_ID, TOKEN)
-    with plivo.lock:
-        call_uuid = plivo.place("+14155550004")
+    call_uuid = plivo.place("+14155550004")
     follower = Follower(WaitOptions(30, interval=0.01, read_rate=1000), {}, str)
     try:
         (answer,) = follower.follow(
@@ -162,7 +162,7 @@ def test_follower_hangs_up_a_call_not_answered_in_time(plivo: PlivoCalls):
         )
     finally:
         follower.close()
-    assert f"DELETE {call_uuid}" in plivo.log
+    assert "DELETE +14155550004 call" in plivo.log
     assert (answer.answered, answer.hung_up, answer.call_state) == (False, True, "CANCEL")
     assert answer.hangup_source == "API Request"
     assert answer.note == "not answered in time: hung up with Plivo's hangup API"
@@ -182,7 +182,7 @@ def test_legs_pair_destinations_with_uuids():
     assert legs_of(None, {"to": "+1"}, "http://x", creds) == []
 
 
-def test_ctrl_c_ends_the_wait_and_reports_what_was_known(tmp_path: Path, plivo: PlivoCalls):
+def test_ctrl_c_ends_the_wait_and_reports_what_was_known(tmp_path: Path, plivo: PlivoFake):
     spec = _spec(tmp_path, "+14155550004")
     report = tmp_path / "report.json"
     args = [
@@ -200,9 +200,7 @@ def test_ctrl_c_ends_the_wait_and_reports_what_was_known(tmp_path: Path, plivo: 
     ]
     proc = spawn(args, cred_env(), tmp_path)
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and sum(x.startswith("GET") for x in plivo.log) < 3:
-            time.sleep(0.02)
+        plivo.wait_for(lambda log: sum(x.startswith("GET") for x in log) >= 3)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=20)
     finally:
