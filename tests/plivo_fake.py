@@ -72,9 +72,8 @@ class Leg:
     uuid: str
     to: str
     placed: float = field(default_factory=time.monotonic)
-    #: Live reads so far (the lifecycle's clock).
+    #: Live reads so far.
     reads: int = 0
-    step: int = 0
     ended: bool = False
     hung_up: bool = False
     cancelled: bool = False
@@ -114,9 +113,12 @@ class Lifecycle:
     def __init__(self, states: list[str], fields: Mapping[str, Any] | None) -> None:
         self.states = states
         self.fields = fields
+        #: Each leg's step (the story's own clock: a story swapped in starts afresh).
+        self.steps: dict[str, int] = {}
 
     def queued(self, leg: Leg) -> bool:
-        return not leg.ended and leg.step < len(self.states) and self.states[leg.step] == "queued"
+        step = self.steps.get(leg.uuid, 0)
+        return not leg.ended and step < len(self.states) and self.states[step] == "queued"
 
     def __call__(self, method: str, leg: Leg, status: str | None) -> Reply:
         if method == "DELETE":
@@ -127,13 +129,14 @@ class Lifecycle:
             leg.cancelled = status == "request"
             return 204, None
         if status is not None:
-            if leg.ended or leg.step >= len(self.states):
+            step = self.steps.get(leg.uuid, 0)
+            if leg.ended or step >= len(self.states):
                 leg.ended = True
                 return NOT_FOUND
-            state = self.states[leg.step]
+            state = self.states[step]
             if (status == "queued") != (state == "queued"):
                 return NOT_FOUND
-            leg.step += 1
+            self.steps[leg.uuid] = step + 1
             return live(leg, state) if state != "queued" else (200, {"call_uuid": leg.uuid})
         if not leg.ended:
             return NOT_FOUND
@@ -158,12 +161,14 @@ def rings_forever() -> Lifecycle:
 
 
 class Script:
-    """Live reads answered from ``live`` in turn (then its last again), as (status, state);
-    hangups with ``delete``; records with ``fields`` once hung up or ``ended`` is set."""
+    """Live reads answered from ``live`` in turn (then its last again): a state (``ringing``,
+    ``in-progress``), an HTTP status that fails the read (404, 500), or ``ended`` (the call
+    ends: live reads find nothing, and the record is ``fields``).  Hangups answer
+    ``delete``; a hung-up call's record says Canceled."""
 
     def __init__(
         self,
-        live: list[tuple[int, str]],
+        live: list[str | int],
         delete: int = 204,
         fields: Mapping[str, Any] | None = None,
     ) -> None:
@@ -171,12 +176,14 @@ class Script:
         self.delete = delete
         self.fields = fields
         self.deletes = 0
+        #: Each leg's live reads (the story's own clock: a story swapped in starts afresh).
+        self.reads: dict[str, int] = {}
 
     def __call__(self, method: str, leg: Leg, status: str | None) -> Reply:
         if method == "DELETE":
             self.deletes += 1
-            if status == "request":
-                return NOT_FOUND  # never queued
+            if status == "request" or leg.ended:
+                return NOT_FOUND
             if self.delete == 204:
                 leg.ended = leg.hung_up = True
                 return 204, None
@@ -187,8 +194,12 @@ class Script:
             return record(leg, self.fields) if leg.ended and self.fields else NOT_FOUND
         if status != "live" or leg.ended:
             return NOT_FOUND
-        code, state = self.live[min(leg.reads, len(self.live)) - 1]
-        return live(leg, state) if code == 200 else (code, {"error": "internal"})
+        n = self.reads[leg.uuid] = self.reads.get(leg.uuid, 0) + 1
+        said = self.live[min(n, len(self.live)) - 1]
+        if said == "ended":
+            leg.ended = True
+            return NOT_FOUND
+        return live(leg, said) if isinstance(said, str) else (said, {"error": "not found"})
 
 
 class PlivoFake:
