@@ -30,15 +30,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from callspec.delivery.credentials import Credentials, basic_auth_value
-from callspec.delivery.entries import Target, chain_id, normal_url
-from callspec.delivery.escalate import ChainSteps, chains_of, run_chain
+from callspec.delivery.entries import JournalEntry, Target, normal_url
+from callspec.delivery.escalate import ChainSteps, run_chain
+from callspec.delivery.follow import Follower
 from callspec.delivery.guards import check_credentials, check_max_calls, profile_limit
 from callspec.delivery.journal import Journal, lock
+from callspec.delivery.ledger import UuidLedger
+from callspec.delivery.legs import Leg, legs_of
 from callspec.delivery.rate import RateLimiter, backoff
 from callspec.delivery.request import Timeouts, api_url_for, build_request
 from callspec.delivery.resume import Decision, plan_resume
+from callspec.delivery.settled import reached
 from callspec.delivery.stops import INTERRUPTED, CircuitBreaker, Halt, RetryBudget
-from callspec.delivery.wait import Follower, Leg, WaitOptions, legs_of
+from callspec.delivery.wait import WaitOptions
 from callspec.redact import Redactor
 from callspec.results import (
     Attempt,
@@ -46,6 +50,7 @@ from callspec.results import (
     Mode,
     Outcome,
     RunResult,
+    SkipKind,
     Stopped,
     answer_text,
     now_iso,
@@ -136,7 +141,12 @@ class Runner:
         self._early: dict[int, tuple[CallResult, Decision | None]] = {}
         self._results: list[CallResult | None] = [None] * len(plan.calls)
         self.resume_matched: int | None = None
+        #: By chain key: why the resumed journal shows it over, and the steps it placed that
+        #: the plan no longer holds.
         self._chains_over: Mapping[str, str] = {}
+        self._orphans: Mapping[str, tuple[JournalEntry, ...]] = {}
+        #: Every request_uuid seen (the resumed journal's too): a repeat is not believed.
+        self.ledger = UuidLedger(redactor.text)
         self.halt: Halt | None = None
         self._halt_lock = threading.Lock()
         self.breaker = CircuitBreaker(options.bail)
@@ -165,7 +175,8 @@ class Runner:
         calls = self.plan.calls
         if options.mode == "dry-run":
             for index, call in enumerate(calls):
-                self._early[index] = (result_of(call, "skipped", "dry run: not sent"), None)
+                skipped = result_of(call, "skipped", "dry run: not sent", skip_kind="dry-run")
+                self._early[index] = (skipped, None)
             check_max_calls(self.plan, [], options.max_calls)
             return
         resume, journal = options.resume, options.journal
@@ -187,8 +198,13 @@ class Runner:
             )
             self.resume_matched = resumed.matched
             self._chains_over = resumed.chains_over
+            self._orphans = resumed.orphans
+            self.ledger = UuidLedger(self.redactor.text, resumed.uuids)
             for index, d in resumed.decisions.items():
-                result = result_of(calls[index], d.outcome, d.reason, request_uuid=d.request_uuid)
+                kind: SkipKind | None = "resumed" if d.outcome == "skipped" else None
+                result = result_of(
+                    calls[index], d.outcome, d.reason, request_uuid=d.request_uuid, skip_kind=kind
+                )
                 self._early[index] = (result, d)
         sending = [call for index, call in enumerate(calls) if index not in self._early]
         check_max_calls(self.plan, sending, options.max_calls)
@@ -202,7 +218,7 @@ class Runner:
         """Send every call that should be sent; return every call's result."""
         started = now_iso()
         todo: queue.SimpleQueue[int] = queue.SimpleQueue()
-        chains = chains_of(self.plan) if self.options.mode != "dry-run" else []
+        chains = _chains_of(self.plan) if self.options.mode != "dry-run" else []
         chained = {index for chain in chains for index in chain}
         for index in range(len(self.plan.calls)):
             early = self._early.get(index)
@@ -238,9 +254,14 @@ class Runner:
         if self.stop.is_set() and self.halt is None:
             self._halt(Halt.interrupt())
         for index, call in enumerate(self.plan.calls):
-            if self._results[index] is None:
-                unsent = self.halt.unsent if self.halt else INTERRUPTED
-                self._finish(index, result_of(call, "skipped", unsent))
+            if self._results[index] is not None:
+                continue
+            early = self._early.get(index)
+            if early is not None:  # a resumed chain's step the journal shows placed
+                self._finish(index, early[0], early[1])
+                continue
+            unsent = self.halt.unsent if self.halt else INTERRUPTED
+            self._finish(index, result_of(call, "skipped", unsent, skip_kind="halt"))
         self.close()
         halt = self.halt
         return RunResult(
@@ -287,8 +308,7 @@ class Runner:
                 # (the journal says): a page placed a moment ago is not cut off at once.
                 early = self._early.get(index)
                 placed = early[1].placed if early is not None and early[1] is not None else ""
-                since = time.time() - _epoch(placed) if placed else within
-                within = min(within, max(0.0, within - since))
+                within = _rest_of(within, placed)
             # A step read back on resume then gets a short look: its record should be there.
             seconds = (
                 within + min(follower.options.seconds, RESUMED_FOLLOW)
@@ -309,6 +329,29 @@ class Runner:
                 except OSError as e:
                     self._halt(Halt.journal(self.options.journal, e))
 
+        first = self.plan.calls[chain[0]]
+        assert first.escalate is not None
+        orphans = {e.key: e for e in self._orphans.get(first.escalate.key, ())}
+
+        def settle_orphan(result: CallResult) -> CallResult:
+            """Read back a step an earlier run placed whose row is gone; journal its fate."""
+            assert first.escalate is not None
+            entry = orphans[result.key]
+            api_url = api_url_for(first, self.options.api_url)
+            legs = legs_of(result.request_uuid, result.body, api_url, self.creds[chain[0]])
+            within = first.escalate.answer_within
+            within = _rest_of(within, entry.placed)
+            seconds = within + min(follower.options.seconds, RESUMED_FOLLOW)
+            answers = follower.follow(legs, [seconds] * len(legs), within)
+            result = replace(result, answers=tuple(answers))
+            self._note_orphan(result)
+            if self.journal is not None and not self.stop.is_set():
+                try:
+                    self.journal.carried(entry, result.answers, first.escalate.key, reached(result))
+                except OSError as e:
+                    self._halt(Halt.journal(self.options.journal, e))
+            return result
+
         steps = ChainSteps(
             stop=self.stop,
             early=self._early.get,
@@ -316,10 +359,11 @@ class Runner:
             finish=self._finish,
             follow=follow,
             answered=answered,
-            skip=lambda call, reason: result_of(call, "skipped", reason),
+            skip=lambda call, reason, kind: result_of(call, "skipped", reason, skip_kind=kind),
+            orphans=[_orphan_result(entry, first) for entry in orphans.values()],
+            settle_orphan=settle_orphan,
         )
-        first = self.plan.calls[chain[0]]
-        over = self._chains_over.get(chain_id(first.spec_path or first.abs_path, first.line))
+        over = self._chains_over.get(first.escalate.key)
         try:
             run_chain(self.plan.calls, chain, steps, over)
         finally:
@@ -361,6 +405,21 @@ class Runner:
             result = self._results[index]
             assert result is not None
             self._results[index] = replace(result, answers=mine)
+
+    def _note_orphan(self, result: CallResult) -> None:
+        """``callspec: escalation specs/page.yaml:4, 'page-alice' (placed by an earlier run,
+        no longer in the roster): not answered ...``"""
+        e, note = result.escalate, self.on_note
+        if note is None or e is None:
+            return
+        for answer in result.answers or ():
+            try:
+                note(
+                    f"callspec: escalation {e.chain}, '{result.name}' (placed by an earlier run, "
+                    f"no longer in the roster): {answer_text(answer)}"
+                )
+            except Exception:  # progress output (a closed pipe) must not lose calls
+                self.on_note = None
 
     def _note_step(self, result: CallResult) -> None:
         """``callspec: escalation specs/page.yaml:4, step 1 of 3 'page[1]': not answered ...``"""
@@ -487,7 +546,7 @@ class Runner:
                     self.journal.started(call, self.targets[index])
                 except OSError as e:
                     halt = self._halt(Halt.journal(self.options.journal, e))
-                    return result_of(call, "skipped", halt.unsent)
+                    return result_of(call, "skipped", halt.unsent, skip_kind="halt")
             self.limiter.pace(self.stop)
             last = send_once(
                 session, request, creds, self.options.timeouts, self.redactor.text, proxies
@@ -511,12 +570,17 @@ class Runner:
                 reason = self.halt.unsent
             else:
                 reason = INTERRUPTED if last is None else "interrupted before a retry"
-            return result_of(call, "skipped", reason, attempts=tuple(attempts))
+            return result_of(call, "skipped", reason, attempts=tuple(attempts), skip_kind="halt")
         outcome: Outcome = "failed" if last.verdict == "retry" else last.verdict
         error = last.error
         if last.verdict == "retry":
             tries = f"{len(attempts)} attempt{'s' if len(attempts) != 1 else ''}"
             error = f"gave up after {tries}: {gave_up}{last.error}"
+        if last.request_uuid and outcome in ("fired", "queued"):
+            # Answers from the API are untrusted: a request_uuid seen before is another call's.
+            untrusted = self.ledger.claim(last.request_uuid, call.name)
+            if untrusted is not None:
+                outcome, error = "unknown", untrusted
         return replace(
             result_of(call, outcome, attempts=tuple(attempts), error=error),
             status=last.attempt.status,
@@ -534,6 +598,7 @@ def result_of(
     request_uuid: str | list[str] | None = None,
     error: str | None = None,
     attempts: tuple[Attempt, ...] = (),
+    skip_kind: SkipKind | None = None,
 ) -> CallResult:
     """The result of ``call``, with what the plan knows of it."""
     return CallResult(
@@ -549,8 +614,45 @@ def result_of(
         request_uuid=request_uuid,
         error=error,
         reason=reason,
+        skip_kind=skip_kind,
         escalate=call.escalate,
     )
+
+
+def _chains_of(plan: Plan) -> list[list[int]]:
+    """Each chain of the plan as the indices of its steps, in order."""
+    chains: dict[str, list[int]] = {}
+    for index, call in enumerate(plan.calls):
+        if call.escalate is not None:
+            chains.setdefault(call.escalate.key, []).append(index)
+    return list(chains.values())
+
+
+def _orphan_result(entry: JournalEntry, first: CallPlan) -> CallResult:
+    """A step of ``first``'s chain that an earlier run placed and the plan no longer holds,
+    as a result: what the journal knows of it."""
+    placed = entry.state in ("fired", "queued")
+    machine = {k: v for k, v in first.body.items() if k == "machine_detection"}
+    return CallResult(
+        key=entry.key,
+        spec_file=first.spec_file,
+        line=first.line,
+        name=entry.name,
+        tags=(),
+        profile_chain=(),
+        body={"to": entry.to, **machine},
+        outcome="skipped" if placed else "unknown",
+        request_uuid=entry.request_uuid,
+        answers=entry.answers,
+        escalate=first.escalate,
+        skip_kind="resumed" if placed else None,
+    )
+
+
+def _rest_of(within: float, placed: str) -> float:
+    """What is left of ``answer_within`` for a step an earlier run placed at ``placed``."""
+    since = time.time() - _epoch(placed) if placed else within
+    return min(within, max(0.0, within - since))
 
 
 def _epoch(iso: str) -> float:

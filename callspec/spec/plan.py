@@ -240,7 +240,7 @@ class _Builder:
             row=row.origin if row is not None else None,
         )
         if "escalate" in call:
-            escalate = escalation_of(call["escalate"], f"{doc.file}:{planned.line}")
+            escalate = escalation_of(call, f"{doc.file}:{planned.line}", planned.spec_path)
             wrong = escalation_problem(escalate, body, "each" in call)
             if wrong is not None:
                 keys = ("escalate", wrong[0]) if wrong[0] else ("escalate",)

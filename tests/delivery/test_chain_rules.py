@@ -14,9 +14,10 @@ import pytest
 from support import invoke
 
 from callspec.delivery.credentials import Credentials
-from callspec.delivery.escalate import unsettled
+from callspec.delivery.settled import unsettled
 from callspec.delivery.preview import _comment
-from callspec.delivery.wait import clean_text, is_call_uuid, legs_of
+from callspec.delivery.callstate import clean_text
+from callspec.delivery.legs import is_call_uuid, legs_of
 from callspec.errors import ExitCode
 from callspec.results import Answer, CallResult, RunResult
 from callspec.spec.model import Escalation
@@ -131,7 +132,7 @@ def test_answer_within_must_be_a_number_from_5_to_600(tmp_path: Path, value: str
 @pytest.mark.parametrize(
     ("last", "code"),
     [
-        (step("fired", UUID, replace(ENDED, state="ringing", note="could not hang up")), 1),
+        (step("fired", UUID, replace(ENDED, state="ringing", hangup_failed=True)), 1),
         (step("fired", None), 1),
         (step("fired", UUID, ENDED), 0),  # ended unanswered: --wait-ok no-answer accepts it
     ],

@@ -14,7 +14,9 @@ from plivo_fake import PlivoFake
 from support import AUTH_ID, TOKEN, cred_env, invoke, read_report, spawn
 
 from callspec.delivery.credentials import Credentials
-from callspec.delivery.wait import Follower, Leg, WaitOptions, legs_of
+from callspec.delivery.follow import Follower
+from callspec.delivery.legs import Leg, legs_of
+from callspec.delivery.wait import WaitOptions
 from callspec.errors import ExitCode
 
 

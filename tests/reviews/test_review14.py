@@ -26,7 +26,9 @@ from support import AUTH_ID, TOKEN, cred_env, free_port, invoke, spawn
 
 from callspec.delivery.credentials import Credentials
 from callspec.delivery.http import Timeouts
-from callspec.delivery.wait import Follower, Leg, WaitOptions
+from callspec.delivery.follow import Follower
+from callspec.delivery.legs import Leg
+from callspec.delivery.wait import WaitOptions
 from callspec.errors import ExitCode
 
 NOANSWER_RECORD = {
