@@ -179,3 +179,35 @@ def test_a_detail_record_of_another_call_stops_the_chain(tmp_path: Path, field: 
     assert result.exit_code == ExitCode.CALL_FAILED
     alice = read_report(tmp_path / "report.json")["calls"][0]
     assert alice["answers"][0]["answered"] is None
+
+
+def old_journal(name: str, folder: Path, url: str) -> Path:
+    """A journal callspec f05d604 wrote (before chain keys), aimed at the fake at ``url``."""
+    journal = folder / "old.journal.jsonl"
+    journal.write_text((JOURNALS / name).read_text().replace("{API_URL}", url))
+    return journal
+
+
+def test_an_older_journal_still_ends_an_answered_chain_after_edits(tmp_path: Path) -> None:
+    spec = roster(tmp_path, [("alice", A), ("carol", C)], head="# paged on deploy failures\n")
+    with plivo_fake({A: answers(), C: answers()}) as fake:
+        journal = old_journal("main-roster-answered.jsonl", tmp_path, fake.url)
+        result = run(spec, fake.url, "--resume", journal)
+        assert fake.log == []  # bob answered in that run: nothing sent, nothing read
+    assert result.exit_code == ExitCode.OK, result.output
+    carol = read_report(tmp_path / "report.json")["calls"][1]
+    assert carol["reason"].startswith("escalation stopped: answered by 'page-bob'")
+
+
+def test_an_older_journal_of_a_killed_chain_reads_the_live_step_back_first(
+    tmp_path: Path,
+) -> None:
+    spec = roster(tmp_path, [("bob", B), ("alice", A), ("carol", C)])
+    with plivo_fake({A: Script(["in-progress", "ended"], fields=ANSWER), B: answers()}) as fake:
+        journal = old_journal("main-roster-killed-while-ringing.jsonl", tmp_path, fake.url)
+        fake.place(A, "ff4293b5-f390-4b82-ab7f-75fe4d5a997f")  # as that run placed it
+        result = run(spec, fake.url, "--resume", journal)
+    assert fake.posts() == []  # alice answered: bob is not paged
+    assert result.exit_code == ExitCode.OK, result.output
+    alice = read_report(tmp_path / "report.json")["calls"][1]
+    assert (alice["name"], alice["answers"][0]["answered"]) == ("page-alice", True)
