@@ -211,3 +211,23 @@ def test_an_older_journal_of_a_killed_chain_reads_the_live_step_back_first(
     assert result.exit_code == ExitCode.OK, result.output
     alice = read_report(tmp_path / "report.json")["calls"][1]
     assert (alice["name"], alice["answers"][0]["answered"]) == ("page-alice", True)
+
+
+def test_a_removed_row_whose_call_may_still_ring_is_settled_before_anyone_is_paged(
+    tmp_path: Path,
+) -> None:
+    spec = roster(tmp_path, [("alice", A), ("bob", B), ("carol", C)])
+    journal = tmp_path / "run.journal.jsonl"
+    with plivo_fake({A: Script(["ringing"]), B: answers(), C: answers()}) as fake:
+        killed_while_ringing(spec, fake, journal, A)
+        fake.stories[A] = Script(["ended"], fields=NOANSWER)  # alice did not pick up
+        roster(tmp_path, [("bob", B), ("carol", C)])  # and her row is gone since
+        result = run(spec, fake.url, "--resume", journal)
+        log = list(fake.log)
+        # Its fate is journaled: resumed again, alice is not read again, bob's answer ends it.
+        again = run(spec, fake.url, "--resume", journal)
+        assert fake.log == log
+    assert fake.posts() == [A, B], result.output
+    assert log.index(f"GET {A} record") < log.index(f"POST {B}")
+    assert "'page-alice' (placed by an earlier run, no longer in the roster)" in result.stderr
+    assert again.exit_code == ExitCode.OK, again.output
