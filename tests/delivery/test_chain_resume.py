@@ -8,13 +8,15 @@ placed, and nothing of how it ended, as after a SIGKILL.
 
 from __future__ import annotations
 
+import json
+import signal
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from plivo_fake import ANSWER, NOANSWER, Lifecycle, PlivoFake, Script, answers, plivo_fake
-from support import AUTH_ID, TOKEN, cred_env, invoke, read_report
+from support import AUTH_ID, TOKEN, cred_env, invoke, read_report, spawn
 
 from callspec.delivery.credentials import Credentials
 from callspec.delivery.runner import RunOptions, run_plan
@@ -231,3 +233,128 @@ def test_a_removed_row_whose_call_may_still_ring_is_settled_before_anyone_is_pag
     assert log.index(f"GET {A} record") < log.index(f"POST {B}")
     assert "'page-alice' (placed by an earlier run, no longer in the roster)" in result.stderr
     assert again.exit_code == ExitCode.OK, again.output
+
+
+# -- moved from review 14 ----------------------------------------------------------------
+
+EDITS = {
+    "row inserted before bob": [("alice", A), ("dave", D), ("bob", B), ("carol", C)],
+    "bob's row removed": [("alice", A), ("carol", C)],
+}
+
+
+@pytest.mark.parametrize("edit", EDITS)
+def test_resume_after_an_answer_pages_no_one_else(tmp_path: Path, edit: str) -> None:
+    spec = roster(tmp_path, [("alice", A), ("bob", B), ("carol", C)])
+    journal = tmp_path / "run.journal.jsonl"
+    stories = {A: Lifecycle(["ringing"], NOANSWER), B: answers(), C: answers(), D: answers()}
+    with plivo_fake(stories) as fake:
+        assert run(spec, fake.url, "--journal", journal).exit_code == ExitCode.OK
+        assert fake.posts() == [A, B]
+        roster(tmp_path, EDITS[edit])
+        again = run(spec, fake.url, "--resume", journal)
+        assert fake.posts() == [A, B]  # bob answered: the chain is over, nobody else is paged
+    assert again.exit_code == ExitCode.OK, again.output
+
+
+def placed_long_ago(journal: Path) -> None:
+    """The journal's steps as if placed long ago: their answer_within is over on resume."""
+    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    for line in lines:
+        if line["event"] == "started":
+            line["time"] = "2000-01-01T00:00:00.000Z"
+    journal.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+
+def test_resume_does_not_hang_up_on_a_failed_read(tmp_path: Path) -> None:
+    spec = roster(tmp_path, [("alice", A), ("bob", B)])
+    journal = tmp_path / "run.journal.jsonl"
+    with plivo_fake({A: Script(["ringing"]), B: answers()}) as fake:
+        killed_while_ringing(spec, fake, journal, A)
+        placed_long_ago(journal)
+        alice = fake.stories[A] = Script([500, "in-progress", "ended"], fields=ANSWER)
+        result = run(spec, fake.url, "--resume", journal)
+    assert alice.deletes == 0  # one failed read is no reason to hang up on alice
+    assert fake.posts() == [A]
+    assert result.exit_code == ExitCode.OK, result.output
+
+
+def test_resume_rings_no_one_while_the_hangup_failed(tmp_path: Path) -> None:
+    spec = roster(tmp_path, [("alice", A), ("bob", B)])
+    journal = tmp_path / "run.journal.jsonl"
+    with plivo_fake({A: Script(["ringing"], delete=500), B: answers()}) as fake:
+        killed_while_ringing(spec, fake, journal, A)
+        placed_long_ago(journal)
+        result = run(spec, fake.url, "--resume", journal, "--wait", "1")
+    assert fake.posts() == [A]  # alice still rings: bob must not be paged at the same time
+    assert result.exit_code == ExitCode.CALL_FAILED
+    alice = read_report(tmp_path / "report.json")["calls"][0]["answers"][0]
+    assert alice["note"].startswith("could not hang up: HTTP 500")
+    assert "could not hang up" in result.stdout
+
+
+def test_a_step_named_like_an_earlier_call_is_refused_on_resume(tmp_path: Path) -> None:
+    spec = tmp_path / "chain.yaml"
+    alone = (
+        "version: 1\ncalls:\n"
+        f'  - name: "page[2]"\n    to: "{D}"\n    from: "+14155550100"\n'
+        "    answer_url: https://example.com/answer.xml\n"
+    )
+    spec.write_text(alone)
+    journal = tmp_path / "j.jsonl"
+    with plivo_fake({A: answers(), B: answers(), D: answers()}) as fake:
+        assert run(spec, fake.url, "--journal", journal).exit_code == ExitCode.OK
+        spec.write_text(  # the escalation is added: its step page[2] would stand for that call
+            alone + "  - name: page\n"
+            f"    to: {json.dumps([A, B])}\n"
+            '    from: "+14155550100"\n    answer_url: https://example.com/answer.xml\n'
+            "    escalate: {answer_within: 5}\n"
+        )
+        again = run(spec, fake.url, "--resume", journal)
+        assert fake.posts() == [D]
+    assert again.exit_code == ExitCode.INVALID
+    assert "chain.yaml:7:5: duplicate call name 'page[2]'" in again.stderr
+
+
+def test_a_broken_answered_line_is_a_located_error(tmp_path: Path) -> None:
+    spec = roster(tmp_path, [("alice", A), ("bob", B)])
+    journal = tmp_path / "j.jsonl"
+    with plivo_fake({A: Lifecycle(["ringing"], NOANSWER), B: answers()}) as fake:
+        assert run(spec, fake.url, "--journal", journal).exit_code == ExitCode.OK
+        events = [json.loads(line) for line in journal.read_text().splitlines()]
+        number = next(n for n, e in enumerate(events, 1) if e["event"] == "answered")
+        events[number - 1]["answers"] = [1]
+        journal.write_text("".join(json.dumps(e) + "\n" for e in events))
+        again = run(spec, fake.url, "--resume", journal)
+        assert fake.posts() == [A, B]
+    assert "internal error" not in again.stderr
+    assert f"j.jsonl:{number}:1: not a callspec journal line" in again.stderr
+    assert again.exit_code == ExitCode.INVALID
+
+
+def test_killed_right_after_a_post_the_resume_pages_no_one_else(tmp_path: Path) -> None:
+    spec = roster(tmp_path, [("alice", A), ("bob", B), ("carol", C)])
+    journal = tmp_path / "run.journal.jsonl"
+    release = threading.Event()
+
+    def hold_bob(to: str, n: int) -> Any:
+        if to == B:
+            release.wait(10)  # the POST reached Plivo; its answer is not back yet
+        return None
+
+    stories = {A: Lifecycle(["ringing"], NOANSWER), B: answers(), C: answers()}
+    with plivo_fake(stories, hold_bob) as fake:
+        args = ["run", spec, "--api-url", fake.url, "--journal", journal, "--no-progress"]
+        args += ["--report", tmp_path / "first.json", "--poll-interval", "0.01"]
+        proc = spawn([str(a) for a in args], cred_env(), tmp_path)
+        try:
+            fake.wait_for(lambda log: f"POST {B}" in log)
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=20)
+        finally:
+            proc.kill()
+            release.set()
+        result = run(spec, fake.url, "--resume", journal)
+        assert fake.posts() == [A, B]  # bob's phone may be ringing, or bob talking
+    assert "outcome unknown" in result.stdout + result.stderr
+    assert result.exit_code == ExitCode.CALL_FAILED

@@ -1,6 +1,7 @@
 """The chain rules, each alone: when a chain may call its next step, in what order a
 resumed chain settles and sends, the identities of chains, which API answers are believed,
-what of the API's text may be printed, what may go into a state URL.
+what of the API's text may be printed, what may go into a state URL, how long a resumed
+step may still ring.
 
 The end-to-end cases are in test_escalate.py and test_chain_resume.py (against the Plivo
 fake); these pin the rule each of them hangs on, with no server and no clock.
@@ -9,7 +10,9 @@ fake); these pin the rule each of them hangs on, with no server and no clock.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -20,8 +23,8 @@ from callspec.delivery.credentials import Credentials
 from callspec.delivery.escalate import ChainSteps, run_chain
 from callspec.delivery.ledger import UuidLedger
 from callspec.delivery.legs import is_call_uuid, legs_of
-from callspec.delivery.preview import _comment
 from callspec.delivery.resume import Decision
+from callspec.delivery.runner import _rest_of
 from callspec.delivery.settled import unsettled
 from callspec.errors import ExitCode
 from callspec.results import Answer, CallResult, RunResult
@@ -98,12 +101,6 @@ def test_a_journals_odd_request_uuid_is_text_not_a_crash() -> None:
     creds = Credentials("MAXXXXXXXXXXXXXXXXXX", "t")
     (leg,) = legs_of(12345, {"to": "+1"}, "http://x", creds)  # type: ignore[arg-type]
     assert leg.call_uuid == "12345" and not is_call_uuid(leg.call_uuid)
-
-
-def test_a_curl_comment_stays_one_line() -> None:
-    text = _comment("specs/a\nb.yaml: x\r\ntouch PWNED\u2028#")
-    assert "\n" not in text and "\r" not in text and "\u2028" not in text
-    assert "\\n" in text
 
 
 def test_a_step_name_clashing_with_another_call_is_refused(tmp_path: Path) -> None:
@@ -287,3 +284,10 @@ def test_a_request_uuid_seen_before_is_not_believed() -> None:
 )
 def test_an_answer_naming_another_call_is_foreign(doc: dict[str, str], foreign_to: bool) -> None:
     assert (foreign(doc, UUID, "+14155550101") is not None) is foreign_to
+
+
+def test_a_resumed_step_gets_the_rest_of_its_answer_within() -> None:
+    a_second_ago = datetime.fromtimestamp(time.time() - 1, timezone.utc).isoformat()
+    assert 3.5 < _rest_of(5.0, a_second_ago) <= 4.0  # not cut off at once, nor given 5 s
+    assert _rest_of(5.0, "2000-01-01T00:00:00.000Z") == 0.0
+    assert _rest_of(5.0, "") == 0.0  # when it was placed is unknown: its time is over

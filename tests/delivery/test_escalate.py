@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
 from pathlib import Path
 from typing import Any
 
 from conftest import run_followed
-from plivo_fake import PlivoFake
-from support import cred_env, invoke, read_report, spawn
+from plivo_fake import Leg, PlivoFake, Reply, answers, live, plivo_fake
+from support import AUTH_ID, TOKEN, cred_env, invoke, read_report, spawn
 
+from callspec.delivery.credentials import Credentials
+from callspec.delivery.rate import RateLimiter
+from callspec.delivery.runner import Runner, RunOptions
+from callspec.delivery.wait import WaitOptions
 from callspec.errors import ExitCode
+from callspec.redact import Redactor
+from callspec.spec.model import PlanOptions
+from callspec.spec.plan import build_plan
 
 ANSWERS = "+14155550001"
 NO_ANSWER = "+14155550002"
@@ -294,3 +302,95 @@ def test_html_page_shows_each_steps_answer(tmp_path: Path, plivo: PlivoFake):
         f"<div>{ANSWERS}: answered at 2026-11-27 02:00:05+00:00, ANSWER, End Of XML "
         "Instructions (Plivo), 31 s</div>" in page
     )
+
+
+# -- a step whose fate is not known holds the chain (moved from review 14) ---------------
+
+A, B, C, D = "+14155550101", "+14155550102", "+14155550103", "+14155550109"
+
+
+def test_an_unknown_send_does_not_ring_the_next(tmp_path: Path) -> None:
+    _chain(tmp_path, A, B, C)
+
+    def fail_first(to: str, n: int) -> Reply | None:
+        return (500, {"error": "internal"}) if n == 0 else None
+
+    with plivo_fake({A: answers(), B: answers(), C: answers()}, fail_first) as fake:
+        result, _, _ = _run(tmp_path, fake.url, "--retries", "0")
+    assert "the call may have been placed" in result.stdout
+    assert fake.posts() == [A]  # A may be ringing (or talking): B must not be paged with it
+
+
+def test_a_fired_step_without_uuid_does_not_ring_the_next(tmp_path: Path) -> None:
+    _chain(tmp_path, A, B, C)
+
+    def no_uuid(to: str, n: int) -> Reply | None:
+        return (201, {"api_id": "a", "message": "call fired"}) if n == 0 else None
+
+    with plivo_fake({A: answers(), B: answers(), C: answers()}, no_uuid) as fake:
+        result, _, _ = _run(tmp_path, fake.url)
+    assert fake.posts() == [A]
+    assert result.exit_code == ExitCode.CALL_FAILED
+
+
+def test_plain_calls_are_followed_while_a_chain_runs(tmp_path: Path) -> None:
+    spec = tmp_path / "chain.yaml"
+    spec.write_text(
+        "version: 1\ncalls:\n"
+        f'  - name: plain\n    to: "{D}"\n    from: "+14155550100"\n'
+        "    answer_url: https://example.com/answer.xml\n"
+        "  - name: page\n"
+        f"    to: {json.dumps([A, B])}\n"
+        '    from: "+14155550100"\n    answer_url: https://example.com/answer.xml\n'
+        "    escalate: {answer_within: 5}\n"
+    )
+    with plivo_fake({B: answers(), D: answers()}) as fake:
+
+        def rings_until_the_plain_call_ended(method: str, leg: Leg, status: str | None) -> Reply:
+            """A rings until the plain call's record was read, then answers."""
+            if f"GET {D} record" not in fake.log and status == "live":
+                return live(leg, "ringing")
+            return answered(method, leg, status)
+
+        answered = answers()
+        fake.stories[A] = rings_until_the_plain_call_ended
+        result, report, _ = _run(tmp_path, fake.url, "--wait", "30")
+        assert sorted(fake.posts()) == sorted([A, D])
+    plain = next(c for c in report["calls"] if c["name"] == "plain")
+    assert plain["answers"][0]["answered"] is True, result.stdout
+
+
+def test_every_read_of_every_chain_books_the_one_read_limiter(tmp_path: Path) -> None:
+    spec = tmp_path / "chain.yaml"
+    entry = (
+        "  - name: {name}\n    to: {to}\n"
+        '    from: "+14155550100"\n    answer_url: https://example.com/answer.xml\n'
+        "    escalate: {{answer_within: 5}}\n"
+    )
+    spec.write_text(
+        "version: 1\ncalls:\n"
+        + entry.format(name="one", to=json.dumps([A, B]))
+        + entry.format(name="two", to=json.dumps([C, D]))
+    )
+
+    class Counted(RateLimiter):
+        booked = 0
+
+        def acquire(self, stop: threading.Event) -> bool:
+            Counted.booked += 1
+            return super().acquire(stop)
+
+    stories = {A: answers(), B: answers(), C: answers(), D: answers()}
+    with plivo_fake(stories) as fake:
+        plan = build_plan([spec], PlanOptions(cwd=tmp_path), {})
+        options = RunOptions(
+            api_url=fake.url,
+            credentials=Credentials(AUTH_ID, TOKEN),
+            rate=200,
+            follow=WaitOptions(30, interval=0.01, read_rate=1000),
+        )
+        runner = Runner(plan, options, {}, Redactor())
+        runner.read_limiter = Counted(1000)
+        assert runner.run().exit_code() == ExitCode.OK
+        assert sorted(fake.posts()) == [A, C]
+        assert Counted.booked == len(fake.paths) > 0  # both chains' reads, one limiter
