@@ -20,12 +20,21 @@ from callspec.delivery import settled
 from callspec.errors import ExitCode, Problem
 
 if TYPE_CHECKING:
-    from callspec.spec.model import Escalation
+    from callspec.spec.model import CallPlan, Escalation
 
 
 def now_iso() -> str:
     """The current UTC time, ISO 8601 with milliseconds (every time a run records)."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def epoch_of(iso: str) -> float:
+    """Seconds since the epoch of a time callspec recorded (:func:`now_iso`); now when it
+    is no such time."""
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return datetime.now(timezone.utc).timestamp()
 
 
 Outcome = Literal["fired", "queued", "failed", "unknown", "skipped", "invalid"]
@@ -247,3 +256,32 @@ class RunResult:
         if answer.answered is None:
             return False  # unreadable: nobody can say the page was heard
         return answer.answered or self.no_answer_ok
+
+
+def result_of(
+    call: CallPlan,
+    outcome: Outcome,
+    reason: str | None = None,
+    *,
+    request_uuid: str | list[str] | None = None,
+    error: str | None = None,
+    attempts: tuple[Attempt, ...] = (),
+    skip_kind: SkipKind | None = None,
+) -> CallResult:
+    """The result of ``call``, with what the plan knows of it."""
+    return CallResult(
+        key=call.key,
+        spec_file=call.spec_file,
+        line=call.line,
+        name=call.name,
+        tags=call.tags,
+        profile_chain=call.profile.chain if call.profile else (),
+        body=call.body,
+        outcome=outcome,
+        attempts=attempts,
+        request_uuid=request_uuid,
+        error=error,
+        reason=reason,
+        skip_kind=skip_kind,
+        escalate=call.escalate,
+    )

@@ -25,13 +25,12 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from callspec.delivery.chains import ChainRun, chains_of
 from callspec.delivery.credentials import Credentials, basic_auth_value
 from callspec.delivery.entries import JournalEntry, Target, normal_url
-from callspec.delivery.escalate import ChainSteps, run_chain
 from callspec.delivery.follow import Follower
 from callspec.delivery.guards import check_credentials, check_max_calls, profile_limit
 from callspec.delivery.journal import Journal, lock
@@ -40,7 +39,6 @@ from callspec.delivery.legs import Leg, legs_of
 from callspec.delivery.rate import RateLimiter, backoff
 from callspec.delivery.request import Timeouts, api_url_for, build_request
 from callspec.delivery.resume import Decision, plan_resume
-from callspec.delivery.settled import reached
 from callspec.delivery.stops import INTERRUPTED, CircuitBreaker, Halt, RetryBudget
 from callspec.delivery.wait import WaitOptions
 from callspec.redact import Redactor
@@ -52,8 +50,9 @@ from callspec.results import (
     RunResult,
     SkipKind,
     Stopped,
-    answer_text,
+    epoch_of,
     now_iso,
+    result_of,
 )
 from callspec.spec.plan import CallPlan, Plan
 
@@ -66,7 +65,6 @@ DEFAULT_RATE = 2.0  # Plivo's default calls-per-second limit for an account
 DEFAULT_BAIL = 5
 DEFAULT_MAX_RETRY_WAIT = 300.0
 DEFAULT_FOLLOW = 120.0  # seconds an escalation step is followed at most, without --wait
-RESUMED_FOLLOW = 30.0  # seconds a step an earlier run placed is read back on resume, at most
 
 
 @dataclass(frozen=True)
@@ -218,7 +216,7 @@ class Runner:
         """Send every call that should be sent; return every call's result."""
         started = now_iso()
         todo: queue.SimpleQueue[int] = queue.SimpleQueue()
-        chains = _chains_of(self.plan) if self.options.mode != "dry-run" else []
+        chains = chains_of(self.plan) if self.options.mode != "dry-run" else []
         chained = {index for chain in chains for index in chain}
         for index in range(len(self.plan.calls)):
             early = self._early.get(index)
@@ -278,97 +276,8 @@ class Runner:
         )
 
     def _escalate(self, chain: list[int]) -> None:
-        """One escalation chain, a step at a time (see :mod:`~callspec.delivery.escalate`)."""
-        from callspec.delivery.http import new_session
-
-        session = new_session(self.environ)
-        follower = Follower(
-            self.options.wait or self.options.follow,
-            self.environ,
-            self.redactor.text,
-            self.stop,
-            limiter=self.read_limiter,
-        )
-
-        def send(index: int) -> CallResult:
-            try:
-                return self._send(session, index)
-            except Exception as e:  # a bug: the call may or may not have left
-                error = f"internal error: {type(e).__name__}: {e}; the call may have been placed"
-                return result_of(self.plan.calls[index], "unknown", error=error)
-
-        def follow(index: int, result: CallResult, resumed: bool) -> CallResult:
-            call = self.plan.calls[index]
-            assert call.escalate is not None
-            api_url = api_url_for(call, self.options.api_url)
-            legs = legs_of(result.request_uuid, call.body, api_url, self.creds[index])
-            within = call.escalate.answer_within
-            if resumed:
-                # The rest of its answer_within, counted from when the killed run sent it
-                # (the journal says): a page placed a moment ago is not cut off at once.
-                early = self._early.get(index)
-                placed = early[1].placed if early is not None and early[1] is not None else ""
-                within = _rest_of(within, placed)
-            # A step read back on resume then gets a short look: its record should be there.
-            seconds = (
-                within + min(follower.options.seconds, RESUMED_FOLLOW)
-                if resumed
-                else max(follower.options.seconds, within + 30)
-            )
-            answers = follower.follow(legs, [seconds] * len(legs), within)
-            return replace(result, answers=tuple(answers))
-
-        def answered(index: int, result: CallResult) -> None:
-            self._results[index] = result
-            self._note_step(result)
-            # A wait cut short (Ctrl-C, a halt) is not the call's fate: left unjournaled, a
-            # resume reads the step back from Plivo (hanging it up if it still rings).
-            if self.journal is not None and not self.stop.is_set():
-                try:
-                    self.journal.answered(result, self.plan.calls[index])
-                except OSError as e:
-                    self._halt(Halt.journal(self.options.journal, e))
-
-        first = self.plan.calls[chain[0]]
-        assert first.escalate is not None
-        orphans = {e.key: e for e in self._orphans.get(first.escalate.key, ())}
-
-        def settle_orphan(result: CallResult) -> CallResult:
-            """Read back a step an earlier run placed whose row is gone; journal its fate."""
-            assert first.escalate is not None
-            entry = orphans[result.key]
-            api_url = api_url_for(first, self.options.api_url)
-            legs = legs_of(result.request_uuid, result.body, api_url, self.creds[chain[0]])
-            within = first.escalate.answer_within
-            within = _rest_of(within, entry.placed)
-            seconds = within + min(follower.options.seconds, RESUMED_FOLLOW)
-            answers = follower.follow(legs, [seconds] * len(legs), within)
-            result = replace(result, answers=tuple(answers))
-            self._note_orphan(result)
-            if self.journal is not None and not self.stop.is_set():
-                try:
-                    self.journal.carried(entry, result.answers, first.escalate.key, reached(result))
-                except OSError as e:
-                    self._halt(Halt.journal(self.options.journal, e))
-            return result
-
-        steps = ChainSteps(
-            stop=self.stop,
-            early=self._early.get,
-            send=send,
-            finish=self._finish,
-            follow=follow,
-            answered=answered,
-            skip=lambda call, reason, kind: result_of(call, "skipped", reason, skip_kind=kind),
-            orphans=[_orphan_result(entry, first) for entry in orphans.values()],
-            settle_orphan=settle_orphan,
-        )
-        over = self._chains_over.get(first.escalate.key)
-        try:
-            run_chain(self.plan.calls, chain, steps, over)
-        finally:
-            follower.close()
-            session.close()
+        """One escalation chain, a step at a time (see :mod:`~callspec.delivery.chains`)."""
+        ChainRun(self, chain).run()
 
     def _follow(self, wait: WaitOptions, chained: set[int]) -> None:
         """Follow every call this run placed until it ends or ``--wait`` runs out (counted from
@@ -387,7 +296,7 @@ class Runner:
             api_url = api_url_for(call, self.options.api_url)
             found = legs_of(result.request_uuid, call.body, api_url, self.creds[index])
             last = result.attempts[-1]
-            left = wait.seconds - max(0.0, now - _epoch(last.started) - last.duration_ms / 1000)
+            left = wait.seconds - max(0.0, now - epoch_of(last.started) - last.duration_ms / 1000)
             legs += found
             owners += [index] * len(found)
             waits += [left] * len(found)
@@ -406,34 +315,14 @@ class Runner:
             assert result is not None
             self._results[index] = replace(result, answers=mine)
 
-    def _note_orphan(self, result: CallResult) -> None:
-        """``callspec: escalation specs/page.yaml:4, 'page-alice' (placed by an earlier run,
-        no longer in the roster): not answered ...``"""
-        e, note = result.escalate, self.on_note
-        if note is None or e is None:
+    def note(self, text: str) -> None:
+        """A line for people (how an escalation step ended); never fails the run."""
+        if self.on_note is None:
             return
-        for answer in result.answers or ():
-            try:
-                note(
-                    f"callspec: escalation {e.chain}, '{result.name}' (placed by an earlier run, "
-                    f"no longer in the roster): {answer_text(answer)}"
-                )
-            except Exception:  # progress output (a closed pipe) must not lose calls
-                self.on_note = None
-
-    def _note_step(self, result: CallResult) -> None:
-        """``callspec: escalation specs/page.yaml:4, step 1 of 3 'page[1]': not answered ...``"""
-        e, note = result.escalate, self.on_note
-        if note is None or e is None:
-            return
-        for answer in result.answers or ():
-            try:
-                note(
-                    f"callspec: escalation {e.chain}, step {e.step} of {e.steps} "
-                    f"'{result.name}': {answer_text(answer)}"
-                )
-            except Exception:  # progress output (a closed pipe) must not lose calls
-                self.on_note = None
+        try:
+            self.on_note(text)
+        except Exception:  # progress output (a closed pipe) must not lose calls
+            self.on_note = None
 
     def close(self) -> None:
         """Sync and unlock the journal (and the resumed one)."""
@@ -588,79 +477,6 @@ class Runner:
             api_id=last.api_id,
             message=last.message,
         )
-
-
-def result_of(
-    call: CallPlan,
-    outcome: Outcome,
-    reason: str | None = None,
-    *,
-    request_uuid: str | list[str] | None = None,
-    error: str | None = None,
-    attempts: tuple[Attempt, ...] = (),
-    skip_kind: SkipKind | None = None,
-) -> CallResult:
-    """The result of ``call``, with what the plan knows of it."""
-    return CallResult(
-        key=call.key,
-        spec_file=call.spec_file,
-        line=call.line,
-        name=call.name,
-        tags=call.tags,
-        profile_chain=call.profile.chain if call.profile else (),
-        body=call.body,
-        outcome=outcome,
-        attempts=attempts,
-        request_uuid=request_uuid,
-        error=error,
-        reason=reason,
-        skip_kind=skip_kind,
-        escalate=call.escalate,
-    )
-
-
-def _chains_of(plan: Plan) -> list[list[int]]:
-    """Each chain of the plan as the indices of its steps, in order."""
-    chains: dict[str, list[int]] = {}
-    for index, call in enumerate(plan.calls):
-        if call.escalate is not None:
-            chains.setdefault(call.escalate.key, []).append(index)
-    return list(chains.values())
-
-
-def _orphan_result(entry: JournalEntry, first: CallPlan) -> CallResult:
-    """A step of ``first``'s chain that an earlier run placed and the plan no longer holds,
-    as a result: what the journal knows of it."""
-    placed = entry.state in ("fired", "queued")
-    machine = {k: v for k, v in first.body.items() if k == "machine_detection"}
-    return CallResult(
-        key=entry.key,
-        spec_file=first.spec_file,
-        line=first.line,
-        name=entry.name,
-        tags=(),
-        profile_chain=(),
-        body={"to": entry.to, **machine},
-        outcome="skipped" if placed else "unknown",
-        request_uuid=entry.request_uuid,
-        answers=entry.answers,
-        escalate=first.escalate,
-        skip_kind="resumed" if placed else None,
-    )
-
-
-def _rest_of(within: float, placed: str) -> float:
-    """What is left of ``answer_within`` for a step an earlier run placed at ``placed``."""
-    since = time.time() - _epoch(placed) if placed else within
-    return min(within, max(0.0, within - since))
-
-
-def _epoch(iso: str) -> float:
-    """Seconds since the epoch of an ISO 8601 time callspec recorded (``now_iso``)."""
-    try:
-        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return time.time()
 
 
 def _same_file(a: Path, b: Path) -> bool:

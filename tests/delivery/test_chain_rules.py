@@ -19,12 +19,12 @@ import pytest
 from support import invoke
 
 from callspec.delivery.callstate import clean_text, foreign
+from callspec.delivery.chains import time_left
 from callspec.delivery.credentials import Credentials
 from callspec.delivery.escalate import ChainSteps, run_chain
 from callspec.delivery.ledger import UuidLedger
 from callspec.delivery.legs import is_call_uuid, legs_of
 from callspec.delivery.resume import Decision
-from callspec.delivery.runner import _rest_of
 from callspec.delivery.settled import unsettled
 from callspec.errors import ExitCode
 from callspec.results import Answer, CallResult, RunResult
@@ -288,6 +288,6 @@ def test_an_answer_naming_another_call_is_foreign(doc: dict[str, str], foreign_t
 
 def test_a_resumed_step_gets_the_rest_of_its_answer_within() -> None:
     a_second_ago = datetime.fromtimestamp(time.time() - 1, timezone.utc).isoformat()
-    assert 3.5 < _rest_of(5.0, a_second_ago) <= 4.0  # not cut off at once, nor given 5 s
-    assert _rest_of(5.0, "2000-01-01T00:00:00.000Z") == 0.0
-    assert _rest_of(5.0, "") == 0.0  # when it was placed is unknown: its time is over
+    assert 3.5 < time_left(5.0, a_second_ago) <= 4.0  # not cut off at once, nor given 5 s
+    assert time_left(5.0, "2000-01-01T00:00:00.000Z") == 0.0
+    assert time_left(5.0, "") == 0.0  # when it was placed is unknown: its time is over
