@@ -25,7 +25,7 @@ GAP_WINDOW = timedelta(days=14)
 def check_rotation(rotation: Rotation, at: datetime, gaps: bool = True) -> list[Problem]:
     """Every problem of ``rotation`` seen from ``at``: overlapping overrides, and (``gaps``)
     a gap within :data:`GAP_WINDOW`."""
-    return _overlaps(rotation) + (_gaps(rotation, at) if gaps else [])
+    return overlapping_overrides(rotation) + (_gaps(rotation, at) if gaps else [])
 
 
 def _path(rotation: Rotation, *keys: str | int) -> str:
@@ -56,7 +56,8 @@ def _conflict(rotation: Rotation, a: Override, b: Override) -> bool:
     )
 
 
-def _overlaps(rotation: Rotation) -> list[Problem]:
+def overlapping_overrides(rotation: Rotation) -> list[Problem]:
+    """Each override that would take a shift an earlier one takes, at its line."""
     problems = []
     for first, later in combinations(rotation.overrides, 2):
         if _conflict(rotation, first, later):
