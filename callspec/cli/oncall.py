@@ -71,7 +71,8 @@ def oncall(
       callspec oncall backend specs/ --at 2026-12-25T03:00:00Z
       callspec oncall backend --days 28 --format ics > backend.ics
     """
-    from callspec.oncall.show import OncallRequest, oncall as find_shifts, write
+    from callspec.oncall.show import OncallRequest, write
+    from callspec.oncall.show import oncall as find_shifts
 
     request = OncallRequest(name, paths, profiles, at, days)
     result = find_shifts(request, dict(os.environ), lambda: datetime.now(timezone.utc))

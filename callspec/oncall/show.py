@@ -161,7 +161,7 @@ def _table(result: OncallResult, mask: Callable[[str], str]) -> str:
         head += f": on call at {local_words(result.at, tz)} ({iso(result.at)})"
     else:
         head += f": shifts from {local_words(result.at, tz)} to {local_words(result.end, tz)}"
-    rows = [("layer", "name", "phone", "from", "until", "note")]
+    rows: list[tuple[str, ...]] = [("layer", "name", "phone", "from", "until", "note")]
     for shift in result.shifts:
         person = shift.person
         notes = []
