@@ -85,7 +85,9 @@ def test_daily_02_30_on_the_day_clocks_change(
 def test_a_12h_shift_hands_off_at_09_00_and_21_00_on_the_clock_across_a_change():
     rotation = _rotation("America/New_York", "2027-03-13T09:00", "12h")
     found = shifts(rotation, parse_instant("2027-03-13T14:00Z"), parse_instant("2027-03-15T02:00Z"))
-    local = [s.start.astimezone(ZoneInfo("America/New_York")).strftime("%d %H:%M %Z") for s in found]
+    local = [
+        s.start.astimezone(ZoneInfo("America/New_York")).strftime("%d %H:%M %Z") for s in found
+    ]
     assert local == ["13 09:00 EST", "13 21:00 EST", "14 09:00 EDT", "14 21:00 EDT"]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ANA, BEN, CLEO, DEV
+from oncall_team import ANA, BEN, CLEO, DEV
 
 from callspec.oncall.times import parse_instant
 from callspec.spec.model import PlanOptions
@@ -81,7 +81,11 @@ def test_a_held_call_says_whose_quiet_hours_and_until_when(team: Path):
 
 
 def test_an_urgent_call_rings_through_quiet_hours(team: Path):
-    spec = (team / "page.yaml").read_text().replace("[primary, secondary]}", "[primary], urgent: true}")
+    spec = (
+        (team / "page.yaml")
+        .read_text()
+        .replace("[primary, secondary]}", "[primary], urgent: true}")
+    )
     (team / "page.yaml").write_text(spec)
     plan = build_plan([team / "page.yaml"], PlanOptions(at=parse_instant("2026-12-07T14:00Z")), {})
     assert [(c.name, c.held) for c in plan.calls] == [("primary-ana", None)]

@@ -21,7 +21,7 @@ def test_the_team_file_is_valid(team: Path):
 
 
 def test_unknown_time_zone_person_and_number(team: Path):
-    from conftest import PROFILES
+    from oncall_team import PROFILES
 
     broken = (
         PROFILES.replace("time_zone: America/New_York", "time_zone: America/New_Yrok")
@@ -45,7 +45,7 @@ def test_unknown_time_zone_person_and_number(team: Path):
 
 
 def test_overlapping_overrides(team: Path):
-    from conftest import PROFILES
+    from oncall_team import PROFILES
 
     overlapping = (
         PROFILES
@@ -62,7 +62,7 @@ def test_overlapping_overrides(team: Path):
 
 
 def test_overrides_of_other_people_do_not_overlap(team: Path):
-    from conftest import PROFILES
+    from oncall_team import PROFILES
 
     other = (
         PROFILES
@@ -73,9 +73,11 @@ def test_overrides_of_other_people_do_not_overlap(team: Path):
 
 
 def test_a_gap_in_the_next_14_days_is_an_error_with_its_start_and_end(team: Path):
-    from conftest import PROFILES
+    from oncall_team import PROFILES
 
-    ending = PROFILES.replace("    shift: weekly\n", '    shift: weekly\n    end: "2026-12-21T09:00"\n')
+    ending = PROFILES.replace(
+        "    shift: weekly\n", '    shift: weekly\n    end: "2026-12-21T09:00"\n'
+    )
     code, err = _validate(team, ending, at="2026-12-10T20:00:00Z")
     assert code == ExitCode.INVALID
     assert err.splitlines() == [
@@ -88,9 +90,11 @@ def test_a_gap_in_the_next_14_days_is_an_error_with_its_start_and_end(team: Path
 
 
 def test_a_gap_an_override_fills_is_no_gap_and_one_further_than_14_days_is_not_yet(team: Path):
-    from conftest import PROFILES
+    from oncall_team import PROFILES
 
-    ending = PROFILES.replace("    shift: weekly\n", '    shift: weekly\n    end: "2026-12-28T09:00"\n')
+    ending = PROFILES.replace(
+        "    shift: weekly\n", '    shift: weekly\n    end: "2026-12-28T09:00"\n'
+    )
     assert _validate(team, ending, at="2026-12-10T20:00:00Z") == (ExitCode.OK, "")
     before_start = _validate(team, PROFILES, at="2026-12-01T00:00:00Z")
     assert before_start[1].splitlines()[0] == (
@@ -108,7 +112,9 @@ def test_a_gap_an_override_fills_is_no_gap_and_one_further_than_14_days_is_not_y
 
 def test_each_names_an_unknown_rotation_or_layer(team: Path):
     (team / "page.yaml").write_text(
-        (team / "page.yaml").read_text().replace(
+        (team / "page.yaml")
+        .read_text()
+        .replace(
             "{rotation: backend, layers: [primary, secondary]}",
             "{rotation: backnd, layers: [primary]}",
         )
@@ -120,7 +126,9 @@ def test_each_names_an_unknown_rotation_or_layer(team: Path):
         "'backend'? (known: backend)"
     )
     (team / "page.yaml").write_text(
-        (team / "page.yaml").read_text().replace("backnd, layers: [primary]", "backend, layers: [primary, tertiary]")
+        (team / "page.yaml")
+        .read_text()
+        .replace("backnd, layers: [primary]", "backend, layers: [primary, tertiary]")
     )
     result = invoke(["validate", str(team / "page.yaml"), "--at", "2026-12-10T20:00:00Z"])
     assert result.stderr.replace(str(team) + "/", "").splitlines()[0] == (
