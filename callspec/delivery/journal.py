@@ -193,9 +193,9 @@ class Journal:
                 "request_uuid": result.request_uuid,
                 "api_id": result.api_id,
                 "error": result.error,
-                # Why it was not sent, when it was not (quiet hours, a stopped chain).
-                "reason": result.reason,
                 "attempts": len(result.attempts),
+                # Why it was not sent, when it was not (quiet hours, a stopped chain).
+                **({"reason": result.reason} if result.reason else {}),
             },
             sync=False,
         )

@@ -41,7 +41,7 @@ def test_the_page_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
             path = tmp_path / title.split(" ")[0]
             # The change goes where the page says: with the rotation's other settings.
             changed = re.sub(
-                r"(?m)^(    shift: .*\n)", lambda m: m.group(1) + text, path.read_text()
+                r"(?m)^(    shift: .*\n)", lambda m, text=text: m.group(1) + text, path.read_text()
             )
             assert changed != path.read_text()
             path.write_text(changed)

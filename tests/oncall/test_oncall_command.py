@@ -54,7 +54,7 @@ def test_a_gap_is_shown_as_nobody(team: Path):
         ("primary", None, "2026-12-06T14:00:00Z", "2026-12-07T14:00:00Z"),
         ("secondary", None, "2026-12-06T14:00:00Z", "2026-12-07T14:00:00Z"),
     ]
-    table = invoke(args + ["--days", "2"]).stdout.splitlines()
+    table = invoke([*args, "--days", "2"]).stdout.splitlines()
     assert table[2] == (
         "primary    -     -             2026-12-06 09:00 EST  2026-12-07 09:00 EST  "
         "GAP: nobody is on call"
