@@ -236,6 +236,11 @@ def run(
         raise click.UsageError("--wait-ok goes with --wait")
     if dry_run and use_sandbox:
         raise click.UsageError("--dry-run and --sandbox do not go together")
+    if plan.at is not None and resume is not None:
+        raise click.UsageError(
+            "--at does not go with --resume: a resumed run resolves rotations at the "
+            "instant its journal records"
+        )
     if plan.at is not None and not (dry_run or use_sandbox):
         raise click.UsageError(
             "--at goes with --dry-run or --sandbox: a live run pages who is on call now"

@@ -114,6 +114,10 @@ class CallPlan:
     #: Why this call is held back and not placed (its person is in quiet hours); a run
     #: records it as skipped with these words, and an escalation moves to the next step.
     held: str | None = None
+    #: Who a schedule (``each: {rotation|ical}``) had on call for this call: the instant
+    #: it was resolved at, the person and the layer, as (key, value) pairs; the journal
+    #: keeps them, so ``--resume`` resolves at the same instant (see callspec.oncall).
+    on_call: tuple[tuple[str, str], ...] | None = None
 
     @property
     def secret_values(self) -> frozenset[str]:

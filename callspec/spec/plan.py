@@ -19,7 +19,7 @@ __all__ = ["CallPlan", "Plan", "PlanOptions", "build_plan", "collect_spec_files"
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -252,6 +252,7 @@ class _Builder:
             abs_path=self.paths[doc.file][1],
             row=row.origin if row is not None else None,
             held=row.held if row is not None else None,
+            on_call=self.rotations.on_call(row) if isinstance(call.get("each"), dict) else None,
         )
         if "escalate" in call:
             escalate = escalation_of(call["escalate"], f"{doc.file}:{planned.line}")
@@ -387,6 +388,14 @@ class _Rotations:
         broken = frozenset(str(n) for n in doc.data["rotations"]) - set(rotations)
         self.files[doc.file] = (rotations, broken)
         return problems
+
+    def on_call(self, row: Row | None) -> tuple[tuple[str, str], ...] | None:
+        """What the journal keeps of a schedule's row: the instant, the person, the layer."""
+        if row is None:
+            return None
+        at = self.at.astimezone(timezone.utc).isoformat(timespec="seconds")
+        name, layer = str(row.values.get("name", "")), str(row.values.get("layer", ""))
+        return (("at", at.replace("+00:00", "Z")), ("name", name), ("layer", layer))
 
     def seen_by(self, doc: Document, profiles: Document | None) -> tuple[Any, list[Problem]]:
         """The :class:`~callspec.oncall.rows.Schedules` a spec sees: its own rotations and its
