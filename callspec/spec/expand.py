@@ -181,6 +181,14 @@ class Expander:
             return [], [Problem(where, f"calls[{index}].each", "no rotations are known here")]
 
         def read(written: str, where: Location, path: str) -> tuple[str, str] | Problem:
+            if written.lower().startswith(("http://", "https://")):
+                # A feed URL is fetched through the project's one network layer (bounded
+                # in size and time), which this build does not have yet: said, not guessed.
+                message = (
+                    "calendar URLs are not read yet (they wait for callspec's network "
+                    "layer): save the feed as an .ics file beside the spec"
+                )
+                return Problem(where, path, message)
             found = _data_path(spec_path, written, where, path, CALENDAR_SUFFIXES)
             if isinstance(found, Problem):
                 return found

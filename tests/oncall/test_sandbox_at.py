@@ -88,3 +88,15 @@ def test_an_escalation_moves_past_a_quiet_person_to_the_next(team: Path, hooks: 
     assert ben["outcome"] == "fired"
     assert ben["answers"][0]["answered"] is True
     assert _fired(report) == [BEN]
+
+
+def test_render_says_which_call_is_held_back(team: Path):
+    args = ["render", str(team / "page.yaml"), "--at", "2026-12-07T14:00:00Z"]
+    curl = invoke([*args, "-f", "curl"]).stdout.splitlines()
+    assert curl[0] == (
+        f"# {team}/page.yaml: primary-ana (held back, not sent: quiet hours: ana is not paged "
+        "22:00-07:00 America/Los_Angeles (until 2026-12-07 07:00 PST) by a call that is not "
+        "urgent (urgent: true in each:, or a tag of the rotation's urgent_tags))"
+    )
+    items = json.loads(invoke([*args, "-f", "json"]).stdout)
+    assert [item.get("held", "").split(":")[0] for item in items] == ["quiet hours", ""]
