@@ -27,7 +27,7 @@ def test_resume_after_a_hand_off_finishes_the_started_chain(team: Path):
          "--journal", str(journal), "--report", str(team / "first.json"), "--no-progress"]
     )  # fmt: skip
     assert first.exit_code == ExitCode.OK, first.stderr
-    started = [json.loads(line) for line in journal.read_text().splitlines()][0]
+    started = json.loads(journal.read_text().splitlines()[0])
     assert started["on_call"] == {"at": BEFORE, "name": "ana", "layer": "primary"}
 
     # Resumed after the hand-off (the clock says so): ana was paged, ben is next; cleo,
