@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import PurePath
 from typing import Any
 
 from callspec.errors import Location, Problem
@@ -127,7 +128,9 @@ class Schedules:
         """The parsed calendar (read once per run), or the problem that stops it."""
         from callspec.oncall.ical import parse_calendar
 
-        key = written
+        # A URL is read once per run; a file once per folder it is named from.
+        url = written.lower().startswith(("http://", "https://"))
+        key = written if url else f"{PurePath(doc.file).parent}/{written}"
         if key not in self.calendars:
             if self.read_calendar is None:
                 return problem("ical", "calendars are not read here")

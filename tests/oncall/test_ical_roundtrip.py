@@ -128,3 +128,27 @@ def test_a_calendar_url_is_refused_until_the_network_layer_reads_it(tmp_path: Pa
         "page.yaml:4:18: calls[0].each.ical: calendar URLs are not read yet (they wait for "
         "callspec's network layer): save the feed as an .ics file beside the spec"
     )
+
+
+def test_two_folders_calendars_of_one_name_are_each_read(tmp_path: Path):
+    for team, phone in (("a", "+14155550101"), ("b", "+14155550102")):
+        folder = tmp_path / team
+        folder.mkdir()
+        (folder / "team.ics").write_text(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+            f"BEGIN:VEVENT\r\nUID:{team}@test\r\nDTSTAMP:20261201T000000Z\r\n"
+            "DTSTART:20261207T140000Z\r\nDTEND:20261214T140000Z\r\n"
+            f"ATTENDEE;CN={team}:tel:{phone}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        )
+        (folder / "page.yaml").write_text(
+            "version: 1\ncalls:\n"
+            f'  - name: "{team}-{{{{ row.name }}}}"\n    each: {{ical: team.ics}}\n'
+            '    from: "+14152224444"\n    to: "{{ row.phone }}"\n'
+            "    answer_url: https://hooks.example.com/a.xml\n"
+        )
+    paths = [tmp_path / "a" / "page.yaml", tmp_path / "b" / "page.yaml"]
+    plan = build_plan(paths, PlanOptions(at=parse_instant("2026-12-08T00:00:00Z")), {})
+    assert [(c.name, c.body["to"]) for c in plan.calls] == [
+        ("a-a", "+14155550101"),
+        ("b-b", "+14155550102"),
+    ]
