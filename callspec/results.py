@@ -42,11 +42,11 @@ OUTCOMES: tuple[Outcome, ...] = ("fired", "queued", "failed", "unknown", "skippe
 Mode = Literal["live", "sandbox", "dry-run"]
 ErrorKind = Literal["build", "connect", "tls", "timeout", "connection", "internal"]
 StopKind = Literal["interrupt", "journal", "bail"]
-#: Why a call was not sent: a dry run; the resumed journal shows it placed; the run
-#: stopped sending (a Ctrl-C, a journal write, the circuit breaker); its escalation chain
-#: was answered before it (in this run or the resumed journal's), or is held by an
-#: earlier step that may still ring.
-SkipKind = Literal["dry-run", "resumed", "halt", "answered", "held"]
+#: Why a call was not sent: a dry run; the plan held it back (its person is in quiet
+#: hours); the resumed journal shows it placed; the run stopped sending (a Ctrl-C, a
+#: journal write, the circuit breaker); its escalation chain was answered before it (in
+#: this run or the resumed journal's), or stopped at an earlier step that may still ring.
+SkipKind = Literal["dry-run", "held", "resumed", "halt", "answered", "unsettled"]
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ class ChainSteps:
     #: Record what became of a followed step (report and journal).
     answered: Callable[[int, CallResult], None]
     #: A step's result when it is not called: the chain was answered before it
-    #: (``answered``), or a step before it may still ring (``held``); why, in words.
+    #: (``answered``), or a step before it may still ring (``unsettled``); why, in words.
     skip: Callable[[CallPlan, str, SkipKind], CallResult]
     #: Steps an earlier run placed that the plan no longer holds (their row was removed
     #: since), as results; read back like any placed step, recorded in the journal only.
@@ -94,28 +94,32 @@ def run_chain(
     shows the chain was answered already (why); nothing more is sent."""
     placed = [i for i in chain if (e := steps.early(i)) is not None and e[1] is not None]
     placed.sort(key=lambda i: (_placed_at(steps, i), i))  # the order earlier runs placed them
-    ended, held = over, None
+    ended, unsure = over, None
     for index in placed:
         result = _settle_placed(index, steps, over is None)
         if steps.stop.is_set() and not reached(result):
             return  # the wait was cut short: what became of the step is not known
-        ended, held = _after(result, ended, held)
+        ended, unsure = _after(result, ended, unsure)
     for orphan in steps.orphans:
         if steps.stop.is_set():
             return
         result = steps.settle_orphan(orphan) if over is None and unsettled(orphan) else orphan
-        ended, held = _after(result, ended, held)
+        ended, unsure = _after(result, ended, unsure)
     for index in chain:
         if index in placed:
             continue
         if ended is not None:
             steps.finish(index, steps.skip(calls[index], ended, "answered"), None)
             continue
-        if held is not None:
-            steps.finish(index, steps.skip(calls[index], held, "held"), None)
+        if unsure is not None:
+            steps.finish(index, steps.skip(calls[index], unsure, "unsettled"), None)
             continue
         if steps.stop.is_set():
             return
+        early = steps.early(index)
+        if early is not None:  # held back by the plan (quiet hours): the next is called
+            steps.finish(index, early[0], None)
+            continue
         result = steps.send(index)
         steps.finish(index, result, None)  # journaled before the wait: a crash keeps it
         if result.outcome in ("failed", "skipped", "invalid"):
@@ -125,7 +129,7 @@ def run_chain(
             steps.answered(index, result)
         if steps.stop.is_set() and not reached(result):
             return  # the wait was cut short: what became of the step is not known
-        ended, held = _after(result, ended, held)
+        ended, unsure = _after(result, ended, unsure)
 
 
 def _placed_at(steps: ChainSteps, index: int) -> str:
@@ -156,12 +160,12 @@ def _settle_placed(index: int, steps: ChainSteps, follow: bool) -> CallResult:
 Why = str | None
 
 
-def _after(result: CallResult, ended: Why, held: Why) -> tuple[Why, Why]:
-    """(why the chain is over, why it is held) once ``result`` is known: answered ends it;
+def _after(result: CallResult, ended: Why, unsure: Why) -> tuple[Why, Why]:
+    """(why the chain is over, why it stops unsure) once ``result`` is known: answered ends it;
     a step that may still ring holds every later step."""
     if reached(result):
-        return ended or stopped_reason(result), held
+        return ended or stopped_reason(result), unsure
     why = unsettled(result)
     if why is not None and result.outcome != "failed":
-        return ended, held or unsettled_reason(result, why)
-    return ended, held
+        return ended, unsure or unsettled_reason(result, why)
+    return ended, unsure

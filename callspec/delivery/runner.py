@@ -173,8 +173,9 @@ class Runner:
         calls = self.plan.calls
         if options.mode == "dry-run":
             for index, call in enumerate(calls):
-                skipped = result_of(call, "skipped", "dry run: not sent", skip_kind="dry-run")
-                self._early[index] = (skipped, None)
+                kind: SkipKind = "held" if call.held else "dry-run"
+                reason = call.held or "dry run: not sent"
+                self._early[index] = (result_of(call, "skipped", reason, skip_kind=kind), None)
             check_max_calls(self.plan, [], options.max_calls)
             return
         resume, journal = options.resume, options.journal
@@ -199,11 +200,21 @@ class Runner:
             self._orphans = resumed.orphans
             self.ledger = UuidLedger(self.redactor.text, resumed.uuids)
             for index, d in resumed.decisions.items():
-                kind: SkipKind | None = "resumed" if d.outcome == "skipped" else None
+                resumed_kind: SkipKind | None = "resumed" if d.outcome == "skipped" else None
                 result = result_of(
-                    calls[index], d.outcome, d.reason, request_uuid=d.request_uuid, skip_kind=kind
+                    calls[index],
+                    d.outcome,
+                    d.reason,
+                    request_uuid=d.request_uuid,
+                    skip_kind=resumed_kind,
                 )
                 self._early[index] = (result, d)
+        for index, call in enumerate(calls):
+            if call.held is not None and index not in self._early:
+                # Held back by the plan (a person in quiet hours): recorded, never sent; a
+                # chain moves on to its next step.
+                held = result_of(call, "skipped", call.held, skip_kind="held")
+                self._early[index] = (held, None)
         sending = [call for index, call in enumerate(calls) if index not in self._early]
         check_max_calls(self.plan, sending, options.max_calls)
         if self.journal is None and options.journal is not None:

@@ -233,7 +233,7 @@ def test_a_placed_step_that_may_still_ring_holds_every_new_step() -> None:
     chain.follows["alice"] = replace(ENDED, answered=None, state="ringing")
     recorded = chain.run()
     assert chain.trace == ["follow alice"]
-    assert recorded[0].skip_kind == "held"
+    assert recorded[0].skip_kind == "unsettled"
     assert recorded[0].reason.startswith("escalation stopped: step 'alice' may still be ringing")
 
 
@@ -247,7 +247,7 @@ def test_an_unknown_send_holds_the_chain() -> None:
     chain = Chain(["alice", "bob"])
     chain.send = lambda index: step("unknown", None, name="alice")  # type: ignore[method-assign]
     recorded = chain.run()
-    assert recorded[1].skip_kind == "held"
+    assert recorded[1].skip_kind == "unsettled"
 
 
 # -- the identities, and what an API answer may say -----------------------------------

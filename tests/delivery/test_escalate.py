@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from conftest import run_followed
+from delivery_stories import run_followed
 from plivo_fake import Leg, PlivoFake, Reply, answers, live, plivo_fake
 from support import AUTH_ID, TOKEN, cred_env, invoke, read_report, spawn
 

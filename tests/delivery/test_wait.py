@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REFUSED, run_followed
+from delivery_stories import REFUSED, run_followed
 from plivo_fake import NOANSWER, NOT_FOUND, Lifecycle, PlivoFake, Reply, Script, answers, plivo_fake
 from plivo_fake import Leg as Leg_
 from support import AUTH_ID, TOKEN, cred_env, invoke, read_report, spawn
