@@ -43,11 +43,12 @@ def chains_of(plan: Plan) -> list[list[int]]:
     return list(chains.values())
 
 
-def time_left(within: float, placed: str) -> float:
-    """What is left of ``answer_within`` for a step an earlier run placed at ``placed`` (as
-    journaled): a page placed a moment ago is not cut off at once.  Nothing, when when it
-    was placed is unknown."""
-    since = time.time() - epoch_of(placed) if placed else within
+def time_left(within: float, placed: str, now: float | None = None) -> float:
+    """What is left of ``answer_within`` at ``now`` (seconds since the epoch; default the
+    clock's) for a step an earlier run placed at ``placed`` (as journaled): a page placed a
+    moment ago is not cut off at once.  Nothing, when it is unknown when it was placed."""
+    now = time.time() if now is None else now
+    since = now - epoch_of(placed) if placed else within
     return min(within, max(0.0, within - since))
 
 

@@ -10,7 +10,6 @@ fake); these pin the rule each of them hangs on, with no server and no clock.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -287,7 +286,8 @@ def test_an_answer_naming_another_call_is_foreign(doc: dict[str, str], foreign_t
 
 
 def test_a_resumed_step_gets_the_rest_of_its_answer_within() -> None:
-    a_second_ago = datetime.fromtimestamp(time.time() - 1, timezone.utc).isoformat()
-    assert 3.5 < time_left(5.0, a_second_ago) <= 4.0  # not cut off at once, nor given 5 s
-    assert time_left(5.0, "2000-01-01T00:00:00.000Z") == 0.0
-    assert time_left(5.0, "") == 0.0  # when it was placed is unknown: its time is over
+    placed = "2026-11-27T02:00:00.000Z"
+    now = datetime(2026, 11, 27, 2, 0, 1, tzinfo=timezone.utc).timestamp()  # a second later
+    assert time_left(5.0, placed, now) == 4.0  # not cut off at once, nor given 5 s
+    assert time_left(5.0, placed, now + 60) == 0.0
+    assert time_left(5.0, "", now) == 0.0  # when it was placed is unknown: its time is over
