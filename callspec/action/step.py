@@ -74,19 +74,20 @@ def callspec_argv(inputs: StepInputs, own: Sequence[str]) -> list[str]:
 def run_command(inputs: StepInputs, environ: Mapping[str, str], stdout: TextIO) -> StepOutputs:
     """Run callspec's ``inputs.command`` and read what it did."""
     env = {k: v for k, v in environ.items() if not k.startswith(ENV_PREFIX)}
-    temp = environ.get("RUNNER_TEMP") or None
-    if temp:
-        Path(temp).mkdir(parents=True, exist_ok=True)
-    out = Path(tempfile.mkdtemp(prefix="callspec.", dir=temp))  # never an earlier run's report
     if inputs.command == "validate":
-        argv = callspec_argv(inputs, ["--format", "json"])
-        code, text = _run(argv, env, capture=True)
+        code, text = _run(callspec_argv(inputs, ["--format", "json"]), env, capture=True)
         return _validated(code, text, environ, stdout)
     if inputs.command == "check":
         argv = callspec_argv(inputs, ["--format", "github"])
         code, text = _run(argv, env, capture=True, echo=stdout)
         errors = sum(1 for line in text.splitlines() if line.startswith("::error"))
         return StepOutputs(code, {"invalid": errors})
+    temp = environ.get("RUNNER_TEMP") or None
+    if temp:
+        Path(temp).mkdir(parents=True, exist_ok=True)
+    # A fresh folder: the outputs never read an earlier run's report.  Its name is the
+    # one action.yml's upload step looks for.
+    out = Path(tempfile.mkdtemp(prefix="callspec.", dir=temp))
     report = out / "report.json"
     own = ["--no-progress", "--report", str(report), "--junit", str(out / "junit.xml")]
     code, _ = _run(callspec_argv(inputs, own), env, capture=False)
@@ -98,18 +99,13 @@ def run_command(inputs: StepInputs, environ: Mapping[str, str], stdout: TextIO) 
 
 def _validated(code: int, text: str, environ: Mapping[str, str], stdout: TextIO) -> StepOutputs:
     """validate's JSON problems, printed as annotations on the pull request's lines."""
+    problems: list[tuple[Severity, Problem]] = []
     try:
-        found: Any = json.loads(text)
-        items = [
-            (
-                p["severity"],
-                Problem(Location(p["file"], p["line"], p["column"]), p["path"], p["message"]),
-            )
-            for p in found
-        ]
+        for p in json.loads(text):
+            where = Location(p["file"], p["line"], p["column"])
+            problems.append((p["severity"], Problem(where, p["path"], p["message"])))
     except (ValueError, TypeError, KeyError):  # no JSON list of problems: callspec said why
-        items = []
-    problems: list[tuple[Severity, Problem]] = items
+        problems = []
     stdout.writelines(f"{line}\n" for line in github_commands(problems, environ))
     stdout.flush()
     # A usage error (a path that does not exist, an unknown option) found no invalid spec.
