@@ -1,10 +1,10 @@
 """What the inputs say reaches callspec as written: one argument each, nothing expanded.
 
-Every value goes through ``--var note=VALUE`` into the call's answer_url
-(``?note={{ note | urlencode }}``), on the embedded sandbox (``--sandbox``): the
-report's request body shows the value as callspec read it, the project's
-``real_api`` shows that ``--sandbox`` was not lost, and a marker file shows that
-no shell ran a ``$(...)``.
+Each value goes through ``--var note_N=VALUE`` into the answer_url of a call of
+its own (``?note={{ note_N | urlencode }}``), all in one run on the embedded
+sandbox (``--sandbox``): the report's request bodies show each value as callspec
+read it, the project's ``real_api`` shows that ``--sandbox`` was not lost, and a
+marker file shows that no shell ran a ``$(...)``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import shlex
 from pathlib import Path
 
-import pytest
+import yaml
 from github_runner import ActionRun, run_action
 from jinja2.filters import do_urlencode
 from support import cred_env
@@ -36,47 +36,63 @@ HOSTILE = {
 WITH_NEWLINE = {"newline": "line one\nline two\n::warning::forged"}
 
 
-def marked(value: str, tmp_path: Path) -> str:
-    return value.replace("MARKER", str(tmp_path / "marker"))
+def values_project(project: Path, tmp_path: Path, values: dict[str, str]) -> dict[str, str]:
+    """``calls.yaml`` with a call per value, each reading its own variable; the values with
+    their marker placed in ``tmp_path``, by call name."""
+    by_call = {
+        f"v{i}": v.replace("MARKER", str(tmp_path / "marker"))
+        for i, v in enumerate(values.values())
+    }
+    calls = [
+        {
+            "name": name,
+            "to": f"+1415555{i:04d}",
+            "answer_url": f"https://hooks.example.com/a?note={{{{ note_{name} | urlencode }}}}",
+        }
+        for i, name in enumerate(by_call)
+    ]
+    spec = {"version": 1, "defaults": {"from": "+14152224444"}, "calls": calls}
+    (project / "calls.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    return by_call
 
 
-def sent_note(done: ActionRun, name: str = "page-a") -> str:
+def sent_notes(done: ActionRun) -> dict[str, str]:
     report = json.loads(Path(done.outputs["report"]).read_text())
-    [call] = [c for c in report["calls"] if c["name"] == name]
-    return str(call["body"]["answer_url"]).split("?note=", 1)[1]
+    return {c["name"]: str(c["body"]["answer_url"]).split("?note=", 1)[1] for c in report["calls"]}
 
 
-def check(done: ActionRun, value: str, real_api: API, tmp_path: Path) -> None:
-    assert (done.code, done.outputs["exit-code"], done.outputs["fired"]) == (0, "0", "1")
-    assert sent_note(done) == do_urlencode(value)
+def check(done: ActionRun, values: dict[str, str], real_api: API, tmp_path: Path) -> None:
+    assert (done.code, done.outputs["exit-code"]) == (0, "0"), done.stderr
+    assert done.outputs["fired"] == str(len(values))
+    assert sent_notes(done) == {name: do_urlencode(v) for name, v in values.items()}
     assert real_api[1] == []  # --sandbox was not lost
     assert not (tmp_path / "marker").exists()
 
 
-@pytest.mark.parametrize("value", HOSTILE.values(), ids=HOSTILE.keys())
-def test_one_argument_per_line_in_argv(
-    tmp_path: Path, project: Path, real_api: API, value: str
-) -> None:
-    value = marked(value, tmp_path)
-    argv = f"--sandbox\n--only\npage-a\n--var\nnote={value}\n"
+def test_one_argument_per_line_in_argv(tmp_path: Path, project: Path, real_api: API) -> None:
+    values = values_project(project, tmp_path, HOSTILE)
+    argv = "".join(f"--var\nnote_{name}={value}\n" for name, value in values.items())
     done = run_action(
-        tmp_path, project, {"command": "run", "paths": "calls.yaml", "argv": argv}, cred_env()
+        tmp_path,
+        project,
+        {"command": "run", "paths": "calls.yaml", "argv": f"--sandbox\n{argv}"},
+        cred_env(),
     )
-    check(done, value, real_api, tmp_path)
+    check(done, values, real_api, tmp_path)
 
 
-@pytest.mark.parametrize(
-    "value", [*HOSTILE.values(), *WITH_NEWLINE.values()], ids=[*HOSTILE, *WITH_NEWLINE]
-)
-def test_args_quoted_as_a_shell_would(
-    tmp_path: Path, project: Path, real_api: API, value: str
-) -> None:
-    value = marked(value, tmp_path)
-    args = f"--sandbox --only page-a --var {shlex.quote(f'note={value}')}"
-    done = run_action(
-        tmp_path, project, {"command": "run", "paths": "calls.yaml", "args": args}, cred_env()
+def test_args_quoted_as_a_shell_would(tmp_path: Path, project: Path, real_api: API) -> None:
+    values = values_project(project, tmp_path, {**HOSTILE, **WITH_NEWLINE})
+    args = " ".join(
+        f"--var {shlex.quote(f'note_{name}={value}')}" for name, value in values.items()
     )
-    check(done, value, real_api, tmp_path)
+    done = run_action(
+        tmp_path,
+        project,
+        {"command": "run", "paths": "calls.yaml", "args": f"--sandbox {args}"},
+        cred_env(),
+    )
+    check(done, values, real_api, tmp_path)
 
 
 def test_paths_one_per_line_may_hold_spaces_and_look_like_options(

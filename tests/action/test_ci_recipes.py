@@ -14,7 +14,7 @@ import pytest
 import yaml
 from github_runner import annotations, fill_expressions, run_action, run_workflow_step
 from jinja2.filters import do_urlencode
-from support import ROOT, cred_env, sandbox
+from support import ROOT, cred_env, sandbox, write_spec
 
 from callspec.errors import ExitCode
 
@@ -22,7 +22,8 @@ RECIPES = ROOT / "examples"
 
 
 def test_the_action_runs_the_examples_on_the_sandbox(tmp_path: Path) -> None:
-    done = run_action(tmp_path, ROOT, {"command": "run", "paths": "specs/", "args": "--sandbox"})
+    args = "--sandbox --rate 100"  # not the profiles' 2 calls a second
+    done = run_action(tmp_path, ROOT, {"command": "run", "paths": "specs/", "args": args})
     assert done.code == ExitCode.OK
     assert done.outputs["exit-code"] == "0"
     assert (done.outputs["fired"], done.outputs["failed"], done.outputs["unknown"]) == (
@@ -56,11 +57,13 @@ def test_the_action_validates_clean_specs(tmp_path: Path) -> None:
 
 
 def test_a_run_failing_early_reports_no_earlier_run_s_report(tmp_path: Path) -> None:
-    done = run_action(tmp_path, ROOT, {"command": "run", "paths": "specs/", "args": "--sandbox"})
-    assert (done.code, done.outputs["fired"]) == (0, "10")
-    done = run_action(
-        tmp_path, ROOT, {"command": "run", "paths": "specs/", "args": "--sandbox --no-such-option"}
-    )
+    project = tmp_path / "repo"
+    project.mkdir()
+    write_spec(project, 1, answer_url="https://hooks.example.com/a")
+    inputs = {"command": "run", "paths": "calls.yaml", "args": "--sandbox"}
+    done = run_action(tmp_path, project, inputs)
+    assert (done.code, done.outputs["fired"]) == (0, "1")
+    done = run_action(tmp_path, project, {**inputs, "args": "--sandbox --no-such-option"})
     assert done.code == ExitCode.USAGE
     assert (done.outputs["fired"], done.outputs["report"]) == ("0", "")
 
