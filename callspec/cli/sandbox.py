@@ -33,7 +33,8 @@ def simulate_options(command: F) -> F:
             "--simulate",
             is_flag=True,
             help="Play each placed call as Plivo would: ring_url, answer_url (fallback_url), "
-            "the Plivo XML checked, <Redirect>, hangup_url; serve the call-state endpoints.",
+            "the Plivo XML checked, <Redirect>, <GetDigits>, hangup_url; serve the call-state "
+            "endpoints and lists.",
         ),
         click.option(
             "--simulate-duration",
@@ -146,9 +147,10 @@ def simulation(
 @click.option(
     "--ack-digit",
     type=click.Choice(list("0123456789*")),
+    metavar="KEY",
     default="1",
     show_default=True,
-    help="With --simulate: the key an 'ack' callee presses.",
+    help="With --simulate: the key an 'ack' callee presses (0-9 or *).",
 )
 @simulate_options
 @handled
