@@ -54,7 +54,7 @@ class Document:
     empty: bool = False
 
 
-def read_document(body: bytes, content_type: str) -> tuple[Document | None, str | None]:
+def read_document(body: bytes, content_type: str | None) -> tuple[Document | None, str | None]:
     """The document, or what is wrong with it: served as what Plivo does not read, or its
     first problems, located."""
     wrong_type = content_type_problem(content_type or None)

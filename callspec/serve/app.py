@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from callspec.serve import documents, status
-from callspec.serve.auth import PublicUrl, channel_verdict, plivo_problem
+from callspec.serve.auth import UNSIGNED, PublicUrl, channel_verdict, plivo_problem, plivo_signed
 from callspec.serve.channel import SIGNATURE, channel_key, sign_answer
 from callspec.serve.logs import Log
 from callspec.serve.prompt import PromptError, from_json, valid_id
@@ -102,7 +102,8 @@ class App:
         try:
             reply = self._handle(environ, method)
         except Exception as e:  # a bug or a broken store: never a traceback to the client
-            self._log.write("error", method=method, error=f"{type(e).__name__}: {e}")
+            path = self.public.route(environ)
+            self._log.write("error", method=method, path=path, error=f"{type(e).__name__}: {e}")
             reply = _error(500, "internal error")
         headers = [
             ("Content-Type", reply.content_type),
@@ -149,6 +150,8 @@ class App:
     ) -> Reply:
         if method not in ("GET", "POST"):
             return _not_allowed("GET, POST")
+        if not plivo_signed(environ):  # before the body is even parsed
+            return _error(403, "forbidden", registration=id, refused=UNSIGNED)
         params = _params(environ, method, body)
         if isinstance(params, Reply):
             return params

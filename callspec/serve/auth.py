@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from callspec.net.signature import V3, V3_NONCE, verify_v3
-from callspec.serve.channel import Verdict, verify_request
+from callspec.serve.channel import NONCE, SIGNATURE, TIMESTAMP, Verdict, verify_request
 from callspec.serve.store import Store
 
 Environ = Mapping[str, object]
@@ -83,6 +83,19 @@ class PublicUrl:
         return self.root(environ) + quote(self.route(environ)) + (f"?{query}" if query else "")
 
 
+#: Why a request without Plivo's signature headers is refused.
+UNSIGNED = f"unsigned: no {V3} and nonce"
+
+
+def _header(environ: Environ, name: str) -> str:
+    return _text(environ, "HTTP_" + name.upper().replace("-", "_"))
+
+
+def plivo_signed(environ: Environ) -> bool:
+    """Whether the request carries Plivo's V3 signature and nonce at all."""
+    return bool(_header(environ, V3) and _header(environ, V3_NONCE))
+
+
 def plivo_problem(
     environ: Environ,
     public: PublicUrl,
@@ -92,10 +105,9 @@ def plivo_problem(
 ) -> str | None:
     """Why a request is not Plivo's (unsigned, or a signature that does not verify with the
     auth token for the public URL); None when it is."""
-    signature = _text(environ, "HTTP_" + V3.upper().replace("-", "_"))
-    nonce = _text(environ, "HTTP_" + V3_NONCE.upper().replace("-", "_"))
+    signature, nonce = _header(environ, V3), _header(environ, V3_NONCE)
     if not signature or not nonce:
-        return f"unsigned: no {V3} and nonce"
+        return UNSIGNED
     signed = params if method == "POST" else {}
     if not verify_v3(public.url(environ), method, signed, nonce, signature, auth_token):
         return f"{V3} does not verify for {public.url(environ)}"
@@ -111,10 +123,7 @@ def channel_verdict(
     now: float,
 ) -> Verdict:
     """Whether a runner's request is signed with the channel's key, in time, and new."""
-    headers = {
-        name: _text(environ, "HTTP_" + name.upper().replace("-", "_"))
-        for name in ("X-Callspec-Timestamp", "X-Callspec-Nonce", "X-Callspec-Signature")
-    }
+    headers = {name: _header(environ, name) for name in (TIMESTAMP, NONCE, SIGNATURE)}
     query = _text(environ, "QUERY_STRING")
     path = public.route(environ) + (f"?{query}" if query else "")
     method = _text(environ, "REQUEST_METHOD")

@@ -15,14 +15,16 @@ is not signed by a service holding the same token is refused, never believed.
 may send it again after a failure.  Nothing here retries on its own.
 
 All HTTP goes through :func:`_exchange`, one function: one deadline for the whole
-exchange and a bounded body (:class:`callspec.check.deadline.Deadline`).
+exchange and a bounded body (:class:`callspec.check.deadline.Deadline`), the network
+settings (proxy, CA bundle) from the environment passed in, nothing read from the
+process's own (no ``~/.netrc``).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -74,6 +76,7 @@ class ServiceClient:
         timeout_s: float = 10.0,
         clock: Callable[[], float] = time.time,
         redactor: Redactor | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
@@ -85,6 +88,7 @@ class ServiceClient:
         self._timeout_s = timeout_s
         self._clock = clock
         self._redactor = redactor or Redactor([auth_token])
+        self._environ = dict(environ or {})  # proxy and CA settings only are read
 
     def answer_url(self, id: str) -> str:
         """The ``answer_url`` of the registration ``id`` (pure: nothing is sent)."""
@@ -127,7 +131,7 @@ class ServiceClient:
 
     def _call(self, method: str, path: str, body: bytes) -> _Answer:
         headers = sign_request(self._key, method, path, body, self._clock())
-        answer = _exchange(method, self.url + path, headers, body, self._timeout_s)
+        answer = _exchange(method, self.url + path, headers, body, self._timeout_s, self._environ)
         if isinstance(answer, str):
             raise ServiceError(f"{method} {self.url}{path}: {answer}")
         if answer.status == 403:
@@ -173,20 +177,29 @@ def _checked(id: str) -> str:
 
 
 def _exchange(
-    method: str, url: str, headers: dict[str, str], body: bytes, timeout_s: float
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    timeout_s: float,
+    environ: Mapping[str, str],
 ) -> _Answer | str:
     """One HTTP request within ``timeout_s`` for the whole exchange; the answer, or why
     there is none (a short reason)."""
     import requests
 
     from callspec.check.deadline import Deadline
+    from callspec.delivery.http import proxies_for
 
     with Deadline(timeout_s) as deadline:
         http = deadline.session()
+        http.trust_env = False  # no ~/.netrc, no proxy or CA variables behind our back
+        http.verify = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or True
         try:
             response = http.request(
                 method,
                 url,
+                proxies=proxies_for(url, environ),
                 data=body or None,
                 headers={"Content-Type": "application/json", **headers},
                 timeout=(timeout_s, timeout_s),

@@ -81,6 +81,24 @@ class _ToLog(logging.Handler):
         self._log.write("server", level=record.levelname.lower(), message=record.getMessage())
 
 
+_capturing: list[_ToLog] = []  # the services running in this process, whose logs take waitress's
+_capturing_lock = threading.Lock()
+
+
+def _capture_waitress(handler: _ToLog, on: bool) -> None:
+    """waitress's warnings go to each running service's log, and not (as plain text) to
+    stderr while any service runs: its logger is the process's, services may be several."""
+    waitress_log = logging.getLogger("waitress")
+    with _capturing_lock:
+        if on:
+            _capturing.append(handler)
+            waitress_log.addHandler(handler)
+        else:
+            _capturing.remove(handler)
+            waitress_log.removeHandler(handler)
+        waitress_log.propagate = not _capturing
+
+
 class Service:
     """The answer service: bound on construction (``url`` is known), served by ``start()``
     (a thread) or ``serve_forever()`` (this thread), stopped by ``stop()``."""
@@ -146,17 +164,14 @@ class Service:
 
     def serve_forever(self) -> None:
         """Serve in this thread until :meth:`request_stop`; then stop gracefully."""
-        waitress_log = logging.getLogger("waitress")
-        waitress_log.addHandler(self._handler)
-        waitress_log.propagate = False  # its warnings are JSON lines now, not stderr text
+        _capture_waitress(self._handler, True)
         self.log.write("listening", url=self.url, store=str(self.config.store))
         try:
             while not self._stop.is_set():
                 wasyncore.loop(timeout=_TICK_S, map=self._map, use_poll=True, count=1)
             self._drain()
         finally:
-            waitress_log.removeHandler(self._handler)
-            waitress_log.propagate = True
+            _capture_waitress(self._handler, False)
             self.store.close()
             self.log.write("stopped")
             self._stopped.set()

@@ -48,21 +48,22 @@ def test_unsigned_and_wrongly_signed_requests_get_403_and_change_nothing(tmp_pat
         client, id = registered(served)
         answer_url, key_url = client.answer_url(id), f"{served.url}/plivo/digits/{id}"
         missing = requests.post(answer_url, data=answered("call-1"), timeout=30)
+        not_even_a_form = requests.post(answer_url, json={"CallUUID": "call-1"}, timeout=30)
         wrong = plivo_request(key_url, pressed("call-1", "1"), token="not-the-account-token")
         # Signed for one key, sent with another: the parameters are part of the signature.
         signed = plivo_request(key_url, pressed("call-1", "2"))
         assert signed.status_code == 200
         headers = {k: v for k, v in signed.request.headers.items() if k.startswith("X-Plivo")}
         tampered = requests.post(key_url, data=pressed("call-1", "1"), headers=headers, timeout=30)
-        for refused in (missing, wrong, tampered):
+        for refused in (missing, not_even_a_form, wrong, tampered):
             assert refused.status_code == 403
             assert refused.json() == {"error": "forbidden"}
         (call,) = client.status(id).calls
         assert (call.acknowledged, call.wrong_keys, call.last_digits) == (False, 1, "2")
         refusals = [e["refused"] for e in served.entries() if e.get("status") == 403]
-        assert refusals[0] == "unsigned: no X-Plivo-Signature-V3 and nonce"
-        assert refusals[1].startswith("X-Plivo-Signature-V3 does not verify for ")
-        assert len(refusals) == 3
+        assert refusals[:2] == ["unsigned: no X-Plivo-Signature-V3 and nonce"] * 2
+        assert refusals[2].startswith("X-Plivo-Signature-V3 does not verify for ")
+        assert len(refusals) == 4
 
 
 def test_unknown_and_malformed_ids_are_404(tmp_path: Path) -> None:
