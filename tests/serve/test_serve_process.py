@@ -138,10 +138,11 @@ def test_kill_9_then_restart_loses_no_acknowledgement(tmp_path: Path) -> None:
             assert status.first_acknowledgement.call_uuid == f"call-{n}"
 
 
-def test_sigterm_stops_it_gracefully(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_stops_it_gracefully(tmp_path: Path, sig: int) -> None:
     served = launch(tmp_path / "acks.db")
     assert requests.get(f"{served.url}/healthz", timeout=30).status_code == 200
-    assert served.stop(signal.SIGTERM) == 0
+    assert served.stop(sig) == 0
     assert served.output == "callspec serve: stopped\n"
     events = [entry["event"] for entry in served.entries()]
     assert events == ["listening", "request", "stopped"]
