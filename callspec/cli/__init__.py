@@ -12,11 +12,13 @@ from callspec.cli import (  # noqa: F401 (registers the commands)
     explain,
     importer,
     init,
+    oncall,
     render,
     report,
     run,
     sandbox,
     schema,
+    serve,
     validate,
 )
 from callspec.cli.app import cli, main

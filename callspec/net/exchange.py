@@ -62,9 +62,10 @@ def exchange(
     headers: Mapping[str, str] | None = None,
     body: bytes | None = None,
     max_bytes: int = MAX_ANSWER_BYTES,
+    total: float | None = None,
 ) -> Reply:
-    """``method`` ``url`` once, within ``timeouts`` (connect, read) and their sum for the
-    whole exchange; never raises."""
+    """``method`` ``url`` once, within ``timeouts`` (connect, read) and ``total`` seconds
+    for the whole exchange (default: their sum); never raises."""
     t0 = time.perf_counter()
     try:
         # Built apart from sending: whatever fails here (a malformed URL, credentials
@@ -73,7 +74,7 @@ def exchange(
     except Exception as e:
         reason = Reason("build", f"{type(e).__name__}: {e}", maybe_sent=False)
         return Reply((time.perf_counter() - t0) * 1000, reason=reason)
-    with Deadline(timeouts[0] + timeouts[1]) as deadline:
+    with Deadline(timeouts[0] + timeouts[1] if total is None else total) as deadline:
         return send_prepared(client, prepared, proxies, deadline, timeouts, max_bytes, t0)
 
 
