@@ -5,8 +5,9 @@ was written: connection refused, DNS, TLS handshake; or 429 and 503: safe to
 retry), or certainly did (2xx), or certainly failed (4xx), or *may* have
 placed it (anything after the first byte was written: a read timeout, a
 dropped connection, a TLS error while reading, 500/502/504): ``unknown``,
-never resent automatically.  Pure: it reads what :mod:`~callspec.delivery.http`
-observed (status, body, headers, the exception and how far the attempt got).
+never resent automatically.  Pure: it reads what the network layer observed
+(:class:`callspec.net.exchange.Reply`: status, body and headers, or a
+:class:`~callspec.net.reasons.Reason` with whether any byte may have reached the API).
 """
 
 from __future__ import annotations

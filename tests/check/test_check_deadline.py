@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
-from support import cred_env, invoke, read_report, sandbox
+from support import cred_env, invoke, raw_server, read_report, sandbox
 
 from callspec.errors import ExitCode
 
@@ -24,34 +22,9 @@ URLS = 40
 LATE = "not done within the check's deadline of 1 s (--check-deadline)"
 
 
-@contextmanager
-def silent_server() -> Iterator[str]:
-    """http://127.0.0.1:PORT that accepts every connection and never answers."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            held.append(conn)
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
-        listener.close()
-        thread.join(5)
-        for conn in held:
-            conn.close()
+def _silent(conn: socket.socket, request: bytes, stop: threading.Event) -> bool:
+    stop.wait()  # reads the request, never answers
+    return False
 
 
 def _spec(folder: Path, url: str) -> Path:
@@ -66,7 +39,7 @@ def _spec(folder: Path, url: str) -> Path:
 
 
 def test_forty_silent_urls_fail_at_the_check_deadline(tmp_path: Path) -> None:
-    with silent_server() as url:
+    with raw_server(_silent) as (url, _):
         spec = _spec(tmp_path, url)
         result = invoke(["check", str(spec), "--check-timeout", "5", "--check-deadline", "1", "-q"])
     assert result.exit_code == ExitCode.INVALID
@@ -79,7 +52,7 @@ def test_forty_silent_urls_fail_at_the_check_deadline(tmp_path: Path) -> None:
 def test_run_check_places_nothing_when_the_check_deadline_passes(tmp_path: Path) -> None:
     box = sandbox()
     try:
-        with silent_server() as url:
+        with raw_server(_silent) as (url, _):
             spec = _spec(tmp_path, url)
             args = ["run", str(spec), "--api-url", box.url, "--check", "--check-deadline", "1"]
             result = invoke([*args, "--report", str(tmp_path / "r.json")], cred_env())

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 import requests
+from support import raw_server
 
 from callspec.net.exchange import exchange
 from callspec.net.reasons import Reason
@@ -23,66 +22,9 @@ BODY = b'{"to":"+14155550100","from":"+14152224444"}'
 OK = b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 
 
-def _read_request(conn: socket.socket) -> bytes:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return data
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    while len(body) < length:
-        body += conn.recv(65536)
-    return head + b"\r\n\r\n" + body
-
-
-@contextmanager
-def raw_server(
-    answer: Callable[[socket.socket, bytes, threading.Event], None],
-) -> Iterator[tuple[str, list[bytes]]]:
-    """http://127.0.0.1:PORT: every request on every connection read whole, recorded,
-    then ``answer(conn, request, stop)``; ``stop`` is set when the test ends."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    seen: list[bytes] = []
-    stop = threading.Event()
-
-    def serve(conn: socket.socket) -> None:
-        with conn:
-            while not stop.is_set():
-                request = _read_request(conn)
-                if not request:
-                    return
-                seen.append(request)
-                answer(conn, request, stop)
-
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}", seen
-    finally:
-        stop.set()
-        listener.shutdown(socket.SHUT_RDWR)
-        listener.close()
-        thread.join(5)
-
-
-def _created(conn: socket.socket, request: bytes, stop: threading.Event) -> None:
+def _created(conn: socket.socket, request: bytes, stop: threading.Event) -> bool:
     conn.sendall(OK)
+    return True
 
 
 def _post(client: Client, url: str) -> int | None:
@@ -118,9 +60,10 @@ def test_a_request_goes_out_byte_for_byte_as_requests_sends_it() -> None:
 
 
 def test_a_cookie_the_api_sets_goes_back_with_the_next_request() -> None:
-    def sticky(conn: socket.socket, request: bytes, stop: threading.Event) -> None:
+    def sticky(conn: socket.socket, request: bytes, stop: threading.Event) -> bool:
         cookie = b"Set-Cookie: AWSALB=sticky; Path=/\r\n"
         conn.sendall(OK.replace(b"\r\n\r\n", b"\r\n" + cookie + b"\r\n", 1))
+        return True
 
     with raw_server(sticky) as (url, seen):
         client = Client({})
@@ -132,13 +75,14 @@ def test_a_cookie_the_api_sets_goes_back_with_the_next_request() -> None:
 
 
 def test_an_answer_whose_head_trickles_is_no_answer_and_may_have_been_received() -> None:
-    def trickle(conn: socket.socket, request: bytes, stop: threading.Event) -> None:
+    def trickle(conn: socket.socket, request: bytes, stop: threading.Event) -> bool:
         conn.sendall(b"HTTP/1.1 201 Created\r\n")
         n = 0
         while not stop.wait(0.05) and n < 90:  # http.client allows 100 headers
             conn.sendall(b"X-Slow-%d: 1\r\n" % n)
             n += 1
         stop.wait()
+        return False
 
     with raw_server(trickle) as (url, _):
         reply = exchange(Client({}), "POST", f"{url}/v1/Call/", timeouts=(0.2, 0.2), body=BODY)
