@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 
-import tomllib
 import yaml
 from pasteable import ROOT, Session
 from support import run_action_step
@@ -87,3 +87,13 @@ def test_from_zero_to_an_escalating_page(tmp_path: Path) -> None:
     [step] = [s for s in steps if "callspec@" in s.get("uses", "")]
     code, outputs, _, _ = run_action_step(tmp_path, project, **step["with"])
     assert (code, outputs["exit-code"], outputs["invalid"]) == (0, "0", "0")
+
+
+def test_the_python_the_readme_names_is_the_one_pip_requires() -> None:
+    [named] = re.findall(r"needs Python (3\.\d+) or later", README.read_text(encoding="utf-8"))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == f">={named}"
+    assert (
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["python_version"]
+        == named
+    )
