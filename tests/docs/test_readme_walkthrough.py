@@ -81,6 +81,9 @@ def test_from_zero_to_an_escalating_page(tmp_path: Path) -> None:
     for name in ("validate-specs.yml", "page-on-failure.yml"):
         example = ROOT / "examples" / "github-actions" / name
         assert (workflows / name).read_bytes() == example.read_bytes()
+    paging = yaml.safe_load((workflows / "page-on-failure.yml").read_text())
+    ran = [s.get("with", {}).get("paths") for j in paging["jobs"].values() for s in j["steps"]]
+    assert "specs/ci-page.yaml" in ran and (project / "specs" / "ci-page.yaml").is_file()
     steps = yaml.safe_load((workflows / "validate-specs.yml").read_text())["jobs"]["validate"][
         "steps"
     ]
