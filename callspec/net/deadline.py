@@ -62,10 +62,14 @@ class Deadline:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _local.deadline = self._previous
+        _local.deadline, self._previous = self._previous, None
         with _lock:  # after this, the watchdog leaves these sockets alone (they may be reused)
             self._done = True
             self._sockets.clear()
+            # Exchanges mostly end in the order they began: what ended leaves the heap now,
+            # not when its time would have come (a long run would hold thousands).
+            while _heap and _heap[0][2]._done:
+                heapq.heappop(_heap)
 
     def watch(self, sock: socket.socket) -> None:
         """Shut ``sock`` down when the deadline passes (at once if it was cut)."""

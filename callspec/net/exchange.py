@@ -17,15 +17,17 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from requests.cookies import extract_cookies_to_jar
 
 from callspec.net import wire
 from callspec.net.deadline import Deadline
-from callspec.net.reasons import Reason, reason_of
 from callspec.net.session import Client
+
+if TYPE_CHECKING:  # loaded when a request fails: the happy path never needs it
+    from callspec.net.reasons import Reason
 
 #: The most of an answer's body that is read (the rest is not waited for).
 MAX_ANSWER_BYTES = 1 << 20
@@ -72,6 +74,8 @@ def exchange(
         # that basic auth cannot carry) surely sent nothing.
         prepared, proxies = _prepare(client, method, url, auth, headers or {}, body)
     except Exception as e:
+        from callspec.net.reasons import Reason
+
         reason = Reason("build", f"{type(e).__name__}: {e}", maybe_sent=False)
         return Reply((time.perf_counter() - t0) * 1000, reason=reason)
     with Deadline(timeouts[0] + timeouts[1] if total is None else total) as deadline:
@@ -112,6 +116,8 @@ def send_prepared(
         with response:
             data, over = read_body(response, max_bytes)
     except Exception as e:
+        from callspec.net.reasons import reason_of
+
         cut = deadline.seconds if deadline.cut else None
         elapsed = (time.perf_counter() - t0) * 1000
         reason = reason_of(e, wire.stage(), cut)
@@ -120,8 +126,9 @@ def send_prepared(
         return Reply(elapsed, response.status_code, response.headers, reason=reason)
     elapsed = (time.perf_counter() - t0) * 1000
     if deadline.cut:  # the socket was shut under the answer: what came may be cut short
-        words = f"the answer did not complete within {deadline.seconds:g} s"
-        reason = Reason("deadline", words, maybe_sent=True)
+        from callspec.net.reasons import deadline_passed
+
+        reason = deadline_passed(deadline.seconds, maybe_sent=True)
         if not answered:
             return Reply(elapsed, reason=reason)
         return Reply(elapsed, response.status_code, response.headers, reason=reason)

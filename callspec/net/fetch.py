@@ -22,7 +22,7 @@ import requests
 
 from callspec.net.deadline import Deadline
 from callspec.net.exchange import send_prepared
-from callspec.net.reasons import Reason
+from callspec.net.reasons import Reason, deadline_passed
 from callspec.net.session import Client
 from callspec.net.signature import signature_headers
 
@@ -123,8 +123,7 @@ def fetch(
         while True:
             left = deadline.left()
             if left <= 0:  # the redirects took it all
-                words = f"the answer did not complete within {timeout:g} s"
-                reason = Reason("deadline", words, maybe_sent=True)
+                reason = deadline_passed(timeout, maybe_sent=True)
                 return done(error=f"no answer within {timeout:g} s", reason=reason)
             sent = dict(headers)
             if sign_with is not None:

@@ -92,8 +92,7 @@ def reason_of(error: BaseException, stage: Stage, cut_after: float | None = None
         stage == "idle" and not any(isinstance(e, _NO_CONNECTION) for e in chain)
     )
     if cut_after is not None:
-        words = f"the answer did not complete within {cut_after:g} s"
-        return Reason("deadline", words, maybe_sent)
+        return deadline_passed(cut_after, maybe_sent)
     if isinstance(error, _INVALID):
         return Reason("invalid", _short(error), maybe_sent)
     if any(_timed_out(e) for e in chain):
@@ -104,6 +103,11 @@ def reason_of(error: BaseException, stage: Stage, cut_after: float | None = None
         kind: ReasonKind = "connection" if maybe_sent else "connect"
         return Reason(kind, _words(chain) or _short(error), maybe_sent)
     return Reason("internal", f"{type(error).__name__}: {error}", maybe_sent)
+
+
+def deadline_passed(seconds: float, maybe_sent: bool) -> Reason:
+    """The exchange's deadline of ``seconds`` cut it short."""
+    return Reason("deadline", f"the answer did not complete within {seconds:g} s", maybe_sent)
 
 
 def _timed_out(error: BaseException) -> bool:

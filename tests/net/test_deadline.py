@@ -88,3 +88,12 @@ def test_the_deadline_cuts_headers_trickling_over_tls_in_a_callback() -> None:
         )
     assert out, "the callback was still reading"
     assert out[0].error == "no answer within 0.4 s"  # type: ignore[attr-defined]
+
+
+def test_deadlines_that_ended_are_not_kept() -> None:
+    from callspec.net import deadline
+
+    for _ in range(1000):  # a long run's exchanges, each with a deadline far off
+        with deadline.Deadline(60):
+            pass
+    assert len(deadline._heap) <= 1
