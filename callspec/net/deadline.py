@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import socket
 import threading
 import time
@@ -26,6 +27,9 @@ _wakeup = threading.Condition(_lock)  # the watchdog waits on it
 _heap: list[tuple[float, int, Deadline]] = []
 _order = itertools.count()
 _watchdog: threading.Thread | None = None
+#: When the watchdog wakes next (``inf``: not until told): a deadline due later needs no
+#: wake-up, so a run of requests with one timeout wakes it about once per timeout.
+_sleeping_until = math.inf
 _local = threading.local()  # the Deadline of the exchange this thread is making
 
 
@@ -57,7 +61,7 @@ class Deadline:
         _local.deadline = self
         with _lock:
             heapq.heappush(_heap, (self.at, next(_order), self))
-            if _heap[0][2] is self:  # the watchdog sleeps past it, or is not running
+            if self.at < _sleeping_until:  # the watchdog sleeps past it, or is not running
                 _wake()
         return self
 
@@ -96,16 +100,19 @@ def _wake() -> None:
 
 
 def _watch() -> None:
+    global _sleeping_until
     with _wakeup:
         while True:
             while _heap and _heap[0][2]._done:
                 heapq.heappop(_heap)
             if not _heap:
+                _sleeping_until = math.inf
                 _wakeup.wait()
                 continue
             at, _, deadline = _heap[0]
             now = time.monotonic()
             if now < at:
+                _sleeping_until = at
                 _wakeup.wait(at - now)
                 continue
             heapq.heappop(_heap)
