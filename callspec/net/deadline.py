@@ -9,8 +9,9 @@ at once.  The caller then sees a connection error and asks :attr:`Deadline.cut`.
 
 One watchdog thread serves every deadline of the process (a timer thread per
 request would cost more than the request on a fast API): entering a deadline
-pushes it on a heap, leaving marks it done; the watchdog sleeps until the
-earliest deadline still running.
+pushes it on a heap, leaving marks it done (and takes what ended off the heap);
+the watchdog sleeps until the earliest deadline, and is woken only for one that
+is due sooner.
 """
 
 from __future__ import annotations
@@ -51,10 +52,6 @@ class Deadline:
     def left(self) -> float:
         """Seconds left (0 once passed)."""
         return max(0.0, self.at - time.monotonic())
-
-    @property
-    def passed(self) -> bool:
-        return self.cut or time.monotonic() >= self.at
 
     def __enter__(self) -> Deadline:
         self._previous = getattr(_local, "deadline", None)

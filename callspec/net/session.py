@@ -26,9 +26,10 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined]
 
+import requests
 from requests.utils import address_in_network, is_ipv4_address, is_valid_cidr
 
-from callspec.net.wire import Session, WatchedAdapter
+from callspec.net.wire import WatchedAdapter
 
 
 def _setting(environ: Mapping[str, str], name: str) -> str:
@@ -75,7 +76,7 @@ class Client:
             for name, value in environ.items()
             if name.lower().endswith("_proxy") or name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
         }
-        session = Session()
+        session = requests.Session()
         session.trust_env = False
         #: The CA bundle servers are verified with, else the default store.
         self.verify: bool | str = (

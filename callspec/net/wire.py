@@ -13,9 +13,10 @@ requests' adapter, with urllib3 connections that report two things as they go:
   socket as soon as it exists (so the handshake is bounded), the TLS socket that
   replaces it, and a kept-alive socket each time it is reused.
 
-The session never follows a redirect itself, nor parses one's ``Location`` (requests
-would, even with ``allow_redirects=False``, and raise on one that is not a URL): the
-caller decides (:mod:`callspec.net.fetch` follows, an API exchange does not).
+Requests go out through the adapter itself (:mod:`callspec.net.exchange`), never the
+session's ``send``: nothing follows a redirect or parses its ``Location`` behind the
+caller's back (requests would, even with ``allow_redirects=False``, and raise on one
+that is not a URL); :mod:`callspec.net.fetch` follows them, an API exchange does not.
 """
 
 from __future__ import annotations
@@ -139,10 +140,3 @@ class WatchedAdapter(requests.adapters.HTTPAdapter):
         if not proxy.lower().startswith("socks"):  # SOCKS pools are their own; unwatched
             manager.pool_classes_by_scheme = _POOLS
         return manager
-
-
-class Session(requests.Session):
-    """A session that leaves redirects to its caller."""
-
-    def resolve_redirects(self, *args: Any, **kwargs: Any) -> Any:
-        return iter(())
