@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Mapping
 from typing import Any, Literal
 
 import requests
@@ -58,10 +57,8 @@ def _watch(sock: socket.socket | None) -> None:
         deadline.watch(sock)
 
 
-class _Watched(urllib3.connection.HTTPConnection):
-    """What both connection classes add to urllib3's (mixed in before it)."""
-
-    _with_head: bytes | None = None
+class _Plain(urllib3.connection.HTTPConnection):
+    """urllib3's connection, watched (and, mixed in first, its TLS connection)."""
 
     def _new_conn(self) -> socket.socket:
         _wire.stage = "connecting"
@@ -69,44 +66,16 @@ class _Watched(urllib3.connection.HTTPConnection):
         _watch(sock)  # the TCP socket (for TLS: during the tunnel and the handshake)
         return sock
 
-    def request(  # type: ignore[override]
-        self,
-        method: str,
-        url: str,
-        body: Any = None,
-        headers: Mapping[str, str] | None = None,
-        **options: Any,
-    ) -> None:
-        # A body of known length goes out with the head, in one send (urllib3 sends them
-        # apart: two writes, two packets, two wakeups of the server per request).
-        if (
-            isinstance(body, bytes)
-            and not options.get("chunked")
-            and headers is not None
-            and "Content-Length" in headers
-        ):
-            self._with_head, body = body, None
-        try:
-            super().request(method, url, body, headers, **options)
-        finally:
-            self._with_head = None
-
     def endheaders(self, message_body: Any = None, *, encode_chunked: bool = False) -> None:
         if self.sock is None:  # http.client would connect inside its first send()
             self.connect()
         else:
             _watch(self.sock)  # a kept-alive connection, under this exchange's deadline now
         _wire.stage = "writing"
-        if message_body is None:
-            message_body = self._with_head
         super().endheaders(message_body, encode_chunked=encode_chunked)
 
 
-class _Plain(_Watched):
-    pass
-
-
-class _Tls(_Watched, urllib3.connection.HTTPSConnection):
+class _Tls(_Plain, urllib3.connection.HTTPSConnection):
     def connect(self) -> None:
         super().connect()
         _watch(self.sock)  # the TLS socket that replaced the TCP one

@@ -1,9 +1,9 @@
 """One API exchange (callspec.net.exchange): what goes out, what comes back, and the
 reason when no whole answer came, against raw servers on 127.0.0.1.
 
-Two speed-ups of the send path are pinned to what plain requests does: the body goes
-out with the head in one write (the bytes are the same), and a cookie the API sets is
-kept (only looked for when the answer sets one).
+The send path's shortcuts are pinned to what plain requests does: the watched
+connections send the same bytes, and a cookie the API sets is kept (the adapter's
+send, with the cookie jar updated only when an answer sets one).
 """
 
 from __future__ import annotations
