@@ -38,6 +38,16 @@ class Location:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+def line_col(text: str | bytes, offset: int) -> tuple[int, int]:
+    """The 1-based line and column of ``offset`` in ``text`` (characters of a str, bytes of
+    a bytes): the one way a position in a file's text becomes a :class:`Location`'s."""
+    if isinstance(text, bytes):
+        start = text.rfind(b"\n", 0, offset) + 1
+        return text.count(b"\n", 0, offset) + 1, offset - start + 1
+    start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset) + 1, offset - start + 1
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with the input, with where it was written."""

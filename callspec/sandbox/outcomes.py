@@ -10,7 +10,6 @@ run dials is named (:func:`undialed`), so a typo is not silently a human answer.
 
 from __future__ import annotations
 
-import difflib
 import random
 import threading
 from collections.abc import Iterable
@@ -91,12 +90,13 @@ def undialed(
 ) -> list[tuple[str, str | None]]:
     """Each ``--answer-by`` destination that none of ``destinations`` is (a typo, a digit
     short: its outcome would never be played), with the closest one dialed, if any."""
+    from callspec.spec.validate import closest  # the one did-you-mean, loaded when needed
+
     dialed = sorted({same_destination(d) for d in destinations if d.strip()})
     missing = []
     for destination, _ in answer_by:
         if destination not in dialed:
-            close = difflib.get_close_matches(destination, dialed, n=1, cutoff=0.8)
-            missing.append((destination, close[0] if close else None))
+            missing.append((destination, closest(destination, dialed, cutoff=0.8)))
     return missing
 
 

@@ -13,7 +13,7 @@ bad rows are reported in one pass.
 
 from __future__ import annotations
 
-__all__ = ["Expander", "Row", "is_spec_error", "is_syntax_error", "row_label"]
+__all__ = ["Expander", "Refused", "Row", "row_label"]
 
 import csv
 import io
@@ -24,18 +24,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from callspec.errors import Location, Problem, SpecError
+from callspec.errors import Location, Problem, SpecError, line_col
 from callspec.spec.budget import FileClock
 from callspec.spec.files import display_path
 from callspec.spec.loader import (
-    MAX_FILE_BYTES,
     Document,
+    decode,
     describe,
     format_path,
     load_bytes,
+    read_limited,
     resolved,
 )
 from callspec.spec.model import RowOrigin
+from callspec.spec.problems import Found
 from callspec.spec.templates import Columns, RenderError, render_text
 from callspec.text import CONTROL
 
@@ -88,26 +90,18 @@ def _hint(condition: object) -> str:
     return ""
 
 
-def is_syntax_error(error: RenderError | str) -> bool:
-    """A template that does not parse: wrong in the spec, whatever the row."""
-    return str(error).startswith("template syntax error")
-
-
-_MISSING = re.compile(r"column '(.*)' is not in .* \(its columns: ")
-
-
-def is_spec_error(error: RenderError | str, row: Row) -> bool:
-    """A template wrong whatever the row: it does not parse, or it reads a column the
-    roster has in no row (a typo in the spec).  Reported once, at the spec's line."""
-    if is_syntax_error(error):
-        return True
-    missing = _MISSING.search(str(error))
-    return missing is not None and missing.group(1) not in row.columns
-
-
 def row_label(row: Row, name: str, spec_file: str) -> str:
     """What follows a path in a message: ``(call 'page-carol', row 3 in specs/roster.yaml)``."""
     return f"(call '{name}', row {row.number} in {spec_file})"
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A row's call name that cannot be rendered; ``every_row``: it fails alike for every
+    row (the spec's problem, reported once at the spec's line)."""
+
+    problem: Problem
+    every_row: bool
 
 
 class Expander:
@@ -116,33 +110,33 @@ class Expander:
     def __init__(self, env: Mapping[str, str], clock: FileClock | None = None) -> None:
         self.env = env
         self.clock = clock
-        self._files: dict[Path, tuple[list[Row], list[Problem]]] = {}
+        self._files: dict[Path, tuple[list[Row], Found]] = {}
 
     def rows(
         self, doc: Document, spec_path: Path, index: int, call: Mapping[str, Any]
-    ) -> tuple[list[Row], list[Problem]]:
-        """The rows of ``calls[index]`` that ``each_where:`` keeps, and every problem found."""
+    ) -> tuple[list[Row], Found]:
+        """The rows of ``calls[index]`` that ``each_where:`` keeps, and the problems found."""
         base = ("calls", index, "each")
         each = call["each"]
+        found = Found()
         if isinstance(each, list):
             rows, problems = _inline_rows(doc, base, each)
+            found.extend(problems)
         else:
             where = doc.where(base)
             data = _data_path(spec_path, str(each), where, f"calls[{index}].each")
             if isinstance(data, Problem):
-                return [], [data]
+                found.add(data)
+                return [], found
             key = resolved(data)
             if key not in self._files:
                 self._files[key] = _file_rows(data, display_path(data))
-            rows, problems = self._files[key]
-            problems = [_with_path(p, f"calls[{index}].each") for p in problems]
-        if not rows:
-            return [], problems
+            rows, read = self._files[key]
+            found.merge(read, lambda p: _with_path(p, f"calls[{index}].each"))
         condition = call.get("each_where")
-        if condition is None:
-            return rows, problems
+        if not rows or condition is None:
+            return rows, found
         kept: list[Row] = []
-        issues = list(problems)
         template = "{% if " + str(condition) + " %}1{% endif %}"
         for row in rows:
             try:
@@ -150,34 +144,36 @@ class Expander:
                     kept.append(row)
             except RenderError as e:
                 path = f"calls[{index}].each_where"
-                if is_spec_error(e, row):  # the same for every row: the spec's, once
+                if e.for_every_row(row.columns):  # the spec's problem: said once
                     where = doc.where(("calls", index, "each_where"))
-                    return [], [*problems, Problem(where, path, str(e) + _hint(condition))]
+                    found.add(Problem(where, path, str(e) + _hint(condition)))
+                    return [], found
                 name = self.name(doc, index, call, row)
                 shown = name if isinstance(name, str) else str(call["name"])
                 label = row_label(row, shown, doc.file)
-                issues.append(Problem(row.location, f"{path} {label}", str(e)))
-        return kept, issues
+                found.add(Problem(row.location, f"{path} {label}", str(e)))
+        return kept, found
 
     def scope(self, row: Row) -> dict[str, Any]:
         """What ``name:`` and ``each_where:`` see: the row and the environment."""
         return {"row": row.scope(), "env": self.env}
 
-    def name(self, doc: Document, index: int, call: Mapping[str, Any], row: Row) -> str | Problem:
+    def name(self, doc: Document, index: int, call: Mapping[str, Any], row: Row) -> str | Refused:
         """The call's name rendered for ``row``, or the problem that stops it."""
         path = f"calls[{index}].name {row_label(row, str(call['name']), doc.file)}"
         try:
             name = render_text(str(call["name"]), self.scope(row), self.clock)
         except RenderError as e:
-            if is_spec_error(e, row):  # the same for every row: the spec's, once
-                return Problem(doc.where(("calls", index, "name")), f"calls[{index}].name", str(e))
-            return Problem(row.location, path, str(e))
+            if e.for_every_row(row.columns):  # the spec's problem: said once
+                where = doc.where(("calls", index, "name"))
+                return Refused(Problem(where, f"calls[{index}].name", str(e)), every_row=True)
+            return Refused(Problem(row.location, path, str(e)), every_row=False)
         if not name or name != name.strip():
             shown = json.dumps(name)
             message = (
                 f"renders to {shown}: a call name must not be blank or begin or end with spaces"
             )
-            return Problem(row.location, path, message)
+            return Refused(Problem(row.location, path, message), every_row=False)
         if CONTROL.search(name):
             # A name is printed on terminals, in logs and progress lines: a row's escape
             # sequence or line break there could recolour a terminal or forge a line.
@@ -186,7 +182,7 @@ class Expander:
                 f"renders to {shown}: a call name must not hold control characters "
                 "(line breaks, tabs, escape sequences)"
             )
-            return Problem(row.location, path, message)
+            return Refused(Problem(row.location, path, message), every_row=False)
         return name
 
 
@@ -251,48 +247,27 @@ def _inline_rows(
 
 
 def _read(path: Path, display: str) -> str:
-    """The UTF-8 text of a data file, under a spec file's limits."""
-
-    def refuse(line: int, col: int, message: str) -> SpecError:
-        return SpecError([Problem(Location(display, line, col), "", message)])
-
-    limit = f"the {MAX_FILE_BYTES >> 20} MiB limit for a data file"
-    try:
-        if not path.is_file():
-            raise refuse(1, 1, "not a regular file (a folder, a device or a pipe)")
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise refuse(1, 1, f"file is {size / (1 << 20):.1f} MiB, larger than {limit}")
-        with path.open("rb") as f:
-            raw = f.read(MAX_FILE_BYTES + 1)
-    except OSError as e:
-        raise refuse(1, 1, f"cannot read file: {e.strerror or e}") from e
-    if len(raw) > MAX_FILE_BYTES:
-        raise refuse(1, 1, f"file is larger than {limit}")
-    raw = raw.removeprefix(b"\xef\xbb\xbf")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        before = raw[: e.start].decode("utf-8")
-        line = before.count("\n") + 1
-        col = len(before) - (before.rfind("\n") + 1) + 1
-        message = f"not UTF-8 text: byte 0x{raw[e.start]:02x} cannot be decoded (save it as UTF-8)"
-        raise refuse(line, col, message) from e
+    """The UTF-8 text of a data file, under a spec file's limits (the loader's own)."""
+    return decode(read_limited(path, display, "a data file"), display)
 
 
-def _file_rows(path: Path, display: str) -> tuple[list[Row], list[Problem]]:
+def _file_rows(path: Path, display: str) -> tuple[list[Row], Found]:
+    found = Found()
     try:
         if path.suffix.lower() == ".csv":
-            return _csv_rows(_read(path, display), display)
-        if path.suffix.lower() == ".json":
-            return _json_rows(_read(path, display), display)
-        text = _read(path, display)
-        return _yaml_rows(load_bytes(text.encode(), display), display, text)
+            rows = _csv_rows(_read(path, display), display, found)
+        elif path.suffix.lower() == ".json":
+            rows = _json_rows(_read(path, display), display, found)
+        else:
+            text = _read(path, display)
+            rows = _yaml_rows(load_bytes(text.encode(), display), display, text, found)
     except SpecError as e:
-        return [], list(e.problems)
+        found.extend(e.problems)
+        return [], found
+    return rows, found
 
 
-def _csv_rows(text: str, display: str) -> tuple[list[Row], list[Problem]]:
+def _csv_rows(text: str, display: str, found: Found) -> list[Row]:
     def at(line: int, message: str) -> Problem:
         return Problem(Location(display, line, 1), "", message)
 
@@ -308,11 +283,13 @@ def _csv_rows(text: str, display: str) -> tuple[list[Row], list[Problem]]:
             if record:  # a blank line is no row
                 records.append((start, record))
     except csv.Error as e:
-        return [], [at(reader.line_num, f"CSV error: {e}")]
+        found.add(at(reader.line_num, f"CSV error: {e}"))
+        return []
     if not records:
-        return [], [at(1, "file is empty: expected a header row, then one row per call")]
+        found.add(at(1, "file is empty: expected a header row, then one row per call"))
+        return []
     header_line, header = records[0]
-    problems: list[Problem] = []
+    problems: list[Problem] = []  # the header's: a handful at most
     seen: set[str] = set()
     for i, column in enumerate(header, start=1):
         if not column.strip():
@@ -325,7 +302,8 @@ def _csv_rows(text: str, display: str) -> tuple[list[Row], list[Problem]]:
     if len(records) == 1:
         problems.append(at(header_line, "the file has a header row but no rows"))
     if problems:
-        return [], problems
+        found.extend(problems)
+        return []
     columns = tuple(header)
     rows: list[Row] = []
     for index, (line, record) in enumerate(records[1:]):
@@ -334,29 +312,29 @@ def _csv_rows(text: str, display: str) -> tuple[list[Row], list[Problem]]:
                 f"row {index + 1} has {len(record)} fields, the header {len(header)} "
                 f"({', '.join(columns)})"
             )
-            problems.append(at(line, message))
+            found.add(at(line, message))  # kept up to a bound, the rest counted
             continue
         values = dict(zip(header, record, strict=True))
         rows.append(Row(index, Location(display, line, 1), values, columns, display))
-    return rows, problems
+    return rows
 
 
 _WS = " \t\r\n"
 
 
-def _json_rows(text: str, display: str) -> tuple[list[Row], list[Problem]]:
+def _json_rows(text: str, display: str, found: Found) -> list[Row]:
     def at(offset: int, message: str) -> Problem:
-        before = text[:offset]
-        line = before.count("\n") + 1
-        return Problem(Location(display, line, offset - (before.rfind("\n") + 1) + 1), "", message)
+        return Problem(Location(display, *line_col(text, offset)), "", message)
 
     decoder = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_int=_int)
     items: list[tuple[int, Any]] = []
     i = _skip(text, 0)
     if i == len(text):
-        return [], [at(0, "file is empty: expected a list of mappings, one per call")]
+        found.add(at(0, "file is empty: expected a list of mappings, one per call"))
+        return []
     if text[i] != "[":
-        return [], [at(i, "expected a list of mappings ('[' ...), one per call")]
+        found.add(at(i, "expected a list of mappings ('[' ...), one per call"))
+        return []
     i = _skip(text, i + 1)
     try:
         while i < len(text) and text[i] != "]":
@@ -366,20 +344,26 @@ def _json_rows(text: str, display: str) -> tuple[list[Row], list[Problem]]:
             if i < len(text) and text[i] == ",":
                 i = _skip(text, i + 1)
             elif i < len(text) and text[i] != "]":
-                return [], [at(i, "JSON syntax error: expected ',' or ']'")]
+                found.add(at(i, "JSON syntax error: expected ',' or ']'"))
+                return []
     except json.JSONDecodeError as e:
-        return [], [at(e.pos, f"JSON syntax error: {e.msg}")]
+        found.add(at(e.pos, f"JSON syntax error: {e.msg}"))
+        return []
     except _BadValue as e:
-        return [], [at(i, f"row {len(items) + 1}: {e}")]
+        found.add(at(i, f"row {len(items) + 1}: {e}"))
+        return []
     except RecursionError:
         message = f"row {len(items) + 1} is nested too deeply (a row maps columns to values)"
-        return [], [at(i, message)]
+        found.add(at(i, message))
+        return []
     if i >= len(text):
-        return [], [at(len(text), "JSON syntax error: the list is not closed with ']'")]
+        found.add(at(len(text), "JSON syntax error: the list is not closed with ']'"))
+        return []
     if _skip(text, i + 1) != len(text):
-        return [], [at(_skip(text, i + 1), "JSON syntax error: text after the list")]
+        found.add(at(_skip(text, i + 1), "JSON syntax error: text after the list"))
+        return []
     spots = [(at(offset, "").location, value) for offset, value in items]
-    return _mapping_rows(spots, display)
+    return _mapping_rows(spots, display, found)
 
 
 class _BadValue(ValueError):
@@ -410,16 +394,17 @@ def _skip(text: str, i: int) -> int:
     return i
 
 
-def _yaml_rows(doc: Document, display: str, text: str) -> tuple[list[Row], list[Problem]]:
+def _yaml_rows(doc: Document, display: str, text: str, found: Found) -> list[Row]:
     if not isinstance(doc.data, list):
-        return [], [Problem(doc.where(()), "", "expected a list of mappings, one per call")]
+        found.add(Problem(doc.where(()), "", "expected a list of mappings, one per call"))
+        return []
     lines = text.splitlines()
     for i, row in enumerate(doc.data):
         if isinstance(row, dict):
             for key, value in row.items():
                 if isinstance(value, bool):
                     row[key] = _as_written(value, doc.where((i, key)), lines)
-    return _mapping_rows([(doc.where((i,)), v) for i, v in enumerate(doc.data)], display)
+    return _mapping_rows([(doc.where((i,)), v) for i, v in enumerate(doc.data)], display, found)
 
 
 _WORD = re.compile(r"[A-Za-z]+")
@@ -436,25 +421,25 @@ def _as_written(value: bool, where: Location, lines: list[str]) -> bool | str:
     return word.group()
 
 
-def _mapping_rows(
-    items: list[tuple[Location, Any]], display: str
-) -> tuple[list[Row], list[Problem]]:
+def _mapping_rows(items: list[tuple[Location, Any]], display: str, found: Found) -> list[Row]:
     if not items:
         message = "the list is empty: expected one mapping per call"
-        return [], [Problem(Location(display, 1, 1), "", message)]
-    problems = [
-        Problem(where, "", f"row {i + 1} is {describe(value)}, not a mapping of column to value")
-        for i, (where, value) in enumerate(items)
-        if not isinstance(value, dict)
-    ]
-    if problems:
-        return [], problems
+        found.add(Problem(Location(display, 1, 1), "", message))
+        return []
+    mappings = True
+    for i, (where, value) in enumerate(items):
+        if not isinstance(value, dict):
+            message = f"row {i + 1} is {describe(value)}, not a mapping of column to value"
+            found.add(Problem(where, "", message))  # kept up to a bound, the rest counted
+            mappings = False
+    if not mappings:
+        return []
     clash = next((where for where, value in items if "index" in value), None)
     if clash is not None:
-        return [], [Problem(clash, "", _INDEX_CLASH)]
+        found.add(Problem(clash, "", _INDEX_CLASH))
+        return []
     columns: dict[str, None] = {}
     for _, value in items:
         columns.update(dict.fromkeys(str(k) for k in value))
     names = tuple(columns)
-    rows = [Row(i, where, value, names, display) for i, (where, value) in enumerate(items)]
-    return rows, []
+    return [Row(i, where, value, names, display) for i, (where, value) in enumerate(items)]

@@ -19,9 +19,7 @@ from typing import Any, Literal, TextIO
 from callspec.errors import Problem
 from callspec.spec.budget import Limits
 from callspec.spec.loader import resolved
-from callspec.spec.profiles import (
-    Profile,
-)
+from callspec.spec.profiles import Profile, RuntimeSecret
 
 
 @dataclass(frozen=True)
@@ -98,6 +96,9 @@ class CallPlan:
     escalate: Escalation | None = None
     #: The roster row this call was expanded from (``each:``); None for a plain call.
     row: RowOrigin | None = None
+    #: Secrets its body needs that were not set: the body holds their placeholders, and a
+    #: live run is refused (validate, render and a dry run go on).
+    pending: tuple[RuntimeSecret, ...] = ()
 
     @property
     def secret_values(self) -> frozenset[str]:

@@ -167,20 +167,6 @@ def test_curl_reads_the_token_from_the_environment(auth_id: str | None, run_cli:
     assert curl_body(command) == rendered(json_result)["seed-example"]
 
 
-def test_token_in_a_body_is_masked(tmp_path: Path, run_cli: RunCli) -> None:
-    (tmp_path / "spec.yaml").write_text(
-        "version: 1\ncalls:\n  - name: leak\n    from: '+14152224444'\n    to: '+14152223333'\n"
-        "    answer_url: 'https://hooks.example.com/a.xml?t={{ env.PLIVO_AUTH_TOKEN }}'\n"
-    )
-    for fmt in ("json", "yaml", "curl"):
-        result = run_cli(
-            "render", "-f", fmt, "spec.yaml", cwd=tmp_path, env={"PLIVO_AUTH_TOKEN": TOKEN}
-        )
-        assert result.exit_code == 0, result.output
-        assert TOKEN not in result.output
-        assert "t=***" in result.stdout
-
-
 def test_yaml_format_parses_to_the_json_format(run_cli: RunCli) -> None:
     as_yaml = run_cli("render", "-f", "yaml", "specs/", cwd=ROOT)
     as_json = run_cli("render", "-f", "json", "specs/", cwd=ROOT)

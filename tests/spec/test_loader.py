@@ -297,19 +297,19 @@ def test_several_documents() -> None:
 
 def test_invalid_utf8() -> None:
     assert problems(b"a: 1\nb: \xff\n") == [
-        "f.yaml:2:4: not UTF-8 text: byte 0xff cannot be decoded"
+        "f.yaml:2:4: not UTF-8 text: byte 0xff cannot be decoded (save it as UTF-8)"
     ]
 
 
 def test_invalid_utf8_column_after_non_ascii_text() -> None:
     assert problems("a: é\nb: ".encode() + b"\xff\n") == [
-        "f.yaml:2:4: not UTF-8 text: byte 0xff cannot be decoded"
+        "f.yaml:2:4: not UTF-8 text: byte 0xff cannot be decoded (save it as UTF-8)"
     ]
 
 
 def test_invalid_utf8_after_bom() -> None:
     assert problems(b"\xef\xbb\xbfa: \xff\n") == [
-        "f.yaml:1:4: not UTF-8 text: byte 0xff cannot be decoded"
+        "f.yaml:1:4: not UTF-8 text: byte 0xff cannot be decoded (save it as UTF-8)"
     ]
 
 

@@ -1,0 +1,252 @@
+"""One call of a spec (or one roster row of it) made ready to send.
+
+This module owns the render and validate steps of the pipeline (see plan.py) for a
+single call: its variables are rendered in precedence order (variables.py), its
+arguments merged (profile ``defaults``, spec ``defaults``, the call), every
+template rendered, the body normalized and checked against the call schema and
+the cross-field rules (validate.py), and its numbers read as Plivo reads them
+(numbers.py).  An argument that waits for a secret given only to send is checked
+when it is given.
+
+Problems are located where they were written: a problem of a value that reads
+the roster row at the row's line, any other at the spec's, once however many
+rows share it (the call is then not tried for its other rows: each would fail
+alike).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from callspec.errors import Problem
+from callspec.redact import Redactor
+from callspec.spec.budget import FileClock
+from callspec.spec.escalation import escalation_of, escalation_problem
+from callspec.spec.expand import Row, row_label
+from callspec.spec.loader import Document
+from callspec.spec.model import CallPlan
+from callspec.spec.numbers import check_numbers
+from callspec.spec.problems import Found
+from callspec.spec.profiles import Profile, RuntimeSecret, Sourced
+from callspec.spec.templates import EnvVars, RenderError, has_template, references, render_value
+from callspec.spec.validate import check_body, normalize
+from callspec.spec.variables import Variables, render_variables, runtime_layer, sourced
+
+Layer = list[tuple[str, Sourced]]
+_NOT_ARGUMENTS = frozenset({"name", "tags", "vars", "each", "each_where", "escalate"})
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What one call is made from: its spec, its place there, its profile, name and row."""
+
+    doc: Document
+    index: int
+    call: Mapping[str, Any]
+    profile: Profile | None
+    file_vars: Layer
+    file_defaults: Layer
+    name: str
+    row: Row | None
+    #: The spec file's identity and absolute path (see :class:`CallPlan`).
+    paths: tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Made:
+    """A call ready to send, or None (its problems are recorded); ``every_row``: its
+    problems are the same for every roster row, so its other rows need not be tried."""
+
+    call: CallPlan | None
+    every_row: bool = False
+    #: Where its ``to`` is reported (location and path), for a destination another call rings.
+    to: Problem | None = None
+
+
+class Calls:
+    """Makes the calls of a run; shares the environment, the command line's variables and
+    where problems and warnings go."""
+
+    def __init__(
+        self,
+        env: EnvVars,
+        environ: Mapping[str, str],
+        extra_layers: list[dict[str, Sourced]],
+        env_secrets: list[str],
+        problems: Found,
+        warnings: Found,
+    ) -> None:
+        self.env, self.environ = env, environ
+        self.extra_layers, self.env_secrets = extra_layers, env_secrets
+        self.problems, self.warnings = problems, warnings
+        self.clock = FileClock()  # the rendering time of the file being planned
+        #: Every name a template read (kept when --var was given: one no template reads
+        #: is named); None: not kept.
+        self.read: set[str] | None = None
+
+    def make(self, entry: Entry) -> Made:
+        """Variables, then arguments, then the body: each step only when the last was clean."""
+        doc, index, profile, row = entry.doc, entry.index, entry.profile, entry.row
+        base = ("calls", index)
+        where = _Where(doc, base, entry.name, row)
+        layers: list[Any] = [
+            profile.vars if profile else (),
+            runtime_layer(profile, self.environ),
+            entry.file_vars,
+            sourced(doc, (*base, "vars")),
+            *(layer.items() for layer in self.extra_layers),
+        ]
+        scope: dict[str, Any] = {"env": self.env, "call": {"name": entry.name, "index": index}}
+        if row is not None:
+            scope["row"] = row.scope()
+        secret_names = set(profile.secrets if profile else ())
+        mask = Redactor(self.env_secrets)
+        found = render_variables(layers, scope, secret_names, mask, self.clock)
+        self.problems.extend(found.problems)
+        if found.problems:
+            return Made(None, found.every_row)
+        args = arguments(doc, base, entry.call, profile, entry.file_defaults)
+        self._note_reads(layers, args)
+        body, pending, every_row = self._body(where, args, found, profile)
+        if body is None:
+            return Made(None, every_row)
+        planned = CallPlan(
+            spec_file=doc.file,
+            line=doc.where(base).line,
+            index=index,
+            name=entry.name,
+            tags=tuple(entry.call.get("tags", ())),
+            profile=profile,
+            body=body,
+            secrets=found.secrets,
+            spec_path=entry.paths[0],
+            abs_path=entry.paths[1],
+            row=row.origin if row is not None else None,
+            pending=pending,
+        )
+        to = where.problem(args.get("to"), "to", "", every_row=False)
+        if "escalate" not in entry.call:
+            return Made(planned, to=to)
+        escalate = escalation_of(entry.call["escalate"], f"{doc.file}:{planned.line}")
+        wrong = escalation_problem(escalate, body, "each" in entry.call)
+        if wrong is not None:
+            keys = ("escalate", wrong[0]) if wrong[0] else ("escalate",)
+            path = f"calls[{index}].{'.'.join(keys)}"
+            self.problems.add(Problem(doc.where((*base, *keys)), path, wrong[1]))
+            return Made(None)
+        return Made(replace(planned, escalate=escalate), to=to)
+
+    def _body(
+        self,
+        where: _Where,
+        args: Mapping[str, Sourced],
+        found: Variables,
+        profile: Profile | None,
+    ) -> tuple[dict[str, Any] | None, tuple[RuntimeSecret, ...], bool]:
+        """(the rendered, normalized, valid body or None, the secrets it waits for, whether
+        its problems are the same for every roster row)."""
+        mask = found.mask.text
+        columns = where.row.columns if where.row is not None else ()
+        rendered: dict[str, Any] = {}
+        every_row = False
+        for arg, item in args.items():
+            try:
+                rendered[arg] = render_value(item.value, found.context, self.clock)
+            except RenderError as e:
+                alike = e.for_every_row(columns)
+                every_row = every_row or alike
+                self.problems.add(where.problem(item, arg, mask(str(e)), alike))
+        if len(rendered) < len(args):
+            return None, (), every_row
+        waiting = {arg: found.waits_for(args[arg].value, value) for arg, value in rendered.items()}
+        waiting = {arg: secrets for arg, secrets in waiting.items() if secrets}
+        body = normalize(rendered)
+        # An argument that waits for a secret is checked when it is given (a live run).
+        issues = [i for i in check_body(body, mask) if i.arg not in waiting]
+        for issue in issues:
+            source = args.get(issue.arg) if issue.arg is not None else None
+            alike = where.row is None or source is None or not found.reads_row(source.value)
+            every_row = every_row or alike
+            self.problems.add(where.problem(source, issue.arg, mask(issue.message), alike))
+        if issues:
+            return None, (), every_row
+        countries = profile.countries if profile else ()
+        numbers = check_numbers(body, countries, mask, frozenset(waiting))
+        for number in numbers:
+            source = args.get(number.arg)
+            alike = where.row is None or source is None or not found.reads_row(source.value)
+            problem = where.problem(source, number.arg, number.message, alike)
+            if number.warning:
+                self.warnings.add(problem)
+            else:
+                every_row = every_row or alike
+                self.problems.add(problem)
+        if any(not n.warning for n in numbers):
+            return None, (), every_row
+        pending = {s.env: s for secrets in waiting.values() for s in secrets}
+        return body, tuple(pending.values()), False
+
+    def _note_reads(self, layers: list[Any], args: Mapping[str, Sourced]) -> None:
+        """Remember the names the call's templates read (only when --var was given)."""
+        if self.read is None:
+            return
+        for layer in layers:
+            for _, item in layer:
+                self.read |= references(item.value)[0]
+        for item in args.values():
+            self.read |= references(item.value)[0]
+
+
+def arguments(
+    doc: Document,
+    base: tuple[str | int, ...],
+    call: Mapping[str, Any],
+    profile: Profile | None,
+    file_defaults: Layer,
+) -> dict[str, Sourced]:
+    """A call's arguments, lowest precedence first: profile defaults, spec defaults, the call."""
+    args: dict[str, Sourced] = dict(profile.defaults if profile else ())
+    args.update(file_defaults)
+    args.update(
+        (k, Sourced(v, (doc, (*base, k)))) for k, v in call.items() if k not in _NOT_ARGUMENTS
+    )
+    return args
+
+
+class _Where:
+    """Where a problem of one call is reported, and the path that names it.
+
+    In a call expanded from a roster, a problem that depends on the row is located
+    at the row's line, its path naming the call and the row; one that is the same
+    for every row (a literal value, a typo in a template) is the spec's, reported once.
+    """
+
+    def __init__(self, doc: Document, base: tuple[str, int], name: str, row: Row | None) -> None:
+        self.doc, self.base, self.name, self.row = doc, base, name, row
+
+    def problem(
+        self, source: Sourced | None, arg: str | None, msg: str, every_row: bool
+    ) -> Problem:
+        call_path = f"calls[{self.base[1]}]"
+        path = f"{call_path}.{arg}" if arg else call_path
+        at = source.location if source is not None else self.doc.where(self.base)
+        from_row = source is not None and _templated(source.value)
+        if self.row is not None and from_row and not every_row:
+            label = row_label(self.row, self.name, self.doc.file)
+            return Problem(self.row.location, f"{path} {label}", msg)
+        if at.file != self.doc.file:
+            path += f" (call '{self.name}' in {self.doc.file})"
+        return Problem(at, path, msg)
+
+
+def _templated(value: Any) -> bool:
+    """True when a value as written holds a template anywhere (so may read the row)."""
+    if isinstance(value, str):
+        return has_template(value)
+    if isinstance(value, list):
+        return any(_templated(v) for v in value)
+    if isinstance(value, dict):
+        return any(_templated(v) for v in value.values())
+    return False
