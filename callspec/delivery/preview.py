@@ -112,7 +112,9 @@ def render_requests(
                 request = replace(
                     request, url=call_url(api_url_for(call, api_url), AUTH_ID_PLACEHOLDER)
                 )
-            curl = to_curl(request, bool(given), call.secrets)
+            # A secret from the environment not set here: the shell gives it, by its name.
+            pending = ((secret.env, secret.placeholder) for secret in call.pending)
+            curl = to_curl(request, bool(given), (*call.secrets, *pending))
             comment = _comment(f"{call.spec_file}: {call.name}{_step_note(call)}")
             chunks.append(f"# {comment}\n{curl}")
             continue

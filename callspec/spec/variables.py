@@ -161,10 +161,12 @@ def render_variables(
                 found.every_row = found.every_row or e.for_every_row(columns)
                 continue
             _depends(found, name, item.value, row is not None)
-            if name in secret_names and found.context[name]:
+            if name in secret_names and found.context[name] and name not in found.pending:
                 mask.add([str(found.context[name])])
     context = found.context
-    found.secrets = tuple((n, str(context[n])) for n in sorted(secret_names) if context.get(n))
+    # A placeholder is no secret: it is shown where the value will go.
+    known = [n for n in sorted(secret_names) if context.get(n) and n not in found.pending]
+    found.secrets = tuple((n, str(context[n])) for n in known)
     context.update(scope)
     return found
 

@@ -201,7 +201,7 @@ def test_from_zero_to_a_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     project = home / "team-calls"
     assert project.is_dir() and ".callspec/" in (project / ".gitignore").read_text().splitlines()
     runs = walk.outputs["run specs/"]
-    assert "4 calls: 4 fired" in runs[0].stdout  # the example and the seed's three, on the sandbox
+    assert "3 calls: 3 fired" in runs[0].stdout  # the example and the seed's two, on the sandbox
     assert "1 call: 1 fired" in runs[1].stdout  # --tag oncall, through the "real" API
     assert [r["body"]["to"] for r in live] == ["+14155550100"]
     assert live[0]["body"]["ring_timeout"] == 30  # the edit made it to the wire
