@@ -67,7 +67,7 @@ def check_credentials(
 
 def _refuse_pending_secrets(plan: Plan) -> None:
     """A live run refuses to send a call whose body waits for a secret from the environment
-    that is not set (it holds the placeholder); validate, render and a dry run went on."""
+    that is not set (it holds a stand-in); validate, render, a dry run and the sandbox go on."""
     missing = {secret.env: secret for call in plan.calls for secret in call.pending}
     if missing:
         lines = [secret.missing() for _, secret in sorted(missing.items())]

@@ -163,8 +163,10 @@ class Calls:
         waiting = {arg: found.waits_for(args[arg].value, value) for arg, value in rendered.items()}
         waiting = {arg: secrets for arg, secrets in waiting.items() if secrets}
         body = normalize(rendered)
-        # An argument that waits for a secret is checked when it is given (a live run).
-        issues = [i for i in check_body(body, mask) if i.arg not in waiting]
+        # An argument that holds a secret's placeholder is checked when it is given (a live
+        # run); one that holds its example is checked now.
+        unchecked = {a for a, ss in waiting.items() if any(s.example is None for s in ss)}
+        issues = [i for i in check_body(body, mask) if i.arg not in unchecked]
         for issue in issues:
             source = args.get(issue.arg) if issue.arg is not None else None
             alike = where.row is None or source is None or not found.reads_row(source.value)
@@ -173,7 +175,7 @@ class Calls:
         if issues:
             return None, (), every_row
         countries = profile.countries if profile else ()
-        numbers = check_numbers(body, countries, mask, frozenset(waiting))
+        numbers = check_numbers(body, countries, mask, frozenset(unchecked))
         for number in numbers:
             source = args.get(number.arg)
             alike = where.row is None or source is None or not found.reads_row(source.value)

@@ -57,17 +57,25 @@ class RuntimeSecret:
     #: Where the profile declares it, and its path there (``profiles.oncall.secrets[1]``).
     location: Location
     path: str
+    #: What stands in for it until a live run (``example:``), checked and masked like it.
+    example: str | None = None
 
     @property
     def placeholder(self) -> str:
-        """What stands for it while it is not set: ``${PAGER_PIN}`` (validate, render, dry run)."""
+        """``${PAGER_PIN}``: what stands in for it, without an example, while it is not set."""
         return "${" + self.env + "}"
+
+    @property
+    def stand_in(self) -> str:
+        """What a plan holds while it is not set: the example, else the placeholder."""
+        return self.example if self.example is not None else self.placeholder
 
     def missing(self) -> str:
         """Why a live run that needs it is refused, located where it is declared."""
+        shown = "its example" if self.example is not None else self.placeholder
         return (
             f"{self.location}: {self.path}: {self.env} is not set: a live run needs it "
-            f"(validate, render and --dry-run show {self.placeholder} in its place)"
+            f"(validate, render, --dry-run and --sandbox use {shown} in its place)"
         )
 
 
@@ -229,7 +237,9 @@ class ProfilesFile:
                         if isinstance(item, dict):
                             path = (*base, key, i)
                             where = self.doc.where(path)
-                            runtime[var] = RuntimeSecret(item["env"], var, where, format_path(path))
+                            runtime[var] = RuntimeSecret(
+                                item["env"], var, where, format_path(path), item.get("example")
+                            )
                 else:
                     settings[key] = Sourced(value, self.doc.where((*base, key)))
 

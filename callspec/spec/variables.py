@@ -44,12 +44,13 @@ class Literal(str):
 
 
 class Pending(Literal):
-    """A secret from the environment that is not set: its placeholder, until a live run."""
+    """A secret from the environment that is not set: its stand-in (the profile's example,
+    else the placeholder ``${NAME}``) until a live run."""
 
     secret: RuntimeSecret
 
     def __new__(cls, secret: RuntimeSecret) -> Pending:
-        self = super().__new__(cls, secret.placeholder)
+        self = super().__new__(cls, secret.stand_in)
         self.secret = secret
         return self
 
@@ -161,14 +162,24 @@ def render_variables(
                 found.every_row = found.every_row or e.for_every_row(columns)
                 continue
             _depends(found, name, item.value, row is not None)
-            if name in secret_names and found.context[name] and name not in found.pending:
+            if name in secret_names and found.context[name] and not _placeholder(item.value):
                 mask.add([str(found.context[name])])
     context = found.context
-    # A placeholder is no secret: it is shown where the value will go.
-    known = [n for n in sorted(secret_names) if context.get(n) and n not in found.pending]
+    # A placeholder is no secret: it is shown where the value will go (an example is
+    # masked like the secret it stands in for).
+    placeholders = {n for n, secrets in found.pending.items() if _placeholders_only(secrets)}
+    known = [n for n in sorted(secret_names) if context.get(n) and n not in placeholders]
     found.secrets = tuple((n, str(context[n])) for n in known)
     context.update(scope)
     return found
+
+
+def _placeholder(value: Any) -> bool:
+    return isinstance(value, Pending) and value.secret.example is None
+
+
+def _placeholders_only(secrets: frozenset[RuntimeSecret]) -> bool:
+    return all(secret.example is None for secret in secrets)
 
 
 def _depends(found: Variables, name: str, value: Any, has_row: bool) -> None:

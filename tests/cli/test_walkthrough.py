@@ -56,7 +56,7 @@ def test_the_walkthrough_lists_every_step() -> None:
         "callspec import postman seed-collection.json -o specs/seed.yaml",
         "callspec validate specs/",
         "callspec run specs/ --sandbox",
-        "export PLIVO_AUTH_ID=MA... PLIVO_AUTH_TOKEN=...",
+        "export PLIVO_AUTH_ID=MA... PLIVO_AUTH_TOKEN=... PAGER_PIN=...",
         "callspec run specs/ --tag oncall",
         "mkdir -p .github/workflows",
         "cp path/to/callspec/examples/github-actions/validate-specs.yml .github/workflows/",
@@ -98,6 +98,8 @@ class Walk:
         elif name == "export":
             # The user's credentials; the sandbox stands in for Plivo and knows these.
             self.env.update({"PLIVO_AUTH_ID": AUTH_ID, "PLIVO_AUTH_TOKEN": TOKEN})
+            if any(arg.startswith("PAGER_PIN=") for arg in args):
+                self.env["PAGER_PIN"] = "2468"  # the starter's secret from the environment
         else:
             assert name == "callspec"
             self.callspec(args)
@@ -208,7 +210,10 @@ def test_from_zero_to_a_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert len(list((project / ".callspec" / "runs").glob("*/report.json"))) == 2
     explained = walk.outputs["explain specs/example.yaml"][0].stdout
     assert "send_digits" in explained and "***" in explained
-    assert "variable 'pager_pin' from profile 'default' vars" in explained
+    assert "variable 'pager_pin' from environment variable PAGER_PIN (a profile secret)" in (
+        explained
+    )
+    assert live[0]["body"]["send_digits"] == "2468"  # the secret, given only to send
     # The copied workflow: the example test_ci_recipes checks against GitHub's schema, and
     # its action step passes in the new project.
     workflow = project / ".github" / "workflows" / "validate-specs.yml"

@@ -56,8 +56,8 @@ def test_a_live_run_without_it_refuses_and_sends_nothing(spec: Path) -> None:
     assert result.exit_code == ExitCode.REFUSED
     assert result.stderr.splitlines()[-1] == (
         "callspec: profiles.yaml:5:9: profiles.default.secrets[0]: PAGER_PIN is not set: a live "
-        "run needs it (validate, render and --dry-run show ${PAGER_PIN} in its place); "
-        "nothing was sent"
+        "run needs it (validate, render, --dry-run and --sandbox use ${PAGER_PIN} in its "
+        "place); nothing was sent"
     )
 
 
@@ -78,3 +78,27 @@ def test_a_wrong_value_is_refused_when_it_is_given(spec: Path) -> None:
     result = invoke(["validate", spec], {"PAGER_PIN": "12 34"})
     assert result.exit_code == ExitCode.INVALID
     assert result.stderr.splitlines()[0].startswith("page.yaml:6:18: calls[0].send_digits: '***'")
+
+
+def test_an_example_stands_in_checked_sent_to_the_sandbox_and_masked(spec: Path) -> None:
+    profiles = Path("profiles.yaml")
+    profiles.write_text(profiles.read_text().replace("var: pin", "var: pin\n        example: '0000'"))
+    assert invoke(["validate", spec]).exit_code == ExitCode.OK
+    ran = invoke(["run", spec, "--sandbox", "--report", "s.json"])
+    assert ran.exit_code == ExitCode.OK, ran.stderr
+    assert read_report(Path("s.json"))["calls"][0]["body"]["send_digits"] == "***"
+    with sandbox() as box:
+        live = invoke(["run", spec, "--api-url", box.url, "--report", "r.json"], cred_env())
+        assert box.calls == []
+    assert live.exit_code == ExitCode.REFUSED
+    assert "(validate, render, --dry-run and --sandbox use its example in its place)" in (
+        live.stderr
+    )
+
+
+def test_a_wrong_example_is_refused_by_validate(spec: Path) -> None:
+    profiles = Path("profiles.yaml")
+    profiles.write_text(profiles.read_text().replace("var: pin", "var: pin\n        example: x y"))
+    result = invoke(["validate", spec])
+    assert result.exit_code == ExitCode.INVALID
+    assert "calls[0].send_digits: '***' must be DTMF digits" in result.stderr
