@@ -78,11 +78,11 @@ def parse_answer_by(text: str) -> tuple[str, Outcome]:
 
 
 def same_destination(text: str) -> str:
-    """One spelling per destination: ``+14155550100`` is ``14155550100``; SIP case-folded."""
-    text = text.strip()
-    if text.lower().startswith(("sip:", "sips:")):
-        return text.lower()
-    return text.lstrip("+")
+    """A destination's one identity (:func:`callspec.spec.numbers.destination_key`):
+    ``+14155550100`` is ``14155550100``; a SIP URI's scheme and host in any case."""
+    from callspec.spec.numbers import destination_key  # the one identity, with the sandbox
+
+    return destination_key(text)
 
 
 def undialed(

@@ -82,7 +82,8 @@ def test_a_wrong_value_is_refused_when_it_is_given(spec: Path) -> None:
 
 def test_an_example_stands_in_checked_sent_to_the_sandbox_and_masked(spec: Path) -> None:
     profiles = Path("profiles.yaml")
-    profiles.write_text(profiles.read_text().replace("var: pin", "var: pin\n        example: '0000'"))
+    example = "var: pin\n        example: '0000'"
+    profiles.write_text(profiles.read_text().replace("var: pin", example))
     assert invoke(["validate", spec]).exit_code == ExitCode.OK
     ran = invoke(["run", spec, "--sandbox", "--report", "s.json"])
     assert ran.exit_code == ExitCode.OK, ran.stderr
