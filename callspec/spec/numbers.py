@@ -18,7 +18,10 @@ numbering plans of ``phonenumbers`` (Google's libphonenumber data):
 
 :func:`destination_key` is what makes two destinations the same everywhere
 (repeated destinations, resume, escalation, ``max_calls``): a number's E.164 form
-as Plivo dials it.  ``phonenumbers`` loads with the first number checked.
+as Plivo dials it.  Whether a number could exist is read from number_plans.py (a
+table derived from ``phonenumbers``); ``phonenumbers`` itself loads only for what
+needs its patterns: a profile's ``countries``, a number written without ``+``, a
+problem's message.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from callspec.spec.number_plans import PLANS
 
 if TYPE_CHECKING:
     import phonenumbers
@@ -79,17 +84,23 @@ def check_numbers(
     are not checked: they wait for a secret given only to send)."""
     issues: list[NumberIssue] = []
     caller = body.get("from")
-    caller_region: str | None = None
+    caller_digits: str | None = None
     if "from" not in skip and isinstance(caller, str) and _DIGITS.match(caller):
         wrong = _impossible(_digits(caller))
         if wrong is not None:
             issues.append(NumberIssue("from", f"{_quoted(caller, mask)} {wrong}"))
         else:
-            caller_region = _region(_digits(caller))
+            caller_digits = _digits(caller)
     to = body.get("to")
     if "to" in skip or not isinstance(to, str):
         return issues
-    candidates = countries or ((caller_region,) if caller_region else ())
+
+    def candidates() -> tuple[str, ...]:
+        """Where a number without its country code is read: the allowed countries, else
+        the caller ID's (worked out only for such a number)."""
+        region = _region(caller_digits) if caller_digits and not countries else None
+        return countries or ((region,) if region else ())
+
     for destination in to.split("<"):
         if _DIGITS.match(destination):
             issue = _destination(destination, countries, candidates, mask)
@@ -99,13 +110,19 @@ def check_numbers(
 
 
 def _destination(
-    written: str, countries: tuple[str, ...], candidates: tuple[str, ...], mask: Mask
+    written: str,
+    countries: tuple[str, ...],
+    candidates: Callable[[], tuple[str, ...]],
+    mask: Mask,
 ) -> NumberIssue | None:
     digits = _digits(written)
+    plus = written.startswith("+")
+    wrong = _impossible(digits)
+    if wrong is None and plus and not countries:
+        return None  # the common case: a possible number, its country code written
     shown = _quoted(written, mask)
     secret = shown == "'***'"  # a declared secret: no other spelling of it is shown
-    meant = "" if written.startswith("+") or secret else _national(digits, candidates)
-    wrong = _impossible(digits)
+    meant = "" if plus or secret else _national(digits, candidates())
     if wrong is not None:
         return NumberIssue("to", f"{shown} {wrong}{meant}")
     region = _region(digits)
@@ -145,9 +162,8 @@ def _phonenumbers() -> Any:
 def _split(digits: str) -> tuple[int, str] | None:
     """(country code, national significant number) as Plivo reads the digits, or None
     when no country has the code they begin with (codes are 1 to 3 digits, prefix-free)."""
-    codes = _phonenumbers().COUNTRY_CODE_TO_REGION_CODE
     for size in (1, 2, 3):
-        if digits[:size].isdigit() and int(digits[:size]) in codes and digits[0] != "0":
+        if digits[:size].isdigit() and int(digits[:size]) in PLANS and digits[0] != "0":
             return int(digits[:size]), digits[size:]
     return None
 
@@ -184,19 +200,13 @@ def _impossible(digits: str) -> str | None:
     return None
 
 
-@functools.cache
 def _length_ok(code: int, length: int) -> bool:
-    """Whether numbers of country ``code`` can have ``length`` national digits (possibility
-    is a matter of length alone, so it is worked out once per pair)."""
-    if length == 0:
-        return False
-    pn = _phonenumbers()
-    sample = pn.PhoneNumber(country_code=code, national_number=int("1" * length))
-    return bool(pn.is_possible_number(sample))
+    """Whether numbers of country ``code`` can have ``length`` national digits."""
+    return length in PLANS[code][0]
 
 
 def _regions(code: int) -> str:
-    regions: tuple[str, ...] = _phonenumbers().COUNTRY_CODE_TO_REGION_CODE[code]
+    regions = PLANS[code][1]
     shown = [r for r in regions if r != "001"][:3] or ["no single country"]
     return ", ".join(shown) + (", …" if len(regions) > 3 else "")
 

@@ -63,7 +63,8 @@ def build_plan(paths: Sequence[Path], options: PlanOptions, environ: Mapping[str
 class _Builder:
     def __init__(self, options: PlanOptions, environ: Mapping[str, str]) -> None:
         self.options = options
-        self.env = EnvVars(environ)
+        self.environ = environ
+        self.env = EnvVars(environ)  # what templates see of it
         self.problems = Found()
         self.warnings = Found()  # what is suspicious but allowed
         self.calls: list[CallPlan] = []
@@ -88,7 +89,7 @@ class _Builder:
         """The spec's profiles file, what is wrong with it, or None when there is none; each
         file is read once, and the environment variables its credentials read are hidden
         from every template."""
-        found = find_profiles_file(self.options.profiles, spec_path.parent, self.env)
+        found = find_profiles_file(self.options.profiles, spec_path.parent, self.environ)
         if found is None:
             return None
         key = resolved(found)
@@ -96,7 +97,7 @@ class _Builder:
             try:
                 mask = Redactor(self.env_secrets).text
                 loaded = ProfilesFile.load(found, display_path(found), mask)
-                self.env.hide(loaded.credential_env())
+                self.env.hide(loaded.credential_env)
                 self.profiles_files[key] = loaded
             except SpecError as e:
                 self.profiles_files[key] = e  # reported by the first spec that uses it

@@ -13,7 +13,7 @@ cost and never imports it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -121,18 +121,27 @@ class EnvVars(Mapping[str, str]):
     def __init__(self, environ: Mapping[str, str], hidden: Iterable[str] = CREDENTIAL_ENV) -> None:
         self._environ = environ
         self._hidden = set(hidden)
+        self._later: list[Callable[[], Iterable[str]]] = []
 
-    def hide(self, names: Iterable[str]) -> None:
-        """Keep ``names`` from templates too (the variables a profile's credentials read)."""
-        self._hidden.update(names)
+    def hide(self, names: Callable[[], Iterable[str]]) -> None:
+        """Keep the names ``names()`` gives from templates too (the variables a profile's
+        credentials read), worked out when a template first reads the environment: finding
+        them parses templates, which a spec that reads no environment never pays for."""
+        self._later.append(names)
+
+    def _hidden_names(self) -> set[str]:
+        while self._later:
+            self._hidden.update(self._later.pop()())
+        return self._hidden
 
     def __getitem__(self, key: str) -> str:
-        if key in self._hidden:
+        if key in self._hidden_names():
             raise CredentialRead(key)
         return self._environ[key]
 
     def __iter__(self) -> Iterator[str]:
-        return (name for name in self._environ if name not in self._hidden)
+        hidden = self._hidden_names()
+        return (name for name in self._environ if name not in hidden)
 
     def __len__(self) -> int:
         return sum(1 for _ in self)

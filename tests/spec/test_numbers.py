@@ -4,12 +4,15 @@ Switzerland, a profile's countries are a guard, and a destination has one identi
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from support import cred_env, invoke, sandbox
 
 from callspec.errors import ExitCode
+from callspec.spec.number_plans import PLANS, derive
 from callspec.spec.numbers import destination_key
 
 CALLER = "+14152224444"
@@ -134,3 +137,20 @@ def test_two_spellings_of_one_destination_have_one_key(one: str, other: str) -> 
 def test_destination_keys_keep_what_plivo_dials_apart() -> None:
     assert destination_key("4155550202") == "+4155550202"  # Plivo dials +41, not +1
     assert destination_key("sip:alice@example.com") != destination_key("sip:Alice@example.com")
+
+
+def test_the_shipped_number_plans_are_the_installed_phonenumbers_own() -> None:
+    # If this fails after phonenumbers was upgraded: python -m callspec.spec.number_plans
+    assert derive() == PLANS
+
+
+def test_a_spec_of_plain_numbers_is_checked_without_importing_phonenumbers(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, ["+14155550101", "+442071838750"])
+    probe = (
+        "import sys\n"
+        "from callspec.spec.plan import PlanOptions, build_plan\n"
+        f"build_plan([__import__('pathlib').Path({str(spec)!r})], PlanOptions(), {{}})\n"
+        "print('phonenumbers' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.stdout == "False\n", done.stderr
