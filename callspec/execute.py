@@ -221,6 +221,8 @@ def execute(
         "vars": [name for name, _ in plan_options.vars],  # names only: values may be secret
         "vars_file": str(plan_options.vars_file) if plan_options.vars_file else None,
     }
+    if run_options.resume is not None and plan_options.at is None:
+        plan_options = _as_journaled(plan_options, run_options.resume, err)
     try:
         plan = build_plan(paths, plan_options, environ)
     except SpecError as e:
@@ -292,6 +294,23 @@ def execute(
     if failures and result.exit_code() == ExitCode.OK:
         raise OutputError("; ".join(failures))
     return result, report_path
+
+
+def _as_journaled(plan_options: PlanOptions, journal: Path, err: TextIO) -> PlanOptions:
+    """A resumed run resolves rotations at the instant the journal's run did (a hand-off
+    since then must not start a new chain); the oncall package loads only for such a
+    journal."""
+    with journal.open("rb") as f:
+        if not any(b'"on_call"' in line for line in f):
+            return plan_options
+    from callspec.oncall.resume import journaled_instant
+
+    at = journaled_instant(journal)
+    if at is None:
+        return plan_options
+    shown = at.isoformat().replace("+00:00", "Z")
+    err.write(f"callspec: resuming: rotations resolved at {shown}, as the journal's run did\n")
+    return replace(plan_options, at=at)
 
 
 def _no_calls(

@@ -12,6 +12,7 @@ from callspec.cli import (  # noqa: F401 (registers the commands)
     explain,
     importer,
     init,
+    oncall,
     render,
     report,
     run,

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from callspec.spec.plan import PlanOptions
 
 import click
@@ -147,6 +149,12 @@ def _parse_var(
     return tuple(pairs)
 
 
+def _instant(text: str) -> Any:
+    from callspec.oncall.times import parse_instant  # only when --at is given
+
+    return parse_instant(text)
+
+
 _PLAN_DECORATORS = [
     click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=False)),
     click.option(
@@ -175,6 +183,13 @@ _PLAN_DECORATORS = [
     ),
     click.option(
         "--tag", multiple=True, metavar="TAG", help="Only calls with this tag (repeatable: any)."
+    ),
+    click.option(
+        "--at",
+        metavar="TIME",
+        callback=parsed(_instant),
+        help="Resolve rotations and calendars at this instant, e.g. 2026-12-25T03:00:00Z "
+        "(default: now): who would be paged then.",
     ),
     click.option(
         "--unique-destinations",
@@ -223,6 +238,7 @@ def plan_options(func: F) -> F:
         only: tuple[str, ...],
         tag: tuple[str, ...],
         unique_destinations: bool,
+        at: datetime | None,
         **rest: Any,
     ) -> Any:
         from callspec.spec.model import PlanOptions  # the spec stage loads only when run
@@ -236,6 +252,7 @@ def plan_options(func: F) -> F:
             tags=tuple(tag),
             unique_destinations=unique_destinations,
             warnings=sys.stderr,
+            at=at,
         )
         return func(paths=tuple(paths), plan=plan, **rest)
 

@@ -118,7 +118,8 @@ def render_requests(
             known = ((env_of.get(name, name), value) for name, value in call.secrets)
             pending = ((s.env, s.stand_in) for s in call.pending)
             curl = to_curl(request, bool(given), (*pending, *known))
-            comment = _comment(f"{call.spec_file}: {call.name}{_step_note(call)}")
+            held = f" (held back, not sent: {call.held})" if call.held else ""
+            comment = _comment(f"{call.spec_file}: {call.name}{_step_note(call)}{held}")
             chunks.append(f"# {comment}\n{curl}")
             continue
         # Masked as values, before JSON quoting could change their spelling.
@@ -132,6 +133,8 @@ def render_requests(
                 "headers": {**request.headers, "Authorization": "Basic ***"},
                 "body": dict(request.body),
                 **_escalation(call),
+                # A person in quiet hours: a run records the call skipped with this reason.
+                **({"held": call.held} if call.held else {}),
             }
         )
     if fmt == "curl":

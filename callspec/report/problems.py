@@ -55,7 +55,7 @@ def github_commands(
     for severity, problem in items:
         where = problem.location
         file = where.file
-        if workspace:
+        if workspace and file:  # no file (a usage error): no file= property, not '.'
             full = os.path.abspath(file)
             base = os.path.abspath(workspace)
             if os.path.commonpath([full, base]) == base:

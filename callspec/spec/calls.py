@@ -52,6 +52,8 @@ class Entry:
     row: Row | None
     #: The spec file's identity and absolute path (see :class:`CallPlan`).
     paths: tuple[str, str]
+    #: Who a schedule had on call for this row (``each: {rotation|ical}``; see CallPlan).
+    on_call: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,8 @@ class Calls:
             spec_path=entry.paths[0],
             abs_path=entry.paths[1],
             row=row.origin if row is not None else None,
+            held=row.held if row is not None else None,
+            on_call=entry.on_call,
             pending=pending,
         )
         to = where.problem(args.get("to"), "to", "", every_row=False)

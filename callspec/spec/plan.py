@@ -28,6 +28,7 @@ from __future__ import annotations
 __all__ = ["CallPlan", "Plan", "PlanOptions", "build_plan", "collect_spec_files"]
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ from callspec.spec.loader import Document, load_file, resolved
 from callspec.spec.model import CallPlan, Plan, PlanOptions, identity_path
 from callspec.spec.problems import Found
 from callspec.spec.profiles import Profile, ProfilesFile, find_profiles_file
+from callspec.spec.rotations import Rotations
 from callspec.spec.templates import EnvVars
 from callspec.spec.validate import suggest
 from callspec.spec.variables import command_line_layers, sourced
@@ -84,6 +86,9 @@ class _Builder:
         )
         if options.vars:
             self.maker.read = set()
+        #: The instant every rotation and calendar of this run is resolved at.
+        self.at: datetime = options.at or options.clock()
+        self.rotations = Rotations(self.at, options.gap_check)
 
     def profiles_for(self, spec_path: Path) -> ProfilesFile | SpecError | None:
         """The spec's profiles file, what is wrong with it, or None when there is none; each
@@ -109,6 +114,8 @@ class _Builder:
         if isinstance(profiles, SpecError):
             self.problems.extend(profiles.problems)  # (a problem is kept once)
             return False, None
+        if profiles is not None:  # its rotations, read and checked once
+            self.problems.extend(self.rotations.read(profiles.doc))
         if self.options.profile is not None:
             name, where = self.options.profile, Location("--profile")
         elif "profile" in doc.data:
@@ -148,6 +155,7 @@ class _Builder:
         broken = {p.keys[1] for p in problems if _in_call(p)}
         if any(not _in_call(p) for p in problems):
             return
+        self.problems.extend(self.rotations.read(doc))
         ok, profile = self._profile(doc, path)  # 2. resolve
         if not ok:
             return
@@ -172,9 +180,12 @@ class _Builder:
                 )
                 if not self._selected(name, call):
                     continue
+                on_call = (
+                    self.rotations.on_call(row) if isinstance(call.get("each"), dict) else None
+                )
                 entry = Entry(
                     doc, index, call, profile, file_vars, file_defaults, name, row,
-                    self.paths[display],
+                    self.paths[display], on_call,
                 )  # fmt: skip
                 made = self.maker.make(entry)  # 4. render, 5. validate
                 if made.call is not None:
@@ -189,6 +200,11 @@ class _Builder:
         if "each" not in call:
             return [(call["name"], None)]
         self.expander.clock = self.maker.clock
+        if isinstance(call["each"], dict):  # who is on call: the rotations this spec sees
+            profiles = self.profiles_for(path)
+            shared = profiles.doc if isinstance(profiles, ProfilesFile) else None
+            self.expander.schedules, clash = self.rotations.seen_by(doc, shared)
+            self.problems.extend(clash)
         rows, found = self.expander.rows(doc, path, index, call)
         out: list[tuple[str, Row | None]] = []
         for row in rows:
@@ -199,7 +215,7 @@ class _Builder:
             found.add(name.problem)
             if name.every_row:
                 break  # the spec's problem, said once: every other row fails alike
-        if not rows and not found and self.options.warnings is not None:
+        if not rows and not found and "each_where" in call and self.options.warnings is not None:
             where = doc.where(("calls", index, "each_where"))
             self.options.warnings.write(
                 f"{where}: warning: calls[{index}].each_where: keeps no row of "
