@@ -27,7 +27,8 @@ from __future__ import annotations
 
 __all__ = ["CallPlan", "Plan", "PlanOptions", "build_plan", "collect_spec_files"]
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -165,7 +166,8 @@ class _Builder:
         for index, call in enumerate(doc.data["calls"]):
             if index in broken:
                 continue  # its problems are recorded; the rest of the file is still checked
-            for name, row in self._instances(doc, path, index, call):  # 3. expand
+            instances = self._instances(doc, path, index, call)
+            for name, row in instances:  # 3. expand, a row's name at a time
                 if name in seen:
                     message = f"duplicate call name '{name}' (first at {seen[name]})"
                     where, at = doc.where(("calls", index, "name")), f"calls[{index}].name"
@@ -192,13 +194,17 @@ class _Builder:
                     self._add(made.call, made.to)
                 elif made.every_row:
                     break  # every other row of this call would fail alike: said once
+            instances.close()  # (records the roster's problems, also after a break)
 
     def _instances(
         self, doc: Document, path: Path, index: int, call: Mapping[str, Any]
-    ) -> list[tuple[str, Row | None]]:
-        """(name, row) of each call ``calls[index]`` stands for: itself, or one per row."""
+    ) -> Generator[tuple[str, Row | None], None, None]:
+        """(name, row) of each call ``calls[index]`` stands for: itself, or one per row,
+        named as it is asked for (a call that fails alike for every row stops at its first);
+        the roster's problems are recorded when it is closed."""
         if "each" not in call:
-            return [(call["name"], None)]
+            yield call["name"], None
+            return
         self.expander.clock = self.maker.clock
         if isinstance(call["each"], dict):  # who is on call: the rotations this spec sees
             profiles = self.profiles_for(path)
@@ -206,25 +212,26 @@ class _Builder:
             self.expander.schedules, clash = self.rotations.seen_by(doc, shared)
             self.problems.extend(clash)
         rows, found = self.expander.rows(doc, path, index, call)
-        out: list[tuple[str, Row | None]] = []
-        for row in rows:
-            name = self.expander.name(doc, index, call, row)
-            if isinstance(name, str):
-                out.append((name, row))
-                continue
-            found.add(name.problem)
-            if name.every_row:
-                break  # the spec's problem, said once: every other row fails alike
-        if not rows and not found and "each_where" in call and self.options.warnings is not None:
-            where = doc.where(("calls", index, "each_where"))
-            self.options.warnings.write(
-                f"{where}: warning: calls[{index}].each_where: keeps no row of "
-                f"{call['each'] if isinstance(call['each'], str) else 'each:'}; "
-                "the call places nothing\n"
-            )
-        mask = Redactor(self.env_secrets).text  # a roster may hold what the environment does
-        self.problems.merge(found, lambda p: Problem(p.location, p.path, mask(p.message), p.keys))
-        return out
+        try:
+            for row in rows:
+                name = self.expander.name(doc, index, call, row)
+                if isinstance(name, str):
+                    yield name, row
+                    continue
+                found.add(name.problem)
+                if name.every_row:
+                    break  # the spec's problem, said once: every other row fails alike
+            empty = not rows and not found and "each_where" in call
+            if empty and self.options.warnings is not None:
+                where = doc.where(("calls", index, "each_where"))
+                self.options.warnings.write(
+                    f"{where}: warning: calls[{index}].each_where: keeps no row of "
+                    f"{call['each'] if isinstance(call['each'], str) else 'each:'}; "
+                    "the call places nothing\n"
+                )
+        finally:
+            mask = Redactor(self.env_secrets).text  # a roster may hold what the env does
+            self.problems.merge(found, lambda p: replace(p, message=mask(p.message)))
 
     def _selected(self, name: str, call: Mapping[str, Any]) -> bool:
         only, tags = self.options.only, self.options.tags
