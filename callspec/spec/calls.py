@@ -16,7 +16,8 @@ alike).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -63,8 +64,9 @@ class Made:
 
     call: CallPlan | None
     every_row: bool = False
-    #: Where its ``to`` is reported (location and path), for a destination another call rings.
-    to: Problem | None = None
+    #: Where its ``to`` is reported (location and path), for a destination another call
+    #: rings: worked out only then.
+    to: Callable[[], Problem] | None = None
 
 
 class Calls:
@@ -95,7 +97,7 @@ class Calls:
         where = _Where(doc, base, entry.name, row)
         layers: list[Any] = [
             profile.vars if profile else (),
-            runtime_layer(profile, self.environ),
+            runtime_layer(profile, self.environ) if profile and profile.runtime else (),
             entry.file_vars,
             sourced(doc, (*base, "vars")),
             *(layer.items() for layer in self.extra_layers),
@@ -106,8 +108,8 @@ class Calls:
         secret_names = set(profile.secrets if profile else ())
         mask = Redactor(self.env_secrets)
         found = render_variables(layers, scope, secret_names, mask, self.clock)
-        self.problems.extend(found.problems)
         if found.problems:
+            self.problems.extend(found.problems)
             return Made(None, found.every_row)
         args = arguments(doc, base, entry.call, profile, entry.file_defaults)
         self._note_reads(layers, args)
@@ -130,7 +132,7 @@ class Calls:
             on_call=entry.on_call,
             pending=pending,
         )
-        to = where.problem(args.get("to"), "to", "", every_row=False)
+        to = functools.partial(where.problem, args.get("to"), "to", "", False)
         if "escalate" not in entry.call:
             return Made(planned, to=to)
         escalate = escalation_of(entry.call["escalate"], f"{doc.file}:{planned.line}")
@@ -164,8 +166,11 @@ class Calls:
                 self.problems.add(where.problem(item, arg, mask(str(e)), alike))
         if len(rendered) < len(args):
             return None, (), every_row
-        waiting = {arg: found.waits_for(args[arg].value, value) for arg, value in rendered.items()}
-        waiting = {arg: secrets for arg, secrets in waiting.items() if secrets}
+        waiting: dict[str, frozenset[RuntimeSecret]] = {}
+        for arg, value in rendered.items() if found.pending else ():
+            secrets = found.waits_for(args[arg].value, value)
+            if secrets:
+                waiting[arg] = secrets
         body = normalize(rendered)
         # An argument that holds a secret's placeholder is checked when it is given (a live
         # run); one that holds its example is checked now.

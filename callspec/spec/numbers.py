@@ -186,6 +186,13 @@ def _number(digits: str) -> phonenumbers.PhoneNumber | None:
 
 def _impossible(digits: str) -> str | None:
     """Why no country could have this number, or None."""
+    # It depends on the calling code (at most 3 digits) and the length alone.
+    return _impossible_for(digits[:3], len(digits))
+
+
+@functools.lru_cache(maxsize=4096)
+def _impossible_for(prefix: str, length: int) -> str | None:
+    digits = prefix + "0" * (length - len(prefix))  # stands for every number so begun
     split = _split(digits)
     if split is None:
         return (

@@ -8,7 +8,8 @@ top to bottom; each step is the module named):
    file is loaded first (profiles.py), so that the environment variables its
    credentials read are hidden from every template;
 2. **resolve** the spec's profile (its ``extends`` chain, profiles.py);
-3. **expand** a call with ``each:`` into one call per roster row (expand.py);
+3. **expand** a call with ``each:`` into one call per roster row (expand.py: a CSV,
+   JSON or YAML roster, or who a rotation has on call, rotations.py);
 4. **render** each call's variables in precedence order (variables.py: profile,
    its secrets from the environment, spec, call, ``--vars-file``, ``--var``) and
    every template of its arguments (templates.py: sandboxed, budgeted);
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 __all__ = ["CallPlan", "Plan", "PlanOptions", "build_plan", "collect_spec_files"]
 
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -64,6 +65,8 @@ def build_plan(paths: Sequence[Path], options: PlanOptions, environ: Mapping[str
 
 
 class _Builder:
+    """The state of one plan as its files are added: problems, warnings, the calls so far."""
+
     def __init__(self, options: PlanOptions, environ: Mapping[str, str]) -> None:
         self.options = options
         self.environ = environ
@@ -240,13 +243,14 @@ class _Builder:
             return False
         return not tags or bool(set(tags) & set(call.get("tags", ())))
 
-    def _add(self, call: CallPlan, to: Problem | None) -> None:
+    def _add(self, call: CallPlan, where_to: Callable[[], Problem] | None) -> None:
         """6. The call's steps (an escalation) join the plan; shared destinations noted."""
         for step in steps_of(call):
             self.calls.append(step)
             for repeat in self.rung.add(step):
                 hidden = [*self.env_secrets, *repeat.first.secret_values, *step.secret_values]
                 message = repeat_message(repeat, Redactor(hidden).text)
+                to = where_to() if where_to is not None else None
                 at = to.location if to is not None else Location(step.spec_file, step.line)
                 path = to.path if to is not None else f"calls[{step.index}].to"
                 self.repeats.add(Problem(at, path, message))

@@ -161,15 +161,18 @@ def render_variables(
                 found.problems.append(problem)
                 found.every_row = found.every_row or e.for_every_row(columns)
                 continue
-            _depends(found, name, item.value, row is not None)
+            if found.pending or row is not None or isinstance(item.value, Pending):
+                _depends(found, name, item.value, row is not None)
             if name in secret_names and found.context[name] and not _placeholder(item.value):
                 mask.add([str(found.context[name])])
     context = found.context
     # A placeholder is no secret: it is shown where the value will go (an example is
     # masked like the secret it stands in for).
-    placeholders = {n for n, secrets in found.pending.items() if _placeholders_only(secrets)}
-    known = [n for n in sorted(secret_names) if context.get(n) and n not in placeholders]
-    found.secrets = tuple((n, str(context[n])) for n in known)
+    if secret_names:
+        waiting = found.pending.items()
+        placeholders = {n for n, secrets in waiting if _placeholders_only(secrets)}
+        known = [n for n in sorted(secret_names) if context.get(n) and n not in placeholders]
+        found.secrets = tuple((n, str(context[n])) for n in known)
     context.update(scope)
     return found
 
