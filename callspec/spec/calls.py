@@ -17,9 +17,9 @@ alike).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any, NamedTuple
 
 from callspec.errors import Problem
 from callspec.redact import Redactor
@@ -28,23 +28,27 @@ from callspec.spec.escalation import escalation_of, escalation_problem
 from callspec.spec.expand import Row, row_label
 from callspec.spec.loader import Document
 from callspec.spec.model import CallPlan
-from callspec.spec.numbers import check_numbers
+from callspec.spec.numbers import NumberIssue, check_numbers
 from callspec.spec.problems import Found
 from callspec.spec.profiles import Profile, RuntimeSecret, Sourced
 from callspec.spec.templates import EnvVars, RenderError, has_template, references, render_value
-from callspec.spec.validate import check_body, normalize
+from callspec.spec.validate import BodyIssue, check_body, normalize
 from callspec.spec.variables import Variables, render_variables, runtime_layer, sourced
 
 Layer = list[tuple[str, Sourced]]
 _NOT_ARGUMENTS = frozenset({"name", "tags", "vars", "each", "each_where", "escalate"})
 
 
-@dataclass(frozen=True)
-class Entry:
-    """What one call is made from: its spec, its place there, its profile, name and row."""
+class Entry(NamedTuple):
+    """What one call is made from: its spec, its place there, its profile, name and row.
+
+    (A named tuple, as :class:`Made`: one of each is made per call of a 10,000-call spec,
+    and a frozen dataclass costs several times as much to make.)
+    """
 
     doc: Document
-    index: int
+    #: Its place in the spec's ``calls`` (``calls[3]``).
+    call_index: int
     call: Mapping[str, Any]
     profile: Profile | None
     file_vars: Layer
@@ -57,8 +61,7 @@ class Entry:
     on_call: tuple[tuple[str, str], ...] | None = None
 
 
-@dataclass(frozen=True)
-class Made:
+class Made(NamedTuple):
     """A call ready to send, or None (its problems are recorded); ``every_row``: its
     problems are the same for every roster row, so its other rows need not be tried."""
 
@@ -92,7 +95,7 @@ class Calls:
 
     def make(self, entry: Entry) -> Made:
         """Variables, then arguments, then the body: each step only when the last was clean."""
-        doc, index, profile, row = entry.doc, entry.index, entry.profile, entry.row
+        doc, index, profile, row = entry.doc, entry.call_index, entry.profile, entry.row
         base = ("calls", index)
         where = _Where(doc, base, entry.name, row)
         layers: list[Any] = [
@@ -166,38 +169,46 @@ class Calls:
                 self.problems.add(where.problem(item, arg, mask(str(e)), alike))
         if len(rendered) < len(args):
             return None, (), every_row
-        waiting: dict[str, frozenset[RuntimeSecret]] = {}
-        for arg, value in rendered.items() if found.pending else ():
-            secrets = found.waits_for(args[arg].value, value)
-            if secrets:
-                waiting[arg] = secrets
         body = normalize(rendered)
+        waiting = _waiting(found, args, rendered) if found.pending else {}
         # An argument that holds a secret's placeholder is checked when it is given (a live
         # run); one that holds its example is checked now.
-        unchecked = {a for a, ss in waiting.items() if any(s.example is None for s in ss)}
-        issues = [i for i in check_body(body, mask) if i.arg not in unchecked]
+        unchecked = frozenset(a for a, ss in waiting.items() if any(s.example is None for s in ss))
+        issues: Sequence[BodyIssue | NumberIssue] = check_body(body, mask)
+        if unchecked:
+            issues = [i for i in issues if i.arg not in unchecked]
+        if not issues:
+            countries = profile.countries if profile else ()
+            issues = check_numbers(body, countries, mask, unchecked)
+        if issues:
+            every_row = self._report(where, args, found, issues) or every_row
+            if any(not isinstance(i, NumberIssue) or not i.warning for i in issues):
+                return None, (), every_row
+        if not waiting:
+            return body, (), False
+        pending = {s.env: s for secrets in waiting.values() for s in secrets}
+        return body, tuple(pending.values()), False
+
+    def _report(
+        self,
+        where: _Where,
+        args: Mapping[str, Sourced],
+        found: Variables,
+        issues: Sequence[BodyIssue | NumberIssue],
+    ) -> bool:
+        """Record each issue where it belongs (a number's warning among the warnings);
+        whether one of them is the same for every roster row."""
+        every_row = False
         for issue in issues:
             source = args.get(issue.arg) if issue.arg is not None else None
             alike = where.row is None or source is None or not found.reads_row(source.value)
-            every_row = every_row or alike
-            self.problems.add(where.problem(source, issue.arg, mask(issue.message), alike))
-        if issues:
-            return None, (), every_row
-        countries = profile.countries if profile else ()
-        numbers = check_numbers(body, countries, mask, frozenset(unchecked))
-        for number in numbers:
-            source = args.get(number.arg)
-            alike = where.row is None or source is None or not found.reads_row(source.value)
-            problem = where.problem(source, number.arg, number.message, alike)
-            if number.warning:
+            problem = where.problem(source, issue.arg, found.mask.text(issue.message), alike)
+            if isinstance(issue, NumberIssue) and issue.warning:
                 self.warnings.add(problem)
             else:
                 every_row = every_row or alike
                 self.problems.add(problem)
-        if any(not n.warning for n in numbers):
-            return None, (), every_row
-        pending = {s.env: s for secrets in waiting.values() for s in secrets}
-        return body, tuple(pending.values()), False
+        return every_row
 
     def _note_reads(self, layers: list[Any], args: Mapping[str, Sourced]) -> None:
         """Remember the names the call's templates read (only when --var was given)."""
@@ -208,6 +219,18 @@ class Calls:
                 self.read |= references(item.value)[0]
         for item in args.values():
             self.read |= references(item.value)[0]
+
+
+def _waiting(
+    found: Variables, args: Mapping[str, Sourced], rendered: Mapping[str, Any]
+) -> dict[str, frozenset[RuntimeSecret]]:
+    """The arguments that wait for a secret from the environment, with the secrets."""
+    waiting = {}
+    for arg, value in rendered.items():
+        secrets = found.waits_for(args[arg].value, value)
+        if secrets:
+            waiting[arg] = secrets
+    return waiting
 
 
 def arguments(

@@ -27,7 +27,6 @@ problem's message.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,8 +36,6 @@ from callspec.spec.number_plans import PLANS
 if TYPE_CHECKING:
     import phonenumbers
 
-#: A number as a body holds it: digits, an optional leading '+'.
-_DIGITS = re.compile(r"^\+?[0-9]+$")
 _SIP = ("sip", "sips")
 Mask = Callable[[str], str]
 
@@ -58,13 +55,20 @@ def destination_key(destination: str) -> str:
     spellings, ``+1 (415) 555-0101``, where they parse); a SIP URI with its scheme
     (``sip``/``sips``) and host in lower case, its user part as written."""
     text = destination.strip()
-    if _DIGITS.match(text):  # the common case: no parsing
-        return "+" + text.removeprefix("+")
+    digits = _plain(text)
+    if digits is not None:  # the common case: no parsing
+        return "+" + digits
     scheme, colon, rest = text.partition(":")
     if colon and scheme.lower() in _SIP:
         user, at, host = rest.rpartition("@")
         return f"sip:{user}{at}{host.lower()}"
     return _e164(text) or text
+
+
+def _plain(text: str) -> str | None:
+    """The digits of a number as a body holds it (digits, an optional leading ``+``)."""
+    digits = text[1:] if text[:1] == "+" else text
+    return digits if digits.isdigit() and digits.isascii() else None
 
 
 def _e164(text: str) -> str | None:
@@ -84,13 +88,12 @@ def check_numbers(
     are not checked: they wait for a secret given only to send)."""
     issues: list[NumberIssue] = []
     caller = body.get("from")
-    caller_digits: str | None = None
-    if "from" not in skip and isinstance(caller, str) and _DIGITS.match(caller):
-        wrong = _impossible(_digits(caller))
+    caller_digits = _plain(caller) if "from" not in skip and isinstance(caller, str) else None
+    if caller_digits is not None:
+        wrong = _impossible(caller_digits)
         if wrong is not None:
-            issues.append(NumberIssue("from", f"{_quoted(caller, mask)} {wrong}"))
-        else:
-            caller_digits = _digits(caller)
+            issues.append(NumberIssue("from", f"{_quoted(str(caller), mask)} {wrong}"))
+            caller_digits = None
     to = body.get("to")
     if "to" in skip or not isinstance(to, str):
         return issues
@@ -102,24 +105,26 @@ def check_numbers(
         return countries or ((region,) if region else ())
 
     for destination in to.split("<"):
-        if _DIGITS.match(destination):
-            issue = _destination(destination, countries, candidates, mask)
-            if issue is not None:
-                issues.append(issue)
+        digits = _plain(destination)
+        if digits is None:
+            continue  # a SIP URI
+        if destination[0] == "+" and not countries and _impossible(digits) is None:
+            continue  # the common case: a possible number, its country code written
+        issue = _destination(destination, digits, countries, candidates, mask)
+        if issue is not None:
+            issues.append(issue)
     return issues
 
 
 def _destination(
     written: str,
+    digits: str,
     countries: tuple[str, ...],
     candidates: Callable[[], tuple[str, ...]],
     mask: Mask,
 ) -> NumberIssue | None:
-    digits = _digits(written)
     plus = written.startswith("+")
     wrong = _impossible(digits)
-    if wrong is None and plus and not countries:
-        return None  # the common case: a possible number, its country code written
     shown = _quoted(written, mask)
     secret = shown == "'***'"  # a declared secret: no other spelling of it is shown
     meant = "" if plus or secret else _national(digits, candidates())
@@ -147,10 +152,6 @@ def _quoted(written: str, mask: Mask) -> str:
     if masked != written or mask(destination_key(written)) != destination_key(written):
         return "'***'"
     return f"'{written}'"
-
-
-def _digits(written: str) -> str:
-    return written.removeprefix("+")
 
 
 def _phonenumbers() -> Any:

@@ -169,7 +169,10 @@ class _Builder:
         for index, call in enumerate(doc.data["calls"]):
             if index in broken:
                 continue  # its problems are recorded; the rest of the file is still checked
-            instances = self._instances(doc, path, index, call)
+            plain = "each" not in call
+            instances = (
+                ((call["name"], None),) if plain else self._instances(doc, path, index, call)
+            )
             for name, row in instances:  # 3. expand, a row's name at a time
                 if name in seen:
                     message = f"duplicate call name '{name}' (first at {seen[name]})"
@@ -197,17 +200,15 @@ class _Builder:
                     self._add(made.call, made.to)
                 elif made.every_row:
                     break  # every other row of this call would fail alike: said once
-            instances.close()  # (records the roster's problems, also after a break)
+            if isinstance(instances, Generator):
+                instances.close()  # (records the roster's problems, also after a break)
 
     def _instances(
         self, doc: Document, path: Path, index: int, call: Mapping[str, Any]
     ) -> Generator[tuple[str, Row | None], None, None]:
-        """(name, row) of each call ``calls[index]`` stands for: itself, or one per row,
-        named as it is asked for (a call that fails alike for every row stops at its first);
-        the roster's problems are recorded when it is closed."""
-        if "each" not in call:
-            yield call["name"], None
-            return
+        """(name, row) of each call a call with ``each:`` stands for, one per row, named as it
+        is asked for (a call that fails alike for every row stops at its first); the
+        roster's problems are recorded when it is closed."""
         self.expander.clock = self.maker.clock
         if isinstance(call["each"], dict):  # who is on call: the rotations this spec sees
             profiles = self.profiles_for(path)
