@@ -88,6 +88,7 @@ class Calls:
         self.env, self.environ = env, environ
         self.extra_layers, self.env_secrets = extra_layers, env_secrets
         self.problems, self.warnings = problems, warnings
+        self.mask = Redactor(env_secrets)  # the environment's secrets, which every call masks
         self.clock = FileClock()  # the rendering time of the file being planned
         #: Every name a template read (kept when --var was given: one no template reads
         #: is named); None: not kept.
@@ -109,7 +110,8 @@ class Calls:
         if row is not None:
             scope["row"] = row.scope()
         secret_names = set(profile.secrets if profile else ())
-        mask = Redactor(self.env_secrets)
+        # A call's mask learns its declared secrets; without any, one mask serves them all.
+        mask = Redactor(self.env_secrets) if secret_names else self.mask
         found = render_variables(layers, scope, secret_names, mask, self.clock)
         if found.problems:
             self.problems.extend(found.problems)
