@@ -19,7 +19,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,7 +48,7 @@ DATA_SUFFIXES = (".csv", ".json", ".yaml", ".yml")
 CALENDAR_SUFFIXES = (".ics",)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     """One row of a roster: its fields and where it was written."""
 
@@ -323,51 +323,67 @@ def _csv_rows(text: str, display: str, found: Found) -> list[Row]:
         return Problem(Location(display, line, 1), "", message)
 
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    records: list[tuple[int, list[str]]] = []
-    try:
+
+    def records() -> Iterator[tuple[int, list[str]]]:
+        """(first line, fields) of each record; a blank line is no row.  Read as the rows
+        are made, so a roster of 8 MiB is never held twice."""
         while True:
             start = reader.line_num + 1
             try:
                 record = next(reader)
             except StopIteration:
-                break
-            if record:  # a blank line is no row
-                records.append((start, record))
+                return
+            if record:
+                yield start, record
+
+    try:
+        lines = records()
+        first = next(lines, None)
+        if first is None:
+            found.add(at(1, "file is empty: expected a header row, then one row per call"))
+            return []
+        header_line, header = first
+        problems = _header_problems(header, lambda message: at(header_line, message))
+        columns = tuple(header)
+        rows: list[Row] = []
+        count = 0
+        for index, (line, record) in enumerate(lines):
+            count += 1
+            if problems:
+                continue  # read to the end all the same: a CSV error is said alone
+            if len(record) != len(header):
+                message = (
+                    f"row {index + 1} has {len(record)} fields, the header {len(header)} "
+                    f"({', '.join(columns)})"
+                )
+                found.add(at(line, message))  # kept up to a bound, the rest counted
+                continue
+            values = dict(zip(header, record, strict=True))
+            rows.append(Row(index, Location(display, line, 1), values, columns, display))
     except csv.Error as e:
         found.add(at(reader.line_num, f"CSV error: {e}"))
         return []
-    if not records:
-        found.add(at(1, "file is empty: expected a header row, then one row per call"))
-        return []
-    header_line, header = records[0]
-    problems: list[Problem] = []  # the header's: a handful at most
-    seen: set[str] = set()
-    for i, column in enumerate(header, start=1):
-        if not column.strip():
-            problems.append(at(header_line, f"column {i} of the header has no name"))
-        elif column in seen:
-            problems.append(at(header_line, f"column '{column}' is named twice in the header"))
-        elif column == "index":
-            problems.append(at(header_line, _INDEX_CLASH))
-        seen.add(column)
-    if len(records) == 1:
+    if count == 0:
         problems.append(at(header_line, "the file has a header row but no rows"))
     if problems:
         found.extend(problems)
         return []
-    columns = tuple(header)
-    rows: list[Row] = []
-    for index, (line, record) in enumerate(records[1:]):
-        if len(record) != len(header):
-            message = (
-                f"row {index + 1} has {len(record)} fields, the header {len(header)} "
-                f"({', '.join(columns)})"
-            )
-            found.add(at(line, message))  # kept up to a bound, the rest counted
-            continue
-        values = dict(zip(header, record, strict=True))
-        rows.append(Row(index, Location(display, line, 1), values, columns, display))
     return rows
+
+
+def _header_problems(header: list[str], at: Callable[[str], Problem]) -> list[Problem]:
+    """What is wrong with a CSV header: a column without a name, named twice, or ``index``."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, column in enumerate(header, start=1):
+        if not column.strip():
+            problems.append(at(f"column {i} of the header has no name"))
+        elif column in seen:
+            problems.append(at(f"column '{column}' is named twice in the header"))
+        elif column == "index":
+            problems.append(at(_INDEX_CLASH))
+        seen.add(column)
+    return problems
 
 
 _WS = " \t\r\n"
