@@ -18,6 +18,7 @@ from callspec.cli import (  # noqa: F401 (registers the commands)
     run,
     sandbox,
     schema,
+    serve,
     validate,
 )
 from callspec.cli.app import cli, main

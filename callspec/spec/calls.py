@@ -140,7 +140,7 @@ class Calls:
         to = functools.partial(where.problem, args.get("to"), "to", "", False)
         if "escalate" not in entry.call:
             return Made(planned, to=to)
-        escalate = escalation_of(entry.call["escalate"], f"{doc.file}:{planned.line}")
+        escalate = escalation_of(entry.call, f"{doc.file}:{planned.line}", planned.spec_path)
         wrong = escalation_problem(escalate, body, "each" in entry.call)
         if wrong is not None:
             keys = ("escalate", wrong[0]) if wrong[0] else ("escalate",)
