@@ -37,6 +37,7 @@ from callspec.spec.variables import Variables, render_variables, runtime_layer, 
 
 Layer = list[tuple[str, Sourced]]
 _NOT_ARGUMENTS = frozenset({"name", "tags", "vars", "each", "each_where", "escalate"})
+_NOTHING: frozenset[str] = frozenset()
 
 
 class Entry(NamedTuple):
@@ -175,7 +176,11 @@ class Calls:
         waiting = _waiting(found, args, rendered) if found.pending else {}
         # An argument that holds a secret's placeholder is checked when it is given (a live
         # run); one that holds its example is checked now.
-        unchecked = frozenset(a for a, ss in waiting.items() if any(s.example is None for s in ss))
+        unchecked = _NOTHING
+        if waiting:
+            unchecked = frozenset(
+                a for a, ss in waiting.items() if any(s.example is None for s in ss)
+            )
         issues: Sequence[BodyIssue | NumberIssue] = check_body(body, mask)
         if unchecked:
             issues = [i for i in issues if i.arg not in unchecked]

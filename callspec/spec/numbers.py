@@ -55,20 +55,14 @@ def destination_key(destination: str) -> str:
     spellings, ``+1 (415) 555-0101``, where they parse); a SIP URI with its scheme
     (``sip``/``sips``) and host in lower case, its user part as written."""
     text = destination.strip()
-    digits = _plain(text)
-    if digits is not None:  # the common case: no parsing
+    digits = text[1:] if text[:1] == "+" else text
+    if digits.isdigit() and digits.isascii():  # the common case: no parsing
         return "+" + digits
     scheme, colon, rest = text.partition(":")
     if colon and scheme.lower() in _SIP:
         user, at, host = rest.rpartition("@")
         return f"sip:{user}{at}{host.lower()}"
     return _e164(text) or text
-
-
-def _plain(text: str) -> str | None:
-    """The digits of a number as a body holds it (digits, an optional leading ``+``)."""
-    digits = text[1:] if text[:1] == "+" else text
-    return digits if digits.isdigit() and digits.isascii() else None
 
 
 def _e164(text: str) -> str | None:
@@ -84,15 +78,18 @@ def _e164(text: str) -> str | None:
 def check_numbers(
     body: Mapping[str, Any], countries: tuple[str, ...], mask: Mask, skip: frozenset[str]
 ) -> list[NumberIssue]:
-    """Every problem with the numbers of a valid, normalized body (arguments in ``skip``
-    are not checked: they wait for a secret given only to send)."""
+    """Every problem with the numbers of a body the call schema found valid (so ``from`` is
+    digits with an optional ``+``, and each destination of ``to`` is that or a ``sip:`` /
+    ``sips:`` URI).  Arguments in ``skip`` are not checked: they wait for a secret given
+    only to send."""
     issues: list[NumberIssue] = []
     caller = body.get("from")
-    caller_digits = _plain(caller) if "from" not in skip and isinstance(caller, str) else None
-    if caller_digits is not None:
-        wrong = _impossible(caller_digits)
+    caller_digits: str | None = None
+    if "from" not in skip and isinstance(caller, str):
+        caller_digits = caller[1:] if caller[:1] == "+" else caller
+        wrong = _impossible_for(caller_digits[:3], len(caller_digits))
         if wrong is not None:
-            issues.append(NumberIssue("from", f"{_quoted(str(caller), mask)} {wrong}"))
+            issues.append(NumberIssue("from", f"{_quoted(caller, mask)} {wrong}"))
             caller_digits = None
     to = body.get("to")
     if "to" in skip or not isinstance(to, str):
@@ -105,10 +102,11 @@ def check_numbers(
         return countries or ((region,) if region else ())
 
     for destination in to.split("<"):
-        digits = _plain(destination)
-        if digits is None:
+        if destination[:3] == "sip":
             continue  # a SIP URI
-        if destination[0] == "+" and not countries and _impossible(digits) is None:
+        plus = destination[:1] == "+"
+        digits = destination[1:] if plus else destination
+        if plus and not countries and _impossible_for(digits[:3], len(digits)) is None:
             continue  # the common case: a possible number, its country code written
         issue = _destination(destination, digits, countries, candidates, mask)
         if issue is not None:
