@@ -118,7 +118,8 @@ class Calls:
             self.problems.extend(found.problems)
             return Made(None, found.every_row)
         args = arguments(doc, base, entry.call, profile, entry.file_defaults)
-        self._note_reads(layers, args)
+        if self.read is not None:
+            _note_reads(self.read, layers, args)
         body, pending, every_row = self._body(where, args, found, profile)
         if body is None:
             return Made(None, every_row)
@@ -217,15 +218,14 @@ class Calls:
                 self.problems.add(problem)
         return every_row
 
-    def _note_reads(self, layers: list[Any], args: Mapping[str, Sourced]) -> None:
-        """Remember the names the call's templates read (only when --var was given)."""
-        if self.read is None:
-            return
-        for layer in layers:
-            for _, item in layer:
-                self.read |= references(item.value)[0]
-        for item in args.values():
-            self.read |= references(item.value)[0]
+
+def _note_reads(read: set[str], layers: list[Any], args: Mapping[str, Sourced]) -> None:
+    """Add to ``read`` the names the call's templates read (only when --var was given)."""
+    for layer in layers:
+        for _, item in layer:
+            read |= references(item.value)[0]
+    for item in args.values():
+        read |= references(item.value)[0]
 
 
 def _waiting(
