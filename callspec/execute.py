@@ -1,11 +1,16 @@
-"""The ``run`` command as a library call: plan, (sandbox), send, report.
+"""The ``run`` command as a library call: plan, (check), (sandbox), send, report.
 
 This module owns the order of a run and where its outputs go: build and validate the
 whole plan first (nothing is sent when any call is invalid), check the calls' URLs when
 asked (nothing is sent when a check fails), start the embedded sandbox for
-``--sandbox``, pick the report and journal paths, send with progress lines, then write
-the JSON report, the JUnit file, the terminal summary and the GitHub step summary, every
-one through the run's :class:`~callspec.redact.Redactor`.
+``--sandbox``, pick the report and journal paths, send with progress lines.  Every way
+a run can go (invalid specs, a plan of no call, a failed check, calls sent) ends in a
+:class:`~callspec.results.RunResult` and the same ending: the terminal summary, then
+every file of the report (:data:`callspec.report.registry.FORMATS`) and the GitHub step
+summary, each rendered from the run's report document; the exit code is the result's.
+
+What only the report needs (the reporters, Jinja for the page) loads after the last
+call was placed.
 """
 
 from __future__ import annotations
@@ -20,24 +25,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
-from callspec.check.checker import CheckOptions
-from callspec.check.model import UrlCheck
 from callspec.delivery.credentials import Credentials, credentials_for
 from callspec.delivery.request import DEFAULT_API_URL
 from callspec.delivery.runner import Runner, RunOptions
-from callspec.errors import CallspecError, ExitCode, GuardError, Problem, SpecError, UsageError
+from callspec.errors import CallspecError, GuardError, Problem, SpecError, UsageError
+from callspec.paths import same_file
 from callspec.redact import Redactor, environment_secrets
-from callspec.report import REPORTERS, ReportError, append_github_summary, write_report
-from callspec.report.checks import check_rows, check_totals
-from callspec.report.outputs import (
-    NamedOutput,
-    check_distinct,
-    check_writable,
-    same_file,
-    writes_in_place,
-)
+from callspec.report.outputs import NamedOutput, check_distinct, check_writable, writes_in_place
 from callspec.report.progress import BarFactory, Progress
-from callspec.report.text import write_quiet
 from callspec.report.utf8 import utf8_stream
 from callspec.results import Mode, RunResult, now_iso
 from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
@@ -45,6 +40,9 @@ from callspec.spec.plan import Plan, PlanOptions, build_plan, collect_spec_files
 from callspec.spec.profiles import find_profiles_file
 
 if TYPE_CHECKING:
+    from callspec.check.checker import CheckOptions
+    from callspec.check.model import UrlCheck
+    from callspec.report.registry import ReportKind
     from callspec.sandbox.outcomes import SimulationConfig
 
 RUNS_DIR = Path(".callspec") / "runs"
@@ -52,12 +50,13 @@ RUNS_DIR = Path(".callspec") / "runs"
 
 @dataclass(frozen=True)
 class Outputs:
-    """Where a run writes: report, JUnit and HTML paths (None: defaults / none)."""
+    """Where a run writes and how the terminal shows it."""
 
+    #: The JSON report's path (None: ``.callspec/runs/<time>/report.json``).
     report: Path | None = None
-    junit: Path | None = None
+    #: Each other format written to a file, by its name in the registry (``junit``, ``html``).
+    files: tuple[tuple[ReportKind, Path], ...] = ()
     progress: bool | None = None  # False: lines even where a bar is offered
-    html: Path | None = None
     #: Only problems and the one-line summary (no line per call, no table, no notes).
     quiet: bool = False
 
@@ -84,10 +83,9 @@ def output_paths(
     report: Path, outputs: Outputs, options: RunOptions
 ) -> tuple[list[NamedOutput], RunOptions]:
     """Every file the run writes, by the option naming it; and the options with the
-    journal's default filled in (the resumed journal, else beside the report).
+    journal's default filled in (the resumed journal, else beside the report)."""
+    from callspec.report.registry import FORMATS
 
-    A new output (``--html``) is one more line here: the checks go over this list.
-    """
     journal, journal_default = options.journal, ""
     if journal is None and options.mode != "dry-run":
         if options.resume is not None:
@@ -98,8 +96,7 @@ def output_paths(
         journal = options.resume  # one spelling, so the runner opens and locks it once
     named = [
         NamedOutput("--report", report, "" if outputs.report else "a new run folder"),
-        NamedOutput("--junit", outputs.junit) if outputs.junit else None,
-        NamedOutput("--html", outputs.html) if outputs.html else None,
+        *(NamedOutput(FORMATS[kind].run_option or kind, path) for kind, path in outputs.files),
         NamedOutput("--journal", journal, journal_default) if journal else None,
     ]
     return [n for n in named if n is not None], replace(options, journal=journal)
@@ -192,6 +189,23 @@ class RunRequest:
     check: CheckOptions | None = None
 
 
+@dataclass
+class _Run:
+    """What one run is made of as it goes: its request, streams, the redactor every output
+    passes (more secrets join it once the plan is known), where the report goes."""
+
+    request: RunRequest
+    environ: Mapping[str, str]
+    out: TextIO
+    err: TextIO
+    stop: threading.Event | None
+    redactor: Redactor
+    report_path: Path
+    selection: Mapping[str, Any]
+    #: The journal the runner wrote, to name beside the report (None: no call was sent).
+    journal: Path | None = None
+
+
 def execute(
     request: RunRequest,
     environ: Mapping[str, str],
@@ -205,58 +219,85 @@ def execute(
     ``bar`` draws the progress bar (the CLI's, on a terminal); without one, progress
     is a line per call on ``err``.
     """
-    paths, plan_options, run_options = request.paths, request.plan, request.options
-    outputs = request.outputs
-    out, err = utf8_stream(out), utf8_stream(err)  # a non-UTF-8 name or value prints
-    report_path = outputs.report or default_report_path()
-    named, run_options = output_paths(report_path, outputs, run_options)
+    report_path = request.outputs.report or default_report_path()
+    named, options = output_paths(report_path, request.outputs, request.options)
     # Before the plan: a usage error comes first, and an invalid run writes its report too.
-    check_distinct(named, run_options.resume, input_files(paths, plan_options, environ))
-    selection = {
-        "paths": [str(p) for p in paths],
-        "profiles": str(plan_options.profiles) if plan_options.profiles else None,
-        "profile": plan_options.profile,
-        "only": list(plan_options.only),
-        "tags": list(plan_options.tags),
-        "vars": [name for name, _ in plan_options.vars],  # names only: values may be secret
-        "vars_file": str(plan_options.vars_file) if plan_options.vars_file else None,
+    check_distinct(named, options.resume, input_files(request.paths, request.plan, environ))
+    run = _Run(
+        request,
+        environ,
+        utf8_stream(out),  # a non-UTF-8 name or value prints
+        utf8_stream(err),
+        stop,
+        # The environment's secrets (a dry run too, as callspec report masks); the plan's
+        # declared secrets join, then the credentials the runner uses.
+        Redactor(environment_secrets(environ)),
+        report_path,
+        _selection(request),
+    )
+    result = _outcome(run, named, options, bar)
+    _finish(run, result)
+    return result, report_path
+
+
+def _selection(request: RunRequest) -> dict[str, Any]:
+    """The options that chose the calls, for the report (variables by name: values may be
+    secret)."""
+    plan = request.plan
+    return {
+        "paths": [str(p) for p in request.paths],
+        "profiles": str(plan.profiles) if plan.profiles else None,
+        "profile": plan.profile,
+        "only": list(plan.only),
+        "tags": list(plan.tags),
+        "vars": [name for name, _ in plan.vars],
+        "vars_file": str(plan.vars_file) if plan.vars_file else None,
     }
+
+
+def _outcome(
+    run: _Run, named: list[NamedOutput], options: RunOptions, bar: BarFactory | None
+) -> RunResult:
+    """The run's result, however it goes: invalid specs (nothing sent; the report says
+    why), a plan of no call, a failed ``--check`` (nothing sent), or the calls placed."""
+    request = run.request
     try:
-        plan = build_plan(paths, plan_options, environ)
+        plan = build_plan(request.paths, request.plan, run.environ)
     except SpecError as e:
-        # Nothing is sent; the report and the JUnit file still say why, for CI.
         files = tuple(dict.fromkeys(p.location.file for p in e.problems))
-        invalid = _no_calls(request, selection, files, tuple(e.problems))
-        mask = Redactor(environment_secrets(environ))
-        _write_outputs(invalid, report_path, outputs, environ, mask, err, stop)
-        if not outputs.quiet:
-            out.write(f"report: {report_path}\n")
-        raise
+        return _no_calls(run, files, problems=tuple(e.problems))
     # Checked before anything is sent: finding an unwritable report after the calls
     # rang would lose what they did.
     for output in named:
         check_writable(output.path, regular=output.option == "--journal")
-    # The run's one redactor: the environment's secrets (a dry run too, as callspec report
-    # masks) and every declared secret; the runner adds the credentials it uses.
-    redactor = Redactor([*environment_secrets(environ), *plan.secret_values])
+    run.redactor.add(plan.secret_values)
     if not plan.calls:  # every each_where kept no row (warned): a run of no call
-        empty = _no_calls(request, selection, plan.files, ())
-        if outputs.quiet:
-            write_quiet(empty, redactor, out)
-        else:
-            REPORTERS["text"].write(empty, redactor, out)
-            out.write(f"report: {report_path}\n")
-        out.flush()
-        _write_outputs(empty, report_path, outputs, environ, redactor, err, stop)
-        return empty, report_path
-    checks = _check_urls(request, plan, selection, report_path, environ, redactor, out, err, stop)
+        return _no_calls(run, plan.files)
+    checks = _check_urls(run, plan)
+    if any(not c.ok for c in checks) and not (run.stop is not None and run.stop.is_set()):
+        return _no_calls(run, plan.files, checks=checks)
+    return _send(run, plan, options, checks, bar)
+
+
+def _send(
+    run: _Run,
+    plan: Plan,
+    options: RunOptions,
+    checks: tuple[UrlCheck, ...],
+    bar: BarFactory | None,
+) -> RunResult:
+    """Place the plan's calls, with progress; the runner's result."""
+    request, err, stop = run.request, run.err, run.stop
     if request.simulate is not None and request.simulate.answer_by:
-        _warn_undialed(request.simulate, plan, err, redactor)
-    with _maybe_sandbox(plan, run_options, request, environ, err, stop, redactor) as options:
+        _warn_undialed(request.simulate, plan, err, run.redactor)
+    outputs = request.outputs
+    with _maybe_sandbox(plan, options, request, run.environ, err, stop, run.redactor) as options:
         drawn = bar(len(plan.calls)) if bar is not None and outputs.progress is not False else None
-        progress = Progress(err, len(plan.calls), redactor, drawn, quiet=outputs.quiet)
+        progress = Progress(err, len(plan.calls), run.redactor, drawn, quiet=outputs.quiet)
         try:  # the bar ends its line (and gives the cursor back) whatever is raised
-            runner = Runner(plan, options, environ, redactor, progress.update, stop, progress.note)
+            runner = Runner(
+                plan, options, run.environ, run.redactor, progress.update, stop, progress.note
+            )
             if runner.resume_matched is not None:
                 progress.note(
                     f"callspec: resuming from {options.resume}: {runner.resume_matched} of its "
@@ -276,32 +317,23 @@ def execute(
             result = runner.run()
         finally:
             progress.close()
-    result = replace(result, options={**selection, **result.options}, checks=checks)
+    result = replace(result, options={**run.selection, **result.options}, checks=checks)
     if runner.halt is not None and runner.halt.kind != "interrupt":
-        err.write(redactor.text(_halt_advice(runner, result, paths, options) + "\n"))
-    # Whatever fails from here on, the summary still reaches the terminal.
-    if outputs.quiet:
-        write_quiet(result, redactor, out)
-    else:
-        REPORTERS["text"].write(result, redactor, out)
-    journal = f", journal {options.journal}" if options.journal else ""
-    if not outputs.quiet:
-        out.write(f"report: {report_path}{journal}\n")
-    out.flush()  # before a report written to /dev/stdout
-    failures = _write_outputs(result, report_path, outputs, environ, redactor, err, stop)
-    if failures and result.exit_code() == ExitCode.OK:
-        raise OutputError("; ".join(failures))
-    return result, report_path
+        advice = _halt_advice(runner, result, request.paths, options)
+        err.write(run.redactor.text(advice + "\n"))
+    run.journal = options.journal
+    return result
 
 
 def _no_calls(
-    request: RunRequest,
-    selection: Mapping[str, Any],
+    run: _Run,
     files: tuple[str, ...],
-    problems: tuple[Problem, ...],
+    problems: tuple[Problem, ...] = (),
+    checks: tuple[UrlCheck, ...] = (),
 ) -> RunResult:
     """The result of a run that sends nothing: invalid specs (``problems``), a plan
-    every ``each_where`` emptied, or a failed ``--check``."""
+    every ``each_where`` emptied, or a failed ``--check`` (``checks``)."""
+    request = run.request
     started = now_iso()
     mode: Mode = "sandbox" if request.sandbox else request.options.mode
     return RunResult(
@@ -310,10 +342,11 @@ def _no_calls(
         api_url=request.options.api_url or DEFAULT_API_URL,
         started=started,
         finished=started,
-        options=selection,
+        options=run.selection,
         calls=(),
         files=files,
         problems=problems,
+        checks=checks,
     )
 
 
@@ -332,46 +365,17 @@ def _warn_undialed(simulate: SimulationConfig, plan: Plan, err: TextIO, mask: Re
         )
 
 
-def _check_urls(
-    request: RunRequest,
-    plan: Plan,
-    selection: Mapping[str, Any],
-    report_path: Path,
-    environ: Mapping[str, str],
-    mask: Redactor,
-    out: TextIO,
-    err: TextIO,
-    stop: threading.Event | None,
-) -> tuple[UrlCheck, ...]:
-    """``--check``: every URL checked before anything is sent; a failure sends nothing and
-    still writes the report (and JUnit) saying why."""
-    if request.check is None:
+def _check_urls(run: _Run, plan: Plan) -> tuple[UrlCheck, ...]:
+    """``--check``: every URL checked before anything is sent (a failure sends nothing)."""
+    if run.request.check is None:
         return ()
-    from callspec.check.checker import check_plan, check_problems
+    from callspec.check.checker import check_plan
+    from callspec.report.checks import totals_words
 
-    checks = check_plan(plan.calls, request.check, stop=stop)
-    if stop is not None and stop.is_set():  # interrupted: the runner records it, sends nothing
-        return checks
-    quiet = request.outputs.quiet  # only the problems and the one-line summary (CheckFailed)
-    if all(c.ok for c in checks):
-        if not quiet:
-            err.write(f"callspec: {check_totals(checks)}\n")
-        return checks
-    failed = replace(_no_calls(request, selection, plan.files, ()), checks=checks)
-    for line in () if quiet else check_rows(checks, mask):
-        out.write(line + "\n")
-    for problem in check_problems(checks):
-        err.write(mask.text(str(problem)) + "\n")
-    _write_outputs(failed, report_path, request.outputs, environ, mask, err, stop)
-    if not quiet:
-        out.write(f"report: {report_path}\n")
-    raise CheckFailed(f"{check_totals(checks)}; nothing was sent")
-
-
-class CheckFailed(CallspecError):
-    """``run --check``: a URL check failed, so no call was placed."""
-
-    exit_code = ExitCode.INVALID
+    checks = check_plan(plan.calls, run.request.check, stop=run.stop)
+    if all(c.ok for c in checks) and not run.request.outputs.quiet:
+        run.err.write(f"callspec: {totals_words(len(checks), 0)}\n")
+    return checks
 
 
 def _halt_advice(
@@ -391,32 +395,46 @@ def _halt_advice(
     )
 
 
-def _write_outputs(
-    result: RunResult,
-    report_path: Path,
-    outputs: Outputs,
-    environ: Mapping[str, str],
-    redactor: Redactor,
-    err: TextIO,
-    stop: threading.Event | None = None,
-) -> list[str]:
-    """The JSON report, the JUnit and HTML files and the GitHub summary; what could not be
-    written."""
+def _finish(run: _Run, result: RunResult) -> None:
+    """Every run's one ending: the terminal, then the report's files; the report's path
+    last on standard output.  An output that cannot be written fails a run that would
+    otherwise exit 0."""
+    from callspec.report.document import run_report
+    from callspec.report.terminal import write_terminal
+
+    # Whatever fails from here on, the summary still reaches the terminal.
+    report = run_report(result, run.redactor)
+    write_terminal(report, result, run.redactor, run.out, run.err, run.request.outputs.quiet)
+    if not run.request.outputs.quiet:
+        journal = f", journal {run.journal}" if run.journal else ""
+        run.out.write(f"report: {run.report_path}{journal}\n")
+    run.out.flush()  # before a report written to /dev/stdout
+    failures = _write_outputs(run, report)
+    if failures and result.exit_code() == 0:
+        raise OutputError("; ".join(failures))
+
+
+def _write_outputs(run: _Run, report: Mapping[str, Any]) -> list[str]:
+    """The JSON report, each other file of the report and the GitHub step summary; what
+    could not be written."""
+    from callspec.report.base import ReportError
+    from callspec.report.github import append_github_summary
+    from callspec.report.registry import write_report
+
     failures = []
-    for kind, path in (("json", report_path), ("junit", outputs.junit), ("html", outputs.html)):
-        if path is not None:
-            try:
-                write_report(kind, result, redactor, path, stop)  # type: ignore[arg-type]
-            except OSError as e:
-                failures.append(f"cannot write {path}: {e.strerror or e}")
-            except ReportError as e:
-                failures.append(f"refused to write {path}: {e}")
+    for kind, path in (("json", run.report_path), *run.request.outputs.files):
+        try:
+            write_report(kind, report, run.redactor, path, run.stop)
+        except OSError as e:
+            failures.append(f"cannot write {path}: {e.strerror or e}")
+        except ReportError as e:
+            failures.append(f"refused to write {path}: {e}")
     try:
-        append_github_summary(result, redactor, environ)
+        append_github_summary(report, run.redactor, run.environ)
     except OSError as e:
         failures.append(f"cannot append to GITHUB_STEP_SUMMARY: {e.strerror or e}")
     for failure in failures:
-        err.write(redactor.text(f"callspec: {failure}\n"))
+        run.err.write(run.redactor.text(f"callspec: {failure}\n"))
     return failures
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from callspec.delivery.entries import Target, chain_id
-from callspec.errors import GuardError, UsageError
+from callspec.errors import GuardError, UsageError, errno_text
 from callspec.redact import Redactor
 from callspec.results import CallResult, now_iso
 from callspec.spec.plan import CallPlan
@@ -95,7 +95,8 @@ class Journal:
         stat = os.fstat(fd)
         self._identity = (stat.st_dev, stat.st_ino)
         self._fd: int | None = fd
-        self._broken: str | None = None
+        #: Why the journal takes no more lines (its errno kept: outputs name it).
+        self._broken: JournalWriteError | None = None
 
     def _write(self, event: Mapping[str, Any], sync: bool) -> None:
         """Append one line; raise :class:`JournalWriteError` unless all of it is written.
@@ -115,21 +116,21 @@ class Journal:
             if fd is None:
                 raise JournalWriteError(errno.EBADF, f"journal {self.path} is closed")
             if self._broken is not None:
-                raise JournalWriteError(errno.EIO, self._broken)
+                raise JournalWriteError(self._broken.errno, self._broken.strerror)
             self._check_still_there()
             start = os.lseek(fd, 0, os.SEEK_END)
             try:
                 _write_all(fd, line)
             except OSError as e:
                 self._cut_back(fd, start, e)
-                raise JournalWriteError(e.errno or errno.EIO, _why(e)) from e
+                raise JournalWriteError(e.errno or errno.EIO, errno_text(e)) from e
         if sync:
             # Outside the lock, so workers' syncs overlap; each returns only once
             # its own line, and every line written before it, is on disk.
             try:
                 _sync(fd)
             except OSError as e:
-                raise JournalWriteError(e.errno or errno.EIO, _why(e)) from e
+                raise JournalWriteError(e.errno or errno.EIO, errno_text(e)) from e
 
     def _check_still_there(self) -> None:
         """A journal deleted or replaced under a run records nothing a resume would read."""
@@ -146,7 +147,8 @@ class Journal:
         try:
             os.ftruncate(fd, start)
         except OSError:
-            self._broken = f"{_why(error)}, and the cut line could not be removed"
+            why = f"{errno_text(error)}, and the cut line could not be removed"
+            self._broken = JournalWriteError(error.errno or errno.EIO, why)
 
     def started(self, call: CallPlan, target: Target | None = None) -> None:
         """Before the first byte of a call goes out; returns only once the line is durable."""
@@ -248,13 +250,6 @@ def _write_all(fd: int, data: bytes) -> None:
         if written <= 0:
             raise OSError(errno.ENOSPC, "the write made no progress")
         view = view[written:]
-
-
-def _why(error: OSError) -> str:
-    """``ENOSPC: No space left on device``: the errno's name first, for scripts and people."""
-    name = errno.errorcode.get(error.errno or 0, "")
-    text = error.strerror or str(error)
-    return f"{name}: {text}" if name else text
 
 
 def _drop_cut_tail(fd: int) -> None:

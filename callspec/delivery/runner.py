@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from callspec import defaults
 from callspec.delivery.credentials import Credentials, basic_auth_value
 from callspec.delivery.entries import Target, chain_id, normal_url
 from callspec.delivery.escalate import ChainSteps, chains_of, run_chain
@@ -39,6 +40,7 @@ from callspec.delivery.request import Timeouts, api_url_for, build_request
 from callspec.delivery.resume import Decision, plan_resume
 from callspec.delivery.stops import INTERRUPTED, CircuitBreaker, Halt, RetryBudget
 from callspec.delivery.wait import Follower, Leg, WaitOptions, legs_of
+from callspec.paths import same_file
 from callspec.redact import Redactor
 from callspec.results import (
     Attempt,
@@ -57,10 +59,10 @@ if TYPE_CHECKING:
 
     from callspec.delivery.classify import AttemptResult
 
-DEFAULT_RATE = 2.0  # Plivo's default calls-per-second limit for an account
-DEFAULT_BAIL = 5
-DEFAULT_MAX_RETRY_WAIT = 300.0
-DEFAULT_FOLLOW = 120.0  # seconds an escalation step is followed at most, without --wait
+DEFAULT_RATE = defaults.RATE  # Plivo's default calls-per-second limit for an account
+DEFAULT_BAIL = defaults.BAIL
+DEFAULT_MAX_RETRY_WAIT = defaults.MAX_RETRY_WAIT
+DEFAULT_FOLLOW = defaults.FOLLOW  # seconds an escalation step is followed, without --wait
 RESUMED_FOLLOW = 30.0  # seconds a step an earlier run placed is read back on resume, at most
 
 
@@ -169,7 +171,7 @@ class Runner:
             check_max_calls(self.plan, [], options.max_calls)
             return
         resume, journal = options.resume, options.journal
-        if resume is not None and journal is not None and _same_file(resume, journal):
+        if resume is not None and journal is not None and same_file(resume, journal):
             # Locked before it is read: a second run resuming it now is refused,
             # instead of both sending what it lists as pending.
             self.journal = Journal(journal, self.run_id, self.redactor)
@@ -559,14 +561,6 @@ def _epoch(iso: str) -> float:
         return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return time.time()
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    """One file under two spellings (relative and absolute, a symlink)?"""
-    try:
-        return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
-    except OSError:
-        return False
 
 
 def run_plan(

@@ -7,11 +7,11 @@ every call not sent is recorded as skipped with the :class:`Halt`'s words.
 
 from __future__ import annotations
 
-import errno
 import threading
 from dataclasses import dataclass
 
 from callspec.delivery.journal import JournalWriteError
+from callspec.errors import errno_name, errno_text
 from callspec.results import CallResult, StopKind, now_iso
 
 INTERRUPTED = "interrupted: not sent"
@@ -35,7 +35,7 @@ class Halt:
     def journal(cls, path: object, error: OSError) -> Halt:
         """The journal at ``path`` could not take a line: ``ENOSPC``, ``EIO``, ..."""
         why = str(error) if isinstance(error, JournalWriteError) else errno_text(error)
-        unsent = f"not sent: journal write failed ({why.split(':', 1)[0]})"
+        unsent = f"not sent: journal write failed ({errno_name(error) or why})"
         return cls("journal", f"the journal {path} could not be written ({why})", unsent, now_iso())
 
     @classmethod
@@ -46,13 +46,6 @@ class Halt:
             f"not sent: stopped after {n} calls in a row got no certain answer (--bail {n})",
             now_iso(),
         )
-
-
-def errno_text(error: OSError) -> str:
-    """``ENOSPC: No space left on device``: the errno's name first, for scripts and people."""
-    name = errno.errorcode.get(error.errno or 0, "")
-    text = error.strerror or str(error)
-    return f"{name}: {text}" if name else text
 
 
 class CircuitBreaker:

@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from callspec import defaults
 from callspec.delivery.credentials import Credentials
 from callspec.delivery.rate import RateLimiter
 from callspec.delivery.request import USER_AGENT, Timeouts
@@ -38,8 +39,8 @@ from callspec.text import DEFAULT_CAP, outside
 if TYPE_CHECKING:
     import requests
 
-DEFAULT_INTERVAL = 2.0  # seconds between two polls of one call
-DEFAULT_READ_RATE = 5.0  # state reads per second over the whole run
+DEFAULT_INTERVAL = defaults.POLL_INTERVAL  # seconds between two polls of one call
+DEFAULT_READ_RATE = defaults.READ_RATE  # state reads per second over the whole run
 # A read that gets no answer in this long is made again at the next poll.
 READ_TIMEOUTS = Timeouts(connect=5.0, read=10.0)
 # Plivo answers "not found" for a call that is not (or no longer) live or queued.

@@ -24,22 +24,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from callspec.errors import UsageError
+from callspec.paths import same_file
 
 # /dev/stdout is a symlink to /proc/self/fd/1; whatever that points at (a terminal,
 # a pipe, a redirected file), the user means "that descriptor", not "replace it".
 _DESCRIPTOR = re.compile(r"^/(?:proc/(self|thread-self|\d+)|dev)/fd/(\d+)$")
 _MAX_LINKS = 40  # Linux's own limit on a chain of symlinks
-
-
-def same_file(a: Path, b: Path) -> bool:
-    """True when ``a`` and ``b`` name one file: same path once ``..`` and symlinks are
-    resolved, or (both existing) the same inode, which also catches hard links."""
-    if os.path.realpath(a) == os.path.realpath(b):
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 @dataclass(frozen=True)
