@@ -16,7 +16,6 @@ call was placed.
 from __future__ import annotations
 
 import contextlib
-import io
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -31,6 +30,7 @@ from callspec.delivery.runner import Runner, RunOptions
 from callspec.errors import CallspecError, GuardError, Problem, SpecError, UsageError
 from callspec.paths import same_file
 from callspec.redact import Redactor, environment_secrets
+from callspec.report.base import OutsideLines, shown
 from callspec.report.outputs import NamedOutput, check_distinct, check_writable, writes_in_place
 from callspec.report.progress import BarFactory, Progress
 from callspec.report.utf8 import utf8_stream
@@ -149,7 +149,7 @@ def _maybe_sandbox(
         auth_token=creds.auth_token,
         simulate=request.simulate,
         # --quiet: no step lines (the report keeps every step), only problems and the summary.
-        simulate_log=None if request.outputs.quiet else cast(TextIO, _Masked(err, redactor)),
+        simulate_log=None if request.outputs.quiet else cast(TextIO, OutsideLines(err, redactor)),
     )
     with Sandbox(config) as box:
         yield replace(options, mode="sandbox", api_url=box.url, credentials=creds)
@@ -157,20 +157,6 @@ def _maybe_sandbox(
         while not box.wait_for_calls(0.1):
             if stop is not None and stop.is_set():
                 break
-
-
-class _Masked(io.TextIOBase):
-    """A stream whose text passes the run's redactor (the simulation's step lines)."""
-
-    def __init__(self, out: TextIO, redactor: Redactor) -> None:
-        self._out, self._redactor = out, redactor
-
-    def write(self, text: str) -> int:
-        self._out.write(self._redactor.text(text))
-        return len(text)
-
-    def flush(self) -> None:
-        self._out.flush()
 
 
 @dataclass(frozen=True)
@@ -320,7 +306,7 @@ def _send(
     result = replace(result, options={**run.selection, **result.options}, checks=checks)
     if runner.halt is not None and runner.halt.kind != "interrupt":
         advice = _halt_advice(runner, result, request.paths, options)
-        err.write(run.redactor.text(advice + "\n"))
+        err.write(shown(advice, run.redactor, cap=None) + "\n")
     run.journal = options.journal
     return result
 
@@ -357,12 +343,11 @@ def _warn_undialed(simulate: SimulationConfig, plan: Plan, err: TextIO, mask: Re
     dialed = (d for c in plan.calls for d in str(c.body.get("to", "")).split("<"))
     for destination, close in undialed(simulate.answer_by, dialed):
         hint = f" (did you mean {close}?)" if close else ""
-        err.write(
-            mask.text(
-                f"callspec: warning: --answer-by {destination}: no call dials it; "
-                f"its outcome is never played{hint}\n"
-            )
+        warning = (
+            f"callspec: warning: --answer-by {destination}: no call dials it; "
+            f"its outcome is never played{hint}"
         )
+        err.write(shown(warning, mask) + "\n")
 
 
 def _check_urls(run: _Run, plan: Plan) -> tuple[UrlCheck, ...]:
@@ -434,7 +419,7 @@ def _write_outputs(run: _Run, report: Mapping[str, Any]) -> list[str]:
     except OSError as e:
         failures.append(f"cannot append to GITHUB_STEP_SUMMARY: {e.strerror or e}")
     for failure in failures:
-        run.err.write(run.redactor.text(f"callspec: {failure}\n"))
+        run.err.write(f"callspec: {shown(failure, run.redactor)}\n")
     return failures
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import io
 import math
 import os
 import sys
@@ -117,25 +116,6 @@ def _silence_stdout() -> None:
         os.close(null)
     except (OSError, ValueError, AttributeError):  # not a file (a test's capture)
         pass
-
-
-class WarningLines(io.TextIOBase):
-    """The stream the plan's warnings are written to, a warning a write: each passes the
-    text rule (masked, one line, controls escaped) before it reaches ``stream``; a file
-    name or a roster cell cannot start a line of its own."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        from callspec.report.base import shown
-
-        end = "\n" if text.endswith("\n") else ""
-        self._stream.write(shown(text.removesuffix("\n"), env_redactor(), cap=None) + end)
-        return len(text)
-
-    def flush(self) -> None:
-        self._stream.flush()
 
 
 class FiniteFloat(click.FloatRange):
@@ -255,6 +235,7 @@ def plan_options(func: F) -> F:
         unique_destinations: bool,
         **rest: Any,
     ) -> Any:
+        from callspec.report.base import OutsideLines
         from callspec.spec.model import PlanOptions  # the spec stage loads only when run
 
         plan: PlanOptions = PlanOptions(
@@ -265,7 +246,8 @@ def plan_options(func: F) -> F:
             only=tuple(only),
             tags=tuple(tag),
             unique_destinations=unique_destinations,
-            warnings=cast(TextIO, WarningLines(sys.stderr)),
+            # Each warning passes the text rule: a file name cannot start a line of its own.
+            warnings=cast(TextIO, OutsideLines(sys.stderr, env_redactor())),
         )
         return func(paths=tuple(paths), plan=plan, **rest)
 

@@ -10,6 +10,7 @@ the one rule for text from outside (:func:`callspec.text.outside`).
 from __future__ import annotations
 
 import abc
+import io
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -51,6 +52,23 @@ def shown(value: object, redactor: Redactor, cap: int | None = LINE_CAP) -> str:
     """``value`` as one line of a text format (:func:`callspec.text.outside`): masked, its
     runs of whitespace (newlines too) made one space, cut, its other controls escaped."""
     return outside(value, lambda text: one_line(redactor.text(text)), cap)
+
+
+class OutsideLines(io.TextIOBase):
+    """A stream whose every write is one line of text from outside (a plan's warning, a
+    simulated call's step): each passes :func:`shown` on its way to ``stream``, its own
+    closing newline kept, so nothing in it can start a line of its own."""
+
+    def __init__(self, stream: TextIO, redactor: Redactor) -> None:
+        self._stream, self._redactor = stream, redactor
+
+    def write(self, text: str) -> int:
+        end = "\n" if text.endswith("\n") else ""
+        self._stream.write(shown(text.removesuffix("\n"), self._redactor, cap=None) + end)
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
 
 
 def one_line(text: str) -> str:
