@@ -2,7 +2,8 @@
 
 The data is :mod:`callspec.spec.explain`'s, values already masked; this module
 lays it out, each line's controls escaped (:mod:`callspec.text`).  A long value
-is cut short (its length said) so the table stays readable; ``--format json`` keeps every value whole.
+is cut short (its length said) so the table stays readable; ``--format json``
+keeps every value whole.
 """
 
 from __future__ import annotations
