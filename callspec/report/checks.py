@@ -7,13 +7,15 @@ value shown passes :func:`~callspec.report.base.shown`.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from callspec.check.model import verdict
 from callspec.redact import Redactor
 from callspec.report.base import shown
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 Check = Mapping[str, Any]
 
@@ -78,6 +80,8 @@ def junit_checks(root: ET.Element, checks: Sequence[Check], clean: Callable[[str
     """One testsuite ``callspec check``, one testcase per URL, a failure per failed check."""
     if not checks:
         return
+    import xml.etree.ElementTree as ET  # the XML writer loads with a JUnit file only
+
     suite = ET.SubElement(root, "testsuite", name="callspec check")
     failures = 0
     for c in checks:
