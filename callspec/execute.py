@@ -247,8 +247,11 @@ def _outcome(
     """The run's result, however it goes: invalid specs (nothing sent; the report says
     why), a plan of no call, a failed ``--check`` (nothing sent), or the calls placed."""
     request = run.request
+    plan_options = request.plan
+    if options.resume is not None and plan_options.at is None:
+        plan_options = _as_journaled(plan_options, options.resume, run.err)
     try:
-        plan = build_plan(request.paths, request.plan, run.environ)
+        plan = build_plan(request.paths, plan_options, run.environ)
     except SpecError as e:
         files = tuple(dict.fromkeys(p.location.file for p in e.problems))
         return _no_calls(run, files, problems=tuple(e.problems))
@@ -263,6 +266,23 @@ def _outcome(
     if any(not c.ok for c in checks) and not (run.stop is not None and run.stop.is_set()):
         return _no_calls(run, plan.files, checks=checks)
     return _send(run, plan, options, checks, bar)
+
+
+def _as_journaled(plan_options: PlanOptions, journal: Path, err: TextIO) -> PlanOptions:
+    """A resumed run resolves rotations at the instant the journal's run did (a hand-off
+    since then must not start a new chain); the oncall package loads only for such a
+    journal."""
+    with journal.open("rb") as f:
+        if not any(b'"on_call"' in line for line in f):
+            return plan_options
+    from callspec.oncall.resume import journaled_instant
+
+    at = journaled_instant(journal)
+    if at is None:
+        return plan_options
+    shown = at.isoformat().replace("+00:00", "Z")
+    err.write(f"callspec: resuming: rotations resolved at {shown}, as the journal's run did\n")
+    return replace(plan_options, at=at)
 
 
 def _send(

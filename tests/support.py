@@ -10,7 +10,6 @@ import base64
 import contextlib
 import json
 import os
-import re
 import socket
 import ssl
 import subprocess
@@ -193,39 +192,12 @@ def free_port() -> int:
 def run_action_step(
     tmp_path: Path, cwd: Path, **inputs: str
 ) -> tuple[int, dict[str, str], str, str]:
-    """The GitHub Action's callspec step as the runner runs it: ``${{ inputs.X }}`` filled
-    in, a fake GITHUB_OUTPUT and GITHUB_STEP_SUMMARY; (exit code, outputs, stdout, summary)."""
-    action = yaml.safe_load((ROOT / "action.yml").read_text())
-    (step,) = [s for s in action["runs"]["steps"] if s.get("id") == "callspec"]
-    defaults = {name: spec.get("default", "") for name, spec in action["inputs"].items()}
-    values = {**defaults, **inputs}
-    env = {
-        key: re.sub(r"\$\{\{ inputs\.([\w-]+) \}\}", lambda m: values[m[1]], value)
-        for key, value in step["env"].items()
-    }
-    output, summary = tmp_path / "output", tmp_path / "summary.md"
-    output.write_text("")
-    bindir = Path(sys.executable).parent  # python3 of this environment, callspec installed
-    done = subprocess.run(
-        ["bash", "-c", step["run"]],
-        cwd=cwd,
-        env={
-            **env,
-            "PATH": f"{bindir}:/usr/bin:/bin",
-            "PYTHONPATH": str(ROOT),
-            "RUNNER_TEMP": str(tmp_path / "runner"),
-            "GITHUB_OUTPUT": str(output),
-            "GITHUB_STEP_SUMMARY": str(summary),
-            "GITHUB_WORKSPACE": str(cwd),
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    lines = output.read_text().splitlines()
-    outputs = dict(line.split("=", 1) for line in lines if "=" in line)
-    text = summary.read_text() if summary.exists() else ""
-    return done.returncode, outputs, done.stdout, text
+    """The GitHub Action as a runner runs it (:mod:`github_runner`), callspec from this
+    checkout: (exit code, outputs, stdout, step summary)."""
+    from github_runner import run_action
+
+    done = run_action(tmp_path, cwd, inputs)
+    return done.code, done.outputs, done.stdout, done.summary
 
 
 @contextlib.contextmanager

@@ -28,6 +28,7 @@ COMMANDS = {
     "explain": "explain",
     "import": "importer",
     "init": "init",
+    "oncall": "oncall",
     "render": "render",
     "report": "report",
     "run": "run",

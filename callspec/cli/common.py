@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar, cast
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from callspec.report.problems import Found
     from callspec.spec.plan import PlanOptions
 
@@ -157,6 +159,12 @@ def _parse_var(
     return tuple(pairs)
 
 
+def _instant(text: str) -> Any:
+    from callspec.oncall.times import parse_instant  # only when --at is given
+
+    return parse_instant(text)
+
+
 _PLAN_DECORATORS = [
     click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=False)),
     click.option(
@@ -185,6 +193,13 @@ _PLAN_DECORATORS = [
     ),
     click.option(
         "--tag", multiple=True, metavar="TAG", help="Only calls with this tag (repeatable: any)."
+    ),
+    click.option(
+        "--at",
+        metavar="TIME",
+        callback=parsed(_instant),
+        help="Resolve rotations and calendars at this instant, e.g. 2026-12-25T03:00:00Z "
+        "(default: now): who would be paged then.",
     ),
     click.option(
         "--unique-destinations",
@@ -233,6 +248,7 @@ def plan_options(func: F) -> F:
         only: tuple[str, ...],
         tag: tuple[str, ...],
         unique_destinations: bool,
+        at: datetime | None,
         **rest: Any,
     ) -> Any:
         from callspec.report.base import OutsideLines
@@ -248,6 +264,7 @@ def plan_options(func: F) -> F:
             unique_destinations=unique_destinations,
             # Each warning passes the text rule: a file name cannot start a line of its own.
             warnings=cast(TextIO, OutsideLines(sys.stderr, env_redactor())),
+            at=at,
         )
         return func(paths=tuple(paths), plan=plan, **rest)
 

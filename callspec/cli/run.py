@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -275,6 +276,17 @@ def run(
         raise click.UsageError("--wait-ok goes with --wait")
     if dry_run and use_sandbox:
         raise click.UsageError("--dry-run and --sandbox do not go together")
+    if plan.at is not None and resume is not None:
+        raise click.UsageError(
+            "--at does not go with --resume: a resumed run resolves rotations at the "
+            "instant its journal records"
+        )
+    if plan.at is not None and not (dry_run or use_sandbox):
+        raise click.UsageError(
+            "--at goes with --dry-run or --sandbox: a live run pages who is on call now"
+        )
+    if not dry_run:  # a sending run needs people on call now; validate warns of gaps ahead
+        plan = replace(plan, gap_check=False)
     if simulate and not use_sandbox:
         raise click.UsageError("--simulate goes with --sandbox")
     if seed is not None and not simulate:

@@ -50,6 +50,7 @@ _UNMASKED = frozenset(
         "status",
         "attempts",
         "target",
+        "on_call",
     }
 )
 
@@ -59,6 +60,12 @@ class JournalWriteError(OSError):
 
     def __str__(self) -> str:
         return str(self.strerror)
+
+
+def _on_call(call: CallPlan) -> dict[str, Any]:
+    """Who a rotation or calendar had on call for ``call`` (and when it was asked): a resume
+    resolves at that instant again (see callspec.oncall.resume)."""
+    return {"on_call": dict(call.on_call)} if call.on_call else {}
 
 
 def lock(path: Path, fd: int) -> None:
@@ -161,6 +168,7 @@ class Journal:
                 "name": call.name,
                 "target": target.as_json() if target else None,
                 "body": dict(call.body),
+                **_on_call(call),
             },
             sync=True,
         )
@@ -196,6 +204,9 @@ class Journal:
                 "api_id": result.api_id,
                 "error": result.error,
                 "attempts": len(result.attempts),
+                # Why it was not sent, when it was not (quiet hours, a stopped chain).
+                **({"reason": result.reason} if result.reason else {}),
+                **_on_call(call),
             },
             sync=False,
         )

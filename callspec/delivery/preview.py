@@ -113,7 +113,8 @@ def render_requests(
                     request, url=call_url(api_url_for(call, api_url), AUTH_ID_PLACEHOLDER)
                 )
             curl = to_curl(request, bool(given), call.secrets)
-            comment = _comment(f"{call.spec_file}: {call.name}{_step_note(call)}")
+            held = f" (held back, not sent: {call.held})" if call.held else ""
+            comment = _comment(f"{call.spec_file}: {call.name}{_step_note(call)}{held}")
             chunks.append(f"# {comment}\n{curl}")
             continue
         # Masked as values, before JSON quoting could change their spelling.
@@ -127,6 +128,8 @@ def render_requests(
                 "headers": {**request.headers, "Authorization": "Basic ***"},
                 "body": dict(request.body),
                 **_escalation(call),
+                # A person in quiet hours: a run records the call skipped with this reason.
+                **({"held": call.held} if call.held else {}),
             }
         )
     if fmt == "curl":

@@ -167,7 +167,8 @@ class Runner:
         calls = self.plan.calls
         if options.mode == "dry-run":
             for index, call in enumerate(calls):
-                self._early[index] = (result_of(call, "skipped", "dry run: not sent"), None)
+                reason = call.held or "dry run: not sent"
+                self._early[index] = (result_of(call, "skipped", reason), None)
             check_max_calls(self.plan, [], options.max_calls)
             return
         resume, journal = options.resume, options.journal
@@ -192,6 +193,11 @@ class Runner:
             for index, d in resumed.decisions.items():
                 result = result_of(calls[index], d.outcome, d.reason, request_uuid=d.request_uuid)
                 self._early[index] = (result, d)
+        for index, call in enumerate(calls):
+            if call.held is not None and index not in self._early:
+                # Held back by the plan (a person in quiet hours): recorded, never sent; a
+                # chain moves on to its next step.
+                self._early[index] = (result_of(call, "skipped", call.held), None)
         sending = [call for index, call in enumerate(calls) if index not in self._early]
         check_max_calls(self.plan, sending, options.max_calls)
         if self.journal is None and options.journal is not None:

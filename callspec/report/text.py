@@ -8,7 +8,7 @@ built one at a time, see :mod:`callspec.report.document`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -41,7 +41,10 @@ def followed(calls: Iterable[Doc]) -> bool:
 def answer_of(doc: Doc) -> Answer:
     """An answer's document as the :class:`~callspec.results.Answer` it was made from, so
     that one :func:`~callspec.results.answer_text` words it everywhere."""
-    return Answer(**{f.name: doc[f.name] for f in fields(Answer) if f.name in doc})
+    from callspec.delivery.entries import answers_of  # the journal's reader of the same shape
+
+    (answer,) = answers_of([dict(doc)])
+    return answer
 
 
 def _answer_word(answer: Doc) -> str:

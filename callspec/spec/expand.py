@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from callspec.errors import Location, Problem, SpecError
 from callspec.spec.budget import FileClock
@@ -39,7 +39,11 @@ from callspec.spec.model import RowOrigin
 from callspec.spec.templates import Columns, RenderError, render_text
 from callspec.text import CONTROL
 
+if TYPE_CHECKING:
+    from callspec.oncall.rows import Schedules
+
 DATA_SUFFIXES = (".csv", ".json", ".yaml", ".yml")
+CALENDAR_SUFFIXES = (".ics",)
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,8 @@ class Row:
     columns: tuple[str, ...] = ()
     #: Where its fields are described in messages: ``specs/oncall.csv`` or ``each:``.
     source: str = ""
+    #: Why this row's call is held back, not placed (a person in quiet hours); None: placed.
+    held: str | None = None
 
     @property
     def number(self) -> int:
@@ -117,6 +123,8 @@ class Expander:
         self.env = env
         self.clock = clock
         self._files: dict[Path, tuple[list[Row], list[Problem]]] = {}
+        #: The rotations the current spec sees (``each:`` mappings); the plan sets it.
+        self.schedules: Schedules | None = None
 
     def rows(
         self, doc: Document, spec_path: Path, index: int, call: Mapping[str, Any]
@@ -126,6 +134,8 @@ class Expander:
         each = call["each"]
         if isinstance(each, list):
             rows, problems = _inline_rows(doc, base, each)
+        elif isinstance(each, dict):
+            rows, problems = self._scheduled(doc, spec_path, index, call)
         else:
             where = doc.where(base)
             data = _data_path(spec_path, str(each), where, f"calls[{index}].each")
@@ -159,6 +169,38 @@ class Expander:
                 issues.append(Problem(row.location, f"{path} {label}", str(e)))
         return kept, issues
 
+    # -- each: {rotation: ...} / {ical: ...}: who is on call, from callspec.oncall ------
+
+    def _scheduled(
+        self, doc: Document, spec_path: Path, index: int, call: Mapping[str, Any]
+    ) -> tuple[list[Row], list[Problem]]:
+        """The rows of an ``each:`` mapping: the people a schedule has on call."""
+        schedules = self.schedules
+        if schedules is None:  # a library caller that gave no rotations
+            where = doc.where(("calls", index, "each"))
+            return [], [Problem(where, f"calls[{index}].each", "no rotations are known here")]
+
+        def read(written: str, where: Location, path: str) -> tuple[str, str] | Problem:
+            if written.lower().startswith(("http://", "https://")):
+                # A feed URL is fetched through the project's one network layer (bounded
+                # in size and time), which this build does not have yet: said, not guessed.
+                message = (
+                    "calendar URLs are not read yet (they wait for callspec's network "
+                    "layer): save the feed as an .ics file beside the spec"
+                )
+                return Problem(where, path, message)
+            found = _data_path(spec_path, written, where, path, CALENDAR_SUFFIXES)
+            if isinstance(found, Problem):
+                return found
+            shown = display_path(found)
+            try:
+                return _read(found, shown), shown
+            except SpecError as e:
+                return e.problems[0]
+
+        schedules.read_calendar = read
+        return schedules.rows(doc, index, call)
+
     def scope(self, row: Row) -> dict[str, Any]:
         """What ``name:`` and ``each_where:`` see: the row and the environment."""
         return {"row": row.scope(), "env": self.env}
@@ -190,14 +232,22 @@ class Expander:
         return name
 
 
-def _data_path(spec_path: Path, written: str, where: Location, path: str) -> Path | Problem:
+def _data_path(
+    spec_path: Path,
+    written: str,
+    where: Location,
+    path: str,
+    suffixes: tuple[str, ...] = DATA_SUFFIXES,
+) -> Path | Problem:
     """The data file ``written`` in a spec, when it is allowed; else the problem."""
     suffix = Path(written).suffix.lower()
-    if suffix not in DATA_SUFFIXES:
+    if suffix not in suffixes:
         message = (
             f"'{written}' is not a roster this reads: give a .csv (with a header row), "
             ".json or .yaml/.yml file, or an inline list of mappings"
         )
+        if suffixes == CALENDAR_SUFFIXES:
+            message = f"'{written}' is not a calendar this reads: give an .ics file or a URL"
         return Problem(where, path, message)
     data = spec_path.parent / written
     shown = written if len(written) <= 80 else written[:60] + "..." + written[-16:]

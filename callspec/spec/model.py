@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -22,6 +23,10 @@ from callspec.spec.loader import resolved
 from callspec.spec.profiles import (
     Profile,
 )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,14 @@ class PlanOptions:
     warnings: TextIO | None = field(default=None, compare=False)
     #: What rendering one template may cost (sizes, integers, loop iterations, time per file).
     limits: Limits = field(default_factory=Limits)
+    #: The instant rotations and calendars are resolved at (``--at``); None: ``clock()``,
+    #: read once when the plan is built.
+    at: datetime | None = None
+    #: The clock (passed in so that tests can pin it).
+    clock: Callable[[], datetime] = field(default=_utc_now, compare=False)
+    #: A rotation with a gap (nobody on call) within 14 days of the instant is an error
+    #: (validate, render, explain, --dry-run); a sending run needs only who is on call now.
+    gap_check: bool = True
 
 
 Until = Literal["answered", "human"]
@@ -98,6 +111,13 @@ class CallPlan:
     escalate: Escalation | None = None
     #: The roster row this call was expanded from (``each:``); None for a plain call.
     row: RowOrigin | None = None
+    #: Why this call is held back and not placed (its person is in quiet hours); a run
+    #: records it as skipped with these words, and an escalation moves to the next step.
+    held: str | None = None
+    #: Who a schedule (``each: {rotation|ical}``) had on call for this call: the instant
+    #: it was resolved at, the person and the layer, as (key, value) pairs; the journal
+    #: keeps them, so ``--resume`` resolves at the same instant (see callspec.oncall).
+    on_call: tuple[tuple[str, str], ...] | None = None
 
     @property
     def secret_values(self) -> frozenset[str]:

@@ -19,6 +19,7 @@ __all__ = ["CallPlan", "Plan", "PlanOptions", "build_plan", "collect_spec_files"
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,9 @@ class _Builder:
         self.cwd = options.cwd or Path.cwd()
         self.clock = FileClock(options.limits)
         self.expander = Expander(self.env)
+        #: The instant every rotation and calendar of this run is resolved at.
+        self.at = options.at or options.clock()
+        self.rotations = _Rotations(self.at, options.gap_check)
 
     def _profiles_file(self, spec_path: Path) -> tuple[bool, ProfilesFile | None]:
         """(found, file): found with file None means it was found but is broken."""
@@ -85,7 +89,10 @@ class _Builder:
         if key not in self.profiles_files:
             try:
                 mask = Redactor(self.env_secrets).text
-                self.profiles_files[key] = ProfilesFile.load(found, display_path(found), mask)
+                self.profiles_files[key] = loaded = ProfilesFile.load(
+                    found, display_path(found), mask
+                )
+                self.problems.extend(self.rotations.read(loaded.doc))
             except SpecError as e:
                 self.problems.extend(e.problems)
                 self.profiles_files[key] = None
@@ -134,6 +141,7 @@ class _Builder:
         broken = {p.keys[1] for p in problems if _in_call(p)}
         if any(not _in_call(p) for p in problems):
             return
+        self.problems.extend(self.rotations.read(doc))
         ok, profile = self._profile(doc, path)
         if not ok:
             return
@@ -166,6 +174,11 @@ class _Builder:
         if "each" not in call:
             return [(call["name"], None)]
         self.expander.clock = self.clock
+        if isinstance(call["each"], dict):  # who is on call: the rotations this spec sees
+            _, profiles = self._profiles_file(path)
+            shared = profiles.doc if profiles is not None else None
+            self.expander.schedules, clash = self.rotations.seen_by(doc, shared)
+            self.problems.extend(clash)
         rows, problems = self.expander.rows(doc, path, index, call)
         out: list[tuple[str, Row | None]] = []
         for row in rows:
@@ -174,7 +187,7 @@ class _Builder:
                 problems.append(name)
             else:
                 out.append((name, row))
-        if not rows and not problems and self.options.warnings is not None:
+        if not rows and not problems and "each_where" in call and self.options.warnings is not None:
             where = doc.where(("calls", index, "each_where"))
             self.options.warnings.write(
                 f"{where}: warning: calls[{index}].each_where: keeps no row of "
@@ -238,6 +251,8 @@ class _Builder:
             spec_path=self.paths[doc.file][0],
             abs_path=self.paths[doc.file][1],
             row=row.origin if row is not None else None,
+            held=row.held if row is not None else None,
+            on_call=self.rotations.on_call(row) if isinstance(call.get("each"), dict) else None,
         )
         if "escalate" in call:
             escalate = escalation_of(call["escalate"], f"{doc.file}:{planned.line}")
@@ -342,6 +357,74 @@ def _arguments(
         if k not in ("name", "tags", "vars", "each", "each_where", "escalate")
     )
     return args
+
+
+class _Rotations:
+    """The rotations of a run's files (``rotations:`` in a spec or a profiles file): each
+    file's read and checked once; :mod:`callspec.oncall` loads only for a file that has
+    them or a call with an ``each:`` mapping."""
+
+    def __init__(self, at: datetime, gap_check: bool) -> None:
+        self.at, self.gap_check = at, gap_check
+        self.files: dict[str, tuple[dict[str, Any], frozenset[str]]] = {}
+        self.calendars: dict[str, Any] = {}  # a calendar is read once per run
+        self.clashes: set[str] = set()
+
+    def read(self, doc: Document) -> list[Problem]:
+        """Read and check ``doc``'s rotations; their problems."""
+        if not isinstance(doc.data, dict) or "rotations" not in doc.data:
+            return []
+        if doc.file in self.files:
+            return []
+        from callspec.oncall.checks import check_rotation
+        from callspec.oncall.model import read_rotations
+
+        rotations, problems = read_rotations(doc)
+        for name, rotation in list(rotations.items()):
+            found = check_rotation(rotation, self.at, gaps=self.gap_check)
+            if found:
+                problems.extend(found)
+                del rotations[name]
+        broken = frozenset(str(n) for n in doc.data["rotations"]) - set(rotations)
+        self.files[doc.file] = (rotations, broken)
+        return problems
+
+    def on_call(self, row: Row | None) -> tuple[tuple[str, str], ...] | None:
+        """What the journal keeps of a schedule's row: the instant, the person, the layer."""
+        if row is None:
+            return None
+        at = self.at.astimezone(timezone.utc).isoformat(timespec="seconds")
+        name, layer = str(row.values.get("name", "")), str(row.values.get("layer", ""))
+        return (("at", at.replace("+00:00", "Z")), ("name", name), ("layer", layer))
+
+    def seen_by(self, doc: Document, profiles: Document | None) -> tuple[Any, list[Problem]]:
+        """The :class:`~callspec.oncall.rows.Schedules` a spec sees: its own rotations and its
+        profiles file's; a name defined in both is a problem (once)."""
+        from callspec.oncall.rows import Schedules
+
+        own, own_broken = self.files.get(doc.file, ({}, frozenset()))
+        shared, shared_broken = (
+            self.files.get(profiles.file, ({}, frozenset())) if profiles else ({}, frozenset())
+        )
+        problems = []
+        both = sorted((set(own) | own_broken) & (set(shared) | shared_broken))
+        if both and profiles is not None and doc.file not in self.clashes:
+            self.clashes.add(doc.file)
+            for name in both:
+                where = profiles.where_key(("rotations", name))
+                message = (
+                    f"rotation '{name}' is defined here and in {where}: give one of them "
+                    "another name"
+                )
+                path = f"rotations.{name}"
+                problems.append(Problem(doc.where_key(("rotations", name)), path, message))
+        schedules = Schedules(
+            self.at,
+            {**shared, **own},
+            own_broken | shared_broken | frozenset(both),
+            calendars=self.calendars,
+        )
+        return schedules, problems
 
 
 def _in_call(problem: Problem) -> bool:

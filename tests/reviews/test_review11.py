@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support import ROOT, invoke, run_action_step
+from support import invoke
 
 from callspec.errors import ExitCode
 
@@ -179,53 +179,6 @@ def test_changed_profiles_file_named_by_env_is_checked(
     assert invoke(["validate", "specs/a.yaml"], env=env).exit_code == ExitCode.INVALID
     result = invoke(["validate", "--changed", "config/team.yaml"], env=env)
     assert result.exit_code == ExitCode.INVALID, result.output
-
-
-# --- the GitHub Action's step --------------------------------------------------------------
-
-
-def run_step(tmp_path: Path, cwd: Path, **inputs: str) -> tuple[int, dict[str, str], str]:
-    code, outputs, stdout, _ = run_action_step(tmp_path, cwd, **inputs)
-    return code, outputs, stdout
-
-
-def test_action_run_failing_early_does_not_report_a_stale_report(tmp_path: Path) -> None:
-    code, outputs, _ = run_step(tmp_path, ROOT, command="run", paths="specs/", args="--sandbox")
-    assert code == 0 and outputs["fired"] == "10"
-    code, outputs, _ = run_step(
-        tmp_path, ROOT, command="run", paths="specs/", args="--sandbox --no-such-option"
-    )
-    assert code == ExitCode.USAGE
-    assert outputs["fired"] == "0"
-    assert outputs["report"] == "" or not Path(outputs["report"]).exists()
-
-
-def test_action_multiline_paths_are_all_checked(tmp_path: Path) -> None:
-    code, outputs, _ = run_step(
-        tmp_path,
-        ROOT,
-        command="validate",
-        paths="specs/\ntests/examples/invalid/answer-url-ftp.yaml\n",
-    )
-    assert code == ExitCode.INVALID
-    assert outputs["invalid"] == "1"
-
-
-def test_action_args_with_quoted_value(tmp_path: Path) -> None:
-    code, outputs, _ = run_step(
-        tmp_path, ROOT, command="validate", paths="specs/", args='--var "note=two words"'
-    )
-    assert code == 0, outputs  # split at the space, 'words"' would be a path: exit 2
-
-
-def test_action_bad_command_cannot_forge_workflow_commands(tmp_path: Path) -> None:
-    code, _, stdout = run_step(
-        tmp_path, ROOT, command="x\n::add-mask::forged\n::warning::forged", paths="specs/"
-    )
-    assert code == ExitCode.USAGE
-    assert [line for line in stdout.splitlines() if line.startswith("::")] == [
-        line for line in stdout.splitlines() if line.startswith("::error")
-    ]
 
 
 # --- validate --format ---------------------------------------------------------------------

@@ -1,0 +1,181 @@
+"""iCalendar: a rotation's shifts written as a calendar, and who a calendar has on call.
+
+The only module that loads ``icalendar`` and ``recurring-ical-events`` (about 70 ms),
+and only when a calendar is written or read.  Recurring events, their exceptions
+(``RECURRENCE-ID``, ``EXDATE``) and time zones are the libraries' to expand, never
+this module's.
+
+An event is one person on call from ``DTSTART`` to ``DTEND``: the person is the
+attendee's ``CN`` (else the summary), the phone a ``tel:`` attendee (else the
+``people:`` rotation's entry for that name), the layer the first of its
+``CATEGORIES`` (else ``oncall``).  The export writes exactly that, so a schedule
+exported and read back gives the same people at the same instants.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from callspec.errors import Location, Problem
+from callspec.oncall.model import Person, Rotation, is_destination
+from callspec.oncall.resolve import FOREVER, Shift
+from callspec.oncall.rows import OnCall
+from callspec.oncall.times import UTC, iso
+from callspec.text import escape_controls
+
+DEFAULT_LAYER = "oncall"
+#: At most this many events of a calendar are looked at (a feed is outside text).
+MAX_EVENTS = 20_000
+_MAX_NAME = 100
+
+
+def export(rotation: Rotation, shifts: Sequence[Shift], stamp: datetime) -> str:
+    """The shifts as an iCalendar document (``stamp``: its DTSTAMP, the export's instant)."""
+    from icalendar import Calendar, Event, vCalAddress, vText
+
+    calendar = Calendar()
+    calendar.add("prodid", "-//callspec//oncall//EN")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", f"{rotation.name} on call")
+    for shift in shifts:
+        if shift.person is None:
+            continue
+        person = shift.person
+        event = Event()
+        uid = hashlib.sha256(
+            f"{rotation.name}|{shift.layer}|{person.name}|{iso(shift.start)}".encode()
+        ).hexdigest()[:32]
+        event.add("uid", f"{uid}@callspec")
+        event.add("dtstamp", stamp.astimezone(UTC))
+        event.add("dtstart", shift.start.astimezone(UTC))
+        event.add("dtend", shift.end.astimezone(UTC) if shift.end != FOREVER else stamp)
+        event.add("summary", f"{shift.layer}: {person.name}")
+        event.add("categories", [shift.layer])
+        attendee = vCalAddress(f"tel:{person.phone}")
+        attendee.params["cn"] = vText(person.name)
+        event.add("attendee", attendee, encode=False)
+        notes = []
+        if shift.covers:
+            notes.append(f"covers {shift.covers}")
+        if person.quiet is not None:
+            notes.append(f"quiet hours {person.quiet}")
+        if notes:
+            event.add("description", "; ".join(notes))
+        calendar.add_component(event)
+    text: str = calendar.to_ical().decode("utf-8")
+    return text
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """A parsed calendar: its events' component and where each was written."""
+
+    display: str
+    component: Any
+    lines: dict[str, int]
+    people: Rotation | None = None
+
+    def with_people(self, people: Rotation | None) -> Calendar:
+        return replace(self, people=people)
+
+
+def parse_calendar(text: str, display: str) -> Calendar | Problem:
+    """``text`` as a calendar, or the problem (at its line) that stops it."""
+    from icalendar import Calendar as ICalendar
+
+    try:
+        component = ICalendar.from_ical(text)
+    except Exception as e:  # the library's many error types for a broken feed
+        why = escape_controls(str(e))[:200]
+        return Problem(Location(display, 1, 1), "", f"not an iCalendar file: {why}")
+    return Calendar(display, component, _event_lines(text))
+
+
+def _event_lines(text: str) -> dict[str, int]:
+    """The line of each event's UID, to say where a problem of an event was written."""
+    lines: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.upper().startswith("UID:"):
+            lines.setdefault(line[4:].strip(), number)
+    return lines
+
+
+def _instant(value: Any) -> datetime:
+    """An event's DTSTART/DTEND as a UTC instant (a date: its midnight, UTC; a floating
+    time: read as UTC)."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    raise ValueError(f"{value!r} is not a date")
+
+
+def on_call_in(
+    calendar: Calendar, at: datetime, layers: Sequence[str] | None
+) -> tuple[list[OnCall], list[Problem]]:
+    """Who ``calendar`` has on call at ``at``: in ``layers``' order (else by start), and
+    the problems of the events that hold ``at``."""
+    import recurring_ical_events
+
+    try:
+        query = recurring_ical_events.of(calendar.component)
+        events = query.between(at - timedelta(seconds=1), at + timedelta(seconds=1))
+    except Exception as e:  # a broken rule in a feed
+        why = escape_controls(str(e))[:200]
+        message = f"the calendar's events cannot be expanded: {why}"
+        return [], [Problem(Location(calendar.display, 1, 1), "", message)]
+    entries: list[tuple[datetime, OnCall]] = []
+    problems: list[Problem] = []
+    for count, event in enumerate(events):
+        if count >= MAX_EVENTS:
+            break
+        try:
+            start = _instant(event.decoded("dtstart"))
+            end = _instant(event.decoded("dtend")) if "dtend" in event else start
+        except (KeyError, ValueError):
+            continue  # an event without a usable time holds no instant
+        if not start <= at < end:
+            continue
+        found = _entry(calendar, event, end)
+        if isinstance(found, Problem):
+            problems.append(found)
+        elif layers is None or found.layer in layers:
+            entries.append((start, found))
+    order = {name: i for i, name in enumerate(layers or ())}
+    entries.sort(key=lambda item: (order.get(item[1].layer, 0), item[0], item[1].person.name))
+    return [entry for _, entry in entries], problems
+
+
+def _entry(calendar: Calendar, event: Any, end: datetime) -> OnCall | Problem:
+    uid = str(event.get("uid", ""))
+    where = Location(calendar.display, calendar.lines.get(uid, 1), 1)
+    attendees = event.get("attendee", [])
+    attendees = attendees if isinstance(attendees, list) else [attendees]
+    name = next((str(a.params["cn"]) for a in attendees if "cn" in a.params), None)
+    if name is None:
+        name = str(event.get("summary", "")).strip()
+    name = escape_controls(name)[:_MAX_NAME]
+    phone = next((str(a)[4:].strip() for a in attendees if str(a).lower().startswith("tel:")), None)
+    categories = event.get("categories")
+    layer = DEFAULT_LAYER
+    if categories is not None:
+        first = categories[0] if isinstance(categories, list) else categories
+        cats = list(getattr(first, "cats", []))
+        layer = str(cats[0]) if cats else DEFAULT_LAYER
+    people = calendar.people
+    known = people.people.get(name) if people is not None else None
+    if known is not None:
+        return OnCall(replace(known, phone=phone or known.phone), layer, end, where)
+    if not name or phone is None or not is_destination(phone):
+        why = "no name" if not name else f"no phone for '{name}'"
+        hint = (
+            " (a tel: attendee, or a person of the rotation named by 'people:')"
+            if name
+            else " (an attendee's CN or a summary)"
+        )
+        return Problem(where, "", f"the event on call until {iso(end)} has {why}{hint}")
+    return OnCall(Person(name, phone, "UTC", None, where), layer, end, where)
