@@ -18,145 +18,37 @@ from __future__ import annotations
 import contextlib
 import threading
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO
 
-from callspec.delivery.credentials import Credentials, credentials_for
 from callspec.delivery.request import DEFAULT_API_URL
 from callspec.delivery.runner import Runner, RunOptions
-from callspec.errors import CallspecError, GuardError, Problem, SpecError, UsageError
-from callspec.paths import same_file
+from callspec.errors import CallspecError, Problem, SpecError
 from callspec.redact import Redactor, environment_secrets
-from callspec.report.base import OutsideLines, shown
-from callspec.report.outputs import NamedOutput, check_distinct, check_writable, writes_in_place
+from callspec.report.base import shown
+from callspec.report.outputs import (
+    NamedOutput,
+    Outputs,
+    check_distinct,
+    check_writable,
+    default_report_path,
+    input_files,
+    output_paths,
+)
 from callspec.report.progress import BarFactory, Progress
 from callspec.report.utf8 import utf8_stream
 from callspec.results import Mode, RunResult, now_iso
-from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
-from callspec.spec.plan import Plan, PlanOptions, build_plan, collect_spec_files
-from callspec.spec.profiles import find_profiles_file
+from callspec.sandbox.embedded import embedded, warn_undialed
+from callspec.spec.plan import Plan, PlanOptions, build_plan
+
+__all__ = ["OutputError", "Outputs", "RunRequest", "execute"]
 
 if TYPE_CHECKING:
     from callspec.check.checker import CheckOptions
     from callspec.check.model import UrlCheck
-    from callspec.report.registry import ReportKind
     from callspec.sandbox.outcomes import SimulationConfig
-
-RUNS_DIR = Path(".callspec") / "runs"
-
-
-@dataclass(frozen=True)
-class Outputs:
-    """Where a run writes and how the terminal shows it."""
-
-    #: The JSON report's path (None: ``.callspec/runs/<time>/report.json``).
-    report: Path | None = None
-    #: Each other format written to a file, by its name in the registry (``junit``, ``html``).
-    files: tuple[tuple[ReportKind, Path], ...] = ()
-    progress: bool | None = None  # False: lines even where a bar is offered
-    #: Only problems and the one-line summary (no line per call, no table, no notes).
-    quiet: bool = False
-
-
-def default_report_path() -> Path:
-    """``.callspec/runs/<UTC time>/report.json`` in the working directory."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-    return RUNS_DIR / stamp / "report.json"
-
-
-def journal_beside(report: Path) -> Path:
-    """The journal's default path: next to the report.
-
-    A report written into a device, a FIFO or a descriptor (``/dev/null``,
-    ``/dev/stdout``) has no folder of its own: the journal goes where a default
-    report would be.
-    """
-    if writes_in_place(report):
-        report = default_report_path()
-    return report.with_name(report.stem + ".journal.jsonl")
-
-
-def output_paths(
-    report: Path, outputs: Outputs, options: RunOptions
-) -> tuple[list[NamedOutput], RunOptions]:
-    """Every file the run writes, by the option naming it; and the options with the
-    journal's default filled in (the resumed journal, else beside the report)."""
-    from callspec.report.registry import FORMATS
-
-    journal, journal_default = options.journal, ""
-    if journal is None and options.mode != "dry-run":
-        if options.resume is not None:
-            journal, journal_default = options.resume, "the --resume journal"
-        else:
-            journal, journal_default = journal_beside(report), "beside the report"
-    elif journal is not None and options.resume is not None and same_file(journal, options.resume):
-        journal = options.resume  # one spelling, so the runner opens and locks it once
-    named = [
-        NamedOutput("--report", report, "" if outputs.report else "a new run folder"),
-        *(NamedOutput(FORMATS[kind].run_option or kind, path) for kind, path in outputs.files),
-        NamedOutput("--journal", journal, journal_default) if journal else None,
-    ]
-    return [n for n in named if n is not None], replace(options, journal=journal)
-
-
-def input_files(
-    paths: Sequence[Path], options: PlanOptions, environ: Mapping[str, str]
-) -> list[tuple[str, Path]]:
-    """What the run reads (spec files, profiles files, the vars file), none to be overwritten."""
-    try:
-        specs = collect_spec_files(paths)
-    except UsageError:
-        return []  # the plan says so, with its own words
-    inputs = [("the spec file", spec) for spec in specs]
-    for folder in dict.fromkeys(spec.parent for spec in specs):
-        found = find_profiles_file(options.profiles, folder, environ)
-        if found is not None:
-            inputs.append(("the profiles file", found))
-    if options.vars_file is not None:
-        inputs.append(("the vars file", options.vars_file))
-    return list(dict.fromkeys(inputs))
-
-
-def _sandbox_credentials(plan: Plan, environ: Mapping[str, str]) -> Credentials:
-    """The user's credentials when they resolve, else the sandbox's own."""
-    try:
-        return credentials_for(plan.calls[0], environ)
-    except GuardError:
-        return Credentials(DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN)
-
-
-@contextlib.contextmanager
-def _maybe_sandbox(
-    plan: Plan,
-    options: RunOptions,
-    request: RunRequest,
-    environ: Mapping[str, str],
-    err: TextIO,
-    stop: threading.Event | None,
-    redactor: Redactor,
-) -> Iterator[RunOptions]:
-    if not request.sandbox:
-        yield options
-        return
-    from callspec.sandbox.server import Sandbox, SandboxConfig  # loaded only for --sandbox
-
-    creds = _sandbox_credentials(plan, environ)
-    config = SandboxConfig(
-        auth_id=creds.auth_id,
-        auth_token=creds.auth_token,
-        simulate=request.simulate,
-        # --quiet: no step lines (the report keeps every step), only problems and the summary.
-        simulate_log=None if request.outputs.quiet else cast(TextIO, OutsideLines(err, redactor)),
-    )
-    with Sandbox(config) as box:
-        yield replace(options, mode="sandbox", api_url=box.url, credentials=creds)
-        # --simulate: every call is played to its end (Ctrl-C hangs the rest up).
-        while not box.wait_for_calls(0.1):
-            if stop is not None and stop.is_set():
-                break
 
 
 @dataclass(frozen=True)
@@ -295,9 +187,14 @@ def _send(
     """Place the plan's calls, with progress; the runner's result."""
     request, err, stop = run.request, run.err, run.stop
     if request.simulate is not None and request.simulate.answer_by:
-        _warn_undialed(request.simulate, plan, err, run.redactor)
+        warn_undialed(request.simulate, plan, err, run.redactor)
     outputs = request.outputs
-    with _maybe_sandbox(plan, options, request, run.environ, err, stop, run.redactor) as options:
+    sandbox: contextlib.AbstractContextManager[RunOptions] = contextlib.nullcontext(options)
+    if request.sandbox:
+        sandbox = embedded(
+            plan, options, request.simulate, outputs.quiet, run.environ, err, stop, run.redactor
+        )
+    with sandbox as options:
         drawn = bar(len(plan.calls)) if bar is not None and outputs.progress is not False else None
         progress = Progress(err, len(plan.calls), run.redactor, drawn, quiet=outputs.quiet)
         try:  # the bar ends its line (and gives the cursor back) whatever is raised
@@ -354,20 +251,6 @@ def _no_calls(
         problems=problems,
         checks=checks,
     )
-
-
-def _warn_undialed(simulate: SimulationConfig, plan: Plan, err: TextIO, mask: Redactor) -> None:
-    """``--answer-by`` naming a destination no call dials: said, not silently unused."""
-    from callspec.sandbox.outcomes import undialed
-
-    dialed = (d for c in plan.calls for d in str(c.body.get("to", "")).split("<"))
-    for destination, close in undialed(simulate.answer_by, dialed):
-        hint = f" (did you mean {close}?)" if close else ""
-        warning = (
-            f"callspec: warning: --answer-by {destination}: no call dials it; "
-            f"its outcome is never played{hint}"
-        )
-        err.write(shown(warning, mask) + "\n")
 
 
 def _check_urls(run: _Run, plan: Plan) -> tuple[UrlCheck, ...]:

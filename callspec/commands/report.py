@@ -23,7 +23,7 @@ class Wanted:
 
     kind: ReportKind
     path: Path | None = None
-    option: str = "--output"
+    option: str = "-o"
 
 
 @dataclass(frozen=True)
