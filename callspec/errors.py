@@ -9,7 +9,6 @@ reports every broken file in one pass; :class:`SpecError` carries them out.
 from __future__ import annotations
 
 import enum
-import errno
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -81,18 +80,6 @@ class UsageError(CallspecError):
     """Options that do not fit together, found after click parsed them."""
 
     exit_code = ExitCode.USAGE
-
-
-def errno_name(error: OSError) -> str:
-    """The errno's symbolic name (``ENOSPC``), or ``""`` when it has none."""
-    return errno.errorcode.get(error.errno or 0, "")
-
-
-def errno_text(error: OSError) -> str:
-    """``ENOSPC: No space left on device``: the errno's name first, for scripts and people."""
-    name = errno_name(error)
-    text = error.strerror or str(error)
-    return f"{name}: {text}" if name else text
 
 
 def location_key(problem: Problem) -> tuple[str, int, int, str, str]:

@@ -271,7 +271,7 @@ def _halt_advice(
 ) -> str:
     """What stopped the run early and how to go on, for stderr."""
     assert runner.halt is not None
-    unsent = sum(1 for c in result.calls if c.reason == runner.halt.unsent)
+    unsent = sum(1 for c in result.calls if c.skip_kind == "halt")
     resume = f"callspec run {' '.join(str(p) for p in paths)} --resume {options.journal}"
     if runner.halt.kind == "journal":
         todo = "Free space on that disk (or fix it), then resume"

@@ -2,7 +2,9 @@
 
 Plain frozen dataclasses shared by the runner (which fills them), the journal
 and the reporters (which read them).  Outcomes form a closed set; the summary
-and the exit code are derived from the results, never kept beside them.
+and the exit code are derived from the results, never kept beside them.  When
+an escalation step ended its chain, or may still ring, is the escalation
+policy's to say (:mod:`callspec.delivery.settled`).
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
 from callspec.check.model import UrlCheck
+from callspec.delivery import settled
 from callspec.errors import ExitCode, Problem
 
 if TYPE_CHECKING:
-    from callspec.spec.model import Escalation
+    from callspec.spec.model import CallPlan, Escalation
 
 
 def now_iso() -> str:
@@ -25,11 +28,25 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def epoch_of(iso: str) -> float:
+    """Seconds since the epoch of a time callspec recorded (:func:`now_iso`); now when it
+    is no such time."""
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return datetime.now(timezone.utc).timestamp()
+
+
 Outcome = Literal["fired", "queued", "failed", "unknown", "skipped", "invalid"]
 OUTCOMES: tuple[Outcome, ...] = ("fired", "queued", "failed", "unknown", "skipped", "invalid")
 Mode = Literal["live", "sandbox", "dry-run"]
 ErrorKind = Literal["build", "connect", "tls", "timeout", "connection", "internal"]
 StopKind = Literal["interrupt", "journal", "bail"]
+#: Why a call was not sent: a dry run; the plan held it back (its person is in quiet
+#: hours); the resumed journal shows it placed; the run stopped sending (a Ctrl-C, a
+#: journal write, the circuit breaker); its escalation chain was answered before it (in
+#: this run or the resumed journal's), or stopped at an earlier step that may still ring.
+SkipKind = Literal["dry-run", "held", "resumed", "halt", "answered", "unsettled"]
 
 
 @dataclass(frozen=True)
@@ -90,8 +107,13 @@ class Answer:
     hangup_cause: str | None = None
     hangup_cause_code: int | None = None
     hangup_source: str | None = None
-    #: True when callspec hung the call up itself (escalation: not answered in time).
+    #: True when callspec hung the call up itself (escalation: not answered in time), or
+    #: cancelled it while it was queued (then ``cancelled`` too).
     hung_up: bool = False
+    cancelled: bool = False
+    #: True when callspec tried to hang the call up and Plivo did not accept it: the call
+    #: may still ring.
+    hangup_failed: bool = False
     #: How many reads of the call's state were made, and how many failed.
     reads: int = 0
     read_errors: int = 0
@@ -136,44 +158,14 @@ class CallResult:
     api_id: str | None = None
     message: str | None = None
     error: str | None = None
-    #: Why a call was skipped (resume, interrupt), in words.
+    #: Why a call was skipped (resume, interrupt), in words; ``skip_kind`` says it as a fact.
     reason: str | None = None
+    skip_kind: SkipKind | None = None
     #: What became of the call once placed, one per destination (``run --wait``,
     #: ``escalate:``); None when the run did not follow it.
     answers: tuple[Answer, ...] | None = None
     #: Its step of an ``escalate:`` chain, when it is one.
     escalate: Escalation | None = None
-
-    def reached(self) -> bool:
-        """True when this call ends its escalation: answered (by a human, for ``until:
-        human``: the record must say so, an answer nobody could attribute does not count)."""
-        until = self.escalate.until if self.escalate else "answered"
-        return any(
-            a.answered and (until == "answered" or a.answered_by == "human")
-            for a in self.answers or ()
-        )
-
-    def may_still_ring(self) -> str | None:
-        """Why this escalation step may still ring (so the next must not be called, and the run
-        fails); None when it surely rings no more (ended, or hung up / cancelled through
-        Plivo's API)."""
-        if self.outcome not in ("fired", "queued", "skipped"):
-            return "its outcome is unknown (the call may have been placed)"
-        if not self.request_uuid:
-            return "Plivo gave no request_uuid for it, so its state cannot be read"
-        if not self.answers:
-            return "its state could not be read"
-        for answer in self.answers:
-            if answer.answered is False and (answer.state == "completed" or answer.hung_up):
-                continue
-            if answer.answered and answer.answered_by == "machine" and answer.state == "completed":
-                continue  # a machine answered and the call ended: the next person is called
-            if answer.note and "could not hang up" in answer.note:
-                return "it could not be hung up (it may still be ringing)"
-            if answer.answered:
-                return "it was answered, but its record does not say by a human"
-            return f"its state is {answer.state or 'unknown'} (it may still be ringing)"
-        return None
 
     @property
     def answered(self) -> bool | None:
@@ -248,14 +240,7 @@ class RunResult:
         alone = (c for c in self.calls if c.escalate is None)
         if any(not self._answer_ok(a) for c in alone for a in c.answers or ()):
             return ExitCode.CALL_FAILED
-        # A chain stopped because a step may still ring fails the run even with
-        # --wait-ok no-answer: nobody can say the page is over.
-        placed = (
-            c
-            for c in self.calls
-            if c.escalate and (c.outcome in ("fired", "queued") or c.request_uuid)
-        )
-        if any(not c.reached() and c.may_still_ring() for c in placed):
+        if settled.any_unsettled(self.calls):
             return ExitCode.CALL_FAILED
         unanswered = [chain for chain, ended_by in self.chains().items() if ended_by is None]
         if unanswered and not self.no_answer_ok and self.mode != "dry-run":
@@ -265,15 +250,38 @@ class RunResult:
     def chains(self) -> dict[str, CallResult | None]:
         """Each escalation chain of the run (by its name) and the step that ended it by being
         answered, or None when none was."""
-        chains: dict[str, CallResult | None] = {}
-        for call in self.calls:
-            if call.escalate is not None:
-                chain = call.escalate.chain
-                if chains.get(chain) is None:
-                    chains[chain] = call if call.reached() else None
-        return chains
+        return settled.chain_ends(self.calls)
 
     def _answer_ok(self, answer: Answer) -> bool:
         if answer.answered is None:
             return False  # unreadable: nobody can say the page was heard
         return answer.answered or self.no_answer_ok
+
+
+def result_of(
+    call: CallPlan,
+    outcome: Outcome,
+    reason: str | None = None,
+    *,
+    request_uuid: str | list[str] | None = None,
+    error: str | None = None,
+    attempts: tuple[Attempt, ...] = (),
+    skip_kind: SkipKind | None = None,
+) -> CallResult:
+    """The result of ``call``, with what the plan knows of it."""
+    return CallResult(
+        key=call.key,
+        spec_file=call.spec_file,
+        line=call.line,
+        name=call.name,
+        tags=call.tags,
+        profile_chain=call.profile.chain if call.profile else (),
+        body=call.body,
+        outcome=outcome,
+        attempts=attempts,
+        request_uuid=request_uuid,
+        error=error,
+        reason=reason,
+        skip_kind=skip_kind,
+        escalate=call.escalate,
+    )

@@ -9,7 +9,9 @@ import pytest
 from click.testing import Result
 from support import RunCli, invoke
 
-pytest_plugins = ["golden_plugin"]  # --update-golden: see tests/cli/test_golden.py
+# golden_plugin: --update-golden (tests/cli/test_golden.py); simulation_plugin: the
+# handler and sandboxes of the --simulate tests.
+pytest_plugins = ["golden_plugin", "simulation_plugin"]
 
 
 @pytest.fixture

@@ -3,10 +3,9 @@
 The report's calls are read back as :class:`~callspec.results.CallResult` values
 (their ``answers`` and ``escalate`` step), so that "answered" and "may still
 ring" mean here exactly what they mean for the run's exit code and its text
-(:meth:`RunResult.chains <callspec.results.RunResult.chains>`,
-:meth:`CallResult.reached <callspec.results.CallResult.reached>`,
-:meth:`CallResult.may_still_ring <callspec.results.CallResult.may_still_ring>`):
-no second copy of those rules.
+(:meth:`RunResult.chains <callspec.results.RunResult.chains>` and the
+escalation policy, :mod:`callspec.delivery.settled`): no second copy of those
+rules.
 
 Counts are per followed destination (a call to several numbers counts each):
 ``answered`` (by a person: a machine's answer, when machine detection says so,
@@ -26,6 +25,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from callspec.delivery.entries import answers_of
+from callspec.delivery.settled import reached, unsettled
 from callspec.results import CallResult, RunResult
 from callspec.spec.model import Escalation
 
@@ -141,7 +141,7 @@ def _verdict(
         verdict = "planned"
     elif ended_by is not None:
         verdict = "answered"
-    elif any(not c.reached() and c.may_still_ring() for c in placed):
+    elif any(not reached(c) and unsettled(c) is not None for c in placed):
         verdict = "unknown"
     else:
         verdict = "unanswered"

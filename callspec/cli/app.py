@@ -34,6 +34,7 @@ COMMANDS = {
     "run": "run",
     "sandbox": "sandbox",
     "schema": "schema",
+    "serve": "serve",
     "validate": "validate",
 }
 

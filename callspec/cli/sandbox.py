@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -54,7 +55,8 @@ def simulate_options(command: F) -> F:
             "--simulate",
             is_flag=True,
             help="Play each placed call as Plivo would: ring_url, answer_url (fallback_url), "
-            "the Plivo XML checked, <Redirect>, hangup_url; serve the call-state endpoints.",
+            "the Plivo XML checked, <Redirect>, <GetDigits>, hangup_url; serve the call-state "
+            "endpoints and lists.",
         ),
         click.option(
             "--simulate-duration",
@@ -70,7 +72,8 @@ def simulate_options(command: F) -> F:
             multiple=True,
             callback=parsed(_parse_share),
             metavar="OUTCOME[:FRACTION]",
-            help="With --simulate: that fraction of calls ends so (human, machine, busy, "
+            help="With --simulate: that fraction of calls ends so (human, ack: presses the "
+            "acknowledging key at <GetDigits>, wrong-key: presses another, machine, busy, "
             "no-answer, rejected; repeatable); the rest are answered by a human.",
         ),
         click.option(
@@ -165,6 +168,14 @@ def simulation(
     help="Fraction of calls placed, then never answered.",
 )
 @click.option("--seed", type=int, help="Seed for fault and --answer choices (deterministic runs).")
+@click.option(
+    "--ack-digit",
+    type=click.Choice(list("0123456789*")),
+    metavar="KEY",
+    default="1",
+    show_default=True,
+    help="With --simulate: the key an 'ack' callee presses (0-9 or *).",
+)
 @simulate_options
 @handled
 def sandbox(
@@ -180,6 +191,7 @@ def sandbox(
     drop: float,
     hang: float,
     seed: int | None,
+    ack_digit: str,
     simulate: bool,
     simulate_duration: float,
     answer_shares: tuple[Share, ...],
@@ -198,6 +210,7 @@ def sandbox(
       callspec sandbox --port 8555 --cps 2 --fail 503:0.1 --seed 7
       callspec run specs/ --api-url http://127.0.0.1:8555
       callspec sandbox --simulate --answer busy:0.2 --answer-by +14155550100=no-answer
+      callspec sandbox --simulate --answer-by +14155550102=ack --ack-digit 4
     """
     from callspec.sandbox.server import Sandbox, SandboxConfig  # loaded only for the sandbox
 
@@ -217,6 +230,8 @@ def sandbox(
         log=sys.stderr,
         simulate=simulation(simulate, simulate_duration, answer_shares, answer_by, seed),
     )
+    if config.simulate is not None and ack_digit != config.simulate.ack_digit:
+        config = replace(config, simulate=replace(config.simulate, ack_digit=ack_digit))
     try:
         box = Sandbox(config)
     except OSError as e:

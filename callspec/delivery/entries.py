@@ -9,7 +9,9 @@ line a crash cut short is ignored (a cut started line was never synced, so its
 call was never sent; a cut finished line leaves the call started: unknown).
 An ``answered`` line (an escalation step followed to its end) adds its
 answers, its chain and whether it ended that chain; answers that are not
-a list of objects are a located error.
+a list of objects are a located error.  A step's chain is the chain's key
+(every line of a step names it), or in journals written before keys, its
+``file:line`` (:func:`chain_id`), on ``answered`` lines only.
 """
 
 from __future__ import annotations
@@ -53,15 +55,15 @@ class JournalEntry:
     to: str = ""
     #: When the run that placed it started its send (ISO 8601); "" when unknown.
     placed: str = ""
-    #: The escalation chain it is a step of (:func:`chain_id`), and whether its answer
-    #: ended that chain; "" and False for a plain call.
+    #: The escalation chain it is a step of (its key; :func:`chain_id` in older journals),
+    #: and whether its answer ended that chain; "" and False for a plain call.
     chain: str = ""
     reached: bool = False
 
 
 def chain_id(spec_path: str, line: int) -> str:
-    """A chain's identity across runs: its entry's work-tree-relative file and line (so a
-    roster edited since, or a run from another folder, still names the same chain)."""
+    """A chain's identity in journals written before chain keys: its entry's
+    work-tree-relative file and line (read back, never written)."""
     return f"{spec_path}:{line}"
 
 
@@ -156,7 +158,7 @@ def read_journal(path: Path) -> dict[str, JournalEntry]:
                     entries[key] = replace(
                         previous,
                         answers=answers,
-                        chain=chain if isinstance(chain, str) else "",
+                        chain=chain if isinstance(chain, str) and chain else previous.chain,
                         reached=event.get("reached") is True,
                     )
                 continue
@@ -176,6 +178,9 @@ def read_journal(path: Path) -> dict[str, JournalEntry]:
             body_id, to = _body_identity(event, previous)
             target = Target.from_json(event.get("target"))
             placed = previous.placed if previous is not None else ""
+            chain = event.get("chain")
+            if not isinstance(chain, str) or not chain:
+                chain = previous.chain if previous is not None else ""
             if previous is not None and previous.state == "started" and previous.target:
                 target = previous.target  # where it was sent
             entries[key] = JournalEntry(
@@ -194,6 +199,7 @@ def read_journal(path: Path) -> dict[str, JournalEntry]:
                 body_id,
                 to,
                 str(event.get("time", "")) if state == "started" else placed,
+                chain,
             )
         except (ValueError, KeyError, TypeError) as e:
             if number == len(lines):

@@ -8,22 +8,23 @@ send), then followed until it ends; a step not answered within
 step is answered (by a human, for ``until: human``) the rest of the chain is
 skipped, and says why.
 
-The next step is called only when the last one surely rings no more: its
-detail record came, it was seen to end, or Plivo accepted its hangup (or the
-cancel of a queued request).  When callspec cannot know (a send whose outcome
-is unknown, a 201 without a request_uuid, a hangup that failed, a state that
-could not be read) the chain STOPS there, says why and how to go on, and the
-run exits non-zero: paging the next person while the last may still be
-ringing (or talking) is the one thing a chain must never do.
+The next step is called only when the last one surely rings no more (see
+:mod:`~callspec.delivery.settled`): its detail record came, or Plivo accepted
+its hangup (or the cancel of a queued request).  When callspec cannot know (a
+send whose outcome is unknown, a 201 without a request_uuid or with one seen
+before, a hangup that failed, a state that could not be read or that named
+another call) the chain STOPS there, says why and how to go on, and the run
+exits non-zero: paging the next person while the last may still be ringing
+(or talking) is the one thing a chain must never do.
 
-Resuming never rings anyone twice: a step the journal shows placed is not
-sent again.  What it recorded of the answer decides: answered, the chain
-stops there (and so does every step of that chain the journal does not
-know, even in an edited roster); not answered, the next step is called;
-nothing recorded (the run died or was stopped while following it), the step
-is read back from Plivo: answered, the chain stops; still ringing after the
-rest of its ``answer_within``, it is hung up and the next step is called;
-unknown (the run died right after its POST), the chain stops.
+Resuming never rings anyone twice, and settles before it pages.  Before a
+resumed chain places any new step, every step the journal shows placed is
+settled first, in the order it was placed, whatever order the roster has now
+(rows reordered, inserted or removed since): answered, the chain is over;
+not answered and ended, it is done; nothing recorded (the run died while
+following it), it is read back from Plivo (and hung up if it still rings past
+the rest of its ``answer_within``); unknown, the chain stops.  Only then are
+the steps the journal does not know called, in roster order.
 """
 
 from __future__ import annotations
@@ -33,17 +34,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from callspec.delivery.resume import Decision
-from callspec.results import CallResult
-from callspec.spec.model import CallPlan, Plan
-
-
-def chains_of(plan: Plan) -> list[list[int]]:
-    """Each chain of the plan as the indices of its steps, in order."""
-    chains: dict[str, list[int]] = {}
-    for index, call in enumerate(plan.calls):
-        if call.escalate is not None:
-            chains.setdefault(call.escalate.chain, []).append(index)
-    return list(chains.values())
+from callspec.delivery.settled import reached, unsettled
+from callspec.results import CallResult, SkipKind
+from callspec.spec.model import CallPlan
 
 
 def stopped_reason(answered: CallResult) -> str:
@@ -52,6 +45,16 @@ def stopped_reason(answered: CallResult) -> str:
     by = next((a.answered_by for a in answered.answers or () if a.answered), None)
     who = f" ({by})" if by else ""
     return f"escalation stopped: answered by '{answered.name}'{who}, row {step}"
+
+
+def unsettled_reason(result: CallResult, why: str) -> str:
+    """What the steps after an unsettled ``result`` say: why they were not called, and how
+    to go on."""
+    return (
+        f"escalation stopped: step '{result.name}' may still be ringing: {why}; the next "
+        "person was not paged. Check the call in Plivo's console, then resume with "
+        "--resume (and --retry-unknown to send an unknown step again)"
+    )
 
 
 @dataclass(frozen=True)
@@ -70,24 +73,14 @@ class ChainSteps:
     follow: Callable[[int, CallResult, bool], CallResult]
     #: Record what became of a followed step (report and journal).
     answered: Callable[[int, CallResult], None]
-    #: A step's result when it is not called (the chain stopped before it).
-    skip: Callable[[CallPlan, str], CallResult]
-
-
-def unsettled(result: CallResult) -> str | None:
-    """Why the step ``result`` may still ring (so the next must not be called); None when
-    it surely rings no more (see :meth:`CallResult.may_still_ring`)."""
-    return result.may_still_ring()
-
-
-def unsettled_reason(result: CallResult, why: str) -> str:
-    """What the steps after an unsettled ``result`` say: why they were not called, and how
-    to go on."""
-    return (
-        f"escalation stopped: step '{result.name}' may still be ringing: {why}; the next "
-        "person was not paged. Check the call in Plivo's console, then resume with "
-        "--resume (and --retry-unknown to send an unknown step again)"
-    )
+    #: A step's result when it is not called: the chain was answered before it
+    #: (``answered``), or a step before it may still ring (``unsettled``); why, in words.
+    skip: Callable[[CallPlan, str, SkipKind], CallResult]
+    #: Steps an earlier run placed that the plan no longer holds (their row was removed
+    #: since), as results; read back like any placed step, recorded in the journal only.
+    orphans: Sequence[CallResult] = ()
+    #: Read an orphan back (as ``follow`` a resumed step) and journal what became of it.
+    settle_orphan: Callable[[CallResult], CallResult] = lambda result: result
 
 
 def run_chain(
@@ -99,48 +92,80 @@ def run_chain(
     """Place ``chain``'s steps in order until one is answered; steps left unrecorded when
     the run stops are the runner's to record as skipped.  ``over``: the resumed journal
     shows the chain was answered already (why); nothing more is sent."""
-    ended: str | None = over
+    placed = [i for i in chain if (e := steps.early(i)) is not None and e[1] is not None]
+    placed.sort(key=lambda i: (_placed_at(steps, i), i))  # the order earlier runs placed them
+    ended, unsure = over, None
+    for index in placed:
+        result = _settle_placed(index, steps, over is None)
+        if steps.stop.is_set() and not reached(result):
+            return  # the wait was cut short: what became of the step is not known
+        ended, unsure = _after(result, ended, unsure)
+    for orphan in steps.orphans:
+        if steps.stop.is_set():
+            return
+        result = steps.settle_orphan(orphan) if over is None and unsettled(orphan) else orphan
+        ended, unsure = _after(result, ended, unsure)
     for index in chain:
-        early = steps.early(index)
+        if index in placed:
+            continue
         if ended is not None:
-            result, decision = early or (steps.skip(calls[index], ended), None)
-            if decision is not None and decision.answers is not None:
-                result = replace(result, answers=decision.answers)
-            if decision is None:
-                result = steps.skip(calls[index], ended)  # never placed: not now either
-            steps.finish(index, result, decision)
-            if result.answers is not None:
-                steps.answered(index, result)  # kept for a later resume
+            steps.finish(index, steps.skip(calls[index], ended, "answered"), None)
+            continue
+        if unsure is not None:
+            steps.finish(index, steps.skip(calls[index], unsure, "unsettled"), None)
             continue
         if steps.stop.is_set():
             return
-        if early is not None:
-            result, decision = early
-            steps.finish(index, result, decision)
-            if decision is None:
-                continue  # never placed: the next is called
-            if decision.outcome != "skipped":
-                ended = unsettled_reason(result, unsettled(result) or "its outcome is unknown")
-                continue
-            if decision.answers is not None:
-                result = replace(result, answers=decision.answers)  # what the journal says
-            if result.request_uuid and not result.reached() and unsettled(result):
-                # Died while following it, or the last run could not tell whether it still
-                # rang: read back from Plivo (hung up if it still rings past its time).
-                result = steps.follow(index, result, True)
-            if result.answers is not None:
-                steps.answered(index, result)
-        else:
-            result = steps.send(index)
-            steps.finish(index, result, None)  # journaled before the wait: a crash keeps it
-            if result.outcome in ("failed", "skipped", "invalid"):
-                continue  # surely nobody was rung: the next is called
-            if result.outcome in ("fired", "queued") and result.request_uuid:
-                result = steps.follow(index, result, False)
-                steps.answered(index, result)
-        if steps.stop.is_set() and not result.reached():
+        early = steps.early(index)
+        if early is not None:  # held back by the plan (quiet hours): the next is called
+            steps.finish(index, early[0], None)
+            continue
+        result = steps.send(index)
+        steps.finish(index, result, None)  # journaled before the wait: a crash keeps it
+        if result.outcome in ("failed", "skipped", "invalid"):
+            continue  # surely nobody was rung: the next is called
+        if result.outcome in ("fired", "queued") and result.request_uuid:
+            result = steps.follow(index, result, False)
+            steps.answered(index, result)
+        if steps.stop.is_set() and not reached(result):
             return  # the wait was cut short: what became of the step is not known
-        if result.reached():
-            ended = stopped_reason(result)
-        elif (why := unsettled(result)) is not None:
-            ended = unsettled_reason(result, why)
+        ended, unsure = _after(result, ended, unsure)
+
+
+def _placed_at(steps: ChainSteps, index: int) -> str:
+    early = steps.early(index)
+    return early[1].placed if early is not None and early[1] is not None else ""
+
+
+def _settle_placed(index: int, steps: ChainSteps, follow: bool) -> CallResult:
+    """A step the resumed journal shows placed: recorded with what the journal says of it,
+    and read back from Plivo (``follow``) when that does not settle it."""
+    early = steps.early(index)
+    assert early is not None
+    result, decision = early
+    assert decision is not None
+    if decision.answers is not None:
+        result = replace(result, answers=decision.answers)  # what the journal says
+    steps.finish(index, result, decision)
+    settled = reached(result) or unsettled(result) is None
+    if follow and decision.outcome == "skipped" and result.request_uuid and not settled:
+        # Died while following it, or the last run could not tell whether it still rang:
+        # read back from Plivo (hung up if it still rings past its time).
+        result = steps.follow(index, result, True)
+    if result.answers is not None:
+        steps.answered(index, result)  # kept for a later resume
+    return result
+
+
+Why = str | None
+
+
+def _after(result: CallResult, ended: Why, unsure: Why) -> tuple[Why, Why]:
+    """(why the chain is over, why it stops unsure) once ``result`` is known: answered ends it;
+    a step that may still ring holds every later step."""
+    if reached(result):
+        return ended or stopped_reason(result), unsure
+    why = unsettled(result)
+    if why is not None and result.outcome != "failed":
+        return ended, unsure or unsettled_reason(result, why)
+    return ended, unsure

@@ -11,6 +11,9 @@ sync per call instead of two: the journal's cost halves.)
 fired and queued calls never, unknown ones (including calls started but
 never finished) only when the user says so, failed and skipped ones again.
 The journal never holds credentials; bodies are written with secrets masked.
+An escalation step's lines also name its chain (``chain``: the chain's key,
+see :func:`callspec.spec.escalation.chain_key`), so a resume finds every step
+of a chain an earlier run placed, even one whose row was removed since.
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from callspec.delivery.entries import Target, chain_id
-from callspec.errors import GuardError, UsageError, errno_text
+from callspec.delivery.entries import JournalEntry, Target
+from callspec.delivery.settled import reached
+from callspec.errors import GuardError, UsageError
 from callspec.redact import Redactor
-from callspec.results import CallResult, now_iso
+from callspec.results import Answer, CallResult, now_iso
 from callspec.spec.plan import CallPlan
 
 _UNMASKED = frozenset(
@@ -50,6 +54,7 @@ _UNMASKED = frozenset(
         "status",
         "attempts",
         "target",
+        "chain",
         "on_call",
     }
 )
@@ -102,8 +107,7 @@ class Journal:
         stat = os.fstat(fd)
         self._identity = (stat.st_dev, stat.st_ino)
         self._fd: int | None = fd
-        #: Why the journal takes no more lines (its errno kept: outputs name it).
-        self._broken: JournalWriteError | None = None
+        self._broken: str | None = None
 
     def _write(self, event: Mapping[str, Any], sync: bool) -> None:
         """Append one line; raise :class:`JournalWriteError` unless all of it is written.
@@ -123,7 +127,7 @@ class Journal:
             if fd is None:
                 raise JournalWriteError(errno.EBADF, f"journal {self.path} is closed")
             if self._broken is not None:
-                raise JournalWriteError(self._broken.errno, self._broken.strerror)
+                raise JournalWriteError(errno.EIO, self._broken)
             self._check_still_there()
             start = os.lseek(fd, 0, os.SEEK_END)
             try:
@@ -154,8 +158,7 @@ class Journal:
         try:
             os.ftruncate(fd, start)
         except OSError:
-            why = f"{errno_text(error)}, and the cut line could not be removed"
-            self._broken = JournalWriteError(error.errno or errno.EIO, why)
+            self._broken = f"{errno_text(error)}, and the cut line could not be removed"
 
     def started(self, call: CallPlan, target: Target | None = None) -> None:
         """Before the first byte of a call goes out; returns only once the line is durable."""
@@ -168,6 +171,7 @@ class Journal:
                 "name": call.name,
                 "target": target.as_json() if target else None,
                 "body": dict(call.body),
+                **_chain(call),
                 **_on_call(call),
             },
             sync=True,
@@ -206,6 +210,7 @@ class Journal:
                 "attempts": len(result.attempts),
                 # Why it was not sent, when it was not (quiet hours, a stopped chain).
                 **({"reason": result.reason} if result.reason else {}),
+                **_chain(call),
                 **_on_call(call),
             },
             sync=False,
@@ -223,11 +228,45 @@ class Journal:
                 "name": result.name,
                 "answers": [dataclasses.asdict(a) for a in result.answers or ()],
                 # A resume ends the whole chain on this (even a roster edited since).
-                "chain": chain_id(call.spec_path or call.abs_path, call.line),
-                "reached": result.reached(),
+                **_chain(call),
+                "reached": reached(result),
             },
             sync=True,
         )
+
+    def carried(
+        self, entry: JournalEntry, answers: tuple[Answer, ...] | None, chain: str, ended: bool
+    ) -> None:
+        """A step an earlier run placed whose call the plan no longer holds (its row was
+        removed), read back by this one: its state carried over, then what became of it."""
+        identity = {
+            "key": entry.key,
+            "abs_key": entry.abs_key,
+            "content_key": entry.content_key,
+            "body_key": entry.body_key,
+            "spec_file": entry.spec_file,
+            "spec_path": entry.spec_path,
+            "abs_path": entry.abs_path,
+            "name": entry.name,
+            "chain": chain,
+        }
+        line = {"time": now_iso(), "run_id": self.run_id, **identity}
+        self._write(
+            {
+                "event": "finished",
+                **line,
+                "outcome": "skipped" if entry.state in ("fired", "queued") else "unknown",
+                "state": entry.state,
+                "target": entry.target.as_json() if entry.target else None,
+                "placed_in": entry.run_id,
+                "request_uuid": entry.request_uuid,
+                "body": {"to": entry.to},
+            },
+            sync=False,
+        )
+        if answers is not None:
+            answered = [dataclasses.asdict(a) for a in answers]
+            self._write({"event": "answered", **line, "answers": answered, "reached": ended}, True)
 
     def close(self) -> None:
         """Sync what is left, close and unlock; called once every worker has stopped."""
@@ -238,6 +277,11 @@ class Journal:
                 _sync(fd)
             finally:
                 os.close(fd)
+
+
+def _chain(call: CallPlan) -> dict[str, str]:
+    """The chain a step belongs to (its key), for a step of an escalation; else nothing."""
+    return {"chain": call.escalate.key} if call.escalate is not None else {}
 
 
 def _identity(call: CallPlan) -> dict[str, str]:
@@ -261,6 +305,13 @@ def _write_all(fd: int, data: bytes) -> None:
         if written <= 0:
             raise OSError(errno.ENOSPC, "the write made no progress")
         view = view[written:]
+
+
+def errno_text(error: OSError) -> str:
+    """``ENOSPC: No space left on device``: the errno's name first, for scripts and people."""
+    name = errno.errorcode.get(error.errno or 0, "")
+    text = error.strerror or str(error)
+    return f"{name}: {text}" if name else text
 
 
 def _drop_cut_tail(fd: int) -> None:

@@ -14,10 +14,19 @@ was started and never finished) only with ``--retry-unknown``; failed and
 skipped ones were surely never placed, so they are sent.  A call renamed since
 it was placed (another name, the same body) or changed since (same file and
 name, or same file and destination, another body) is not sent either: the
-same phone would ring again.  :class:`ResumeIndex` matches entries to calls
-one to one, strongest identity first.  :func:`chains_over` names the
-escalation chains the journal shows answered: nothing more of them is sent,
-not even a roster row the journal never saw.
+same phone would ring again.  A destination's identity is its normalized
+number (:func:`callspec.spec.validate.destination_key`): ``Alice,14155550101``
+is the row ``alice,+14155550101`` placed before.  :class:`ResumeIndex` matches
+entries to calls one to one, strongest identity first.
+
+:func:`chain_journals` finds each escalation chain of the plan in the journal:
+by its key (its file and entry name, not its line), by the ``file:line`` of
+journals written before keys, and through any step of it the journal knows
+(so comments, blank lines and rows reordered, inserted or removed leave it the
+same chain).  A chain the journal shows answered is over: nothing more of it
+is sent, not even a roster row the journal never saw.  Steps it placed that
+the plan no longer holds are handed over too: they are settled before any new
+step rings.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from callspec.delivery.entries import JournalEntry, Target, chain_id, read_journ
 from callspec.errors import GuardError
 from callspec.results import Answer
 from callspec.spec.plan import CallPlan
+from callspec.spec.validate import destination_key
 
 #: How a call of the plan matches a journal entry (see :class:`Match`).
 How = Literal["same", "renamed", "changed"]
@@ -93,7 +103,8 @@ class ResumeIndex:
        again);
     3. the body alone, under another name: the call was renamed since;
     4. the same file and name, another body: changed since (a typo fixed);
-    5. the same file and destination (``to``), another name and body: changed.
+    5. the same file and destination (``to``, by its normalized number), another name
+       and body: changed.
 
     Steps 2 to 5 consider only entries that may have been placed and that no
     stronger identity of another call claimed.
@@ -119,7 +130,7 @@ class ResumeIndex:
                 if path:
                     self._by_name.setdefault((path, e.name), []).append(e)
                     if e.to:
-                        self._by_to.setdefault((path, e.to), []).append(e)
+                        self._by_to.setdefault((path, _destinations(e.to)), []).append(e)
 
     def match_all(self, calls: Sequence[CallPlan]) -> list[Match | None]:
         """The entry that speaks for each of ``calls`` (None: the journal knows it not)."""
@@ -165,7 +176,12 @@ def _paths(call: CallPlan) -> tuple[str, ...]:
 
 
 def _to(call: CallPlan) -> str:
-    return str(call.body.get("to", ""))
+    return _destinations(str(call.body.get("to", "")))
+
+
+def _destinations(to: str) -> str:
+    """``to``'s identity: each destination's normalized number, in order (``a<b<c``)."""
+    return "<".join(destination_key(d) for d in to.split("<"))
 
 
 def check_fit(
@@ -274,9 +290,14 @@ class ResumePlan:
     decisions: Mapping[int, Decision]
     #: How many of the journal's calls are in this run (printed for the user).
     matched: int
-    #: Escalation chains the journal shows answered (by chain id): why nothing more of
+    #: Escalation chains the journal shows answered (by chain key): why nothing more of
     #: them is sent, even steps the journal does not know (a roster edited since).
     chains_over: Mapping[str, str] = field(default_factory=dict)
+    #: Steps of a chain (by chain key) the journal shows placed, and not settled, that the
+    #: plan no longer holds (their row was removed since): settled before any new step.
+    orphans: Mapping[str, tuple[JournalEntry, ...]] = field(default_factory=dict)
+    #: Every request_uuid the journal holds, with its call's name.
+    uuids: tuple[tuple[str, str], ...] = ()
 
 
 def plan_resume(
@@ -295,26 +316,49 @@ def plan_resume(
         decision = decide(call, found, retry_unknown)
         if decision is not None:
             decisions[number] = decision
-    return ResumePlan(decisions, matched, chains_over(index, calls, matches))
+    over, orphans = chain_journals(index, calls, matches)
+    uuids = tuple(
+        (str(uuid), e.name)
+        for e in index.entries.values()
+        for uuid in (e.request_uuid if isinstance(e.request_uuid, list) else [e.request_uuid])
+        if uuid
+    )
+    return ResumePlan(decisions, matched, over, orphans, uuids)
 
 
-def chains_over(
+def chain_journals(
     index: ResumeIndex, calls: Sequence[CallPlan], matches: Sequence[Match | None]
-) -> dict[str, str]:
-    """The plan's chains (by chain id) that the journal shows answered, and why nothing more
-    of them is sent: a step of it answered, by the journal's chain id or a matched step."""
-    answered = {e.chain: e for e in index.entries.values() if e.reached and e.chain}
-    over: dict[str, str] = {}
+) -> tuple[dict[str, str], dict[str, tuple[JournalEntry, ...]]]:
+    """For each chain of the plan (by key): why the journal shows it over (a step of it
+    answered), and the steps it placed that the plan no longer holds and that may still
+    ring."""
+    steps: dict[str, list[tuple[CallPlan, Match | None]]] = {}
     for call, found in zip(calls, matches, strict=True):
-        if call.escalate is None:
-            continue
-        chain = chain_id(call.spec_path or call.abs_path, call.line)
-        entry = found.entry if found is not None and found.entry.reached else None
-        entry = entry or answered.get(chain)
-        if entry is not None and chain not in over:
-            shown = json.dumps(entry.name, ensure_ascii=False)[1:-1]
-            over[chain] = (
-                f"escalation stopped: answered by '{shown}' in run {entry.run_id} "
+        if call.escalate is not None:
+            steps.setdefault(call.escalate.key, []).append((call, found))
+    claimed = {found.entry.key for found in matches if found is not None}
+    by_chain: dict[str, list[JournalEntry]] = {}
+    for entry in index.entries.values():
+        if entry.chain:
+            by_chain.setdefault(entry.chain, []).append(entry)
+    over: dict[str, str] = {}
+    orphans: dict[str, tuple[JournalEntry, ...]] = {}
+    for key, members in steps.items():
+        first = members[0][0]
+        mine = [found.entry for _, found in members if found is not None]
+        # Its key, the file:line older journals wrote, and whatever chain its known steps
+        # were journaled in: one chain, however its spec was edited since.
+        ids = {key, chain_id(first.spec_path or first.abs_path, first.line)}
+        ids.update(e.chain for e in mine if e.chain)
+        journaled = [e for chain in ids for e in by_chain.get(chain, ())]
+        ended = next((e for e in [*mine, *journaled] if e.reached), None)
+        if ended is not None:
+            shown = json.dumps(ended.name, ensure_ascii=False)[1:-1]
+            over[key] = (
+                f"escalation stopped: answered by '{shown}' in run {ended.run_id} "
                 "(the resumed journal); nobody else of the chain is paged"
             )
-    return over
+        gone = {e.key: e for e in journaled if e.key not in claimed and e.state in PLACED_STATES}
+        if gone:
+            orphans[key] = tuple(sorted(gone.values(), key=lambda e: e.placed))
+    return over, orphans

@@ -25,21 +25,23 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from callspec import defaults
+from callspec.delivery.chains import ChainRun, chains_of
 from callspec.delivery.credentials import Credentials, basic_auth_value
-from callspec.delivery.entries import Target, chain_id, normal_url
-from callspec.delivery.escalate import ChainSteps, chains_of, run_chain
+from callspec.delivery.entries import JournalEntry, Target, normal_url
+from callspec.delivery.follow import Follower
 from callspec.delivery.guards import check_credentials, check_max_calls, profile_limit
 from callspec.delivery.journal import Journal, lock
+from callspec.delivery.ledger import UuidLedger
+from callspec.delivery.legs import Leg, legs_of
 from callspec.delivery.rate import RateLimiter, backoff
 from callspec.delivery.request import Timeouts, api_url_for, build_request
 from callspec.delivery.resume import Decision, plan_resume
 from callspec.delivery.stops import INTERRUPTED, CircuitBreaker, Halt, RetryBudget
-from callspec.delivery.wait import Follower, Leg, WaitOptions, legs_of
+from callspec.delivery.wait import WaitOptions
 from callspec.paths import same_file
 from callspec.redact import Redactor
 from callspec.results import (
@@ -48,9 +50,11 @@ from callspec.results import (
     Mode,
     Outcome,
     RunResult,
+    SkipKind,
     Stopped,
-    answer_text,
+    epoch_of,
     now_iso,
+    result_of,
 )
 from callspec.spec.plan import CallPlan, Plan
 
@@ -63,7 +67,6 @@ DEFAULT_RATE = defaults.RATE  # Plivo's default calls-per-second limit for an ac
 DEFAULT_BAIL = defaults.BAIL
 DEFAULT_MAX_RETRY_WAIT = defaults.MAX_RETRY_WAIT
 DEFAULT_FOLLOW = defaults.FOLLOW  # seconds an escalation step is followed, without --wait
-RESUMED_FOLLOW = 30.0  # seconds a step an earlier run placed is read back on resume, at most
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,12 @@ class Runner:
         self._early: dict[int, tuple[CallResult, Decision | None]] = {}
         self._results: list[CallResult | None] = [None] * len(plan.calls)
         self.resume_matched: int | None = None
+        #: By chain key: why the resumed journal shows it over, and the steps it placed that
+        #: the plan no longer holds.
         self._chains_over: Mapping[str, str] = {}
+        self._orphans: Mapping[str, tuple[JournalEntry, ...]] = {}
+        #: Every request_uuid seen (the resumed journal's too): a repeat is not believed.
+        self.ledger = UuidLedger(redactor.text)
         self.halt: Halt | None = None
         self._halt_lock = threading.Lock()
         self.breaker = CircuitBreaker(options.bail)
@@ -167,8 +175,9 @@ class Runner:
         calls = self.plan.calls
         if options.mode == "dry-run":
             for index, call in enumerate(calls):
+                kind: SkipKind = "held" if call.held else "dry-run"
                 reason = call.held or "dry run: not sent"
-                self._early[index] = (result_of(call, "skipped", reason), None)
+                self._early[index] = (result_of(call, "skipped", reason, skip_kind=kind), None)
             check_max_calls(self.plan, [], options.max_calls)
             return
         resume, journal = options.resume, options.journal
@@ -190,14 +199,24 @@ class Runner:
             )
             self.resume_matched = resumed.matched
             self._chains_over = resumed.chains_over
+            self._orphans = resumed.orphans
+            self.ledger = UuidLedger(self.redactor.text, resumed.uuids)
             for index, d in resumed.decisions.items():
-                result = result_of(calls[index], d.outcome, d.reason, request_uuid=d.request_uuid)
+                resumed_kind: SkipKind | None = "resumed" if d.outcome == "skipped" else None
+                result = result_of(
+                    calls[index],
+                    d.outcome,
+                    d.reason,
+                    request_uuid=d.request_uuid,
+                    skip_kind=resumed_kind,
+                )
                 self._early[index] = (result, d)
         for index, call in enumerate(calls):
             if call.held is not None and index not in self._early:
                 # Held back by the plan (a person in quiet hours): recorded, never sent; a
                 # chain moves on to its next step.
-                self._early[index] = (result_of(call, "skipped", call.held), None)
+                held = result_of(call, "skipped", call.held, skip_kind="held")
+                self._early[index] = (held, None)
         sending = [call for index, call in enumerate(calls) if index not in self._early]
         check_max_calls(self.plan, sending, options.max_calls)
         if self.journal is None and options.journal is not None:
@@ -246,9 +265,14 @@ class Runner:
         if self.stop.is_set() and self.halt is None:
             self._halt(Halt.interrupt())
         for index, call in enumerate(self.plan.calls):
-            if self._results[index] is None:
-                unsent = self.halt.unsent if self.halt else INTERRUPTED
-                self._finish(index, result_of(call, "skipped", unsent))
+            if self._results[index] is not None:
+                continue
+            early = self._early.get(index)
+            if early is not None:  # a resumed chain's step the journal shows placed
+                self._finish(index, early[0], early[1])
+                continue
+            unsent = self.halt.unsent if self.halt else INTERRUPTED
+            self._finish(index, result_of(call, "skipped", unsent, skip_kind="halt"))
         self.close()
         halt = self.halt
         return RunResult(
@@ -265,74 +289,8 @@ class Runner:
         )
 
     def _escalate(self, chain: list[int]) -> None:
-        """One escalation chain, a step at a time (see :mod:`~callspec.delivery.escalate`)."""
-        from callspec.delivery.http import new_session
-
-        session = new_session(self.environ)
-        follower = Follower(
-            self.options.wait or self.options.follow,
-            self.environ,
-            self.redactor.text,
-            self.stop,
-            limiter=self.read_limiter,
-        )
-
-        def send(index: int) -> CallResult:
-            try:
-                return self._send(session, index)
-            except Exception as e:  # a bug: the call may or may not have left
-                error = f"internal error: {type(e).__name__}: {e}; the call may have been placed"
-                return result_of(self.plan.calls[index], "unknown", error=error)
-
-        def follow(index: int, result: CallResult, resumed: bool) -> CallResult:
-            call = self.plan.calls[index]
-            assert call.escalate is not None
-            api_url = api_url_for(call, self.options.api_url)
-            legs = legs_of(result.request_uuid, call.body, api_url, self.creds[index])
-            within = call.escalate.answer_within
-            if resumed:
-                # The rest of its answer_within, counted from when the killed run sent it
-                # (the journal says): a page placed a moment ago is not cut off at once.
-                early = self._early.get(index)
-                placed = early[1].placed if early is not None and early[1] is not None else ""
-                since = time.time() - _epoch(placed) if placed else within
-                within = min(within, max(0.0, within - since))
-            # A step read back on resume then gets a short look: its record should be there.
-            seconds = (
-                within + min(follower.options.seconds, RESUMED_FOLLOW)
-                if resumed
-                else max(follower.options.seconds, within + 30)
-            )
-            answers = follower.follow(legs, [seconds] * len(legs), within)
-            return replace(result, answers=tuple(answers))
-
-        def answered(index: int, result: CallResult) -> None:
-            self._results[index] = result
-            self._note_step(result)
-            # A wait cut short (Ctrl-C, a halt) is not the call's fate: left unjournaled, a
-            # resume reads the step back from Plivo (hanging it up if it still rings).
-            if self.journal is not None and not self.stop.is_set():
-                try:
-                    self.journal.answered(result, self.plan.calls[index])
-                except OSError as e:
-                    self._halt(Halt.journal(self.options.journal, e))
-
-        steps = ChainSteps(
-            stop=self.stop,
-            early=self._early.get,
-            send=send,
-            finish=self._finish,
-            follow=follow,
-            answered=answered,
-            skip=lambda call, reason: result_of(call, "skipped", reason),
-        )
-        first = self.plan.calls[chain[0]]
-        over = self._chains_over.get(chain_id(first.spec_path or first.abs_path, first.line))
-        try:
-            run_chain(self.plan.calls, chain, steps, over)
-        finally:
-            follower.close()
-            session.close()
+        """One escalation chain, a step at a time (see :mod:`~callspec.delivery.chains`)."""
+        ChainRun(self, chain).run()
 
     def _follow(self, wait: WaitOptions, chained: set[int]) -> None:
         """Follow every call this run placed until it ends or ``--wait`` runs out (counted from
@@ -351,7 +309,7 @@ class Runner:
             api_url = api_url_for(call, self.options.api_url)
             found = legs_of(result.request_uuid, call.body, api_url, self.creds[index])
             last = result.attempts[-1]
-            left = wait.seconds - max(0.0, now - _epoch(last.started) - last.duration_ms / 1000)
+            left = wait.seconds - max(0.0, now - epoch_of(last.started) - last.duration_ms / 1000)
             legs += found
             owners += [index] * len(found)
             waits += [left] * len(found)
@@ -370,19 +328,14 @@ class Runner:
             assert result is not None
             self._results[index] = replace(result, answers=mine)
 
-    def _note_step(self, result: CallResult) -> None:
-        """``callspec: escalation specs/page.yaml:4, step 1 of 3 'page[1]': not answered ...``"""
-        e, note = result.escalate, self.on_note
-        if note is None or e is None:
+    def note(self, text: str) -> None:
+        """A line for people (how an escalation step ended); never fails the run."""
+        if self.on_note is None:
             return
-        for answer in result.answers or ():
-            try:
-                note(
-                    f"callspec: escalation {e.chain}, step {e.step} of {e.steps} "
-                    f"'{result.name}': {answer_text(answer)}"
-                )
-            except Exception:  # progress output (a closed pipe) must not lose calls
-                self.on_note = None
+        try:
+            self.on_note(text)
+        except Exception:  # progress output (a closed pipe) must not lose calls
+            self.on_note = None
 
     def close(self) -> None:
         """Sync and unlock the journal (and the resumed one)."""
@@ -495,7 +448,7 @@ class Runner:
                     self.journal.started(call, self.targets[index])
                 except OSError as e:
                     halt = self._halt(Halt.journal(self.options.journal, e))
-                    return result_of(call, "skipped", halt.unsent)
+                    return result_of(call, "skipped", halt.unsent, skip_kind="halt")
             self.limiter.pace(self.stop)
             last = send_once(
                 session, request, creds, self.options.timeouts, self.redactor.text, proxies
@@ -519,12 +472,17 @@ class Runner:
                 reason = self.halt.unsent
             else:
                 reason = INTERRUPTED if last is None else "interrupted before a retry"
-            return result_of(call, "skipped", reason, attempts=tuple(attempts))
+            return result_of(call, "skipped", reason, attempts=tuple(attempts), skip_kind="halt")
         outcome: Outcome = "failed" if last.verdict == "retry" else last.verdict
         error = last.error
         if last.verdict == "retry":
             tries = f"{len(attempts)} attempt{'s' if len(attempts) != 1 else ''}"
             error = f"gave up after {tries}: {gave_up}{last.error}"
+        if last.request_uuid and outcome in ("fired", "queued"):
+            # Answers from the API are untrusted: a request_uuid seen before is another call's.
+            untrusted = self.ledger.claim(last.request_uuid, call.name)
+            if untrusted is not None:
+                outcome, error = "unknown", untrusted
         return replace(
             result_of(call, outcome, attempts=tuple(attempts), error=error),
             status=last.attempt.status,
@@ -532,41 +490,6 @@ class Runner:
             api_id=last.api_id,
             message=last.message,
         )
-
-
-def result_of(
-    call: CallPlan,
-    outcome: Outcome,
-    reason: str | None = None,
-    *,
-    request_uuid: str | list[str] | None = None,
-    error: str | None = None,
-    attempts: tuple[Attempt, ...] = (),
-) -> CallResult:
-    """The result of ``call``, with what the plan knows of it."""
-    return CallResult(
-        key=call.key,
-        spec_file=call.spec_file,
-        line=call.line,
-        name=call.name,
-        tags=call.tags,
-        profile_chain=call.profile.chain if call.profile else (),
-        body=call.body,
-        outcome=outcome,
-        attempts=attempts,
-        request_uuid=request_uuid,
-        error=error,
-        reason=reason,
-        escalate=call.escalate,
-    )
-
-
-def _epoch(iso: str) -> float:
-    """Seconds since the epoch of an ISO 8601 time callspec recorded (``now_iso``)."""
-    try:
-        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return time.time()
 
 
 def run_plan(

@@ -7,11 +7,11 @@ every call not sent is recorded as skipped with the :class:`Halt`'s words.
 
 from __future__ import annotations
 
+import errno
 import threading
 from dataclasses import dataclass
 
-from callspec.delivery.journal import JournalWriteError
-from callspec.errors import errno_name, errno_text
+from callspec.delivery.journal import JournalWriteError, errno_text
 from callspec.results import CallResult, StopKind, now_iso
 
 INTERRUPTED = "interrupted: not sent"
@@ -35,7 +35,8 @@ class Halt:
     def journal(cls, path: object, error: OSError) -> Halt:
         """The journal at ``path`` could not take a line: ``ENOSPC``, ``EIO``, ..."""
         why = str(error) if isinstance(error, JournalWriteError) else errno_text(error)
-        unsent = f"not sent: journal write failed ({errno_name(error) or why})"
+        name = errno.errorcode.get(error.errno or 0) or why  # the errno's name, as a fact
+        unsent = f"not sent: journal write failed ({name})"
         return cls("journal", f"the journal {path} could not be written ({why})", unsent, now_iso())
 
     @classmethod

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
 import callspec
+from callspec.delivery.settled import reached
 from callspec.errors import UsageError
 from callspec.redact import Redactor
 from callspec.report.utf8 import has_surrogate, utf8_safe_value
@@ -96,9 +97,9 @@ def call_document(call: CallResult, mask: Redactor) -> dict[str, Any]:
             "steps": e.steps,
             "until": e.until,
             "answer_within": e.answer_within,
-            # The policy's verdict, as the journal records it: reporters read it, never
-            # work it out again from the answers.
-            "reached": call.reached(),
+            # The escalation policy's verdict, as the journal records it: reporters read
+            # it, never work it out again from the answers.
+            "reached": reached(call),
         }
     if call.answers is not None:  # only for a followed call (--wait, escalate:)
         doc["answers"] = [_answer_document(a, mask) for a in call.answers]

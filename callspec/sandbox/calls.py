@@ -5,7 +5,8 @@ it: where it is (queued, ringing, in-progress, completed), when it was
 initiated, answered and ended, and why it ended (Plivo's hangup cause name,
 code and source).  It answers the call-state endpoints in Plivo's shapes: the
 live call (``?status=live``), the queued call (``?status=queued``), the call
-detail record of a finished call, and the hangup API (``DELETE``), which asks a
+detail record of a finished call, the lists of each (:mod:`callspec.sandbox.listing`),
+and the hangup API (``DELETE``), which asks a
 call's player (:mod:`callspec.sandbox.lifecycle`) to end it.
 
 Shapes follow Plivo's API reference ("Retrieve a call", "Retrieve a live call",
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -58,6 +60,12 @@ XML_REJECTED = _cause("Rejected", 3020, "Answer XML", "busy", "BUSY", "CALL_REJE
 TIME_LIMIT = _cause("Scheduled Hangup", 6000, "Plivo", "completed", "ANSWER", "ALLOTTED_TIMEOUT")
 ANSWER_URL_ERROR = _cause(
     "Error Reaching Answer URL", 7011, "Error", "failed", "ANSWER", "NORMAL_TEMPORARY_FAILURE"
+)
+ACTION_URL_ERROR = _cause(
+    "Error Reaching Action URL", 7012, "Error", "failed", "ANSWER", "NORMAL_TEMPORARY_FAILURE"
+)
+INVALID_ACTION_XML = _cause(
+    "Invalid Action XML", 8012, "Error", "failed", "ANSWER", "NORMAL_TEMPORARY_FAILURE"
 )
 REDIRECT_URL_ERROR = _cause(
     "Error Reaching Redirect URL", 7014, "Error", "failed", "ANSWER", "NORMAL_TEMPORARY_FAILURE"
@@ -198,8 +206,19 @@ class CallRegistry:
             if status == "queued" and call.state == "queued":
                 return 200, _queued(call)
             if status is None and call.state == "completed":
-                return 200, _record(call)
+                return 200, detail_record(call)
         return 404, {"api_id": new_id(), "error": "not found"}
+
+    def list_calls(
+        self, auth_id: str, query: Mapping[str, Sequence[str]]
+    ) -> tuple[int, dict[str, Any]]:
+        """``GET .../Call/`` (live calls, queued calls, or detail records, filtered as Plivo
+        documents it: :mod:`callspec.sandbox.listing`): (HTTP status, body)."""
+        from callspec.sandbox.listing import answer_list
+
+        with self._lock:
+            mine = [call for call in self._calls.values() if call.auth_id == auth_id]
+            return answer_list(mine, query, auth_id)
 
 
 def _live(call: SimCall) -> dict[str, Any]:
@@ -230,7 +249,7 @@ def _queued(call: SimCall) -> dict[str, Any]:
     }
 
 
-def _record(call: SimCall) -> dict[str, Any]:
+def detail_record(call: SimCall) -> dict[str, Any]:
     """The call detail record of a finished call."""
     assert call.cause is not None
     duration = call.duration

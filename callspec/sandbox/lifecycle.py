@@ -5,8 +5,11 @@ CPS) until its second is free; ``ring_url``; then, by its outcome
 (:mod:`callspec.sandbox.outcomes`), busy, rejected or unanswered (never
 ``answer_url``), or answered: ``answer_url`` (``fallback_url`` when it fails or
 its XML is invalid), the answer judged by the rules ``callspec check`` applies
-(:mod:`callspec.check.answer`: Content-Type, size cap; :mod:`callspec.check.plivo_xml`),
-``<Redirect>`` followed, machine detection, the call running for the simulated
+(:mod:`callspec.check.answer`: Content-Type, size cap; :mod:`callspec.check.plivo_xml`;
+read into steps by :mod:`callspec.sandbox.documents`), ``<Redirect>`` followed,
+``<GetDigits>`` played (an ``ack`` or ``wrong-key`` callee presses its key once, at
+the first one, and its ``action`` is requested with ``Digits``; anyone else presses
+nothing and the document goes on), machine detection, the call running for the simulated
 duration (capped by ``time_limit``, cut short by the hangup API), and last
 ``hangup_url`` (``answer_url`` when none is given, as on Plivo) with Plivo's
 hangup parameters.  Each call plays on a worker thread, never on the thread
@@ -21,24 +24,31 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 from urllib.parse import urljoin
 
 from callspec.sandbox import calls as causes
 from callspec.sandbox.callbacks import Fetched, call_params, fetch
 from callspec.sandbox.calls import CallRegistry, Cause, SimCall
+from callspec.sandbox.documents import Document, Hangup, Redirect, read_document
 from callspec.sandbox.outcomes import AnswerPlan, Outcome, SimulationConfig
 
 Record = Callable[..., None]
+#: <Hangup reason=...> values that end a call as not answered.
+_XML_HANGUPS = {"rejected": causes.XML_REJECTED, "busy": causes.XML_BUSY}
+#: How a call ends when the next document cannot be had, or is not valid Plivo XML.
+_UNREACHABLE = {"redirect": causes.REDIRECT_URL_ERROR, "digits": causes.ACTION_URL_ERROR}
+_INVALID = {"redirect": causes.INVALID_REDIRECT_XML, "digits": causes.INVALID_ACTION_XML}
 
 
 @dataclass(frozen=True)
-class Document:
-    """What an answer (or redirect) URL gave: a next URL to follow, how the XML ends."""
+class _Jump:
+    """A step that leads to another document: a <Redirect>, or a key sent to an action."""
 
-    redirect: tuple[str, str] | None  # (url, method) of a <Redirect>
-    hangup_reason: str | None  # <Hangup reason=...>: "" for a plain <Hangup/>
-    empty: bool = False  # <Response/>: the call ends at once
+    kind: Literal["redirect", "digits"]
+    url: str
+    method: str
+    params: dict[str, str]
 
 
 class Simulator:
@@ -130,7 +140,7 @@ class Simulator:
             return self._hang_up(call, unanswered)
         self.registry.move(call, "in-progress")
         machine = _machine(body, outcome)
-        cause, xml_hangs_up = self._run_xml(call)
+        cause, xml_hangs_up = self._run_xml(call, outcome)
         # Plivo detects a machine from the answer on, beside the XML: under
         # machine_detection: hangup a machine's call ends as Machine Detected even when its
         # answer URL failed or its XML ended it.
@@ -140,39 +150,60 @@ class Simulator:
             cause = self._talk(call, xml_hangs_up)
         self._hang_up(call, cause, machine)
 
-    def _run_xml(self, call: SimCall) -> tuple[Cause | None, bool]:
-        """answer_url (fallback_url), then each <Redirect>: the cause when the XML ends the
-        call, and whether it ends with a plain <Hangup/>."""
-        params = call_params(call, "StartApp")
-        document, cause, source = self._answer(call, params)
-        redirects = 0
-        while document is not None and document.redirect is not None:
+    def _run_xml(self, call: SimCall, outcome: Outcome) -> tuple[Cause | None, bool]:
+        """answer_url (fallback_url), then each <Redirect> and <GetDigits> action: the cause
+        when the XML ends the call, and whether it ends with a plain <Hangup/>."""
+        document, cause, source = self._answer(call, call_params(call, "StartApp"))
+        if cause is not None or document is None:
+            return cause, False
+        key = self._plan.key(call.to, outcome)  # pressed once, at the first <GetDigits>
+        hops = 0
+        while not document.empty:
+            jump, key, end = self._steps(call, document, source, key)
+            if jump is None:
+                return end
             if call.hangup.is_set():
                 return None, False
-            redirects += 1
-            if redirects > self.config.max_redirects:
-                limit = f"more than {self.config.max_redirects} <Redirect>s"
-                self._step(call, "redirect", None, None, limit)
+            hops += 1
+            if hops > self.config.max_redirects:
+                limit = f"more than {self.config.max_redirects} <Redirect>s and actions"
+                self._step(call, jump.kind, None, None, limit)
                 return causes.INVALID_REDIRECT_XML, False
-            url, method = document.redirect
-            url = urljoin(source, url)
-            fetched = self._request(call, "redirect", url, method, call_params(call, "Redirect"))
+            fetched = self._request(call, jump.kind, jump.url, jump.method, jump.params)
             if not fetched.ok:
-                return causes.REDIRECT_URL_ERROR, False
+                return _UNREACHABLE[jump.kind], False
             source = fetched.url
             document, problem = self._read(fetched)
             if document is None:
-                self._step(call, "redirect-xml", url, fetched.status, problem)
-                return causes.INVALID_REDIRECT_XML, False
-        if cause is not None or document is None:
-            return cause, False
-        if document.empty:
-            return causes.END_OF_XML, False
-        if document.hangup_reason == "rejected":
-            return causes.XML_REJECTED, False
-        if document.hangup_reason == "busy":
-            return causes.XML_BUSY, False
-        return None, document.hangup_reason is not None
+                self._step(call, f"{jump.kind}-xml", jump.url, fetched.status, problem)
+                return _INVALID[jump.kind], False
+        return causes.END_OF_XML, False
+
+    def _steps(
+        self, call: SimCall, document: Document, source: str, key: str | None
+    ) -> tuple[_Jump | None, str | None, tuple[Cause | None, bool]]:
+        """Play a document's steps: the step that leads to another document (if any), the
+        key still to press, and else how the document ends the call (as ``_run_xml``)."""
+        for step in document.steps:
+            if call.hangup.is_set():
+                return None, key, (None, False)
+            if isinstance(step, Hangup):
+                ends = _XML_HANGUPS.get(step.reason)
+                return None, key, (ends, False) if ends else (None, True)
+            if isinstance(step, Redirect):
+                url, params = urljoin(source, step.url), call_params(call, "Redirect")
+                return _Jump("redirect", url, step.method, params), key, (None, False)
+            if key is None or not step.action:
+                continue  # no key: Plivo goes on to the next element when the wait ends
+            self._step(call, "key", None, None, f"pressed {key}")
+            params = {**call_params(call, "StartApp"), "Digits": key}
+            del params["Event"]  # an action request is not the answer's StartApp
+            jump = _Jump("digits", urljoin(source, step.action), step.method, params)
+            if step.redirect:
+                return jump, None, (None, False)
+            self._request(call, jump.kind, jump.url, jump.method, jump.params)  # then goes on
+            key = None
+        return None, key, (None, False)  # the document ran to its end
 
     def _answer(
         self, call: SimCall, params: dict[str, str]
@@ -200,37 +231,8 @@ class Simulator:
         return document, None, source
 
     def _read(self, fetched: Fetched) -> tuple[Document | None, str | None]:
-        """The document, or what is wrong with it: served as what Plivo does not read
-        (the rule ``callspec check`` applies), or its first problems, located."""
-        from callspec.check.answer import content_type_problem
-        from callspec.check.plivo_xml import XmlError, check_document, safe_parse
-
-        wrong_type = content_type_problem(fetched.content_type or None)
-        if wrong_type is not None:
-            return None, wrong_type
-        xml = fetched.body
-        try:
-            root = safe_parse(xml)
-        except XmlError as e:
-            where = e.problem
-            return None, f"invalid Plivo XML: {where.line}:{where.column}: {where.message}"
-        if root.tag == "Response" and len(root) == 0:
-            # Valid, and Plivo ends such a call at once (the checker warns of it).
-            return Document(None, None, empty=True), None
-        problems = check_document(xml)
-        if problems:
-            text = "; ".join(f"{p.line}:{p.column}: {p.message}" for p in problems[:3])
-            more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
-            return None, f"invalid Plivo XML: {text}{more}"
-        redirect, hangup = None, None
-        for element in list(root):
-            if element.tag == "Redirect":
-                redirect = ((element.text or "").strip(), element.get("method", "POST"))
-                break
-            if element.tag == "Hangup":
-                hangup = element.get("reason", "")
-                break
-        return Document(redirect, hangup), None
+        """The document, or what is wrong with it (:func:`read_document`)."""
+        return read_document(fetched.body, fetched.content_type)
 
     def _detect(self, call: SimCall, machine: bool) -> Cause | None:
         body = call.body

@@ -6,6 +6,12 @@ gets its scripted outcome; the others draw from the ``--answer`` mix
 (seeded, one draw per destination in the order the API accepted them); what
 the mix leaves over is answered by a human.  A scripted destination that no call of a
 run dials is named (:func:`undialed`), so a typo is not silently a human answer.
+
+The outcomes: ``human`` answers and presses nothing; ``ack`` answers and, at the
+call's first ``<GetDigits>``, presses the acknowledging key (``ack_digits`` for that
+destination, else ``ack_digit``); ``wrong-key`` answers and presses another key
+there once; ``machine`` answers as a machine; ``busy``, ``no-answer`` and
+``rejected`` never answer.
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ from typing import Literal, cast, get_args
 
 from callspec.check.answer import MAX_XML_BYTES
 
-Outcome = Literal["human", "machine", "busy", "no-answer", "rejected"]
+Outcome = Literal["human", "ack", "wrong-key", "machine", "busy", "no-answer", "rejected"]
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
+_KEYS = "0123456789*"  # keys that may acknowledge (``#`` ends a <GetDigits> on Plivo)
 
 
 @dataclass(frozen=True)
@@ -44,8 +51,14 @@ class SimulationConfig:
     max_body_bytes: int = MAX_XML_BYTES  # Plivo's limit for an XML document (shared with check)
     max_redirects: int = 5  # <Redirect> elements followed, and HTTP redirects per request
     workers: int = 16  # calls played at once; more wait their turn (handlers see bursts of 16)
+    #: The key ``ack`` presses, unless ``ack_digits`` names the destination's own.
+    ack_digit: str = "1"
+    ack_digits: tuple[tuple[str, str], ...] = ()  # (destination, key), as --answer-by spells it
 
     def __post_init__(self) -> None:
+        for key in (self.ack_digit, *(key for _, key in self.ack_digits)):
+            if len(key) != 1 or key not in _KEYS:
+                raise ValueError(f"an acknowledging key must be one of 0-9 and *, not {key!r}")
         if not 0 <= self.duration_s <= 86_400:
             raise ValueError(f"simulate duration must be 0 to 86400 seconds, not {self.duration_s}")
         if sum(s.fraction for s in self.shares) > 1.0 + 1e-9:
@@ -105,6 +118,8 @@ class AnswerPlan:
 
     def __init__(self, config: SimulationConfig) -> None:
         self._script = dict(config.answer_by)
+        self._ack_digit = config.ack_digit
+        self._ack_digits = {same_destination(d): key for d, key in config.ack_digits}
         self._shares = config.shares
         self._rng = random.Random(config.seed)
         self._lock = threading.Lock()
@@ -120,3 +135,13 @@ class AnswerPlan:
                 return share.outcome
             draw -= share.fraction
         return "human"
+
+    def key(self, destination: str, outcome: Outcome) -> str | None:
+        """The key a callee with ``outcome`` presses at a ``<GetDigits>``: the
+        acknowledging one for ``ack``, another for ``wrong-key``, none for the rest."""
+        if outcome not in ("ack", "wrong-key"):
+            return None
+        right = self._ack_digits.get(same_destination(destination), self._ack_digit)
+        if outcome == "ack":
+            return right
+        return next(key for key in "9876543210" if key != right)

@@ -303,10 +303,11 @@ class _Handler(BaseHTTPRequestHandler):
         match = _CALL_PATH.match(parts.path)
         if match is None:
             return self._error(404, "resource not found")
+        if self.command == "GET":
+            return self._call_list(match[1], parts.query)
         if self.command != "POST":
-            return self._error(
-                405, f"method {self.command} not allowed; use POST", [("Allow", "POST")]
-            )
+            allow = [("Allow", "GET, POST")]
+            return self._error(405, f"method {self.command} not allowed; use POST", allow)
         problem = self._auth_problem(match[1])
         if problem:
             return self._error(401, problem)
@@ -335,6 +336,17 @@ class _Handler(BaseHTTPRequestHandler):
         statuses = parse_qs(query).get("status")
         status = statuses[0] if statuses else None
         code, payload = simulator.registry.read(auth_id, call_uuid, status)
+        self._reply(code, payload)
+
+    def _call_list(self, auth_id: str, query: str) -> None:
+        """``GET .../Call/``: Plivo's lists of live and queued calls and detail records."""
+        problem = self._auth_problem(auth_id)
+        if problem:
+            return self._error(401, problem)
+        simulator = self.box.simulator
+        if simulator is None:
+            return self._error(404, "not found (the sandbox lists calls with --simulate)")
+        code, payload = simulator.registry.list_calls(auth_id, parse_qs(query))
         self._reply(code, payload)
 
     def _read_body(self) -> bytes | None:

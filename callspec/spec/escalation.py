@@ -13,6 +13,7 @@ name (``page[2]``) no other call of the file already has.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -21,10 +22,27 @@ from callspec.errors import Location, Problem
 from callspec.spec.model import CallPlan, Escalation, Until
 
 
-def escalation_of(entry: Mapping[str, Any], chain: str) -> Escalation:
-    """The ``escalate:`` of a spec entry (schema-checked), its step numbers still to come."""
+def escalation_of(call: Mapping[str, Any], chain: str, spec_path: str) -> Escalation:
+    """The ``escalate:`` of a spec entry ``call`` (schema-checked) in the file whose identity
+    is ``spec_path``, named ``chain`` for people; its step numbers still to come."""
+    entry = call["escalate"]
     until: Until = "human" if entry.get("until") == "human" else "answered"
-    return Escalation(float(entry["answer_within"]), until, chain)
+    key = chain_key(spec_path, str(call["name"]))
+    return Escalation(float(entry["answer_within"]), until, chain, key=key)
+
+
+def chain_key(spec_path: str, name: str) -> str:
+    """A chain's identity across runs: its spec file (relative to its work tree) and its
+    entry's ``name`` as written (``page-{{ row.name }}``, before any row renders it).
+
+    Not its line: comments, blank lines and other calls added above it, and rows
+    reordered, added or removed, leave it the same chain.  Hashed, like a call's key: a
+    name may hold a declared secret, and the journal keeps identities unmasked.
+    """
+    import hashlib  # with the first chain: validate of a spec without one never needs it
+
+    canonical = json.dumps(["escalate", spec_path, name], separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:24]
 
 
 def escalation_problem(

@@ -70,11 +70,14 @@ class Escalation:
     answer_within: float
     #: ``answered``: any answer stops the chain; ``human``: a machine does not.
     until: Until
-    #: The chain's identity and name for people: ``specs/page.yaml:4`` (file and line).
+    #: The chain's name for people: ``specs/page.yaml:4`` (file and line).
     chain: str
     #: 1-based position in the chain, and the chain's length.
     step: int = 1
     steps: int = 1
+    #: The chain's identity across runs (see :func:`callspec.spec.escalation.chain_key`):
+    #: its file and its entry's name as written, not its line.
+    key: str = ""
 
 
 @dataclass(frozen=True)

@@ -255,7 +255,7 @@ class _Builder:
             on_call=self.rotations.on_call(row) if isinstance(call.get("each"), dict) else None,
         )
         if "escalate" in call:
-            escalate = escalation_of(call["escalate"], f"{doc.file}:{planned.line}")
+            escalate = escalation_of(call, f"{doc.file}:{planned.line}", planned.spec_path)
             wrong = escalation_problem(escalate, body, "each" in call)
             if wrong is not None:
                 keys = ("escalate", wrong[0]) if wrong[0] else ("escalate",)

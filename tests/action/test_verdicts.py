@@ -1,7 +1,7 @@
 """Each escalation's verdict and the answer counts, read back from a run's JSON report.
 
-The verdicts reuse the run's own rules (``RunResult.chains``, ``CallResult.reached``,
-``may_still_ring``); these tests pin the endings a sandbox cannot easily play (a
+The verdicts reuse the run's own rules (``RunResult.chains``, ``settled.reached``,
+``settled.unsettled``); these tests pin the endings a sandbox cannot easily play (a
 step whose send timed out, a state nobody could read) and that a report read back
 gives the same verdicts as the run it was written from.
 """

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import AUTH_ID, TOKEN, answering, cred_env, invoke, read_report, spawn
+from support import AUTH_ID, TOKEN, answering, cred_env, free_port, invoke, read_report, spawn
 
 from callspec.errors import ExitCode
 from callspec.sandbox.outcomes import SimulationConfig, parse_answer_by
@@ -224,3 +224,24 @@ def test_wait_over_a_bulk_call(tmp_path: Path, hooks: str, start: Start):
     assert "1/3 yes" in result.stdout
     ok, _ = _run(tmp_path, box, "--wait", "60", "--wait-ok", "no-answer")
     assert ok.exit_code == ExitCode.OK
+
+
+def test_a_machine_the_sandbox_plays_is_never_a_human(tmp_path: Path) -> None:
+    spec = tmp_path / "chain.yaml"
+    spec.write_text(
+        "version: 1\ncalls:\n  - name: page\n"
+        f'    to: ["{ALICE}", "{BOB}"]\n'
+        '    from: "+14155550100"\n'
+        f"    answer_url: http://127.0.0.1:{free_port()}/gone.xml\n"
+        "    machine_detection: hangup\n"
+        "    escalate: {answer_within: 5, until: human}\n"
+    )
+    args = ["run", spec, "--sandbox", "--simulate", "--answer-by", f"{ALICE}=machine"]
+    args += ["--answer-by", f"{BOB}=no-answer", "--report", tmp_path / "r.json", "--no-progress"]
+    result = invoke([str(a) for a in args])
+    first = read_report(tmp_path / "r.json")["calls"][0]
+    assert first["outcome"] == "fired", result.output
+    assert (first["answers"][0]["answered"], first["answers"][0]["answered_by"]) == (
+        True,
+        "machine",
+    )

@@ -6,7 +6,6 @@ is marked strict-xfail until the finding is fixed (then the mark comes off).
 
 from __future__ import annotations
 
-import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -84,62 +83,6 @@ def test_a_column_named_index_is_not_silently_replaced(tmp_path: Path) -> None:
     result = invoke(["render", spec, "--format", "json"])
     # Either the column's value reaches the call, or the clash is an error (exit 3).
     assert result.exit_code == ExitCode.INVALID or '"n7"' in result.output, result.output
-
-
-# --- resume: a row already placed rings again ------------------------------------------------
-
-
-def _run(spec: Path, url: str, journal: Path, *extra: str) -> None:
-    args = ["run", spec, "--api-url", url, "--rate", "200", "--journal", journal, *extra]
-    result = invoke(args, cred_env())
-    assert result.exit_code == ExitCode.OK, result.stderr
-
-
-@pytest.mark.parametrize(
-    ("before", "after"),
-    [
-        ("alcie", "alice"),
-        (unicodedata.normalize("NFC", "José"), unicodedata.normalize("NFD", "José")),
-    ],
-    ids=["typo-fixed", "same-name-re-exported-as-NFD"],
-)
-def test_a_row_renamed_since_it_was_placed_is_not_sent_again(
-    tmp_path: Path, before: str, after: str
-) -> None:
-    write_profiles(tmp_path)
-    roster = tmp_path / "d.csv"
-    roster.write_text(f"name,phone\n{before},+14152220001\nbob,+14152220002\n")
-    spec = _spec(tmp_path, "d.csv")
-    journal = tmp_path / "journal.jsonl"
-    with sandbox() as sb:
-        _run(spec, sb.url, journal)
-        assert len(_placed_to(sb.calls)) == 2
-        roster.write_text(f"name,phone\n{after},+14152220001\nbob,+14152220002\n")
-        report = tmp_path / "r.json"
-        _run(spec, sb.url, journal, "--resume", str(journal), "--report", str(report))
-        placed = _placed_to(sb.calls)
-    assert placed.count("+14152220001") == 1, placed
-    calls = {c["name"]: c for c in read_report(report)["calls"]}
-    assert calls[f"page-{after}"]["outcome"] == "skipped"
-
-
-def test_inserting_a_row_with_index_names_rings_no_phone_twice(tmp_path: Path) -> None:
-    write_profiles(tmp_path)
-    roster = tmp_path / "d.csv"
-    roster.write_text("name,phone\nann,+14152220001\nbob,+14152220002\ncid,+14152220003\n")
-    spec = _spec(tmp_path, "d.csv", name="oncall-{{ row.index }}")
-    journal = tmp_path / "journal.jsonl"
-    with sandbox() as sb:
-        _run(spec, sb.url, journal)
-        assert len(_placed_to(sb.calls)) == 3
-        # dee inserted after ann: bob and cid move down one place.
-        roster.write_text(
-            "name,phone\nann,+14152220001\ndee,+14152220004\nbob,+14152220002\ncid,+14152220003\n"
-        )
-        args = ["run", spec, "--api-url", sb.url, "--rate", "200", "--resume", journal]
-        invoke(args, cred_env())  # sending dee, or refusing the shifted names: either is fine
-        placed = _placed_to(sb.calls)
-    assert len(placed) == len(set(placed)), f"a phone rang twice: {placed}"
 
 
 # --- a spec's mistake reported once per row ---------------------------------------------------
@@ -258,73 +201,6 @@ def test_an_each_where_error_names_the_rendered_call(tmp_path: Path) -> None:
 
 
 # --- resume: the general case behind the two findings above ----------------------------------
-
-
-def _plan_call(name: str, to: str, path: str = "calls.yaml", **more: str) -> Any:
-    from callspec.spec.model import CallPlan
-
-    body = {"from": "+14152224444", "to": to, "answer_url": "https://h.example.com/a", **more}
-    return CallPlan(path, 5, 0, name, (), None, body, spec_path=path, abs_path="/p/" + path)
-
-
-def _journaled(call: Any, state: str = "fired") -> Any:
-    from callspec.delivery.entries import JournalEntry
-
-    return JournalEntry(
-        call.key, call.name, call.spec_file, state, "run-1", None, call.spec_path,
-        None, call.abs_path, call.legacy_key, call.content_key, None, call.body_key,
-        str(call.body["to"]),
-    )  # fmt: skip
-
-
-def test_resume_matches_journal_entries_to_calls_one_to_one() -> None:
-    """An entry speaks for one call: by key, then body (renamed), then name or phone (changed)."""
-    from callspec.delivery.resume import ResumeIndex
-
-    placed = [
-        _plan_call("a", "+14155550001"),
-        _plan_call("b", "+14155550002"),
-        _plan_call("c", "+14155550003"),
-        _plan_call("twin", "+14155550004"),  # placed once, its twin (same body) never
-    ]
-    entries = {e.key: e for e in map(_journaled, placed)}
-    now = [
-        placed[0],  # unchanged
-        _plan_call("b-renamed", "+14155550002"),  # same body
-        _plan_call("c-renamed", "+14155550003", caller_name="C"),  # same file and phone
-        placed[3],
-        _plan_call("twin-2", "+14155550004", path="other.yaml"),  # same body, another call
-        _plan_call("new", "+14155550009"),
-    ]
-    found = ResumeIndex(entries).match_all(now)
-    assert [m and (m.entry.name, m.how) for m in found] == [
-        ("a", "same"),
-        ("b", "renamed"),
-        ("c", "changed"),
-        ("twin", "same"),
-        None,  # the twin's entry speaks for the twin: this one was never placed
-        None,
-    ]
-
-
-def test_a_journal_without_body_keys_still_matches_a_renamed_call(tmp_path: Path) -> None:
-    """Journals written before ``body_key``: the started line's body gives it."""
-    import json
-
-    from callspec.delivery.entries import read_journal
-    from callspec.delivery.resume import ResumeIndex
-
-    old = _plan_call("alcie", "+14155550001")
-    lines = [
-        {"event": "started", "run_id": "r1", "key": old.key, "name": old.name,
-         "spec_file": old.spec_file, "spec_path": old.spec_path, "body": dict(old.body)},
-        {"event": "finished", "run_id": "r1", "key": old.key, "name": old.name,
-         "spec_file": old.spec_file, "outcome": "fired"},
-    ]  # fmt: skip
-    journal = tmp_path / "j.jsonl"
-    journal.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    [found] = ResumeIndex(read_journal(journal)).match_all([_plan_call("alice", "+14155550001")])
-    assert found is not None and found.how == "renamed" and found.entry.state == "fired"
 
 
 def test_a_column_some_rows_lack_is_reported_at_each_such_row(tmp_path: Path) -> None:

@@ -211,10 +211,18 @@ def test_other_path_is_404(box: Sandbox, session: requests.Session) -> None:
     assert_error_shape(r, 404)
 
 
-def test_get_on_the_call_path_is_405(box: Sandbox, session: requests.Session) -> None:
-    r = session.get(box.url + CALL_PATH, timeout=5)
+def test_put_on_the_call_path_is_405(box: Sandbox, session: requests.Session) -> None:
+    r = session.put(box.url + CALL_PATH, json=VALID, timeout=5)
     assert_error_shape(r, 405)
-    assert r.headers["Allow"] == "POST"
+    assert r.headers["Allow"] == "GET, POST"
+    assert box.calls == []
+
+
+def test_listing_calls_needs_simulate(box: Sandbox, session: requests.Session) -> None:
+    # GET on the call path is Plivo's list of calls: only a simulating sandbox has any.
+    r = session.get(box.url + CALL_PATH, timeout=5)
+    assert_error_shape(r, 404)
+    assert r.json()["error"] == "not found (the sandbox lists calls with --simulate)"
 
 
 def test_keep_alive_serves_many_requests_on_one_connection(
