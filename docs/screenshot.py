@@ -1,4 +1,4 @@
-"""The README's screenshot of an HTML report: a real run on the sandbox, shot by Chromium.
+"""docs/reports.md's screenshot of an HTML report: a real run on the sandbox, shot by Chromium.
 
 Twenty calls against a sandbox that answers a third of them with HTTP 500 and
 400 (seeded, so the picture is the same each time), written with

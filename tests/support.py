@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from click.testing import CliRunner, Result
 
@@ -41,8 +42,8 @@ CLEAN_ENV: dict[str, str | None] = {
 }
 
 RunCli = Callable[..., Result]
-# The -d body of the seed's curl example, byte for byte (tests/test_sandbox_cli.py checks it
-# against the seed file when shared/ is beside the project); curl sends it as
+# The -d body of the seed's curl example, byte for byte (tests/sandbox/test_sandbox_cli.py
+# checks it against SEED_PAGE when that file is there); curl sends it as
 # application/x-www-form-urlencoded.
 SEED_CURL_BODY = """{
     "from":"+14152224444",
@@ -60,6 +61,26 @@ SEED_CURL_BODY = """{
     "send_on_preanswer":"true",
     "time_limit":"300"
 }"""
+#: Plivo's "Make an outbound call" page as the project received it (its curl command and
+#: Postman item). It is not in the repository: it sits in the project's shared folder
+#: beside the checkout (shared/seed/), or where CALLSPEC_SEED says.
+SEED_PAGE = Path(
+    os.environ.get("CALLSPEC_SEED")
+    or ROOT.parent / "shared" / "seed" / "plivo-make-an-outbound-call.txt"
+)
+
+
+def seed_page() -> Path:
+    """The seed page, or a skip that says where it was looked for and how to name it."""
+    if not SEED_PAGE.is_file():
+        pytest.skip(
+            f"Plivo's seed page is not at {SEED_PAGE}: to compare the fixtures with it, "
+            "set CALLSPEC_SEED to the path of plivo-make-an-outbound-call.txt "
+            "(shared/seed/ in the project's workspace)"
+        )
+    return SEED_PAGE
+
+
 AUTH_ID = "MATESTAUTHID00000000"
 TOKEN = "tok-3f9a1c7e-very-secret-0000"  # searched for in every output
 

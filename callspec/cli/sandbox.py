@@ -126,7 +126,7 @@ def simulation(
 @click.option(
     "--auth-token",
     default=DEFAULT_AUTH_TOKEN,
-    help="Accepted auth token (default: the sandbox's own, see README).",
+    help="Accepted auth token (default: the sandbox's own, see docs/sandbox.md).",
 )
 @click.option(
     "--record",
@@ -208,9 +208,14 @@ def sandbox(
     \b
     Examples:
       callspec sandbox --port 8555 --cps 2 --fail 503:0.1 --seed 7
-      callspec run specs/ --api-url http://127.0.0.1:8555
       callspec sandbox --simulate --answer busy:0.2 --answer-by +14155550100=no-answer
       callspec sandbox --simulate --answer-by +14155550102=ack --ack-digit 4
+
+    \b
+    Then, in another terminal, send to it with its own credentials:
+      export PLIVO_AUTH_ID=MASANDBOX00000000000
+      export PLIVO_AUTH_TOKEN=sandbox-token-not-a-secret-000000000000
+      callspec run specs/ --api-url http://127.0.0.1:8555
     """
     from callspec.sandbox.server import Sandbox, SandboxConfig  # loaded only for the sandbox
 

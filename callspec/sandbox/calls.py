@@ -11,7 +11,7 @@ call's player (:mod:`callspec.sandbox.lifecycle`) to end it.
 
 Shapes follow Plivo's API reference ("Retrieve a call", "Retrieve a live call",
 "Retrieve a queued call") and the official SDKs' fixtures; the causes follow
-Plivo's "Hangup causes" table (see the README's "Simulated calls").
+Plivo's "Hangup causes" table (see docs/sandbox.md, "Simulated calls").
 """
 
 from __future__ import annotations

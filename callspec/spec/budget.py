@@ -43,7 +43,7 @@ _SIZED = (str, bytes, list, tuple, dict, set, frozenset)
 
 @dataclass(frozen=True)
 class Limits:
-    """What one template may cost; the defaults are callspec's contract (README)."""
+    """What one template may cost; the defaults are callspec's contract (docs/templates.md)."""
 
     #: Characters of a string, items of a list or mapping.
     max_size: int = 1 << 20

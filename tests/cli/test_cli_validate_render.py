@@ -18,11 +18,10 @@ import pytest
 import yaml
 from click.testing import Result
 from jsonschema import Draft202012Validator
-from support import EXAMPLES, ROOT, RunCli
+from support import EXAMPLES, ROOT, RunCli, seed_page
 
 from callspec.cli.app import COMMANDS
 
-SEED = Path("/work/shared/seed/plivo-make-an-outbound-call.txt")
 TOKEN = "tok-7c1e-never-printed-4f2b"
 AUTH_ID = "MAZZZZZZZZZZZZZZZZZZ"
 
@@ -101,7 +100,7 @@ def test_folder_scan_skips_profiles_and_hidden_files(tmp_path: Path, run_cli: Ru
 
 def seed_body() -> list[tuple[str, Any]]:
     """The body of the seed's curl command, string values as written."""
-    text = SEED.read_text(encoding="utf-8")
+    text = seed_page().read_text(encoding="utf-8")
     curl = text[text.index("Curl Command") : text.index("Postman Collection")]
     match = re.search(r"-d '(\{.*?\})'", curl, re.S)
     assert match

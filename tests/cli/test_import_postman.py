@@ -6,19 +6,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-from support import EXAMPLES, ROOT, SEED_CURL_BODY, invoke
+from support import EXAMPLES, SEED_CURL_BODY, invoke, seed_page
 
 from callspec.errors import ExitCode
 
 COLLECTION = EXAMPLES / "postman" / "seed-collection.json"
-SEED = ROOT.parent / "shared" / "seed" / "plivo-make-an-outbound-call.txt"
 
 
 def test_the_fixture_holds_the_seeds_item() -> None:
-    if not SEED.exists():
-        pytest.skip("shared/seed is not beside the project")
-    text = SEED.read_text()
+    text = seed_page().read_text()
     item = json.loads(text[text.index("{", text.index("Postman Collection Item JSON")) :])
     assert json.loads(COLLECTION.read_text())["item"][0]["item"][0] == item
 

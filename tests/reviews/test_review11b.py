@@ -341,19 +341,6 @@ def test_quiet_run_with_a_failing_check_prints_no_report_line(tmp_path: Path) ->
     assert "report:" not in result.stdout, result.stdout
 
 
-def test_walkthrough_brings_the_seed_collection_before_importing_it() -> None:
-    readme = (ROOT / "README.md").read_text()
-    start = readme.index("## From zero to a page")
-    section = readme[start : readme.index("\n## ", start + 1)]
-    lines = [
-        line.split("  #")[0].strip()
-        for block in re.findall(r"```sh\n(.*?)```", section, re.S)
-        for line in block.splitlines()
-    ]
-    use = next(i for i, line in enumerate(lines) if line.startswith("callspec import postman"))
-    assert any("seed-collection.json" in line for line in lines[:use]), lines[:use]
-
-
 def test_explain_to_a_full_disk_is_not_an_internal_error(tmp_path: Path) -> None:
     if not Path("/dev/full").exists():
         pytest.skip("no /dev/full")

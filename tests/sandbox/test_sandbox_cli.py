@@ -10,15 +10,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support import SEED_CURL_BODY, spawn
-
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "plivo-make-an-outbound-call.txt"
+from support import SEED_CURL_BODY, SEED_PAGE, spawn
 
 
 def seed_curl_body() -> str:
-    """The seed's curl body; when the seed file is beside the project, it must match."""
-    if SEED.exists():
-        match = re.search(r"-d '(\{.*?\})'\s*\n", SEED.read_text(), re.S)
+    """The seed's curl body; when the seed page is there, it must match."""
+    if SEED_PAGE.is_file():
+        match = re.search(r"-d '(\{.*?\})'\s*\n", SEED_PAGE.read_text(), re.S)
         assert match and match.group(1) == SEED_CURL_BODY
     return SEED_CURL_BODY
 

@@ -133,9 +133,13 @@ def test_call_schema_covers_the_argument_table() -> None:
 
 def test_spec_and_profiles_accept_only_argument_names() -> None:
     spec = schema_file("spec")
-    ref = "call.schema.json#/$defs/argumentName"
-    assert spec["$defs"]["arguments"]["propertyNames"] == {"$ref": ref}
-    assert {"$ref": ref} in spec["$defs"]["call"]["propertyNames"]["anyOf"]
+    arguments = spec["$defs"]["arguments"]
+    assert list(arguments["properties"]) == list(PROPS)  # generated: tools/spec_schema.py
+    assert arguments["additionalProperties"] is False
+    call = spec["$defs"]["call"]
+    own = ["name", "tags", "vars", "escalate", "each", "each_where"]
+    assert list(call["properties"]) == [*own, *PROPS]
+    assert call["additionalProperties"] is False
     profile = schema_file("profiles")["$defs"]["profile"]["properties"]
     assert profile["defaults"]["$ref"] == "spec.schema.json#/$defs/arguments"
 
