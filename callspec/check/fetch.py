@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+from callspec import defaults
 from callspec.check.deadline import Deadline
 
 CHECK_HEADER = "X-Callspec-Check"
 USER_AGENT = "callspec-check"
-DEFAULT_TIMEOUT = 5.0
+DEFAULT_TIMEOUT = defaults.CHECK_TIMEOUT
 DEFAULT_MAX_BYTES = 1_048_576
 MAX_REDIRECTS = 3
 _REDIRECTS = (301, 302, 303, 307, 308)

@@ -20,7 +20,7 @@ from click.testing import Result
 from jsonschema import Draft202012Validator
 from support import EXAMPLES, ROOT, RunCli, seed_page
 
-from callspec.cli import cli
+from callspec.cli.app import COMMANDS
 
 TOKEN = "tok-7c1e-never-printed-4f2b"
 AUTH_ID = "MAZZZZZZZZZZZZZZZZZZ"
@@ -403,7 +403,7 @@ def test_schema_defaults_to_call(run_cli: RunCli) -> None:
     assert json.loads(run_cli("schema").stdout)["$id"].endswith("/call.schema.json")
 
 
-@pytest.mark.parametrize("command", [[], *([name] for name in sorted(cli.commands))])
+@pytest.mark.parametrize("command", [[], *([name] for name in sorted(COMMANDS))])
 def test_help(command: list[str], run_cli: RunCli) -> None:
     for flag in ("--help", "-h"):
         result = run_cli(*command, flag)
