@@ -25,12 +25,13 @@ from callspec.errors import Problem
 from callspec.redact import Redactor
 from callspec.spec.budget import FileClock
 from callspec.spec.escalation import escalation_of, escalation_problem
-from callspec.spec.expand import Row, row_label
+from callspec.spec.expand import row_label
 from callspec.spec.loader import Document
 from callspec.spec.model import CallPlan
 from callspec.spec.numbers import NumberIssue, check_numbers
 from callspec.spec.problems import Found
 from callspec.spec.profiles import Profile, RuntimeSecret, Sourced
+from callspec.spec.rosters import Row
 from callspec.spec.templates import EnvVars, RenderError, has_template, references, render_value
 from callspec.spec.validate import BodyIssue, check_body, normalize
 from callspec.spec.variables import Variables, render_variables, runtime_layer, sourced

@@ -9,7 +9,7 @@ top to bottom; each step is the module named):
    credentials read are hidden from every template;
 2. **resolve** the spec's profile (its ``extends`` chain, profiles.py);
 3. **expand** a call with ``each:`` into one call per roster row (expand.py: a CSV,
-   JSON or YAML roster, or who a rotation has on call, rotations.py);
+   JSON or YAML roster read by rosters.py, or who a rotation has on call, rotations.py);
 4. **render** each call's variables in precedence order (variables.py: profile,
    its secrets from the environment, spec, call, ``--vars-file``, ``--var``) and
    every template of its arguments (templates.py: sandboxed, budgeted);
@@ -41,12 +41,13 @@ from callspec.spec.calls import Calls, Entry
 from callspec.spec.destinations import Rung, repeat_message
 from callspec.spec.documents import check_document
 from callspec.spec.escalation import number_steps, step_name_clashes, steps_of
-from callspec.spec.expand import Expander, Row, row_label
+from callspec.spec.expand import Expander, row_label
 from callspec.spec.files import collect_spec_files, display_path
 from callspec.spec.loader import Document, load_file, resolved
 from callspec.spec.model import CallPlan, Plan, PlanOptions, identity_path
 from callspec.spec.problems import Found
 from callspec.spec.profiles import Profile, ProfilesFile, find_profiles_file
+from callspec.spec.rosters import Row
 from callspec.spec.rotations import Rotations
 from callspec.spec.templates import EnvVars
 from callspec.spec.validate import suggest

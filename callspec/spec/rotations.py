@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from callspec.errors import Problem
-from callspec.spec.expand import Row
 from callspec.spec.loader import Document
+from callspec.spec.rosters import Row
 
 
 class Rotations:
