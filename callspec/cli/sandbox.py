@@ -215,6 +215,7 @@ def sandbox(
     Then, in another terminal, send to it with its own credentials:
       export PLIVO_AUTH_ID=MASANDBOX00000000000
       export PLIVO_AUTH_TOKEN=sandbox-token-not-a-secret-000000000000
+      export PAGER_PIN=4321   # the example specs' secret: a live send needs it
       callspec run specs/ --api-url http://127.0.0.1:8555
     """
     from callspec.sandbox.server import Sandbox, SandboxConfig  # loaded only for the sandbox

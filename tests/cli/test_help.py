@@ -35,10 +35,10 @@ def test_the_group_lists_every_command() -> None:
 
 def test_the_sandbox_helps_example_run_places_its_calls(tmp_path: Path) -> None:
     """`callspec sandbox --help` ends its example with the run that sends to it: with the
-    credentials it names (the sandbox's own), that run places the calls; without them it
-    would be refused before sending (exit 4)."""
+    credentials it names (the sandbox's own) and the example specs' secret, that run places
+    the calls; without them it would be refused before sending (exit 4)."""
     shown = invoke(["sandbox", "--help"]).stdout
-    exports = dict(re.findall(r"^ +export (PLIVO_AUTH_\w+)=(\S+)$", shown, re.M))
+    exports = dict(re.findall(r"^ +export (PLIVO_AUTH_\w+|PAGER_PIN)=(\S+)", shown, re.M))
     [run] = re.findall(r"^ +callspec (run .*)$", shown, re.M)
     args = shlex.split(run)
     assert args[1:] == ["specs/", "--api-url", "http://127.0.0.1:8555"]
@@ -52,5 +52,5 @@ def test_the_sandbox_helps_example_run_places_its_calls(tmp_path: Path) -> None:
         assert placed.exit_code == ExitCode.OK, placed.stderr
     finally:
         box.stop()
-    assert sorted(exports) == ["PLIVO_AUTH_ID", "PLIVO_AUTH_TOKEN"]
+    assert sorted(exports) == ["PAGER_PIN", "PLIVO_AUTH_ID", "PLIVO_AUTH_TOKEN"]
     assert len([c for c in box.calls if c.get("placed")]) == 2
