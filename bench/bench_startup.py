@@ -1,5 +1,7 @@
-"""Start-up, whole processes: ``callspec --version``/``--help``/``schema call`` against
-``python -c "import requests"`` (what any Python HTTP client pays before its first line).
+"""Start-up, whole processes: ``callspec --version``/``--help``/``schema call`` and
+``validate`` of one spec (specs/seed.yaml: the YAML loader, a profile, the derived schema
+check, the number check), against ``python -c "import requests"`` (what any Python HTTP
+client pays before its first line).
 
 Rounds alternate between the commands so that machine noise falls on all of them;
 bytecode is written as after ``pip install`` (PYTHONDONTWRITEBYTECODE unset).
@@ -22,6 +24,7 @@ COMMANDS = {
     "callspec --version": ["-m", "callspec", "--version"],
     "callspec --help": ["-m", "callspec", "--help"],
     "callspec schema call": ["-m", "callspec", "schema", "call"],
+    "callspec validate (one spec)": ["-m", "callspec", "validate", "specs/seed.yaml"],
     'python -c "import requests"': ["-c", "import requests"],
 }
 
@@ -36,7 +39,8 @@ def main() -> None:
     for _ in range(repeat + 1):  # the first round warms the bytecode and the disk cache
         for name, args in COMMANDS.items():
             started = time.perf_counter()
-            subprocess.run([sys.executable, *args], env=env, stdout=subprocess.DEVNULL, check=True)
+            run = [sys.executable, *args]
+            subprocess.run(run, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, check=True)
             times[name].append(time.perf_counter() - started)
     base = statistics.median(times['python -c "import requests"'][1:])
     for name, values in times.items():

@@ -15,18 +15,23 @@ same table.  Under five minutes on a 2-core machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import http.server
 import json
 import os
 import platform
+import queue
 import re
 import shlex
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
@@ -250,6 +255,115 @@ def row_one_call(tmp: Path, url: str, rounds: int) -> tuple[Row, Path]:
         [cmd(ours), cmd(alt)],
     )
     return row, script
+
+
+class FirstPost:
+    """A local Make-a-call API (in this process, on 127.0.0.1) that notes when each POST has
+    arrived whole, on this process's clock: the end of a "process start to first POST"
+    measure.  It answers (201 "call fired", in one write, with TCP_NODELAY: see the
+    sandbox) once the bench has read the sender's CPU time, so that time is the sender's
+    up to its POST."""
+
+    def __init__(self) -> None:
+        arrivals: queue.Queue[float] = queue.Queue()
+        answer: queue.Queue[bool] = queue.Queue()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                arrivals.put(time.perf_counter())
+                answer.get(timeout=60)
+                body = json.dumps(
+                    {"api_id": "bench", "message": "call fired", "request_uuid": "bench-uuid"}
+                ).encode()
+                head = (
+                    "HTTP/1.1 201 CREATED\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n"
+                ).encode()
+                self.wfile.write(head + body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.arrivals, self.answer = arrivals, answer
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def until_post(
+        self, args: Sequence[str], env: dict[str, str], cwd: Path
+    ) -> tuple[float, float]:
+        """Seconds from starting ``args`` as a process to its first POST arriving here, and
+        the CPU seconds it had used by then (all its threads; the process then runs to its
+        end, outside the measure)."""
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            list(args), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        try:
+            arrived = self.arrivals.get(timeout=60)
+            cpu = cpu_seconds(proc.pid)
+            self.answer.put(True)
+        except queue.Empty:
+            proc.kill()
+            said = proc.communicate()[1]
+            raise SystemExit(f"no POST from {shlex.join(args)}: {said!r}") from None
+        _, err = proc.communicate(timeout=60)
+        if proc.returncode != 0:
+            raise SystemExit(f"failed ({proc.returncode}): {shlex.join(args)}\n{err[-2000:]!r}")
+        return arrived - t0, cpu
+
+    def __enter__(self) -> FirstPost:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a running process has used, all its threads (Linux's schedstat, in ns)."""
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):  # a thread that just ended
+            total += int(stat.read_text().split()[0])
+    return total / 1e9
+
+
+def row_first_post(tmp: Path, sdk_script: Path, rounds: int) -> Row:
+    """Issue 20's figure: from process start to the POST reaching the API."""
+    spec = write_calls_spec(tmp / "first.yaml", 1)
+    # `callspec run`, as the issue measured it: the installed script (with PYTHONPATH, this
+    # tree's callspec), which pays no runpy; `python -m callspec` where none is installed.
+    script = Path(PY).parent / "callspec"
+    command = [str(script)] if script.exists() else callspec()
+    with FirstPost() as api:
+        ours = [*command, "run", str(spec), "--api-url", api.url, "--report", str(tmp / "f.json")]
+        alt = [PY, str(sdk_script), api.url, AUTH_ID, TOKEN, "1"]
+        api.until_post(ours, CRED_ENV, tmp)  # warm the bytecode and the disk cache
+        api.until_post(alt, BASE_ENV, tmp)
+        t: dict[str, list[float]] = {"ours": [], "alt": [], "ours-cpu": [], "alt-cpu": []}
+        for _ in range(rounds):
+            for side, args, env in (("ours", ours, CRED_ENV), ("alt", alt, BASE_ENV)):
+                wall, cpu = api.until_post(args, env, tmp)
+                t[side].append(wall)
+                t[f"{side}-cpu"].append(cpu)
+    ratio, shown = ratio_text(t)
+    return Row(
+        f"one call: process start to the POST reaching a local API (median of {rounds})",
+        ms(med(t["ours"])),
+        f"the official SDK's `calls.create` in a script, {ms(med(t['alt']))}",
+        shown,
+        "at most 1.0x",
+        verdict(ratio <= 1.0),
+        [cmd(ours), cmd(alt)],
+    )
 
 
 def row_newman(tmp: Path, url: str, rounds: int) -> Row | None:
@@ -489,6 +603,7 @@ def main() -> None:
         with Sandbox() as box:
             one, sdk_script = row_one_call(tmp, box.url, 1 if quick else 7)
             rows.append(one)
+            rows.append(row_first_post(tmp, sdk_script, 1 if quick else 11))
             newman = row_newman(tmp, box.url, 1 if quick else 5)
             if newman is None:
                 skipped.append(

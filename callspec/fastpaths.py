@@ -1,49 +1,23 @@
-"""The fast paths of validation, in one place, each with the benchmark that justifies it.
+"""The check derived from a schema: an exact ``is_valid`` without jsonschema.
 
-``python bench/bench_validate.py`` (10,000 calls through ``callspec validate``,
-against a bare compiled jsonschema validator on the same bodies) measured each;
-``tests/spec/test_fast_validation.py`` checks them against the plain paths (3,000
-random bodies, hundreds of random specs and profiles files, each keyword on its own), and
-``tests/spec/test_loader.py`` the loader's.
+:func:`derived_check` turns a schema file (draft 2020-12) into nested Python
+checks, one per keyword, references followed, exactly as ``Draft202012Validator``
+without a format checker decides.  A spec whose documents and bodies pass it never
+imports jsonschema (about 70 ms of start-up); only a document or body that fails it
+goes to the full validator, which words the errors.  ``python bench/bench_validate.py``
+measures it (10,000 calls: a 10,000-call document in about 0.09 s, its bodies in
+0.11 s, where a compiled jsonschema validator takes several times that), and
+``tests/spec/test_fast_validation.py`` checks it against jsonschema (3,000 random
+bodies, hundreds of random specs and profiles files, each keyword on its own) and
+that every shipped schema has one.
 
-0. :func:`derived_check`: an exact ``is_valid`` made from the schema file itself
-   at run time (each keyword of the schema becomes a small Python check,
-   references followed), needing neither jsonschema nor fastjsonschema: a spec
-   that passes it never imports them (about 70 ms of start-up).  Only when a
-   document or a body fails it does the full validator run, to word the errors.
-   It is also the fastest "valid?" at any size: a 10,000-call document in 0.09 s
-   and its 10,000 bodies in 0.11 s, where the compiled schema (in 2.) took
-   0.45 s and 0.16 s, plus 0.1 s to import and generate.  A schema using a keyword it
-   does not know gets no derived check (None): items 1 and 2 then serve.
-1. :class:`MemoValidator`: a scalar already found valid against the same
-   subschema is not checked again (10,000 calls share most values and every key
-   name).  At most :data:`VALUE_MEMO_MAX` values are remembered; a full memo
-   starts over (values that recur are back in it within a few calls), so a
-   spec of 20,000 distinct numbers does not keep them all.
-2. :func:`build_memo_check`: an exact ``is_valid`` for the flat call schema,
-   per property and per object shape, each remembered; a body that passes needs
-   no full validation (run only to word the errors of one that fails).  After
-   :data:`COMPILE_AFTER` bodies it switches to the schema compiled to Python by
-   fastjsonschema (:func:`compiled_check`, generated from ``schemas/`` at run
-   time, only when every keyword means in draft-07 what it means in 2020-12):
-   10,000 distinct bodies in 0.1 s where the memo check took 1.3 s.
-3. The loader's tag memo (``spec/loader.py``, ``_Loader.resolve``): resolving a
-   plain scalar's tag runs a list of regular expressions; the answer is
-   remembered per (kind, text, implicit), at most :data:`TAG_MEMO_MAX` (then it
-   starts over).  It stays a method of the YAML loader it overrides.
-4. The render memo (``spec/jinja_env.py``, ``_Compiled``): a template whose
-   output is a function of the names it reads (no ``random``, ``lipsum`` or
-   ``cycler``) is rendered once per (type, value, text) of those names, at most
-   :data:`RENDER_MEMO_MAX` outputs per template.  It stays with the compiled
-   template it belongs to.
-
-Together they took ``validate`` of 10,000 calls from 11.3x a bare validator to
-about 2x (figures in the README).
+Two other fast paths stay with what they speed up: the loader's memo of YAML tag
+resolution (``spec/loader.py``) and the memo of rendered templates
+(``spec/jinja_env.py``).
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
 import numbers
 import re
@@ -53,294 +27,13 @@ from urllib.parse import unquote, urldefrag, urljoin
 
 Check = Callable[[Any], bool]
 
-_SCALARS = (str, int, float, bool, type(None))
-
-
-_VALID: set[tuple[int, type, Any]] = set()
-
-
-VALUE_MEMO_MAX = 8192
-TAG_MEMO_MAX = 8192
-RENDER_MEMO_MAX = 1000
-
-
-def _descend(
-    validator: Any, value: Any, subschema: Any, path: Any = None, schema_path: Any = None
-) -> Any:
-    kind = type(value)
-    if kind not in _SCALARS and not issubclass(kind, _SCALARS):
-        yield from validator.descend(value, subschema, path=path, schema_path=schema_path)
-        return
-    key = (id(subschema), kind, value)
-    if key in _VALID:
-        return
-    errors = list(validator.descend(value, subschema, path=path, schema_path=schema_path))
-    if errors:
-        yield from errors
-    else:
-        if len(_VALID) >= VALUE_MEMO_MAX:
-            _VALID.clear()
-        _VALID.add(key)
-
-
-def _base(keyword: str) -> Any:
-    """Draft 2020-12's own implementation of ``keyword``."""
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator.VALIDATORS[keyword]
-
-
-def _properties(validator: Any, properties: Any, instance: Any, schema: Any) -> Any:
-    if not validator.is_type(instance, "object"):
-        return
-    for prop, subschema in properties.items():
-        if prop in instance:
-            yield from _descend(validator, instance[prop], subschema, prop, prop)
-
-
-def _additional(validator: Any, additional: Any, instance: Any, schema: Any) -> Any:
-    if not isinstance(additional, dict) or "patternProperties" in schema:
-        yield from _base("additionalProperties")(validator, additional, instance, schema)
-        return
-    if not validator.is_type(instance, "object"):
-        return
-    known = schema.get("properties", {})
-    for prop, value in instance.items():
-        if prop not in known:
-            yield from _descend(validator, value, additional, prop)
-
-
-def _property_names(validator: Any, names: Any, instance: Any, schema: Any) -> Any:
-    if not validator.is_type(instance, "object"):
-        return
-    for prop in instance:
-        yield from _descend(validator, prop, names)
-
-
-def _items(validator: Any, items: Any, instance: Any, schema: Any) -> Any:
-    if not isinstance(items, dict) or "prefixItems" in schema:
-        yield from _base("items")(validator, items, instance, schema)
-        return
-    if not validator.is_type(instance, "array"):
-        return
-    for index, item in enumerate(instance):
-        yield from _descend(validator, item, items, index)
-
-
-@functools.cache
-def memo_validator() -> Any:
-    """The :class:`MemoValidator` class (built, and jsonschema imported, on first use)."""
-    from jsonschema import Draft202012Validator, validators
-
-    return validators.extend(  # type: ignore[no-untyped-call]
-        Draft202012Validator,
-        {
-            "properties": _properties,
-            "additionalProperties": _additional,
-            "propertyNames": _property_names,
-            "items": _items,
-        },
-    )
-
-
-def __getattr__(name: str) -> Any:
-    if name == "MemoValidator":  # jsonschema loads with the first use, not with this module
-        return memo_validator()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _property_names_in(node: Any) -> set[str]:
-    """Every name listed under a ``properties`` or ``required`` anywhere in ``node``."""
-    names: set[str] = set()
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "properties" and isinstance(value, dict):
-                names.update(value)
-            elif key == "required" and isinstance(value, list):
-                names.update(str(v) for v in value)
-            names |= _property_names_in(value)
-    elif isinstance(node, list):
-        for item in node:
-            names |= _property_names_in(item)
-    return names
-
-
-#: Keywords that mean the same in draft-07 (fastjsonschema's newest) as in 2020-12 (ours).
-_SAME_IN_DRAFT7 = frozenset(
-    {
-        "$schema", "$id", "$defs", "title", "description", "type", "enum", "const",
-        "properties", "required", "additionalProperties", "propertyNames",
-        "allOf", "anyOf", "oneOf", "not", "if", "then", "else",
-        "maxLength", "minLength", "pattern", "maximum", "minimum",
-        "exclusiveMaximum", "exclusiveMinimum", "multipleOf",
-        "minProperties", "maxProperties", "minItems", "maxItems", "uniqueItems", "items",
-    }
-)  # fmt: skip
-_DATA = frozenset({"enum", "const", "required", "title", "description", "dependentRequired"})
-#: 2020-12 keywords draft-07 spells otherwise, with the same meaning: renamed when compiled.
-_RENAMED_IN_DRAFT7 = {"dependentRequired": "dependencies"}  # (its lists-of-names form)
-_NAMED = frozenset({"properties", "$defs"})  # map names to subschemas
-_DRAFT7 = "http://json-schema.org/draft-07/schema#"
 _DRAFT2020 = "https://json-schema.org/draft/2020-12/schema"
-#: Bodies checked by the memo check before the compiled one is built (fastjsonschema's
-#: import and code generation cost about 30 ms: a spec of a few calls is not worth it).
-COMPILE_AFTER = 200
 
-
-def _keywords(schema: Any) -> set[str]:
-    """Every keyword ``schema`` uses, ``x-`` annotations left out."""
-    found: set[str] = set()
-    if isinstance(schema, dict):
-        for key, value in schema.items():
-            if key.startswith("x-"):
-                continue
-            # 2020-12's items (a schema for every item) is draft-07's items as a schema;
-            # a list of schemas there is another keyword (prefixItems).
-            found.add("items[]" if key == "items" and isinstance(value, list) else key)
-            if key in _NAMED and isinstance(value, dict):
-                for sub in value.values():
-                    found |= _keywords(sub)
-            elif key not in _DATA:
-                items = value if isinstance(value, list) else [value]
-                for sub in items:
-                    found |= _keywords(sub)
-    return found
-
-
-def _as_draft7(schema: Any) -> Any:
-    """A copy of ``schema`` with each keyword of :data:`_RENAMED_IN_DRAFT7` in its draft-07
-    spelling (walked as :func:`_keywords` walks it: property names are never renamed)."""
-    if isinstance(schema, list):
-        return [_as_draft7(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key in _NAMED and isinstance(value, dict):
-            out[key] = {name: _as_draft7(sub) for name, sub in value.items()}
-        elif key in _DATA or key.startswith("x-"):
-            out[str(_RENAMED_IN_DRAFT7.get(key, key))] = value
-        else:
-            out[key] = _as_draft7(value)
-    return out
-
-
-def compiled_check(schema: Mapping[str, Any]) -> Check | None:
-    """``schema`` compiled to Python by fastjsonschema, as an exact ``is_valid``; None when
-    the schema uses a keyword whose meaning changed after draft-07 (or fastjsonschema is
-    missing).  Any exception of the generated code counts as "not valid": the caller then
-    runs the full validator, so a doubt costs time, never a wrong verdict.
-    """
-    if _keywords(schema) - _SAME_IN_DRAFT7 - set(_RENAMED_IN_DRAFT7):
-        return None
-    try:
-        import fastjsonschema
-    except ImportError:  # pragma: no cover - a dependency; the memo check serves
-        return None
-    validate = fastjsonschema.compile({**_as_draft7(schema), "$schema": _DRAFT7})
-
-    def check(body: Mapping[str, Any]) -> bool:
-        try:
-            validate(body)
-        except Exception:
-            return False
-        return True
-
-    return check
-
-
-def build_quick_check(
-    derived: Check | None, full: Callable[[], Any], registry: Callable[[], Any]
-) -> Check:
-    """An exact ``is_valid`` for bodies of one flat schema: the derived check
-    (:func:`derived_check`, no jsonschema: 10,000 bodies in about 0.1 s) when the
-    schema allows one.  Else the memo check (:func:`build_memo_check`) for the first
-    :data:`COMPILE_AFTER` bodies, then :func:`compiled_check` when the schema allows
-    it.  ``full`` and ``registry`` give the full validator and the schema registry,
-    built (and jsonschema imported) only when the memo or compiled check is.
-    """
-    if derived is not None:
-        return derived
-    seen = 0
-    memo: list[Check] = []
-    compiled: list[Check | None] = []
-
-    def check(body: Mapping[str, Any]) -> bool:
-        nonlocal seen
-        if not memo:
-            memo.append(build_memo_check(full(), registry()))
-        if compiled:
-            return (compiled[0] or memo[0])(body)
-        seen += 1
-        if seen > COMPILE_AFTER:
-            compiled.append(compiled_check(full().schema))
-        return memo[0](body)
-
-    return check
-
-
-def build_memo_check(full: Any, registry: Any) -> Callable[[Mapping[str, Any]], bool]:
-    """An exact, fast ``is_valid`` for a flat object schema (the call schema).
-
-    A body is valid exactly when each value is valid against its property's
-    subschema and the object-level rules (required, no unknown names, the
-    ``allOf`` rules) hold; the first part is remembered per (name, value), the
-    second per (key set, values the rules read).  Calls sharing most of their
-    values cost a dictionary lookup each.  Returns False when invalid; the
-    caller then runs the full validator for the messages.
-    """
-    schema: dict[str, Any] = full.schema
-    props: dict[str, Any] = schema.get("properties", {})
-    MemoValidator = memo_validator()
-    per_property = {k: MemoValidator(sub, registry=registry) for k, sub in props.items()}
-    rest = {k: v for k, v in schema.items() if k != "properties"}
-    shape = MemoValidator({**rest, "properties": dict.fromkeys(props, True)}, registry=registry)
-    watched = _property_names_in({k: v for k, v in rest.items() if k != "$defs"})
-    values_ok: set[tuple[str, type, Any]] = set()
-    shapes: dict[tuple[Any, ...], bool] = {}
-
-    def check(body: Mapping[str, Any]) -> bool:
-        for key, value in body.items():
-            sub = per_property.get(key)
-            if sub is None:
-                return False
-            kind = type(value)
-            if kind in _SCALARS:
-                memo = (key, kind, value)
-                if memo in values_ok:
-                    continue
-                if not sub.is_valid(value):
-                    return False
-                if len(values_ok) >= VALUE_MEMO_MAX:
-                    values_ok.clear()
-                values_ok.add(memo)
-            elif not sub.is_valid(value):
-                return False
-        try:
-            shape_key = (
-                frozenset(body),
-                tuple((w, type(body[w]), body[w]) for w in sorted(watched) if w in body),
-            )
-            known = shapes.get(shape_key)
-        except TypeError:
-            return bool(full.is_valid(body))
-        if known is None:
-            projection = {k: (body[k] if k in watched else None) for k in body}
-            known = bool(shape.is_valid(projection))
-            if len(shapes) >= VALUE_MEMO_MAX:
-                shapes.clear()
-            shapes[shape_key] = known
-        return known
-
-    return check
-
-
-# --- the derived check: the schema's keywords as Python, no jsonschema -------------------
-
-#: Keywords that say nothing about validity (jsonschema ignores them too), ``x-`` aside.
+#: Keywords that say nothing about validity (jsonschema ignores them too), ``x-`` aside;
+#: ``format`` too, which 2020-12 makes an annotation unless a format checker is asked for.
 _ANNOTATIONS = frozenset(
     {"$schema", "$defs", "$comment", "title", "description", "examples", "default",
-     "deprecated", "readOnly", "writeOnly", "then", "else"}
+     "deprecated", "readOnly", "writeOnly", "then", "else", "format"}
 )  # fmt: skip
 # "then" and "else" act only through "if" (alone, jsonschema ignores them as well).
 

@@ -60,6 +60,9 @@ def spellings(secret: str) -> set[str]:
     }
     if any(c.isalpha() for c in secret):
         found |= {secret.upper(), secret.lower(), secret.title(), secret.capitalize()}
+    # A message quoting a value with repr doubles its backslashes: the JSON and tojson
+    # spellings, so quoted, are spellings too.
+    found |= {repr(s)[1:-1] for s in found if "\\" in s}
     return found
 
 

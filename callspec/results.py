@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
-from callspec.check.model import UrlCheck
 from callspec.delivery import settled
 from callspec.errors import ExitCode, Problem
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the check stage's types load with a check, not with every run
+    from callspec.check.model import UrlCheck
     from callspec.spec.model import CallPlan, Escalation
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -58,51 +58,28 @@ def _registry() -> Registry[Any]:
 
 @functools.cache
 def validator(name: SchemaName) -> Any:
-    """A compiled validator for one schema, built once per process.
+    """The full ``Draft202012Validator`` of one schema, built once per process.
 
-    It validates exactly as ``Draft202012Validator`` on the schema file does, with
-    two shortcuts that matter for a file of thousands of calls: references are
-    inlined once (instead of looked up for every instance), and a scalar value
-    already found valid against the same subschema is not checked again (10,000
-    calls share most of their values and every key name).
+    It runs only to word the errors of a document or body that :func:`valid_check`
+    refused: a valid spec never imports jsonschema.
     """
-    schema = _inline(load_schema(name), _registry().resolver(load_schema(name)["$id"]), ())
-    from callspec.fastpaths import MemoValidator
+    from jsonschema import Draft202012Validator
 
-    return MemoValidator(schema, registry=_registry())
-
-
-def _inline(node: Any, resolver: Any, stack: tuple[str, ...]) -> Any:
-    """A copy of a schema with every (non-recursive) ``$ref`` replaced by its target."""
-    if isinstance(node, list):
-        return [_inline(item, resolver, stack) for item in node]
-    if not isinstance(node, dict):
-        return node
-    ref = node.get("$ref")
-    if isinstance(ref, str) and ref not in stack:
-        resolved = resolver.lookup(ref)
-        target = _inline(resolved.contents, resolved.resolver, (*stack, ref))
-        rest = {k: _inline(v, resolver, stack) for k, v in node.items() if k != "$ref"}
-        return {**rest, "allOf": [target, *rest.get("allOf", [])]} if rest else target
-    return {k: _inline(v, resolver, stack) for k, v in node.items()}
+    return Draft202012Validator(load_schema(name), registry=_registry())
 
 
 @functools.cache
-def compiled_check(name: SchemaName) -> Callable[[Any], bool] | None:
-    """The schema (references inlined) compiled by fastjsonschema, or None (see
-    :func:`callspec.fastpaths.compiled_check`); exact on valid documents."""
-    from callspec.fastpaths import compiled_check as compile_schema
+def valid_check(name: SchemaName) -> Callable[[Any], bool]:
+    """An exact ``is_valid`` for one schema, made from the schema file without jsonschema
+    (:func:`callspec.fastpaths.derived_check`).  Every shipped schema has one, which a test
+    checks: a schema that used a keyword the derived check lacks fails loudly, never
+    slows every run down unnoticed."""
+    from callspec.fastpaths import derived_check
 
-    return compile_schema(validator(name).schema)
-
-
-@functools.cache
-def derived_check(name: SchemaName) -> Callable[[Any], bool] | None:
-    """An exact ``is_valid`` made from the schema file without jsonschema, or None (see
-    :func:`callspec.fastpaths.derived_check`): a document that passes needs no validator."""
-    from callspec.fastpaths import derived_check as derive
-
-    return derive(load_schema(name), _document)
+    derived = derived_check(load_schema(name), _document)
+    if derived is None:
+        raise RuntimeError(f"{name}.schema.json uses a keyword the derived check lacks")
+    return derived
 
 
 def _document(uri: str) -> dict[str, Any] | None:
@@ -111,14 +88,6 @@ def _document(uri: str) -> dict[str, Any] | None:
         if load_schema(name).get("$id") == uri:
             return load_schema(name)
     return None
-
-
-@functools.cache
-def quick_check(name: SchemaName) -> Callable[[Mapping[str, Any]], bool]:
-    """An exact, fast ``is_valid`` for the call schema (see :mod:`callspec.fastpaths`)."""
-    from callspec.fastpaths import build_quick_check
-
-    return build_quick_check(derived_check(name), lambda: validator(name), _registry)
 
 
 def call_properties() -> dict[str, dict[str, Any]]:

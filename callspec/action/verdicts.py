@@ -21,7 +21,7 @@ count beside ``answered`` and a verdict of the same name.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from callspec.delivery.entries import answers_of
@@ -96,8 +96,15 @@ def _call_of(doc: Mapping[str, Any]) -> CallResult:
         error=doc["error"],
         reason=doc["reason"],
         answers=answers_of(doc["answers"]) if "answers" in doc else None,
-        escalate=Escalation(**step) if step is not None else None,
+        escalate=_escalation_of(step) if step is not None else None,
     )
+
+
+def _escalation_of(step: Mapping[str, Any]) -> Escalation:
+    """A report's ``escalate`` object as the step it was made from (the report also says
+    whether the step ``reached`` its callee: the policy's own verdict, not a field of it)."""
+    known = {f.name for f in fields(Escalation)}
+    return Escalation(**{k: v for k, v in step.items() if k in known})
 
 
 def answer_counts(result: RunResult) -> dict[str, int]:

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from callspec import defaults
 from callspec.check.answer import MAX_XML_BYTES, content_type_problem
 from callspec.check.model import CALLBACK_KINDS, XML_KINDS, CallRef, UrlCheck, UrlKind
 from callspec.check.params import Event, call_params
@@ -37,10 +38,10 @@ USER_AGENT = "callspec-check"
 #: What each check request sends besides Plivo's parameters (no compressed answers: the
 #: size cap is of what the server sends).
 _HEADERS = {CHECK_HEADER: "1", "User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
-DEFAULT_TIMEOUT = 5.0
-#: The whole check, every URL together: fits a CI job's step (40 silent URLs would take
-#: 40 x the timeout / the workers without it).
-DEFAULT_DEADLINE = 60.0
+DEFAULT_TIMEOUT = defaults.CHECK_TIMEOUT
+#: The whole check, every URL together (40 silent URLs would take 40 x the timeout / the
+#: workers without it).
+DEFAULT_DEADLINE = defaults.CHECK_DEADLINE
 DEFAULT_MAX_BYTES = 1_048_576
 MAX_REDIRECTS = 3
 

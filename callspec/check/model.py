@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from callspec.check.plivo_xml import XmlProblem
+if TYPE_CHECKING:  # the XML checker loads with a check, not with every result
+    from callspec.check.plivo_xml import XmlProblem
 
 UrlKind = Literal[
     "answer_url",
@@ -69,11 +70,16 @@ class UrlCheck:
 
     def verdict(self) -> str:
         """What the check found, in a few words (``valid Plivo XML``, ``HTTP 500``...)."""
-        if self.error is not None:
-            return self.error
-        if self.xml == "invalid":
-            n = len(self.problems)
-            return f"invalid Plivo XML ({n} problem{'s' if n != 1 else ''})"
-        if self.xml == "valid":
-            return "valid Plivo XML"
-        return "reachable"
+        return verdict(self.error, self.xml, len(self.problems))
+
+
+def verdict(error: str | None, xml: XmlState, problems: int) -> str:
+    """What a check found, in a few words: its error, else what its XML is (for a check and
+    for a report's ``checks`` item alike)."""
+    if error is not None:
+        return error
+    if xml == "invalid":
+        return f"invalid Plivo XML ({problems} problem{'s' if problems != 1 else ''})"
+    if xml == "valid":
+        return "valid Plivo XML"
+    return "reachable"

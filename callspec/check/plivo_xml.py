@@ -9,7 +9,6 @@ lifecycle and ``callspec check`` use the same checker.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import re
@@ -20,6 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from callspec.check.answer import MAX_XML_BYTES
+from callspec.errors import line_col
+from callspec.spec.validate import closest
 
 #: A document over Plivo's limit is refused, located at its start.
 DEFAULT_MAX_BYTES = MAX_XML_BYTES
@@ -153,8 +154,7 @@ def _where(body: bytes, token: bytes, expat: Any) -> tuple[int, int]:
     at = body.find(token)
     if at < 0:
         return expat.CurrentLineNumber, expat.CurrentColumnNumber + 1
-    before = body[:at]
-    return before.count(b"\n") + 1, at - (before.rfind(b"\n") + 1) + 1
+    return line_col(body, at)
 
 
 def safe_parse(body: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ET.Element:
@@ -168,12 +168,10 @@ def _display(name: str) -> str:
 
 def _suggest(name: str, choices: list[str], *, element: bool = False) -> str:
     """``; did you mean 'voice'?`` (``<Speak>`` for an element), or the empty string."""
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
-    if not close:
-        close = [c for c in choices if c.lower() == name.lower()][:1]
-    if not close:
+    close = closest(name, choices)
+    if close is None:
         return ""
-    return f"; did you mean <{close[0]}>?" if element else f"; did you mean '{close[0]}'?"
+    return f"; did you mean <{close}>?" if element else f"; did you mean '{close}'?"
 
 
 def _short(value: str, limit: int = 80) -> str:

@@ -1,12 +1,17 @@
-"""The ``callspec`` group and its entry point; click's own errors pass the redactor.
+"""The ``callspec`` group and its entry point: each command loads only when it runs, its
+exit code is the one ``sys.exit`` of the program, and click's own errors pass the redactor.
 
-click prints usage errors itself (``Invalid value for '--api-url': ...``); a
-value quoted there may hold the token (typed into a URL, or the env's), so no
-error path may bypass the redactor, click's included.
+A command module (``callspec.cli.run``...) is imported when its command is called
+(or ``--help`` lists every command), so ``callspec run`` pays for nothing another
+command needs.  A command returns its result's exit code; :class:`_Redacting`
+exits with it.  click prints usage errors itself (``Invalid value for '--api-url':
+...``); a value quoted there may hold the token (typed into a URL, or the env's),
+so no error path may bypass the redactor, click's included.
 """
 
 from __future__ import annotations
 
+import importlib
 import io
 import sys
 from collections.abc import Sequence
@@ -17,9 +22,35 @@ import click
 from callspec import __version__
 from callspec.cli.common import env_redactor
 
+#: Each command's name and the module of ``callspec.cli`` that defines it.
+COMMANDS = {
+    "check": "check",
+    "explain": "explain",
+    "import": "importer",
+    "init": "init",
+    "oncall": "oncall",
+    "render": "render",
+    "report": "report",
+    "run": "run",
+    "sandbox": "sandbox",
+    "schema": "schema",
+    "serve": "serve",
+    "validate": "validate",
+}
+
 
 class _Redacting(click.Group):
-    """click's group, printing click's exceptions through the redactor."""
+    """click's group: commands loaded when called, click's exceptions printed through the
+    redactor, the command's exit code the process's."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            # Importing the module registers its command (``@cli.command()``).
+            importlib.import_module(f"callspec.cli.{COMMANDS[cmd_name]}")
+        return self.commands.get(cmd_name)
 
     def main(
         self,

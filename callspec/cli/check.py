@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import replace
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
+from callspec import defaults
 from callspec.cli.app import cli
 from callspec.cli.common import (
     F,
@@ -23,13 +23,9 @@ from callspec.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from callspec.errors import Problem
-    from callspec.redact import Redactor
     from callspec.spec.plan import PlanOptions
 
-# callspec.check.checker's, without importing it (and the HTTP stack) for --help
-DEFAULT_CHECK_TIMEOUT = 5.0
-DEFAULT_CHECK_DEADLINE = 60.0
+DEFAULT_CHECK_TIMEOUT = defaults.CHECK_TIMEOUT
 
 
 def check_options(func: F) -> F:
@@ -38,7 +34,7 @@ def check_options(func: F) -> F:
     decorated: Any = click.option(
         "--check-deadline",
         type=FiniteFloat(0, 3600, min_open=True),
-        default=DEFAULT_CHECK_DEADLINE,
+        default=defaults.CHECK_DEADLINE,
         show_default=True,
         metavar="SECONDS",
         help="Time for the whole check, every URL together; a URL not done by then fails.",
@@ -75,7 +71,7 @@ def check(
     check_timeout: float,
     check_deadline: float,
     quiet: bool,
-) -> None:
+) -> int:
     """Request each answer_url as Plivo would; check its XML. Exit 3 when a check fails.
 
     Each call's answer_url and fallback_url (with --check-callbacks also its ring_url,
@@ -93,56 +89,16 @@ def check(
       callspec check specs/ --format github    # annotations on a pull request
       callspec check specs/ --quiet            # only problems and the totals line
     """
-    from callspec.check.checker import CheckOptions, check_plan, check_problems, document_of
-    from callspec.errors import ExitCode, Location, Problem, SpecError, UsageError
-    from callspec.report.checks import check_rows, check_totals
-    from callspec.spec.plan import build_plan
+    from callspec.check.checker import CheckOptions
+    from callspec.commands.check import CheckRequest, check
+    from callspec.commands.findings import write_findings
 
+    if fmt != "text":  # machine formats: every problem on stdout, nothing else
+        plan = replace(plan, warnings=None)
     environ = dict(os.environ)
     options = CheckOptions(
         callbacks=check_callbacks, timeout=check_timeout, deadline=check_deadline
     )
-    if fmt == "text":
-        built = build_plan(paths, plan, environ)
-    else:
-        try:
-            built = build_plan(paths, replace(plan, warnings=None), environ)
-        except SpecError as e:
-            _print(fmt, [], [("error", p) for p in e.problems], environ, env_redactor())
-            sys.exit(e.exit_code)
-        except UsageError as e:
-            problem = Problem(Location(""), "", str(e))
-            _print(fmt, [], [("error", problem)], environ, env_redactor())
-            sys.exit(e.exit_code)
-    mask = env_redactor()
-    mask.add(built.secret_values)
-    checks = check_plan(built.calls, options, environ, mask.text)
-    problems = check_problems(checks)
-    if fmt == "text":
-        for line in () if quiet else check_rows(checks, mask):
-            click.echo(line)
-        for problem in problems:
-            click.echo(mask.text(str(problem)), err=True)
-        click.echo(check_totals(checks))
-    else:
-        documents = [mask.value(document_of(c)) for c in checks]
-        _print(fmt, documents, [("error", p) for p in problems], environ, mask)
-    if problems:
-        sys.exit(ExitCode.INVALID)
-
-
-def _print(
-    fmt: Literal["json", "github"],
-    documents: list[object],
-    items: list[tuple[Literal["error", "warning"], Problem]],
-    environ: dict[str, str],
-    mask: Redactor,
-) -> None:
-    from callspec.report.problems import github_commands, problems_json
-
-    if fmt == "json":
-        problems = json.loads(problems_json(items))
-        click.echo(mask.text(json.dumps({"checks": documents, "problems": problems}, indent=2)))
-    else:
-        for line in github_commands(items, environ):
-            click.echo(mask.text(line))
+    result = check(CheckRequest(paths, plan, options, quiet), environ)
+    write_findings(result, fmt, sys.stdout, sys.stderr, env_redactor(), environ)
+    return result.exit_code()

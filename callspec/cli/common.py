@@ -16,11 +16,12 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar, cast
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from callspec.report.problems import Found
     from callspec.spec.plan import PlanOptions
 
 import click
@@ -37,49 +38,58 @@ def env_redactor() -> Redactor:
 
 
 def handled(func: F) -> F:
-    """Translate library errors into a message on stderr and the contract's exit code."""
+    """The command's exit code: what it returns, or the contract's code of the library error
+    it raised, said on stderr (the one place errors become exit codes)."""
 
     @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, **kwargs: Any) -> int:
         try:
-            return func(*args, **kwargs)
+            code = func(*args, **kwargs)
+            return int(code) if code is not None else ExitCode.OK
         except SpecError as e:
-            mask = env_redactor()
-            for problem in e.problems:
-                click.echo(mask.text(str(problem)), err=True)
-            n = len(e.problems)
-            click.echo(f"callspec: {n} problem{'s' if n != 1 else ''}; nothing was sent", err=True)
-            sys.exit(e.exit_code)
+            from callspec.report.problems import problems_summary, write_problems
+
+            found: list[Found] = [("error", p) for p in e.problems]
+            summary = problems_summary(e.problems)
+            write_problems("text", found, sys.stderr, env_redactor(), {}, summary=summary)
+            return e.exit_code
         except CallspecError as e:
-            click.echo(env_redactor().text(f"callspec: {e}"), err=True)
-            sys.exit(e.exit_code)
+            click.echo(f"callspec: {outside_text(e)}", err=True)
+            return e.exit_code
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except KeyboardInterrupt:
             click.echo("callspec: interrupted", err=True)
-            sys.exit(ExitCode.INTERRUPTED)
+            return ExitCode.INTERRUPTED
         except OSError as e:
             if e.errno not in _WRITE_ERRORS or e.filename:
-                raise _internal(e) from e
+                return _internal(e)
             if _on_stdout(e):  # nothing more can be printed: the rest goes nowhere
                 _silence_stdout()
                 if e.errno == errno.EPIPE:  # the reader closed the pipe: its choice
-                    sys.exit(ExitCode.CALL_FAILED)
+                    return ExitCode.CALL_FAILED
                 click.echo(f"callspec: cannot write the output: {e.strerror}", err=True)
             else:
                 click.echo(f"callspec: cannot write: {e.strerror}", err=True)
-            sys.exit(ExitCode.CALL_FAILED)
+            return ExitCode.CALL_FAILED
         except Exception as e:  # last resort: a bug in callspec, said plainly
-            raise _internal(e) from e
+            return _internal(e)
 
     return wrapper  # type: ignore[return-value]
 
 
-def _internal(e: BaseException) -> SystemExit:
+def outside_text(value: object) -> str:
+    """An error's words as stderr shows them: the text rule (callspec.text.outside), the
+    environment's secrets masked."""
+    from callspec.report.base import shown
+
+    return shown(value, env_redactor())
+
+
+def _internal(e: BaseException) -> int:
     """A bug in callspec, said plainly (never a traceback)."""
-    message = f"callspec: internal error: {type(e).__name__}: {e}"
-    click.echo(env_redactor().text(message), err=True)
-    return SystemExit(ExitCode.CALL_FAILED)
+    click.echo(f"callspec: internal error: {type(e).__name__}: {outside_text(e)}", err=True)
+    return ExitCode.CALL_FAILED
 
 
 #: What a write can fail with that is no bug of callspec's: a full disk, a closed pipe.
@@ -241,6 +251,7 @@ def plan_options(func: F) -> F:
         at: datetime | None,
         **rest: Any,
     ) -> Any:
+        from callspec.report.base import OutsideLines
         from callspec.spec.model import PlanOptions  # the spec stage loads only when run
 
         plan: PlanOptions = PlanOptions(
@@ -251,7 +262,8 @@ def plan_options(func: F) -> F:
             only=tuple(only),
             tags=tuple(tag),
             unique_destinations=unique_destinations,
-            warnings=sys.stderr,
+            # Each warning passes the text rule: a file name cannot start a line of its own.
+            warnings=cast(TextIO, OutsideLines(sys.stderr, env_redactor())),
             at=at,
         )
         return func(paths=tuple(paths), plan=plan, **rest)

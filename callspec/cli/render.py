@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import click
 
 from callspec.cli.app import cli
-from callspec.cli.common import handled, plan_options
-from callspec.redact import Redactor, environment_secrets
+from callspec.cli.common import env_redactor, handled, plan_options
 
 if TYPE_CHECKING:
     from callspec.spec.plan import PlanOptions
@@ -34,7 +34,7 @@ def render(
     plan: PlanOptions,
     fmt: Literal["json", "yaml", "curl"],
     api_url: str | None,
-) -> None:
+) -> int:
     """Print the exact requests the specs make, credentials masked; send nothing.
 
     The curl format reads the token from $PLIVO_AUTH_TOKEN (and the auth ID from
@@ -44,16 +44,14 @@ def render(
     Example:
       callspec render specs/seed.yaml --format curl
     """
-    from callspec.delivery.preview import render_requests  # loaded only when it runs
+    from callspec.commands.findings import write_findings
+    from callspec.commands.render import RenderRequest, render  # loaded only when it runs
     from callspec.delivery.request import check_api_url
-    from callspec.spec.plan import build_plan
 
     bad_url = api_url and check_api_url(api_url)
     if bad_url:
         raise click.BadParameter(bad_url, param_hint="--api-url")
     environ = dict(os.environ)
-    built = build_plan(paths, plan, environ)
-    # The curl command must send the URLs the spec wrote, userinfo and all.
-    redactor = Redactor(environment_secrets(environ), userinfo=fmt != "curl")
-    redactor.add(built.secret_values)
-    click.echo(redactor.text(render_requests(built, fmt, api_url, environ, redactor)))
+    result = render(RenderRequest(paths, plan, fmt, api_url), environ)
+    write_findings(result, "text", sys.stdout, sys.stderr, env_redactor(), environ)
+    return result.exit_code()

@@ -1,23 +1,28 @@
 """``callspec run``: validate the whole run, then place the calls and write the report.
 
 The options become one :class:`~callspec.execute.RunRequest`; the send stage
-loads only here, never for ``--help`` or the other commands.
+loads only here, never for ``--help`` or the other commands.  The options that
+write the report's files (``--report``, ``--junit``, ``--html``) come from the
+report registry (:data:`callspec.report.registry.FORMATS`).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from callspec import defaults
 from callspec.cli.app import cli
 from callspec.cli.check import check_options
-from callspec.cli.common import FiniteFloat, handled, plan_options, quiet_option
+from callspec.cli.common import F, FiniteFloat, handled, plan_options, quiet_option
 from callspec.cli.interrupts import install_stop_handlers
 from callspec.cli.sandbox import simulate_options, simulation
 
@@ -25,26 +30,63 @@ if TYPE_CHECKING:
     from callspec.sandbox.outcomes import Outcome, Share
     from callspec.spec.plan import PlanOptions
 
-DEFAULT_BAIL = 5  # callspec.delivery.runner's defaults, without importing the send stage
-DEFAULT_MAX_RETRY_WAIT = 300.0
-DEFAULT_WAIT = 120.0  # --wait without SECONDS
-DEFAULT_POLL_INTERVAL = 2.0  # callspec.delivery.wait's defaults
-DEFAULT_READ_RATE = 5.0
+DEFAULT_WAIT = defaults.FOLLOW  # --wait without SECONDS
 
 
-@cli.command()
+def report_file_options(func: F) -> F:
+    """An option per report format a run can write to a file (``--report``, ``--junit``,
+    ``--html``: the registry's), handed over as ``files``: (format, path) pairs."""
+    from callspec.report.registry import FORMATS
+
+    kinds = [(f, f.run_option) for f in FORMATS.values() if f.run_option is not None]
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> Any:
+        files = [(f.name, kwargs.pop(f"file_{f.name}")) for f, _ in kinds]
+        return func(files=tuple((k, p) for k, p in files if p is not None), **kwargs)
+
+    decorated: Any = wrapper
+    for f, option in reversed(kinds):
+        decorated = click.option(
+            option,
+            f"file_{f.name}",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help=f.run_help,
+        )(decorated)
+    return decorated  # type: ignore[no-any-return]
+
+
+def seconds_or_default(args: Sequence[str], option: str = "--wait") -> list[str]:
+    """``args`` with a bare ``option`` given its default when the next word is no number:
+    ``run --wait specs/x.yaml`` waits 120 s for the calls of specs/x.yaml, where click
+    would read the path as the seconds."""
+    out = list(args)
+    for i, arg in enumerate(out):
+        if arg == "--":
+            break
+        if arg == option and (i + 1 == len(out) or not _is_number(out[i + 1])):
+            out[i] = f"{option}={DEFAULT_WAIT:g}"
+    return out
+
+
+def _is_number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
+
+
+class _RunCommand(click.Command):
+    """``run``'s command: ``--wait`` takes the next word only when it is a number."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, seconds_or_default(args))
+
+
+@cli.command(cls=_RunCommand)
 @plan_options
-@click.option(
-    "--report",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="JSON report path (default .callspec/runs/<time>/report.json).",
-)
-@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), help="JUnit XML path.")
-@click.option(
-    "--html",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="HTML report path: one self-contained page.",
-)
+@report_file_options
 @click.option("--dry-run", is_flag=True, help="Do everything but send.")
 @click.option(
     "--sandbox",
@@ -112,14 +154,14 @@ DEFAULT_READ_RATE = 5.0
 @click.option(
     "--bail",
     type=click.IntRange(min=0),
-    default=DEFAULT_BAIL,
+    default=defaults.BAIL,
     show_default=True,
     help="Stop sending after N calls in a row get no certain answer (0: never).",
 )
 @click.option(
     "--max-retry-wait",
     type=FiniteFloat(0, 86_400),
-    default=DEFAULT_MAX_RETRY_WAIT,
+    default=defaults.MAX_RETRY_WAIT,
     show_default=True,
     metavar="SECONDS",
     help="Retry waiting the whole run may spend; calls still waiting then fail, not sent.",
@@ -150,7 +192,7 @@ DEFAULT_READ_RATE = 5.0
 @click.option(
     "--poll-interval",
     type=FiniteFloat(0.01, 60),
-    default=DEFAULT_POLL_INTERVAL,
+    default=defaults.POLL_INTERVAL,
     show_default=True,
     metavar="SECONDS",
     help="With --wait or escalate: seconds between two reads of one call's state.",
@@ -158,7 +200,7 @@ DEFAULT_READ_RATE = 5.0
 @click.option(
     "--read-rate",
     type=FiniteFloat(0.01, 1000),
-    default=DEFAULT_READ_RATE,
+    default=defaults.READ_RATE,
     show_default=True,
     metavar="PER_SECOND",
     help="With --wait or escalate: reads of call state per second over the run (apart "
@@ -174,9 +216,7 @@ DEFAULT_READ_RATE = 5.0
 def run(
     paths: tuple[Path, ...],
     plan: PlanOptions,
-    report: Path | None,
-    junit: Path | None,
-    html: Path | None,
+    files: tuple[tuple[str, Path], ...],
     dry_run: bool,
     use_sandbox: bool,
     simulate: bool,
@@ -206,7 +246,7 @@ def run(
     read_rate: float,
     progress: bool | None,
     quiet: bool,
-) -> None:
+) -> int:
     """Validate the whole run, then place the calls and write a report.
 
     Exit 0 when every call fired or was queued, 1 when any failed or its outcome
@@ -278,7 +318,9 @@ def run(
         wait=follow if wait is not None else None,
         follow=follow,
     )
-    outputs = Outputs(report, junit, progress, html, quiet)
+    report = dict(files).pop("json", None)
+    others = tuple((kind, path) for kind, path in files if kind != "json")
+    outputs = Outputs(report=report, files=others, progress=progress, quiet=quiet)
     checks = None
     if check_first or check_callbacks:
         from callspec.check.checker import CheckOptions
@@ -296,4 +338,4 @@ def run(
         result, _ = execute(request, dict(os.environ), sys.stdout, sys.stderr, stop, bar)
     finally:
         restore()
-    sys.exit(result.exit_code())
+    return result.exit_code()

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -15,16 +15,38 @@ from callspec.cli.app import cli
 from callspec.cli.common import FiniteFloat, handled, parsed
 from callspec.errors import UsageError
 from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
-from callspec.sandbox.faults import Fault, parse_fault, parse_latency
-from callspec.sandbox.outcomes import (
-    Outcome,
-    Share,
-    SimulationConfig,
-    parse_answer_by,
-    parse_share,
-)
+
+if TYPE_CHECKING:
+    from callspec.sandbox.faults import Fault
+    from callspec.sandbox.outcomes import Outcome, Share, SimulationConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+# The option parsers load the sandbox's modules only when their option is given: ``run``
+# shares --simulate's options, and most runs use none of them.
+def _parse_share(value: str) -> Share:
+    from callspec.sandbox.outcomes import parse_share
+
+    return parse_share(value)
+
+
+def _parse_answer_by(value: str) -> tuple[str, Outcome]:
+    from callspec.sandbox.outcomes import parse_answer_by
+
+    return parse_answer_by(value)
+
+
+def _parse_latency(value: str) -> tuple[float, float]:
+    from callspec.sandbox.faults import parse_latency
+
+    return parse_latency(value)
+
+
+def _parse_fault(value: str) -> Fault:
+    from callspec.sandbox.faults import parse_fault
+
+    return parse_fault(value)
 
 
 def simulate_options(command: F) -> F:
@@ -49,7 +71,7 @@ def simulate_options(command: F) -> F:
             "--answer",
             "answer_shares",
             multiple=True,
-            callback=parsed(parse_share),
+            callback=parsed(_parse_share),
             metavar="OUTCOME[:FRACTION]",
             help="With --simulate: that fraction of calls ends so (human, ack: presses the "
             "acknowledging key at <GetDigits>, wrong-key: presses another, machine, busy, "
@@ -58,7 +80,7 @@ def simulate_options(command: F) -> F:
         click.option(
             "--answer-by",
             multiple=True,
-            callback=parsed(parse_answer_by),
+            callback=parsed(_parse_answer_by),
             metavar="DEST=OUTCOME",
             help="With --simulate: how calls to DEST end (repeatable), e.g. "
             "+14155550100=no-answer.",
@@ -84,6 +106,8 @@ def simulation(
         if duration != 1.0:
             raise click.UsageError("--simulate-duration goes with --simulate")
         return None
+    from callspec.sandbox.outcomes import SimulationConfig
+
     try:
         return SimulationConfig(
             duration_s=duration,
@@ -123,7 +147,7 @@ def simulation(
 )
 @click.option(
     "--latency",
-    callback=parsed(parse_latency),
+    callback=parsed(_parse_latency),
     metavar="MS|MIN-MAX",
     help="Delay every answer by MS (or a random MIN-MAX) milliseconds.",
 )
@@ -131,7 +155,7 @@ def simulation(
     "--fail",
     "faults",
     multiple=True,
-    callback=parsed(parse_fault),
+    callback=parsed(_parse_fault),
     metavar="STATUS:FRACTION",
     help="Answer FRACTION of valid calls with STATUS, e.g. 500:0.1 (repeatable).",
 )
@@ -198,6 +222,7 @@ def sandbox(
     Then, in another terminal, send to it with its own credentials:
       export PLIVO_AUTH_ID=MASANDBOX00000000000
       export PLIVO_AUTH_TOKEN=sandbox-token-not-a-secret-000000000000
+      export PAGER_PIN=4321   # the example specs' secret: a live send needs it
       callspec run specs/ --api-url http://127.0.0.1:8555
     """
     from callspec.sandbox.server import Sandbox, SandboxConfig  # loaded only for the sandbox

@@ -45,7 +45,8 @@ def _credential(
         value = environ.get(env_name)
         return (value or None), f"no auth in the profile and {env_name} is not set"
     try:
-        value = render_text(str(item.value), {"env": EnvVars(environ)})
+        # The one template that reads callspec's own credentials (no other may).
+        value = render_text(str(item.value), {"env": EnvVars(environ, hidden=())})
     except RenderError as e:
         return None, f"{item.location}: {e}"
     return (value or None), f"{item.location}: renders to an empty string"

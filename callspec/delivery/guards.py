@@ -1,8 +1,10 @@
-"""Refusing a run before anything is sent: credentials and ``max_calls``.
+"""Refusing a run before anything is sent: credentials, secrets and ``max_calls``.
 
-Both raise :class:`~callspec.errors.GuardError` (exit 4).  ``max_calls``
-counts destinations (each phone of a bulk call) of the calls this run will
-really send, so it is checked after ``--resume`` decided what not to send.
+Each raises :class:`~callspec.errors.GuardError` (exit 4); a secret from the
+environment (``secrets: [{env: NAME}]``) that a live run needs is one more
+credential.  ``max_calls`` counts destinations (each phone of a bulk call) of the
+calls this run will really send, so it is checked after ``--resume`` decided what
+not to send.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ def check_credentials(
     """
     if mode == "dry-run":
         return []
+    if mode == "live":
+        _refuse_pending_secrets(plan)
     if given is not None:
         return [given] * len(plan.calls)
     creds: list[Credentials] = []
@@ -59,6 +63,15 @@ def check_credentials(
             lines.append(f"{message} [{', '.join(calls[:3])}{more}]")
         raise GuardError("\n".join(lines))
     return creds
+
+
+def _refuse_pending_secrets(plan: Plan) -> None:
+    """A live run refuses to send a call whose body waits for a secret from the environment
+    that is not set (it holds a stand-in); validate, render, a dry run and the sandbox go on."""
+    missing = {secret.env: secret for call in plan.calls for secret in call.pending}
+    if missing:
+        lines = [secret.missing() for _, secret in sorted(missing.items())]
+        raise GuardError("; nothing was sent\n".join(lines) + "; nothing was sent")
 
 
 def check_max_calls(plan: Plan, sending: list[CallPlan], given: int | None) -> None:

@@ -112,7 +112,12 @@ def render_requests(
                 request = replace(
                     request, url=call_url(api_url_for(call, api_url), AUTH_ID_PLACEHOLDER)
                 )
-            curl = to_curl(request, bool(given), call.secrets)
+            # A profile's secret from the environment is the shell's variable of that name,
+            # set here or not (then its stand-in is what the body holds).
+            env_of = {s.var: s.env for s in (call.profile.runtime if call.profile else ())}
+            known = ((env_of.get(name, name), value) for name, value in call.secrets)
+            pending = ((s.env, s.stand_in) for s in call.pending)
+            curl = to_curl(request, bool(given), (*pending, *known))
             held = f" (held back, not sent: {call.held})" if call.held else ""
             comment = _comment(f"{call.spec_file}: {call.name}{_step_note(call)}{held}")
             chunks.append(f"# {comment}\n{curl}")

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from callspec import defaults
 from callspec.delivery.chains import ChainRun, chains_of
 from callspec.delivery.credentials import Credentials, basic_auth_value
 from callspec.delivery.entries import JournalEntry, Target, normal_url
@@ -41,6 +42,7 @@ from callspec.delivery.request import Timeouts, api_url_for, build_request
 from callspec.delivery.resume import Decision, plan_resume
 from callspec.delivery.stops import INTERRUPTED, CircuitBreaker, Halt, RetryBudget
 from callspec.delivery.wait import WaitOptions
+from callspec.paths import same_file
 from callspec.redact import Redactor
 from callspec.results import (
     Attempt,
@@ -60,10 +62,10 @@ if TYPE_CHECKING:
     from callspec.delivery.classify import AttemptResult
     from callspec.net.session import Client
 
-DEFAULT_RATE = 2.0  # Plivo's default calls-per-second limit for an account
-DEFAULT_BAIL = 5
-DEFAULT_MAX_RETRY_WAIT = 300.0
-DEFAULT_FOLLOW = 120.0  # seconds an escalation step is followed at most, without --wait
+DEFAULT_RATE = defaults.RATE  # Plivo's default calls-per-second limit for an account
+DEFAULT_BAIL = defaults.BAIL
+DEFAULT_MAX_RETRY_WAIT = defaults.MAX_RETRY_WAIT
+DEFAULT_FOLLOW = defaults.FOLLOW  # seconds an escalation step is followed, without --wait
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,7 @@ class Runner:
             check_max_calls(self.plan, [], options.max_calls)
             return
         resume, journal = options.resume, options.journal
-        if resume is not None and journal is not None and _same_file(resume, journal):
+        if resume is not None and journal is not None and same_file(resume, journal):
             # Locked before it is read: a second run resuming it now is refused,
             # instead of both sending what it lists as pending.
             self.journal = Journal(journal, self.run_id, self.redactor)
@@ -484,14 +486,6 @@ class Runner:
             api_id=last.api_id,
             message=last.message,
         )
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    """One file under two spellings (relative and absolute, a symlink)?"""
-    try:
-        return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
-    except OSError:
-        return False
 
 
 def run_plan(

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from callspec import defaults
 from callspec.delivery.request import Timeouts
 
-DEFAULT_INTERVAL = 2.0  # seconds between two polls of one call
-DEFAULT_READ_RATE = 5.0  # state reads per second over the whole run
+DEFAULT_INTERVAL = defaults.POLL_INTERVAL  # seconds between two polls of one call
+DEFAULT_READ_RATE = defaults.READ_RATE  # state reads per second over the whole run
 # A read that gets no answer in this long is made again at the next poll.
 READ_TIMEOUTS = Timeouts(connect=5.0, read=10.0)
 

@@ -22,8 +22,8 @@ from callspec.errors import Location, Problem
 from callspec.oncall.model import Person, Rotation
 from callspec.oncall.resolve import FOREVER, on_call
 from callspec.oncall.times import iso, local_words
-from callspec.spec.expand import Row
 from callspec.spec.loader import Document, format_path
+from callspec.spec.rosters import Row
 from callspec.spec.validate import quote, suggest
 
 COLUMNS = ("name", "phone", "layer", "shift_ends")

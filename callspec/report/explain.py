@@ -1,8 +1,9 @@
 """``callspec explain``'s output: a table per call for people, or one JSON document.
 
 The data is :mod:`callspec.spec.explain`'s, values already masked; this module
-only lays it out.  A long value is cut short (its length said) so the table
-stays readable; ``--format json`` keeps every value whole.
+lays it out, each line's controls escaped (:mod:`callspec.text`).  A long value
+is cut short (its length said) so the table stays readable; ``--format json``
+keeps every value whole.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from callspec.report.base import one_line
 from callspec.spec.explain import CallExplained
 from callspec.spec.origins import Origin
+from callspec.text import escape_controls
 
 VALUE_WIDTH = 80
 
@@ -58,7 +60,9 @@ def explain_text(calls: Sequence[CallExplained]) -> str:
             lines.append(f"  {name.ljust(name_w)}  {value.ljust(value_w)}  {origins[0]}")
             pad = " " * (2 + name_w + 2 + value_w + 2)
             lines += [pad + more for more in origins[1:]]
-        blocks.append("\n".join(lines))
+        # The values came masked and cut; the last step of the text rule is here, a line at a
+        # time (a file name or a value from outside cannot start a line or repaint the screen).
+        blocks.append("\n".join(escape_controls(line) for line in lines))
     return "\n\n".join(blocks) + "\n"
 
 

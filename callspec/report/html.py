@@ -24,17 +24,15 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from markupsafe import Markup
 
-from callspec.errors import UsageError
 from callspec.redact import Redactor
 from callspec.report.base import Reporter
-from callspec.report.json import report_document, validate_report
-from callspec.report.utf8 import has_surrogate
-from callspec.results import RunResult
+from callspec.report.json import escape_raw
+from callspec.report.utf8 import utf8_safe_value
+from callspec.text import escape_controls
 
 if TYPE_CHECKING:
     import jinja2
@@ -74,7 +72,7 @@ def _json_in_script(value: Any) -> Markup:
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
         text = text.replace(char, escape)
-    return Markup(text)  # escaped above, for this one context
+    return Markup(escape_raw(text))  # escaped above, for this one context
 
 
 def _bodies(calls: Sequence[Mapping[str, Any]]) -> tuple[list[Any], list[int]]:
@@ -164,6 +162,13 @@ def _ms(value: Any) -> str:
     return f"{value:.1f}" if isinstance(value, int | float) else ""
 
 
+def _visible(value: Any) -> Any:
+    """A value as the page shows it: text with its controls escaped (Markup is the page's)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return escape_controls(value)
+    return value
+
+
 def _template_source(name: str) -> str:
     """A template of ``callspec/report/templates`` (the page includes its sections by name)."""
     return resources.files("callspec.report").joinpath("templates", name).read_text("utf-8")
@@ -182,6 +187,9 @@ def _env() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    # Every value shown passes the text rule's last step (its masking was the document's):
+    # a control or bidi character from outside shows as its escape, never acts.
+    env.finalize = _visible
     env.filters["uuids"] = _uuids
     env.filters["ms"] = _ms
     return env
@@ -205,7 +213,9 @@ def render_html(report: Mapping[str, Any]) -> str:
         timeline=_timeline(calls, report.get("stopped")),
         width=TIMELINE_WIDTH,
         row_height=ROW_HEIGHT,
-        bodies=_json_in_script(bodies),
+        # A lone surrogate spelled out as every output spells it (the values shown are, by
+        # the finalizer's escape).
+        bodies=_json_in_script(utf8_safe_value(bodies)),
         columns=COLUMNS,
         part_rows=PART_ROWS,
         row_px=PART_ROW_PX,
@@ -213,70 +223,12 @@ def render_html(report: Mapping[str, Any]) -> str:
 
 
 class HtmlReporter(Reporter):
-    """The HTML page of the masked JSON document.
+    """The HTML page of the masked report document.
 
     The values are masked before they enter the page; the page itself is never
     passed through the redactor, whose replacements would rewrite its code and
     its JSON (a short secret such as a PIN matches numbers of the script).
     """
 
-    def write(self, result: RunResult, redactor: Redactor, stream: TextIO) -> None:
-        stream.write(render_html(report_document(result, redactor)))
-
-
-def _no_constant(word: str) -> Any:
-    """A report is strict JSON: ``NaN`` and ``Infinity`` are no numbers of it."""
-    raise ValueError(f"{word} is not a JSON number")
-
-
-def _unusable(value: Any, path: str = "$") -> str | None:
-    """The first value of a report that no run writes and the page cannot show, as
-    ``$.path: what``: a lone surrogate (UTF-8 cannot carry it) or an integer too
-    large for a float (a duration of 10**400 ms)."""
-    if isinstance(value, str):
-        if has_surrogate(value):
-            return f"{path}: holds a lone surrogate, which UTF-8 cannot carry"
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        try:
-            float(value)
-        except OverflowError:
-            return f"{path}: the number is too large"
-        return None
-    items: Any = ()
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    for key, item in items:
-        if isinstance(key, str) and has_surrogate(key):
-            return f"{path}: a key holds a lone surrogate, which UTF-8 cannot carry"
-        inner = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}"
-        found = _unusable(item, inner)
-        if found:
-            return found
-    return None
-
-
-def html_of_report_file(path: Path, redactor: Redactor | None = None) -> str:
-    """The HTML page of a ``report.json`` file, its values masked by ``redactor`` as
-    ``run --html`` masks them (the env's token, URL userinfo): a report edited by
-    hand or written by another tool may hold what a run would have masked.
-
-    A file that is not a valid report is a :class:`~callspec.errors.UsageError`
-    naming it and the first schema errors.
-    """
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
-    except OSError as e:
-        raise UsageError(f"cannot read {path}: {e.strerror or e}") from e
-    except (ValueError, RecursionError) as e:  # bad UTF-8, bad JSON, NaN, nested too deep
-        raise UsageError(f"{path} is not JSON: {e}") from e
-    errors = validate_report(doc)
-    if errors:
-        shown = "; ".join(errors[:3]) + ("; ..." if len(errors) > 3 else "")
-        raise UsageError(f"{path} is not a callspec report: {shown}")
-    found = _unusable(doc)
-    if found:
-        raise UsageError(f"{path} is not a callspec report: {found}")
-    return render_html((redactor or Redactor()).value(doc))
+    def render(self, report: Mapping[str, Any], redactor: Redactor, stream: TextIO) -> None:
+        stream.write(render_html(report))

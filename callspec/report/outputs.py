@@ -1,6 +1,8 @@
 """Where a run's files go: output paths kept apart, probed before sending, written safely.
 
-This module owns the filesystem side of the outputs (report, JUnit, journal):
+This module owns the filesystem side of the outputs (report, JUnit, HTML, journal):
+which files a run writes (:class:`Outputs`, the default report folder, the journal
+beside the report) and which it reads (none may be overwritten);
 two outputs naming one file (through ``..``, symlinks or hard links) are a
 usage error before anything is sent; every path is tried for real before the
 first call; and a report is written atomically when it is a regular file, but
@@ -18,28 +20,24 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from callspec.errors import UsageError
+from callspec.paths import same_file
+
+if TYPE_CHECKING:
+    from callspec.delivery.runner import RunOptions
+    from callspec.report.registry import ReportKind
+    from callspec.spec.model import PlanOptions
 
 # /dev/stdout is a symlink to /proc/self/fd/1; whatever that points at (a terminal,
 # a pipe, a redirected file), the user means "that descriptor", not "replace it".
 _DESCRIPTOR = re.compile(r"^/(?:proc/(self|thread-self|\d+)|dev)/fd/(\d+)$")
 _MAX_LINKS = 40  # Linux's own limit on a chain of symlinks
-
-
-def same_file(a: Path, b: Path) -> bool:
-    """True when ``a`` and ``b`` name one file: same path once ``..`` and symlinks are
-    resolved, or (both existing) the same inode, which also catches hard links."""
-    if os.path.realpath(a) == os.path.realpath(b):
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 @dataclass(frozen=True)
@@ -231,3 +229,81 @@ def check_writable(path: Path, regular: bool = False) -> None:
             raise UsageError(f"cannot write {path}: not a file, character device or FIFO")
     except OSError as e:
         raise UsageError(f"cannot write {path}: {e.strerror or e}") from e
+
+
+RUNS_DIR = Path(".callspec") / "runs"
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where a run writes and how the terminal shows it."""
+
+    #: The JSON report's path (None: ``.callspec/runs/<time>/report.json``).
+    report: Path | None = None
+    #: Each other format written to a file, by its name in the registry (``junit``, ``html``).
+    files: tuple[tuple[ReportKind, Path], ...] = ()
+    progress: bool | None = None  # False: lines even where a bar is offered
+    #: Only problems and the one-line summary (no line per call, no table, no notes).
+    quiet: bool = False
+
+
+def default_report_path() -> Path:
+    """``.callspec/runs/<UTC time>/report.json`` in the working directory."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    return RUNS_DIR / stamp / "report.json"
+
+
+def journal_beside(report: Path) -> Path:
+    """The journal's default path: next to the report.
+
+    A report written into a device, a FIFO or a descriptor (``/dev/null``,
+    ``/dev/stdout``) has no folder of its own: the journal goes where a default
+    report would be.
+    """
+    if writes_in_place(report):
+        report = default_report_path()
+    return report.with_name(report.stem + ".journal.jsonl")
+
+
+def output_paths(
+    report: Path, outputs: Outputs, options: RunOptions
+) -> tuple[list[NamedOutput], RunOptions]:
+    """Every file the run writes, by the option naming it; and the options with the
+    journal's default filled in (the resumed journal, else beside the report)."""
+    from callspec.report.registry import FORMATS
+
+    journal, journal_default = options.journal, ""
+    if journal is None and options.mode != "dry-run":
+        if options.resume is not None:
+            journal, journal_default = options.resume, "the --resume journal"
+        else:
+            journal, journal_default = journal_beside(report), "beside the report"
+    elif journal is not None and options.resume is not None and same_file(journal, options.resume):
+        journal = options.resume  # one spelling, so the runner opens and locks it once
+    named = [
+        NamedOutput("--report", report, "" if outputs.report else "a new run folder"),
+        *(NamedOutput(FORMATS[kind].run_option or kind, path) for kind, path in outputs.files),
+        NamedOutput("--journal", journal, journal_default) if journal else None,
+    ]
+    return [n for n in named if n is not None], replace(options, journal=journal)
+
+
+def input_files(
+    paths: Sequence[Path], options: PlanOptions, environ: Mapping[str, str]
+) -> list[tuple[str, Path]]:
+    """What the run reads (spec files, profiles files, the vars file), none to be overwritten."""
+    from callspec.spec.files import collect_spec_files
+    from callspec.spec.profiles import find_profiles_file
+
+    try:
+        specs = collect_spec_files(paths)
+    except UsageError:
+        return []  # the plan says so, with its own words
+    inputs = [("the spec file", spec) for spec in specs]
+    for folder in dict.fromkeys(spec.parent for spec in specs):
+        found = find_profiles_file(options.profiles, folder, environ)
+        if found is not None:
+            inputs.append(("the profiles file", found))
+    if options.vars_file is not None:
+        inputs.append(("the vars file", options.vars_file))
+    return list(dict.fromkeys(inputs))

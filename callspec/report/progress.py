@@ -4,7 +4,9 @@ The bar itself is drawn by the front end (the CLI hands in click's progress bar
 through :data:`BarFactory`; the library never imports click): this module
 decides, per run, between the bar, plain lines and silence (``--quiet``), and
 keeps output whole.  Called from worker threads; one lock keeps lines whole.
-Everything printed passes through the run's redactor.
+Every value printed passes the text rule (:func:`~callspec.report.base.shown`): an API's
+error text or a file name cannot start a line of its own (a forged ``::error``
+workflow command) or repaint the terminal.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from typing import Protocol, TextIO
 
 from callspec.redact import Redactor
+from callspec.report.base import shown
 from callspec.results import CallResult
 
 #: Fewer calls than this get plain lines even on a terminal: a bar says less than two lines.
@@ -67,10 +70,11 @@ class Progress:
         if self.quiet:
             return
         with self._lock:
+            line = shown(text, self.redactor, cap=None)
             if self.bar is not None:
-                self.bar.note(self.redactor.text(text))
+                self.bar.note(line)
                 return
-            self.stream.write(self.redactor.text(text) + "\n")
+            self.stream.write(line + "\n")
             self.stream.flush()
 
     def update(self, result: CallResult) -> None:
@@ -86,13 +90,14 @@ class Progress:
                 return
             status = result.status if result.status is not None else "-"
             detail = result.error or result.reason or result.message or ""
+            call = shown(f"{result.spec_file}:{result.name}", self.redactor)
             line = (
                 f"[{self.done}/{self.total}] {result.outcome:<7} {status} "
-                f"{result.spec_file}:{result.name} {result.duration_ms:.0f} ms"
-                + (f" - {detail}" if detail else "")
+                f"{call} {result.duration_ms:.0f} ms"
+                + (f" - {shown(detail, self.redactor)}" if detail else "")
                 + "\n"
             )
-            self.stream.write(self.redactor.text(line))
+            self.stream.write(line)
             self.stream.flush()
 
     def close(self) -> None:

@@ -1,17 +1,27 @@
 """The terminal summary: one row per call, the totals line, one line per problem, then
-one row per URL checked (``run --check``); ``--quiet``: only the problems and the totals line."""
+one row per URL checked (``run --check``); ``--quiet``: only the problems and the totals line.
+
+Rendered from the report document in one pass over its calls (a large run's calls are
+built one at a time, see :mod:`callspec.report.document`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TextIO
+from typing import Any, TextIO
 
 from callspec.redact import Redactor
-from callspec.report.base import Reporter, one_line
+from callspec.report.base import Reporter, shown
 from callspec.report.checks import check_rows, check_totals
-from callspec.report.utf8 import utf8_safe
-from callspec.results import Answer, CallResult, RunResult, answer_text
+from callspec.results import Answer, answer_text
+
+Doc = Mapping[str, Any]
+
+HEADER = ("call", "outcome", "status", "request_uuid", "time (ms)")
+# With --wait (or an escalation) the table gains a column: who answered.
+FOLLOWED_HEADER = ("call", "outcome", "status", "request_uuid", "answered", "time (ms)")
 
 
 def _uuid_cell(request_uuid: str | list[str] | None) -> str:
@@ -23,65 +33,65 @@ def _uuid_cell(request_uuid: str | list[str] | None) -> str:
     return request_uuid[0] + (f" (+{more} more)" if more else "")
 
 
-HEADER = ("call", "outcome", "status", "request_uuid", "time (ms)")
-# With --wait (or an escalation) the table gains a column: who answered.
-FOLLOWED_HEADER = ("call", "outcome", "status", "request_uuid", "answered", "time (ms)")
-
-
-def followed(result: RunResult) -> bool:
+def followed(calls: Iterable[Doc]) -> bool:
     """True when the run followed its calls to their end (``--wait``, ``escalate:``)."""
-    return any(c.answers is not None for c in result.calls)
+    return any(c.get("answers") is not None for c in calls)
 
 
-def _answer_word(answer: Answer) -> str:
-    if answer.answered is None:
+def answer_of(doc: Doc) -> Answer:
+    """An answer's document as the :class:`~callspec.results.Answer` it was made from, so
+    that one :func:`~callspec.results.answer_text` words it everywhere."""
+    from callspec.delivery.entries import answers_of  # the journal's reader of the same shape
+
+    (answer,) = answers_of([dict(doc)])
+    return answer
+
+
+def _answer_word(answer: Doc) -> str:
+    if answer["answered"] is None:
         return "?"
-    if not answer.answered:
+    if not answer["answered"]:
         return "no"
-    return f"yes ({answer.answered_by})" if answer.answered_by else "yes"
+    return f"yes ({answer['answered_by']})" if answer["answered_by"] else "yes"
 
 
-def answered_cell(call: CallResult) -> str:
+def answered_cell(call: Doc) -> str:
     """``yes``, ``yes (human)``, ``yes (machine)``, ``no``, ``?`` (unreadable), ``-`` (not
     followed); a bulk call ``2/3 yes`` when its destinations differ."""
-    if not call.answers:
+    answers = call.get("answers")
+    if not answers:
         return "-"
-    words = [_answer_word(a) for a in call.answers]
+    words = [_answer_word(a) for a in answers]
     if len(set(words)) == 1:
         return words[0]
-    yes = sum(1 for a in call.answers if a.answered)
+    yes = sum(1 for a in answers if a["answered"])
     return f"{yes}/{len(words)} yes"
 
 
-def rows(
-    calls: Iterable[CallResult], redactor: Redactor, with_answered: bool = False
-) -> list[tuple[str, ...]]:
-    return [
-        tuple(
-            utf8_safe(one_line(redactor.text(cell)))  # as printed: widths line up
-            for cell in (
-                f"{c.spec_file}:{c.name}",
-                c.outcome,
-                str(c.status) if c.status is not None else "-",
-                _uuid_cell(c.request_uuid),
-                *((answered_cell(c),) if with_answered else ()),
-                f"{c.duration_ms:.0f}",
-            )
-        )
-        for c in calls
-    ]
+def row(call: Doc, redactor: Redactor, with_answered: bool = False) -> tuple[str, ...]:
+    """A call's cells, as printed (so that widths line up)."""
+    status = call["status"]
+    cells = (
+        f"{call['spec_file']}:{call['name']}",
+        call["outcome"],
+        str(status) if status is not None else "-",
+        _uuid_cell(call["request_uuid"]),
+        *((answered_cell(call),) if with_answered else ()),
+        f"{call['duration_ms']:.0f}",
+    )
+    return tuple(shown(cell, redactor) for cell in cells)
 
 
-def _run_seconds(result: RunResult) -> float:
+def _run_seconds(report: Doc) -> float:
     """Wall time of the run from its timestamps; the calls' own time if those do not parse."""
     try:
         start, end = (
-            datetime.fromisoformat(t.replace("Z", "+00:00"))
-            for t in (result.started, result.finished)
+            datetime.fromisoformat(str(t).replace("Z", "+00:00"))
+            for t in (report["started"], report["finished"])
         )
         return max((end - start).total_seconds(), 0.0)
     except (ValueError, TypeError):
-        return sum(c.duration_ms for c in result.calls) / 1000
+        return float(sum(c["duration_ms"] for c in report["calls"])) / 1000
 
 
 _STOPPED = {
@@ -91,98 +101,134 @@ _STOPPED = {
 }
 
 
-def totals_line(result: RunResult) -> str:
+def totals_line(report: Doc) -> str:
     """``5 calls: 4 fired, 0 queued, 1 failed, 0 unknown, 0 skipped (mode sandbox, 0.42 s)``."""
-    s = result.summary()
+    s = report["summary"]
     counts = ", ".join(f"{s[o]} {o}" for o in ("fired", "queued", "failed", "unknown", "skipped"))
     if s["invalid"]:
         counts += f", {s['invalid']} invalid"
     noun = "call" if s["total"] == 1 else "calls"
     extra = ""
-    if result.stopped is not None:
-        extra = ", interrupted" if result.interrupted else f", {_STOPPED[result.stopped.kind]}"
-    return (
-        f"{s['total']} {noun}: {counts} (mode {result.mode}, {_run_seconds(result):.2f} s{extra})"
-    )
+    stopped = report["stopped"]
+    if report["interrupted"]:
+        extra = ", interrupted"
+    elif stopped is not None:
+        extra = f", {_STOPPED[stopped['kind']]}"
+    seconds = _run_seconds(report)
+    return f"{s['total']} {noun}: {counts} (mode {report['mode']}, {seconds:.2f} s{extra})"
 
 
-def problem_lines(calls: Iterable[CallResult], redactor: Redactor) -> list[str]:
+def problem_lines(call: Doc, redactor: Redactor) -> list[str]:
+    """What went wrong with one call: a line per destination nobody answered, and one for a
+    failed, unknown or invalid outcome."""
     lines = []
-    for c in calls:
-        for a in c.answers or ():
-            if not a.answered:
-                to = f" {a.to}" if a.to and len(c.answers or ()) > 1 else ""
-                line = f"{c.spec_file}:{c.name}:{to} {answer_text(a)}"
-                lines.append(one_line(redactor.text(line)))
-        if c.outcome not in ("failed", "unknown", "invalid"):
-            continue
-        text = c.error or c.reason or c.message or "no error text"
-        if c.outcome == "unknown" and "may have been placed" not in text:
+    answers = call.get("answers") or ()
+    for a in answers:
+        if not a["answered"]:
+            to = f" {a['to']}" if a["to"] and len(answers) > 1 else ""
+            text = answer_text(answer_of(a))
+            lines.append(shown(f"{call['spec_file']}:{call['name']}:{to} {text}", redactor))
+    if call["outcome"] in ("failed", "unknown", "invalid"):
+        text = call["error"] or call["reason"] or call["message"] or "no error text"
+        if call["outcome"] == "unknown" and "may have been placed" not in text:
             # A result built by a library caller may not say it; callspec's own always do.
             text += " (may have been placed; not resent)"
-        lines.append(one_line(redactor.text(f"{c.spec_file}:{c.name}: {c.outcome}: {text}")))
+        line = f"{call['spec_file']}:{call['name']}: {call['outcome']}: {text}"
+        lines.append(shown(line, redactor))
     return lines
 
 
-def chain_lines(result: RunResult) -> list[str]:
-    """One line per escalation chain: its steps in order (a dry run), or how it ended."""
-    steps: dict[str, list[CallResult]] = {}
-    for call in result.calls:
-        if call.escalate is not None:
-            steps.setdefault(call.escalate.chain, []).append(call)
-    lines = []
-    for chain, ended_by in result.chains().items():
-        calls = steps[chain]
-        first = calls[0].escalate
-        assert first is not None
-        how = f"until {first.until}, {first.answer_within:g} s each"
-        if result.mode == "dry-run":
-            order = " -> ".join(f"'{c.name}' ({c.body.get('to')})" for c in calls)
-            lines.append(f"escalation {chain}: {order}, one at a time ({how})")
-            continue
-        called = sum(1 for c in calls if c.answers is not None)
-        if ended_by is not None and ended_by.escalate is not None:
-            answer = next(a for a in ended_by.answers or () if a.answered)
-            by = f" ({answer.answered_by})" if answer.answered_by else ""
-            when = f" at {answer.answer_time}" if answer.answer_time else ""
-            left = len(calls) - ended_by.escalate.step
-            lines.append(
-                f"escalation {chain}: answered by '{ended_by.name}'{by}{when}, row "
-                f"{ended_by.escalate.step} of {len(calls)}; {left} not called"
-            )
-        else:
-            lines.append(
+@dataclass
+class Chains:
+    """The escalation chains of a run, gathered while its calls are read: each chain's
+    steps in order, and the first step that reached its callee."""
+
+    steps: dict[str, list[Doc]] = field(default_factory=dict)
+    ended_by: dict[str, Doc | None] = field(default_factory=dict)
+
+    def add(self, call: Doc) -> None:
+        escalate = call.get("escalate")
+        if escalate is None:
+            return
+        chain = escalate["chain"]
+        self.steps.setdefault(chain, []).append(call)
+        if self.ended_by.get(chain) is None:
+            self.ended_by[chain] = call if escalate["reached"] else None
+
+    def lines(self, mode: str, redactor: Redactor) -> list[str]:
+        """One line per chain: its steps in order (a dry run), or how it ended."""
+        return [shown(self._line(chain, mode), redactor) for chain in self.steps]
+
+    def _line(self, chain: str, mode: str) -> str:
+        calls = self.steps[chain]
+        first = calls[0]["escalate"]
+        how = f"until {first['until']}, {first['answer_within']:g} s each"
+        if mode == "dry-run":
+            order = " -> ".join(f"'{c['name']}' ({c['body'].get('to')})" for c in calls)
+            return f"escalation {chain}: {order}, one at a time ({how})"
+        called = sum(1 for c in calls if c.get("answers") is not None)
+        ended_by = self.ended_by[chain]
+        if ended_by is None:
+            return (
                 f"escalation {chain}: reached its end unanswered ({called} of {len(calls)} "
                 f"called, {how})"
             )
-    return lines
+        answer = next(a for a in ended_by.get("answers") or () if a["answered"])
+        by = f" ({answer['answered_by']})" if answer["answered_by"] else ""
+        when = f" at {answer['answer_time']}" if answer["answer_time"] else ""
+        step = ended_by["escalate"]["step"]
+        return (
+            f"escalation {chain}: answered by '{ended_by['name']}'{by}{when}, row "
+            f"{step} of {len(calls)}; {len(calls) - step} not called"
+        )
 
 
-def write_quiet(result: RunResult, redactor: Redactor, stream: TextIO) -> None:
+def chains_of(calls: Iterable[Doc]) -> Chains:
+    chains = Chains()
+    for call in calls:
+        chains.add(call)
+    return chains
+
+
+def write_quiet(report: Doc, redactor: Redactor, stream: TextIO) -> None:
     """``--quiet``: how each escalation ended and what went wrong, one line per call, then the
     totals line."""
-    for line in chain_lines(result):
-        stream.write(one_line(redactor.text(line)) + "\n")
-    for line in problem_lines(result.calls, redactor):
+    chains, problems = Chains(), []
+    for call in report["calls"]:
+        chains.add(call)
+        problems += problem_lines(call, redactor)
+    for line in [*chains.lines(report["mode"], redactor), *problems, totals_line(report)]:
         stream.write(line + "\n")
-    stream.write(totals_line(result) + "\n")
+
+
+def table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> list[str]:
+    """Rows aligned under ``header``; the last column (a number) to the right."""
+    lines = [header, *rows]
+    widths = [max(len(r[i]) for r in lines) for i in range(len(header))]
+    return [
+        "  ".join(
+            [*(c.ljust(w) for c, w in zip(r[:-1], widths, strict=False)), r[-1].rjust(widths[-1])]
+        )
+        for r in lines
+    ]
 
 
 class TextReporter(Reporter):
     """The terminal summary: a table of calls, the totals, then what went wrong."""
 
-    def write(self, result: RunResult, redactor: Redactor, stream: TextIO) -> None:
-        header = FOLLOWED_HEADER if followed(result) else HEADER
-        table = [header, *rows(result.calls, redactor, followed(result))]
-        widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-        for row in table:
-            cells = [cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=False)]
-            stream.write("  ".join([*cells, row[-1].rjust(widths[-1])]) + "\n")
-        stream.write(totals_line(result) + "\n")
-        for line in chain_lines(result):
-            stream.write(one_line(redactor.text(line)) + "\n")
-        for line in problem_lines(result.calls, redactor):
+    def render(self, report: Doc, redactor: Redactor, stream: TextIO) -> None:
+        chains, rows, problems, waited = Chains(), [], [], False
+        for call in report["calls"]:  # one pass: a large run's calls are built one at a time
+            rows.append(row(call, redactor, with_answered=True))
+            waited = waited or call.get("answers") is not None
+            chains.add(call)
+            problems += problem_lines(call, redactor)
+        if not waited:  # no call was followed: no "answered" column
+            rows = [r[:4] + r[5:] for r in rows]
+        lines = table(rows, FOLLOWED_HEADER if waited else HEADER)
+        lines += [totals_line(report), *chains.lines(report["mode"], redactor), *problems]
+        checks = report.get("checks")
+        if checks:
+            lines += [*check_rows(checks, redactor), check_totals(checks)]
+        for line in lines:
             stream.write(line + "\n")
-        if result.checks:
-            for line in [*check_rows(result.checks, redactor), check_totals(result.checks)]:
-                stream.write(line + "\n")

@@ -16,7 +16,6 @@ there once; ``machine`` answers as a machine; ``busy``, ``no-answer`` and
 
 from __future__ import annotations
 
-import difflib
 import random
 import threading
 from collections.abc import Iterable, Mapping
@@ -95,11 +94,11 @@ def parse_answer_by(text: str) -> tuple[str, Outcome]:
 
 
 def same_destination(text: str) -> str:
-    """One spelling per destination: ``+14155550100`` is ``14155550100``; SIP case-folded."""
-    text = text.strip()
-    if text.lower().startswith(("sip:", "sips:")):
-        return text.lower()
-    return text.lstrip("+")
+    """A destination's one identity (:func:`callspec.spec.numbers.destination_key`):
+    ``+14155550100`` is ``14155550100``; a SIP URI's scheme and host in any case."""
+    from callspec.spec.numbers import destination_key  # the one identity, with the sandbox
+
+    return destination_key(text)
 
 
 def undialed(
@@ -107,12 +106,13 @@ def undialed(
 ) -> list[tuple[str, str | None]]:
     """Each ``--answer-by`` destination that none of ``destinations`` is (a typo, a digit
     short: its outcome would never be played), with the closest one dialed, if any."""
+    from callspec.spec.validate import closest  # the one did-you-mean, loaded when needed
+
     dialed = sorted({same_destination(d) for d in destinations if d.strip()})
     missing = []
     for destination, _ in answer_by:
         if destination not in dialed:
-            close = difflib.get_close_matches(destination, dialed, n=1, cutoff=0.8)
-            missing.append((destination, close[0] if close else None))
+            missing.append((destination, closest(destination, dialed, cutoff=0.8)))
     return missing
 
 

@@ -59,6 +59,11 @@ class BudgetExceeded(Exception):
     """A template went over one of its :class:`Limits`; the message says which."""
 
 
+class FileTimeExceeded(BudgetExceeded):
+    """The file's templates together took longer than ``Limits.seconds``: every template of
+    the file rendered after this fails alike."""
+
+
 _DEFAULT = Limits()
 
 
@@ -84,7 +89,7 @@ class Budget:
     def tick(self) -> None:
         """Refuse to go on past the file's deadline."""
         if time.monotonic() > self.deadline:
-            raise BudgetExceeded(
+            raise FileTimeExceeded(
                 f"rendering this file's templates took more than {self.limits.seconds:g} s"
             )
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from callspec.errors import Problem
-from callspec.fastpaths import COMPILE_AFTER
-from callspec.schemas import SchemaName, compiled_check, derived_check, validator
+from callspec.schemas import SchemaName, valid_check, validator
 from callspec.spec.loader import Document, Path_, describe, format_path
 from callspec.spec.validate import Mask, error_message, missing_name, quote, suggest, unmasked
 
@@ -32,11 +31,7 @@ def check_document(doc: Document, schema: SchemaName, mask: Mask | None = None) 
         return [Problem(loc, "", f"expected a mapping at the top level, found {what}")]
     # The check derived from the schema says "valid" without loading jsonschema (and
     # faster than any validator); the validator runs only to word the errors.
-    fast = derived_check(schema)
-    calls = doc.data.get("calls")
-    if fast is None and isinstance(calls, list) and len(calls) >= COMPILE_AFTER:
-        fast = compiled_check(schema)  # a large file, a schema the derived check lacks
-    if fast is not None and fast(doc.data):
+    if valid_check(schema)(doc.data):
         return []
     problems: list[Problem] = []
     for error in validator(schema).iter_errors(doc.data):

@@ -35,7 +35,7 @@ from callspec.spec.origins import (
 from callspec.spec.plan import build_plan
 from callspec.spec.profiles import Profile, Sourced
 from callspec.spec.templates import references
-from callspec.spec.variables import Literal, command_line_layers, sourced
+from callspec.spec.variables import Literal, command_line_layers, runtime_layer, sourced
 
 _NOT_ARGUMENTS = ("name", "tags", "vars")
 
@@ -92,14 +92,15 @@ def _call(
     base = ("calls", call.index)
     written: Mapping[str, Any] = doc.data["calls"][call.index]
     profile = call.profile
-    # The variables in the order they were rendered (plan._add_call's layers).
+    # The variables in the order they were rendered (calls.Calls.make's layers).
     variables: list[tuple[str, Sourced]] = [
         *(profile.vars if profile else ()),
+        *runtime_layer(profile, {}),  # (each a placeholder here: only where it was declared)
         *sourced(doc, ("vars",)),
         *sourced(doc, (*base, "vars")),
         *(item for layer in extra for item in layer),
     ]
-    # Each argument's settings, lowest precedence first (plan._arguments' order).
+    # Each argument's settings, lowest precedence first (calls.arguments' order).
     settings: dict[str, list[Sourced]] = {}
     for name, item in [
         *_chain_defaults(profile),

@@ -10,6 +10,7 @@ from pathlib import Path
 from callspec.errors import SpecError, UsageError
 from callspec.spec.loader import is_symlink_loop, load_file, resolved
 from callspec.spec.profiles import PROFILES_ENV, find_profiles_file, is_profiles_filename
+from callspec.spec.validate import closest
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -67,7 +68,8 @@ def hook_targets(paths: Sequence[Path], environ: Mapping[str, str]) -> HookTarge
     named by ``$CALLSPEC_PROFILES``, or holding a top-level ``profiles``) is
     checked, with every spec below its folder that uses it.  A deleted file, and
     YAML that is no spec (a CI workflow, a Helm template: no top-level ``calls``),
-    are skipped.  A spec that cannot be read is kept: checking it says why.
+    are skipped (what a spec is: :func:`is_spec`).  A spec that cannot be read is kept:
+    checking it says why.
     """
     named = environ.get(PROFILES_ENV)
     specs: list[Path] = []
@@ -108,7 +110,7 @@ def _uses(spec: Path, profiles: Path, environ: Mapping[str, str]) -> bool:
     return found is not None and _same(found, profiles)
 
 
-_CALLS_LINE = re.compile(r"^(?:\ufeff)?calls\s*:", re.MULTILINE)
+_CALLS_LINE = re.compile(r"^(?:\ufeff)?calls?\s*:", re.MULTILINE | re.IGNORECASE)
 #: How an editor may have saved a YAML file; callspec reads only UTF-8, but a spec saved
 #: in another of these is still a spec (reported as not UTF-8), not YAML to skip.
 _ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
@@ -137,8 +139,19 @@ def _kind(path: Path) -> str:
         except OSError:
             return "spec"
         return "spec" if _has_calls_line(head) else "other"
-    if isinstance(doc.data, dict) and "calls" in doc.data:
+    if is_spec(doc.data):
         return "spec"
     if isinstance(doc.data, dict) and "profiles" in doc.data:
         return "profiles"
     return "other"
+
+
+def is_spec(data: object) -> bool:
+    """Whether a loaded YAML document is a spec: a mapping with a top-level ``calls``, or with
+    a key that is a slip for it (``call:``, ``Calls:``).  The pre-commit hook checks such a
+    file, and ``validate`` then says what is wrong with it, never "not a spec"."""
+    if not isinstance(data, dict):
+        return False
+    return "calls" in data or any(
+        isinstance(key, str) and closest(key, ("calls",), cutoff=0.8) for key in data
+    )

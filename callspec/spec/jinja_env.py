@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 import jinja2.meta
@@ -22,29 +22,70 @@ from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
-from callspec.fastpaths import RENDER_MEMO_MAX
 from callspec.spec import budget
-from callspec.spec.budget import BudgetExceeded, FileClock
-from callspec.spec.templates import Columns, EnvVars, RenderError
+from callspec.spec.budget import BudgetExceeded, FileClock, FileTimeExceeded
+from callspec.spec.templates import (
+    Columns,
+    EnvVars,
+    FileOverBudget,
+    MissingColumn,
+    OverBudget,
+    RenderError,
+    SandboxViolation,
+    TemplateSyntaxError,
+    UndefinedVariable,
+    UnsetEnvironment,
+)
+from callspec.spec.validate import suggest
+
+
+class _Missing(jinja2.UndefinedError):
+    """What Jinja raises for an undefined value, with what was missing as facts: the
+    object it was looked up on (a missing variable: Jinja's ``missing``) and its name."""
+
+    def __init__(self, message: str, obj: Any, name: str) -> None:
+        super().__init__(message)
+        self.obj, self.name = obj, name
+
+    def typed(self, context: Mapping[str, Any]) -> RenderError:
+        """The :class:`RenderError` this is, with the nearest name as a suggestion."""
+        if isinstance(self.obj, EnvVars):
+            return UnsetEnvironment(
+                f"template error: environment variable {self.name} is not set "
+                f"(give a fallback with {{{{ env.{self.name} | default('...') }}}})",
+                self.name,
+            )
+        if isinstance(self.obj, Columns):
+            missing = self.obj.missing(self.name)
+            return MissingColumn(f"template error: {missing}", missing.column)
+        if self.obj is jinja2.utils.missing:
+            names = [n for n in context if n not in _SCOPE]
+            hint = suggest(self.name, names)
+            message = f"template error: variable '{self.name}' is not defined{hint}"
+            return UndefinedVariable(message, self.name)
+        return RenderError(f"template error: {self.message}")
+
+
+#: What templates see besides the variables (never suggested for a misspelled variable).
+_SCOPE = ("env", "call", "row")
 
 
 class _Strict(jinja2.StrictUndefined):
-    """StrictUndefined whose messages name what is missing in callspec's terms."""
+    """StrictUndefined that raises :class:`_Missing`, which knows what was missing."""
 
-    @property
-    def _undefined_message(self) -> str:
-        name = self._undefined_name
-        if isinstance(self._undefined_obj, EnvVars):
-            return (
-                f"environment variable {name} is not set "
-                f"(give a fallback with {{{{ env.{name} | default('...') }}}})"
-            )
-        if isinstance(self._undefined_obj, Columns):
-            return self._undefined_obj.missing(str(name))
-        if self._undefined_obj is jinja2.utils.missing:
-            return f"variable '{name}' is not defined"
-        msg: str = super()._undefined_message
-        return msg
+    __slots__ = ()
+
+    def __init__(
+        self,
+        hint: str | None = None,
+        obj: Any = jinja2.utils.missing,
+        name: str | None = None,
+        exc: type[jinja2.TemplateRuntimeError] = jinja2.UndefinedError,
+    ) -> None:
+        if exc is jinja2.UndefinedError:
+            raised = functools.partial(_Missing, obj=obj, name=str(name))
+            exc = cast("type[jinja2.TemplateRuntimeError]", raised)
+        super().__init__(hint, obj, name, exc)
 
 
 class _CodeGenerator(CodeGenerator):
@@ -162,6 +203,8 @@ class _Compiled:
 
 
 _IMPURE = ("random", "lipsum", "cycler")
+#: Outputs remembered per template (a fast path measured by ``bench/bench_validate.py``).
+RENDER_MEMO_MAX = 1000
 _MISSING = object()
 
 
@@ -188,15 +231,21 @@ def render_text(text: str, context: Mapping[str, Any], clock: FileClock | None =
             compiled = _compile(text)
             key = compiled.key(context) if compiled.pure else None
         return compiled.render(context, key)
+    except RenderError:
+        raise  # callspec's own, from inside the template (a credential read)
+    except FileTimeExceeded as e:
+        raise FileOverBudget(f"template over budget: {e}") from e
     except BudgetExceeded as e:
-        raise RenderError(f"template over budget: {e}") from e
+        raise OverBudget(f"template over budget: {e}") from e
     except jinja2.TemplateSyntaxError as e:
         where = f" (template line {e.lineno})" if e.lineno and e.lineno > 1 else ""
-        raise RenderError(f"template syntax error: {e.message}{where}") from e
+        raise TemplateSyntaxError(f"template syntax error: {e.message}{where}") from e
+    except _Missing as e:
+        raise e.typed(context) from e
     except jinja2.UndefinedError as e:
         raise RenderError(f"template error: {e.message}") from e
     except SecurityError as e:
-        raise RenderError(f"template not allowed by the sandbox: {e}") from e
+        raise SandboxViolation(f"template not allowed by the sandbox: {e}") from e
     except Exception as e:  # any exception a template can raise (1/0, bad filter args)
         raise RenderError(f"template error: {type(e).__name__}: {e}") from e
     finally:

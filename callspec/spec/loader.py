@@ -26,12 +26,14 @@ from typing import Any
 
 import yaml
 
-from callspec.errors import Location, Problem, SpecError
-from callspec.fastpaths import TAG_MEMO_MAX
+from callspec.errors import Location, Problem, SpecError, line_col
 
 Path_ = tuple[str | int, ...]
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
+#: Tag resolutions remembered (then the memo starts over: a spec of 20,000 distinct
+#: numbers must not keep them all; the values that recur are back within a few calls).
+TAG_MEMO_MAX = 8192
 MAX_NODES = 2_000_000
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -41,7 +43,8 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
 
     Resolving a plain scalar's tag runs a list of regular expressions in Python;
     in a file of thousands of calls the same keys and values recur, so the answer
-    is remembered per (kind, text, implicit) for the process.
+    is remembered per (kind, text, implicit) for the process (a fast path measured
+    by ``bench/bench_validate.py``; ``tests/spec/test_loader.py`` checks its bound).
     """
 
     _memo: dict[tuple[Any, Any, Any], str] = {}  # noqa: RUF012 - a process-wide cache
@@ -156,11 +159,17 @@ _MAX_KEY_SHOWN = 60
 def load_file(path: Path, display: str | None = None) -> Document:
     """Read and parse ``path``; raise :class:`SpecError` with a position on any defect."""
     name = display if display is not None else str(path)
+    return load_bytes(read_limited(path, name, "a spec or profiles file"), name)
+
+
+def read_limited(path: Path, name: str, kind: str) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_FILE_BYTES`; ``kind`` names the file
+    in the message (``a data file``).  Every file callspec reads as input passes here."""
 
     def refuse(message: str) -> SpecError:
         return SpecError([_problem(name, 1, 1, message)])
 
-    limit = f"the {MAX_FILE_BYTES >> 20} MiB limit for a spec or profiles file"
+    limit = f"the {MAX_FILE_BYTES >> 20} MiB limit for {kind}"
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
@@ -176,7 +185,19 @@ def load_file(path: Path, display: str | None = None) -> Document:
         raise SpecError([_problem(name, 0, 0, f"cannot read file: {why}")]) from e
     if len(raw) > MAX_FILE_BYTES:
         raise refuse(f"file is larger than {limit}")
-    return load_bytes(raw, name)
+    return raw
+
+
+def decode(raw: bytes, name: str) -> str:
+    """UTF-8 text (a byte order mark dropped); a byte that is not UTF-8 is located."""
+    raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        before = raw[: e.start].decode("utf-8")  # valid up to the bad byte
+        line, col = line_col(before, len(before))
+        msg = f"not UTF-8 text: byte 0x{raw[e.start]:02x} cannot be decoded (save it as UTF-8)"
+        raise SpecError([_problem(name, line, col, msg)]) from e
 
 
 _LOOP = "it is a symlink loop (too many levels of symbolic links)"
@@ -201,14 +222,7 @@ def resolved(path: Path) -> Path:
 
 def load_bytes(raw: bytes, name: str) -> Document:
     """Parse YAML bytes (UTF-8, with or without BOM) into a :class:`Document`."""
-    raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        before = raw[: e.start].decode("utf-8")  # valid up to the bad byte
-        line, col = _line_col(before, len(before))
-        msg = f"not UTF-8 text: byte 0x{raw[e.start]:02x} cannot be decoded"
-        raise SpecError([_problem(name, line, col, msg)]) from e
+    text = decode(raw, name)
     loader: Any = _Loader(text)
     builder = _Builder(name, loader)
     try:
@@ -216,7 +230,7 @@ def load_bytes(raw: bytes, name: str) -> Document:
     except _TooDeep:
         data = None
     except yaml.reader.ReaderError as e:
-        line, col = _line_col(text, e.position)
+        line, col = line_col(text, e.position)
         code = e.character if isinstance(e.character, int) else ord(str(e.character)[:1] or "\0")
         msg = f"character U+{code:04X} is not allowed in YAML ({e.reason})"
         raise SpecError([_problem(name, line, col, msg)]) from e
@@ -236,12 +250,6 @@ def load_bytes(raw: bytes, name: str) -> Document:
 
 def _problem(name: str, line: int, col: int, message: str, path: str = "") -> Problem:
     return Problem(Location(name, line, col), path, message)
-
-
-def _line_col(text: str, offset: int) -> tuple[int, int]:
-    before = text[:offset]
-    line = before.count("\n") + 1
-    return line, offset - (before.rfind("\n") + 1) + 1
 
 
 class _Builder:

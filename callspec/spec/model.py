@@ -20,9 +20,7 @@ from typing import Any, Literal, TextIO
 from callspec.errors import Problem
 from callspec.spec.budget import Limits
 from callspec.spec.loader import resolved
-from callspec.spec.profiles import (
-    Profile,
-)
+from callspec.spec.profiles import Profile, RuntimeSecret
 
 
 def _utc_now() -> datetime:
@@ -121,6 +119,9 @@ class CallPlan:
     #: it was resolved at, the person and the layer, as (key, value) pairs; the journal
     #: keeps them, so ``--resume`` resolves at the same instant (see callspec.oncall).
     on_call: tuple[tuple[str, str], ...] | None = None
+    #: Secrets its body needs that were not set: the body holds their placeholders, and a
+    #: live run is refused (validate, render, a dry run and the sandbox go on).
+    pending: tuple[RuntimeSecret, ...] = ()
 
     @property
     def secret_values(self) -> frozenset[str]:

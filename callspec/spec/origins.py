@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from callspec.errors import Location
 from callspec.spec.profiles import Sourced
+from callspec.spec.variables import Pending
 
 #: Every kind of origin, with how a person reads it.
 KINDS = {
@@ -62,6 +63,9 @@ def variable_origin(name: str, item: Sourced) -> Origin:
     """Where variable ``name`` was set: a profile's, the spec's or the call's ``vars``,
     ``--vars-file`` or ``--var``."""
     where = item.location
+    if isinstance(item.value, Pending):  # a profile's secret from the environment
+        what = f"variable '{name}' from environment variable {item.value.secret.env}"
+        return Origin("variable", where.file, where.line, f"{what} (a profile secret)")
     keys = _keys(item)
     if keys is None:  # given on the command line, no file behind it
         if where.file.startswith("--var"):

@@ -10,8 +10,15 @@ Postman's dynamic variables (``{{$guid}}``, ``{{$timestamp}}``) have no
 equivalent in a spec, which renders the same request every time: each becomes
 a variable (``postman_guid``) left for the user to set, said on stderr and in a
 TODO comment.  Everything else is listed as skipped with why, never dropped
-without a word.  The YAML is checked against
-``spec.schema.json`` before it is returned.
+without a word (a request's saved examples are recorded responses: never calls).
+The YAML is checked against ``spec.schema.json`` before it is returned.
+
+A collection's credentials never reach the spec, stdout or stderr: a variable the
+collection's (or a request's) ``auth`` reads, or whose name says it is one
+(``auth_token``, ``api_key``, ``password``...), is written as a reference to the
+environment (``{{ env.HOOK_KEY }}``; Plivo's own as ``{{ env.PLIVO_AUTH_TOKEN }}``,
+which no template may read: the note says to take it out), and a credential's
+value written literally in a request refuses the import.
 """
 
 from __future__ import annotations
@@ -26,9 +33,16 @@ from urllib.parse import parse_qsl
 import yaml
 
 from callspec.errors import Location, Problem, SpecError
+from callspec.redact import Redactor
+from callspec.spec.postman_credentials import (
+    VARIABLE,
+    credential_note,
+    credentials_of,
+    env_name,
+    refuse_literal,
+)
 
 _CALL_PATH = re.compile(r"(?:^|/)v1/Account/[^/]+/Call/?$")
-_VARIABLE = re.compile(r"\{\{\s*([^{}\s](?:[^{}]*[^{}\s])?)\s*\}\}")
 
 
 #: Names a template sees whatever the spec says (callspec's scope), and Jinja's words.
@@ -126,12 +140,19 @@ def _import(collection: Any, source: str) -> Imported:
     names: dict[str, int] = {}
     declared = [v for v in collection.get("variable") or [] if isinstance(v, dict) and "key" in v]
     spec_names = _Names([str(v["key"]) for v in declared])
+    credentials = credentials_of(collection, [(str(v["key"]), v.get("value")) for v in declared])
+    hide = Redactor(v for v in credentials.values() if len(v) >= 8).text
     for folders, item in _requests(collection["item"], ()):
         title = " / ".join((*folders, str(item.get("name", "(unnamed)"))))
         body, why = _make_a_call(item)
+        for example in item.get("response") or ():
+            if isinstance(example, dict):  # Postman's saved examples: what came back, once
+                name = str(example.get("name") or "(unnamed)")
+                skipped.append((f"{title} / {name}", "a saved example (a recorded response)"))
         if body is None:
-            skipped.append((title, why))
+            skipped.append((title, hide(why)))  # a URL may hold a token written into it
             continue
+        refuse_literal(body, credentials, title, source)
         body = {k: _jinja(v, spec_names) for k, v in body.items()}
         call: dict[str, Any] = {"name": _unique(str(item.get("name") or "call"), names)}
         if folders:
@@ -139,15 +160,22 @@ def _import(collection: Any, source: str) -> Imported:
         call.update(body)
         calls.append((title, call))
     used = set(spec_names.used)
-    variables = {
-        spec_names.of(str(v["key"])): _jinja(v.get("value", ""), spec_names)
-        for v in declared
-        if spec_names.of(str(v["key"])) in used
-    }
+    variables: dict[str, Any] = {}
+    notes = spec_names.notes()
+    for v in declared:
+        name = spec_names.of(str(v["key"]))
+        if name not in used:
+            continue
+        if str(v["key"]) in credentials:
+            env = env_name(name)
+            variables[name] = "{{ env." + env + " }}"
+            notes.append(credential_note(str(v["key"]), env))
+        else:
+            variables[name] = _jinja(v.get("value", ""), spec_names)
     todo = sorted(spec_names.dynamic.values())
     text = _yaml(source, collection, calls, variables, todo)
     _check(text, source, [call["name"] for _, call in calls])
-    return Imported(text, len(calls), tuple(skipped), tuple(spec_names.notes()))
+    return Imported(text, len(calls), tuple(skipped), tuple(notes))
 
 
 def _requests(
@@ -215,7 +243,7 @@ def _jinja(value: Any, names: _Names) -> Any:
         return value
     out: list[str] = []
     last = 0
-    for match in _VARIABLE.finditer(value):
+    for match in VARIABLE.finditer(value):
         out.append(_literal(value[last : match.start()]))
         name = names.of(match[1])
         names.used.add(name)

@@ -47,6 +47,39 @@ class Sourced:
 
 
 @dataclass(frozen=True)
+class RuntimeSecret:
+    """A secret a profile reads from the environment only to send (``secrets: [{env: NAME}]``)."""
+
+    #: The environment variable that holds it.
+    env: str
+    #: The template variable that holds it.
+    var: str
+    #: Where the profile declares it, and its path there (``profiles.oncall.secrets[1]``).
+    location: Location
+    path: str
+    #: What stands in for it until a live run (``example:``), checked and masked like it.
+    example: str | None = None
+
+    @property
+    def placeholder(self) -> str:
+        """``${PAGER_PIN}``: what stands in for it, without an example, while it is not set."""
+        return "${" + self.env + "}"
+
+    @property
+    def stand_in(self) -> str:
+        """What a plan holds while it is not set: the example, else the placeholder."""
+        return self.example if self.example is not None else self.placeholder
+
+    def missing(self) -> str:
+        """Why a live run that needs it is refused, located where it is declared."""
+        shown = "its example" if self.example is not None else self.placeholder
+        return (
+            f"{self.location}: {self.path}: {self.env} is not set: a live run needs it "
+            f"(validate, render, --dry-run and --sandbox use {shown} in its place)"
+        )
+
+
+@dataclass(frozen=True)
 class Profile:
     """A profile with its ``extends`` chain flattened (the child's settings win)."""
 
@@ -59,6 +92,10 @@ class Profile:
     rate: float | None = None
     max_calls: int | None = None
     secrets: tuple[str, ...] = ()
+    #: Secrets read from the environment only to send (``secrets: [{env: NAME}]``).
+    runtime: tuple[RuntimeSecret, ...] = ()
+    #: The countries calls may go to (ISO 3166-1 alpha-2); empty: any.
+    countries: tuple[str, ...] = ()
     vars: tuple[tuple[str, Sourced], ...] = ()
     defaults: tuple[tuple[str, Sourced], ...] = ()
 
@@ -102,6 +139,23 @@ def _infinite_rates(doc: Document) -> list[Problem]:
     return problems
 
 
+def _unknown_countries(doc: Document) -> list[Problem]:
+    """Country codes of the right shape (the schema's) that name no country with phone
+    numbers: a typo (``UK`` for ``GB``) would silently refuse every call, or allow none."""
+    profiles = doc.data.get("profiles") if isinstance(doc.data, dict) else None
+    problems = []
+    for name, body in profiles.items() if isinstance(profiles, dict) else ():
+        codes = body.get("countries") if isinstance(body, dict) else None
+        for i, code in enumerate(codes if isinstance(codes, list) else ()):
+            from callspec.spec.numbers import unknown_country  # phonenumbers, only when used
+
+            wrong = unknown_country(code) if isinstance(code, str) else None
+            if wrong is not None:
+                path = ("profiles", name, "countries", i)
+                problems.append(Problem(doc.where(path), format_path(path), wrong))
+    return problems
+
+
 class ProfilesFile:
     """One loaded, shape-checked profiles file; resolves profiles by name."""
 
@@ -118,6 +172,8 @@ class ProfilesFile:
         """
         doc = load_file(path, display)
         problems = check_document(doc, "profiles", mask) + _infinite_rates(doc)
+        if not problems:  # (the schema says which values are codes at all)
+            problems = _unknown_countries(doc)
         if problems:
             raise SpecError(problems)
         return cls(doc)
@@ -125,6 +181,17 @@ class ProfilesFile:
     def names(self) -> list[str]:
         """Profile names in file order."""
         return list(self.profiles)
+
+    def credential_env(self) -> set[str]:
+        """The environment variables the profiles' ``auth_id`` and ``auth_token`` read: callspec's
+        own credentials, which no other template may read."""
+        from callspec.spec.templates import references
+
+        names: set[str] = set()
+        for body in self.profiles.values():
+            for key in ("auth_id", "auth_token"):
+                names |= references(body.get(key))[1]
+        return names
 
     def resolve(self, name: str, referenced_at: Location | None) -> Profile:
         """Flatten profile ``name``; an unknown name or a cycle is a :class:`SpecError`."""
@@ -153,6 +220,7 @@ class ProfilesFile:
         vars_: dict[str, Sourced] = {}
         defaults: dict[str, Sourced] = {}
         secrets: list[str] = []
+        runtime: dict[str, RuntimeSecret] = {}  # by variable: a child's replaces its parent's
         for link in chain:
             body = self.profiles[link]
             base = ("profiles", link)
@@ -162,7 +230,16 @@ class ProfilesFile:
                     for k, v in value.items():
                         target[k] = Sourced(v, (self.doc, (*base, key, k)))
                 elif key == "secrets":
-                    secrets.extend(s for s in value if s not in secrets)
+                    for i, item in enumerate(value):
+                        var = item if isinstance(item, str) else item.get("var", item["env"])
+                        if var not in secrets:
+                            secrets.append(var)
+                        if isinstance(item, dict):
+                            path = (*base, key, i)
+                            where = self.doc.where(path)
+                            runtime[var] = RuntimeSecret(
+                                item["env"], var, where, format_path(path), item.get("example")
+                            )
                 else:
                     settings[key] = Sourced(value, self.doc.where((*base, key)))
 
@@ -180,6 +257,8 @@ class ProfilesFile:
             rate=plain("rate"),
             max_calls=plain("max_calls"),
             secrets=tuple(secrets),
+            runtime=tuple(runtime.values()),
+            countries=tuple(plain("countries") or ()),
             vars=tuple(vars_.items()),
             defaults=tuple(defaults.items()),
         )

@@ -23,9 +23,10 @@ profiles:
     auth_token: "{{ env.PLIVO_AUTH_TOKEN }}"
     rate: 2                        # calls per second (Plivo's default CPS)
     max_calls: 20                  # a run that would place more is refused
-    secrets: [pager_pin]           # masked in every output
-    vars:
-      pager_pin: "{{ env.PAGER_PIN | default('0000') }}"
+    secrets:                       # masked in every output
+      - env: PAGER_PIN             # read from the environment, needed only to send for real:
+        var: pager_pin             # a live run without it is refused, nothing is sent
+        example: "0000"            # stands in until then (validate checks it, --sandbox sends it)
     defaults:
       from: "+14152224444"         # your Plivo number
       hangup_url: https://hooks.example.com/hangup
@@ -44,7 +45,7 @@ calls:
     to: "+14155550100"             # who is rung
     answer_url: "https://hooks.example.com/answer.xml?service={{ service }}"
     caller_name: "{{ service | upper }} ALERT"
-    send_digits: "{{ pager_pin }}"  # a declared secret: shown as *** everywhere
+    send_digits: "{{ pager_pin }}"  # a secret: shown as *** everywhere
     time_limit: 300
 """
 

@@ -13,33 +13,138 @@ cost and never imports it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from callspec.spec.budget import FileClock
 
 _MARKERS = ("{{", "{%", "{#")
+#: The environment variables that hold callspec's own credentials, whatever profile is used.
+CREDENTIAL_ENV = frozenset({"PLIVO_AUTH_ID", "PLIVO_AUTH_TOKEN"})
 
 
 class RenderError(Exception):
-    """A template could not be rendered; the message says why, without a traceback."""
+    """A template could not be rendered; the message says why, without a traceback.
+
+    Each kind is a subclass, so that a caller asks the error, never its words, whether
+    the template is wrong whatever the roster row (:meth:`for_every_row`).
+    """
+
+    def for_every_row(self, columns: tuple[str, ...]) -> bool:
+        """True when every row of a roster with ``columns`` fails alike: the spec's problem,
+        reported once at the spec's line."""
+        return False
+
+
+class TemplateSyntaxError(RenderError):
+    """The template does not parse."""
+
+    def for_every_row(self, columns: tuple[str, ...]) -> bool:
+        return True
+
+
+class UndefinedVariable(RenderError):
+    """The template reads a variable no layer defines (a row defines none)."""
+
+    def __init__(self, message: str, name: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+    def for_every_row(self, columns: tuple[str, ...]) -> bool:
+        return True
+
+
+class UnsetEnvironment(RenderError):
+    """The template reads an environment variable that is not set, without a default."""
+
+    def __init__(self, message: str, name: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+    def for_every_row(self, columns: tuple[str, ...]) -> bool:
+        return True
+
+
+class CredentialRead(RenderError):
+    """The template reads one of callspec's own credentials from the environment."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"template error: env.{name} is callspec's own credential, which no template may "
+            "read (only a profile's auth_id and auth_token, for a send): a template could "
+            "carry it to another host (docs/secrets.md)"
+        )
+        self.name = name
+
+    def for_every_row(self, columns: tuple[str, ...]) -> bool:
+        return True
+
+
+class MissingColumn(RenderError):
+    """The template reads ``row.<column>`` that this row does not have."""
+
+    def __init__(self, message: str, column: str) -> None:
+        super().__init__(message)
+        self.column = column
+
+    def for_every_row(self, columns: tuple[str, ...]) -> bool:
+        return self.column not in columns  # in no row: a typo in the spec
+
+
+class SandboxViolation(RenderError):
+    """The template does what the sandbox forbids (reaching into Python objects)."""
+
+    def for_every_row(self, columns: tuple[str, ...]) -> bool:
+        return True
+
+
+class OverBudget(RenderError):
+    """The template went over one of its limits (size, integer, loop iterations)."""
+
+
+class FileOverBudget(OverBudget):
+    """The file's templates together took longer than their time: every later one fails."""
+
+    def for_every_row(self, columns: tuple[str, ...]) -> bool:
+        return True
 
 
 class EnvVars(Mapping[str, str]):
-    """The process environment as seen by templates: ``env.NAME``, ``env['NAME']``."""
+    """The process environment as seen by templates: ``env.NAME``, ``env['NAME']``.
 
-    def __init__(self, environ: Mapping[str, str]) -> None:
+    callspec's own credentials (:data:`CREDENTIAL_ENV`, and whatever a profile's
+    ``auth_id``/``auth_token`` read: :meth:`hide`) are not there to read: reading one
+    is a :class:`CredentialRead`, and listing the environment leaves them out.
+    """
+
+    def __init__(self, environ: Mapping[str, str], hidden: Iterable[str] = CREDENTIAL_ENV) -> None:
         self._environ = environ
+        self._hidden = set(hidden)
+        self._later: list[Callable[[], Iterable[str]]] = []
+
+    def hide(self, names: Callable[[], Iterable[str]]) -> None:
+        """Keep the names ``names()`` gives from templates too (the variables a profile's
+        credentials read), worked out when a template first reads the environment: finding
+        them parses templates, which a spec that reads no environment never pays for."""
+        self._later.append(names)
+
+    def _hidden_names(self) -> set[str]:
+        while self._later:
+            self._hidden.update(self._later.pop()())
+        return self._hidden
 
     def __getitem__(self, key: str) -> str:
+        if key in self._hidden_names():
+            raise CredentialRead(key)
         return self._environ[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._environ)
+        hidden = self._hidden_names()
+        return (name for name in self._environ if name not in hidden)
 
     def __len__(self) -> int:
-        return len(self._environ)
+        return sum(1 for _ in self)
 
     # By identity, so rendered templates can be remembered per environment.
     __hash__ = object.__hash__
@@ -58,10 +163,15 @@ class Columns(dict[str, Any]):
         self.source = source
         self.columns = columns
 
-    def missing(self, name: str) -> str:
-        """The message for a column this row lacks."""
+    def missing(self, name: str) -> MissingColumn:
+        """The error for a column this row lacks, with the nearest column's name."""
+        from callspec.spec.validate import suggest
+
         there = ", ".join(self.columns) or "none"
-        return f"column '{name}' is not in {self.source} (its columns: {there}; and row.index)"
+        hint = suggest(name, self.columns)
+        columns = f"(its columns: {there}; and row.index)"
+        message = f"column '{name}' is not in {self.source}{hint} {columns}"
+        return MissingColumn(message, name)
 
     # By identity, like EnvVars: a row is never a key of a remembered rendering.
     __hash__ = object.__hash__  # type: ignore[assignment]

@@ -18,12 +18,13 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from collections.abc import Callable, Mapping, Sized
+from collections.abc import Callable, Iterable, Mapping, Sized
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from callspec.schemas import call_properties, load_schema, quick_check, validator
+from callspec.schemas import call_properties, load_schema, valid_check, validator
 from callspec.spec.loader import WrittenFloat, WrittenInt, describe
+from callspec.spec.numbers import destination_key as destination_key  # its home; said here too
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
@@ -180,10 +181,21 @@ def normalize(args: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-def suggest(name: str, choices: list[str]) -> str:
-    """`` (did you mean 'answer_url'?)`` or the empty string."""
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+def closest(name: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The one did-you-mean of callspec: the choice nearest to ``name`` (difflib's ratio of
+    at least ``cutoff``), else one that differs only in case; None when none is near."""
+    options = list(choices)
+    close = difflib.get_close_matches(name, options, n=1, cutoff=cutoff)
+    if close:
+        return close[0]
+    folded = name.casefold()
+    return next((c for c in options if c.casefold() == folded), None)
+
+
+def suggest(name: str, choices: Iterable[str]) -> str:
+    """``; did you mean 'answer_url'?`` or the empty string (see :func:`closest`)."""
+    close = closest(name, choices)
+    return f"; did you mean '{close}'?" if close else ""
 
 
 def unmasked(text: str) -> str:
@@ -209,7 +221,7 @@ def check_body(body: Mapping[str, Any], mask: Mask = unmasked) -> list[BodyIssue
         if type(value) in _WRITTEN and name in _integer_args() and _miswritten(value):
             miswritten.add(name)
             issues.append(_as_yaml_read(name, value))
-    if issues or not quick_check("call")(body):
+    if issues or not valid_check("call")(body):
         errors = list(validator("call").iter_errors(body))
         # A value of the wrong type fails its enum or pattern too; say only the first.
         mistyped = {e.absolute_path[0] for e in errors if e.validator == "type" and e.absolute_path}
@@ -341,26 +353,6 @@ def quote(text: str, mask: Mask = unmasked) -> str:
     return f"'{masked[:_KEPT]}…' ({len(text):,} characters)"
 
 
-def _digits(number: str) -> str:
-    return number[1:] if number.startswith("+") else number
-
-
-def destination_key(destination: str) -> str:
-    """What makes two destinations the same phone or endpoint.
-
-    ``+14152223333`` and ``14152223333`` are one number; a SIP URI's scheme
-    (``sip``/``sips``) and host are matched case-insensitively, its user part as written.
-    """
-    text = destination.strip()
-    if ":" not in text:  # a phone number, the common case
-        return text.removeprefix("+")
-    scheme, _, rest = text.partition(":")
-    if scheme.lower() in ("sip", "sips"):
-        user, at, host = rest.rpartition("@")
-        return f"sip:{user}{at}{host.lower()}"
-    return text.removeprefix("+")
-
-
 def _cross_field(body: Mapping[str, Any], mask: Mask) -> list[BodyIssue]:
     to = body.get("to")
     if not isinstance(to, str) or not to:
@@ -395,7 +387,7 @@ def _cross_field(body: Mapping[str, Any], mask: Mask) -> list[BodyIssue]:
             )
         )
     caller = body.get("from")
-    if isinstance(caller, str) and _digits(caller) in {_digits(d) for d in destinations}:
+    if isinstance(caller, str) and destination_key(caller) in unique:
         issues.append(
             BodyIssue(
                 "from",

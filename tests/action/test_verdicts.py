@@ -15,7 +15,8 @@ from callspec.action.verdicts import (
     run_of_report,
 )
 from callspec.redact import Redactor
-from callspec.report.json import report_document, validate_report
+from callspec.report.document import report_document
+from callspec.report.json import validate_report
 from callspec.results import Answer, Attempt, CallResult, Outcome, RunResult
 from callspec.spec.model import Escalation
 

@@ -23,7 +23,7 @@ def test_import_renders_the_seeds_body(tmp_path: Path) -> None:
     spec = tmp_path / "imported.yaml"
     result = invoke(["import", "postman", str(COLLECTION), "-o", str(spec)])
     assert result.exit_code == ExitCode.OK, result.stderr
-    assert "3 calls, 1 skipped" in result.stdout
+    assert "2 calls, 3 skipped" in result.stdout
     assert "skipped 'Voice / Get call': not a Make-a-call request (GET" in result.stderr
     text = spec.read_text()
     assert "# from Voice / Make an outbound call" in text
@@ -33,9 +33,22 @@ def test_import_renders_the_seeds_body(tmp_path: Path) -> None:
     seed = json.loads(SEED_CURL_BODY)
     expected = {**seed, "send_on_preanswer": True, "time_limit": 300}
     assert bodies["make-an-outbound-call"] == expected
-    example = bodies["make-an-outbound-call-saved-example-request"]
-    assert example["ring_method"] == "POST"  # "POSt" in the saved example, normalized
     assert bodies["page-with-variables"]["from"] == "+14152224444"  # {{caller-id}}: a var
+
+
+def test_a_saved_example_is_never_a_second_call(tmp_path: Path) -> None:
+    # The seed's item keeps two saved examples (responses with the request that made
+    # them, to the same number): a spec rings that number once.
+    spec = tmp_path / "imported.yaml"
+    result = invoke(["import", "postman", str(COLLECTION), "-o", str(spec)])
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert (
+        "skipped 'Voice / Make an outbound call / Successful call': a saved example "
+        "(a recorded response)"
+    ) in result.stderr
+    rendered = invoke(["render", str(spec), "--format", "json"])
+    destinations = [r["body"]["to"] for r in json.loads(rendered.stdout)]
+    assert destinations.count("+14152223333") == 1
 
 
 def test_an_existing_output_is_not_overwritten_without_force(tmp_path: Path) -> None:
@@ -77,6 +90,41 @@ def _collection(tmp_path: Path, answer_url: str, variables: dict[str, str]) -> P
     source = tmp_path / "c.json"
     source.write_text(json.dumps(collection))
     return source
+
+
+TOKEN_VALUE = "Zk3qT9vLr2Xw8mPa0sDd4fGh6jKl1nBv"  # a Plivo-shaped auth token
+
+
+def test_a_collections_credentials_are_never_printed_nor_written(tmp_path: Path) -> None:
+    url = "https://h.example.com/a?t={{auth_token}}&k={{hook_key}}"
+    source = _collection(tmp_path, url, {"auth_token": TOKEN_VALUE, "hook_key": "hk-12345678"})
+    out = tmp_path / "s.yaml"
+    for args in (["import", "postman", source], ["import", "postman", source, "-o", out]):
+        result = invoke(args)
+        assert result.exit_code == ExitCode.OK, result.output
+        written = result.output + (out.read_text() if out.exists() else "")
+        for value in (TOKEN_VALUE, "hk-12345678"):
+            assert value not in written
+    text = out.read_text()
+    assert "auth_token: '{{ env.PLIVO_AUTH_TOKEN }}'" in text
+    assert "hook_key: '{{ env.HOOK_KEY }}'" in text
+    assert "the variable 'hook_key' holds a credential: its value is not written" in result.stderr
+    # Plivo's token in a call's URL: a template cannot read it, so validate says so.
+    checked = invoke(["validate", out], {"PLIVO_AUTH_TOKEN": TOKEN_VALUE, "HOOK_KEY": "k"})
+    assert checked.exit_code == ExitCode.INVALID
+    assert "env.PLIVO_AUTH_TOKEN is callspec's own credential" in checked.stderr
+
+
+def test_a_credentials_value_written_into_a_request_refuses_the_import(tmp_path: Path) -> None:
+    source = _collection(tmp_path, f"https://h.example.com/a?t={TOKEN_VALUE}", {})
+    data = json.loads(source.read_text())
+    data["auth"] = {"type": "bearer", "bearer": [{"key": "token", "value": "{{tok}}"}]}
+    data["variable"] = [{"key": "tok", "value": TOKEN_VALUE}]
+    source.write_text(json.dumps(data))
+    result = invoke(["import", "postman", source])
+    assert result.exit_code == ExitCode.INVALID
+    assert "holds the value of the credential 'tok'" in result.stderr
+    assert TOKEN_VALUE not in result.output
 
 
 def test_reserved_variable_names_are_renamed_and_said(tmp_path: Path) -> None:

@@ -4,12 +4,14 @@ by what is imported, never by timing)."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from support import ROOT
+from support import ROOT, cred_env, sandbox
 
 HEAVY = ("jsonschema", "jinja2", "requests", "yaml", "urllib3")
 PROBE = """
@@ -120,3 +122,48 @@ def test_an_invalid_spec_loads_the_validator_for_its_messages(tmp_path: Path) ->
     assert (
         "one.yaml:6:5: calls[0].answer_ulr: unknown key 'answer_ulr'" in done.stdout + done.stderr
     )
+
+
+AT_FIRST_CONNECT = """
+import json, runpy, socket, sys
+connect = socket.socket.connect
+def first(self, address):
+    if not getattr(first, "seen", False):
+        first.seen = True
+        print("LOADED:" + json.dumps(sorted(sys.modules)), file=sys.stderr)
+    return connect(self, address)
+socket.socket.connect = first
+sys.argv = ["callspec", *sys.argv[1:]]
+try:
+    runpy.run_module("callspec", run_name="__main__")
+except SystemExit:
+    pass
+"""
+
+
+def test_the_first_post_goes_out_before_what_only_the_report_needs(tmp_path: Path) -> None:
+    """Issue 20: ``run`` loads only what it runs; the reporters (and the other commands, and
+    the check stage) load after the call was placed, or never."""
+    (tmp_path / "one.yaml").write_text(PLAIN_SPEC)
+    with sandbox() as box:
+        args = ["run", "one.yaml", "--api-url", box.url, "--report", "r.json", "--no-progress"]
+        done = subprocess.run(
+            [sys.executable, "-c", AT_FIRST_CONNECT, *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, **cred_env(), "PYTHONPATH": str(ROOT)},
+            timeout=60,
+        )
+    assert done.returncode == 0 and len(box.calls) == 1, done.stderr
+    loaded = set(json.loads(done.stderr.split("LOADED:", 1)[1].splitlines()[0]))
+    assert "requests" in loaded  # the probe ran at the send
+    later = {
+        *(f"callspec.report.{m}" for m in ("document", "json", "junit", "html", "text", "github")),
+        *(f"callspec.cli.{m}" for m in ("validate", "render", "report", "explain", "importer")),
+        "callspec.check.checker",
+        "callspec.check.model",
+        "xml.etree.ElementTree",
+        "markupsafe",
+    }
+    assert sorted(loaded & later) == []

@@ -252,7 +252,7 @@ def test_text_summary(run: RunResult, redactor: Redactor) -> None:
 def test_totals_line_example() -> None:
     calls = (*(_call(f"c{i}", "fired", attempts=(_ok(201),)) for i in range(4)), CALLS[3])
     result = RunResult("r", "sandbox", "u", T0, "2024-05-01T12:00:00.420Z", {}, calls)
-    assert totals_line(result) == (
+    assert totals_line(report_document(result, Redactor())) == (
         "5 calls: 4 fired, 0 queued, 1 failed, 0 unknown, 0 skipped (mode sandbox, 0.42 s)"
     )
 

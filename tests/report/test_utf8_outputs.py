@@ -86,7 +86,9 @@ def test_github_summary_is_appended(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
     summary = tmp_path / "summary.md"
     assert append_github_summary(_run(), Redactor(), {"GITHUB_STEP_SUMMARY": str(summary)})
-    assert "caf\\udce9" in summary.read_text(encoding="utf-8")
+    # Spelled as every output spells it (\udce9), its backslash escaped as Markdown escapes
+    # one: the page shows caf\udce9.
+    assert "caf\\\\udce9" in summary.read_text(encoding="utf-8")
 
 
 def test_run_with_non_utf8_names_writes_every_output(

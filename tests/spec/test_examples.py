@@ -247,7 +247,10 @@ def test_binary_header(tmp_path: Path, run_cli: RunCli) -> None:
     )
     result = run_cli("validate", "image.yaml", cwd=tmp_path)
     assert result.exit_code == 3
-    assert_problems(result.stderr, ["image.yaml:1:1: not UTF-8 text: byte 0x89 cannot be decoded"])
+    assert_problems(
+        result.stderr,
+        ["image.yaml:1:1: not UTF-8 text: byte 0x89 cannot be decoded (save it as UTF-8)"],
+    )
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -26,3 +26,16 @@ def test_yaml_that_is_no_spec_is_skipped_in_any_encoding(tmp_path: Path) -> None
     workflow = tmp_path / "ci.yml"
     workflow.write_bytes("on: push\njobs:\n  calls: {}\n".encode("utf-16"))
     assert hook_targets([workflow], {}).specs == ()
+
+
+@pytest.mark.parametrize("slip", ["call", "Calls", "cals"])
+def test_a_spec_whose_calls_key_is_misspelled_is_checked_as_validate_would(
+    tmp_path: Path, slip: str
+) -> None:
+    spec = tmp_path / "page.yaml"
+    spec.write_text(f"version: 1\n{slip}:\n  - {{name: x, to: '+14155550101'}}\n")
+    assert hook_targets([spec], {}).specs == (spec,)
+    hooked, validated = invoke(["validate", "--changed", spec]), invoke(["validate", spec])
+    assert hooked.exit_code == validated.exit_code == 3
+    assert hooked.stderr == validated.stderr
+    assert f"unknown key '{slip}'; did you mean 'calls'?" in hooked.stderr

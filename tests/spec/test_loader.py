@@ -297,19 +297,19 @@ def test_several_documents() -> None:
 
 def test_invalid_utf8() -> None:
     assert problems(b"a: 1\nb: \xff\n") == [
-        "f.yaml:2:4: not UTF-8 text: byte 0xff cannot be decoded"
+        "f.yaml:2:4: not UTF-8 text: byte 0xff cannot be decoded (save it as UTF-8)"
     ]
 
 
 def test_invalid_utf8_column_after_non_ascii_text() -> None:
     assert problems("a: é\nb: ".encode() + b"\xff\n") == [
-        "f.yaml:2:4: not UTF-8 text: byte 0xff cannot be decoded"
+        "f.yaml:2:4: not UTF-8 text: byte 0xff cannot be decoded (save it as UTF-8)"
     ]
 
 
 def test_invalid_utf8_after_bom() -> None:
     assert problems(b"\xef\xbb\xbfa: \xff\n") == [
-        "f.yaml:1:4: not UTF-8 text: byte 0xff cannot be decoded"
+        "f.yaml:1:4: not UTF-8 text: byte 0xff cannot be decoded (save it as UTF-8)"
     ]
 
 
@@ -402,3 +402,20 @@ def test_format_path(path: tuple[str | int, ...], text: str) -> None:
 )
 def test_describe(value: object, text: str) -> None:
     assert describe(value) == text
+
+
+def test_the_tag_memo_is_bounded_and_gives_the_same_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A spec of 20,000 distinct numbers must not keep every tag resolution (memory).
+    from callspec.spec import loader
+
+    lines = ["version: 1", "calls:"]
+    for i in range(40):
+        lines += [f"  - name: c{i}", f"    to: {14155550000 + i}", "    time_limit: 300"]
+    text = ("\n".join(lines) + "\n").encode()
+    expected = load_bytes(text, "a.yaml").data
+    monkeypatch.setattr(loader, "TAG_MEMO_MAX", 3)
+    loader._Loader._memo.clear()
+    assert load_bytes(text, "a.yaml").data == expected
+    assert len(loader._Loader._memo) <= 3

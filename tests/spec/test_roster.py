@@ -172,8 +172,8 @@ def test_a_missing_column_names_the_columns(tmp_path: Path) -> None:
     # A column no row has is the spec's typo: once, at the spec's line (review 12).
     assert found == [
         "roster.yaml:10:18: calls[0].caller_name: "
-        "template error: column 'nmae' is not in oncall.csv (its columns: name, phone, team; "
-        "and row.index)"
+        "template error: column 'nmae' is not in oncall.csv; did you mean 'name'? "
+        "(its columns: name, phone, team; and row.index)"
     ]
 
 

@@ -1,0 +1,84 @@
+"""The rotations a plan reads: each file's ``rotations:`` read and checked once, and the
+schedules (who is on call) a spec's ``each: {rotation|ical}`` calls see.
+
+Moved out of plan.py as it was written for ``callspec oncall`` (issue 21):
+:mod:`callspec.oncall` loads only for a file that has rotations or a call with an
+``each:`` mapping.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from callspec.errors import Problem
+from callspec.spec.loader import Document
+from callspec.spec.rosters import Row
+
+
+class Rotations:
+    """The rotations of a run's files (``rotations:`` in a spec or a profiles file): each
+    file's read and checked once; :mod:`callspec.oncall` loads only for a file that has
+    them or a call with an ``each:`` mapping."""
+
+    def __init__(self, at: datetime, gap_check: bool) -> None:
+        self.at, self.gap_check = at, gap_check
+        self.files: dict[str, tuple[dict[str, Any], frozenset[str]]] = {}
+        self.calendars: dict[str, Any] = {}  # a calendar is read once per run
+        self.clashes: set[str] = set()
+
+    def read(self, doc: Document) -> list[Problem]:
+        """Read and check ``doc``'s rotations; their problems."""
+        if not isinstance(doc.data, dict) or "rotations" not in doc.data:
+            return []
+        if doc.file in self.files:
+            return []
+        from callspec.oncall.checks import check_rotation
+        from callspec.oncall.model import read_rotations
+
+        rotations, problems = read_rotations(doc)
+        for name, rotation in list(rotations.items()):
+            found = check_rotation(rotation, self.at, gaps=self.gap_check)
+            if found:
+                problems.extend(found)
+                del rotations[name]
+        broken = frozenset(str(n) for n in doc.data["rotations"]) - set(rotations)
+        self.files[doc.file] = (rotations, broken)
+        return problems
+
+    def on_call(self, row: Row | None) -> tuple[tuple[str, str], ...] | None:
+        """What the journal keeps of a schedule's row: the instant, the person, the layer."""
+        if row is None:
+            return None
+        at = self.at.astimezone(timezone.utc).isoformat(timespec="seconds")
+        name, layer = str(row.values.get("name", "")), str(row.values.get("layer", ""))
+        return (("at", at.replace("+00:00", "Z")), ("name", name), ("layer", layer))
+
+    def seen_by(self, doc: Document, profiles: Document | None) -> tuple[Any, list[Problem]]:
+        """The :class:`~callspec.oncall.rows.Schedules` a spec sees: its own rotations and its
+        profiles file's; a name defined in both is a problem (once)."""
+        from callspec.oncall.rows import Schedules
+
+        own, own_broken = self.files.get(doc.file, ({}, frozenset()))
+        shared, shared_broken = (
+            self.files.get(profiles.file, ({}, frozenset())) if profiles else ({}, frozenset())
+        )
+        problems = []
+        both = sorted((set(own) | own_broken) & (set(shared) | shared_broken))
+        if both and profiles is not None and doc.file not in self.clashes:
+            self.clashes.add(doc.file)
+            for name in both:
+                where = profiles.where_key(("rotations", name))
+                message = (
+                    f"rotation '{name}' is defined here and in {where}: give one of them "
+                    "another name"
+                )
+                path = f"rotations.{name}"
+                problems.append(Problem(doc.where_key(("rotations", name)), path, message))
+        schedules = Schedules(
+            self.at,
+            {**shared, **own},
+            own_broken | shared_broken | frozenset(both),
+            calendars=self.calendars,
+        )
+        return schedules, problems
