@@ -410,13 +410,15 @@ class Runner:
         # loads it).
         from callspec.net.session import Client
 
-        session = Client(self.environ)
+        session: Client | None = None
         try:
             while not self.stop.is_set():
                 try:
                     index = todo.get_nowait()
                 except queue.Empty:
                     return
+                if session is None:  # a worker that finds no call opens nothing
+                    session = Client(self.environ)
                 call = self.plan.calls[index]
                 try:
                     result = self._send(session, index)
@@ -427,7 +429,8 @@ class Runner:
                     result = result_of(call, "unknown", error=error)
                 self._finish(index, result)
         finally:
-            session.close()
+            if session is not None:
+                session.close()
 
     def _send(self, session: Client, index: int) -> CallResult:
         """One call: its attempts, retried only while each surely placed nothing."""

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import requests
 from requests.cookies import extract_cookies_to_jar
@@ -35,19 +35,21 @@ _CHUNK = 65536
 #: Prepared requests a client keeps (sends use one per account; reads one per call, so
 #: the oldest are dropped).
 MAX_TEMPLATES = 16
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
+class Reply(NamedTuple):
     """What one exchange got: an HTTP answer, or why there was none (``reason``).
 
     ``status`` is set once the answer's head arrived, even when its body then did not
-    (``reason`` says why): "no answer" and "no whole body" read differently.
+    (``reason`` says why): "no answer" and "no whole body" read differently.  A named
+    tuple, immutable as a frozen dataclass is: this module loads on the way to a call's
+    POST, where making a frozen dataclass's class alone costs most of a millisecond.
     """
 
     elapsed_ms: float
     status: int | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = _NO_HEADERS
     body: bytes = b""
     #: The body was longer than the cap: ``body`` holds its first bytes only.
     over: bool = False
