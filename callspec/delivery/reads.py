@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,7 @@ from callspec.delivery.wait import WaitOptions
 from callspec.text import outside
 
 if TYPE_CHECKING:
-    import requests
+    from callspec.net.session import Client
 
 # Plivo answers "not found" for a call that is not (or no longer) live or queued.
 _NOT_FOUND = 404
@@ -64,7 +63,7 @@ class Reader:
         self.stop = stop
         #: Shared by every follower of a run: all reads together keep to the read rate.
         self.limiter = limiter
-        self._session: requests.Session | None = None
+        self._session: Client | None = None
 
     def close(self) -> None:
         if self._session is not None:
@@ -80,48 +79,38 @@ class Reader:
             return Reading(None, error="interrupted")
         if not is_call_uuid(leg.call_uuid):
             return Reading(None, error="the request_uuid is not a call UUID")
-        # requests loads with the first read: a dry run never loads the HTTP stack.
-        import requests
-
+        # The network layer loads with the first read: a dry run never loads the HTTP stack.
         from callspec.delivery.classify import retry_after_seconds
-        from callspec.delivery.http import TooSlow, new_session, proxies_for, read_within
+        from callspec.net.exchange import exchange
+        from callspec.net.session import Client
 
         if self._session is None:
-            self._session = new_session(self.environ)
+            self._session = Client(self.environ)
         url = state_url(leg.api_url, leg.creds.auth_id, leg.call_uuid) + query
         if resource != "Call":
             url = url.replace(f"/Call/{leg.call_uuid}/", f"/{resource}/{leg.call_uuid}/")
         timeouts = self.options.timeouts
-        # requests' read timeout bounds each recv, not the answer: a server trickling a
-        # byte at a time would hold the wait (and Ctrl-C) forever.  The whole answer must
-        # come within the connect and read timeouts together, 1 MiB at most.
-        deadline = time.perf_counter() + timeouts.connect + timeouts.read
-        try:
-            response = self._session.request(
-                method,
-                url,
-                auth=(leg.creds.auth_id, leg.creds.auth_token),
-                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-                timeout=(timeouts.connect, timeouts.read),
-                allow_redirects=False,
-                proxies=proxies_for(url, self.environ),
-                stream=True,
-            )
-            with response:
-                content = read_within(response, deadline)
-        except TooSlow:
-            total = timeouts.connect + timeouts.read
-            return Reading(None, error=f"the answer did not complete within {total:g} s")
-        except requests.RequestException as e:
-            return Reading(None, error=outside(f"{type(e).__name__}: {e}", self.redact))
+        # One deadline for the whole answer (connect and read timeouts together), 1 MiB
+        # at most: a server trickling a byte at a time cannot hold the wait (or Ctrl-C).
+        reply = exchange(
+            self._session,
+            method,
+            url,
+            timeouts=(timeouts.connect, timeouts.read),
+            auth=(leg.creds.auth_id, leg.creds.auth_token),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        )
+        if reply.reason is not None:
+            return Reading(None, error=outside(reply.reason.words, self.redact))
+        content = reply.body
         try:
             doc = json.loads(content) if content else None
         except ValueError:
             doc = None
         if not isinstance(doc, dict):
             doc = None
-        status = response.status_code
-        wait = retry_after_seconds(response.headers.get("Retry-After"))
+        status = reply.status
+        wait = retry_after_seconds(reply.headers.get("Retry-After"))
         if status == 200 and doc is None and method == "GET":
             return Reading(None, error="HTTP 200 that is not a call object", retry_after=wait)
         # Masked whole, then cut: a token cut in two would show its first half.
