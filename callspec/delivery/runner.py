@@ -29,17 +29,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from callspec import defaults
-from callspec.delivery.chains import ChainRun, chains_of
 from callspec.delivery.credentials import Credentials, basic_auth_value
 from callspec.delivery.entries import JournalEntry, Target, normal_url
-from callspec.delivery.follow import Follower
 from callspec.delivery.guards import check_credentials, check_max_calls, profile_limit
 from callspec.delivery.journal import Journal, lock
 from callspec.delivery.ledger import UuidLedger
-from callspec.delivery.legs import Leg, legs_of
 from callspec.delivery.rate import RateLimiter, backoff
 from callspec.delivery.request import Timeouts, api_url_for, build_request
-from callspec.delivery.resume import Decision, plan_resume
 from callspec.delivery.stops import INTERRUPTED, CircuitBreaker, Halt, RetryBudget
 from callspec.delivery.wait import WaitOptions
 from callspec.paths import same_file
@@ -58,8 +54,12 @@ from callspec.results import (
 )
 from callspec.spec.plan import CallPlan, Plan
 
+# Escalation, --wait and --resume load only for a run that uses them: they are most of
+# the send stage's modules, and a plain page is sent before they would be needed.
 if TYPE_CHECKING:
     from callspec.delivery.classify import AttemptResult
+    from callspec.delivery.legs import Leg
+    from callspec.delivery.resume import Decision
     from callspec.net.session import Client
 
 DEFAULT_RATE = defaults.RATE  # Plivo's default calls-per-second limit for an account
@@ -189,6 +189,8 @@ class Runner:
             self._held.append(fd)
             lock(resume, fd)
         if options.resume is not None:
+            from callspec.delivery.resume import plan_resume
+
             resumed = plan_resume(
                 options.resume,
                 calls,
@@ -228,7 +230,11 @@ class Runner:
         """Send every call that should be sent; return every call's result."""
         started = now_iso()
         todo: queue.SimpleQueue[int] = queue.SimpleQueue()
-        chains = chains_of(self.plan) if self.options.mode != "dry-run" else []
+        chains: list[list[int]] = []
+        if self.options.mode != "dry-run" and any(c.escalate is not None for c in self.plan.calls):
+            from callspec.delivery.chains import chains_of
+
+            chains = chains_of(self.plan)
         chained = {index for chain in chains for index in chain}
         for index in range(len(self.plan.calls)):
             early = self._early.get(index)
@@ -289,12 +295,17 @@ class Runner:
 
     def _escalate(self, chain: list[int]) -> None:
         """One escalation chain, a step at a time (see :mod:`~callspec.delivery.chains`)."""
+        from callspec.delivery.chains import ChainRun
+
         ChainRun(self, chain).run()
 
     def _follow(self, wait: WaitOptions, chained: set[int]) -> None:
         """Follow every call this run placed until it ends or ``--wait`` runs out (counted from
         when its send ended); record each destination's :class:`Answer` on its result.
         ``chained``: escalation steps, followed by their chain in turn."""
+        from callspec.delivery.follow import Follower
+        from callspec.delivery.legs import legs_of
+
         legs: list[Leg] = []
         owners: list[int] = []
         waits: list[float] = []

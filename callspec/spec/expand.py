@@ -24,12 +24,12 @@ from callspec.spec.budget import FileClock
 from callspec.spec.files import display_path
 from callspec.spec.loader import Document, resolved
 from callspec.spec.problems import Found
-from callspec.spec.rosters import Row, file_rows, inline_rows, read_text
 from callspec.spec.templates import RenderError, render_text
 from callspec.text import CONTROL
 
 if TYPE_CHECKING:
     from callspec.oncall.rows import Schedules
+    from callspec.spec.rosters import Row
 
 DATA_SUFFIXES = (".csv", ".json", ".yaml", ".yml")
 CALENDAR_SUFFIXES = (".ics",)
@@ -74,6 +74,8 @@ class Expander:
         self, doc: Document, spec_path: Path, index: int, call: Mapping[str, Any]
     ) -> tuple[list[Row], Found]:
         """The rows of ``calls[index]`` that ``each_where:`` keeps, and the problems found."""
+        from callspec.spec.rosters import file_rows, inline_rows  # only for a call with each:
+
         base = ("calls", index, "each")
         each = call["each"]
         found = Found()
@@ -127,6 +129,8 @@ class Expander:
             return [], [Problem(where, f"calls[{index}].each", "no rotations are known here")]
 
         def read(written: str, where: Location, path: str) -> tuple[str, str] | Problem:
+            from callspec.spec.rosters import read_text
+
             if written.lower().startswith(("http://", "https://")):
                 # A feed URL is fetched through the project's one network layer (bounded
                 # in size and time), which this build does not have yet: said, not guessed.

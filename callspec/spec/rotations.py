@@ -9,11 +9,13 @@ Moved out of plan.py as it was written for ``callspec oncall`` (issue 21):
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from callspec.errors import Problem
 from callspec.spec.loader import Document
-from callspec.spec.rosters import Row
+
+if TYPE_CHECKING:
+    from callspec.spec.rosters import Row  # rosters load only for a call with each:
 
 
 class Rotations:
