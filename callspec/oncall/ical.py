@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from callspec.errors import Location, Problem
-from callspec.oncall.model import Person, Rotation, is_destination
+from callspec.oncall.model import Person, Rotation, phone_issues
 from callspec.oncall.resolve import FOREVER, Shift
 from callspec.oncall.rows import OnCall
 from callspec.oncall.times import UTC, iso
@@ -170,7 +170,7 @@ def _entry(calendar: Calendar, event: Any, end: datetime) -> OnCall | Problem:
     known = people.people.get(name) if people is not None else None
     if known is not None:
         return OnCall(replace(known, phone=phone or known.phone), layer, end, where)
-    if not name or phone is None or not is_destination(phone):
+    if not name or phone is None:
         why = "no name" if not name else f"no phone for '{name}'"
         hint = (
             " (a tel: attendee, or a person of the rotation named by 'people:')"
@@ -178,4 +178,8 @@ def _entry(calendar: Calendar, event: Any, end: datetime) -> OnCall | Problem:
             else " (an attendee's CN or a summary)"
         )
         return Problem(where, "", f"the event on call until {iso(end)} has {why}{hint}")
+    # The number rules of every call (a profile's countries apply where the row is paged).
+    wrong = next((i.message for i in phone_issues(phone) if not i.warning), None)
+    if wrong is not None:
+        return Problem(where, "", f"the event on call until {iso(end)}: {name}'s phone {wrong}")
     return OnCall(Person(name, phone, "UTC", None, where), layer, end, where)

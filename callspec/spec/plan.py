@@ -93,7 +93,8 @@ class _Builder:
             self.maker.read = set()
         #: The instant every rotation and calendar of this run is resolved at.
         self.at: datetime = options.at or options.clock()
-        self.rotations = Rotations(self.at, options.gap_check)
+        mask = Redactor(self.env_secrets).text
+        self.rotations = Rotations(self.at, options.gap_check, mask, self.warnings)
 
     def profiles_for(self, spec_path: Path) -> ProfilesFile | SpecError | None:
         """The spec's profiles file, what is wrong with it, or None when there is none; each
@@ -172,7 +173,9 @@ class _Builder:
                 continue  # its problems are recorded; the rest of the file is still checked
             plain = "each" not in call
             instances = (
-                ((call["name"], None),) if plain else self._instances(doc, path, index, call)
+                ((call["name"], None),)
+                if plain
+                else self._instances(doc, path, index, call, profile)
             )
             for name, row in instances:  # 3. expand, a row's name at a time
                 if name in seen:
@@ -205,7 +208,12 @@ class _Builder:
                 instances.close()  # (records the roster's problems, also after a break)
 
     def _instances(
-        self, doc: Document, path: Path, index: int, call: Mapping[str, Any]
+        self,
+        doc: Document,
+        path: Path,
+        index: int,
+        call: Mapping[str, Any],
+        profile: Profile | None,
     ) -> Generator[tuple[str, Row | None], None, None]:
         """(name, row) of each call a call with ``each:`` stands for, one per row, named as it
         is asked for (a call that fails alike for every row stops at its first); the
@@ -214,7 +222,8 @@ class _Builder:
         if isinstance(call["each"], dict):  # who is on call: the rotations this spec sees
             profiles = self.profiles_for(path)
             shared = profiles.doc if isinstance(profiles, ProfilesFile) else None
-            self.expander.schedules, clash = self.rotations.seen_by(doc, shared)
+            countries = profile.countries if profile is not None else ()
+            self.expander.schedules, clash = self.rotations.seen_by(doc, shared, countries)
             self.problems.extend(clash)
         rows, found = self.expander.rows(doc, path, index, call)
         try:
