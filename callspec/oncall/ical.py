@@ -15,7 +15,7 @@ exported and read back gives the same people at the same instants.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -25,7 +25,7 @@ from callspec.oncall.model import Person, Rotation, phone_issues
 from callspec.oncall.resolve import FOREVER, Shift
 from callspec.oncall.rows import OnCall
 from callspec.oncall.times import UTC, iso
-from callspec.text import escape_controls
+from callspec.text import escape_controls, outside
 
 DEFAULT_LAYER = "oncall"
 #: At most this many events of a calendar are looked at (a feed is outside text).
@@ -83,14 +83,15 @@ class Calendar:
         return replace(self, people=people)
 
 
-def parse_calendar(text: str, display: str) -> Calendar | Problem:
-    """``text`` as a calendar, or the problem (at its line) that stops it."""
+def parse_calendar(text: str, display: str, mask: Callable[[str], str] = str) -> Calendar | Problem:
+    """``text`` as a calendar, or the problem (at its line) that stops it; the library's
+    words quote the text (outside text: masked with ``mask``, cut, escaped)."""
     from icalendar import Calendar as ICalendar
 
     try:
         component = ICalendar.from_ical(text)
     except Exception as e:  # the library's many error types for a broken feed
-        why = escape_controls(str(e))[:200]
+        why = outside(e, mask)
         return Problem(Location(display, 1, 1), "", f"not an iCalendar file: {why}")
     return Calendar(display, component, _event_lines(text))
 

@@ -30,10 +30,11 @@ from callspec.spec.rosters import Row
 from callspec.spec.validate import quote, suggest
 
 COLUMNS = ("name", "phone", "layer", "shift_ends")
-#: Reads a calendar named in ``each: {ical: ...}``: (its text, how it is shown), or the
-#: problem that stops it.  The spec stage gives it (a file under a roster's rules, a URL
-#: through the network layer).
-ReadCalendar = Callable[[str, Location, str], "tuple[str, str] | Problem"]
+#: Reads a calendar named in ``each: {ical: ...}``: (its text, how it is shown), the
+#: problem that stops it, or None when it is not read in this run (a URL a command that
+#: requests nothing does not fetch; said as a warning).  The spec stage gives it (a file
+#: under a roster's rules, a URL through the network layer).
+ReadCalendar = Callable[[str, Location, str], "tuple[str, str] | Problem | None"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,8 @@ class Schedules:
         layers: Sequence[str] | None = each.get("layers")
         if "ical" in each:
             found = self._calendar(doc, base, str(each["ical"]), rotation, problem)
+            if found is None:  # not read in this run (a warning says so)
+                return [], []
             if isinstance(found, Problem):
                 return [], [found]
             from callspec.oncall.ical import on_call_in
@@ -163,7 +166,8 @@ class Schedules:
         people: Rotation | None,
         problem: Callable[[str | tuple[str, int] | None, str], Problem],
     ) -> Any:
-        """The parsed calendar (read once per run), or the problem that stops it."""
+        """The parsed calendar (read once per run), the problem that stops it, or None when
+        this run does not read it."""
         from callspec.oncall.ical import parse_calendar
 
         # A URL is read once per run; a file once per folder it is named from.
@@ -175,7 +179,10 @@ class Schedules:
             got = self.read_calendar(
                 written, doc.where((*base, "ical")), format_path((*base, "ical"))
             )
-            self.calendars[key] = got if isinstance(got, Problem) else parse_calendar(*got)
+            if got is None:
+                return None  # not kept: each call that names it is warned at its own line
+            parsed = got if isinstance(got, Problem) else parse_calendar(*got, self.mask)
+            self.calendars[key] = parsed
         found = self.calendars[key]
         if isinstance(found, Problem):
             return found

@@ -41,7 +41,7 @@ from callspec.spec.calls import Calls, Entry
 from callspec.spec.destinations import Rung, repeat_message
 from callspec.spec.documents import check_document
 from callspec.spec.escalation import number_steps, step_name_clashes, steps_of
-from callspec.spec.expand import Expander, row_label
+from callspec.spec.expand import Expander, Feeds, row_label
 from callspec.spec.files import collect_spec_files, display_path
 from callspec.spec.loader import Document, load_file, resolved
 from callspec.spec.model import CallPlan, Plan, PlanOptions, identity_path
@@ -85,7 +85,13 @@ class _Builder:
         self.problems.extend(problems)
         self.env_secrets = environment_secrets(environ)
         self.cwd = options.cwd or Path.cwd()
-        self.expander = Expander(self.env)
+        mask = Redactor(self.env_secrets).text
+        # A calendar URL is fetched with the environment's network settings (never its
+        # credentials: callspec.net), or not at all, said as a warning.
+        feeds = Feeds(
+            options.fetch_calendars, environ, options.calendar_timeout, mask, self.warnings
+        )
+        self.expander = Expander(self.env, feeds=feeds)
         self.maker = Calls(
             self.env, environ, extra_layers, self.env_secrets, self.problems, self.warnings
         )
@@ -93,7 +99,6 @@ class _Builder:
             self.maker.read = set()
         #: The instant every rotation and calendar of this run is resolved at.
         self.at: datetime = options.at or options.clock()
-        mask = Redactor(self.env_secrets).text
         self.rotations = Rotations(self.at, options.gap_check, mask, self.warnings)
 
     def profiles_for(self, spec_path: Path) -> ProfilesFile | SpecError | None:
