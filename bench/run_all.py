@@ -41,6 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import instructions  # noqa: E402
 from common import AUTH_ID, TOKEN, write_calls_spec  # noqa: E402
 
 PY = sys.executable
@@ -366,6 +367,32 @@ def row_first_post(tmp: Path, sdk_script: Path, rounds: int) -> Row:
     )
 
 
+def row_first_post_instructions(tmp: Path, sdk_script: Path, url: str) -> Row | None:
+    """The same start-up counted in instructions (callgrind, ``bench/instructions.py``): the
+    figure a busy machine does not move.  None without valgrind."""
+    if not instructions.available():
+        return None
+    spec = write_calls_spec(tmp / "counted.yaml", 1)
+    entry = tmp / "callspec_entry.py"  # what the console script runs
+    entry.write_text("import sys\nfrom callspec.cli import main\nsys.exit(main())\n")
+    args = ["run", str(spec), "--api-url", url, "--report", str(tmp / "counted.json")]
+    ours = instructions.to_connect(entry, args, CRED_ENV, tmp)
+    alt = instructions.to_connect(sdk_script, [url, AUTH_ID, TOKEN, "1"], BASE_ENV, tmp)
+    ratio = ours / alt
+    return Row(
+        "one call: instructions from process start to its connect() (callgrind)",
+        f"{ours / 1e6:.0f} M",
+        f"the official SDK's `calls.create` in a script, {alt / 1e6:.0f} M",
+        f"{ratio:.2f}x",
+        "at most 1.0x",
+        verdict(ratio <= 1.0),
+        [
+            "python bench/instructions.py (valgrind --tool=callgrind, the process ended at its "
+            "first socket.connect audit event)"
+        ],
+    )
+
+
 def row_newman(tmp: Path, url: str, rounds: int) -> Row | None:
     """The seed's Postman item through newman, against callspec placing the same body."""
     npx = shutil.which("npx")
@@ -604,6 +631,11 @@ def main() -> None:
             one, sdk_script = row_one_call(tmp, box.url, 1 if quick else 7)
             rows.append(one)
             rows.append(row_first_post(tmp, sdk_script, 1 if quick else 11))
+            counted = row_first_post_instructions(tmp, sdk_script, box.url)
+            if counted is None:
+                skipped.append("instructions: valgrind is not installed here; row skipped")
+            else:
+                rows.append(counted)
             newman = row_newman(tmp, box.url, 1 if quick else 5)
             if newman is None:
                 skipped.append(
