@@ -195,3 +195,22 @@ def test_a_plain_call_goes_out_before_escalation_wait_resume_and_roster_code(
         "difflib",  # did-you-mean: only to word a problem
     }
     assert sorted(loaded & only_for_some_runs) == []
+
+
+def test_a_run_without_check_never_loads_the_check_stage(tmp_path: Path) -> None:
+    """The terminal summary and the reports name a check's verdict only when the run has
+    checks: a run without ``--check`` loads none of the check stage (its model's classes)."""
+    (tmp_path / "one.yaml").write_text(PLAIN_SPEC)
+    stage = ("callspec.check.model", "callspec.check.checker", "requests")
+    with sandbox() as box:
+        args = ["run", "one.yaml", "--api-url", box.url, "--report", "r.json", "--no-progress"]
+        done = subprocess.run(
+            [sys.executable, "-c", PROBE.format(heavy=stage), *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, **cred_env(), "PYTHONPATH": str(ROOT)},
+            timeout=60,
+        )
+    assert len(box.calls) == 1, done.stderr
+    assert done.stderr.rsplit("LOADED:", 1)[1].strip() == "requests"  # the probe saw the send
