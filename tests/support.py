@@ -203,11 +203,20 @@ def journal_filler(journal: Path, room: int) -> None:
     journal.write_text("\n".join(lines) + "\n")
 
 
+#: The sockets that hold the ports of :func:`free_port` for the rest of the session.
+_HELD: list[socket.socket] = []
+
+
 def free_port() -> int:
-    """A port on 127.0.0.1 nothing listens on (bound, then let go)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port on 127.0.0.1 where nothing listens, and nothing will while the tests run.
+
+    A socket bound to it and never listening holds it (a connection is refused at once):
+    a port merely let go could be taken by a server of a test running beside this one.
+    """
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    _HELD.append(held)
+    return int(held.getsockname()[1])
 
 
 def run_action_step(

@@ -9,6 +9,7 @@ import re
 import shutil
 import struct
 import subprocess
+import tempfile
 import zlib
 from pathlib import Path
 
@@ -278,8 +279,15 @@ def _browser() -> str:
 
 
 def _chromium(*args: str) -> str:
-    command = [_browser(), "--headless", "--no-sandbox", "--disable-gpu", *args]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    """Headless Chromium's stdout; a profile of its own, so browsers of tests running side
+    by side neither share one nor hand their page to each other."""
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        command = [
+            *(_browser(), "--headless", "--no-sandbox", "--disable-gpu"),
+            f"--user-data-dir={profile}",
+            *args,
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
     return done.stdout
 
 
