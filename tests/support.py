@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import json
 import os
 import socket
@@ -19,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 import yaml
@@ -83,6 +84,8 @@ def seed_page() -> Path:
 
 AUTH_ID = "MATESTAUTHID00000000"
 TOKEN = "tok-3f9a1c7e-very-secret-0000"  # searched for in every output
+#: Plivo's answer to a call placed, for :func:`answering`.
+FIRED = (201, {"Content-Type": "application/json"}, b'{"message":"call fired","request_uuid":"u"}')
 
 
 def write_profiles(folder: Path, **default: Any) -> Path:
@@ -132,11 +135,19 @@ def sandbox(**config: Any) -> Sandbox:
     return Sandbox(SandboxConfig(auth_id=AUTH_ID, auth_token=TOKEN, **config)).start()
 
 
+def wait_until(condition: Callable[[], object], what: str, seconds: float = 20.0) -> None:
+    """Until ``condition()`` is true, checked every 20 ms; the test fails, saying ``what``
+    it waited for, if ``seconds`` pass first (a bound, not a guess at how long it takes)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {seconds:g} s for {what}", pytrace=False)
+        time.sleep(0.02)
+
+
 def wait_for_calls(box: Sandbox, count: int, seconds: float = 20.0) -> None:
     """Until the sandbox has recorded ``count`` calls (bounded: ``seconds`` at most)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and len(box.calls) < count:
-        time.sleep(0.05)
+    wait_until(lambda: len(box.calls) >= count, f"{count} calls at the sandbox", seconds)
 
 
 def cred_env(**extra: str) -> dict[str, str]:
@@ -165,8 +176,9 @@ def read_report(path: Path) -> dict[str, Any]:
 
 
 def spawn(args: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.Popen[str]:
-    """``python -m callspec ...`` as a separate process (for signals)."""
-    full_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+    """``python -m callspec ...`` as a separate process (for signals); its stdout unbuffered,
+    so a test can wait on a line (:func:`follow`) as soon as it is written."""
+    full_env = {**os.environ, **env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
         [sys.executable, "-m", "callspec", *args],
         cwd=cwd,
@@ -175,6 +187,50 @@ def spawn(args: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.Pope
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class Spawned:
+    """A ``python -m callspec`` process and the lines it has printed so far, gathered by a
+    thread each as they are written (whole once the process has ended)."""
+
+    proc: subprocess.Popen[str]
+    out: list[str]
+    err: list[str]
+
+    def printed(self, words: str, stream: str = "err") -> Callable[[], bool]:
+        """A condition for :func:`wait_until`: a line of stderr (or stdout) holds ``words``."""
+        lines = self.err if stream == "err" else self.out
+        return lambda: any(words in line for line in lines)
+
+
+@contextlib.contextmanager
+def spawned(args: list[str], env: Mapping[str, str], cwd: Path) -> Iterator[Spawned]:
+    """:func:`spawn` with its output followed; killed if still running at the end."""
+    proc = spawn(args, env, cwd)
+    out: list[str] = []
+    err: list[str] = []
+
+    def read(stream: IO[str], lines: list[str]) -> None:
+        for line in iter(stream.readline, ""):
+            lines.append(line)
+
+    readers = [
+        threading.Thread(target=read, args=(stream, lines), daemon=True)
+        for stream, lines in ((proc.stdout, out), (proc.stderr, err))
+    ]
+    for reader in readers:
+        reader.start()
+    try:
+        yield Spawned(proc, out, err)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        for reader in readers:
+            reader.join(10)
+        for stream in (proc.stdout, proc.stderr):
+            stream.close()  # type: ignore[union-attr]
 
 
 JOURNAL_LIMIT = 64 * 1024  # RLIMIT_FSIZE of the full-disk tests

@@ -90,6 +90,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "run-dry-run": ("run", "--dry-run", *RUN_OUTPUTS),
 }
 
+
 def path_cases(prefix: str, cwd: str, path: str) -> list[Case]:
     """The five commands for one spec path (a file or a folder), recorded under prefix + path."""
     base = f"{prefix}{path}".rstrip("/")
