@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import resource
 import socket
 import ssl
 import subprocess
@@ -40,6 +41,7 @@ CLEAN_ENV: dict[str, str | None] = {
     "PLIVO_AUTH_TOKEN": None,
     "PAGER_PIN": None,
     "CALLSPEC_TEST_SURELY_UNSET": None,
+    "GITHUB_STEP_SUMMARY": None,
 }
 
 RunCli = Callable[..., Result]
@@ -231,6 +233,29 @@ def spawned(args: list[str], env: Mapping[str, str], cwd: Path) -> Iterator[Spaw
             reader.join(10)
         for stream in (proc.stdout, proc.stderr):
             stream.close()  # type: ignore[union-attr]
+
+
+def run_callspec(
+    args: list[str], cwd: Path, timeout: float = 60, memory: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m callspec ARGS`` in ``cwd`` to its end, stdout and stderr captured, the
+    variables of :data:`CLEAN_ENV` unset; ``memory`` caps its address space (bytes).  One
+    still running after ``timeout`` seconds fails the test (TimeoutExpired)."""
+
+    def limit() -> None:
+        if memory is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
+    return subprocess.run(
+        [sys.executable, "-m", "callspec", *args],
+        cwd=cwd,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=limit,
+    )
 
 
 JOURNAL_LIMIT = 64 * 1024  # RLIMIT_FSIZE of the full-disk tests

@@ -108,6 +108,29 @@ def test_resume_appends_to_its_journal_however_spelled(
     assert (tmp_path / "link.jsonl").is_symlink()
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--report", "calls.yaml"],
+        ["--junit", "calls.yaml"],
+        ["--report", "profiles.yaml"],
+        ["--junit", "vars.yaml", "--vars-file", "vars.yaml"],
+    ],
+)
+def test_an_output_over_an_input_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 1)
+    (tmp_path / "vars.yaml").write_text("x: 1\n")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    result = invoke(["run", "--dry-run", "calls.yaml", *args], {})
+    after = {name: (tmp_path / name).read_bytes() for name in before}
+    assert after == before, "an input file was overwritten"
+    assert result.exit_code == ExitCode.USAGE
+
+
 def test_resume_and_journal_naming_one_file_two_ways_is_not_another_run(tmp_path: Path) -> None:
     write_spec(tmp_path, 2)
     journal = tmp_path / "j.jsonl"
