@@ -379,6 +379,12 @@ def read_request(conn: socket.socket) -> bytes:
     return head + b"\r\n\r\n" + body
 
 
+def request_path(request: bytes) -> str:
+    """The path (and query) of a request :func:`read_request` read."""
+    parts = request.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
+    return parts[1] if len(parts) > 1 else ""
+
+
 RawHandle = Callable[[socket.socket, bytes, threading.Event], bool | None]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import requests
+from misbehaving import bad_location, trickle_body
 from simulation_plugin import (
     AUTH_ID,
     FAST,
@@ -18,7 +19,9 @@ from simulation_plugin import (
     place,
     state,
 )
+from support import raw_server
 
+from callspec.sandbox.calls import ANSWER_URL_ERROR
 from callspec.sandbox.outcomes import SimulationConfig, parse_answer_by, parse_share
 
 pytestmark = pytest.mark.timeout(30)
@@ -387,3 +390,40 @@ def test_record_file_and_log_show_every_step(start: Start, handler: Handler, tmp
     text = log.getvalue()
     assert f"simulate {uuid} answer POST {handler.url}/answer 500 HTTP 500" in text
     assert TOKEN not in text
+
+
+# --- answer URLs that misbehave ----------------------------------------------------------------
+
+#: Short timeouts for the handler's answer, and a bound many times theirs: a call or a stop
+#: still going past it would go on as long as the server trickles, which is until the end.
+TIMEOUTS = SimulationConfig(duration_s=0.0, connect_timeout_s=0.3, read_timeout_s=0.3)
+BOUND_S = 20.0
+
+
+def test_a_trickling_answer_handler_still_ends_the_call(start: Start) -> None:
+    with raw_server(trickle_body) as (url, _):
+        box = start(TIMEOUTS)
+        place(box, **{"from": "+14152224444", "to": "+14155550100"}, answer_url=f"{url}/answer")
+        live_ended = box.wait_for_calls(BOUND_S)
+        stopping = threading.Thread(target=box.stop, daemon=True)
+        stopping.start()
+        stopping.join(BOUND_S)
+        stopped = not stopping.is_alive()
+    stopping.join(10)
+    assert live_ended, "the simulated call was still live"
+    assert stopped, "the sandbox could not stop"
+
+
+def test_a_malformed_location_ends_the_call_with_a_hangup_callback(start: Start) -> None:
+    with raw_server(bad_location) as (url, seen):
+        box = start(TIMEOUTS)
+        (uuid,) = place(
+            box,
+            **{"from": "+14152224444", "to": "+14155550100"},
+            answer_url=f"{url}/answer",
+            hangup_url=f"{url}/hangup",
+        )
+        assert box.wait_for_calls(BOUND_S)
+        record = state(box, uuid).json()
+    assert any(b" /hangup" in request for request in seen), seen
+    assert record["hangup_cause_code"] == ANSWER_URL_ERROR.code
