@@ -452,3 +452,9 @@ def test_a_symlink_loop_is_a_clear_error(command: str, tmp_path: Path, run_cli: 
             *lines,
             f"callspec: {n} problem{'s' if n > 1 else ''}; nothing was sent",
         ]
+
+
+def test_format_json_stdout_is_json_on_a_usage_error(tmp_path: Path) -> None:
+    result = invoke(["validate", tmp_path / "missing.yaml", "--format", "json"])
+    assert result.exit_code == ExitCode.USAGE
+    json.loads(result.stdout)
