@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
-from support import cred_env, invoke, read_report, sandbox, write_spec
+from support import answering, cred_env, invoke, read_report, run_args, sandbox, write_spec
 
 from callspec.errors import ExitCode
 from callspec.redact import Redactor
@@ -115,3 +115,19 @@ def test_run_with_non_utf8_names_writes_every_output(
     page = (tmp_path / "p.html").read_text(encoding="utf-8")
     assert '"caller_name":"Ren\\\\udce9"' in page  # in the bodies' JSON
     assert (tmp_path / "j.xml").read_text(encoding="utf-8")
+
+
+def test_a_server_message_with_a_lone_surrogate_still_writes_report_and_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    answer = b'{"api_id":"a","message":"call \\ud800 fired","request_uuid":"u1"}'
+    with answering(lambda h, n: (201, {"Content-Type": "application/json"}, answer)) as (url, log):
+        write_spec(tmp_path, 1)
+        extra = ("--retries", "0", "-q", "--report", "r.json", "--html", "p.html")
+        result = invoke(run_args(tmp_path, url, *extra), env=cred_env())
+    assert len(log) == 1  # the call was placed
+    assert "internal error" not in result.stderr, result.stderr
+    assert result.exit_code == ExitCode.OK, result.output
+    assert read_report(tmp_path / "r.json")["calls"][0]["message"] == "call \\ud800 fired"
+    assert (tmp_path / "p.html").exists()
