@@ -6,6 +6,7 @@ runner talks to it over a socket.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import dataclasses
@@ -286,6 +287,7 @@ def journal_filler(journal: Path, room: int) -> None:
 
 #: The sockets that hold the ports of :func:`free_port` for the rest of the session.
 _HELD: list[socket.socket] = []
+atexit.register(lambda: [held.close() for held in _HELD])
 
 
 def free_port() -> int:

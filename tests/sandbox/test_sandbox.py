@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import requests
-from support import SEED_CURL_BODY
+from support import SEED_CURL_BODY, wait_until
 
 from callspec.sandbox.server import Fault, Sandbox, SandboxConfig
 
@@ -288,9 +288,7 @@ def test_hang_times_the_client_out_and_stop_is_prompt(
     )
     with socket.create_connection(_address(box), timeout=5) as held:
         held.sendall(request.encode())
-        deadline = time.monotonic() + 5
-        while len(box.calls) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: len(box.calls) >= 2, "the second hung request at the sandbox")
         began = time.monotonic()
         box.stop()
         assert time.monotonic() - began < 3

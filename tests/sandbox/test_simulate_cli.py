@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 from misbehaving import ODD_SECRET, redirect_then_xml
-from support import answering, cred_env, invoke, raw_server
+from support import answering, cred_env, invoke, raw_server, wait_until
 
 from callspec.errors import ExitCode
 
@@ -93,7 +93,6 @@ def test_sandbox_command_refuses_answer_without_simulate() -> None:
 def test_sandbox_command_simulates_and_serves_the_detail_record(tmp_path: Path) -> None:
     import re
     import signal
-    import time
 
     import requests
     from support import spawn
@@ -115,13 +114,15 @@ def test_sandbox_command_simulates_and_serves_the_detail_record(tmp_path: Path) 
             placed = requests.post(base, json=body, auth=auth, timeout=5).json()
             busy, human = placed["request_uuid"]
             records: dict[str, dict[str, Any]] = {}
-            deadline = time.monotonic() + 10
-            while len(records) < 2 and time.monotonic() < deadline:
+
+            def both_ended() -> bool:  # a call's detail record is served once it has ended
                 for uuid in (busy, human):
                     answer = requests.get(f"{base}{uuid}/", auth=auth, timeout=5)
                     if answer.status_code == 200:
                         records[uuid] = answer.json()
-                time.sleep(0.05)
+                return len(records) == 2
+
+            wait_until(both_ended, "the detail records of both calls")
         finally:
             proc.send_signal(signal.SIGINT)
             _, err = proc.communicate(timeout=15)
