@@ -148,6 +148,12 @@ def wait_until(condition: Callable[[], object], what: str, seconds: float = 20.0
         time.sleep(0.02)
 
 
+def early_in_a_second() -> None:
+    """Until the wall clock is in the first half of a second: the sandbox counts its CPS
+    by the second, so requests sent right after land in one second (a few ms apart)."""
+    wait_until(lambda: time.time() % 1 < 0.5, "the first half of a second", 2)
+
+
 def wait_for_calls(box: Sandbox, count: int, seconds: float = 20.0) -> None:
     """Until the sandbox has recorded ``count`` calls (bounded: ``seconds`` at most)."""
     wait_until(lambda: len(box.calls) >= count, f"{count} calls at the sandbox", seconds)

@@ -435,8 +435,9 @@ def _png_pixels(data: bytes) -> tuple[int, int, set[bytes]]:
         idat += body if kind == b"IDAT" else b""
         pos += 12 + length
     width, height, depth, colour = struct.unpack(">IIBB", header[:10])
-    assert depth == 8 and colour in (2, 6)
-    raw, size = zlib.decompress(idat), 3 if colour == 2 else 4
+    assert depth == 8, depth
+    size = {2: 3, 6: 4}[colour]  # bytes per pixel: RGB, RGBA (no palette, no grey)
+    raw = zlib.decompress(idat)
     stride = width * size + 1
     # Filter bytes make rows not raw pixels; the distinct byte runs still tell blank from not.
     colours = {raw[i : i + size] for i in range(1, len(raw), size) if i % stride}

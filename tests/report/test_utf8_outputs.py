@@ -57,12 +57,23 @@ def test_utf8_safe_spells_lone_surrogates_as_backslashreplace() -> None:
     assert out.getvalue() == SPELLED
 
 
-@pytest.mark.parametrize("kind", ["json", "junit", "text", "markdown", "html"])
-def test_every_file_report_is_written(kind: ReportKind, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("kind", "spelled"),
+    [
+        ("json", "caf\\\\udce9"),  # the backslash escaped as JSON escapes it
+        ("junit", "caf\\udce9"),
+        ("text", "caf\\udce9"),
+        ("markdown", "caf\\\\udce9"),  # the backslash escaped as Markdown escapes it
+        ("html", "caf\\udce9"),
+    ],
+)
+def test_every_file_report_is_written(kind: ReportKind, spelled: str, tmp_path: Path) -> None:
     target = tmp_path / f"out.{kind}"
     write_report(kind, _run(), Redactor(), target)
     text = target.read_text(encoding="utf-8")  # strict: valid UTF-8
-    assert "caf\\udce9" in text or "caf\\\\udce9" in text  # spelled out, not dropped
+    assert spelled in text  # spelled out, not dropped
+    if kind in ("json", "markdown"):
+        assert "caf\\udce9" not in text  # never with its backslash unescaped
 
 
 def test_json_report_holds_no_surrogate_and_equals_the_document(tmp_path: Path) -> None:
