@@ -218,6 +218,8 @@ def test_interrupt_finishes_in_flight_and_writes_the_report(tmp_path: Path, sig:
                 sb.url,
                 "--rate",
                 "100",
+                "--concurrency",
+                "10",  # the rest at once: 200 ms each, latency the sandbox adds
                 "--resume",
                 str(journal),
                 "--report",
