@@ -1,4 +1,6 @@
-"""Defects an adversarial review found, each pinned: no traceback, the right exit, no leak."""
+"""Hostile input and broken surroundings, each pinned: no traceback, the right exit, no leak
+(bad tokens and URLs, pipes read as specs, secrets in every spelling, journals cut, deleted
+or in use, unwritable outputs)."""
 
 from __future__ import annotations
 
@@ -188,7 +190,7 @@ def test_curl_for_a_call_with_a_secret_splices_it_from_the_shell(tmp_path: Path)
         assert sb.calls[0]["body"]["send_digits"] == "8642"
 
 
-# --- the second review: delivery safety ------------------------------------------------
+# --- delivery safety: journals, resumes, progress ----------------------------------------
 
 
 def test_the_same_spec_named_twice_is_read_once(tmp_path: Path) -> None:
@@ -422,7 +424,7 @@ def test_an_unwritable_report_is_refused_before_sending(tmp_path: Path) -> None:
         assert sb.calls == []
 
 
-# --- the third review: docs against behaviour --------------------------------------------
+# --- what the docs promise -----------------------------------------------------------------
 
 
 def test_urlencoded_secret_with_a_slash_is_masked() -> None:

@@ -3,8 +3,7 @@
 Each file in ``invalid/`` (a case needing a profiles file is a folder with ``spec.yaml``
 and ``profiles.yaml``) and ``multi/`` pins the exact stderr lines it must produce in
 leading ``# expect: <line>`` comments, as printed with tests/examples as the working
-directory.  ``# xfail: BUG: ...`` marks a case whose correct output callspec does not
-produce yet.  Files in ``valid/`` must validate; their ``# body[<call>]: {json}``
+directory.  Files in ``valid/`` must validate; their ``# body[<call>]: {json}``
 lines are a subset of the rendered body, compared with JSON types.
 
 Cases too large or too binary to commit are generated in ``tmp_path``.
@@ -32,8 +31,8 @@ SHARED_DESTINATION = re.compile(
 
 
 def header(path: Path) -> dict[str, list[str]]:
-    """The leading comment block's ``expect``, ``xfail`` and ``body`` lines."""
-    found: dict[str, list[str]] = {"expect": [], "xfail": [], "body": []}
+    """The leading comment block's ``expect`` and ``body`` lines."""
+    found: dict[str, list[str]] = {"expect": [], "body": []}
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.startswith("#"):
             break
@@ -41,7 +40,6 @@ def header(path: Path) -> dict[str, list[str]]:
             if line.startswith(f"# {key}"):
                 found[key].append(line)
     found["expect"] = [line.removeprefix("# expect: ") for line in found["expect"]]
-    found["xfail"] = [line.removeprefix("# xfail: ") for line in found["xfail"]]
     return found
 
 
@@ -59,12 +57,7 @@ VALID = sorted((EXAMPLES / "valid").glob("*.yaml"))
 
 
 def params(files: list[Path]) -> list[Any]:
-    out = []
-    for path in files:
-        xfail = header(path)["xfail"]
-        marks = [pytest.mark.xfail(reason=xfail[0], strict=True)] if xfail else []
-        out.append(pytest.param(path, id=rel(path), marks=marks))
-    return out
+    return [pytest.param(path, id=rel(path)) for path in files]
 
 
 def summary(n: int) -> str:
@@ -118,7 +111,7 @@ def test_invalid_folder_in_one_pass(run_cli: RunCli) -> None:
     expected = {
         line
         for path in invalid_files()
-        if path.parent.name != "multi" and not header(path)["xfail"]
+        if path.parent.name != "multi"
         for line in header(path)["expect"]
     }
     assert expected - printed == set()

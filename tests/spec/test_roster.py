@@ -170,7 +170,7 @@ def test_a_missing_column_names_the_columns(tmp_path: Path) -> None:
     path = spec(tmp_path)
     path.write_text(path.read_text() + '    caller_name: "{{ row.nmae }}"\n')
     found = problems(path)
-    # A column no row has is the spec's typo: once, at the spec's line (review 12).
+    # A column no row has is the spec's typo: once, at the spec's line.
     assert found == [
         "roster.yaml:10:18: calls[0].caller_name: "
         "template error: column 'nmae' is not in oncall.csv; did you mean 'name'? "
@@ -290,7 +290,7 @@ def test_json_rows_are_located_at_their_lines(tmp_path: Path) -> None:
 
 def test_each_where_errors_and_each_where_without_each(tmp_path: Path) -> None:
     found = problems(spec(tmp_path, extra='    each_where: "row.tema == 1"\n'))
-    # A column no row has is the spec's typo: once, at the spec's line (review 12).
+    # A column no row has is the spec's typo: once, at the spec's line.
     assert len(found) == 1
     assert found[0].startswith("roster.yaml:10:17: calls[0].each_where: template error: ")
     assert "column 'tema' is not in oncall.csv" in found[0]
