@@ -210,9 +210,17 @@ def annotations(stdout: str) -> list[str]:
     return [line for line in stdout.splitlines() if line.startswith("::")]
 
 
-def site_packages() -> str:
-    """This test environment's site-packages: the dependencies an offline install uses."""
-    return sysconfig.get_paths()["purelib"]
+def site_packages(tmp_path: Path) -> str:
+    """The dependencies an offline install uses: this test environment's site-packages,
+    less callspec itself (a folder of links to the rest).  Installed as CI installs it
+    (``pip install .``), not editable, the test environment's own callspec would come
+    first on PYTHONPATH and shadow the copy the step installs."""
+    deps = tmp_path / "site-packages"
+    deps.mkdir()
+    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
+        if not entry.name.startswith(("callspec", "__editable__")):
+            (deps / entry.name).symlink_to(entry)
+    return str(deps)
 
 
 def offline_install_env(tmp_path: Path) -> dict[str, str]:
@@ -232,5 +240,5 @@ def offline_install_env(tmp_path: Path) -> dict[str, str]:
         "PIP_NO_BUILD_ISOLATION": "0",  # pip reads "--no-build-isolation" inverted from env
         "PIP_CONFIG_FILE": os.devnull,
         "PIP_NO_CACHE_DIR": "1",
-        "PYTHONPATH": site_packages(),
+        "PYTHONPATH": site_packages(tmp_path),
     }
