@@ -7,9 +7,11 @@ takes the median.  Peak memory is each process's own maximum resident set size
 Writes ``bench/RESULTS.md`` (machine, date, versions, the commands) and prints the
 same table.  Under five minutes on a 2-core machine.
 
-    python bench/run_all.py [--quick] [--no-write]
+    python bench/run_all.py [--quick] [--no-write] [--tree DIR]
 
-``--quick`` runs each row once (a smoke test of the script, not a measurement).
+``--quick`` runs each row once (a smoke test of the script, not a measurement);
+``--tree DIR`` measures another checkout's callspec (e.g. main's, for a before/after
+table) with these same rows, and writes no RESULTS.md.
 """
 
 from __future__ import annotations
@@ -617,7 +619,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="each row once (a smoke test)")
     parser.add_argument("--no-write", action="store_true", help="print only; no RESULTS.md")
+    parser.add_argument("--tree", type=Path, help="measure this checkout's callspec instead")
     options = parser.parse_args()
+    if options.tree is not None:  # every side runs with these environments
+        options.no_write = True
+        for env in (BASE_ENV, CRED_ENV):
+            env["PYTHONPATH"] = str(options.tree.resolve())
     quick = options.quick
     started = datetime.now(timezone.utc)
     header = machine()
