@@ -81,6 +81,9 @@ class ChainSteps:
     orphans: Sequence[CallResult] = ()
     #: Read an orphan back (as ``follow`` a resumed step) and journal what became of it.
     settle_orphan: Callable[[CallResult], CallResult] = lambda result: result
+    #: ``repeat:``: wait before the first call of a new round (the step about to be placed);
+    #: False when the run was stopped meanwhile.
+    pause: Callable[[CallPlan], bool] = lambda call: True
 
 
 def run_chain(
@@ -95,6 +98,8 @@ def run_chain(
     placed = [i for i in chain if (e := steps.early(i)) is not None and e[1] is not None]
     placed.sort(key=lambda i: (_placed_at(steps, i), i))  # the order earlier runs placed them
     ended, unsure = over, None
+    # The round under way: a round an earlier run placed steps of has had its pause.
+    round_now = max((_round(calls[i]) for i in placed), default=1)
     for index in placed:
         result = _settle_placed(index, steps, over is None)
         if steps.stop.is_set() and not reached(result):
@@ -120,6 +125,10 @@ def run_chain(
         if early is not None:  # held back by the plan (quiet hours): the next is called
             steps.finish(index, early[0], None)
             continue
+        if _round(calls[index]) > round_now:  # repeat: nobody was reached in the last round
+            round_now = _round(calls[index])
+            if not steps.pause(calls[index]):
+                return
         result = steps.send(index)
         steps.finish(index, result, None)  # journaled before the wait: a crash keeps it
         if result.outcome in ("failed", "skipped", "invalid"):
@@ -130,6 +139,10 @@ def run_chain(
         if steps.stop.is_set() and not reached(result):
             return  # the wait was cut short: what became of the step is not known
         ended, unsure = _after(result, ended, unsure)
+
+
+def _round(call: CallPlan) -> int:
+    return call.escalate.round if call.escalate is not None else 1
 
 
 def _placed_at(steps: ChainSteps, index: int) -> str:

@@ -56,6 +56,7 @@ _UNMASKED = frozenset(
         "target",
         "chain",
         "on_call",
+        "registration",
     }
 )
 
@@ -160,8 +161,17 @@ class Journal:
         except OSError:
             self._broken = f"{errno_text(error)}, and the cut line could not be removed"
 
-    def started(self, call: CallPlan, target: Target | None = None) -> None:
-        """Before the first byte of a call goes out; returns only once the line is durable."""
+    def started(
+        self,
+        call: CallPlan,
+        target: Target | None = None,
+        registration: str | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Before the first byte of a call goes out; returns only once the line is durable.
+        ``registration``: its message's at the answer service (made before it is registered,
+        so a resume knows where to read its acknowledgement); ``body``: as sent, when it is
+        more than the plan's (the answer_url made for a message)."""
         self._write(
             {
                 "event": "started",
@@ -170,7 +180,8 @@ class Journal:
                 **_identity(call),
                 "name": call.name,
                 "target": target.as_json() if target else None,
-                "body": dict(call.body),
+                "body": dict(call.body if body is None else body),
+                **({"registration": registration} if registration else {}),
                 **_chain(call),
                 **_on_call(call),
             },
@@ -210,6 +221,7 @@ class Journal:
                 "attempts": len(result.attempts),
                 # Why it was not sent, when it was not (quiet hours, a stopped chain).
                 **({"reason": result.reason} if result.reason else {}),
+                **({"registration": result.registration} if result.registration else {}),
                 **_chain(call),
                 **_on_call(call),
             },

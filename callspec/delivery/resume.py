@@ -87,6 +87,8 @@ class Decision:
     #: When its send started (ISO 8601), "" when unknown: a step read back on resume
     #: gets the rest of its answer_within.
     placed: str = ""
+    #: Its message's registration at the answer service, where its acknowledgement is read.
+    registration: str = ""
 
 
 class ResumeIndex:
@@ -262,6 +264,7 @@ def decide(call: CallPlan, found: Match | None, retry_unknown: bool) -> Decision
             entry.target,
             entry.answers,
             entry.placed,
+            entry.registration,
         )
     if retry_unknown:
         return None
