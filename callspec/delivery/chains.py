@@ -15,11 +15,11 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from callspec.delivery.acks import AckWatch
 from callspec.delivery.credentials import Credentials
 from callspec.delivery.entries import JournalEntry
 from callspec.delivery.escalate import ChainSteps, run_chain
 from callspec.delivery.follow import Follower
-from callspec.delivery.acks import AckWatch
 from callspec.delivery.legs import Leg, legs_of
 from callspec.delivery.request import api_url_for
 from callspec.delivery.service import service_of

@@ -57,9 +57,7 @@ def embedded(
         simulate_log=None if quiet else cast(TextIO, OutsideLines(err, redactor)),
     )
     with Sandbox(config) as box, _answer_service(plan, options, creds) as service:
-        yield replace(
-            options, mode="sandbox", api_url=box.url, credentials=creds, service=service
-        )
+        yield replace(options, mode="sandbox", api_url=box.url, credentials=creds, service=service)
         # --simulate: every call is played to its end (Ctrl-C hangs the rest up).
         while not box.wait_for_calls(0.1):
             if stop is not None and stop.is_set():
