@@ -222,6 +222,7 @@ def chains_document(result: RunResult, mask: Redactor) -> list[dict[str, Any]]:
                 "chain": mask.value(chain),
                 "verdict": end.verdict,
                 "until": first.until,
+                "answer_within": first.answer_within,
                 "by": None if by is None else mask.value(by.name),
                 "answered_by": answered_by,
                 "at": mask.value(_utc(at)),

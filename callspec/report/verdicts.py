@@ -60,9 +60,11 @@ def chain_words(chain: Doc) -> str:
     """The chain's verdict, who decided it and when, then what became of the others."""
     verdict, steps, by = chain["verdict"], list(chain["steps"]), chain["by"]
     if verdict == "planned":
-        order = ", then ".join(f"'{s['name']}' ({s['to']})" for s in steps[:MAX_LISTED])
+        order = " -> ".join(f"'{s['name']}' ({s['to']})" for s in steps[:MAX_LISTED])
         more = f" and {len(steps) - MAX_LISTED} more" if len(steps) > MAX_LISTED else ""
-        return f"planned: {order}{more}, one at a time (until {chain['until']})"
+        rounds = f", {chain['rounds']} rounds" if chain["rounds"] > 1 else ""
+        how = f"until {chain['until']}, {chain['answer_within']:g} s each{rounds}"
+        return f"{order}{more}, one at a time ({how})"
     reached = verdict == "acknowledged" or (
         verdict == "answered" and chain["until"] != "acknowledged"
     )
