@@ -45,8 +45,9 @@ StopKind = Literal["interrupt", "journal", "bail"]
 #: Why a call was not sent: a dry run; the plan held it back (its person is in quiet
 #: hours); the resumed journal shows it placed; the run stopped sending (a Ctrl-C, a
 #: journal write, the circuit breaker); its escalation chain was answered before it (in
-#: this run or the resumed journal's), or stopped at an earlier step that may still ring.
-SkipKind = Literal["dry-run", "held", "resumed", "halt", "answered", "unsettled"]
+#: this run or the resumed journal's), or stopped at an earlier step that may still ring;
+#: Plivo shows its destination called from its caller ID within its ``cooldown:``.
+SkipKind = Literal["dry-run", "held", "resumed", "halt", "answered", "unsettled", "cooldown"]
 
 
 @dataclass(frozen=True)

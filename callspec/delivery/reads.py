@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from callspec.delivery.credentials import Credentials
 from callspec.delivery.legs import Leg, is_call_uuid, state_url
 from callspec.delivery.rate import RateLimiter
 from callspec.delivery.request import USER_AGENT
@@ -131,3 +132,46 @@ class Reader:
             # A 404's words are kept: they may say why (the sandbox needs --simulate).
             return Reading(status, doc, error if status == _NOT_FOUND else None)
         return Reading(status, doc, error, wait)
+
+    def list_calls(self, api_url: str, creds: Credentials, params: Mapping[str, str]) -> Reading:
+        """One of Plivo's lists of calls (``GET .../Call/?...``: live or queued calls, or
+        detail records) with ``params`` as its filters; a :class:`Reading` as ever."""
+        if not self.limiter.acquire(self.stop):
+            return Reading(None, error="interrupted")
+        from urllib.parse import urlencode
+
+        import requests
+
+        from callspec.delivery.http import TooSlow, new_session, proxies_for, read_within
+
+        if self._session is None:
+            self._session = new_session(self.environ)
+        url = f"{api_url.rstrip('/')}/v1/Account/{creds.auth_id}/Call/?{urlencode(params)}"
+        timeouts = self.options.timeouts
+        deadline = time.perf_counter() + timeouts.connect + timeouts.read
+        try:
+            response = self._session.get(
+                url,
+                auth=(creds.auth_id, creds.auth_token),
+                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                timeout=(timeouts.connect, timeouts.read),
+                allow_redirects=False,
+                proxies=proxies_for(url, self.environ),
+                stream=True,
+            )
+            with response:
+                content = read_within(response, deadline)
+        except TooSlow:
+            total = timeouts.connect + timeouts.read
+            return Reading(None, error=f"the answer did not complete within {total:g} s")
+        except requests.RequestException as e:
+            return Reading(None, error=outside(f"{type(e).__name__}: {e}", self.redact))
+        try:
+            doc = json.loads(content) if content else None
+        except ValueError:
+            doc = None
+        if response.status_code != 200 or not isinstance(doc, dict):
+            said = (doc or {}).get("error") if isinstance(doc, dict) else None
+            said = said or content.decode("utf-8", "replace")
+            return Reading(None, error=outside(f"HTTP {response.status_code}: {said}", self.redact))
+        return Reading(200, doc)

@@ -472,6 +472,10 @@ class Runner:
         from callspec.delivery.http import proxies_for, send_once
 
         call, creds = self.plan.calls[index], self.creds[index]
+        if call.cooldown is not None:
+            recent = self._cooldown(call, creds)
+            if recent is not None:
+                return recent
         request = build_request(call, api_url_for(call, self.options.api_url), creds.auth_id)
         page: Registration | None = None
         if call.message is not None and self.services is not None:
@@ -530,6 +534,31 @@ class Runner:
             api_id=last.api_id,
             message=last.message,
         )
+
+    def _cooldown(self, call: CallPlan, creds: Credentials) -> CallResult | None:
+        """``cooldown:``: the call's result when Plivo shows its destination called from its
+        caller ID within the window by another run (skipped, never placed); else None."""
+        from datetime import datetime, timezone
+
+        from callspec.delivery.cooldown import Cooldown
+        from callspec.delivery.reads import Reader
+
+        assert call.cooldown is not None
+        options = self.options.wait or self.options.follow
+        reader = Reader(options, self.environ, self.redactor.text, self.stop, self.read_limiter)
+        try:
+            api_url = api_url_for(call, self.options.api_url)
+            now = datetime.now(timezone.utc)
+            why, note = Cooldown(reader, self.ledger.seen).check(
+                api_url, creds, call.body, call.cooldown, now
+            )
+        finally:
+            reader.close()
+        if note is not None:
+            self.note(f"callspec: {call.spec_file}:{call.name}: {note}")
+        if why is None:
+            return None
+        return result_of(call, "skipped", why, skip_kind="cooldown")
 
     def _before_send(
         self,
