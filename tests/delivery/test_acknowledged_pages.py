@@ -1,0 +1,169 @@
+"""Acknowledged pages against the sandbox's simulated calls: ``message:`` + ``ack:``.
+
+The sandbox plays each call (``--simulate``): it requests the answer service's URL,
+plays ``<GetDigits>`` as ``--answer-by`` scripts the callee (``ack`` presses the
+key, ``human`` presses nothing, ``machine`` is voicemail), signs every request as
+Plivo does; the answer service records the key; the runner reads it back.  Its own
+record says which phones rang, and when each call ended.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import AUTH_ID, TOKEN, cred_env, invoke, read_report
+
+from callspec.errors import ExitCode
+from callspec.sandbox.outcomes import SimulationConfig, parse_answer_by
+from callspec.sandbox.server import Sandbox, SandboxConfig
+from callspec.serve.server import ServeConfig, Service
+
+ANA, BEN, CLEO = "+14155550101", "+14155550102", "+14155550103"
+FAST = ["--poll-interval", "0.05", "--read-rate", "500", "--no-progress"]
+
+
+def _page(folder: Path, *extra: str, roster: bool = True) -> Path:
+    """A page of the three (a roster, one at a time, until acknowledged), or of ana alone."""
+    (folder / "oncall.csv").write_text(f"name,phone\nana,{ANA}\nben,{BEN}\ncleo,{CLEO}\n")
+    lines = [
+        "version: 1",
+        "calls:",
+        '  - name: "page-{{ row.name }}"' if roster else "  - name: page-ana",
+        *(
+            ["    each: oncall.csv", '    to: "{{ row.phone }}"']
+            if roster
+            else [f'    to: "{ANA}"']
+        ),
+        '    from: "+14155550100"',
+        '    message: "Deploy of payments failed. Press 1 to take it."',
+        '    ack: {digit: "1", within: 10}',
+        *(["    escalate: {until: acknowledged, answer_within: 30}"] if roster else []),
+        *extra,
+    ]
+    spec = folder / "page.yaml"
+    spec.write_text("\n".join(lines) + "\n")
+    return spec
+
+
+def _run(spec: Path, *args: str) -> tuple[Any, dict[str, Any]]:
+    report = spec.parent / "report.json"
+    result = invoke(["run", str(spec), "--report", str(report), *FAST, *args], cred_env())
+    return result, read_report(report)
+
+
+def test_the_third_acknowledges_with_nothing_else_running(tmp_path: Path) -> None:
+    # The sandbox, its simulated calls and the answer service: all started by the run.
+    spec = _page(tmp_path)
+    outcomes = [f"{ANA}=human", f"{BEN}=machine", f"{CLEO}=ack"]
+    answer_by = [word for o in outcomes for word in ("--answer-by", o)]
+    result, report = _run(spec, "--sandbox", "--simulate", *answer_by)
+    assert result.exit_code == ExitCode.OK, result.output
+    ana, ben, cleo = report["calls"]
+    assert [c["outcome"] for c in (ana, ben, cleo)] == ["fired", "fired", "fired"]
+    assert [c["acknowledged"] for c in (ana, ben, cleo)] == [False, False, True]
+    assert cleo["answers"][0]["acknowledged_at"] == cleo["acknowledged_at"]
+    [chain] = report["chains"]
+    assert (chain["verdict"], chain["by"], chain["step"]) == ("acknowledged", "page-cleo", 3)
+    assert [s["fate"] for s in chain["steps"]] == ["no-key", "no-key", "acknowledged"]
+    assert report["summary"]["acknowledged"] == 1
+    assert "page.yaml:3: acknowledged by 'page-cleo' at " in result.stdout
+    # The message never travels in a URL: Plivo got only the service's answer URL.
+    url = cleo["body"]["answer_url"]
+    assert url.endswith(f"/plivo/answer/{cleo['prompt']['registration']}")
+    assert "Deploy" not in url and cleo["prompt"]["message"].startswith("Deploy of payments")
+
+
+Start = Callable[..., Sandbox]
+
+
+@pytest.fixture
+def start() -> Iterator[Start]:
+    """A sandbox of the test's own, playing every call as ``answer_by`` scripts its callees;
+    its record is what rang."""
+    boxes: list[Sandbox] = []
+
+    def _start(*answer_by: str) -> Sandbox:
+        simulate = SimulationConfig(
+            duration_s=0.2,
+            answer_by=tuple(parse_answer_by(a) for a in answer_by),
+            connect_timeout_s=5.0,
+            read_timeout_s=10.0,
+        )
+        box = Sandbox(SandboxConfig(auth_id=AUTH_ID, auth_token=TOKEN, simulate=simulate))
+        boxes.append(box.start())
+        return box
+
+    yield _start
+    for box in boxes:
+        box.stop()
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Service]:
+    """The answer service, holding the account's token (the sandbox signs with it)."""
+    with Service(ServeConfig(store=tmp_path / "acks.db", auth_token=TOKEN, port=0)) as running:
+        yield running
+
+
+def _rung(box: Sandbox) -> list[str]:
+    return [record["body"]["to"] for record in box.calls if record.get("placed")]
+
+
+def _one_at_a_time(box: Sandbox) -> bool:
+    """Each call was placed only once the one before it had ended (the sandbox's record)."""
+    records = box.calls
+    ended = {r["call_uuid"]: r["time"] for r in records if r.get("simulated") == "end"}
+    placed = [(r["time"], r["request_uuid"]) for r in records if r.get("placed")]
+    stamp = datetime.fromisoformat
+    return all(
+        stamp(ended[before].replace("Z", "+00:00")) <= stamp(at.replace("Z", "+00:00"))
+        for (_, before), (at, _) in itertools.pairwise(placed)
+    )
+
+
+def test_the_third_acknowledges_exactly_three_calls(
+    tmp_path: Path, start: Start, service: Service
+) -> None:
+    box = start(f"{ANA}=human", f"{BEN}=machine", f"{CLEO}=ack")
+    spec = _page(tmp_path)
+    result, report = _run(spec, "--api-url", box.url, "--service", service.url)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert _rung(box) == [ANA, BEN, CLEO]  # exactly three calls
+    [chain] = report["chains"]
+    assert (chain["verdict"], chain["by"]) == ("acknowledged", "page-cleo")
+    assert _one_at_a_time(box)
+
+
+def test_nobody_acknowledges_every_round_rings_each_once(
+    tmp_path: Path, start: Start, service: Service
+) -> None:
+    # Nobody acknowledges, in any of the 1 + 2 rounds: ana and cleo press nothing, ben's
+    # voicemail answers.
+    box = start(f"{ANA}=human", f"{BEN}=machine", f"{CLEO}=human")
+    spec = _page(tmp_path, "    repeat: {times: 2, after: 1}")
+    result, report = _run(spec, "--api-url", box.url, "--service", service.url)
+    assert result.exit_code == ExitCode.CALL_FAILED, result.output
+    assert _rung(box) == [ANA, BEN, CLEO] * 3  # each person 1 + times, in roster order
+    assert _one_at_a_time(box)
+    [chain] = report["chains"]
+    assert (chain["verdict"], chain["rounds"], chain["called"]) == ("answered", 3, 9)
+    names = [c["name"] for c in report["calls"]]
+    assert names[3:6] == ["page-ana (round 2)", "page-ben (round 2)", "page-cleo (round 2)"]
+    assert "page.yaml:3: answered, not acknowledged: 'page-ana': " in result.stdout
+
+
+def test_a_page_of_one_not_acknowledged_exits_1(
+    tmp_path: Path, start: Start, service: Service
+) -> None:
+    box = start(f"{ANA}=human")
+    spec = _page(tmp_path, roster=False)  # message + ack, no roster, no escalation
+    result, report = _run(spec, "--api-url", box.url, "--service", service.url)
+    assert result.exit_code == ExitCode.CALL_FAILED, result.output
+    [call] = report["calls"]
+    assert (call["acknowledged"], call["fate"]) == (False, "no-key")
+    assert "page.yaml: not acknowledged: 'page-ana': answered, no key pressed" in (result.stdout)
