@@ -10,13 +10,15 @@ record says which phones rang, and when each call ended.
 from __future__ import annotations
 
 import itertools
+import signal
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import AUTH_ID, TOKEN, cred_env, invoke, read_report
+from support import AUTH_ID, TOKEN, cred_env, invoke, read_report, spawn
 
 from callspec.errors import ExitCode
 from callspec.sandbox.outcomes import SimulationConfig, parse_answer_by
@@ -167,3 +169,48 @@ def test_a_page_of_one_not_acknowledged_exits_1(
     [call] = report["calls"]
     assert (call["acknowledged"], call["fate"]) == (False, "no-key")
     assert "page.yaml: not acknowledged: 'page-ana': answered, no key pressed" in (result.stdout)
+
+
+def _until(check: Callable[[], bool], seconds: float = 30.0) -> bool:
+    """Until ``check()`` holds (bounded): waits on the state, never a guessed sleep."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_a_resume_goes_on_with_the_round_it_stopped_in(
+    tmp_path: Path, start: Start, service: Service
+) -> None:
+    box = start(f"{ANA}=human", f"{BEN}=machine", f"{CLEO}=human")  # nobody acknowledges
+    spec = _page(tmp_path, "    repeat: {times: 1, after: 3}")
+    journal = tmp_path / "page.journal.jsonl"
+    args = ["run", str(spec), "--api-url", box.url, "--service", service.url]
+    args += ["--journal", str(journal), "--report", str(tmp_path / "first.json"), *FAST]
+    first = spawn(args, cred_env(), tmp_path)
+    try:
+        # Round 1 is over once its three steps are journaled as followed to their end;
+        # the run then waits 3 s for round 2: killed there.
+        def answered() -> int:
+            text = journal.read_text() if journal.exists() else ""
+            return text.count('"event":"answered"')
+
+        assert _until(lambda: answered() == 3)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    assert _rung(box) == [ANA, BEN, CLEO]
+
+    report = tmp_path / "resumed.json"
+    result = invoke(
+        ["run", str(spec), "--api-url", box.url, "--service", service.url, "--resume",
+         str(journal), "--report", str(report), *FAST],
+        cred_env(),
+    )  # fmt: skip
+    assert result.exit_code == ExitCode.CALL_FAILED, result.output
+    assert _rung(box) == [ANA, BEN, CLEO] * 2  # round 2 once; nobody twice in round 1
+    calls = read_report(report)["calls"]
+    assert [c["outcome"] for c in calls] == ["skipped"] * 3 + ["fired"] * 3
+    assert all("already fired in run" in c["reason"] for c in calls[:3])

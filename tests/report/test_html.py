@@ -390,7 +390,7 @@ def test_browser_opens_with_the_verdict_in_words_then_the_chain_then_the_calls(
                 acknowledged=True,
                 acknowledged_at=ack_at,
             ),
-        ),  # fmt: skip
+        ),
         _page_step("cleo", 3, None),
     )
     path = tmp_path / "page.html"
