@@ -147,3 +147,36 @@ def test_a_dry_run_plans_the_escalation(tmp_path: Path, roster: Path) -> None:
         "unanswered": "0",
         "escalations-answered": "0",
     }
+
+
+def test_an_acknowledged_page(tmp_path: Path, roster: Path) -> None:
+    (roster / "ack.yaml").write_text(
+        "version: 1\n"
+        "calls:\n"
+        '  - name: "ack-{{ row.name }}"\n'
+        "    each: oncall.csv\n"
+        '    to: "{{ row.phone }}"\n'
+        '    from: "+14155550100"\n'
+        '    message: "db-1 is down. Press 1 to take it."\n'
+        "    ack: {digit: '1', within: 20}\n"
+        "    escalate: {answer_within: 45, until: acknowledged}\n"
+    )
+    fast = ["--simulate-duration", "0", "--poll-interval", "0.05"]
+    argv = [*fast, "--answer-by", f"{ALICE}=human", "--answer-by", f"{BOB}=ack"]
+    lines = "\n".join(["--sandbox", "--simulate", *argv])
+    done = run_action(tmp_path, roster, {"command": "run", "paths": "ack.yaml", "argv": lines})
+    assert (done.code, done.outputs["exit-code"]) == (ExitCode.OK, "0")
+    assert counts(done, "answered", "acknowledged", "escalations-acknowledged") == {
+        "answered": "2",
+        "acknowledged": "1",
+        "escalations-acknowledged": "1",
+    }
+    [chain] = json.loads(done.outputs["escalations"])
+    assert (chain["verdict"], chain["name"], chain["step"]) == ("acknowledged", "ack-bob", 2)
+    words = chain["words"]
+    assert words == (
+        f"acknowledged by 'ack-bob' at {when(chain['at'])}, row 2 of 3, after 'ack-alice': "
+        "answered, no key pressed, 'ack-carol': not called"
+    )
+    # The step summary says the same sentence.
+    assert f"- escalation ack.yaml:3: {words}" in done.summary

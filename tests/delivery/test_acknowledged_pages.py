@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import signal
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -52,9 +53,10 @@ def _page(folder: Path, *extra: str, roster: bool = True) -> Path:
     return spec
 
 
-def _run(spec: Path, *args: str) -> tuple[Any, dict[str, Any]]:
+def _run(spec: Path, *args: str | Path) -> tuple[Any, dict[str, Any]]:
     report = spec.parent / "report.json"
-    result = invoke(["run", str(spec), "--report", str(report), *FAST, *args], cred_env())
+    argv = ["run", str(spec), "--report", str(report), *FAST, *(str(a) for a in args)]
+    result = invoke(argv, cred_env())
     return result, read_report(report)
 
 
@@ -133,12 +135,22 @@ def test_the_third_acknowledges_exactly_three_calls(
 ) -> None:
     box = start(f"{ANA}=human", f"{BEN}=machine", f"{CLEO}=ack")
     spec = _page(tmp_path)
-    result, report = _run(spec, "--api-url", box.url, "--service", service.url)
+    junit = tmp_path / "junit.xml"
+    result, report = _run(spec, "--api-url", box.url, "--service", service.url, "--junit", junit)
     assert result.exit_code == ExitCode.OK, result.output
     assert _rung(box) == [ANA, BEN, CLEO]  # exactly three calls
     [chain] = report["chains"]
     assert (chain["verdict"], chain["by"]) == ("acknowledged", "page-cleo")
     assert _one_at_a_time(box)
+    # JUnit carries the verdict as a testcase of its own, in the same words.
+    case = ET.parse(junit).find(f".//testcase[@name='escalation {spec}:3']")
+    assert case is not None and case.find("failure") is None
+    out = case.findtext("system-out") or ""
+    assert out.startswith("acknowledged by 'page-cleo' at ")
+    assert out.endswith(
+        ", row 3 of 3, after 'page-ana': answered, no key pressed, 'page-ben': "
+        "answered, no key pressed"
+    )
 
 
 def test_nobody_acknowledges_every_round_rings_each_once(
