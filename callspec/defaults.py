@@ -21,3 +21,5 @@ POLL_INTERVAL = 2.0
 READ_RATE = 5.0
 #: Seconds for one check request: connecting, redirects and the body (``--check-timeout``).
 CHECK_TIMEOUT = 5.0
+#: Seconds for a whole check, every URL together (``--check-deadline``): fits a CI step.
+CHECK_DEADLINE = 60.0

@@ -260,7 +260,9 @@ def _check_urls(run: _Run, plan: Plan) -> tuple[UrlCheck, ...]:
     from callspec.check.checker import check_plan
     from callspec.report.checks import totals_words
 
-    checks = check_plan(plan.calls, run.request.check, stop=run.stop)
+    checks = check_plan(
+        plan.calls, run.request.check, run.environ, run.redactor.text, stop=run.stop
+    )
     if all(c.ok for c in checks) and not run.request.outputs.quiet:
         run.err.write(f"callspec: {totals_words(len(checks), 0)}\n")
     return checks

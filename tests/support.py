@@ -266,6 +266,77 @@ def tls_server(handle: Callable[[ssl.SSLSocket], None]) -> Iterator[tuple[str, s
             listener.close()
 
 
+def read_request(conn: socket.socket) -> bytes:
+    """One HTTP request from ``conn``, whole: its head and its Content-Length body (b""
+    when the client closed first)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return b""
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+RawHandle = Callable[[socket.socket, bytes, threading.Event], bool | None]
+
+
+@contextlib.contextmanager
+def raw_server(handle: RawHandle) -> Iterator[tuple[str, list[bytes]]]:
+    """A socket server on 127.0.0.1 for what an HTTP server would not answer.
+
+    Each request is read whole and recorded, then ``handle(conn, request, stop)`` writes
+    what it likes, or nothing (it may wait on ``stop``, set when the test ends); it
+    returns True to read the connection's next request (keep-alive), else the connection
+    is closed.  Yields (url, the requests read).
+    """
+    listener = socket.create_server(("127.0.0.1", 0))
+    seen: list[bytes] = []
+    stop = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            try:
+                while not stop.is_set():
+                    request = read_request(conn)
+                    if not request:
+                        return
+                    seen.append(request)
+                    if not handle(conn, request, stop):
+                        return
+            except OSError:
+                pass  # the client hung up
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return  # the listener was shut down
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", seen
+    finally:
+        stop.set()
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        listener.close()
+        thread.join(5)
+
+
 @contextlib.contextmanager
 def answering(
     respond: Callable[[BaseHTTPRequestHandler, int], tuple[int, dict[str, str], bytes]],

@@ -2,26 +2,48 @@
 
 Owns the choice of URLs (``answer_url`` and ``fallback_url`` always; the callback URLs
 only when asked, since a handler may act on what it receives), the de-duplication by
-(URL, method), the verdict of each answer (2xx, valid Plivo XML for the XML kinds),
-following each document's ``<Redirect>`` as Plivo would (a loop is named), and turning
-failures into located :class:`~callspec.errors.Problem` s.
+(URL, method), each request as Plivo makes it (:func:`callspec.net.fetch.fetch`: its
+parameters, the ``X-Callspec-Check: 1`` header, at most 3 HTTP redirects, a time and
+size budget; never a credential from the environment), the whole check's deadline
+(``--check-deadline``: a URL not done by then fails), the verdict of each answer (2xx,
+valid Plivo XML for the XML kinds), following each document's ``<Redirect>`` as Plivo
+would (a loop is named), and turning failures into located
+:class:`~callspec.errors.Problem` s.  What a checked server said reaches a check only
+through :func:`callspec.text.outside` with the run's redactor.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from callspec import defaults
 from callspec.check.answer import MAX_XML_BYTES, content_type_problem
-from callspec.check.fetch import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, Fetched, fetch
 from callspec.check.model import CALLBACK_KINDS, XML_KINDS, CallRef, UrlCheck, UrlKind
 from callspec.check.params import Event, call_params
 from callspec.check.plivo_xml import check_document, redirects
 from callspec.errors import Location, Problem
 from callspec.spec.model import CallPlan
+from callspec.text import outside
+
+if TYPE_CHECKING:
+    from callspec.net.fetch import Fetched
+
+CHECK_HEADER = "X-Callspec-Check"
+USER_AGENT = "callspec-check"
+#: What each check request sends besides Plivo's parameters (no compressed answers: the
+#: size cap is of what the server sends).
+_HEADERS = {CHECK_HEADER: "1", "User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+DEFAULT_TIMEOUT = defaults.CHECK_TIMEOUT
+#: The whole check, every URL together (40 silent URLs would take 40 x the timeout / the
+#: workers without it).
+DEFAULT_DEADLINE = defaults.CHECK_DEADLINE
+DEFAULT_MAX_BYTES = 1_048_576
+MAX_REDIRECTS = 3
 
 _METHOD_OF: dict[UrlKind, str] = {
     "answer_url": "answer_method",
@@ -47,12 +69,14 @@ MAX_XML_REDIRECTS = 20
 
 @dataclass(frozen=True)
 class CheckOptions:
-    """How to check: which URLs, and each request's budget (an XML document's size is
-    capped at Plivo's limit too, :data:`~callspec.check.answer.MAX_XML_BYTES`)."""
+    """How to check: which URLs, each request's budget (an XML document's size is
+    capped at Plivo's limit too, :data:`~callspec.check.answer.MAX_XML_BYTES`), and the
+    whole check's deadline (seconds)."""
 
     callbacks: bool = False
     timeout: float = DEFAULT_TIMEOUT
     max_bytes: int = DEFAULT_MAX_BYTES
+    deadline: float = DEFAULT_DEADLINE
 
     def cap(self, kind: UrlKind) -> int:
         """The most of a ``kind`` URL's body that is read."""
@@ -99,17 +123,20 @@ def _cap_name(options: CheckOptions, kind: UrlKind) -> str:
     return "Plivo's limit for an XML document" if plivo else "the size cap"
 
 
-def _judge(target: _Target, got: Fetched, max_bytes: int) -> UrlCheck:
+def _judge(target: _Target, got: Fetched, max_bytes: int, redact: Callable[[str], str]) -> UrlCheck:
+    def clean(text: str | None) -> str | None:
+        return None if text is None else outside(text, redact)
+
     check = UrlCheck(
         kind=target.kind,
         url=target.url,
         method=target.method,
         calls=target.calls,
         status=got.status,
-        content_type=got.content_type,
+        content_type=clean(got.content_type),
         elapsed_ms=got.elapsed_ms,
-        hops=got.hops,
-        error=got.error,
+        hops=tuple(outside(hop, redact, None) for hop in got.hops),
+        error=clean(got.error),
         via=target.via,
     )
     if got.error is not None or got.status is None:
@@ -118,7 +145,7 @@ def _judge(target: _Target, got: Fetched, max_bytes: int) -> UrlCheck:
         return replace(check, error=f"HTTP {got.status}")
     if target.kind not in XML_KINDS:
         return check
-    wrong_type = content_type_problem(got.content_type)
+    wrong_type = content_type_problem(check.content_type)
     if wrong_type is not None:
         return replace(check, error=wrong_type)
     problems = check_document(got.body, max_bytes=max_bytes, url=target.url)
@@ -128,13 +155,49 @@ def _judge(target: _Target, got: Fetched, max_bytes: int) -> UrlCheck:
 def check_plan(
     calls: Iterable[CallPlan],
     options: CheckOptions,
+    environ: Mapping[str, str],
+    redact: Callable[[str], str],
     on_result: Callable[[UrlCheck], None] | None = None,
     stop: threading.Event | None = None,
 ) -> tuple[UrlCheck, ...]:
     """Check every URL of ``calls``; the <Redirect> targets of valid documents too.
 
-    Once ``stop`` is set (Ctrl-C in ``run --check``) no further request starts.
+    ``environ`` gives the proxy and CA settings; ``redact`` is the run's masking (what a
+    server said is masked, then cut, then escaped).  Once ``stop`` is set (Ctrl-C in
+    ``run --check``) no further request starts; once ``options.deadline`` has passed,
+    none does either, and each URL not done fails.
     """
+    from callspec.net.fetch import Fetched, fetch  # the HTTP stack loads only to check
+
+    end = time.monotonic() + options.deadline
+    late = f"not done within the check's deadline of {options.deadline:g} s (--check-deadline)"
+
+    def one(target: _Target) -> tuple[UrlCheck, bytes]:
+        cap = options.cap(target.kind)
+        if stop is not None and stop.is_set():
+            return _judge(
+                target, Fetched(target.url, target.method, error=_STOPPED), 0, redact
+            ), b""
+        left = end - time.monotonic()
+        if left <= 0:
+            return _judge(target, Fetched(target.url, target.method, error=late), 0, redact), b""
+        budget = min(options.timeout, left)
+        got = fetch(
+            target.url,
+            target.method,
+            target.params,
+            environ=environ,
+            timeout=budget,
+            max_bytes=cap,
+            max_redirects=MAX_REDIRECTS,
+            headers=_HEADERS,
+            cap_name=_cap_name(options, target.kind),
+        )
+        timed_out = got.reason is not None and got.reason.kind in ("deadline", "timeout")
+        if timed_out and budget < options.timeout:  # the whole check's deadline cut it
+            got = replace(got, error=late)
+        return _judge(target, got, cap, redact), got.body
+
     pending = targets(calls, options)
     seen = {(t.url, t.method) for t in pending}
     results: list[UrlCheck] = []
@@ -142,22 +205,6 @@ def check_plan(
     followed = 0
     with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
         while pending:
-
-            def one(target: _Target) -> tuple[UrlCheck, bytes]:
-                if stop is not None and stop.is_set():
-                    return _judge(
-                        target, Fetched(target.url, target.method, error=_STOPPED), 0
-                    ), b""
-                got = fetch(
-                    target.url,
-                    target.method,
-                    target.params,
-                    timeout=options.timeout,
-                    max_bytes=options.cap(target.kind),
-                    cap_name=_cap_name(options, target.kind),
-                )
-                return _judge(target, got, options.cap(target.kind)), got.body
-
             batch, pending = pending, []
             for target, (check, body) in zip(batch, pool.map(one, batch), strict=True):
                 results.append(check)

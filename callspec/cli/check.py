@@ -29,15 +29,24 @@ DEFAULT_CHECK_TIMEOUT = defaults.CHECK_TIMEOUT
 
 
 def check_options(func: F) -> F:
-    """``--check-callbacks`` and ``--check-timeout``: shared by ``check`` and ``run --check``."""
+    """``--check-callbacks``, ``--check-timeout`` and ``--check-deadline``: shared by
+    ``check`` and ``run --check``."""
     decorated: Any = click.option(
+        "--check-deadline",
+        type=FiniteFloat(0, 3600, min_open=True),
+        default=defaults.CHECK_DEADLINE,
+        show_default=True,
+        metavar="SECONDS",
+        help="Time for the whole check, every URL together; a URL not done by then fails.",
+    )(func)
+    decorated = click.option(
         "--check-timeout",
         type=FiniteFloat(0, 60, min_open=True),
         default=DEFAULT_CHECK_TIMEOUT,
         show_default=True,
         metavar="SECONDS",
         help="Time for each check request: connecting, redirects and the body together.",
-    )(func)
+    )(decorated)
     return click.option(  # type: ignore[no-any-return]
         "--check-callbacks",
         is_flag=True,
@@ -60,6 +69,7 @@ def check(
     fmt: Literal["text", "json", "github"],
     check_callbacks: bool,
     check_timeout: float,
+    check_deadline: float,
     quiet: bool,
 ) -> int:
     """Request each answer_url as Plivo would; check its XML. Exit 3 when a check fails.
@@ -67,9 +77,10 @@ def check(
     Each call's answer_url and fallback_url (with --check-callbacks also its ring_url,
     hangup_url, machine_detection_url and callback_url) is requested once per distinct
     (URL, method), with the parameters Plivo sends and the header X-Callspec-Check: 1,
-    following at most 3 redirects, within --check-timeout, up to 1 MiB. The body of an
-    answer_url or fallback_url must be valid Plivo XML; each <Redirect> in it is
-    checked too. Places no call.
+    following at most 3 redirects, within --check-timeout, up to 1 MiB; the whole check
+    within --check-deadline. No credential from the environment (~/.netrc) is ever sent.
+    The body of an answer_url or fallback_url must be valid Plivo XML; each <Redirect> in
+    it is checked too. Places no call.
 
     \b
     Examples:
@@ -85,7 +96,9 @@ def check(
     if fmt != "text":  # machine formats: every problem on stdout, nothing else
         plan = replace(plan, warnings=None)
     environ = dict(os.environ)
-    options = CheckOptions(callbacks=check_callbacks, timeout=check_timeout)
+    options = CheckOptions(
+        callbacks=check_callbacks, timeout=check_timeout, deadline=check_deadline
+    )
     result = check(CheckRequest(paths, plan, options, quiet), environ)
     write_findings(result, fmt, sys.stdout, sys.stderr, env_redactor(), environ)
     return result.exit_code()

@@ -246,6 +246,7 @@ def run(
     check_first: bool,
     check_callbacks: bool,
     check_timeout: float,
+    check_deadline: float,
     wait: float | None,
     wait_ok: tuple[str, ...],
     poll_interval: float,
@@ -335,7 +336,9 @@ def run(
     if check_first or check_callbacks:
         from callspec.check.checker import CheckOptions
 
-        checks = CheckOptions(callbacks=check_callbacks, timeout=check_timeout)
+        checks = CheckOptions(
+            callbacks=check_callbacks, timeout=check_timeout, deadline=check_deadline
+        )
     request = RunRequest(
         paths, plan, options, outputs, sandbox=use_sandbox, simulate=simulated, check=checks
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -108,7 +109,13 @@ def simulation(
     from callspec.sandbox.outcomes import SimulationConfig
 
     try:
-        return SimulationConfig(duration_s=duration, shares=shares, answer_by=answer_by, seed=seed)
+        return SimulationConfig(
+            duration_s=duration,
+            shares=shares,
+            answer_by=answer_by,
+            seed=seed,
+            environ=dict(os.environ),  # the callbacks' proxy and CA settings
+        )
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--answer") from e
 

@@ -47,7 +47,7 @@ def check(request: CheckRequest, environ: Mapping[str, str]) -> Findings:
         return _nothing_checked(Findings(usage=str(e)))
     # Every output masks the plan's declared secrets as well as the environment's token.
     mask = Redactor([*environment_secrets(environ), *built.secret_values])
-    checks = check_plan(built.calls, request.check)
+    checks = check_plan(built.calls, request.check, environ, mask.text)
     documents = [mask.value(document_of(c)) for c in checks]
     rows = () if request.quiet else check_rows(documents, mask)
     return Findings(

@@ -29,9 +29,8 @@ from callspec.results import CallResult, answer_text, epoch_of, result_of
 from callspec.spec.model import CallPlan, Plan
 
 if TYPE_CHECKING:
-    import requests
-
     from callspec.delivery.runner import Runner
+    from callspec.net.session import Client
 
 RESUMED_FOLLOW = 30.0  # seconds a step an earlier run placed is read back on resume, at most
 
@@ -72,16 +71,16 @@ class ChainRun:
             runner.stop,
             limiter=runner.read_limiter,
         )
-        self.session: requests.Session | None = None
+        self.session: Client | None = None
         #: When the last step this run followed ended (seconds since the epoch): a round of
         #: ``repeat:`` waits its ``after`` from then.
         self.last_end: float | None = None
 
     def run(self) -> None:
-        from callspec.delivery.http import new_session
+        from callspec.net.session import Client
 
         runner = self.runner
-        self.session = new_session(runner.environ)
+        self.session = Client(runner.environ)
         steps = ChainSteps(
             stop=runner.stop,
             early=runner._early.get,

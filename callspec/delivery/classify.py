@@ -5,8 +5,9 @@ was written: connection refused, DNS, TLS handshake; or 429 and 503: safe to
 retry), or certainly did (2xx), or certainly failed (4xx), or *may* have
 placed it (anything after the first byte was written: a read timeout, a
 dropped connection, a TLS error while reading, 500/502/504): ``unknown``,
-never resent automatically.  Pure: it reads what :mod:`~callspec.delivery.http`
-observed (status, body, headers, the exception and how far the attempt got).
+never resent automatically.  Pure: it reads what the network layer observed
+(:class:`callspec.net.exchange.Reply`: status, body and headers, or a
+:class:`~callspec.net.reasons.Reason` with whether any byte may have reached the API).
 """
 
 from __future__ import annotations
@@ -14,18 +15,16 @@ from __future__ import annotations
 import email.utils
 import json
 import math
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import requests
-import urllib3.connection
-import urllib3.connectionpool
-import urllib3.exceptions
+from typing import TYPE_CHECKING, Any, Literal
 
 from callspec.results import Attempt, ErrorKind
+from callspec.text import outside
+
+if TYPE_CHECKING:
+    from callspec.net.reasons import Reason
 
 Verdict = Literal["fired", "queued", "failed", "unknown", "retry"]
 
@@ -50,100 +49,52 @@ def same_text(text: str) -> str:
     return text
 
 
-def _not_sent(e: BaseException) -> bool:
-    """True when the error proves the request never left: no connection was made."""
-    seen: set[int] = set()
-    stack: list[BaseException | None] = [e]
-    while stack:
-        err = stack.pop()
-        if err is None or id(err) in seen:
-            continue
-        seen.add(id(err))
-        if isinstance(
-            err,
-            urllib3.exceptions.NewConnectionError
-            | urllib3.exceptions.ConnectTimeoutError
-            | urllib3.exceptions.NameResolutionError
-            | requests.exceptions.ConnectTimeout
-            | requests.exceptions.InvalidURL
-            | requests.exceptions.InvalidSchema
-            | requests.exceptions.MissingSchema,
-        ):
-            return True
-        if isinstance(err, urllib3.exceptions.MaxRetryError):
-            stack.append(err.reason)
-        stack.extend(a for a in err.args if isinstance(a, BaseException))
-        stack.extend((err.__cause__, err.__context__))
-    return False
-
-
-_CONFIGURATION_ERRORS = (
-    requests.exceptions.InvalidURL,
-    requests.exceptions.InvalidSchema,
-    requests.exceptions.MissingSchema,
-    requests.exceptions.InvalidProxyURL,
-)
-
-
 def transport_failure(
-    e: BaseException, stage: str, started: str, elapsed: float, read_timeout: float
+    reason: Reason,
+    started: str,
+    elapsed: float,
+    read_timeout: float,
+    redact: Callable[[str], str] = same_text,
 ) -> AttemptResult:
-    """What an attempt that got no HTTP answer means, from how far it got on the wire.
+    """What an attempt that got no (whole) HTTP answer means, from the network's reason.
 
-    Nothing was sent only when the request's first byte was never handed to the
-    socket: the error came while connecting (refused, DNS, a proxy, the TLS
-    handshake or certificate check).  On a connection callspec could not watch
-    (``idle``: a SOCKS proxy), only errors that prove no connection was made count.
+    Nothing was sent only when the request's first byte was never handed to the socket
+    (``reason.maybe_sent`` is False: it failed while being built or while connecting:
+    refused, DNS, a proxy, the TLS handshake or certificate check).  Of those, a
+    connection that was refused or timed out is retried; a TLS refusal, or a URL or
+    proxy that cannot be used, will fail again: not retried.
     """
-    sure = stage == "connecting" or (stage == "idle" and _not_sent(e))
-    if not sure:
-        if isinstance(e, requests.exceptions.ReadTimeout):
-            kind: ErrorKind = "timeout"
-            text = f"no answer within the read timeout of {read_timeout:g} s"
-        elif isinstance(e, requests.exceptions.SSLError):
-            kind, text = "connection", f"TLS error after the request was sent ({_short(e)})"
-        elif isinstance(e, requests.RequestException):
-            kind, text = "connection", f"connection lost after the request was sent ({_short(e)})"
-        else:  # not requests' own: whether it left is unknown
-            kind, text = "internal", f"{type(e).__name__}: {e}"
+    words = outside(reason.words, redact)
+    kind: ErrorKind
+    if reason.kind == "build":
+        text = f"the request could not be built, nothing was sent: {words}"
+        attempt = Attempt(started, elapsed, None, text, maybe_sent=False, error_kind="build")
+        return AttemptResult(attempt, "failed", error=text)
+    if reason.maybe_sent:
+        if reason.kind == "deadline":
+            kind, text = "timeout", words
+        elif reason.kind == "timeout":
+            kind, text = "timeout", f"no answer within the read timeout of {read_timeout:g} s"
+        elif reason.kind == "tls":
+            kind, text = "connection", f"TLS error after the request was sent ({words})"
+        elif reason.kind == "internal":  # not the network's: whether it left is unknown
+            kind, text = "internal", words
+        else:
+            kind, text = "connection", f"connection lost after the request was sent ({words})"
         text += "; the call may have been placed"
         attempt = Attempt(started, elapsed, None, text, maybe_sent=True, error_kind=kind)
         return AttemptResult(attempt, "unknown", error=text)
-    if isinstance(e, requests.exceptions.SSLError):
+    if reason.kind == "tls":
         # A certificate or handshake refused now will be refused again: not retried.
-        text = f"TLS error before the request was sent: {_short(e)}"
+        text = f"TLS error before the request was sent: {words}"
         attempt = Attempt(started, elapsed, None, text, maybe_sent=False, error_kind="tls")
         return AttemptResult(attempt, "failed", error=text)
-    if isinstance(e, _CONFIGURATION_ERRORS) or not isinstance(e, requests.RequestException):
-        # A proxy URL that cannot be parsed, SOCKS support missing: retrying will not help.
-        text = f"connection failed before the request was sent: {type(e).__name__}: {e}"
-        attempt = Attempt(started, elapsed, None, text, maybe_sent=False, error_kind="connect")
-        return AttemptResult(attempt, "failed", error=text)
-    text = f"connection failed before the request was sent: {_short(e)}"
+    text = f"connection failed before the request was sent: {words}"
     attempt = Attempt(started, elapsed, None, text, maybe_sent=False, error_kind="connect")
+    if reason.kind in ("invalid", "internal"):
+        # A proxy URL that cannot be parsed, SOCKS support missing: retrying will not help.
+        return AttemptResult(attempt, "failed", error=text)
     return AttemptResult(attempt, "retry", error=text)
-
-
-def _short(e: BaseException) -> str:
-    """The innermost useful text of a requests/urllib3 error, without object addresses."""
-    reason: BaseException = e
-    while True:
-        inner = next((a for a in reason.args if isinstance(a, BaseException)), None)
-        if isinstance(reason, urllib3.exceptions.MaxRetryError) and reason.reason is not None:
-            inner = reason.reason
-        if inner is None:
-            break
-        reason = inner
-    # urllib3's connect timeout is (connection, message): its str() shows the tuple,
-    # with the connection's repr and address; the message alone says it all.
-    texts = [a for a in reason.args if isinstance(a, str)]
-    text = " ".join(texts) if texts and len(texts) < len(reason.args) else str(reason)
-    text = _OBJECT_REPR.sub("", text).strip()
-    return f"{type(reason).__name__}: {text}" if text else type(reason).__name__
-
-
-# "<urllib3.connection.HTTPConnection object at 0x7f...>: " (urllib3 1.x), "<X(...) at 0x...>"
-_OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>(?::\s*|,\s*)?")
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -178,7 +129,8 @@ def classify(
         payload = {}
     if not isinstance(payload, dict):
         payload = {}
-    message = payload.get("message")
+    said = payload.get("message")
+    message = None if said is None else outside(said, redact)
     api_id = payload.get("api_id")
     error = payload.get("error")
     if error is not None and not isinstance(error, str):
@@ -195,28 +147,20 @@ def classify(
         return AttemptResult(attempt, verdict, uuid, api_id, message, err)
 
     if 200 <= status < 300:
-        queued = message in ("call queued", "async api spawned")
+        queued = said in ("call queued", "async api spawned")
         return result("queued" if queued else "fired", None, True)
-    text = error or message or _snippet(content, redact) or f"HTTP {status}"
+    # The API's own words, masked whole, then cut, then escaped (a token cut in two by
+    # the shortening would show its first half).
+    said_text = error or said or content.decode("utf-8", "replace").strip()
+    text = outside(said_text, redact) if said_text else f"HTTP {status}"
     if status in RETRY_STATUSES:
         return result("retry", text, False)
     if status >= 500:
         return result("unknown", f"{text}; the call may have been placed", True)
     if 300 <= status < 400:
-        where = headers.get("Location", "?") if headers else "?"
+        where = outside(headers.get("Location", "?"), redact) if headers else "?"
         return result("failed", f"unexpected redirect to {where}", False)
     return result("failed", text, False, prefixed=False)
-
-
-SNIPPET_CHARS = 200
-
-
-def _snippet(content: bytes, redact: Callable[[str], str]) -> str:
-    """A non-JSON answer in one short line: masked whole first, then shortened."""
-    text = " ".join(redact(content.decode("utf-8", "replace")).split())
-    if len(text) <= SNIPPET_CHARS:
-        return text
-    return text[:SNIPPET_CHARS] + f"… ({len(text):,} characters)"
 
 
 def _uuid_of(value: Any) -> str | list[str] | None:

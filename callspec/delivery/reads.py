@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,7 @@ from callspec.delivery.wait import WaitOptions
 from callspec.text import outside
 
 if TYPE_CHECKING:
-    import requests
+    from callspec.net.session import Client
 
 # Plivo answers "not found" for a call that is not (or no longer) live or queued.
 _NOT_FOUND = 404
@@ -65,7 +64,7 @@ class Reader:
         self.stop = stop
         #: Shared by every follower of a run: all reads together keep to the read rate.
         self.limiter = limiter
-        self._session: requests.Session | None = None
+        self._session: Client | None = None
 
     def close(self) -> None:
         if self._session is not None:
@@ -81,50 +80,64 @@ class Reader:
             return Reading(None, error="interrupted")
         if not is_call_uuid(leg.call_uuid):
             return Reading(None, error="the request_uuid is not a call UUID")
-        # requests loads with the first read: a dry run never loads the HTTP stack.
-        import requests
-
-        from callspec.delivery.classify import retry_after_seconds
-        from callspec.delivery.http import TooSlow, new_session, proxies_for, read_within
-
-        if self._session is None:
-            self._session = new_session(self.environ)
         url = state_url(leg.api_url, leg.creds.auth_id, leg.call_uuid) + query
         if resource != "Call":
             url = url.replace(f"/Call/{leg.call_uuid}/", f"/{resource}/{leg.call_uuid}/")
+        reading = self._request(method, url, leg.creds)
+        if reading.status == 200 and reading.doc is None and method == "GET":
+            wait = reading.retry_after
+            return Reading(None, error="HTTP 200 that is not a call object", retry_after=wait)
+        return reading
+
+    def list_calls(self, api_url: str, creds: Credentials, params: Mapping[str, str]) -> Reading:
+        """One of Plivo's lists of calls (``GET .../Call/?...``: live or queued calls, or
+        detail records) with ``params`` as its filters; a 200 that is no JSON object, or
+        any other answer, is a failed read."""
+        if not self.limiter.acquire(self.stop):
+            return Reading(None, error="interrupted")
+        from urllib.parse import urlencode
+
+        url = f"{api_url.rstrip('/')}/v1/Account/{creds.auth_id}/Call/?{urlencode(params)}"
+        reading = self._request("GET", url, creds)
+        if reading.status != 200 or reading.doc is None:
+            error = reading.error or "HTTP 200 that is not a list of calls"
+            return Reading(None, error=error, retry_after=reading.retry_after)
+        return reading
+
+    def _request(self, method: str, url: str, creds: Credentials) -> Reading:
+        """``method`` ``url`` once, with ``creds``: the status and JSON object that came back
+        (any other body: no object), or what went wrong, masked then cut."""
+        # The network layer loads with the first read: a dry run never loads the HTTP stack.
+        from callspec.delivery.classify import retry_after_seconds
+        from callspec.net.exchange import exchange
+        from callspec.net.session import Client
+
+        if self._session is None:
+            self._session = Client(self.environ)
         timeouts = self.options.timeouts
-        # requests' read timeout bounds each recv, not the answer: a server trickling a
-        # byte at a time would hold the wait (and Ctrl-C) forever.  The whole answer must
-        # come within the connect and read timeouts together, 1 MiB at most.
-        deadline = time.perf_counter() + timeouts.connect + timeouts.read
-        try:
-            response = self._session.request(
-                method,
-                url,
-                auth=(leg.creds.auth_id, leg.creds.auth_token),
-                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-                timeout=(timeouts.connect, timeouts.read),
-                allow_redirects=False,
-                proxies=proxies_for(url, self.environ),
-                stream=True,
-            )
-            with response:
-                content = read_within(response, deadline)
-        except TooSlow:
-            total = timeouts.connect + timeouts.read
-            return Reading(None, error=f"the answer did not complete within {total:g} s")
-        except requests.RequestException as e:
-            return Reading(None, error=outside(f"{type(e).__name__}: {e}", self.redact))
+        # One deadline for the whole answer (connect and read timeouts together), 1 MiB
+        # at most: a server trickling a byte at a time cannot hold the wait (or Ctrl-C).
+        reply = exchange(
+            self._session,
+            method,
+            url,
+            timeouts=(timeouts.connect, timeouts.read),
+            auth=(creds.auth_id, creds.auth_token),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        )
+        if reply.reason is not None:
+            return Reading(None, error=outside(reply.reason.words, self.redact))
+        content = reply.body
         try:
             doc = json.loads(content) if content else None
         except ValueError:
             doc = None
         if not isinstance(doc, dict):
             doc = None
-        status = response.status_code
-        wait = retry_after_seconds(response.headers.get("Retry-After"))
-        if status == 200 and doc is None and method == "GET":
-            return Reading(None, error="HTTP 200 that is not a call object", retry_after=wait)
+        status = reply.status
+        wait = retry_after_seconds(reply.headers.get("Retry-After"))
+        if status == 200 and doc is None:
+            return Reading(200, None, retry_after=wait)
         # Masked whole, then cut: a token cut in two would show its first half.
         said = (doc or {}).get("error") or content.decode("utf-8", "replace")
         error = outside(f"HTTP {status}: {said}", self.redact)
@@ -132,46 +145,3 @@ class Reader:
             # A 404's words are kept: they may say why (the sandbox needs --simulate).
             return Reading(status, doc, error if status == _NOT_FOUND else None)
         return Reading(status, doc, error, wait)
-
-    def list_calls(self, api_url: str, creds: Credentials, params: Mapping[str, str]) -> Reading:
-        """One of Plivo's lists of calls (``GET .../Call/?...``: live or queued calls, or
-        detail records) with ``params`` as its filters; a :class:`Reading` as ever."""
-        if not self.limiter.acquire(self.stop):
-            return Reading(None, error="interrupted")
-        from urllib.parse import urlencode
-
-        import requests
-
-        from callspec.delivery.http import TooSlow, new_session, proxies_for, read_within
-
-        if self._session is None:
-            self._session = new_session(self.environ)
-        url = f"{api_url.rstrip('/')}/v1/Account/{creds.auth_id}/Call/?{urlencode(params)}"
-        timeouts = self.options.timeouts
-        deadline = time.perf_counter() + timeouts.connect + timeouts.read
-        try:
-            response = self._session.get(
-                url,
-                auth=(creds.auth_id, creds.auth_token),
-                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-                timeout=(timeouts.connect, timeouts.read),
-                allow_redirects=False,
-                proxies=proxies_for(url, self.environ),
-                stream=True,
-            )
-            with response:
-                content = read_within(response, deadline)
-        except TooSlow:
-            total = timeouts.connect + timeouts.read
-            return Reading(None, error=f"the answer did not complete within {total:g} s")
-        except requests.RequestException as e:
-            return Reading(None, error=outside(f"{type(e).__name__}: {e}", self.redact))
-        try:
-            doc = json.loads(content) if content else None
-        except ValueError:
-            doc = None
-        if response.status_code != 200 or not isinstance(doc, dict):
-            said = (doc or {}).get("error") if isinstance(doc, dict) else None
-            said = said or content.decode("utf-8", "replace")
-            return Reading(None, error=outside(f"HTTP {response.status_code}: {said}", self.redact))
-        return Reading(200, doc)

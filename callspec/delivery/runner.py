@@ -66,9 +66,8 @@ from callspec.results import (
 from callspec.spec.plan import CallPlan, Plan
 
 if TYPE_CHECKING:
-    import requests
-
     from callspec.delivery.classify import AttemptResult
+    from callspec.net.session import Client
 
 DEFAULT_RATE = defaults.RATE  # Plivo's default calls-per-second limit for an account
 DEFAULT_BAIL = defaults.BAIL
@@ -446,15 +445,17 @@ class Runner:
         # requests loads here, after the plan is built: its modules then reuse the memory
         # the spec's document left, instead of adding to the peak (and a dry run never
         # loads it).
-        from callspec.delivery.http import new_session
+        from callspec.net.session import Client
 
-        session = new_session(self.environ)
+        session: Client | None = None
         try:
             while not self.stop.is_set():
                 try:
                     index = todo.get_nowait()
                 except queue.Empty:
                     return
+                if session is None:  # a worker that finds no call opens nothing
+                    session = Client(self.environ)
                 call = self.plan.calls[index]
                 try:
                     result = self._send(session, index)
@@ -465,11 +466,12 @@ class Runner:
                     result = result_of(call, "unknown", error=error)
                 self._finish(index, result)
         finally:
-            session.close()
+            if session is not None:
+                session.close()
 
-    def _send(self, session: requests.Session, index: int) -> CallResult:
+    def _send(self, session: Client, index: int) -> CallResult:
         """One call: its attempts, retried only while each surely placed nothing."""
-        from callspec.delivery.http import proxies_for, send_once
+        from callspec.delivery.http import send_once
 
         call, creds = self.plan.calls[index], self.creds[index]
         if call.cooldown is not None:
@@ -481,7 +483,6 @@ class Runner:
         if call.message is not None and self.services is not None:
             page = self.services.new(call, creds)  # journaled before it is registered
             request = replace(request, body={**request.body, "answer_url": page.answer_url})
-        proxies = proxies_for(request.url, self.environ)
         attempts: list[Attempt] = []
         last: AttemptResult | None = None
         gave_up = ""
@@ -493,9 +494,7 @@ class Runner:
                 if early is not None:
                     return early
             self.limiter.pace(self.stop)
-            last = send_once(
-                session, request, creds, self.options.timeouts, self.redactor.text, proxies
-            )
+            last = send_once(session, request, creds, self.options.timeouts, self.redactor.text)
             attempts.append(last.attempt)
             if last.verdict != "retry" or number == self.options.retries:
                 break

@@ -24,14 +24,17 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 from urllib.parse import urljoin
 
 from callspec.sandbox import calls as causes
-from callspec.sandbox.callbacks import Fetched, call_params, fetch
+from callspec.sandbox.callbacks import call_params, fetch
 from callspec.sandbox.calls import CallRegistry, Cause, SimCall
 from callspec.sandbox.documents import Document, Hangup, Redirect, read_document
 from callspec.sandbox.outcomes import AnswerPlan, Outcome, SimulationConfig
+
+if TYPE_CHECKING:
+    from callspec.net.fetch import Fetched
 
 Record = Callable[..., None]
 #: <Hangup reason=...> values that end a call as not answered.
@@ -172,7 +175,7 @@ class Simulator:
             fetched = self._request(call, jump.kind, jump.url, jump.method, jump.params)
             if not fetched.ok:
                 return _UNREACHABLE[jump.kind], False
-            source = fetched.url
+            source = fetched.final_url
             document, problem = self._read(fetched)
             if document is None:
                 self._step(call, f"{jump.kind}-xml", jump.url, fetched.status, problem)
@@ -212,18 +215,18 @@ class Simulator:
         call; and the URL the document came from."""
         body = call.body
         answered = self._callback(call, "answer", "answer_url", "answer_method", params)
-        source = answered.url
+        source = answered.final_url
         document, problem = self._read(answered) if answered.ok else (None, None)
         if problem is not None:
-            self._step(call, "answer-xml", answered.url, answered.status, problem)
+            self._step(call, "answer-xml", answered.final_url, answered.status, problem)
         if document is None and body.get("fallback_url"):
             fallback = self._callback(call, "fallback", "fallback_url", "fallback_method", params)
             if fallback.ok:
-                source = fallback.url
+                source = fallback.final_url
                 document, fallback_problem = self._read(fallback)
                 if fallback_problem is not None:
                     status = fallback.status
-                    self._step(call, "fallback-xml", fallback.url, status, fallback_problem)
+                    self._step(call, "fallback-xml", fallback.final_url, status, fallback_problem)
                     problem = problem or fallback_problem
         if document is None:
             cause = causes.INVALID_ANSWER_XML if problem else causes.ANSWER_URL_ERROR
@@ -284,8 +287,16 @@ class Simulator:
         self, call: SimCall, step: str, url: str, method: str, params: dict[str, str]
     ) -> Fetched:
         fetched = fetch(url, method, params, self._token, self.config)
-        note = fetched.error or "ok"
-        self._step(call, step, fetched.url, fetched.status, note, fetched.method, fetched.ms)
+        note = fetched.problem or "ok"
+        self._step(
+            call,
+            step,
+            fetched.final_url,
+            fetched.status,
+            note,
+            fetched.final_method,
+            fetched.elapsed_ms,
+        )
         return fetched
 
     def _step(

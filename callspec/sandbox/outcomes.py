@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Literal, cast, get_args
 
 from callspec.check.answer import MAX_XML_BYTES
@@ -53,6 +53,9 @@ class SimulationConfig:
     #: The key ``ack`` presses, unless ``ack_digits`` names the destination's own.
     ack_digit: str = "1"
     ack_digits: tuple[tuple[str, str], ...] = ()  # (destination, key), as --answer-by spells it
+    #: The environment's network settings for the callbacks (proxies, CA bundle; never
+    #: credentials): :class:`callspec.net.session.Client`.
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for key in (self.ack_digit, *(key for _, key in self.ack_digits)):

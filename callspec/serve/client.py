@@ -14,10 +14,10 @@ is not signed by a service holding the same token is refused, never believed.
 ``register`` is idempotent (the same ID and prompt: the same answer), so the runner
 may send it again after a failure.  Nothing here retries on its own.
 
-All HTTP goes through :func:`_exchange`, one function: one deadline for the whole
-exchange and a bounded body (:class:`callspec.check.deadline.Deadline`), the network
-settings (proxy, CA bundle) from the environment passed in, nothing read from the
-process's own (no ``~/.netrc``).
+All HTTP goes through :func:`_exchange`: the network layer's one API exchange
+(:func:`callspec.net.exchange.exchange`: one deadline for the whole exchange, a bounded
+body, the network settings (proxy, CA bundle) from the environment passed in, nothing
+read from the process's own, no ``~/.netrc``).
 """
 
 from __future__ import annotations
@@ -132,8 +132,8 @@ class ServiceClient:
     def _call(self, method: str, path: str, body: bytes) -> _Answer:
         headers = sign_request(self._key, method, path, body, self._clock())
         answer = _exchange(method, self.url + path, headers, body, self._timeout_s, self._environ)
-        if isinstance(answer, str):
-            raise ServiceError(f"{method} {self.url}{path}: {answer}")
+        if isinstance(answer, str):  # the network's words: masked, cut, escaped
+            raise ServiceError(f"{method} {self.url}{path}: {outside(answer, self._redactor.text)}")
         if answer.status == 403:
             return answer  # unsigned by design: the service did not believe the request
         signature = answer.headers.get(SIGNATURE.lower(), "")
@@ -186,38 +186,26 @@ def _exchange(
 ) -> _Answer | str:
     """One HTTP request within ``timeout_s`` for the whole exchange; the answer, or why
     there is none (a short reason)."""
-    import requests
+    from callspec.net.exchange import exchange  # the HTTP stack loads with a first request
+    from callspec.net.session import Client
 
-    from callspec.check.deadline import Deadline
-    from callspec.delivery.http import proxies_for
-
-    with Deadline(timeout_s) as deadline:
-        http = deadline.session()
-        http.trust_env = False  # no ~/.netrc, no proxy or CA variables behind our back
-        http.verify = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or True
-        try:
-            response = http.request(
-                method,
-                url,
-                proxies=proxies_for(url, environ),
-                data=body or None,
-                headers={"Content-Type": "application/json", **headers},
-                timeout=(timeout_s, timeout_s),
-                allow_redirects=False,
-                stream=True,
-            )
-            with response:
-                got = deadline.read_body(response, MAX_ANSWER_BYTES, 16384)
-                if got.data is None:
-                    return {
-                        "too_big": f"the answer is larger than {MAX_ANSWER_BYTES} bytes",
-                        "late": f"no whole answer within {timeout_s:g} s",
-                    }.get(got.failure or "", "the connection broke")
-                kept = {name.lower(): value for name, value in response.headers.items()}
-                return _Answer(response.status_code, kept, got.data)
-        except requests.exceptions.RequestException as e:
-            if deadline.expired:
-                return f"no answer within {timeout_s:g} s"
-            return f"cannot reach the service ({type(e).__name__})"
-        finally:
-            http.close()
+    with Client(environ) as client:
+        reply = exchange(
+            client,
+            method,
+            url,
+            timeouts=(timeout_s, timeout_s),
+            total=timeout_s,
+            headers={"Content-Type": "application/json", **headers},
+            body=body or None,
+            max_bytes=MAX_ANSWER_BYTES,
+        )
+    if reply.reason is not None:
+        if reply.reason.kind in ("deadline", "timeout"):
+            return f"no answer within {timeout_s:g} s"
+        return f"cannot reach the service ({reply.reason.words})"
+    if reply.over:
+        return f"the answer is larger than {MAX_ANSWER_BYTES} bytes"
+    assert reply.status is not None
+    kept = {name.lower(): value for name, value in reply.headers.items()}
+    return _Answer(reply.status, kept, reply.body)

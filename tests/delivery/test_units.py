@@ -256,26 +256,3 @@ def test_journal_reader_drops_only_a_cut_last_line(tmp_path: Path) -> None:
     journal.write_text(good[:20] + "\n" + good + "\n")  # a broken line in the middle
     with pytest.raises(SpecError, match="not a callspec journal line"):
         read_journal(journal)
-
-
-# --- proxies, from the environment passed in ---------------------------------------------------
-
-
-def test_proxies_for_picks_by_scheme_and_honours_no_proxy() -> None:
-    from callspec.delivery.http import proxies_for
-
-    env = {
-        "https_proxy": "http://p:3128",
-        "HTTP_PROXY": "http://q:8080",
-        "no_proxy": ".internal,localhost:9000",
-    }
-    assert proxies_for("https://api.plivo.com/v1/", env) == {"https": "http://p:3128"}
-    assert proxies_for("http://api.plivo.com/", env) == {"http": "http://q:8080"}
-    assert proxies_for("https://api.internal/", env) == {}
-    assert proxies_for("https://internal/", env) == {}
-    assert proxies_for("http://localhost:9000/", env) == {}
-    assert proxies_for("https://x.example/", {"ALL_PROXY": "socks5://s:1080"}) == {
-        "https": "socks5://s:1080"
-    }
-    assert proxies_for("https://x.example/", {"https_proxy": "http://p", "NO_PROXY": "*"}) == {}
-    assert proxies_for("https://x.example/", {}) == {}

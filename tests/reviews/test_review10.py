@@ -408,11 +408,3 @@ def test_every_percent_encoding_of_a_secret_is_masked(secret: str) -> None:
     for value in spelled:
         shown = mask.text(f"GET /a?pin={value}&x=1 failed")
         assert shown == "GET /a?pin=***&x=1 failed", (value, shown)
-
-
-def test_a_redirect_to_a_location_that_is_not_a_url_is_named() -> None:
-    from callspec.check.fetch import redirect_target
-
-    assert redirect_target("http://h/a?q=1", "/b?q=1") == "http://h/b?q=1"
-    for broken in ("http://[::1/x", "http://h:port/", "ftp://h/x", "mailto:a@b"):
-        assert redirect_target("http://h/a", broken) is None, broken

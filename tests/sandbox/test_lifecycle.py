@@ -317,7 +317,7 @@ def test_oversized_answer_is_an_error_reaching_the_answer_url(
     assert box.wait_for_calls(10)
     assert handler.received("/hangup")[0]["params"]["HangupCauseCode"] == "7011"
     answer = next(r for r in box.calls if r.get("simulated") == "answer")
-    assert "larger than 102400 bytes" in answer["note"]
+    assert answer["note"] == "the body is over Plivo's limit for an XML document (102,400 bytes)"
 
 
 def test_queued_call_state_then_played(start: Start, handler: Handler) -> None:

@@ -92,7 +92,7 @@ def test_an_unreachable_service_is_said_plainly() -> None:
     with pytest.raises(ServiceError) as failed:
         client.status(id)
     assert str(failed.value) == (
-        f"GET http://127.0.0.1:{port}/v1/calls/{id}: cannot reach the service (ConnectionError)"
+        f"GET http://127.0.0.1:{port}/v1/calls/{id}: cannot reach the service (connection refused)"
     )
 
 

@@ -1,4 +1,4 @@
-"""One deadline per exchange (callspec.check.deadline), over TLS too.
+"""One deadline per exchange (callspec.net.deadline), over TLS too.
 
 The review's tests trickle over plain HTTP; here the server trickles inside TLS, where
 the socket the deadline shuts down is the TLS socket that replaced the TCP one.  The
@@ -13,10 +13,9 @@ import ssl
 import threading
 from collections.abc import Callable
 
-import pytest
 from support import tls_server
 
-from callspec.check.fetch import fetch
+from callspec.net.fetch import fetch
 from callspec.sandbox.callbacks import fetch as callback_fetch
 from callspec.sandbox.outcomes import SimulationConfig
 
@@ -62,22 +61,39 @@ def _bounded(target: Callable[[], object]) -> list[object]:
     return got
 
 
-def test_check_deadline_cuts_a_body_trickling_over_tls(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_deadline_cuts_a_body_trickling_over_tls() -> None:
     with tls_server(_trickle_body) as (url, ca):
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca)
-        out = _bounded(lambda: fetch(f"{url}/a", "POST", {"Event": "StartApp"}, timeout=0.3))
-    assert out, "the check was still reading"
+        out = _bounded(
+            lambda: fetch(
+                f"{url}/a",
+                "POST",
+                {"Event": "StartApp"},
+                environ={"REQUESTS_CA_BUNDLE": ca},
+                timeout=0.3,
+                max_bytes=1 << 20,
+                max_redirects=3,
+                headers={},
+            )
+        )
+    assert out, "the fetch was still reading"
     assert out[0].error == "the body did not arrive within 0.3 s"  # type: ignore[attr-defined]
 
 
-def test_callback_deadline_cuts_headers_trickling_over_tls(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    config = SimulationConfig(connect_timeout_s=0.2, read_timeout_s=0.2)
+def test_the_deadline_cuts_headers_trickling_over_tls_in_a_callback() -> None:
     with tls_server(_trickle_headers) as (url, ca):
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca)
+        environ = {"REQUESTS_CA_BUNDLE": ca}
+        config = SimulationConfig(connect_timeout_s=0.2, read_timeout_s=0.2, environ=environ)
         out = _bounded(
             lambda: callback_fetch(f"{url}/a", "POST", {"Event": "StartApp"}, "token", config)
         )
     assert out, "the callback was still reading"
-    assert out[0].error == "the answer took too long"  # type: ignore[attr-defined]
+    assert out[0].error == "no answer within 0.4 s"  # type: ignore[attr-defined]
+
+
+def test_deadlines_that_ended_are_not_kept() -> None:
+    from callspec.net import deadline
+
+    for _ in range(1000):  # a long run's exchanges, each with a deadline far off
+        with deadline.Deadline(60):
+            pass
+    assert len(deadline._heap) <= 1
