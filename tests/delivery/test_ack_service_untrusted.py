@@ -257,7 +257,8 @@ def test_killed_between_register_and_send_then_resumed(
     args += ["--journal", str(journal), "--report", str(tmp_path / "first.json"), *FAST]
     runner["process"] = spawn(args, cred_env(), tmp_path)
     ready.set()
-    assert runner["process"].wait(30) == -signal.SIGKILL
+    runner["process"].communicate(timeout=30)  # (its pipes closed too)
+    assert runner["process"].returncode == -signal.SIGKILL
     assert _rung(box) == []  # killed before the send
     [started] = [json.loads(line) for line in journal.read_text().splitlines()]
     assert (started["event"], started["registration"]) == ("started", runner["registered"])

@@ -212,7 +212,7 @@ def test_a_resume_goes_on_with_the_round_it_stopped_in(
         assert _until(lambda: answered() == 3)
     finally:
         first.send_signal(signal.SIGKILL)
-        first.wait(10)
+        first.communicate(timeout=10)  # (its pipes closed too)
     assert _rung(box) == [ANA, BEN, CLEO]
 
     report = tmp_path / "resumed.json"
