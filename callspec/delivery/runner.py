@@ -327,10 +327,13 @@ class Runner:
             if result is None or result.outcome not in ("fired", "queued") or not result.attempts:
                 continue  # not placed by this run (a resumed call is not followed again)
             call = self.plan.calls[index]
+            asks = call.message is not None and call.message.ack is not None
+            if wait is None and not asks:
+                continue  # neither --wait nor an acknowledgement to read back
             api_url = api_url_for(call, self.options.api_url)
             found = legs_of(result.request_uuid, result.body, api_url, self.creds[index])
             reader = None
-            if self.services is not None:
+            if asks and self.services is not None:
                 started = epoch_of(result.attempts[0].started)
                 uuids = [leg.call_uuid for leg in found]
                 reader = self.services.reader(result, self.creds[index], uuids, started)
