@@ -23,3 +23,5 @@ READ_RATE = 5.0
 CHECK_TIMEOUT = 5.0
 #: Seconds for a whole check, every URL together (``--check-deadline``): fits a CI step.
 CHECK_DEADLINE = 60.0
+#: Seconds to fetch the calendar URL of ``each: {ical: URL}``: connecting, redirects, body.
+CALENDAR_TIMEOUT = 10.0

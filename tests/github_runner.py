@@ -210,9 +210,18 @@ def annotations(stdout: str) -> list[str]:
     return [line for line in stdout.splitlines() if line.startswith("::")]
 
 
-def site_packages() -> str:
-    """This test environment's site-packages: the dependencies an offline install uses."""
-    return sysconfig.get_paths()["purelib"]
+def dependencies_only(tmp_path: Path) -> str:
+    """This test environment's site-packages without callspec itself: the dependencies an
+    offline install uses.  On PYTHONPATH a non-editable callspec (CI installs one) would
+    come before the step's venv and shadow the copy the step installed."""
+    site = Path(sysconfig.get_paths()["purelib"])
+    linked = tmp_path / "dependencies"
+    linked.mkdir()
+    for entry in site.iterdir():
+        if entry.name == "callspec" or entry.name.startswith(("callspec-", "__editable__")):
+            continue
+        (linked / entry.name).symlink_to(entry)
+    return str(linked)
 
 
 def offline_install_env(tmp_path: Path) -> dict[str, str]:
@@ -232,5 +241,5 @@ def offline_install_env(tmp_path: Path) -> dict[str, str]:
         "PIP_NO_BUILD_ISOLATION": "0",  # pip reads "--no-build-isolation" inverted from env
         "PIP_CONFIG_FILE": os.devnull,
         "PIP_NO_CACHE_DIR": "1",
-        "PYTHONPATH": site_packages(),
+        "PYTHONPATH": dependencies_only(tmp_path),
     }

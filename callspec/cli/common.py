@@ -206,6 +206,12 @@ _PLAN_DECORATORS = [
         is_flag=True,
         help="A destination two calls share is an error (default: a warning).",
     ),
+    click.option(
+        "--fetch-calendars",
+        is_flag=True,
+        help="Fetch the calendar URLs of each: {ical: URL} (a sending run always does; "
+        "without it the others request nothing a spec names, and warn).",
+    ),
 ]
 
 
@@ -249,6 +255,7 @@ def plan_options(func: F) -> F:
         tag: tuple[str, ...],
         unique_destinations: bool,
         at: datetime | None,
+        fetch_calendars: bool,
         **rest: Any,
     ) -> Any:
         from callspec.report.base import OutsideLines
@@ -265,6 +272,7 @@ def plan_options(func: F) -> F:
             # Each warning passes the text rule: a file name cannot start a line of its own.
             warnings=cast(TextIO, OutsideLines(sys.stderr, env_redactor())),
             at=at,
+            fetch_calendars=fetch_calendars,
         )
         return func(paths=tuple(paths), plan=plan, **rest)
 

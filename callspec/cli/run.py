@@ -294,7 +294,8 @@ def run(
             "--at goes with --dry-run or --sandbox: a live run pages who is on call now"
         )
     if not dry_run:  # a sending run needs people on call now; validate warns of gaps ahead
-        plan = replace(plan, gap_check=False)
+        # ... and pages whoever a calendar URL has on call: it fetches it.
+        plan = replace(plan, gap_check=False, fetch_calendars=True)
     if simulate and not use_sandbox:
         raise click.UsageError("--simulate goes with --sandbox")
     if seed is not None and not simulate:

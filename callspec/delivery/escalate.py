@@ -113,6 +113,12 @@ def run_chain(
     for index in chain:
         if index in placed:
             continue
+        early = steps.early(index)
+        if early is not None:  # held back by the plan (quiet hours): the next is called
+            # Before the chain's end is asked: a held step is never sent, and the report and
+            # the journal say why (held), on a resume after the chain was answered too.
+            steps.finish(index, early[0], None)
+            continue
         if ended is not None:
             steps.finish(index, steps.skip(calls[index], ended, "answered"), None)
             continue
@@ -121,10 +127,6 @@ def run_chain(
             continue
         if steps.stop.is_set():
             return
-        early = steps.early(index)
-        if early is not None:  # held back by the plan (quiet hours): the next is called
-            steps.finish(index, early[0], None)
-            continue
         if _round(calls[index]) > round_now:  # repeat: nobody was reached in the last round
             round_now = _round(calls[index])
             if not steps.pause(calls[index]):

@@ -51,6 +51,7 @@ _UNMASKED = frozenset(
         "spec_path",
         "abs_path",
         "outcome",
+        "skip_kind",
         "status",
         "attempts",
         "target",
@@ -219,8 +220,10 @@ class Journal:
                 "api_id": result.api_id,
                 "error": result.error,
                 "attempts": len(result.attempts),
-                # Why it was not sent, when it was not (quiet hours, a stopped chain).
+                # Why it was not sent, when it was not (quiet hours, a stopped chain): in
+                # words, and as a fact (``held``: quiet hours) that readers need not parse.
                 **({"reason": result.reason} if result.reason else {}),
+                **({"skip_kind": result.skip_kind} if result.skip_kind else {}),
                 **({"registration": result.registration} if result.registration else {}),
                 **_chain(call),
                 **_on_call(call),

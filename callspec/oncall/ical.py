@@ -15,17 +15,17 @@ exported and read back gives the same people at the same instants.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from callspec.errors import Location, Problem
-from callspec.oncall.model import Person, Rotation, is_destination
+from callspec.oncall.model import Person, Rotation, phone_issues
 from callspec.oncall.resolve import FOREVER, Shift
 from callspec.oncall.rows import OnCall
 from callspec.oncall.times import UTC, iso
-from callspec.text import escape_controls
+from callspec.text import escape_controls, outside
 
 DEFAULT_LAYER = "oncall"
 #: At most this many events of a calendar are looked at (a feed is outside text).
@@ -83,14 +83,15 @@ class Calendar:
         return replace(self, people=people)
 
 
-def parse_calendar(text: str, display: str) -> Calendar | Problem:
-    """``text`` as a calendar, or the problem (at its line) that stops it."""
+def parse_calendar(text: str, display: str, mask: Callable[[str], str] = str) -> Calendar | Problem:
+    """``text`` as a calendar, or the problem (at its line) that stops it; the library's
+    words quote the text (outside text: masked with ``mask``, cut, escaped)."""
     from icalendar import Calendar as ICalendar
 
     try:
         component = ICalendar.from_ical(text)
     except Exception as e:  # the library's many error types for a broken feed
-        why = escape_controls(str(e))[:200]
+        why = outside(e, mask)
         return Problem(Location(display, 1, 1), "", f"not an iCalendar file: {why}")
     return Calendar(display, component, _event_lines(text))
 
@@ -170,7 +171,7 @@ def _entry(calendar: Calendar, event: Any, end: datetime) -> OnCall | Problem:
     known = people.people.get(name) if people is not None else None
     if known is not None:
         return OnCall(replace(known, phone=phone or known.phone), layer, end, where)
-    if not name or phone is None or not is_destination(phone):
+    if not name or phone is None:
         why = "no name" if not name else f"no phone for '{name}'"
         hint = (
             " (a tel: attendee, or a person of the rotation named by 'people:')"
@@ -178,4 +179,8 @@ def _entry(calendar: Calendar, event: Any, end: datetime) -> OnCall | Problem:
             else " (an attendee's CN or a summary)"
         )
         return Problem(where, "", f"the event on call until {iso(end)} has {why}{hint}")
+    # The number rules of every call (a profile's countries apply where the row is paged).
+    wrong = next((i.message for i in phone_issues(phone) if not i.warning), None)
+    if wrong is not None:
+        return Problem(where, "", f"the event on call until {iso(end)}: {name}'s phone {wrong}")
     return OnCall(Person(name, phone, "UTC", None, where), layer, end, where)

@@ -3,8 +3,9 @@
 The file's schema (``rotations`` in profiles.schema.json, which spec.schema.json
 refers to) has checked the shape; this module checks what a schema cannot say:
 time zones (with the nearest IANA name), dates, shift lengths, quiet hours, phone
-numbers (the call schema's own rule for ``to``), and that every name in a layer
-or an override is a person of the rotation.  Each problem is a
+numbers (read as Plivo dials them, by the rules every call's numbers follow:
+:func:`phone_issues`), and that every name in a layer or an override is a person
+of the rotation.  Each problem is a
 :class:`~callspec.errors.Problem` at the line of the value; a rotation with any
 problem is left out of the result, so nothing resolves from a broken one.
 """
@@ -12,7 +13,7 @@ problem is left out of the result, so nothing resolves from a broken one.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +21,9 @@ from typing import Any
 from callspec.errors import Location, Problem
 from callspec.oncall.times import Quiet, parse_local, parse_quiet, parse_shift, wall, zone
 from callspec.spec.loader import Document, Path_, format_path
+from callspec.spec.numbers import NumberIssue, check_numbers
 from callspec.spec.validate import quote, suggest
+from callspec.text import outside
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,9 @@ class Person:
     time_zone: str
     quiet: Quiet | None
     location: Location
+    #: Where the phone was written (a problem of the number is said there); None: at
+    #: ``location``.
+    phone_location: Location | None = None
 
 
 @dataclass(frozen=True)
@@ -160,12 +166,9 @@ class _Reader:
     def person(self, name: str, data: Mapping[str, Any], default_tz: str) -> Person | None:
         keys: Path_ = ("people", name)
         phone = str(data["phone"])
-        if not is_destination(phone):
-            self.add(
-                (*keys, "phone"),
-                f"{quote(phone)} is not a phone number (country code and number, "
-                "e.g. +14155550101) or a SIP URI (sip:user@host)",
-            )
+        for issue in phone_issues(phone):  # a profile's countries: where a spec uses it
+            if not issue.warning:
+                self.add((*keys, "phone"), issue.message)
         tz_name = str(data.get("time_zone", default_tz))
         if "time_zone" in data and self.parsed((*keys, "time_zone"), zone, tz_name) is None:
             return None
@@ -174,7 +177,10 @@ class _Reader:
             quiet = self.parsed((*keys, "quiet"), parse_quiet, str(data["quiet"]), tz_name)
             if quiet is None:
                 return None
-        return Person(name, phone.strip(), tz_name, quiet, self.doc.where_key((*self.base, *keys)))
+        where = self.doc.where_key((*self.base, *keys))
+        return Person(
+            name, phone.strip(), tz_name, quiet, where, self.doc.where((*self.base, *keys, "phone"))
+        )
 
     def layer(self, name: str, members: list[Any], names: list[str]) -> Layer:
         for i, member in enumerate(members):
@@ -234,3 +240,19 @@ def is_destination(text: str) -> bool:
 
     pattern = load_schema("call")["properties"]["to"]["pattern"]
     return "<" not in text and re.search(pattern, text.strip()) is not None
+
+
+def phone_issues(
+    phone: str, countries: tuple[str, ...] = (), mask: Callable[[str], str] = str
+) -> list[NumberIssue]:
+    """What is wrong with a person's ``phone``: not one destination as the call schema
+    writes ``to``, or a number as Plivo dials it that no country has or that the allowed
+    ``countries`` refuse (:func:`callspec.spec.numbers.check_numbers`, the rules of every
+    call's numbers: errors, and warnings such as a number written without its ``+``)."""
+    if not is_destination(phone):
+        message = (
+            f"'{outside(phone, mask, 60)}' is not a phone number (country code and number, "
+            "e.g. +14155550101) or a SIP URI (sip:user@host)"
+        )
+        return [NumberIssue("to", message)]
+    return check_numbers({"to": phone.strip()}, countries, mask, frozenset())

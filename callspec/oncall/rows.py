@@ -8,6 +8,8 @@ hours still makes a row (and a call in the report), held back with the reason,
 unless the call is urgent (``urgent: true`` in ``each:``, or one of the
 rotation's ``urgent_tags``); an escalation then moves on to the next.  A layer
 with nobody on call is an error: a page must not silently ring fewer people.
+Every person of a rotation a call pages (on call now or not) must have a number
+the call's profile may ring (its ``countries:``), said at the person's phone.
 """
 
 from __future__ import annotations
@@ -19,18 +21,20 @@ from pathlib import PurePath
 from typing import Any
 
 from callspec.errors import Location, Problem
-from callspec.oncall.model import Person, Rotation
+from callspec.oncall.model import Person, Rotation, phone_issues
 from callspec.oncall.resolve import FOREVER, on_call
 from callspec.oncall.times import iso, local_words
 from callspec.spec.loader import Document, format_path
+from callspec.spec.problems import Found
 from callspec.spec.rosters import Row
 from callspec.spec.validate import quote, suggest
 
 COLUMNS = ("name", "phone", "layer", "shift_ends")
-#: Reads a calendar named in ``each: {ical: ...}``: (its text, how it is shown), or the
-#: problem that stops it.  The spec stage gives it (a file under a roster's rules, a URL
-#: through the network layer).
-ReadCalendar = Callable[[str, Location, str], "tuple[str, str] | Problem"]
+#: Reads a calendar named in ``each: {ical: ...}``: (its text, how it is shown), the
+#: problem that stops it, or None when it is not read in this run (a URL a command that
+#: requests nothing does not fetch; said as a warning).  The spec stage gives it (a file
+#: under a roster's rules, a URL through the network layer).
+ReadCalendar = Callable[[str, Location, str], "tuple[str, str] | Problem | None"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,14 @@ class Schedules:
     #: Calendars read so far, by how they were written (shared by a run's files).
     calendars: dict[str, Any] = field(default_factory=dict)
     read_calendar: ReadCalendar | None = None
+    #: The countries the calling spec's profile allows (``countries:``; empty: any).
+    countries: tuple[str, ...] = ()
+    #: Masks secrets in the problems said of people's numbers.
+    mask: Callable[[str], str] = str
+    #: Each rotation's number problems under a list of countries (shared by a run's files).
+    numbers: dict[tuple[str, str, tuple[str, ...]], list[Problem]] = field(default_factory=dict)
+    #: Where warnings go (the plan's), when anywhere.
+    notes: Found | None = None
 
     def rows(
         self, doc: Document, index: int, call: Mapping[str, Any]
@@ -84,9 +96,15 @@ class Schedules:
                 listed = f" (known: {', '.join(known)})" if known else " (none is defined)"
                 hint = suggest(str(people_of), known)
                 return [], [problem(key, f"no rotation {quote(str(people_of))}{hint}{listed}")]
+        if rotation is not None:
+            wrong = self._numbers(rotation, doc)
+            if wrong:
+                return [], wrong
         layers: Sequence[str] | None = each.get("layers")
         if "ical" in each:
             found = self._calendar(doc, base, str(each["ical"]), rotation, problem)
+            if found is None:  # not read in this run (a warning says so)
+                return [], []
             if isinstance(found, Problem):
                 return [], [found]
             from callspec.oncall.ical import on_call_in
@@ -117,6 +135,29 @@ class Schedules:
         )
         return _rows(entries, self.at, urgent, rotation), []
 
+    def _numbers(self, rotation: Rotation, doc: Document) -> list[Problem]:
+        """The people of ``rotation`` whose numbers the profile's countries refuse (the rules
+        every call's numbers follow), each at their phone; warnings go to ``notes``.  Each
+        person is checked, on call now or not: a pull request learns of them before their
+        shift.  Worked out once per rotation and list of countries."""
+        if not self.countries:
+            return []  # any country: what a number needs was checked where it was read
+        key = (rotation.file, rotation.name, self.countries)
+        if key not in self.numbers:
+            errors: list[Problem] = []
+            warnings: list[Problem] = []
+            for person in rotation.people.values():
+                for issue in phone_issues(person.phone, self.countries, self.mask):
+                    keys = ("rotations", rotation.name, "people", person.name, "phone")
+                    where = person.phone_location or person.location
+                    message = f"{issue.message} ({doc.file} pages rotation '{rotation.name}')"
+                    found = Problem(where, format_path(keys), message, keys)
+                    (warnings if issue.warning else errors).append(found)
+            self.numbers[key] = errors
+            if self.notes is not None:
+                self.notes.extend(warnings)
+        return self.numbers[key]
+
     def _calendar(
         self,
         doc: Document,
@@ -125,7 +166,8 @@ class Schedules:
         people: Rotation | None,
         problem: Callable[[str | tuple[str, int] | None, str], Problem],
     ) -> Any:
-        """The parsed calendar (read once per run), or the problem that stops it."""
+        """The parsed calendar (read once per run), the problem that stops it, or None when
+        this run does not read it."""
         from callspec.oncall.ical import parse_calendar
 
         # A URL is read once per run; a file once per folder it is named from.
@@ -137,7 +179,10 @@ class Schedules:
             got = self.read_calendar(
                 written, doc.where((*base, "ical")), format_path((*base, "ical"))
             )
-            self.calendars[key] = got if isinstance(got, Problem) else parse_calendar(*got)
+            if got is None:
+                return None  # not kept: each call that names it is warned at its own line
+            parsed = got if isinstance(got, Problem) else parse_calendar(*got, self.mask)
+            self.calendars[key] = parsed
         found = self.calendars[key]
         if isinstance(found, Problem):
             return found

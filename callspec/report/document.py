@@ -115,6 +115,7 @@ def call_document(call: CallResult, mask: Redactor) -> dict[str, Any]:
         "message": mask.value(call.message),
         "error": mask.value(call.error),
         "reason": mask.value(call.reason),
+        "skip_kind": call.skip_kind,  # a closed set: why it was skipped, as a fact
         "duration_ms": call.duration_ms,
         "attempts": [_attempt_document(a, mask) for a in call.attempts],
         # True or False when an ack was asked (None: it could not be told); None when not.

@@ -3,7 +3,8 @@
 This module owns the expansion step between resolving a spec and rendering its
 calls: finding a call's roster (a data file, which must stay inside the spec's git
 work tree, else the spec's folder; an inline list; or who a rotation has on
-call), reading it once per run (rosters.py), picking rows with ``each_where:``
+call), reading it once per run (rosters.py; a calendar URL through the network
+layer when the run fetches: :class:`Feeds`), picking rows with ``each_where:``
 and rendering each row's call name.  A template wrong whatever the row is the
 spec's problem, said once at the spec's line; a row's own problem is said at the
 row's line.
@@ -11,10 +12,10 @@ row's line.
 
 from __future__ import annotations
 
-__all__ = ["Expander", "Refused", "row_label"]
+__all__ = ["Expander", "Feeds", "Refused", "row_label"]
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,28 @@ def row_label(row: Row, name: str, spec_file: str) -> str:
 
 
 @dataclass(frozen=True)
+class Feeds:
+    """How a run reads ``each: {ical: URL}``: fetched (through :mod:`callspec.net`, with
+    ``environ``'s proxy and CA settings, within ``timeout`` seconds), or not fetched at
+    all, said as a warning in ``warnings`` (commands that request nothing a spec names)."""
+
+    fetch: bool
+    environ: Mapping[str, str]
+    timeout: float
+    #: Masks secrets in what a server says (the plan's mask).
+    mask: Callable[[str], str]
+    warnings: Found
+
+
+#: Why a calendar URL was not fetched, and how to have it fetched.
+NOT_FETCHED = (
+    "the calendar URL is not fetched, so this call is not expanded or checked: only a run "
+    "that sends (run, run --sandbox) fetches calendars; validate, render, explain, check "
+    "and run --dry-run request nothing a spec names unless given --fetch-calendars"
+)
+
+
+@dataclass(frozen=True)
 class Refused:
     """A row's call name that cannot be rendered; ``every_row``: it fails alike for every
     row (the spec's problem, reported once at the spec's line)."""
@@ -63,9 +86,12 @@ class Refused:
 class Expander:
     """Reads rosters for the calls of a run; each data file is read once per run."""
 
-    def __init__(self, env: Mapping[str, str], clock: FileClock | None = None) -> None:
+    def __init__(
+        self, env: Mapping[str, str], clock: FileClock | None = None, feeds: Feeds | None = None
+    ) -> None:
         self.env = env
         self.clock = clock
+        self.feeds = feeds
         self._files: dict[Path, tuple[list[Row], Found]] = {}
         #: The rotations the current spec sees (``each:`` mappings); the plan sets it.
         self.schedules: Schedules | None = None
@@ -126,15 +152,9 @@ class Expander:
             where = doc.where(("calls", index, "each"))
             return [], [Problem(where, f"calls[{index}].each", "no rotations are known here")]
 
-        def read(written: str, where: Location, path: str) -> tuple[str, str] | Problem:
+        def read(written: str, where: Location, path: str) -> tuple[str, str] | Problem | None:
             if written.lower().startswith(("http://", "https://")):
-                # A feed URL is fetched through the project's one network layer (bounded
-                # in size and time), which this build does not have yet: said, not guessed.
-                message = (
-                    "calendar URLs are not read yet (they wait for callspec's network "
-                    "layer): save the feed as an .ics file beside the spec"
-                )
-                return Problem(where, path, message)
+                return self._feed(written, where, path)
             found = _data_path(spec_path, written, where, path, CALENDAR_SUFFIXES)
             if isinstance(found, Problem):
                 return found
@@ -146,6 +166,21 @@ class Expander:
 
         schedules.read_calendar = read
         return schedules.rows(doc, index, call)
+
+    def _feed(self, url: str, where: Location, path: str) -> tuple[str, str] | Problem | None:
+        """A calendar URL's text and how it is shown, the problem that stops it, or None
+        when this run does not fetch (said as a warning at ``where``)."""
+        feeds = self.feeds
+        if feeds is None or not feeds.fetch:
+            if feeds is not None:
+                feeds.warnings.add(Problem(where, path, NOT_FETCHED))
+            return None
+        from callspec.oncall.feed import Unread, fetch_feed, shown_url
+
+        got = fetch_feed(url, feeds.environ, feeds.timeout, feeds.mask)
+        if isinstance(got, Unread):
+            return Problem(where, path, got.why)
+        return got, shown_url(url, feeds.mask)
 
     def scope(self, row: Row) -> dict[str, Any]:
         """What ``name:`` and ``each_where:`` see: the row and the environment."""

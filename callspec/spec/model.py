@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
+from callspec import defaults
 from callspec.errors import Problem
 from callspec.spec.budget import Limits
 from callspec.spec.loader import resolved
@@ -54,6 +55,12 @@ class PlanOptions:
     #: A rotation with a gap (nobody on call) within 14 days of the instant is an error
     #: (validate, render, explain, --dry-run); a sending run needs only who is on call now.
     gap_check: bool = True
+    #: Fetch the calendar URLs of ``each: {ical: URL}`` (a sending run, or
+    #: ``--fetch-calendars``); else such a call is not expanded, with a warning: a
+    #: command that promises to request nothing (validate in a pull request) keeps it.
+    fetch_calendars: bool = False
+    #: Seconds to fetch one calendar URL: connecting, redirects and the body.
+    calendar_timeout: float = defaults.CALENDAR_TIMEOUT
 
 
 Until = Literal["answered", "human", "acknowledged"]

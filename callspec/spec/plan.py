@@ -41,7 +41,7 @@ from callspec.spec.calls import Calls, Entry
 from callspec.spec.destinations import Rung, repeat_message
 from callspec.spec.documents import check_document
 from callspec.spec.escalation import number_steps, step_name_clashes, steps_of
-from callspec.spec.expand import Expander, row_label
+from callspec.spec.expand import Expander, Feeds, row_label
 from callspec.spec.files import collect_spec_files, display_path
 from callspec.spec.loader import Document, load_file, resolved
 from callspec.spec.model import CallPlan, Plan, PlanOptions, identity_path
@@ -86,7 +86,13 @@ class _Builder:
         self.problems.extend(problems)
         self.env_secrets = environment_secrets(environ)
         self.cwd = options.cwd or Path.cwd()
-        self.expander = Expander(self.env)
+        mask = Redactor(self.env_secrets).text
+        # A calendar URL is fetched with the environment's network settings (never its
+        # credentials: callspec.net), or not at all, said as a warning.
+        feeds = Feeds(
+            options.fetch_calendars, environ, options.calendar_timeout, mask, self.warnings
+        )
+        self.expander = Expander(self.env, feeds=feeds)
         self.maker = Calls(
             self.env, environ, extra_layers, self.env_secrets, self.problems, self.warnings
         )
@@ -94,7 +100,7 @@ class _Builder:
             self.maker.read = set()
         #: The instant every rotation and calendar of this run is resolved at.
         self.at: datetime = options.at or options.clock()
-        self.rotations = Rotations(self.at, options.gap_check)
+        self.rotations = Rotations(self.at, options.gap_check, mask, self.warnings)
 
     def profiles_for(self, spec_path: Path) -> ProfilesFile | SpecError | None:
         """The spec's profiles file, what is wrong with it, or None when there is none; each
@@ -173,7 +179,9 @@ class _Builder:
                 continue  # its problems are recorded; the rest of the file is still checked
             plain = "each" not in call
             instances = (
-                ((call["name"], None),) if plain else self._instances(doc, path, index, call)
+                ((call["name"], None),)
+                if plain
+                else self._instances(doc, path, index, call, profile)
             )
             for name, row in instances:  # 3. expand, a row's name at a time
                 if name in seen:
@@ -207,7 +215,12 @@ class _Builder:
             self._add_rounds()
 
     def _instances(
-        self, doc: Document, path: Path, index: int, call: Mapping[str, Any]
+        self,
+        doc: Document,
+        path: Path,
+        index: int,
+        call: Mapping[str, Any],
+        profile: Profile | None,
     ) -> Generator[tuple[str, Row | None], None, None]:
         """(name, row) of each call a call with ``each:`` stands for, one per row, named as it
         is asked for (a call that fails alike for every row stops at its first); the
@@ -216,7 +229,8 @@ class _Builder:
         if isinstance(call["each"], dict):  # who is on call: the rotations this spec sees
             profiles = self.profiles_for(path)
             shared = profiles.doc if isinstance(profiles, ProfilesFile) else None
-            self.expander.schedules, clash = self.rotations.seen_by(doc, shared)
+            countries = profile.countries if profile is not None else ()
+            self.expander.schedules, clash = self.rotations.seen_by(doc, shared, countries)
             self.problems.extend(clash)
         rows, found = self.expander.rows(doc, path, index, call)
         try:

@@ -8,11 +8,13 @@ Moved out of plan.py as it was written for ``callspec oncall`` (issue 21):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 from callspec.errors import Problem
 from callspec.spec.loader import Document
+from callspec.spec.problems import Found
 from callspec.spec.rosters import Row
 
 
@@ -21,10 +23,18 @@ class Rotations:
     file's read and checked once; :mod:`callspec.oncall` loads only for a file that has
     them or a call with an ``each:`` mapping."""
 
-    def __init__(self, at: datetime, gap_check: bool) -> None:
+    def __init__(
+        self,
+        at: datetime,
+        gap_check: bool,
+        mask: Callable[[str], str] = str,
+        notes: Found | None = None,
+    ) -> None:
         self.at, self.gap_check = at, gap_check
+        self.mask, self.notes = mask, notes  # for problems and warnings of people's numbers
         self.files: dict[str, tuple[dict[str, Any], frozenset[str]]] = {}
         self.calendars: dict[str, Any] = {}  # a calendar is read once per run
+        self.numbers: dict[Any, list[Problem]] = {}  # people's numbers, once per countries
         self.clashes: set[str] = set()
 
     def read(self, doc: Document) -> list[Problem]:
@@ -54,9 +64,12 @@ class Rotations:
         name, layer = str(row.values.get("name", "")), str(row.values.get("layer", ""))
         return (("at", at.replace("+00:00", "Z")), ("name", name), ("layer", layer))
 
-    def seen_by(self, doc: Document, profiles: Document | None) -> tuple[Any, list[Problem]]:
+    def seen_by(
+        self, doc: Document, profiles: Document | None, countries: tuple[str, ...] = ()
+    ) -> tuple[Any, list[Problem]]:
         """The :class:`~callspec.oncall.rows.Schedules` a spec sees: its own rotations and its
-        profiles file's; a name defined in both is a problem (once)."""
+        profiles file's, with the ``countries`` its profile allows; a name defined in both
+        is a problem (once)."""
         from callspec.oncall.rows import Schedules
 
         own, own_broken = self.files.get(doc.file, ({}, frozenset()))
@@ -80,5 +93,9 @@ class Rotations:
             {**shared, **own},
             own_broken | shared_broken | frozenset(both),
             calendars=self.calendars,
+            countries=countries,
+            mask=self.mask,
+            numbers=self.numbers,
+            notes=self.notes,
         )
         return schedules, problems

@@ -115,21 +115,6 @@ def test_a_calendar_event_without_a_phone_is_located(tmp_path: Path):
     ]
 
 
-def test_a_calendar_url_is_refused_until_the_network_layer_reads_it(tmp_path: Path):
-    (tmp_path / "page.yaml").write_text(
-        "version: 1\ncalls:\n"
-        '  - name: "{{ row.name }}"\n    each: {ical: "https://calendar.example.com/team.ics"}\n'
-        '    from: "+14152224444"\n    to: "{{ row.phone }}"\n'
-        "    answer_url: https://hooks.example.com/a.xml\n"
-    )
-    result = invoke(["validate", str(tmp_path / "page.yaml"), "--at", "2026-12-08T00:00:00Z"])
-    assert result.exit_code == ExitCode.INVALID
-    assert result.stderr.replace(str(tmp_path) + "/", "").splitlines()[0] == (
-        "page.yaml:4:18: calls[0].each.ical: calendar URLs are not read yet (they wait for "
-        "callspec's network layer): save the feed as an .ics file beside the spec"
-    )
-
-
 def test_two_folders_calendars_of_one_name_are_each_read(tmp_path: Path):
     for team, phone in (("a", "+14155550101"), ("b", "+14155550102")):
         folder = tmp_path / team

@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from pathlib import Path
+from typing import Any
 
-from oncall_team import ANA, BEN
-from support import invoke, read_report
+from oncall_team import ANA, BEN, CLEO, SPEC
+from plivo_fake import ANSWER, NOANSWER, PlivoFake, Script, answers, plivo_fake
+from support import AUTH_ID, TOKEN, cred_env, invoke, read_report
 
-from callspec.delivery.runner import RunOptions
+from callspec.delivery.credentials import Credentials
+from callspec.delivery.runner import RunOptions, run_plan
+from callspec.delivery.wait import WaitOptions
 from callspec.errors import ExitCode
 from callspec.execute import Outputs, RunRequest, execute
 from callspec.oncall.times import parse_instant
 from callspec.spec.model import PlanOptions
+from callspec.spec.plan import build_plan
 
 BEFORE = "2026-12-10T20:00:00Z"  # ana primary, ben secondary
 AFTER = "2026-12-14T15:00:00Z"  # after the hand-off: ben primary, cleo secondary
@@ -60,3 +66,96 @@ def test_at_does_not_go_with_resume(team: Path):
     result = invoke([*args, "--resume", str(team / "j.jsonl")])
     assert result.exit_code == ExitCode.USAGE
     assert "--at does not go with --resume" in result.stderr
+
+
+# -- an escalation chain killed mid-way, a hand-off, then --resume ---------------------
+
+CHAIN = SPEC.replace("    to:", "    escalate: {answer_within: 5}\n    to:")
+QUIET = "2026-12-10T08:00:00Z"  # midnight in Los Angeles: ana (primary) in quiet hours
+
+
+def _killed_while_ringing(team: Path, fake: PlivoFake, journal: Path, at: str, first: str) -> None:
+    """A first run of the chain at ``at``, stopped (as Ctrl-C does) while it follows its
+    step to ``first``: its journal holds that step placed and nothing of how it ended."""
+    (team / "page.yaml").write_text(CHAIN)
+    (team / ".git").mkdir()  # the chain's identity: relative to this work tree
+    stop = threading.Event()
+    plan = build_plan([team / "page.yaml"], PlanOptions(at=parse_instant(at)), {})
+    options = RunOptions(
+        api_url=fake.url,
+        credentials=Credentials(AUTH_ID, TOKEN),
+        rate=200,
+        retries=0,
+        journal=journal,
+        follow=WaitOptions(120, interval=30, read_rate=500),
+    )
+    thread = threading.Thread(target=run_plan, args=(plan, options, {}, None, None, stop))
+    thread.start()
+    try:
+        fake.wait_for(lambda log: f"GET {first} live" in log)
+    finally:
+        stop.set()
+        thread.join(20)
+    assert fake.posts() == [first]
+
+
+def _resumed_after_the_hand_off(team: Path, fake: PlivoFake, journal: Path) -> dict[str, Any]:
+    """``run --resume`` of the chain with the clock a shift later; the report."""
+    request = RunRequest(
+        (team / "page.yaml",),
+        PlanOptions(clock=lambda: parse_instant(AFTER)),
+        RunOptions(
+            api_url=fake.url,
+            credentials=Credentials(AUTH_ID, TOKEN),
+            rate=200,
+            retries=0,
+            resume=journal,
+            journal=journal,
+            follow=WaitOptions(120, interval=0.01, read_rate=500),
+        ),
+        Outputs(report=team / "resumed.json", progress=False),
+    )
+    result, report_path = execute(request, cred_env(), io.StringIO(), io.StringIO())
+    assert result.exit_code() == ExitCode.OK
+    return read_report(report_path)
+
+
+def test_a_chain_killed_mid_way_is_finished_after_a_hand_off_with_its_own_people(team: Path):
+    journal = team / "page.journal.jsonl"
+    with plivo_fake({ANA: Script(["ringing"]), BEN: answers(), CLEO: answers()}) as fake:
+        _killed_while_ringing(team, fake, journal, BEFORE, ANA)
+        fake.stories[ANA] = Script(["ended"], fields=NOANSWER)  # ana did not pick up
+        report = _resumed_after_the_hand_off(team, fake, journal)
+        log = list(fake.log)
+    # ana's step is read back and settled first, then ben (secondary before the hand-off)
+    # is paged; cleo, secondary now, is not part of the chain that was started.
+    assert fake.posts() == [ANA, BEN]
+    assert log.index(f"GET {ANA} record") < log.index(f"POST {BEN}")
+    assert [(c["name"], c["outcome"]) for c in report["calls"]] == [
+        ("primary-ana", "skipped"),
+        ("secondary-ben", "fired"),
+    ]
+    assert report["calls"][1]["answers"][0]["answered"] is True
+    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    chains = {e["chain"] for e in lines if "chain" in e}
+    assert len(chains) == 1  # one chain across both runs
+    assert {e["on_call"]["at"] for e in lines if "on_call" in e} == {BEFORE}
+
+
+def test_a_quiet_hours_hold_stays_held_on_resume_and_is_journaled_as_held(team: Path):
+    journal = team / "page.journal.jsonl"
+    with plivo_fake({ANA: answers(), BEN: Script(["ringing"]), CLEO: answers()}) as fake:
+        _killed_while_ringing(team, fake, journal, QUIET, BEN)  # ana held: ben rang first
+        fake.stories[BEN] = Script(["in-progress", "ended"], fields=ANSWER)  # ben picked up
+        report = _resumed_after_the_hand_off(team, fake, journal)
+    # At the journaled instant ana is still in quiet hours (whatever the clock says now),
+    # ben's step is read back (answered): nobody is rung, nobody twice.
+    assert fake.posts() == [BEN]
+    ana, ben = report["calls"]
+    assert (ana["outcome"], ana["skip_kind"]) == ("skipped", "held")
+    assert ana["reason"].startswith("quiet hours: ana is not paged")
+    assert (ben["outcome"], ben["skip_kind"]) == ("skipped", "resumed")
+    assert ben["answers"][0]["answered"] is True
+    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    held = [e for e in lines if e["event"] == "finished" and e["name"] == "primary-ana"]
+    assert [(e["outcome"], e.get("skip_kind")) for e in held] == [("skipped", "held")] * 2

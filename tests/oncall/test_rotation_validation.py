@@ -162,3 +162,37 @@ def test_a_page_when_nobody_is_on_call_is_refused_at_the_call(team: Path):
         "09:00 EST: the page would ring nobody",
         "callspec: 2 problems; nothing was sent",
     ]
+
+
+def test_a_number_no_country_has_is_an_error_at_the_person(team: Path):
+    from oncall_team import PROFILES
+
+    short = PROFILES.replace('dev: {phone: "+14155550104"}', 'dev: {phone: "+1415555010"}')
+    code, err = _validate(team, short)
+    assert code == ExitCode.INVALID
+    assert err.splitlines() == [
+        "profiles.yaml:17:20: rotations.backend.people.dev.phone: '+1415555010' is no phone "
+        "number: +1 (US, AG, AI, …) has no numbers of 9 digits after the country code",
+        "callspec: 1 problem; nothing was sent",
+    ]
+
+
+def test_a_person_off_shift_whose_number_the_profile_refuses_is_an_error_now(team: Path):
+    from oncall_team import PROFILES
+
+    # At the instant checked ana and ben are on call; dev (in London) takes a shift later.
+    abroad = PROFILES.replace(
+        '    defaults: {from: "+14152224444"}\n',
+        '    defaults: {from: "+14152224444"}\n    countries: [US, CA]\n',
+    ).replace('dev: {phone: "+14155550104"}', 'dev: {phone: "+442072193000"}')
+    code, err = _validate(team, abroad)
+    assert code == ExitCode.INVALID
+    assert err.splitlines() == [
+        "profiles.yaml:18:20: rotations.backend.people.dev.phone: '+442072193000' (dialed as "
+        "+44 20 7219 3000) is a number in GB: the profile's countries are US, CA (page.yaml "
+        "pages rotation 'backend')",
+        "callspec: 1 problem; nothing was sent",
+    ]
+    # The same rotation is fine for a profile that allows the country.
+    allowed = abroad.replace("countries: [US, CA]", "countries: [US, CA, GB]")
+    assert _validate(team, allowed) == (ExitCode.OK, "")

@@ -62,6 +62,22 @@ def test_a_person_in_quiet_hours_is_skipped_with_the_reason(team: Path):
     assert [(e["name"], e.get("reason")) for e in skipped] == [("primary-ana", reason)]
 
 
+def test_a_quiet_hours_skip_is_of_the_held_kind_in_the_report_and_the_journal(team: Path):
+    journal = team / "page.journal.jsonl"
+    result, report = _run(team, "2026-12-07T14:00:00Z", "--journal", str(journal))
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert [(c["name"], c["skip_kind"]) for c in report["calls"]] == [
+        ("primary-ana", "held"),
+        ("secondary-ben", None),
+    ]
+    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    finished = [e for e in lines if e["event"] == "finished"]
+    assert [(e["name"], e.get("skip_kind")) for e in finished] == [
+        ("primary-ana", "held"),
+        ("secondary-ben", None),
+    ]
+
+
 @pytest.fixture
 def hooks() -> Iterator[str]:
     def xml(handler: BaseHTTPRequestHandler, n: int) -> tuple[int, dict[str, str], bytes]:
