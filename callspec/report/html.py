@@ -235,6 +235,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         outcomes=OUTCOMES,
         summary=summary,
         verdicts=_verdicts(report, calls),
+        fate_words=FATE_WORDS,  # a call's fate, said as the verdicts say it
         duration=_duration_s(report),
         options=json.dumps(report.get("options") or {}, ensure_ascii=False, sort_keys=True),
         timeline=_timeline(calls, report.get("stopped")),

@@ -409,6 +409,10 @@ def test_browser_opens_with_the_verdict_in_words_then_the_chain_then_the_calls(
         ("acknowledged", "ben (14155550101): acknowledged"),
         ("not-called", "cleo (14155550101): not called"),
     ]
+    # Each call's own line says its fate in the same words (a step never called: not
+    # "unknown").
+    said = re.findall(r"acknowledged by 1 within 45 s: ([^<]*)</p>", body)
+    assert said == ["no answer", f"yes at {ack_at}", "not called"]
     # What happened comes first: before the run's details, the badges and the calls.
     order = [body.index(mark) for mark in ('id="verdicts"', "<dl>", 'id="summary"', 'id="calls"')]
     assert order == sorted(order)
