@@ -44,7 +44,9 @@ def stopped_reason(answered: CallResult) -> str:
     step = answered.escalate.step if answered.escalate else 0
     by = next((a.answered_by for a in answered.answers or () if a.answered), None)
     who = f" ({by})" if by else ""
-    return f"escalation stopped: answered by '{answered.name}'{who}, row {step}"
+    until = answered.escalate.until if answered.escalate else "answered"
+    verb = "acknowledged" if until == "acknowledged" else "answered"  # what ended it
+    return f"escalation stopped: {verb} by '{answered.name}'{who}, row {step}"
 
 
 def unsettled_reason(result: CallResult, why: str) -> str:

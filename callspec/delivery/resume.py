@@ -357,8 +357,10 @@ def chain_journals(
         ended = next((e for e in [*mine, *journaled] if e.reached), None)
         if ended is not None:
             shown = json.dumps(ended.name, ensure_ascii=False)[1:-1]
+            acked = first.escalate is not None and first.escalate.until == "acknowledged"
             over[key] = (
-                f"escalation stopped: answered by '{shown}' in run {ended.run_id} "
+                f"escalation stopped: {'acknowledged' if acked else 'answered'} by '{shown}' "
+                f"in run {ended.run_id} "
                 "(the resumed journal); nobody else of the chain is paged"
             )
         gone = {e.key: e for e in journaled if e.key not in claimed and e.state in PLACED_STATES}

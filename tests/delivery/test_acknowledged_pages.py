@@ -226,3 +226,34 @@ def test_a_resume_goes_on_with_the_round_it_stopped_in(
     calls = read_report(report)["calls"]
     assert [c["outcome"] for c in calls] == ["skipped"] * 3 + ["fired"] * 3
     assert all("already fired in run" in c["reason"] for c in calls[:3])
+
+
+def test_once_acknowledged_nobody_else_is_paged_and_the_others_say_so(
+    tmp_path: Path, start: Start, service: Service
+) -> None:
+    box = start(f"{ANA}=human", f"{BEN}=ack", f"{CLEO}=ack")
+    spec = _page(tmp_path, "    repeat: {times: 1, after: 1}")
+    journal = tmp_path / "page.journal.jsonl"
+    result, report = _run(
+        spec, "--api-url", box.url, "--service", service.url, "--journal", journal
+    )
+    assert result.exit_code == ExitCode.OK, result.output
+    assert _rung(box) == [ANA, BEN]
+    later = report["calls"][2:]
+    assert [c["name"] for c in later] == ["page-cleo", *(f"{n} (round 2)" for n in _NAMES)]
+    assert {c["reason"] for c in later} == {"escalation stopped: acknowledged by 'page-ben', row 2"}
+    assert {(c["skip_kind"], c["fate"]) for c in later} == {("answered", "not-called")}
+    # A resume of that run pages nobody, and says why in the same words.
+    again = tmp_path / "again.json"
+    resumed = invoke(
+        ["run", str(spec), "--api-url", box.url, "--service", service.url, "--resume",
+         str(journal), "--report", str(again), *FAST],
+        cred_env(),
+    )  # fmt: skip
+    assert resumed.exit_code == ExitCode.OK, resumed.output
+    assert _rung(box) == [ANA, BEN]
+    cleo = read_report(again)["calls"][2]
+    assert cleo["reason"].startswith("escalation stopped: acknowledged by 'page-ben' in run ")
+
+
+_NAMES = ("page-ana", "page-ben", "page-cleo")
