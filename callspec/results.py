@@ -143,9 +143,24 @@ def answer_text(answer: Answer) -> str:
     text = said + (f" ({how})" if how else "")
     if answer.duration is not None:
         text += f", {answer.duration} s"
+    text += _ack_text(answer)
     if answer.note:
         text += f": {answer.note}"
     return text
+
+
+def _ack_text(answer: Answer) -> str:
+    """What the answer service recorded (``ack:``), when it was read and believed."""
+    if answer.acknowledged:
+        at = answer.acknowledged_at
+        return "; acknowledged" + (f" at {at}" if at else "")
+    if answer.acknowledged is None:
+        return ""  # no ack asked, or not known (the note says why)
+    if answer.late_key_at:
+        return f"; not acknowledged (the key at {answer.late_key_at}, too late)"
+    if answer.wrong_keys:
+        return f"; not acknowledged ({answer.wrong_keys} other key(s) pressed)"
+    return "; not acknowledged (no key pressed)"
 
 
 @dataclass(frozen=True, slots=True)

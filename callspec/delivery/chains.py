@@ -184,7 +184,7 @@ class ChainRun:
         wait = e.after if since is None else min(e.after, max(0.0, since + e.after - time.time()))
         self.runner.note(
             f"callspec: escalation {e.chain}: nobody was reached; round {e.round} of "
-            f"{e.rounds} in {wait:g} s"
+            f"{e.rounds} in {wait:.1f} s"
         )
         return not self.runner.stop.wait(wait)
 

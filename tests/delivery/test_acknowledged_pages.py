@@ -142,6 +142,11 @@ def test_the_third_acknowledges_exactly_three_calls(
     [chain] = report["chains"]
     assert (chain["verdict"], chain["by"]) == ("acknowledged", "page-cleo")
     assert _one_at_a_time(box)
+    # Each step's note says whether it was acknowledged, as it ends.
+    notes = [line for line in result.stderr.splitlines() if ", step " in line]
+    assert [n.split("'")[1] for n in notes] == ["page-ana", "page-ben", "page-cleo"]
+    assert notes[0].endswith("; not acknowledged (no key pressed)")
+    assert "; acknowledged at " + cleo_at(report) in notes[2]
     # JUnit carries the verdict as a testcase of its own, in the same words.
     case = ET.parse(junit).find(f".//testcase[@name='escalation {spec}:3']")
     assert case is not None and case.find("failure") is None
@@ -257,3 +262,7 @@ def test_once_acknowledged_nobody_else_is_paged_and_the_others_say_so(
 
 
 _NAMES = ("page-ana", "page-ben", "page-cleo")
+
+
+def cleo_at(report: dict[str, Any]) -> str:
+    return str(report["calls"][2]["acknowledged_at"])
