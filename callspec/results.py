@@ -194,6 +194,10 @@ class CallResult:
     prompt: Message | None = None
     service: str | None = None
     registration: str | None = None
+    #: ``cooldown:``: its window (seconds), and why Plivo's lists could not be read when
+    #: the call was placed without knowing (a page is never skipped on no evidence).
+    cooldown: int | None = None
+    cooldown_unchecked: str | None = None
 
     @property
     def acknowledged(self) -> bool | None:
@@ -337,4 +341,5 @@ def result_of(
         skip_kind=skip_kind,
         escalate=call.escalate,
         prompt=call.message,
+        cooldown=call.cooldown,
     )

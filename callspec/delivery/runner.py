@@ -473,14 +473,21 @@ class Runner:
                 session.close()
 
     def _send(self, session: Client, index: int) -> CallResult:
+        """One call: its cooldown asked first (when it has one), then placed."""
+        call = self.plan.calls[index]
+        if call.cooldown is None:
+            return self._place(session, index)
+        recent, unread = self._cooldown(call, self.creds[index])
+        if recent is not None:
+            return recent
+        result = self._place(session, index)
+        return replace(result, cooldown_unchecked=unread) if unread else result
+
+    def _place(self, session: Client, index: int) -> CallResult:
         """One call: its attempts, retried only while each surely placed nothing."""
         from callspec.delivery.http import send_once
 
         call, creds = self.plan.calls[index], self.creds[index]
-        if call.cooldown is not None:
-            recent = self._cooldown(call, creds)
-            if recent is not None:
-                return recent
         request = build_request(call, api_url_for(call, self.options.api_url), creds.auth_id)
         page: Registration | None = None
         if call.message is not None and self.services is not None:
@@ -537,9 +544,10 @@ class Runner:
             message=last.message,
         )
 
-    def _cooldown(self, call: CallPlan, creds: Credentials) -> CallResult | None:
+    def _cooldown(self, call: CallPlan, creds: Credentials) -> tuple[CallResult | None, str | None]:
         """``cooldown:``: the call's result when Plivo shows its destination called from its
-        caller ID within the window by another run (skipped, never placed); else None."""
+        caller ID within the window by another run (skipped, never placed), else None; and
+        why the lists could not be read, when they could not (the call is placed)."""
         from datetime import datetime, timezone
 
         from callspec.delivery.cooldown import Cooldown
@@ -559,8 +567,8 @@ class Runner:
         if note is not None:
             self.note(f"callspec: {call.spec_file}:{call.name}: {note}")
         if why is None:
-            return None
-        return result_of(call, "skipped", why, skip_kind="cooldown")
+            return None, note
+        return result_of(call, "skipped", why, skip_kind="cooldown"), None
 
     def _before_send(
         self,

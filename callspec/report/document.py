@@ -136,6 +136,11 @@ def call_document(call: CallResult, mask: Redactor) -> dict[str, Any]:
             # it, never work it out again from the answers.
             "reached": reached(call),
         }
+    if call.cooldown is not None:  # only for a call with cooldown:
+        doc["cooldown"] = {
+            "seconds": call.cooldown,
+            "unchecked": mask.value(call.cooldown_unchecked),
+        }
     if call.answers is not None:  # only for a followed call (--wait, escalate:)
         doc["answers"] = [_answer_document(a, mask) for a in call.answers]
     return doc

@@ -73,7 +73,8 @@ def test_a_destination_another_run_just_called_is_skipped(
     assert again.exit_code == ExitCode.OK, again.output
     assert _rung(box) == [ANA]  # once
     [call] = report["calls"]
-    assert call["outcome"] == "skipped"
+    assert (call["outcome"], call["skip_kind"]) == ("skipped", "cooldown")
+    assert call["cooldown"] == {"seconds": 600, "unchecked": None}
     assert call["reason"].startswith("cooldown: Plivo shows a call (")
     assert call["reason"].endswith(
         "to this destination from this caller ID within the last 600 s, placed by another run; "
@@ -122,14 +123,21 @@ def test_lists_that_cannot_be_read_leave_the_call_placed(tmp_path: Path, hooks: 
     try:
         spec = _spec(tmp_path, hooks)
         report = tmp_path / "r.json"
+        html = tmp_path / "r.html"
         args = ["run", spec, "--api-url", plain.url, "--report", report, "--no-progress"]
-        result = invoke([str(a) for a in args], cred_env())
+        result = invoke([str(a) for a in [*args, "--html", html]], cred_env())
         assert result.exit_code == ExitCode.OK, result.output
         assert _rung(plain) == [ANA]
-        assert (
-            "page: cooldown: Plivo's calls could not be read (HTTP 404: not found (the sandbox "
+        unread = (
+            "cooldown: Plivo's calls could not be read (HTTP 404: not found (the sandbox "
             "lists calls with --simulate)); placed: skipping a page needs a record of the "
             "other call"
-        ) in result.stderr
+        )
+        assert f"page: {unread}" in result.stderr
+        # The report says it too, beside the call (and its page): not only a passing line.
+        [call] = read_report(report)["calls"]
+        assert call["cooldown"] == {"seconds": 600, "unchecked": unread}
+        shown = unread.replace("'", "&#39;")  # as the page escapes it
+        assert f'<p class="stop">{shown}</p>' in html.read_text()
     finally:
         plain.stop()
