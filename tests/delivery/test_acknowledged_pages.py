@@ -266,3 +266,45 @@ _NAMES = ("page-ana", "page-ben", "page-cleo")
 
 def cleo_at(report: dict[str, Any]) -> str:
     return str(report["calls"][2]["acknowledged_at"])
+
+
+ROTATION = """\
+version: 1
+rotations:
+  backend:
+    time_zone: America/New_York
+    start: "2026-12-07T09:00"
+    shift: weekly
+    layers: {primary: [ana, ben, cleo], secondary: [ben, cleo, ana], tertiary: [cleo, ana, ben]}
+    people:
+      ana: {phone: "+14155550101", time_zone: America/Los_Angeles, quiet: "22:00-07:00"}
+      ben: {phone: "+14155550102"}
+      cleo: {phone: "+14155550103"}
+calls:
+  - name: "page-{{ row.name }}"
+    each: {rotation: backend, layers: [primary, secondary, tertiary]}
+    from: "+14155550100"
+    to: "{{ row.phone }}"
+    message: "db-1 is down. Press 1 to take it."
+    ack: {within: 10}
+    escalate: {until: acknowledged, answer_within: 30}
+    repeat: {times: 1, after: 1}
+"""
+
+
+def test_a_rotation_repeated_until_acknowledged_holds_the_quiet_in_every_round(
+    tmp_path: Path,
+) -> None:
+    # 08:00 UTC: ana's midnight (quiet hours); ben presses nothing, cleo a wrong key.
+    spec = tmp_path / "page.yaml"
+    spec.write_text(ROTATION)
+    args = ["--sandbox", "--simulate", "--at", "2026-12-08T08:00:00Z"]
+    args += ["--answer-by", f"{BEN}=human", "--answer-by", f"{CLEO}=wrong-key"]
+    result, report = _run(spec, *args)
+    assert result.exit_code == ExitCode.CALL_FAILED, result.output
+    placed = [c["body"]["to"] for c in report["calls"] if c["outcome"] == "fired"]
+    assert placed == [BEN, CLEO] * 2  # ana never: held in each round
+    [chain] = report["chains"]
+    assert (chain["verdict"], chain["rounds"], chain["called"]) == ("answered", 2, 4)
+    fates = [s["fate"] for s in chain["steps"]]
+    assert fates == ["held", "no-key", "wrong-key"] * 2
