@@ -14,6 +14,17 @@ from support import RunCli, invoke
 pytest_plugins = ["golden_plugin", "simulation_plugin"]
 
 
+@pytest.fixture(autouse=True)
+def _in_an_empty_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Every test starts in an empty folder of its own: what a command writes by default
+    (``.callspec/runs/...``) never lands in the checkout, and no test reads the checkout
+    through a relative path by chance (``ROOT`` names it).  The folder sits beside the
+    test's ``tmp_path``, not above it, so paths there print as the test wrote them."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
 @pytest.fixture
 def run_cli(monkeypatch: pytest.MonkeyPatch) -> RunCli:
     """``run_cli("validate", "x.yaml", cwd=..., env={...})``: a click Result (stdout, stderr)."""

@@ -210,18 +210,17 @@ def annotations(stdout: str) -> list[str]:
     return [line for line in stdout.splitlines() if line.startswith("::")]
 
 
-def dependencies_only(tmp_path: Path) -> str:
-    """This test environment's site-packages without callspec itself: the dependencies an
-    offline install uses.  On PYTHONPATH a non-editable callspec (CI installs one) would
-    come before the step's venv and shadow the copy the step installed."""
-    site = Path(sysconfig.get_paths()["purelib"])
-    linked = tmp_path / "dependencies"
-    linked.mkdir()
-    for entry in site.iterdir():
-        if entry.name == "callspec" or entry.name.startswith(("callspec-", "__editable__")):
-            continue
-        (linked / entry.name).symlink_to(entry)
-    return str(linked)
+def site_packages(tmp_path: Path) -> str:
+    """The dependencies an offline install uses: this test environment's site-packages,
+    less callspec itself (a folder of links to the rest).  Installed as CI installs it
+    (``pip install .``), not editable, the test environment's own callspec would come
+    first on PYTHONPATH and shadow the copy the step installs."""
+    deps = tmp_path / "site-packages"
+    deps.mkdir()
+    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
+        if not entry.name.startswith(("callspec", "__editable__")):
+            (deps / entry.name).symlink_to(entry)
+    return str(deps)
 
 
 def offline_install_env(tmp_path: Path) -> dict[str, str]:
@@ -241,5 +240,5 @@ def offline_install_env(tmp_path: Path) -> dict[str, str]:
         "PIP_NO_BUILD_ISOLATION": "0",  # pip reads "--no-build-isolation" inverted from env
         "PIP_CONFIG_FILE": os.devnull,
         "PIP_NO_CACHE_DIR": "1",
-        "PYTHONPATH": dependencies_only(tmp_path),
+        "PYTHONPATH": site_packages(tmp_path),
     }

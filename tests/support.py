@@ -6,10 +6,13 @@ runner talks to it over a socket.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
+import dataclasses
 import json
 import os
+import resource
 import socket
 import ssl
 import subprocess
@@ -19,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 import yaml
@@ -39,6 +42,7 @@ CLEAN_ENV: dict[str, str | None] = {
     "PLIVO_AUTH_TOKEN": None,
     "PAGER_PIN": None,
     "CALLSPEC_TEST_SURELY_UNSET": None,
+    "GITHUB_STEP_SUMMARY": None,
 }
 
 RunCli = Callable[..., Result]
@@ -83,6 +87,8 @@ def seed_page() -> Path:
 
 AUTH_ID = "MATESTAUTHID00000000"
 TOKEN = "tok-3f9a1c7e-very-secret-0000"  # searched for in every output
+#: Plivo's answer to a call placed, for :func:`answering`.
+FIRED = (201, {"Content-Type": "application/json"}, b'{"message":"call fired","request_uuid":"u"}')
 
 
 def write_profiles(folder: Path, **default: Any) -> Path:
@@ -132,11 +138,25 @@ def sandbox(**config: Any) -> Sandbox:
     return Sandbox(SandboxConfig(auth_id=AUTH_ID, auth_token=TOKEN, **config)).start()
 
 
+def wait_until(condition: Callable[[], object], what: str, seconds: float = 20.0) -> None:
+    """Until ``condition()`` is true, checked every 20 ms; the test fails, saying ``what``
+    it waited for, if ``seconds`` pass first (a bound, not a guess at how long it takes)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {seconds:g} s for {what}", pytrace=False)
+        time.sleep(0.02)
+
+
+def early_in_a_second() -> None:
+    """Until the wall clock is in the first half of a second: the sandbox counts its CPS
+    by the second, so requests sent right after land in one second (a few ms apart)."""
+    wait_until(lambda: time.time() % 1 < 0.5, "the first half of a second", 2)
+
+
 def wait_for_calls(box: Sandbox, count: int, seconds: float = 20.0) -> None:
     """Until the sandbox has recorded ``count`` calls (bounded: ``seconds`` at most)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and len(box.calls) < count:
-        time.sleep(0.05)
+    wait_until(lambda: len(box.calls) >= count, f"{count} calls at the sandbox", seconds)
 
 
 def cred_env(**extra: str) -> dict[str, str]:
@@ -165,8 +185,9 @@ def read_report(path: Path) -> dict[str, Any]:
 
 
 def spawn(args: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.Popen[str]:
-    """``python -m callspec ...`` as a separate process (for signals)."""
-    full_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+    """``python -m callspec ...`` as a separate process (for signals); its stdout unbuffered,
+    so a test can wait on a line (:func:`follow`) as soon as it is written."""
+    full_env = {**os.environ, **env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
         [sys.executable, "-m", "callspec", *args],
         cwd=cwd,
@@ -174,6 +195,73 @@ def spawn(args: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.Pope
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Spawned:
+    """A ``python -m callspec`` process and the lines it has printed so far, gathered by a
+    thread each as they are written (whole once the process has ended)."""
+
+    proc: subprocess.Popen[str]
+    out: list[str]
+    err: list[str]
+
+    def printed(self, words: str, stream: str = "err") -> Callable[[], bool]:
+        """A condition for :func:`wait_until`: a line of stderr (or stdout) holds ``words``."""
+        lines = self.err if stream == "err" else self.out
+        return lambda: any(words in line for line in lines)
+
+
+@contextlib.contextmanager
+def spawned(args: list[str], env: Mapping[str, str], cwd: Path) -> Iterator[Spawned]:
+    """:func:`spawn` with its output followed; killed if still running at the end."""
+    proc = spawn(args, env, cwd)
+    out: list[str] = []
+    err: list[str] = []
+
+    def read(stream: IO[str], lines: list[str]) -> None:
+        for line in iter(stream.readline, ""):
+            lines.append(line)
+
+    readers = [
+        threading.Thread(target=read, args=(stream, lines), daemon=True)
+        for stream, lines in ((proc.stdout, out), (proc.stderr, err))
+    ]
+    for reader in readers:
+        reader.start()
+    try:
+        yield Spawned(proc, out, err)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        for reader in readers:
+            reader.join(10)
+        for stream in (proc.stdout, proc.stderr):
+            stream.close()  # type: ignore[union-attr]
+
+
+def run_callspec(
+    args: list[str], cwd: Path, timeout: float = 60, memory: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m callspec ARGS`` in ``cwd`` to its end, stdout and stderr captured, the
+    variables of :data:`CLEAN_ENV` unset; ``memory`` caps its address space (bytes).  One
+    still running after ``timeout`` seconds fails the test (TimeoutExpired)."""
+
+    def limit() -> None:
+        if memory is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
+    return subprocess.run(
+        [sys.executable, "-m", "callspec", *args],
+        cwd=cwd,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=limit,
     )
 
 
@@ -203,11 +291,21 @@ def journal_filler(journal: Path, room: int) -> None:
     journal.write_text("\n".join(lines) + "\n")
 
 
+#: The sockets that hold the ports of :func:`free_port` for the rest of the session.
+_HELD: list[socket.socket] = []
+atexit.register(lambda: [held.close() for held in _HELD])
+
+
 def free_port() -> int:
-    """A port on 127.0.0.1 nothing listens on (bound, then let go)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port on 127.0.0.1 where nothing listens, and nothing will while the tests run.
+
+    A socket bound to it and never listening holds it (a connection is refused at once):
+    a port merely let go could be taken by a server of a test running beside this one.
+    """
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    _HELD.append(held)
+    return int(held.getsockname()[1])
 
 
 def run_action_step(
@@ -287,6 +385,12 @@ def read_request(conn: socket.socket) -> bytes:
             break
         body += chunk
     return head + b"\r\n\r\n" + body
+
+
+def request_path(request: bytes) -> str:
+    """The path (and query) of a request :func:`read_request` read."""
+    parts = request.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
+    return parts[1] if len(parts) > 1 else ""
 
 
 RawHandle = Callable[[socket.socket, bytes, threading.Event], bool | None]

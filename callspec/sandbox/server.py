@@ -209,6 +209,13 @@ class Sandbox:
         with self._lock:
             (self._connections.add if is_open else self._connections.discard)(sock)
 
+    @property
+    def open_connections(self) -> int:
+        """Client connections being served: 0 once every request that arrived was answered
+        (or its client left) and recorded, as after a killed client's calls in flight."""
+        with self._lock:
+            return len(self._connections)
+
     def admit(self) -> bool:
         """Count one placed call; True when it is over the CPS of the current second."""
         with self._lock:

@@ -85,9 +85,9 @@ def write_starter(folder: Path) -> list[Path]:
                 written.append(path)
                 f.write(text)
         if addition:
-            with ignore.open("a", encoding="utf-8") as f:
+            with ignore.open("ab") as f:
                 f.write(addition)
-    except (OSError, UnicodeDecodeError) as e:
+    except OSError as e:
         for path in written:
             path.unlink(missing_ok=True)
         why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
@@ -95,14 +95,15 @@ def write_starter(folder: Path) -> list[Path]:
     return [profiles, spec, ignore]
 
 
-def _ignore_addition(ignore: Path) -> str:
-    """What to append to ``.gitignore`` (read before anything is written)."""
+def _ignore_addition(ignore: Path) -> bytes:
+    """What to append to ``.gitignore`` (read before anything is written).  Bytes, as git
+    reads it: a line in another encoding (a Latin-1 file name) is the file's own business."""
     if not ignore.exists():
-        return ".callspec/\n"
-    text = ignore.read_text(encoding="utf-8")
-    if {".callspec/", ".callspec"} & set(text.splitlines()):
-        return ""
-    return ("" if not text or text.endswith("\n") else "\n") + ".callspec/\n"
+        return b".callspec/\n"
+    data = ignore.read_bytes()
+    if {b".callspec/", b".callspec"} & set(data.splitlines()):
+        return b""
+    return (b"" if not data or data.endswith(b"\n") else b"\n") + b".callspec/\n"
 
 
 def next_steps(folder: Path) -> str:

@@ -14,7 +14,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
-from support import answering, cred_env, invoke, read_report, sandbox, write_profiles
+from misbehaving import ODD_SECRET
+from support import (
+    answering,
+    cred_env,
+    invoke,
+    raw_server,
+    read_report,
+    request_path,
+    sandbox,
+    write_profiles,
+)
 
 from callspec.check.params import PLACEHOLDER_UUID
 from callspec.errors import ExitCode
@@ -215,6 +225,26 @@ def test_redirect_targets_are_checked_too(server: Any, tmp_path: Path) -> None:
     assert events == [("POST", "/a", "StartApp"), ("GET", "/b", "Redirect")]
 
 
+def test_a_malformed_location_is_a_located_check_failure(server: Any, tmp_path: Path) -> None:
+    url, routes, _ = server
+    routes["/a"] = (302, {"Location": "http://[::1/x"}, b"")  # an unclosed IPv6 bracket
+    result = invoke(["check", spec(tmp_path, {"answer_url": f"{url}/a"})])
+    assert "internal error" not in result.output
+    assert result.exit_code == ExitCode.INVALID
+    assert "calls.yaml:" in result.stderr and f"{url}/a" in result.stderr
+
+
+def test_run_check_with_a_malformed_location_exits_3(server: Any, tmp_path: Path) -> None:
+    url, routes, _ = server
+    routes["/a"] = (302, {"Location": "http://[::1/x"}, b"")
+    report = tmp_path / "r.json"
+    path = spec(tmp_path, {"answer_url": f"{url}/a"})
+    result = invoke(["run", path, "--sandbox", "--check", "--report", report], cred_env())
+    assert "internal error" not in result.output
+    assert result.exit_code == ExitCode.INVALID
+    assert json.loads(report.read_text())["calls"] == []
+
+
 def test_content_type_must_be_xml(server: Any, tmp_path: Path) -> None:
     url, routes, _ = server
     routes["/html"] = (200, {"Content-Type": "text/html"}, GOOD)
@@ -289,6 +319,32 @@ def test_secrets_are_masked(server: Any, tmp_path: Path) -> None:
         assert result.exit_code == ExitCode.INVALID
         assert "9137-secret" not in result.output
         assert "pin=***" in result.output
+
+
+def _echo_redirect(conn: socket.socket, request: bytes, stop: threading.Event) -> None:
+    """Like an http->https redirect: the same path and query string, elsewhere; then a 500."""
+    path = request_path(request)
+    if path.startswith("/moved"):
+        conn.sendall(b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n")
+        return
+    query = path.split("?", 1)[1] if "?" in path else ""
+    conn.sendall(
+        f"HTTP/1.1 302 Found\r\nLocation: /moved?{query}\r\nContent-Length: 0\r\n\r\n".encode()
+    )
+
+
+def test_a_secret_in_a_redirected_query_string_is_masked(tmp_path: Path) -> None:
+    with raw_server(_echo_redirect) as (url, _):
+        write_profiles(tmp_path, secrets=["pin"], vars={"pin": ODD_SECRET})
+        path = spec(tmp_path, {"answer_url": f"{url}/a?pin={{{{ pin }}}}"})
+        result = invoke(
+            ["check", path, "--profiles", tmp_path / "profiles.yaml", "--format", "json"]
+        )
+    assert result.exit_code == ExitCode.INVALID
+    document = json.loads(result.stdout)
+    assert document["checks"][0]["redirects"], "the redirect was followed"
+    assert "a%7Cb@c%5Ed" not in result.output
+    assert "a%7Cb" not in result.output
 
 
 def test_github_format(server: Any, tmp_path: Path) -> None:

@@ -1,4 +1,6 @@
-"""``--check-deadline``: the whole check within one deadline, every URL together.
+"""A check ends in time, whatever the server does: ``--check-timeout`` holds for one URL
+against a server that trickles its headers or its body, and ``--check-deadline`` holds for
+the whole check, every URL together.
 
 Forty answer URLs on a server that reads each request and never answers: without a
 deadline for the whole check they took URLs x --check-timeout / the workers (here 40 x
@@ -13,8 +15,11 @@ import socket
 import threading
 from pathlib import Path
 
+import pytest
 import yaml
-from support import cred_env, invoke, raw_server, read_report, sandbox
+from click.testing import Result
+from misbehaving import trickle_body, trickle_headers
+from support import RawHandle, cred_env, invoke, raw_server, read_report, sandbox
 
 from callspec.errors import ExitCode
 
@@ -62,3 +67,27 @@ def test_run_check_places_nothing_when_the_check_deadline_passes(tmp_path: Path)
         assert [c["error"] for c in checks] == [LATE] * URLS
     finally:
         box.stop()
+
+
+#: Far more than the --check-timeout given (0.3 s): a check still running then would run
+#: as long as the server trickles, which is until the test ends.
+BOUND_S = 20.0
+
+
+@pytest.mark.parametrize("handle", [trickle_body, trickle_headers], ids=["body", "headers"])
+def test_check_timeout_holds_against_a_trickling_server(tmp_path: Path, handle: RawHandle) -> None:
+    out: list[Result] = []
+    with raw_server(handle) as (url, _):
+        spec = tmp_path / "calls.yaml"
+        spec.write_text(
+            "version: 1\ncalls:\n  - name: c0\n    from: '+14152224444'\n"
+            f"    to: '+14155550000'\n    answer_url: {url}/a\n"
+        )
+        args = ["check", str(spec), "--check-timeout", "0.3"]
+        thread = threading.Thread(target=lambda: out.append(invoke(args)), daemon=True)
+        thread.start()
+        thread.join(BOUND_S)
+        done = not thread.is_alive()
+    thread.join(10)  # the server has stopped: a command still running ends now
+    assert done, "callspec check --check-timeout 0.3 was still running"
+    assert out[0].exit_code == ExitCode.INVALID

@@ -18,9 +18,10 @@ import pytest
 import yaml
 from click.testing import Result
 from jsonschema import Draft202012Validator
-from support import EXAMPLES, ROOT, RunCli, seed_page
+from support import EXAMPLES, ROOT, RunCli, invoke, seed_page, write_spec
 
 from callspec.cli.app import COMMANDS
+from callspec.errors import ExitCode
 
 TOKEN = "tok-7c1e-never-printed-4f2b"
 AUTH_ID = "MAZZZZZZZZZZZZZZZZZZ"
@@ -204,6 +205,21 @@ def test_secret_given_by_var_is_masked(run_cli: RunCli) -> None:
     result = run_cli("render", "specs/oncall.yaml", "--var", "pager_pin=97531", cwd=ROOT)
     assert "97531" not in result.output
     assert rendered(result)["page-primary"]["send_digits"] == "***"
+
+
+def test_a_var_typo_does_not_print_the_secrets_value(tmp_path: Path) -> None:
+    pin = "zq-SECRET-PIN-77"
+    (tmp_path / "profiles.yaml").write_text(
+        "version: 1\nprofiles:\n  default:\n    secrets: [pager_pin]\n"
+        '    vars: {pager_pin: "{{ env.PAGER_PIN }}"}\n'
+    )
+    write_spec(tmp_path, 1, send_digits="{{ pager_pin }}")
+    result = invoke(  # NAME:VALUE for NAME=VALUE
+        ["run", str(tmp_path / "calls.yaml"), "--dry-run", "--var", f"pager_pin:{pin}"],
+        {"PAGER_PIN": pin},
+    )
+    assert result.exit_code == ExitCode.USAGE
+    assert pin not in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("fmt", ["json", "curl"])
@@ -436,3 +452,9 @@ def test_a_symlink_loop_is_a_clear_error(command: str, tmp_path: Path, run_cli: 
             *lines,
             f"callspec: {n} problem{'s' if n > 1 else ''}; nothing was sent",
         ]
+
+
+def test_format_json_stdout_is_json_on_a_usage_error(tmp_path: Path) -> None:
+    result = invoke(["validate", tmp_path / "missing.yaml", "--format", "json"])
+    assert result.exit_code == ExitCode.USAGE
+    json.loads(result.stdout)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from support import TOKEN, invoke
 
 from callspec.spec.origins import KINDS
@@ -182,6 +183,41 @@ def test_secrets_masked_in_both_formats(specs: Path) -> None:
         assert result.exit_code == 0, result.stderr
         assert "80808" not in result.output and TOKEN not in result.output
         assert "***" in result.stdout
+
+
+def test_a_secret_of_one_profile_is_masked_in_every_spec_of_the_run(tmp_path: Path) -> None:
+    """As render masks it: the value of a secret that one spec's profile declares is
+    masked where another spec, of another profile, writes the same value."""
+    oncall = {"from": "+14152224444", "answer_url": "https://hooks.example.com/a"}
+    (tmp_path / "profiles.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "profiles": {
+                    "oncall": {"secrets": ["pin"], "vars": {"pin": "4321"}, "defaults": oncall},
+                    "plain": {"defaults": oncall},
+                },
+            }
+        )
+    )
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "a.yaml").write_text(
+        "version: 1\nprofile: oncall\ncalls:\n"
+        '  - name: one\n    to: "+14155550100"\n    send_digits: "{{ pin }}"\n'
+    )
+    (specs / "b.yaml").write_text(
+        "version: 1\nprofile: plain\ncalls:\n"
+        '  - name: two\n    to: "+14155550101"\n    send_digits: "4321"\n'
+    )
+    profiles = tmp_path / "profiles.yaml"
+    rendered = invoke(["render", specs, "--profiles", profiles])
+    assert rendered.exit_code == 0, rendered.output
+    assert "4321" not in rendered.output  # render masks it in call two as well
+    for fmt in ("text", "json"):
+        explained = invoke(["explain", specs, "--profiles", profiles, "--format", fmt])
+        assert explained.exit_code == 0, explained.output
+        assert "4321" not in explained.output, fmt
 
 
 def test_text_table(specs: Path) -> None:

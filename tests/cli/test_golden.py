@@ -5,13 +5,16 @@ copy of ``specs/`` and ``tests/examples/``, with a fixed environment, and compar
 exit code, stdout, stderr and every file the command wrote (report, JUnit, journal)
 with its recording, ``tests/golden/<case>.txt``. The cases: ``--version``, ``--help``
 of the group and of every command, ``schema`` and each schema; for ``specs/`` (the
-folder and each file) and for every file and folder under ``tests/examples/``:
-``validate``, ``render --format json|yaml|curl`` and ``run --dry-run --report --junit``;
-and one ``run specs/ --sandbox``.
+folder and each file): ``validate``, ``render --format json|yaml|curl``, ``run --dry-run
+--report --junit`` and ``explain`` (text and JSON); one ``run specs/ --sandbox``; and
+from ``tests/examples/`` one recording per command and format: those five commands on
+the ``valid/`` folder, and ``run --dry-run`` (its report and JUnit file of problems) on
+one invalid example.  An invalid example's message is pinned once, by its ``# expect:``
+header (tests/spec/test_examples.py), not here again.
 
 Re-record after an intended change, then review ``git diff tests/golden``::
 
-    python -m pytest tests/test_golden.py --update-golden    # or CALLSPEC_UPDATE_GOLDEN=1
+    python -m pytest tests/cli/test_golden.py --update-golden    # or CALLSPEC_UPDATE_GOLDEN=1
 
 Only what differs from run to run is masked, each with a stable placeholder:
 the temporary folder (``<tmp>``); in ``run`` outputs ISO times (``<time>``), run ids
@@ -43,7 +46,7 @@ from callspec.cli.app import COMMANDS as CLI_COMMANDS
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden"
-RERECORD = "python -m pytest tests/test_golden.py --update-golden"
+RERECORD = "python -m pytest tests/cli/test_golden.py --update-golden"
 
 # The whole environment of every case: nothing of the developer's shell or of CI
 # (GITHUB_STEP_SUMMARY, CALLSPEC_PROFILES, PAGER_PIN, proxies, COLUMNS) leaks in.
@@ -87,31 +90,14 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "run-dry-run": ("run", "--dry-run", *RUN_OUTPUTS),
 }
 
-# Examples that need another file to mean what they are for (as tests/test_cli_validate_render.py
-# runs them); each is recorded both without and with it.
-VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "profiles-elsewhere/spec.yaml": (
-        "profiles",
-        ("--profiles", "profiles-elsewhere/elsewhere.yaml"),
-    ),
-    "precedence/spec.yaml": (
-        "vars",
-        ("--vars-file", "precedence/vars.yaml", "--var", "tier=cli"),
-    ),
-}
-
 
 def path_cases(prefix: str, cwd: str, path: str) -> list[Case]:
     """The five commands for one spec path (a file or a folder), recorded under prefix + path."""
     base = f"{prefix}{path}".rstrip("/")
-    cases = []
-    for label, (command, *options) in COMMANDS.items():
-        args = (command, path, *options)
-        cases.append(Case(f"{base}/{label}", cwd, args))
-        if path in VARIANTS:
-            variant, extra = VARIANTS[path]
-            cases.append(Case(f"{base}/{label}--{variant}", cwd, (*args, *extra)))
-    return cases
+    return [
+        Case(f"{base}/{label}", cwd, (command, path, *options))
+        for label, (command, *options) in COMMANDS.items()
+    ]
 
 
 def relative_paths(folder: Path) -> tuple[list[str], list[str]]:
@@ -144,16 +130,17 @@ def all_cases() -> list[Case]:
     # explain: the examples and the precedence example with every variable level.
     cases.append(Case("specs/explain", "", ("explain", "specs/")))
     cases.append(Case("specs/explain-json", "", ("explain", "specs/", "--format", "json")))
-    precedence = ("explain", "precedence/spec.yaml", *VARIANTS["precedence/spec.yaml"][1])
-    cases.append(Case("examples/precedence/spec.yaml/explain--vars", "examples", precedence))
-    sandbox_run = ("run", "specs/", "--sandbox", *RUN_OUTPUTS)
+    # Not at the profile's 2/s; one worker, so the calls end in the plan's order.
+    sandbox_run = ("run", "specs/", "--sandbox", "--rate", "200", "--concurrency", "1")
+    sandbox_run += RUN_OUTPUTS
     cases.append(Case("specs/run-sandbox", "", sandbox_run, sandbox=True))
-    # tests/examples/: run from inside it, as tests/test_examples.py does (invalid/x.yaml);
-    # every folder (valid/, invalid/...) and every file, but not the whole of it at once
-    # (the union of its folders, a fifth of the recordings' size).
-    folders, files = relative_paths(REPO / "tests" / "examples")
-    for path in [*folders, *files]:
-        cases += path_cases("examples/", "examples", path)
+    # tests/examples/: run from inside it, as tests/spec/test_examples.py does (valid/x.yaml).
+    # Every command on the valid/ folder (the bodies of every valid example), and the
+    # report and JUnit file of a run refused for its problems; an invalid example's own
+    # lines are its `# expect:` header's to pin.
+    cases += path_cases("examples/", "examples", "valid")
+    refused = ("run", "multi/three-defects.yaml", *COMMANDS["run-dry-run"][1:])
+    cases.append(Case("examples/multi/three-defects.yaml/run-dry-run", "examples", refused))
     names = [case.name for case in cases]
     assert len(names) == len(set(names)), "two cases share a recording"
     return cases

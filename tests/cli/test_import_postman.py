@@ -1,11 +1,16 @@
 """``callspec import postman``: the seed's Postman item becomes a spec that validates and
-renders to the seed's body."""
+renders to the seed's body; what a collection holds arrives as literal text (never a
+template, never a key of the spec), and a malformed collection is a located problem."""
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
 from pathlib import Path
 
+import pytest
+import yaml
 from support import EXAMPLES, SEED_CURL_BODY, invoke, seed_page
 
 from callspec.errors import ExitCode
@@ -158,3 +163,134 @@ def test_dynamic_variables_are_left_to_set_with_a_warning_and_a_todo(tmp_path: P
     assert (
         json.loads(rendered.stdout)[0]["body"]["answer_url"] == "https://h.example.com/a?id=g1&t=7"
     )
+
+
+# --- what a collection holds is text ------------------------------------------------------
+
+CALL_URL = "https://api.plivo.com/v1/Account/MAXXXXXXXXXXXXXXXXXX/Call/"
+GOOD_BODY = {"from": "+14152224444", "to": "+14155550100", "answer_url": "https://h.example.com/a"}
+
+
+def _item(name: str, body: object) -> dict[str, object]:
+    return {"name": name, "request": {"method": "POST", "url": CALL_URL, "body": body}}
+
+
+def _raw(body: Mapping[str, object]) -> dict[str, str]:
+    return {"mode": "raw", "raw": json.dumps(body)}
+
+
+def _items(tmp_path: Path, items: list[object], **extra: object) -> Path:
+    """A collection of ``items`` (and top-level ``extra``)."""
+    path = tmp_path / "c.postman_collection.json"
+    path.write_text(json.dumps({"info": {"name": "t"}, "item": items, **extra}))
+    return path
+
+
+def test_imported_body_values_are_literal_not_jinja(tmp_path: Path) -> None:
+    value = "{% for c in [env.CALLSPEC_TEST_SURELY_UNSET] %}{{c}}{% endfor %}"
+    col = _items(tmp_path, [_item("a", _raw({**GOOD_BODY, "caller_name": value}))])
+    spec = tmp_path / "out.yaml"
+    assert invoke(["import", "postman", col, "-o", spec]).exit_code == 0
+    result = invoke(
+        ["render", spec, "--format", "json"], env={"CALLSPEC_TEST_SURELY_UNSET": "leakme-123"}
+    )
+    assert "leakme-123" not in result.output
+
+
+def test_imported_collection_variables_are_literal(tmp_path: Path) -> None:
+    body = {**GOOD_BODY, "answer_url": "https://h.example.com/a?x={{tok}}"}
+    col = _items(
+        tmp_path,
+        [_item("a", _raw(body))],
+        variable=[{"key": "tok", "value": "{{ env.CALLSPEC_TEST_SURELY_UNSET }}"}],
+    )
+    spec = tmp_path / "out.yaml"
+    assert invoke(["import", "postman", col, "-o", spec]).exit_code == 0
+    result = invoke(
+        ["render", spec, "--format", "curl"], env={"CALLSPEC_TEST_SURELY_UNSET": "leakme-456"}
+    )
+    assert "leakme-456" not in result.output
+
+
+def test_an_item_name_with_a_newline_cannot_inject_calls(tmp_path: Path) -> None:
+    name = (
+        "b\n  - name: injected\n    to: '+14155550199'\n    from: '+14152224444'\n"
+        "    answer_url: https://evil.example/x"
+    )
+    col = _items(tmp_path, [_item(name, _raw(GOOD_BODY))])
+    spec = tmp_path / "out.yaml"
+    result = invoke(["import", "postman", col, "-o", spec])
+    assert result.exit_code == 0
+    calls = yaml.safe_load(spec.read_text())["calls"]
+    assert len(calls) == 1  # the name stays inside its comment, on one line
+    assert all(call["to"] != "+14155550199" for call in calls)
+
+
+def test_a_collection_title_with_a_newline_cannot_inject_keys(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(
+        json.dumps(
+            {
+                "info": {"name": "t)\ndefaults: {ring_url: 'https://evil.example/r'}\n#"},
+                "item": [_item("a", _raw(GOOD_BODY))],
+            }
+        )
+    )
+    spec = tmp_path / "out.yaml"
+    assert invoke(["import", "postman", path, "-o", spec]).exit_code == 0
+    assert "defaults" not in yaml.safe_load(spec.read_text())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"mode": "urlencoded", "urlencoded": [{"value": "x"}]},
+        {"mode": "urlencoded", "urlencoded": ["to=1"]},
+        "to=%2B14155550100",
+    ],
+    ids=["field-without-key", "field-not-object", "body-is-string"],
+)
+def test_a_malformed_collection_is_a_located_problem(tmp_path: Path, body: object) -> None:
+    col = _items(tmp_path, [_item("a", body)])
+    result = invoke(["import", "postman", col])
+    assert result.exit_code == ExitCode.INVALID
+    assert "internal error" not in result.output
+    assert str(col.name) in result.output
+
+
+def test_a_deeply_nested_collection_is_refused_cleanly(tmp_path: Path) -> None:
+    leaf = json.dumps(_item("x", _raw(GOOD_BODY)))
+    n = 1500
+    text = '{"name":"f","item":[' * n + leaf + "]}" * n
+    col = tmp_path / "deep.json"
+    col.write_text('{"item":[' + text + "]}")
+    result = invoke(["import", "postman", col])
+    assert "internal error" not in result.output
+    assert result.exit_code == ExitCode.INVALID, result.output
+    assert f"{col}: cannot read JSON: maximum recursion depth exceeded" in result.stderr
+
+
+def test_ten_thousand_same_named_items_import_with_unique_names(tmp_path: Path) -> None:
+    # Found as a quadratic blow-up in making names unique; no timing assertion here
+    # (the suite has none): the suite's timeout bounds it, and every name is checked.
+    col = _items(tmp_path, [_item("call", _raw(GOOD_BODY)) for _ in range(10_000)])
+    out = tmp_path / "out.yaml"
+    result = invoke(["import", "postman", col, "-o", out])
+    assert result.exit_code == 0
+    names = re.findall(r"^  - name: (.+)$", out.read_text(), flags=re.MULTILINE)
+    assert len(names) == 10_000
+    assert len(set(names)) == 10_000
+
+
+def test_an_empty_postman_variable_imports_to_a_valid_spec(tmp_path: Path) -> None:
+    body = {**GOOD_BODY, "hangup_url": "https://h.example.com/{{ }}"}
+    col = _items(tmp_path, [_item("a", _raw(body))])
+    spec = tmp_path / "out.yaml"
+    imported = invoke(["import", "postman", col, "-o", spec])
+    assert imported.exit_code == 0
+    # No variable is made up for it (it was v_, defined nowhere): `{{ }}` stays text,
+    # and validate then says what is wrong with that URL, where it is written.
+    assert "v_" not in spec.read_text()
+    checked = invoke(["validate", spec])
+    assert checked.exit_code == ExitCode.INVALID
+    assert "calls[0].hangup_url" in checked.stderr

@@ -50,3 +50,26 @@ def test_init_refuses_a_dangling_gitignore_symlink(tmp_path: Path) -> None:
     assert "is a symlink to" in result.stderr and "does not exist" in result.stderr
     assert not (tmp_path / "missing").exists()
     assert not (project / "profiles.yaml").exists()  # all or nothing
+
+
+def test_init_beside_a_gitignore_that_is_not_utf8(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_bytes(b"caf\xe9/\n")
+    result = invoke(["init", tmp_path])
+    assert "internal error" not in result.output
+    assert result.exit_code == ExitCode.OK, result.output
+    assert (tmp_path / ".gitignore").read_bytes() == b"caf\xe9/\n.callspec/\n"
+
+
+def test_init_failure_leaves_nothing_behind(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").mkdir()
+    result = invoke(["init", tmp_path])
+    assert result.exit_code == ExitCode.USAGE
+    assert not (tmp_path / "profiles.yaml").exists()
+    assert not (tmp_path / "specs" / "example.yaml").exists()
+
+
+def test_init_refuses_beside_an_existing_profiles_yml(tmp_path: Path) -> None:
+    (tmp_path / "profiles.yml").write_text("version: 1\nprofiles:\n  default: {rate: 1}\n")
+    result = invoke(["init", tmp_path])
+    assert result.exit_code == ExitCode.USAGE
+    assert not (tmp_path / "profiles.yaml").exists()

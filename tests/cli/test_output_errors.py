@@ -30,7 +30,7 @@ def _run(tmp_path: Path, command: str, stdout: object) -> subprocess.CompletedPr
     )
 
 
-@pytest.mark.parametrize("command", ["render", "validate"])
+@pytest.mark.parametrize("command", ["explain", "render", "validate"])
 def test_a_full_stdout_is_a_plain_output_error(tmp_path: Path, command: str) -> None:
     if not Path("/dev/full").exists():
         pytest.skip("no /dev/full")

@@ -3,11 +3,18 @@ nothing elsewhere, and --quiet (only problems and the one-line summary)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
+import re
 import select
+import signal
+import socket
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import time
 from pathlib import Path
 
@@ -245,3 +252,164 @@ def test_a_ctrl_c_before_sending_starts_announces_no_sending(tmp_path: Path) -> 
         result, _ = execute(request, cred_env(), io.StringIO(), err, stop)
     assert box.calls == [] and result.exit_code() == 130
     assert "callspec: sending" not in err.getvalue(), err.getvalue()
+
+
+# --- the bar in a real terminal ---------------------------------------------------------------
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def test_bar_fits_a_narrow_terminal(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 8)
+    columns = 30
+    with sandbox() as box:
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+        args = run_args(tmp_path, box.url, "--report", str(tmp_path / "r.json"))
+        args[args.index("200")] = "40"
+        env = {**os.environ, **cred_env(), "PYTHONPATH": str(ROOT), "COLUMNS": str(columns)}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "callspec", *args],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=slave,
+        )
+        os.close(slave)
+        try:
+            screen = _read_pty(master, proc).decode()
+            proc.communicate(timeout=30)
+        finally:
+            os.close(master)
+    assert proc.returncode == 0, screen
+    drawn = [_ANSI.sub("", part).rstrip() for part in screen.split("\r")]
+    bars = [part for part in drawn if "calls  [" in part]
+    assert bars, screen
+    too_wide = [part for part in bars if len(part) > columns]
+    assert too_wide == [], too_wide
+
+
+def test_bar_rate_ignores_calls_skipped_by_resume(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 9)
+    with sandbox() as box:
+        first = invoke(
+            run_args(
+                tmp_path,
+                box.url,
+                "--report",
+                str(tmp_path / "r1.json"),
+                *(x for i in range(6) for x in ("--only", f"call-{i:03d}")),
+            ),
+            cred_env(),
+        )
+        assert first.exit_code == 0, first.output
+        args = run_args(
+            tmp_path,
+            box.url,
+            *("--report", str(tmp_path / "r2.json")),
+            *("--resume", str(tmp_path / "r1.journal.jsonl"), "--progress"),
+        )
+        args[args.index("200")] = "4"
+        second = invoke(args, cred_env())
+    assert second.exit_code == 0, second.output
+    assert len(box.calls) == 9  # nothing twice: 6 then the 3 others
+    rates = [float(r) for r in re.findall(r"([0-9.]+) calls/s", second.stderr)]
+    assert rates, second.stderr
+    assert max(rates) <= 8, rates  # at --rate 4 the bar may not claim more than twice that
+
+
+def test_a_second_ctrl_c_gives_the_cursor_back(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 8)
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:  # a Plivo that never answers: the calls stay in flight
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(conn)
+
+    threading.Thread(target=accept, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    master, slave = pty.openpty()
+    args = run_args(tmp_path, url, "--report", str(tmp_path / "r.json"), "--timeout", "30")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "callspec", *args],
+        cwd=tmp_path,
+        env={**os.environ, **cred_env(), "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=slave,
+    )
+    os.close(slave)
+    screen = b""
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not accepted:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                screen += os.read(master, 65536)
+        assert accepted, screen
+        proc.send_signal(signal.SIGINT)
+        while time.monotonic() < deadline and b"stopping" not in screen:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                screen += os.read(master, 65536)
+        proc.send_signal(signal.SIGINT)
+        screen += _read_pty(master, proc, 20)
+        proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+        listener.close()
+        for conn in accepted:
+            conn.close()
+    assert proc.returncode == 130, screen
+    text = screen.decode(errors="replace")
+    assert "\x1b[?25l" in text  # the bar hid the cursor
+    assert text.rfind("\x1b[?25h") > text.rfind("\x1b[?25l"), repr(text[-300:])
+
+
+# --- quiet ------------------------------------------------------------------------------------
+
+
+def test_quiet_run_with_simulate_prints_only_the_summary(tmp_path: Path) -> None:
+    port = free_port()  # the handlers are unreachable: every simulated call ends early
+    calls = "".join(f'  - name: c{i}\n    to: "+1415555010{i}"\n' for i in range(3))
+    (tmp_path / "s.yaml").write_text(
+        "version: 1\ndefaults:\n"
+        f'  from: "+14152224444"\n  answer_url: http://127.0.0.1:{port}/a\n'
+        f"calls:\n{calls}"
+    )
+    result = invoke(
+        [
+            *("run", tmp_path / "s.yaml", "--sandbox", "--simulate", "--simulate-duration", "0"),
+            *("--rate", "200", "--quiet", "--report", tmp_path / "r.json"),
+        ]
+    )
+    assert "3 calls:" in result.stdout, result.output
+    assert " simulate " not in result.stderr, result.stderr
+
+
+def test_quiet_run_with_a_failing_check_prints_no_report_line(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens: the answer_url check fails, nothing is sent
+    (tmp_path / "s.yaml").write_text(
+        "version: 1\ncalls:\n  - name: one\n"
+        f'    to: "+14155550100"\n    from: "+14152224444"\n'
+        f"    answer_url: http://127.0.0.1:{port}/answer.xml\n"
+    )
+    result = invoke(
+        [
+            *("run", tmp_path / "s.yaml", "--sandbox", "--check", "--quiet"),
+            *("--report", tmp_path / "r.json"),
+        ]
+    )
+    assert result.exit_code == 3, result.output
+    assert "unreachable" in result.stderr  # the problem is printed
+    assert "report:" not in result.stdout, result.stdout

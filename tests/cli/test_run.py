@@ -193,8 +193,12 @@ def test_unset_env_in_profile_credentials_is_refused_with_its_location(tmp_path:
     write_spec(tmp_path, 1)
     result = invoke(run_args(tmp_path, box.url), {"MY_ID": None, "MY_TOKEN": None})
     assert result.exit_code == ExitCode.REFUSED
-    assert "profiles.yaml:4:" in result.stderr or "profiles.yaml:3:" in result.stderr
-    assert "environment variable MY_ID is not set" in result.stderr
+    assert "profiles.yaml:3:14: template error: environment variable MY_ID is not set" in (
+        result.stderr
+    )
+    assert "profiles.yaml:4:17: template error: environment variable MY_TOKEN is not set" in (
+        result.stderr
+    )
 
 
 def test_max_calls_guard_counts_destinations(tmp_path: Path, box) -> None:

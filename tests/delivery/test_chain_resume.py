@@ -235,7 +235,7 @@ def test_a_removed_row_whose_call_may_still_ring_is_settled_before_anyone_is_pag
     assert again.exit_code == ExitCode.OK, again.output
 
 
-# -- moved from review 14 ----------------------------------------------------------------
+# -- a resume after an edited roster pages no one else --------------------------------------
 
 EDITS = {
     "row inserted before bob": [("alice", A), ("dave", D), ("bob", B), ("carol", C)],

@@ -51,6 +51,15 @@ def port_of(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
+def resumed_exit(journal: Path) -> ExitCode:
+    """The exit of a resume that sends every call the journal shows unsent: 1 when the
+    journal shows a call started and never finished (placed or not, it is not sent again
+    and stays unknown), else 0."""
+    entries = read_journal(journal).values()
+    in_doubt = any(e.state in ("started", "unknown") for e in entries if e.run_id != "filler")
+    return ExitCode.CALL_FAILED if in_doubt else ExitCode.OK
+
+
 def every_output(tmp_path: Path, stdout: str, stderr: str) -> str:
     """Everything a run left for a person or a machine to read."""
     files = [p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file()]
@@ -111,12 +120,70 @@ def test_a_journal_line_that_cannot_be_written_whole_stops_sending_before_its_ca
         for name in first:  # every placed call is in the journal: never sent again
             assert any(e.name == name and e.state != "failed" for e in entries.values())
         # Room again: the resume sends what was not sent, and nothing twice.
+        expected = resumed_exit(journal)
         resumed = invoke(
             [*run_args(tmp_path, sb.url, "--resume", str(journal)), "--report", str(report)],
             cred_env(),
         )
-        assert resumed.exit_code in (ExitCode.OK, ExitCode.CALL_FAILED), resumed.stderr
+        assert resumed.exit_code == expected, resumed.stderr
         assert placed_counts(sb.calls) == {f"call-{i:03d}": 1 for i in range(12)}
+
+
+@pytest.mark.parametrize("room", [2300, 5100, 8300])
+def test_a_full_disk_with_four_workers_and_uneven_lines(tmp_path: Path, room: int) -> None:
+    """Lines of decreasing length: after one fails, a shorter one may still fit."""
+    write_profiles(tmp_path)
+    calls = [
+        {
+            "name": f"call-{i:03d}",
+            "to": f"+1415555{i:04d}",
+            "answer_url": f"https://hooks.example.com/a.xml?p={'p' * max(0, 600 - 45 * i)}"
+            f"&call=call-{i:03d}",
+        }
+        for i in range(14)
+    ]
+    (tmp_path / "calls.yaml").write_text(
+        yaml.safe_dump({"version": 1, "defaults": {"from": "+14152224444"}, "calls": calls})
+    )
+    journal = tmp_path / "j.jsonl"
+    journal_filler(journal, room)
+    report = tmp_path / "r.json"
+    with sandbox(latency_ms=(30.0, 30.0)) as sb:
+        args = run_args(tmp_path, sb.url, "--journal", str(journal), "--report", str(report))
+        args[args.index("--rate") + 1] = "1000"
+
+        def limit() -> None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (JOURNAL_LIMIT, JOURNAL_LIMIT))
+
+        done = subprocess.run(
+            [sys.executable, "-m", "callspec", *args, "--no-progress"],
+            env={**os.environ, **cred_env(), "PYTHONPATH": str(ROOT)},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            preexec_fn=limit,
+        )
+        placed = placed_counts(sb.calls)
+        assert done.returncode == ExitCode.CALL_FAILED, done.stderr
+        assert "Traceback" not in done.stderr
+        started = {
+            json.loads(line)["name"]
+            for line in journal.read_text().splitlines()
+            if json.loads(line)["event"] == "started"
+        }
+        assert set(placed.values()) <= {1}
+        assert set(placed) <= started
+        doc = read_report(report)
+        assert sorted(c["name"] for c in doc["calls"]) == sorted(c["name"] for c in calls)
+        expected = resumed_exit(journal)
+        resumed = invoke(
+            [*run_args(tmp_path, sb.url, "--resume", str(journal)), "--report", str(report)],
+            cred_env(),
+        )
+        assert resumed.exit_code == expected, resumed.stderr
+        assert set(placed_counts(sb.calls).values()) == {1}
+        assert len(placed_counts(sb.calls)) == 14
 
 
 # --- 2. TLS errors after the request was written ------------------------------------------
@@ -170,6 +237,31 @@ def test_a_tls_error_after_the_post_was_written_is_unknown_and_not_retried(
     assert len(call["attempts"]) == 1  # never resent
     assert call["attempts"][0]["maybe_sent"] is True
     assert call["error"].startswith("TLS error after the request was sent")
+
+
+@pytest.mark.parametrize("mode", ["close", "reset"])
+def test_tls_server_closing_after_the_handshake_is_unknown_never_resent(
+    tmp_path: Path, mode: str
+) -> None:
+    """The server completes the handshake, then closes (``close``) or resets after reading
+    a few bytes (``reset``)."""
+
+    def handle(tls: ssl.SSLSocket) -> None:
+        if mode == "reset":
+            tls.recv(10)
+            tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 1)
+    with tls_server(handle) as (url, ca_path):
+        result = invoke(
+            run_args(tmp_path, url, "--report", str(tmp_path / "r.json")),
+            cred_env(REQUESTS_CA_BUNDLE=ca_path),
+        )
+    assert result.exit_code == ExitCode.CALL_FAILED
+    call = read_report(tmp_path / "r.json")["calls"][0]
+    assert call["outcome"] == "unknown"
+    assert len(call["attempts"]) == 1
 
 
 def test_a_tls_handshake_refused_surely_sent_nothing(tmp_path: Path) -> None:
@@ -290,6 +382,17 @@ def test_a_journal_is_bound_to_its_api_url(tmp_path: Path) -> None:
         assert len(staging.calls) == 3
 
 
+def test_a_trailing_slash_is_the_same_api_url(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 2)
+    journal = tmp_path / "j.jsonl"
+    with sandbox() as sb:
+        invoke(run_args(tmp_path, sb.url, "--journal", str(journal)), cred_env())
+        again = invoke(run_args(tmp_path, sb.url + "/", "--resume", str(journal)), cred_env())
+        assert len(sb.calls) == 2
+    assert again.exit_code == ExitCode.OK, again.stderr
+
+
 def test_a_journal_is_bound_to_its_auth_id(tmp_path: Path) -> None:
     write_profiles(tmp_path)
     write_spec(tmp_path, 2)
@@ -372,6 +475,23 @@ def test_an_echoed_basic_auth_header_is_masked(tmp_path: Path) -> None:
     assert errors == ["bad: Basic ***", "<p>rejected Basic ***</p>"]
 
 
+def test_a_token_echoed_in_a_redirect_location_is_masked(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 1)
+    answer = (302, {"Location": f"https://elsewhere.example/?t={TOKEN}&u={AUTH_ID}"}, b"")
+    with answering(lambda h, n: answer) as (url, _):
+        result = invoke(
+            run_args(
+                tmp_path,
+                url,
+                *("--report", str(tmp_path / "r.json"), "--junit", str(tmp_path / "j.xml")),
+            ),
+            cred_env(),
+        )
+    assert result.exit_code == ExitCode.CALL_FAILED
+    assert TOKEN not in every_output(tmp_path, result.stdout, result.stderr)
+
+
 @pytest.mark.parametrize("command", ["run", "render"])
 def test_a_token_typed_into_api_url_is_never_printed(tmp_path: Path, command: str) -> None:
     write_spec(tmp_path, 1)
@@ -380,6 +500,38 @@ def test_a_token_typed_into_api_url_is_never_printed(tmp_path: Path, command: st
     assert result.exit_code == ExitCode.USAGE
     assert TOKEN not in result.stdout + result.stderr
     assert "'https://***@api.plivo.com'" in result.stderr
+
+
+def test_a_token_typed_into_a_profiles_api_url_is_never_printed(tmp_path: Path) -> None:
+    secret = "prodtoken-SECRET-123"
+    (tmp_path / "profiles.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "profiles": {
+                    "default": {
+                        "auth_id": "MAPRODPRODPRODPRODPR",
+                        "auth_token": "{{ env.PROD_TOKEN }}",
+                        "api_url": f"https://MAPRODPRODPRODPRODPR:{secret}@api.plivo.com",
+                    }
+                },
+            }
+        )
+    )
+    write_spec(tmp_path, 1)
+    spec = str(tmp_path / "calls.yaml")
+    validate = invoke(["validate", spec], {"PROD_TOKEN": secret})
+    outputs = ("--report", str(tmp_path / "r.json"), "--junit", str(tmp_path / "j.xml"))
+    run = invoke(["run", spec, "--dry-run", *outputs], {"PROD_TOKEN": secret})
+    assert validate.exit_code == run.exit_code == ExitCode.INVALID
+    texts = [
+        validate.stderr,
+        run.stdout,
+        run.stderr,
+        (tmp_path / "r.json").read_text(),
+        (tmp_path / "j.xml").read_text(),
+    ]
+    assert not any(secret in t for t in texts)
 
 
 def test_click_usage_errors_pass_the_redactor(tmp_path: Path) -> None:
@@ -420,6 +572,36 @@ def test_the_circuit_breaker_stops_feeding_a_hung_api(tmp_path: Path) -> None:
         resumed = invoke(run_args(tmp_path, sb.url, "--resume", str(journal)), cred_env())
         assert resumed.exit_code == ExitCode.CALL_FAILED  # 3 still unknown
         assert sorted(placed_counts(sb.calls)) == [f"call-{i:03d}" for i in range(3, 10)]
+
+
+def test_circuit_breaker_with_concurrency_reports_and_journals_every_call_once(
+    tmp_path: Path,
+) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 12)
+    journal = tmp_path / "j.jsonl"
+    report = tmp_path / "r.json"
+    with sandbox(hang=1.0) as sb:
+        args = run_args(tmp_path, sb.url, "--timeout", "0.4", "--concurrency", "4", "--bail", "2")
+        result = invoke([*args, "--journal", str(journal), "--report", str(report)], cred_env())
+        placed = placed_counts(sb.calls)
+    assert result.exit_code == ExitCode.CALL_FAILED
+    doc = read_report(report)
+    names = [c["name"] for c in doc["calls"]]
+    assert sorted(names) == [f"call-{i:03d}" for i in range(12)]
+    assert doc["stopped"]["kind"] == "bail"
+    finished: dict[str, int] = {}
+    started: set[str] = set()
+    for raw in journal.read_text().splitlines():
+        event = json.loads(raw)
+        if event["event"] == "finished":
+            finished[event["name"]] = finished.get(event["name"], 0) + 1
+        else:
+            started.add(event["name"])
+    assert finished == {n: 1 for n in names}
+    assert set(placed) <= started  # nothing placed without its durable started line
+    unknown = {c["name"] for c in doc["calls"] if c["outcome"] == "unknown"}
+    assert unknown == set(placed)
 
 
 @pytest.mark.parametrize(("bail", "failed", "skipped"), [("2", 2, 4), ("0", 6, 0)])

@@ -307,7 +307,7 @@ def test_html_page_shows_each_steps_answer(tmp_path: Path, plivo: PlivoFake):
     )
 
 
-# -- a step whose fate is not known holds the chain (moved from review 14) ---------------
+# -- a step whose fate is not known holds the chain -----------------------------------------
 
 A, B, C, D = "+14155550101", "+14155550102", "+14155550103", "+14155550109"
 

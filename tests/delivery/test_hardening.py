@@ -1,4 +1,6 @@
-"""Defects an adversarial review found, each pinned: no traceback, the right exit, no leak."""
+"""Hostile input and broken surroundings, each pinned: no traceback, the right exit, no leak
+(bad tokens and URLs, pipes read as specs, secrets in every spelling, journals cut, deleted
+or in use, unwritable outputs)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,20 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support import cred_env, invoke, read_report, run_args, sandbox, write_profiles, write_spec
+from support import (
+    cred_env,
+    invoke,
+    read_report,
+    run_args,
+    sandbox,
+    spawned,
+    wait_for_calls,
+    write_profiles,
+    write_spec,
+)
 
+from callspec.delivery.entries import read_journal
+from callspec.delivery.journal import Journal
 from callspec.errors import ExitCode
 from callspec.redact import Redactor
 
@@ -176,7 +190,7 @@ def test_curl_for_a_call_with_a_secret_splices_it_from_the_shell(tmp_path: Path)
         assert sb.calls[0]["body"]["send_digits"] == "8642"
 
 
-# --- the second review: delivery safety ------------------------------------------------
+# --- delivery safety: journals, resumes, progress ----------------------------------------
 
 
 def test_the_same_spec_named_twice_is_read_once(tmp_path: Path) -> None:
@@ -266,6 +280,58 @@ def test_a_cut_last_line_is_dropped_so_later_resumes_work(tmp_path: Path) -> Non
             assert result.exit_code == ExitCode.OK, result.stderr
         assert len(sb.calls) == 2
     assert "cut sho" not in journal.read_text()
+
+
+def test_a_cut_line_longer_than_64k_is_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    good = {
+        "event": "finished",
+        "time": "t",
+        "run_id": "r",
+        "key": "k1",
+        "spec_file": "a.yaml",
+        "name": "a",
+        "outcome": "failed",
+        "state": "failed",
+    }
+    to = "<".join(
+        f"sip:desk-phone-of-engineer-{i:04d}-on-call@phone.plivo.com" for i in range(1300)
+    )
+    big = {
+        "event": "started",
+        "time": "t",
+        "run_id": "r",
+        "key": "k2",
+        "spec_file": "a.yaml",
+        "name": "b",
+        "body": {"to": to},
+    }
+    line = json.dumps(big)
+    assert len(line) > 1 << 16
+    path.write_text(json.dumps(good) + "\n" + line[:-50])  # a crash cut it short
+    journal = Journal(path, "run2", Redactor())
+    journal._write({**good, "key": "k3", "run_id": "run2"}, sync=False)
+    journal.close()
+    assert set(read_journal(path)) == {"k1", "k3"}
+
+
+def test_a_journal_deleted_mid_run_stops_the_sending(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 6)
+    journal = tmp_path / "j.jsonl"
+    with sandbox() as sb:
+        args = run_args(tmp_path, sb.url, "--journal", str(journal), "--no-progress")
+        args[args.index("--rate") + 1] = "4"
+        with spawned([*args, "--concurrency", "1"], cred_env(), tmp_path) as run:
+            wait_for_calls(sb, 2)
+            journal.unlink()
+            run.proc.wait(timeout=30)
+        placed = len(sb.calls)
+    # The next line it would journal finds the file gone: no call goes out unrecorded.
+    assert run.proc.returncode == ExitCode.CALL_FAILED, run.err
+    assert any(f"ENOENT: {journal} is gone" in line for line in run.err), run.err
+    assert placed < 6
+    assert not journal.exists()
 
 
 def test_a_failing_progress_callback_loses_no_call(tmp_path: Path) -> None:
@@ -358,7 +424,7 @@ def test_an_unwritable_report_is_refused_before_sending(tmp_path: Path) -> None:
         assert sb.calls == []
 
 
-# --- the third review: docs against behaviour --------------------------------------------
+# --- what the docs promise -----------------------------------------------------------------
 
 
 def test_urlencoded_secret_with_a_slash_is_masked() -> None:

@@ -1,16 +1,21 @@
 """Resume matching: which journal entry speaks for which call of an edited plan, so that no
 phone the journal shows placed rings again (a row renamed, re-spelled, or shifted by an
-inserted row).  Moved from review 12, with the destination identity of issue 18."""
+inserted row), and which never speaks for a call of another project or work tree.
+
+A call's identity is its path in its git work tree, its name and its body."""
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import unicodedata
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import cred_env, invoke, read_report, sandbox, write_profiles
+import yaml
+from support import FIRED, answering, cred_env, invoke, read_report, sandbox, write_profiles
 
 from callspec.delivery.entries import JournalEntry, read_journal
 from callspec.delivery.resume import ResumeIndex
@@ -149,3 +154,131 @@ def test_a_journal_without_body_keys_still_matches_a_renamed_call(tmp_path: Path
     journal.write_text("".join(json.dumps(line) + "\n" for line in lines))
     [found] = ResumeIndex(read_journal(journal)).match_all([_plan_call("alice", "+14155550001")])
     assert found is not None and found.how == "renamed" and found.entry.state == "fired"
+
+
+# --- another project, another work tree ------------------------------------------------------
+
+
+def _git_project(
+    folder: Path, spec: dict[str, Any], profiles: dict[str, Any] | None = None
+) -> Path:
+    """A git work tree with a profiles file and ``spec`` as specs/oncall.yaml."""
+    folder.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    (folder / "profiles.yaml").write_text(
+        yaml.safe_dump(profiles or {"version": 1, "profiles": {"default": {}}})
+    )
+    (folder / "specs").mkdir()
+    (folder / "specs" / "oncall.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    return folder
+
+
+def _one_call(name: str, to: str, frm: str, hook: str) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "defaults": {"from": frm},
+        "calls": [{"name": name, "to": to, "answer_url": f"https://hooks.example.com/{hook}.xml"}],
+    }
+
+
+def test_another_projects_journal_does_not_suppress_this_projects_page(tmp_path: Path) -> None:
+    a = _git_project(
+        tmp_path / "team-a", _one_call("page-primary", "+14155550100", "+14152224444", "a")
+    )
+    b = _git_project(
+        tmp_path / "team-b", _one_call("page-primary", "+14155550777", "+14152229999", "b")
+    )
+    journal = tmp_path / "shared.jsonl"
+    with sandbox() as sb:
+        first = invoke(
+            ["run", str(a / "specs/oncall.yaml"), "--api-url", sb.url, "--journal", str(journal)],
+            cred_env(),
+        )
+        assert first.exit_code == ExitCode.OK, first.stderr
+        result = invoke(
+            ["run", str(b / "specs/oncall.yaml"), "--api-url", sb.url, "--resume", str(journal)],
+            cred_env(),
+        )
+        placed = _placed_to(sb.calls)
+    # Team B's page was never placed anywhere: the journal speaks for none of its calls.
+    assert result.exit_code == ExitCode.REFUSED, result.stderr
+    assert "none of its 1 calls is in this run" in result.stderr
+    assert placed == ["+14155550100"]
+
+
+def test_two_work_trees_with_the_same_call_are_refused_never_crossed(tmp_path: Path) -> None:
+    # The two calls have one identity (path in the work tree, name, body): a journal could
+    # not tell them apart, so the run is refused before anything is sent (and the runner
+    # looks credentials up by position, so no plan can cross two accounts).
+    spec = _one_call("deploy-alert", "+14155550100", "+14152224444", "deploy")
+    with (
+        answering(lambda h, n: FIRED) as (url_a, log_a),
+        answering(lambda h, n: FIRED) as (url_b, log_b),
+    ):
+        for name, auth, url in (
+            ("a", "MAACCOUNTAAAAAAAAAAA", url_a),
+            ("b", "MAACCOUNTBBBBBBBBBBB", url_b),
+        ):
+            profiles = {
+                "version": 1,
+                "profiles": {
+                    "default": {"auth_id": auth, "auth_token": f"tok-{name}", "api_url": url}
+                },
+            }
+            _git_project(tmp_path / f"repo-{name}", spec, profiles)
+        result = invoke(
+            [
+                "run",
+                str(tmp_path / "repo-a/specs/oncall.yaml"),
+                str(tmp_path / "repo-b/specs/oncall.yaml"),
+                "--report",
+                str(tmp_path / "r.json"),
+            ],
+            {},
+        )
+    assert result.exit_code == ExitCode.INVALID, result.stderr
+    assert "the same call as 'deploy-alert'" in result.stderr
+    assert "run them separately" in result.stderr
+    assert log_a == [] and log_b == []
+
+
+def test_a_spec_whose_identity_changed_is_not_resent_beside_one_that_matched(
+    tmp_path: Path,
+) -> None:
+    first = tmp_path / "ws-1" / "project"
+    _git_project(first, _one_call("page-own", "+14155550100", "+14152224444", "own"))
+    vendored = first / "vendor-specs"  # a nested repo (its own .git) in run 1
+    vendored.mkdir()
+    subprocess.run(["git", "init", "-q", str(vendored)], check=True)
+    (vendored / "pager.yaml").write_text(
+        yaml.safe_dump(_one_call("page-shared", "+14155550200", "+14152224444", "shared"))
+    )
+    journal = tmp_path / "journal.jsonl"
+    specs = ["specs/oncall.yaml", "vendor-specs/pager.yaml"]
+    with sandbox() as sb:
+        r1 = invoke(
+            [
+                "run",
+                *[str(first / s) for s in specs],
+                *("--api-url", sb.url, "--journal", str(journal)),
+                *("--report", str(tmp_path / "r1.json")),
+            ],
+            cred_env(),
+        )
+        assert r1.exit_code == ExitCode.OK, r1.stderr
+        # CI workspace 2: same checkout elsewhere, the nested repo fetched as a tarball (no .git).
+        second = tmp_path / "ws-2" / "project"
+        shutil.copytree(first, second, symlinks=True)
+        shutil.rmtree(second / "vendor-specs" / ".git")
+        r2 = invoke(
+            [
+                "run",
+                *[str(second / s) for s in specs],
+                *("--api-url", sb.url, "--resume", str(journal)),
+                *("--report", str(tmp_path / "r2.json")),
+            ],
+            cred_env(),
+        )
+        placed = _placed_to(sb.calls)
+    assert r2.exit_code == ExitCode.OK, r2.stderr
+    assert sorted(placed) == ["+14155550100", "+14155550200"]  # each once, run 1's

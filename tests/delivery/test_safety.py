@@ -21,7 +21,9 @@ from support import (
     run_args,
     sandbox,
     spawn,
+    spawned,
     wait_for_calls,
+    wait_until,
     write_profiles,
     write_spec,
 )
@@ -134,7 +136,8 @@ def test_crash_then_resume_places_every_call_exactly_once(tmp_path: Path) -> Non
         wait_for_calls(sb, 15)
         proc.kill()  # SIGKILL: no handler, no report, only the journal
         proc.communicate(timeout=10)
-        time.sleep(0.5)  # requests in flight at the kill finish on the server side
+        # Requests in flight at the kill finish on the server side (latency 150-250 ms).
+        wait_until(lambda: sb.open_connections == 0, "the killed run's requests to end")
         at_crash = _journal_states(journal)
         in_flight = {name for name, state in at_crash.items() if state == "started"}
         done = {name for name, state in at_crash.items() if state == "fired"}
@@ -201,7 +204,7 @@ def test_interrupt_finishes_in_flight_and_writes_the_report(tmp_path: Path, sig:
         _, err = proc.communicate(timeout=20)
         assert proc.returncode == ExitCode.INTERRUPTED, err
         assert "Traceback" not in err
-        time.sleep(0.3)
+        wait_until(lambda: sb.open_connections == 0, "the run's connections to close")
         first = placed_counts(sb.calls)
         doc = read_report(report)
         assert doc["interrupted"] is True
@@ -215,6 +218,8 @@ def test_interrupt_finishes_in_flight_and_writes_the_report(tmp_path: Path, sig:
                 sb.url,
                 "--rate",
                 "100",
+                "--concurrency",
+                "10",  # the rest at once: 200 ms each, latency the sandbox adds
                 "--resume",
                 str(journal),
                 "--report",
@@ -227,17 +232,21 @@ def test_interrupt_finishes_in_flight_and_writes_the_report(tmp_path: Path, sig:
 
 
 def test_rate_limit_is_never_exceeded(tmp_path: Path) -> None:
-    """40 calls at --rate 10 over 4 workers against --cps 10: no call queued.
+    """40 calls at --rate 20 over 4 workers against --cps 21: no call queued (unpaced, they
+    would all arrive within one second and 19 would queue).
 
-    Only the lower bound of the time is asserted (the limiter never runs fast);
-    how close it comes to the ideal 3.9 s is measured by bench/bench_rate.py.
+    The sandbox counts calls per calendar second as they arrive: one send delayed across a
+    second's edge (a loaded machine) lands in the next second beside the twenty sent in
+    it, so the API allows one more than the rate.  Only the lower bound of the
+    time is asserted (the limiter never runs fast); how close it comes to the ideal is
+    measured by bench/bench_rate.py (--rate 10 against --cps 10).
     """
     write_profiles(tmp_path)
     write_spec(tmp_path, 40)
     report = tmp_path / "r.json"
-    with sandbox(cps=10) as sb:
+    with sandbox(cps=21) as sb:
         args = run_args(
-            tmp_path, sb.url, "--rate", "10", "--concurrency", "4", "--report", str(report)
+            tmp_path, sb.url, "--rate", "20", "--concurrency", "4", "--report", str(report)
         )
         started = time.monotonic()
         result = invoke(args, cred_env())
@@ -245,7 +254,7 @@ def test_rate_limit_is_never_exceeded(tmp_path: Path) -> None:
     assert result.exit_code == ExitCode.OK, result.stderr
     doc = read_report(report)
     assert doc["summary"]["queued"] == 0 and doc["summary"]["fired"] == 40
-    assert elapsed >= 3.9 * 0.95
+    assert elapsed >= 39 / 20 * 0.95
 
 
 def test_retry_unknown_resends_only_when_asked(tmp_path: Path) -> None:
@@ -301,16 +310,16 @@ def test_second_interrupt_exits_at_once_with_the_journal_intact(tmp_path: Path) 
             "--report",
             str(tmp_path / "r.json"),
         ]
-        proc = spawn(args, cred_env(), tmp_path)
-        wait_for_calls(sb, 2)
-        proc.send_signal(signal.SIGINT)
-        time.sleep(0.3)
-        assert proc.poll() is None  # waiting for the two hung calls (timeout 60 s)
-        started = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=10)
-        assert time.monotonic() - started < 5
-        assert proc.returncode == ExitCode.INTERRUPTED
+        with spawned(args, cred_env(), tmp_path) as run:
+            wait_for_calls(sb, 2)
+            run.proc.send_signal(signal.SIGINT)
+            wait_until(run.printed("Ctrl-C again"), "the run to say it is stopping")
+            assert run.proc.poll() is None  # waiting for the two hung calls (timeout 60 s)
+            started = time.monotonic()
+            run.proc.send_signal(signal.SIGINT)
+            run.proc.wait(timeout=10)
+            assert time.monotonic() - started < 5
+        assert run.proc.returncode == ExitCode.INTERRUPTED
     lines = [json.loads(line) for line in journal.read_text().splitlines()]
     started_names = {e["name"] for e in lines if e["event"] == "started"}
     assert started_names == {"call-000", "call-001"}

@@ -224,7 +224,7 @@ def test_ctrl_c_ends_the_wait_and_reports_what_was_known(tmp_path: Path, plivo: 
     assert answer["note"] == "the wait was interrupted; it was still ringing"
 
 
-# -- what a read may be believed to say (moved from review 14) ---------------------------
+# -- what a read may be believed to say ----------------------------------------------------
 
 ONE = (
     "version: 1\ncalls:\n  - name: one\n    to: '+14155550101'\n    from: '+14155550100'\n"

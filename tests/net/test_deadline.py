@@ -1,10 +1,10 @@
 """One deadline per exchange (callspec.net.deadline), over TLS too.
 
-The review's tests trickle over plain HTTP; here the server trickles inside TLS, where
-the socket the deadline shuts down is the TLS socket that replaced the TCP one.  The
-server trickles until the test ends, so a client the deadline did not cut would still be
-reading when the bounded join gives up (the join is many times the deadline, not a
-timing assertion).
+check's own tests (tests/check/test_check_deadline.py) trickle over plain HTTP; here
+the server trickles inside TLS, where the socket the deadline shuts down is the TLS
+socket that replaced the TCP one.  The server trickles until the test ends, so a client
+the deadline did not cut would still be reading when the bounded join gives up (the
+join is many times the deadline, not a timing assertion).
 """
 
 from __future__ import annotations

@@ -13,7 +13,18 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import yaml
-from support import AUTH_ID, answering, cred_env, invoke, read_report, sandbox
+from support import (
+    AUTH_ID,
+    answering,
+    cred_env,
+    free_port,
+    invoke,
+    read_report,
+    run_args,
+    sandbox,
+    write_profiles,
+    write_spec,
+)
 
 from callspec.errors import ExitCode
 from callspec.net.session import bypasses_proxy, proxies_for
@@ -105,3 +116,18 @@ def test_a_send_goes_through_the_proxy_unless_a_cidr_range_says_direct(tmp_path:
         assert read_report(tmp_path / "r.json")["calls"][0]["outcome"] == "fired"
     finally:
         box.stop()
+
+
+def test_a_dead_https_proxy_is_not_sent_and_retried(tmp_path: Path) -> None:
+    """The proxy refuses the connection: the POST surely went nowhere, so it is retried."""
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 1)
+    proxy = {"HTTPS_PROXY": f"http://127.0.0.1:{free_port()}", "NO_PROXY": None}
+    api = f"https://127.0.0.1:{free_port()}"
+    args = run_args(tmp_path, api, "--retries", "2", "--report", str(tmp_path / "r.json"))
+    result = invoke(args, {**cred_env(), **proxy})
+    assert result.exit_code == ExitCode.CALL_FAILED
+    call = read_report(tmp_path / "r.json")["calls"][0]
+    assert call["outcome"] == "failed"
+    assert len(call["attempts"]) == 3
+    assert not any(a["maybe_sent"] for a in call["attempts"])

@@ -9,11 +9,12 @@ import re
 import shutil
 import struct
 import subprocess
+import tempfile
 import zlib
 from pathlib import Path
 
 import pytest
-from support import ROOT, invoke
+from support import ROOT, cred_env, free_port, invoke, run_args, write_spec
 
 from callspec.errors import ExitCode
 from callspec.redact import Redactor
@@ -192,7 +193,15 @@ def test_html_joins_the_same_path_rule(tmp_path: Path) -> None:
         ("not json", ["--html", "page.html"], "r.json is not JSON"),
         ('{"calls": []}', ["--html", "page.html"], "r.json is not a callspec report: $"),
         ("{}", ["--html", "r.json"], "--html names the report it reads"),
+        ('{"calls": [{"duration_ms": NaN}]}', ["--html", "page.html"], "NaN is not a JSON number"),
+        ('{"calls": [{"duration_ms": Infinity}]}', ["--html", "page.html"], "Infinity is not a"),
+        (
+            "[" * 200_000 + "]" * 200_000,
+            ["--html", "page.html"],
+            "r.json is not JSON: maximum recursion depth exceeded",
+        ),
     ],
+    ids=["no-output", "not-json", "not-a-report", "reads-itself", "nan", "infinity", "deep"],
 )
 def test_report_refuses(
     tmp_path: Path, monkeypatch, content: str, args: list[str], message: str
@@ -223,6 +232,8 @@ def _edited_report(tmp_path: Path, old: str, new: str) -> Path:
         ('"from": ', '"n": -1' + "0" * 400 + ', "from": ', "$.calls[0].body.n: the number is"),
         ('"from": ', '"\\udc80": 1, "from": ', "$.calls[0].body: a key holds a lone surrogate"),
         ('"tags": [', '"tags": ["\\ud83d", ', "$.calls[0].tags[0]: holds a lone surrogate"),
+        ('"name": "good"', '"name": "good\\ud800"', "$.calls[0].name: holds a lone surrogate"),
+        ('"duration_ms": 40.0', '"duration_ms": 1' + "0" * 400, "duration_ms: the number is too"),
     ],
 )
 def test_report_refuses_what_no_run_writes(
@@ -266,7 +277,82 @@ def test_report_masks_as_run_does_and_writes_the_same_bytes(
     assert '"time_limit":11' in page  # the PIN '1' masked the value, not the number 11
 
 
-# -- in a real browser: three launches ----------------------------------------------------
+def test_report_command_masks_the_env_token_and_userinfo(tmp_path: Path) -> None:
+    token = "tok-3f9a1c7e-very-secret-0000"
+    report = _edited_report(tmp_path, '"error": null', f'"error": "proxy echoed {token}"')
+    text = report.read_text().replace(
+        '"http://127.0.0.1:8765"', '"https://ops:hunter2@api.example.com"'
+    )
+    report.write_text(text)
+    env = {"PLIVO_AUTH_ID": "MAX", "PLIVO_AUTH_TOKEN": token}
+    result = invoke(["report", report, "--html", tmp_path / "p.html"], env=env)
+    assert result.exit_code == ExitCode.OK, result.output
+    page = (tmp_path / "p.html").read_text()
+    assert "proxy echoed" in page  # the edit reached the page
+    assert token not in page
+    assert "hunter2" not in page
+
+
+def test_the_userinfo_mask_does_not_rewrite_bodies_across_fields() -> None:
+    run = _run((_call("n", "fired", body={"a": "see http://", "b": "ops@example.com"}),))
+    page = _html(run)
+    assert json.loads(_bodies_json(page)) == [{"a": "see http://", "b": "ops@example.com"}]
+    assert page == render_html(report_document(run, Redactor()))
+
+
+def _bodies_json(page: str) -> str:
+    found = re.search(r'<script type="application/json" id="bodies">(.*?)</script>', page, re.S)
+    assert found, "no bodies script in the page"
+    return found.group(1)
+
+
+def _short_secret_run(tmp_path: Path, pin: str) -> tuple[str, str]:
+    """run --dry-run --html with a declared secret ``pin``, and callspec report of its JSON:
+    the two pages."""
+    (tmp_path / "profiles.yaml").write_text(
+        "version: 1\nprofiles:\n  default:\n    secrets: [pin]\n"
+        f'    vars: {{pin: "{pin}"}}\n    defaults: {{from: "+14152224444"}}\n'
+    )
+    (tmp_path / "calls.yaml").write_text(
+        "version: 1\ncalls:\n  - name: page\n    to: '+14155550101'\n"
+        "    answer_url: 'https://hooks.example.com/a.xml?pin={{ pin }}'\n    time_limit: 100\n"
+    )
+    ran = invoke(["run", "calls.yaml", "--dry-run", "-q", "--report", "r.json", "--html", "p.html"])
+    assert ran.exit_code == ExitCode.OK, ran.output
+    rebuilt = invoke(["report", "r.json", "--html", "q.html"])
+    assert rebuilt.exit_code == ExitCode.OK, rebuilt.output
+    assert "pin=***" in (tmp_path / "p.html").read_text()  # the secret itself is masked
+    return (tmp_path / "p.html").read_text(), (tmp_path / "q.html").read_text()
+
+
+def test_a_short_secret_keeps_the_page_code_and_its_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    page, rebuilt = _short_secret_run(tmp_path, "100")
+    json.loads(_bodies_json(page).replace("\\u003c", "<"))  # the script's JSON.parse
+    assert "var PART = ***" not in page
+    assert page == rebuilt
+
+
+def test_the_timeline_of_a_run_that_bailed_marks_where_it_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_spec(tmp_path, 3)
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens: refused, a certain non-answer
+    extra = ("--bail", "1", "--retries", "0", "-q", "--html", "p.html")
+    result = invoke(run_args(tmp_path, url, *extra), env=cred_env())
+    assert "circuit breaker" in result.output, result.output
+    page = (tmp_path / "p.html").read_text()
+    svg = re.search(r"<svg.*?</svg>", page, re.S)
+    assert svg, "no timeline"
+    stop = re.search(r'<line [^>]*class="stop"[^>]*><title>([^<]*)</title>', svg.group(0))
+    assert stop, svg.group(0)
+    assert stop.group(1).startswith("sending stopped (bail): "), stop.group(1)
+
+
+# -- in a real browser ---------------------------------------------------------------------
 
 
 def _browser() -> str:
@@ -279,8 +365,15 @@ def _browser() -> str:
 
 
 def _chromium(*args: str) -> str:
-    command = [_browser(), "--headless", "--no-sandbox", "--disable-gpu", *args]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    """Headless Chromium's stdout; a profile of its own, so browsers of tests running side
+    by side neither share one nor hand their page to each other."""
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        command = [
+            *(_browser(), "--headless", "--no-sandbox", "--disable-gpu"),
+            f"--user-data-dir={profile}",
+            *args,
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
     return done.stdout
 
 
@@ -343,8 +436,9 @@ def _png_pixels(data: bytes) -> tuple[int, int, set[bytes]]:
         idat += body if kind == b"IDAT" else b""
         pos += 12 + length
     width, height, depth, colour = struct.unpack(">IIBB", header[:10])
-    assert depth == 8 and colour in (2, 6)
-    raw, size = zlib.decompress(idat), 3 if colour == 2 else 4
+    assert depth == 8, depth
+    size = {2: 3, 6: 4}[colour]  # bytes per pixel: RGB, RGBA (no palette, no grey)
+    raw = zlib.decompress(idat)
     stride = width * size + 1
     # Filter bytes make rows not raw pixels; the distinct byte runs still tell blank from not.
     colours = {raw[i : i + size] for i in range(1, len(raw), size) if i % stride}
@@ -416,3 +510,23 @@ def test_browser_opens_with_the_verdict_in_words_then_the_chain_then_the_calls(
     # What happened comes first: before the run's details, the badges and the calls.
     order = [body.index(mark) for mark in ('id="verdicts"', "<dl>", 'id="summary"', 'id="calls"')]
     assert order == sorted(order)
+
+
+def test_browser_runs_the_script_of_a_page_with_a_short_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _short_secret_run(tmp_path, "2000")
+    dom = _chromium("--dump-dom", (tmp_path / "p.html").as_uri() + "#outcome=skipped")
+    assert re.search(r'id="shown">1 of 1 shown<', dom), "the page's script did not run"
+
+
+def test_browser_finds_an_e164_number_searched_in_the_fragment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_spec(tmp_path, 3)  # to +14155550000 .. +14155550002
+    result = invoke(["run", "calls.yaml", "--dry-run", "-q", "--html", "p.html"])
+    assert result.exit_code == ExitCode.OK, result.output
+    dom = _chromium("--dump-dom", (tmp_path / "p.html").as_uri() + "#q=+14155550001")
+    assert re.search(r'id="shown">1 of 3 shown<', dom), re.findall(r'id="shown">[^<]*', dom)

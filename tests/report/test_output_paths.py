@@ -50,6 +50,7 @@ def _run(box: Sandbox, folder: Path, *extra: str) -> tuple[int, str]:
             "--junit and --journal (default: beside the report)",
         ),
         ("--report=out/r.json", "--journal=hard-r.json", "--report and --journal"),
+        ("--report=out/r.json", "--journal=out/r.json", "--report and --journal"),
     ],
 )
 def test_one_file_named_by_two_outputs_is_a_usage_error(
@@ -105,6 +106,49 @@ def test_resume_appends_to_its_journal_however_spelled(
     assert len(journal.read_text().splitlines()) > lines  # appended: what it skipped
     assert len(box.calls) == 2  # nothing placed twice
     assert (tmp_path / "link.jsonl").is_symlink()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--report", "calls.yaml"],
+        ["--junit", "calls.yaml"],
+        ["--report", "profiles.yaml"],
+        ["--junit", "vars.yaml", "--vars-file", "vars.yaml"],
+    ],
+)
+def test_an_output_over_an_input_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 1)
+    (tmp_path / "vars.yaml").write_text("x: 1\n")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    result = invoke(["run", "--dry-run", "calls.yaml", *args], {})
+    after = {name: (tmp_path / name).read_bytes() for name in before}
+    assert after == before, "an input file was overwritten"
+    assert result.exit_code == ExitCode.USAGE
+
+
+def test_resume_and_journal_naming_one_file_two_ways_is_not_another_run(tmp_path: Path) -> None:
+    write_spec(tmp_path, 2)
+    journal = tmp_path / "j.jsonl"
+    spec = str(tmp_path / "calls.yaml")
+    assert invoke(["run", spec, "--sandbox", "--journal", str(journal)], {}).exit_code == 0
+    (tmp_path / "link.jsonl").symlink_to(journal)
+    link = str(tmp_path / "link.jsonl")
+    again = invoke(["run", spec, "--sandbox", "--resume", link, "--journal", str(journal)], {})
+    assert "in use by another callspec run" not in again.stderr
+    assert again.exit_code == ExitCode.OK, again.stderr
+
+
+def test_the_journal_option_never_truncates_a_file_that_is_not_a_journal(tmp_path: Path) -> None:
+    write_spec(tmp_path, 1)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("line one\nimportant last line without newline")
+    invoke(["run", str(tmp_path / "calls.yaml"), "--sandbox", "--journal", str(notes)], {})
+    assert "important last line without newline" in notes.read_text()
 
 
 def _private_null(folder: Path) -> Path:

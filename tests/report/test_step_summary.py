@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import re
 from pathlib import Path
 
@@ -146,3 +147,29 @@ def test_markdown_text() -> None:
     assert markdown_text("two\nlines") == "two lines"
     assert markdown_text("***") == "***"  # the secret mask stays readable
     assert markdown_text("abcdef", limit=4) == "abc\N{HORIZONTAL ELLIPSIS}"
+
+
+def test_a_summary_of_ten_thousand_hostile_problems_stays_capped_and_inert(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "profiles.yaml").write_text(
+        "version: 1\nprofiles:\n  default:\n    secrets: [pin]\n    vars: {pin: S3CR3TPIN}\n"
+    )
+    hostile = json.dumps(
+        "{{ pin }}|<script>x</script>`code` [l](http://x)\r\n| a | b |\n# H " + "x" * 40
+    )
+    calls = "".join(
+        f'  - name: "c{i}"\n    from: "+14152224444"\n    to: "+1415{i:07d}"\n'
+        f"    answer_url: https://hooks.example.com/answer.xml\n    caller_name: {hostile}\n"
+        for i in range(10_000)
+    )
+    (tmp_path / "a.yaml").write_text("version: 1\ncalls:\n" + calls)
+    summary = tmp_path / "summary.md"
+    result = invoke(
+        ["run", "--dry-run", str(tmp_path / "a.yaml")], {"GITHUB_STEP_SUMMARY": str(summary)}
+    )
+    assert result.exit_code == ExitCode.INVALID
+    text = summary.read_text()
+    assert len(text.encode()) <= 512 * 1024
+    assert "S3CR3TPIN" not in text and "<script" not in text
+    assert "more problems" in text

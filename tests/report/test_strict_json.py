@@ -12,7 +12,15 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-from support import cred_env, invoke, read_report, run_args, write_profiles, write_spec
+from support import (
+    answering,
+    cred_env,
+    invoke,
+    read_report,
+    run_args,
+    write_profiles,
+    write_spec,
+)
 
 from callspec.errors import ExitCode
 from callspec.redact import Redactor
@@ -80,6 +88,19 @@ def test_a_servers_infinite_retry_after_leaves_the_report_valid_json(tmp_path: P
     assert isinstance(doc, dict)
     assert doc["calls"][0]["attempts"][0]["retry_after"] is None
     read_report(tmp_path / "r.json")
+
+
+def test_an_infinite_retry_after_waited_on_keeps_the_report_strict_json(tmp_path: Path) -> None:
+    """``Retry-After: 1e999`` on the way to a retry (``--retries 1``), not only on the last
+    answer: the wait it asks for is over the budget, the report still strict JSON."""
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 1)
+    answer = (429, {"Retry-After": "1e999"}, b'{"error":"slow down"}')
+    with answering(lambda h, n: answer) as (url, _):
+        args = run_args(tmp_path, url, "--retries", "1", "--max-retry-wait", "1")
+        result = invoke([*args, "--report", str(tmp_path / "r.json")], cred_env())
+    assert result.exit_code == ExitCode.CALL_FAILED
+    _strict((tmp_path / "r.json").read_text())
 
 
 def test_a_profile_rate_that_is_not_finite_is_invalid(tmp_path: Path) -> None:

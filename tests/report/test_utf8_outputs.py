@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
-from support import cred_env, invoke, read_report, sandbox, write_spec
+from support import answering, cred_env, invoke, read_report, run_args, sandbox, write_spec
 
 from callspec.errors import ExitCode
 from callspec.redact import Redactor
@@ -57,12 +57,23 @@ def test_utf8_safe_spells_lone_surrogates_as_backslashreplace() -> None:
     assert out.getvalue() == SPELLED
 
 
-@pytest.mark.parametrize("kind", ["json", "junit", "text", "markdown", "html"])
-def test_every_file_report_is_written(kind: ReportKind, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("kind", "spelled"),
+    [
+        ("json", "caf\\\\udce9"),  # the backslash escaped as JSON escapes it
+        ("junit", "caf\\udce9"),
+        ("text", "caf\\udce9"),
+        ("markdown", "caf\\\\udce9"),  # the backslash escaped as Markdown escapes it
+        ("html", "caf\\udce9"),
+    ],
+)
+def test_every_file_report_is_written(kind: ReportKind, spelled: str, tmp_path: Path) -> None:
     target = tmp_path / f"out.{kind}"
     write_report(kind, _run(), Redactor(), target)
     text = target.read_text(encoding="utf-8")  # strict: valid UTF-8
-    assert "caf\\udce9" in text or "caf\\\\udce9" in text  # spelled out, not dropped
+    assert spelled in text  # spelled out, not dropped
+    if kind in ("json", "markdown"):
+        assert "caf\\udce9" not in text  # never with its backslash unescaped
 
 
 def test_json_report_holds_no_surrogate_and_equals_the_document(tmp_path: Path) -> None:
@@ -115,3 +126,19 @@ def test_run_with_non_utf8_names_writes_every_output(
     page = (tmp_path / "p.html").read_text(encoding="utf-8")
     assert '"caller_name":"Ren\\\\udce9"' in page  # in the bodies' JSON
     assert (tmp_path / "j.xml").read_text(encoding="utf-8")
+
+
+def test_a_server_message_with_a_lone_surrogate_still_writes_report_and_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    answer = b'{"api_id":"a","message":"call \\ud800 fired","request_uuid":"u1"}'
+    with answering(lambda h, n: (201, {"Content-Type": "application/json"}, answer)) as (url, log):
+        write_spec(tmp_path, 1)
+        extra = ("--retries", "0", "-q", "--report", "r.json", "--html", "p.html")
+        result = invoke(run_args(tmp_path, url, *extra), env=cred_env())
+    assert len(log) == 1  # the call was placed
+    assert "internal error" not in result.stderr, result.stderr
+    assert result.exit_code == ExitCode.OK, result.output
+    assert read_report(tmp_path / "r.json")["calls"][0]["message"] == "call \\ud800 fired"
+    assert (tmp_path / "p.html").exists()

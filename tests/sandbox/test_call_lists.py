@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 import requests
 from simulation_plugin import AUTH_ID, FAST, GOOD_XML, TOKEN, Handler, Start, call_body, place
+from support import wait_until
 
 from callspec.sandbox.outcomes import SimulationConfig, parse_answer_by
 from callspec.sandbox.server import Sandbox
@@ -109,8 +109,10 @@ def test_live_calls_listed_by_destination_until_hung_up(start: Start, handler: H
     handler.routes["/answer"] = (200, GOOD_XML)
     box = start(SimulationConfig(duration_s=30))
     (uuid,) = place(box, **call_body(handler, ANA))
-    while listing(box, status="live", to_number=ANA).json()["calls"] != [uuid]:
-        threading.Event().wait(0.02)  # until the call rings (it is played on a worker)
+    wait_until(  # the call is played on a worker
+        lambda: listing(box, status="live", to_number=ANA).json()["calls"] == [uuid],
+        "the call to ring",
+    )
     assert listing(box, status="live", to_number=BEN).json()["calls"] == []
     assert listing(box, status="live", call_direction="inbound").json()["calls"] == []
     assert listing(box, to_number=ANA).json()["objects"] == []  # not finished: no record

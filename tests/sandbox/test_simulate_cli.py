@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 import yaml
-from support import answering, invoke
+from misbehaving import ODD_SECRET, redirect_then_xml
+from support import answering, cred_env, invoke, raw_server, wait_until
+
+from callspec.errors import ExitCode
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -90,7 +93,6 @@ def test_sandbox_command_refuses_answer_without_simulate() -> None:
 def test_sandbox_command_simulates_and_serves_the_detail_record(tmp_path: Path) -> None:
     import re
     import signal
-    import time
 
     import requests
     from support import spawn
@@ -112,13 +114,15 @@ def test_sandbox_command_simulates_and_serves_the_detail_record(tmp_path: Path) 
             placed = requests.post(base, json=body, auth=auth, timeout=5).json()
             busy, human = placed["request_uuid"]
             records: dict[str, dict[str, Any]] = {}
-            deadline = time.monotonic() + 10
-            while len(records) < 2 and time.monotonic() < deadline:
+
+            def both_ended() -> bool:  # a call's detail record is served once it has ended
                 for uuid in (busy, human):
                     answer = requests.get(f"{base}{uuid}/", auth=auth, timeout=5)
                     if answer.status_code == 200:
                         records[uuid] = answer.json()
-                time.sleep(0.05)
+                return len(records) == 2
+
+            wait_until(both_ended, "the detail records of both calls")
         finally:
             proc.send_signal(signal.SIGINT)
             _, err = proc.communicate(timeout=15)
@@ -162,3 +166,42 @@ def test_interrupted_wait_hangs_up_the_live_calls(tmp_path: Path) -> None:
     hangups = [line for line in log if line.startswith("/hangup")]
     assert len(hangups) == 2  # not 60 s later: both ended when the wait was interrupted
     assert "Normal Hangup (4000, Plivo)" in err.getvalue()
+
+
+SIMULATE = ["--sandbox", "--simulate", "--simulate-duration", "0"]
+
+
+def _one_call(folder: Path, answer_url: str, **profile: Any) -> list[str]:
+    """calls.yaml with one call (and a profiles file of ``profile``): run's arguments."""
+    call = {"name": "c0", "from": "+14152224444", "to": "+14155550100", "answer_url": answer_url}
+    (folder / "calls.yaml").write_text(yaml.safe_dump({"version": 1, "calls": [call]}))
+    profiles = {"version": 1, "profiles": {"default": profile}}
+    (folder / "profiles.yaml").write_text(yaml.safe_dump(profiles))
+    return [str(folder / "calls.yaml"), "--profiles", str(folder / "profiles.yaml")]
+
+
+def test_simulated_step_lines_mask_a_redirected_secret(tmp_path: Path) -> None:
+    with raw_server(redirect_then_xml) as (url, seen):
+        args = _one_call(
+            tmp_path, f"{url}/r?pin={{{{ pin }}}}", secrets=["pin"], vars={"pin": ODD_SECRET}
+        )
+        result = invoke(["run", *args, *SIMULATE, "--report", tmp_path / "r.json"], cred_env())
+    assert result.exit_code == 0, result.output
+    assert any(b" /x?" in request for request in seen), "the redirect was followed"
+    assert "a%7Cb" not in result.output
+
+
+def test_answer_by_a_destination_no_call_dials_is_a_warning_with_the_nearest(
+    tmp_path: Path,
+) -> None:
+    with raw_server(redirect_then_xml) as (url, _):
+        args = _one_call(tmp_path, f"{url}/x")
+        script = ["--answer-by", "+1415555010=no-answer"]
+        result = invoke(
+            ["run", *args, *SIMULATE, *script, "--report", tmp_path / "r.json"], cred_env()
+        )
+    assert result.exit_code == ExitCode.OK, result.output
+    assert result.stderr.startswith(
+        "callspec: warning: --answer-by +1415555010: no call dials it; its outcome is never "
+        "played (did you mean +14155550100?)\n"
+    )

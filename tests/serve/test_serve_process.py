@@ -144,8 +144,8 @@ def test_a_signal_stops_it_gracefully(tmp_path: Path, sig: int) -> None:
     assert requests.get(f"{served.url}/healthz", timeout=30).status_code == 200
     assert served.stop(sig) == 0
     assert served.output == "callspec serve: stopped\n"
-    events = [entry["event"] for entry in served.entries()]
-    assert events == ["listening", "request", "stopped"]
+    entries = served.entries()
+    assert [entry["event"] for entry in entries] == ["listening", "request", "stopped"], entries
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.get(f"{served.url}/healthz", timeout=30)
 

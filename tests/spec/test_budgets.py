@@ -8,12 +8,14 @@ Jinja's own sandbox renders them.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from jinja2.sandbox import SandboxedEnvironment
+from support import RunCli, run_callspec
 
-from callspec.errors import SpecError
+from callspec.errors import ExitCode, SpecError
 from callspec.spec.budget import Limits
 from callspec.spec.plan import PlanOptions, build_plan
 from callspec.spec.templates import RenderError, render_text
@@ -192,3 +194,75 @@ def test_the_deadline_is_per_file_and_located(tmp_path: Path) -> None:
 def test_the_default_budget_is_the_documented_one() -> None:
     assert Limits() == Limits(max_size=MIB, max_int=10**18, max_steps=100_000, seconds=5.0)
     assert PlanOptions().limits == Limits()
+
+
+def _spec(
+    folder: Path, calls: list[str], profiles: str = "version: 1\nprofiles:\n  default: {}\n"
+) -> Path:
+    """``a.yaml`` of ``calls`` (from :func:`_call`) beside a profiles file."""
+    (folder / "profiles.yaml").write_text(profiles)
+    path = folder / "a.yaml"
+    path.write_text("version: 1\ncalls:\n" + "".join(calls))
+    return path
+
+
+def _call(name: str, to: str, **extra: str) -> str:
+    """One call of :func:`_spec`, its lines as written (``to`` and ``extra`` values raw YAML)."""
+    lines = [
+        f"  - name: {name}\n",
+        '    from: "+14152224444"\n',
+        f"    to: {to}\n",
+        "    answer_url: https://hooks.example.com/answer.xml\n",
+    ]
+    lines += [f"    {k}: {v}\n" for k, v in extra.items()]
+    return "".join(lines)
+
+
+# --- through the command line: a process with its memory capped ------------------------------
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ [('a' * 10**6)] * 10**6 }}",
+        "{{ ([('a' * 10**6)] * 10**6) | string | length }}",
+        "{{ (([('a' * 10**6)] * 10**6) ~ '') | length }}",
+        "{{ ([('a' * 10**6)] * 10**6) | tojson | length }}",
+    ],
+)
+def test_printing_a_list_of_big_strings_is_over_budget(tmp_path: Path, template: str) -> None:
+    _spec(tmp_path, [_call("c", '"+14155550100"', caller_name=json.dumps(template))])
+    # Refused before the value is made: within 10 s and 3 GiB (made, it is a terabyte).
+    done = run_callspec(["validate", "a.yaml"], tmp_path, timeout=10, memory=3 << 30)
+    assert done.returncode == ExitCode.INVALID, done.stderr[-500:]
+    assert "template over budget" in done.stderr, done.stderr[-500:]
+
+
+def test_a_list_of_megabyte_strings_is_over_budget_before_gigabytes(tmp_path: Path) -> None:
+    template = "{{ range(100000) | map('string') | map('center', 10**6) | list | length }}"
+    _spec(tmp_path, [_call("c", '"+14155550100"', caller_name=json.dumps(template))])
+    done = run_callspec(["validate", "a.yaml"], tmp_path, timeout=60, memory=1 << 30)
+    assert done.returncode == ExitCode.INVALID, done.stderr[-500:]
+    assert "template over budget: a value of" in done.stderr, done.stderr[-500:]
+
+
+@pytest.mark.parametrize(
+    ("template", "words"),
+    [
+        ("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", "RecursionError"),
+        ("{% for x in [[]] recursive %}{{ loop([[x]]) }}{% endfor %}", "RecursionError"),
+        ("{{ '{:{}}'.format('a', 10**9) }}", "over budget"),
+        ("{{ '%.*f' % (10**9, 1.5) }}", "over budget"),
+        ("{{ ('<' * 1000000) | escape }}", "over budget"),
+        ("{{ 9 ** 9 ** 9 }}", "over budget"),
+        ("{{ 1e308 | int }}", "over budget"),
+    ],
+)
+def test_template_attacks_are_located_problems(
+    tmp_path: Path, run_cli: RunCli, template: str, words: str
+) -> None:
+    _spec(tmp_path, [_call("c", '"+14155550100"', caller_name=json.dumps(template))])
+    result = run_cli("validate", "a.yaml", cwd=tmp_path)
+    assert result.exit_code == ExitCode.INVALID
+    assert "a.yaml:7:18: calls[0].caller_name: template" in result.stderr
+    assert words in result.stderr

@@ -1,7 +1,5 @@
-"""A destination shared by two calls of one run: a warning, or an error with --unique-destinations.
-
-Within one call a repeated destination is an error already (tests/test_examples.py);
-these tests are about the run as a whole: the same person rung by two calls.
+"""A destination rung twice: within one call an error; shared by two calls of one run, a
+warning, or an error with --unique-destinations (the same person rung by two calls).
 """
 
 from __future__ import annotations
@@ -9,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support import ROOT, RunCli, cred_env, invoke, sandbox
+from support import ROOT, RunCli, cred_env, invoke, run_callspec, sandbox
 
+from callspec.errors import ExitCode
 from callspec.spec.destinations import destination_key
 
 SPEC = """version: 1
@@ -123,3 +122,68 @@ def test_the_example_specs_ring_each_phone_once(run_cli: RunCli) -> None:
     result = run_cli("validate", "specs/", "--unique-destinations", cwd=ROOT)
     assert result.exit_code == 0, result.output
     assert "warning" not in result.output
+
+
+def _spec(
+    folder: Path, calls: list[str], profiles: str = "version: 1\nprofiles:\n  default: {}\n"
+) -> Path:
+    """``a.yaml`` of ``calls`` (from :func:`_call`) beside a profiles file."""
+    (folder / "profiles.yaml").write_text(profiles)
+    path = folder / "a.yaml"
+    path.write_text("version: 1\ncalls:\n" + "".join(calls))
+    return path
+
+
+def _call(name: str, to: str, **extra: str) -> str:
+    """One call of :func:`_spec`, its lines as written (``to`` and ``extra`` values raw YAML)."""
+    lines = [
+        f"  - name: {name}\n",
+        '    from: "+14152224444"\n',
+        f"    to: {to}\n",
+        "    answer_url: https://hooks.example.com/answer.xml\n",
+    ]
+    lines += [f"    {k}: {v}\n" for k, v in extra.items()]
+    return "".join(lines)
+
+
+def test_a_long_to_with_one_repeat_is_validated_quickly(tmp_path: Path) -> None:
+    numbers = [f'"+1415{i:07d}"' for i in range(100_000)] + ['"+14150000001"']
+    _spec(tmp_path, [_call("bulk", "[" + ", ".join(numbers) + "]")])
+    done = run_callspec(["validate", "a.yaml"], tmp_path, timeout=30)
+    assert done.returncode == ExitCode.INVALID, done.stderr[-500:]
+    assert "appears more than once" in done.stderr
+    assert "Plivo allows at most 1000" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        '["+14155550100", "14155550100"]',
+        '["sip:desk@phone.plivo.com", "sip:desk@PHONE.plivo.com"]',
+    ],
+)
+def test_one_bulk_call_ringing_one_number_twice_is_an_error(
+    tmp_path: Path, run_cli: RunCli, to: str
+) -> None:
+    _spec(tmp_path, [_call("bulk", to)])
+    result = run_cli("validate", "a.yaml", "--unique-destinations", cwd=tmp_path)
+    assert result.exit_code == ExitCode.INVALID, result.output
+    assert "more than once" in result.stderr
+
+
+SECRET_PROFILES = """version: 1
+profiles:
+  default:
+    secrets: [phone, pin]
+    vars: {phone: "+14155559999", pin: "S3CR3TPIN"}
+"""
+
+
+def test_a_repeat_of_a_secret_destination_does_not_disclose_it(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    calls = [_call("one", '"{{ phone }}"'), _call("two", '"14155559999"')]
+    _spec(tmp_path, calls, profiles=SECRET_PROFILES)
+    result = run_cli("validate", "a.yaml", cwd=tmp_path)
+    assert "is rung by call 'one'" in result.stderr
+    assert "5559999" not in result.stderr

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from support import RunCli
 
+from callspec.errors import ExitCode
 from callspec.spec.validate import MAX_SHOWN, quote, show
 
 CALL = """version: 1
@@ -103,3 +104,31 @@ def test_a_secret_in_a_long_value_is_masked_before_the_cut(tmp_path: Path, run_c
     assert "SECR" not in result.output
     assert f"calls[0].caller_name: '{padding}***" in result.stderr
     assert "is 370 characters, more than 50" in result.stderr
+
+
+def test_a_secret_at_the_cut_of_a_long_value_is_masked_whole(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    """The PIN starts 58 characters in: the cut at 50 would fall inside it, in every output."""
+    (tmp_path / "profiles.yaml").write_text(
+        "version: 1\nprofiles:\n  default:\n    secrets: [pin]\n    vars: {pin: S3CR3TPIN}\n"
+    )
+    long = "{{ 'w' * 58 }}{{ pin }}{{ 'z' * 300 }}"
+    (tmp_path / "a.yaml").write_text(
+        CALL + "    answer_url: https://hooks.example.com/a.xml\n"
+        f"    send_digits: {json.dumps(long)}\n"
+    )
+    summary = tmp_path / "summary.md"
+    result = run_cli(
+        *("run", "--dry-run", "a.yaml", "--report", "r.json", "--junit", "j.xml"),
+        cwd=tmp_path,
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    assert result.exit_code == ExitCode.INVALID
+    for text in (
+        result.output,
+        result.stderr,
+        *((tmp_path / n).read_text() for n in ("r.json", "j.xml", "summary.md")),
+    ):
+        for piece in ("S3CR", "3TPIN", "CR3T"):
+            assert piece not in text

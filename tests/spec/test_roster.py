@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from support import cred_env, free_port, invoke
+from support import cred_env, free_port, invoke, read_report, sandbox, write_profiles
 
-from callspec.errors import SpecError, UsageError
+from callspec.errors import ExitCode, SpecError, UsageError
 from callspec.spec.loader import MAX_FILE_BYTES
 from callspec.spec.plan import Plan, PlanOptions, build_plan
 from callspec.spec.profiles import PROFILES_ENV
@@ -169,7 +170,7 @@ def test_a_missing_column_names_the_columns(tmp_path: Path) -> None:
     path = spec(tmp_path)
     path.write_text(path.read_text() + '    caller_name: "{{ row.nmae }}"\n')
     found = problems(path)
-    # A column no row has is the spec's typo: once, at the spec's line (review 12).
+    # A column no row has is the spec's typo: once, at the spec's line.
     assert found == [
         "roster.yaml:10:18: calls[0].caller_name: "
         "template error: column 'nmae' is not in oncall.csv; did you mean 'name'? "
@@ -289,7 +290,7 @@ def test_json_rows_are_located_at_their_lines(tmp_path: Path) -> None:
 
 def test_each_where_errors_and_each_where_without_each(tmp_path: Path) -> None:
     found = problems(spec(tmp_path, extra='    each_where: "row.tema == 1"\n'))
-    # A column no row has is the spec's typo: once, at the spec's line (review 12).
+    # A column no row has is the spec's typo: once, at the spec's line.
     assert len(found) == 1
     assert found[0].startswith("roster.yaml:10:17: calls[0].each_where: template error: ")
     assert "column 'tema' is not in oncall.csv" in found[0]
@@ -369,3 +370,211 @@ def test_each_where_keeping_no_row_says_so(tmp_path: Path) -> None:
         "roster.yaml:10:17: warning: calls[0].each_where: keeps no row of oncall.csv; "
         "the call places nothing"
     ) in result.stderr
+
+
+# --- odd rosters and names, through the command line ------------------------------------------
+
+EACH_SPEC = """version: 1
+defaults:
+  from: "+14152224444"
+  answer_url: https://hooks.example.com/answer.xml
+calls:
+  - name: "NAME"
+    each: EACH
+    to: "{{ row.phone }}"
+"""
+
+
+def _each(folder: Path, each: str, name: str = "page-{{ row.name }}", extra: str = "") -> Path:
+    """calls.yaml: one call over the roster ``each`` (its `each:` at line 7, column 11)."""
+    path = folder / "calls.yaml"
+    path.write_text(EACH_SPEC.replace("NAME", name).replace("EACH", each) + extra)
+    return path
+
+
+def _placed_to(records: list[dict[str, Any]]) -> list[str]:
+    return [str(r["body"]["to"]) for r in records if r.get("placed")]
+
+
+def test_a_deeply_nested_json_roster_is_a_located_error(tmp_path: Path) -> None:
+    depth = 100_000
+    (tmp_path / "d.json").write_text("[" + "[" * depth + "]" * depth + "]")
+    result = invoke(["validate", _each(tmp_path, "d.json")])
+    assert result.exit_code == ExitCode.INVALID, result.output
+    assert "d.json:1:" in result.output
+    assert "internal error" not in result.output
+
+
+def test_a_json_roster_with_a_huge_integer_is_a_located_error(tmp_path: Path) -> None:
+    (tmp_path / "d.json").write_text('[{"name": "a", "phone": ' + "1" * 5000 + "}]")
+    result = invoke(["validate", _each(tmp_path, "d.json")])
+    assert result.exit_code == ExitCode.INVALID, result.output
+    assert "d.json:1:" in result.output
+    assert "internal error" not in result.output
+
+
+def test_a_json_row_naming_a_column_twice_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "d.json").write_text(
+        '[{"name": "ann", "phone": "+14155550100", "phone": "+14155550199"}]'
+    )
+    result = invoke(["validate", _each(tmp_path, "d.json")])
+    assert result.exit_code == ExitCode.INVALID, result.output
+    assert "d.json:1:" in result.output
+
+
+@pytest.mark.parametrize("where", ["spec", "command line"])
+def test_a_variable_named_row_beside_each_is_a_located_error(tmp_path: Path, where: str) -> None:
+    (tmp_path / "d.csv").write_text("name,phone\nann,+14155550100\n")
+    path = _each(tmp_path, "d.csv")
+    args: list[Any] = ["validate", path]
+    if where == "spec":
+        path.write_text(path.read_text().replace("defaults:", "vars:\n  row: hi\ndefaults:"))
+    else:
+        args += ["--var", "row=1"]
+    result = invoke(args)
+    assert result.exit_code == ExitCode.INVALID, result.output
+    assert "internal error" not in result.output
+    assert "reserved" in result.output
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "where"),
+    [
+        ("d.csv", "name,phone,index\nann,+14155550100,7\n", "d.csv:1:1:"),
+        ("d.json", '[{"name": "a", "phone": "+14155550100", "index": 1}]', "d.json:1:2:"),
+        ("d.yaml", '- {name: a, phone: "+14155550100"}\n- {name: b, index: 2}\n', "d.yaml:2:3:"),
+    ],
+)
+def test_a_column_named_index_is_refused_in_every_roster(
+    tmp_path: Path, file: str, text: str, where: str
+) -> None:
+    """``row.index`` is the row's number: a column of that name would be silently replaced."""
+    (tmp_path / file).write_text(text)
+    result = invoke(["validate", _each(tmp_path, file)])
+    assert result.exit_code == ExitCode.INVALID, result.output
+    assert f"{where} calls[0].each: a column named 'index'" in result.output
+
+
+def test_a_symlinked_spec_finds_its_roster_beside_the_link(tmp_path: Path) -> None:
+    """A relative ``each:`` is read from the folder of the spec as it was named."""
+    real, link = tmp_path / "real", tmp_path / "link"
+    real.mkdir()
+    link.mkdir()
+    spec = _each(real, "d.csv")
+    (real / "d.csv").write_text("name,phone\nann,+14155550100\n")
+    (link / "d.csv").write_text("name,phone\nben,+14155550199\n")
+    (link / "calls.yaml").symlink_to(spec)
+    result = invoke(["render", link / "calls.yaml", "--format", "json"])
+    assert result.exit_code == ExitCode.OK, result.output
+    assert [r["call"] for r in json.loads(result.stdout)] == ["page-ben"]
+
+
+def test_each_where_written_as_a_template_says_it_is_an_expression(tmp_path: Path) -> None:
+    (tmp_path / "d.csv").write_text("name,phone,team\nann,+14155550100,x\n")
+    path = _each(tmp_path, "d.csv")
+    path.write_text(
+        path.read_text().replace(
+            "    each: d.csv\n", "    each: d.csv\n    each_where: \"{{ row.team == 'x' }}\"\n"
+        )
+    )
+    result = invoke(["validate", path])
+    assert result.exit_code == ExitCode.INVALID
+    assert "expression" in result.output, result.output
+
+
+def test_control_characters_in_a_rendered_name_do_not_reach_the_terminal(
+    tmp_path: Path,
+) -> None:
+    write_profiles(tmp_path)
+    (tmp_path / "d.csv").write_text(
+        'name,phone\n"ann\x1b[31m",+14152220001\n"bob\n[9/9] fired   201 forged",+14152220002\n'
+    )
+    path = _each(tmp_path, "d.csv")
+    with sandbox() as sb:
+        result = invoke(["run", path, "--api-url", sb.url, "--rate", "200"], cred_env())
+        placed = _placed_to(sb.calls)
+    # Refused, each name at its row, escaped: nothing is sent.
+    assert result.exit_code == ExitCode.INVALID, result.output
+    assert placed == []
+    assert (
+        "d.csv:2:1: calls[0].name (call 'page-{{ row.name }}', row 1 in calls.yaml): "
+        'renders to "page-ann\\u001b[31m": a call name must not hold control characters'
+    ) in result.stderr
+    assert "\x1b" not in result.output
+    assert not any(line.startswith("[9/9]") for line in result.output.splitlines()), result.output
+
+
+def test_a_written_call_name_with_control_characters_is_refused(tmp_path: Path) -> None:
+    spec = tmp_path / "calls.yaml"
+    spec.write_text(EACH_SPEC.replace("    each: EACH\n", "").replace("NAME", "a\\e[31mb"))
+    result = invoke(["validate", spec])
+    assert result.exit_code == ExitCode.INVALID
+    assert "\x1b" not in result.output
+    assert "control characters" in result.output
+
+
+@pytest.mark.parametrize(
+    "each",
+    ['"x\\0/d.csv"', '"' + "a" * 300 + '.csv"', '"' + "a/" * 3000 + 'd.csv"'],
+    ids=["nul", "long-name", "long-path"],
+)
+def test_an_unusable_roster_path_is_a_located_error(tmp_path: Path, each: str) -> None:
+    result = invoke(["validate", _each(tmp_path, each)])
+    assert result.exit_code == ExitCode.INVALID, result.output
+    assert "calls.yaml:7:" in result.output
+    assert "internal error" not in result.output
+
+
+def test_the_only_call_keeping_no_row_is_only_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "d.csv").write_text("name,phone\nann,+14155550100\n")
+    path = _each(tmp_path, "d.csv")
+    path.write_text(
+        path.read_text().replace("    each: d.csv\n", '    each: d.csv\n    each_where: "false"\n')
+    )
+    result = invoke(["validate", path])
+    assert "keeps no row" in result.output
+    assert "no call matches  in" not in result.output
+    assert result.exit_code == ExitCode.OK, result.output
+
+
+def test_a_column_some_rows_lack_is_reported_at_each_such_row(tmp_path: Path) -> None:
+    """Only a column no row has is the spec's mistake; one some rows lack is theirs."""
+    (tmp_path / "d.json").write_text(
+        '[{"name": "a", "phone": "+14155550100", "pin": "1"},\n'
+        ' {"name": "b", "phone": "+14155550101"},\n'
+        ' {"name": "c", "phone": "+14155550102"}]'
+    )
+    path = _each(tmp_path, "d.json", extra='    caller_name: "{{ row.pin }}"\n')
+    result = invoke(["validate", path])
+    assert result.exit_code == ExitCode.INVALID
+    assert "d.json:2:2: calls[0].caller_name (call 'page-b', row 2" in result.output
+    assert "d.json:3:2: calls[0].caller_name (call 'page-c', row 3" in result.output
+
+
+def test_yaml_roster_words_stay_as_written_and_true_stays_a_boolean(tmp_path: Path) -> None:
+    (tmp_path / "d.yaml").write_text(
+        '- {name: NO, phone: "+14155550100", on: yes, ok: true}\n'
+        '- name: Off\n  phone: "+14155550101"\n  on: y\n  ok: False\n'
+    )
+    extra = '    caller_name: "{{ row.on }}-{{ row.ok }}"\n'
+    result = invoke(["render", _each(tmp_path, "d.yaml", extra=extra), "--format", "json"])
+    assert result.exit_code == ExitCode.OK, result.output
+    for shown in ('"page-NO"', '"yes-True"', '"page-Off"', '"y-False"'):
+        assert shown in result.output, result.output
+    assert "page-False" not in result.output
+
+
+def test_a_run_whose_each_where_keeps_no_row_sends_nothing_and_says_so(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    (tmp_path / "d.csv").write_text("name,phone\nann,+14155550100\n")
+    path = _each(tmp_path, "d.csv")
+    path.write_text(
+        path.read_text().replace("    each: d.csv\n", '    each: d.csv\n    each_where: "false"\n')
+    )
+    report = tmp_path / "r.json"
+    with sandbox() as sb:
+        result = invoke(["run", path, "--api-url", sb.url, "--report", report], cred_env())
+        assert sb.calls == []
+    assert result.exit_code == ExitCode.OK, result.output
+    assert "keeps no row" in result.stderr
+    assert read_report(report)["calls"] == []
