@@ -308,3 +308,30 @@ def test_a_rotation_repeated_until_acknowledged_holds_the_quiet_in_every_round(
     assert (chain["verdict"], chain["rounds"], chain["called"]) == ("answered", 2, 4)
     fates = [s["fate"] for s in chain["steps"]]
     assert fates == ["held", "no-key", "wrong-key"] * 2
+
+
+def test_a_step_answered_and_not_acknowledged_in_time_is_hung_up_before_the_next(
+    tmp_path: Path, service: Service
+) -> None:
+    # Every callee stays on the line for 8 s (ack.within: 1); ana presses nothing, ben 1.
+    simulate = SimulationConfig(
+        duration_s=8.0,
+        answer_by=tuple(parse_answer_by(a) for a in (f"{ANA}=human", f"{BEN}=ack")),
+        connect_timeout_s=5.0,
+        read_timeout_s=10.0,
+    )
+    box = Sandbox(SandboxConfig(auth_id=AUTH_ID, auth_token=TOKEN, simulate=simulate)).start()
+    try:
+        spec = _page(tmp_path)
+        spec.write_text(spec.read_text().replace("within: 10", "within: 1"))
+        result, report = _run(spec, "--api-url", box.url, "--service", service.url)
+        assert result.exit_code == ExitCode.OK, result.output
+        assert _rung(box) == [ANA, BEN]
+        [ana] = report["calls"][0]["answers"]
+        assert (ana["answered"], ana["acknowledged"], ana["hung_up"]) == (True, False, True)
+        assert "answered, not acknowledged in time: hung up with Plivo's hangup API" in ana["note"]
+        assert _one_at_a_time(box)  # ben was called once ana's call had ended
+        [chain] = report["chains"]
+        assert (chain["verdict"], chain["by"]) == ("acknowledged", "page-ben")
+    finally:
+        box.stop()
