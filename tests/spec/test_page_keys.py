@@ -167,3 +167,20 @@ def test_a_live_run_without_an_answer_service_is_refused(tmp_path: Path) -> None
         "service: in the profile; nothing was sent"
     ) in result.stderr
     assert TOKEN not in result.output
+
+
+def test_a_service_url_with_control_characters_is_refused_where_written(tmp_path: Path) -> None:
+    (tmp_path / "profiles.yaml").write_text(
+        'version: 1\nprofiles:\n  default:\n    service: "https://acks.example.com/\\e[31m"\n'
+    )
+    spec = _spec(tmp_path, '    message: "db-1 is down"\n')
+    result = invoke(["validate", spec])
+    assert result.exit_code == ExitCode.INVALID
+    assert (
+        f"{tmp_path}/profiles.yaml:4:14: profiles.default.service: "
+        "'https://acks.example.com/\\x1b[31m' must be an http(s) base URL without a query or "
+        "fragment, e.g. https://acks.example.com"
+    ) in result.stderr.splitlines()
+    flag = invoke(["run", spec, "--dry-run", "--service", "https://acks.example.com/\x07"])
+    assert flag.exit_code == ExitCode.USAGE
+    assert "Invalid value for --service: 'https://acks.example.com/\\x07'" in flag.stderr
