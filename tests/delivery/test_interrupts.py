@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from support import (
     write_spec,
 )
 
+from callspec.cli.interrupts import REPEAT_WINDOW
+from callspec.delivery.entries import read_journal
 from callspec.errors import ExitCode
 
 
@@ -99,3 +102,70 @@ def test_sigterm_ends_a_run_whose_fifo_report_has_no_reader(tmp_path: Path) -> N
         run.proc.wait(timeout=10)
     assert run.proc.returncode == ExitCode.INTERRUPTED, run.err
     assert not any("Traceback" in line for line in run.err), run.err
+
+
+def test_a_stop_signal_delivered_twice_still_writes_the_report(tmp_path: Path) -> None:
+    """``timeout`` (and CI runners) signal the process, then its group: one SIGTERM, twice.
+    A second signal within a second is that same request (a person's second Ctrl-C, later,
+    still quits at once)."""
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 3)
+    release = threading.Event()
+
+    def respond(h: BaseHTTPRequestHandler, n: int) -> tuple[int, dict[str, str], bytes]:
+        release.wait(20)  # the first call stays in flight while the signals arrive
+        return FIRED
+
+    report = tmp_path / "r.json"
+    journal = tmp_path / "j.jsonl"
+    with answering(respond) as (url, log):
+        args = run_args(tmp_path, url, "--concurrency", "1", "--timeout", "30")
+        args += ["--report", str(report), "--journal", str(journal), "--no-progress"]
+        with spawned(args, cred_env(), tmp_path) as run:
+            try:
+                wait_until(lambda: log, "the first POST at the server")
+                run.proc.send_signal(signal.SIGTERM)
+                # Handled, then delivered again at once (as to the process group): two
+                # signals sent together would reach the handler as one.
+                wait_until(run.printed("Ctrl-C again"), "the run to say it is stopping")
+                run.proc.send_signal(signal.SIGTERM)
+            finally:
+                release.set()
+            run.proc.wait(timeout=30)
+    assert run.proc.returncode == ExitCode.INTERRUPTED, run.err
+    outcomes = {c["name"]: c["outcome"] for c in read_report(report)["calls"]}
+    assert outcomes == {"call-000": "fired", "call-001": "skipped", "call-002": "skipped"}
+    states = {e.name: e.state for e in read_journal(journal).values()}
+    assert states == outcomes
+    assert len(log) == 1
+
+
+def test_a_second_ctrl_c_later_quits_at_once_with_the_journal_whole(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 2)
+    release = threading.Event()
+
+    def respond(h: BaseHTTPRequestHandler, n: int) -> tuple[int, dict[str, str], bytes]:
+        release.wait(20)  # the first call stays in flight: only a quit ends the run
+        return FIRED
+
+    report = tmp_path / "r.json"
+    journal = tmp_path / "j.jsonl"
+    with answering(respond) as (url, log):
+        args = run_args(tmp_path, url, "--concurrency", "1", "--timeout", "30")
+        args += ["--report", str(report), "--journal", str(journal), "--no-progress"]
+        with spawned(args, cred_env(), tmp_path) as run:
+            try:
+                wait_until(lambda: log, "the first POST at the server")
+                run.proc.send_signal(signal.SIGINT)
+                wait_until(run.printed("Ctrl-C again"), "the run to say it is stopping")
+                time.sleep(REPEAT_WINDOW)  # a person's second Ctrl-C, not the first repeated
+                run.proc.send_signal(signal.SIGINT)
+                run.proc.wait(timeout=10)
+            finally:
+                release.set()
+    assert run.proc.returncode == ExitCode.INTERRUPTED, run.err
+    assert any("quit at once: no report" in line for line in run.err), run.err
+    assert not report.exists()
+    # The call in flight shows as started: --resume counts it as unknown, never resends it.
+    assert {e.name: e.state for e in read_journal(journal).values()} == {"call-000": "started"}
