@@ -16,7 +16,7 @@ The YAML is checked against ``spec.schema.json`` before it is returned.
 A collection's credentials never reach the spec, stdout or stderr: a variable the
 collection's (or a request's) ``auth`` reads, or whose name says it is one
 (``auth_token``, ``api_key``, ``password``...), is written as a reference to the
-environment (``{{ env.HOOK_KEY }}``; Plivo's own as ``{{ env.PLIVO_AUTH_TOKEN }}``,
+environment (``{{ env.POSTMAN_HOOK_KEY }}``; Plivo's own as ``{{ env.PLIVO_AUTH_TOKEN }}``,
 which no template may read: the note says to take it out), and a credential's
 value written literally in a request refuses the import.
 """

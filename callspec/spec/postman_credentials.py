@@ -3,7 +3,8 @@
 A variable is a credential when an ``auth`` block of the collection (its own, a
 folder's, a request's) reads it, or when its name says so (``auth_token``,
 ``api_key``, ``password``...).  Its value is never written, printed or quoted: the
-spec reads it from the environment instead (Plivo's own as ``PLIVO_AUTH_ID`` /
+spec reads it from the environment instead (``POSTMAN_`` and its name, upper-cased:
+never a variable the shell or the system set; Plivo's own as ``PLIVO_AUTH_ID`` /
 ``PLIVO_AUTH_TOKEN``, which no template may read: the note says to take it out of
 the request), and a credential's value written literally into a request refuses
 the import.
@@ -26,9 +27,16 @@ _CREDENTIAL_NAME = re.compile(r"(?i)token|secret|passw|pwd|api.?key|auth|credent
 _PLIVO_ENV = {"auth_id": "PLIVO_AUTH_ID", "auth_token": "PLIVO_AUTH_TOKEN"}
 
 
+#: What every other credential's environment variable starts with: a variable named
+#: ``pwd``, ``home`` or ``path`` must not read the shell's ``$PWD``, ``$HOME``, ``$PATH``.
+ENV_PREFIX = "POSTMAN_"
+
+
 def env_name(variable: str) -> str:
-    """The environment variable a credential variable is read from in the spec."""
-    return _PLIVO_ENV.get(variable.lower(), re.sub(r"\W", "_", variable).upper())
+    """The environment variable a credential variable is read from in the spec:
+    ``POSTMAN_`` and its name upper-cased (Plivo's own credentials: ``PLIVO_AUTH_*``)."""
+    plivo = _PLIVO_ENV.get(variable.lower())
+    return plivo or ENV_PREFIX + re.sub(r"\W", "_", variable).upper()
 
 
 def credentials_of(

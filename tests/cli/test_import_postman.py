@@ -112,12 +112,30 @@ def test_a_collections_credentials_are_never_printed_nor_written(tmp_path: Path)
             assert value not in written
     text = out.read_text()
     assert "auth_token: '{{ env.PLIVO_AUTH_TOKEN }}'" in text
-    assert "hook_key: '{{ env.HOOK_KEY }}'" in text
+    assert "hook_key: '{{ env.POSTMAN_HOOK_KEY }}'" in text
     assert "the variable 'hook_key' holds a credential: its value is not written" in result.stderr
     # Plivo's token in a call's URL: a template cannot read it, so validate says so.
-    checked = invoke(["validate", out], {"PLIVO_AUTH_TOKEN": TOKEN_VALUE, "HOOK_KEY": "k"})
+    checked = invoke(["validate", out], {"PLIVO_AUTH_TOKEN": TOKEN_VALUE, "POSTMAN_HOOK_KEY": "k"})
     assert checked.exit_code == ExitCode.INVALID
     assert "env.PLIVO_AUTH_TOKEN is callspec's own credential" in checked.stderr
+
+
+@pytest.mark.parametrize("name", ["pwd", "path", "home", "user", "shell"])
+def test_a_credential_never_reads_a_well_known_environment_variable(
+    tmp_path: Path, name: str
+) -> None:
+    """A credential named like the shell's variables reads POSTMAN_<NAME>, not $PWD."""
+    source = _collection(tmp_path, f"https://h.example.com/a?p={{{{{name}}}}}", {name: "s3cret"})
+    data = json.loads(source.read_text())
+    data["auth"] = {"type": "basic", "basic": [{"key": "password", "value": f"{{{{{name}}}}}"}]}
+    source.write_text(json.dumps(data))
+    out = tmp_path / "s.yaml"
+    assert invoke(["import", "postman", source, "-o", out]).exit_code == ExitCode.OK
+    env = {name.upper(): "/the/shell/value", f"POSTMAN_{name.upper()}": "from-postman"}
+    rendered = invoke(["render", out, "--format", "json"], env)
+    assert rendered.exit_code == ExitCode.OK, rendered.output
+    sent = json.loads(rendered.stdout)[0]["body"]["answer_url"]
+    assert sent == "https://h.example.com/a?p=from-postman"
 
 
 def test_a_credentials_value_written_into_a_request_refuses_the_import(tmp_path: Path) -> None:
