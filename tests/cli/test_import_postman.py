@@ -260,6 +260,28 @@ def test_a_collection_title_with_a_newline_cannot_inject_keys(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize(
+    ("char", "escaped"),
+    [("\u202e", "\\u202e"), ("\x1b", "\\x1b"), ("\ufffe", "\\ufffe")],
+    ids=["bidi-override", "escape", "noncharacter"],
+)
+def test_names_are_escaped_in_the_specs_comments(tmp_path: Path, char: str, escaped: str) -> None:
+    """A collection's and an item's names reach the spec's comments as outside text does."""
+    col = _items(tmp_path, [_item(f"pa{char}ge", _raw(GOOD_BODY))])
+    data = json.loads(col.read_text())
+    data["info"]["name"] = f"evil{char}txt.exe"
+    col.write_text(json.dumps(data))
+    result = invoke(["import", "postman", col])
+    assert result.exit_code == ExitCode.OK, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        f"# Imported from the Postman collection {col.name} (evil{escaped}txt.exe) "
+        "by `callspec import postman`."
+    )
+    assert f"  # from pa{escaped}ge" in lines
+    assert char not in result.output
+
+
+@pytest.mark.parametrize(
     "body",
     [
         {"mode": "urlencoded", "urlencoded": [{"value": "x"}]},
