@@ -4,6 +4,7 @@ template, never a key of the spec), and a malformed collection is a located prob
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Mapping
@@ -136,6 +137,32 @@ def test_a_credential_never_reads_a_well_known_environment_variable(
     assert rendered.exit_code == ExitCode.OK, rendered.output
     sent = json.loads(rendered.stdout)[0]["body"]["answer_url"]
     assert sent == "https://h.example.com/a?p=from-postman"
+
+
+@pytest.mark.parametrize("header", ["{{hdr}}", "Basic {{b64}}"])
+def test_a_basic_headers_user_and_password_are_credentials_in_any_variable(
+    tmp_path: Path, header: str
+) -> None:
+    """A plain ``k`` holding the token an Authorization header carries is not written."""
+    auth_id = "MAXXXXXXXXXXXXXXXXXX"
+    b64 = base64.b64encode(f"{auth_id}:{TOKEN_VALUE}".encode()).decode()
+    url = "https://h.example.com/a?k={{k}}&who={{who}}&n={{n}}"
+    variables = {"hdr": f"Basic {b64}", "b64": b64, "k": TOKEN_VALUE, "who": auth_id, "n": "7"}
+    source = _collection(tmp_path, url, variables)
+    data = json.loads(source.read_text())
+    data["item"][0]["request"]["header"] = [{"key": "Authorization", "value": header}]
+    source.write_text(json.dumps(data))
+    out = tmp_path / "s.yaml"
+    result = invoke(["import", "postman", source, "-o", out])
+    assert result.exit_code == ExitCode.OK, result.output
+    text = out.read_text()
+    assert TOKEN_VALUE not in result.output + text and auth_id not in result.output + text
+    spec_vars = yaml.safe_load(text)["vars"]
+    assert spec_vars == {
+        "k": "{{ env.POSTMAN_K }}",
+        "who": "{{ env.POSTMAN_WHO }}",
+        "n": "7",  # a variable holding nothing of the header's is written as it is
+    }
 
 
 def test_a_credentials_value_written_into_a_request_refuses_the_import(tmp_path: Path) -> None:
