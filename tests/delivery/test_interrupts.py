@@ -95,9 +95,9 @@ def test_sigterm_ends_a_run_whose_fifo_report_has_no_reader(tmp_path: Path) -> N
     journal = tmp_path / "run.journal.jsonl"
     args = ["run", "calls.yaml", "--sandbox", "--no-progress", "--report", str(fifo)]
     with spawned([*args, "--journal", str(journal)], {}, tmp_path) as run:
-        # The summary's last line is printed just before the report is opened: from then
-        # on the run waits for the FIFO's reader, which never comes.
-        wait_until(run.printed("report: ", "out"), "the run to reach its report")
+        # The summary is printed just before the report is opened: from then on the run
+        # waits for the FIFO's reader, which never comes.
+        wait_until(run.printed("1 call: ", "out"), "the run to reach its report")
         run.proc.send_signal(signal.SIGTERM)
         run.proc.wait(timeout=10)
     assert run.proc.returncode == ExitCode.INTERRUPTED, run.err
