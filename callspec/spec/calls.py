@@ -21,12 +21,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, NamedTuple
 
-from callspec.errors import Problem
+from callspec.errors import Location, Problem
 from callspec.redact import Redactor
 from callspec.spec.budget import FileClock
 from callspec.spec.escalation import escalation_of, escalation_problem
 from callspec.spec.expand import row_label
-from callspec.spec.loader import Document
+from callspec.spec.loader import Document, format_path
 from callspec.spec.model import CallPlan
 from callspec.spec.numbers import NumberIssue, check_numbers
 from callspec.spec.problems import Found
@@ -171,7 +171,8 @@ class Calls:
             except RenderError as e:
                 alike = e.for_every_row(columns)
                 every_row = every_row or alike
-                self.problems.add(where.problem(item, arg, mask(str(e)), alike))
+                at, path = _entry_of(item, arg, e.within)
+                self.problems.add(where.problem(at, path, mask(str(e)), alike))
         if len(rendered) < len(args):
             return None, (), every_row
         body = normalize(rendered)
@@ -281,6 +282,18 @@ class _Where:
         if at.file != self.doc.file:
             path += f" (call '{self.name}' in {self.doc.file})"
         return Problem(at, path, msg)
+
+
+def _entry_of(item: Sourced, arg: str, within: tuple[str | int, ...]) -> tuple[Sourced, str]:
+    """The entry of ``item`` (an argument's list or mapping) at ``within``, and its path
+    (``sip_headers.f``): a template error is located at the entry's own value."""
+    if not within or isinstance(item.at, Location):
+        return item, arg
+    value = item.value
+    for key in within:
+        value = value[key]
+    doc, path = item.at
+    return Sourced(value, (doc, (*path, *within))), format_path((arg, *within))
 
 
 def _templated(value: Any) -> bool:
