@@ -19,14 +19,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, NamedTuple
 
-from callspec.errors import Location, Problem
+from callspec.errors import Location, Problem, SpecError
 from callspec.redact import Redactor
 from callspec.spec.budget import FileClock
 from callspec.spec.escalation import escalation_of, escalation_problem
 from callspec.spec.expand import row_label
-from callspec.spec.loader import Document, format_path
+from callspec.spec.loader import Document, format_path, load_file
 from callspec.spec.model import CallPlan
 from callspec.spec.numbers import NumberIssue, check_numbers
 from callspec.spec.problems import Found
@@ -256,6 +257,23 @@ def arguments(
         (k, Sourced(v, (doc, (*base, k)))) for k, v in call.items() if k not in _NOT_ARGUMENTS
     )
     return args
+
+
+def argument_location(call: CallPlan, name: str, docs: dict[str, Any]) -> Location | None:
+    """Where ``call``'s argument ``name`` is written (its value: in the call, the spec's
+    ``defaults`` or the profile's), its spec file read again (``docs`` keeps each file
+    read); None when it cannot be told (the file changed or went away since)."""
+    try:
+        doc = docs.get(call.spec_file)
+        if doc is None:
+            doc = docs[call.spec_file] = load_file(Path(call.abs_path), call.spec_file)
+        written = doc.data["calls"][call.index]
+        base = ("calls", call.index)
+        layers = arguments(doc, base, written, call.profile, sourced(doc, ("defaults",)))
+        found = layers.get(name)
+        return found.location if found is not None else None
+    except (SpecError, OSError, LookupError, TypeError):
+        return None
 
 
 class _Where:
