@@ -144,7 +144,8 @@ def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ("arg", "expected"),
     [
         (
-            "    to: '+14155550101'\n    sip_headers:\n      a: '1'\n      f: '{{ pin | b64encode }}'\n",
+            "    to: '+14155550101'\n"
+            "    sip_headers:\n      a: '1'\n      f: '{{ pin | b64encode }}'\n",
             "s.yaml:9:10: calls[0].sip_headers.f: template syntax error: "
             "No filter named 'b64encode'.",
         ),
