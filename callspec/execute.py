@@ -201,10 +201,11 @@ def _send(
             runner = Runner(
                 plan, options, run.environ, run.redactor, progress.update, stop, progress.note
             )
-            if runner.resume_matched is not None:
+            matched = runner.resume_matched
+            if matched is not None:
                 progress.note(
-                    f"callspec: resuming from {options.resume}: {runner.resume_matched} of its "
-                    "calls are in this run"
+                    f"callspec: resuming from {options.resume}: {matched} of its calls "
+                    f"{'is' if matched == 1 else 'are'} in this run"
                 )
             if options.mode != "dry-run" and not (stop is not None and stop.is_set()):
                 where = "the embedded sandbox at " if options.mode == "sandbox" else ""
