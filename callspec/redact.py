@@ -3,6 +3,12 @@
 A :class:`Redactor` knows the secret strings of a run and replaces each
 occurrence with ``***`` in text or inside JSON-like values.  Every writer
 (terminal, report, JUnit, journal, error text) passes through one.
+
+A UUID the API made (a ``request_uuid``, an ``api_id``) is an identifier, not a
+spelling of a secret: a short secret (a PIN such as ``4321``) found by chance
+inside one is left there, or a run's own report and journal would hold a call's
+UUID corrupted and a ``--resume`` could not read the call back.  A UUID that is
+itself a secret, or one a secret reaches into from beside it, is masked.
 """
 
 from __future__ import annotations
@@ -18,6 +24,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 MASK = "***"
+#: A UUID standing alone (not inside a longer word, a path of dashes or an encoding).
+_UUID = re.compile(
+    r"(?<![\w%+-])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![\w%+-])"
+)
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]*@")
 #: Characters no encoder percent-encodes (RFC 3986's unreserved, but ``~``, which
 #: Python's ``quote`` encoded before 3.7).
@@ -175,9 +185,33 @@ class Redactor:
         self._encodable = sorted({*self._encodable, *encodable}, key=lambda e: -len(e[0]))
 
     def text(self, text: str) -> str:
-        """``text`` with every secret masked, and every URL's userinfo."""
+        """``text`` with every secret masked, and every URL's userinfo; UUIDs kept whole."""
         if self.userinfo:
             text = mask_userinfo(text)
+        if not self._secrets:
+            return text
+        kept = [m.span() for m in _UUID.finditer(text) if self._identifier(text, *m.span())]
+        if not kept:
+            return self._masked(text)
+        pieces, at = [], 0
+        for start, end in kept:
+            pieces += [self._masked(text[at:start]), text[start:end]]
+            at = end
+        return "".join([*pieces, self._masked(text[at:])])
+
+    def _identifier(self, text: str, start: int, end: int) -> bool:
+        """Whether the UUID at ``text[start:end]`` stays as it is: it is not a secret, and
+        no secret's occurrence reaches into it from outside (a secret wholly inside it
+        is chance, a few digits of a random identifier)."""
+        for secret in self._secrets:
+            at = text.find(secret, max(0, start - len(secret) + 1), end + len(secret) - 1)
+            while at != -1 and at < end:
+                if at < start or at + len(secret) > end or secret == text[start:end]:
+                    return False
+                at = text.find(secret, at + 1, end + len(secret) - 1)
+        return True
+
+    def _masked(self, text: str) -> str:
         if self._encodable and ("%" in text or "+" in text):
             text = self._decoded(text)
         for secret in self._secrets:

@@ -20,7 +20,7 @@ from callspec.errors import ExitCode, Problem
 
 if TYPE_CHECKING:  # the check stage's types load with a check, not with every run
     from callspec.check.model import UrlCheck
-    from callspec.spec.model import CallPlan, Escalation
+    from callspec.spec.model import CallPlan, Escalation, Message
 
 
 def now_iso() -> str:
@@ -45,8 +45,9 @@ StopKind = Literal["interrupt", "journal", "bail"]
 #: Why a call was not sent: a dry run; the plan held it back (its person is in quiet
 #: hours); the resumed journal shows it placed; the run stopped sending (a Ctrl-C, a
 #: journal write, the circuit breaker); its escalation chain was answered before it (in
-#: this run or the resumed journal's), or stopped at an earlier step that may still ring.
-SkipKind = Literal["dry-run", "held", "resumed", "halt", "answered", "unsettled"]
+#: this run or the resumed journal's), or stopped at an earlier step that may still ring;
+#: Plivo shows its destination called from its caller ID within its ``cooldown:``.
+SkipKind = Literal["dry-run", "held", "resumed", "halt", "answered", "unsettled", "cooldown"]
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,13 @@ class Answer:
     read_errors: int = 0
     #: What a reader should know: the wait ran out, reads failed, the call was hung up.
     note: str | None = None
+    #: For a call with ``ack:``, what the answer service recorded of this destination:
+    #: the acknowledging key pressed in time (True), not (False), or None when it could not
+    #: be read or believed (or no ack was asked); when, a key too late, other keys pressed.
+    acknowledged: bool | None = None
+    acknowledged_at: str | None = None
+    late_key_at: str | None = None
+    wrong_keys: int = 0
 
 
 def answer_text(answer: Answer) -> str:
@@ -135,9 +143,24 @@ def answer_text(answer: Answer) -> str:
     text = said + (f" ({how})" if how else "")
     if answer.duration is not None:
         text += f", {answer.duration} s"
+    text += _ack_text(answer)
     if answer.note:
         text += f": {answer.note}"
     return text
+
+
+def _ack_text(answer: Answer) -> str:
+    """What the answer service recorded (``ack:``), when it was read and believed."""
+    if answer.acknowledged:
+        at = answer.acknowledged_at
+        return "; acknowledged" + (f" at {at}" if at else "")
+    if answer.acknowledged is None:
+        return ""  # no ack asked, or not known (the note says why)
+    if answer.late_key_at:
+        return f"; not acknowledged (the key at {answer.late_key_at}, too late)"
+    if answer.wrong_keys:
+        return f"; not acknowledged ({answer.wrong_keys} other key(s) pressed)"
+    return "; not acknowledged (no key pressed)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +189,27 @@ class CallResult:
     answers: tuple[Answer, ...] | None = None
     #: Its step of an ``escalate:`` chain, when it is one.
     escalate: Escalation | None = None
+    #: ``message:``: what it says and what acknowledges it; the answer service that speaks
+    #: it (its base URL) and the registration of the message there (in the answer_url).
+    prompt: Message | None = None
+    service: str | None = None
+    registration: str | None = None
+    #: ``cooldown:``: its window (seconds), and why Plivo's lists could not be read when
+    #: the call was placed without knowing (a page is never skipped on no evidence).
+    cooldown: int | None = None
+    cooldown_unchecked: str | None = None
+
+    @property
+    def acknowledged(self) -> bool | None:
+        """None when no ack was asked (or it could not be told); True when a destination
+        acknowledged; False when none did and every one's state is known."""
+        if self.prompt is None or self.prompt.ack is None or not self.answers:
+            return None
+        if any(a.acknowledged for a in self.answers):
+            return True
+        if all(a.acknowledged is False for a in self.answers):
+            return False
+        return None
 
     @property
     def answered(self) -> bool | None:
@@ -237,14 +281,22 @@ class RunResult:
             return ExitCode.CALL_FAILED
         if any(c.outcome in ("failed", "unknown", "invalid") for c in self.calls):
             return ExitCode.CALL_FAILED
-        alone = (c for c in self.calls if c.escalate is None)
+        alone = [c for c in self.calls if c.escalate is None]
         if any(not self._answer_ok(a) for c in alone for a in c.answers or ()):
+            return ExitCode.CALL_FAILED
+        # A page asked to be acknowledged that was not (or cannot be told to have been).
+        if any(c.acknowledged is not True for c in alone if c.answers and _asks_ack(c)):
             return ExitCode.CALL_FAILED
         if settled.any_unsettled(self.calls):
             return ExitCode.CALL_FAILED
-        unanswered = [chain for chain, ended_by in self.chains().items() if ended_by is None]
-        if unanswered and not self.no_answer_ok and self.mode != "dry-run":
-            return ExitCode.CALL_FAILED
+        ends = self.chains()
+        unanswered = [chain for chain, ended_by in ends.items() if ended_by is None]
+        if unanswered and self.mode != "dry-run":
+            # --wait-ok no-answer excuses a chain nobody answered, never one not acknowledged.
+            firsts = {c.escalate.chain: c.escalate for c in self.calls if c.escalate is not None}
+            acks = [chain for chain in unanswered if firsts[chain].until == "acknowledged"]
+            if acks or not self.no_answer_ok:
+                return ExitCode.CALL_FAILED
         return ExitCode.OK
 
     def chains(self) -> dict[str, CallResult | None]:
@@ -256,6 +308,10 @@ class RunResult:
         if answer.answered is None:
             return False  # unreadable: nobody can say the page was heard
         return answer.answered or self.no_answer_ok
+
+
+def _asks_ack(call: CallResult) -> bool:
+    return call.prompt is not None and call.prompt.ack is not None
 
 
 def result_of(
@@ -284,4 +340,6 @@ def result_of(
         reason=reason,
         skip_kind=skip_kind,
         escalate=call.escalate,
+        prompt=call.message,
+        cooldown=call.cooldown,
     )

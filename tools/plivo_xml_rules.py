@@ -32,6 +32,21 @@ _TEXT_URLS = {
         "'you must enter an absolute URL'",
     },
 }
+#: Attribute rules the SDK does not validate, from Plivo's XML reference ("The Speak
+#: element"): what a voice and a language look like.  ``pattern`` is a regular expression
+#: the whole value must match, ``hint`` says it in words.
+_ATTRIBUTE_RULES = {
+    ("Speak", "voice"): {
+        "pattern": r"^(?:WOMAN|MAN|woman|man|Polly\.[A-Za-z]{2,30}(?:-Neural)?)$",
+        "hint": "WOMAN, MAN or an Amazon Polly voice (Polly.Joanna, Polly.Joanna-Neural)",
+        "source": "Plivo XML reference: Speak's voice is WOMAN, MAN or Polly.NAME",
+    },
+    ("Speak", "language"): {
+        "pattern": r"^[a-z]{2,3}-[A-Za-z0-9]{2,4}$",
+        "hint": "a language code such as en-US",
+        "source": "Plivo XML reference: Speak's language is a code such as en-US",
+    },
+}
 
 
 def _validator_rule(node: ast.expr, rule: dict[str, Any]) -> None:
@@ -118,6 +133,9 @@ def _element(cls: ast.ClassDef, source: str) -> tuple[str, dict[str, Any]] | Non
             rule["enum"] = _METHODS
             rule["case_sensitive"] = False
             rule["source"] = "Plivo XML reference: every *Method attribute is GET or POST"
+    for (element, attribute), extra in _ATTRIBUTE_RULES.items():
+        if element == name and attribute in attributes:
+            attributes[attribute].update(extra)
     found: dict[str, Any] = {
         "source": f"plivo/xml/{source}",
         "text": text,

@@ -15,21 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from callspec.action.verdicts import (
-    ANSWER_COUNTS,
-    ChainVerdict,
-    answer_counts,
-    chain_verdicts,
-    run_of_report,
-)
+from callspec.action.verdicts import ANSWER_COUNTS, ChainVerdict, chain_verdicts, report_counts
 
 #: The report summary's counts, as outputs of the same names.
 SUMMARY_COUNTS = ("fired", "queued", "failed", "unknown", "skipped", "invalid")
 #: The outputs counting escalation chains by verdict (``planned`` chains are in none).
 CHAIN_COUNTS = {
+    "acknowledged": "escalations-acknowledged",
     "answered": "escalations-answered",
     "unanswered": "escalations-unanswered",
-    "unknown": "escalations-unknown",
+    "stopped": "escalations-stopped",
 }
 
 
@@ -69,9 +64,8 @@ def outputs_of_report(path: Path, exit_code: int) -> StepOutputs:
         return StepOutputs(exit_code)
     if not isinstance(doc, dict) or validate_report(doc):
         return StepOutputs(exit_code)
-    result = run_of_report(doc)
-    counts = {**doc["summary"], **answer_counts(result)}
-    return StepOutputs(exit_code, counts, str(path), chain_verdicts(result))
+    counts = {**doc["summary"], **report_counts(doc)}
+    return StepOutputs(exit_code, counts, str(path), chain_verdicts(doc))
 
 
 def write_outputs(target: str, outputs: Iterable[tuple[str, str]]) -> None:

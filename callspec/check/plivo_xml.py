@@ -182,6 +182,9 @@ def _short(value: str, limit: int = 80) -> str:
 def _value_problem(tag: str, attr: str, value: str, rule: Mapping[str, Any]) -> str | None:
     kind = rule.get("type", "string")
     where = f"<{tag}> attribute '{_display(attr)}'"
+    pattern = rule.get("pattern")
+    if pattern is not None and not re.match(pattern, value):
+        return f"{where} is {_short(value)}; it must be {rule['hint']}"
     enum = rule.get("enum")
     if enum is not None:
         items = value.split(",") if rule.get("list") else [value]

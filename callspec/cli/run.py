@@ -100,6 +100,12 @@ class _RunCommand(click.Command):
     "--api-url", metavar="URL", help="Base URL instead of the profile's or https://api.plivo.com."
 )
 @click.option(
+    "--service",
+    metavar="URL",
+    help="The answer service (callspec serve) for calls with message:, as Plivo reaches it "
+    "(default: the profile's service:; --sandbox starts one).",
+)
+@click.option(
     "--rate",
     type=FiniteFloat(0.001, 1_000_000),
     help="Calls per second over the whole run, 0.001 to 1e6 (default: the profile's, else 2).",
@@ -225,6 +231,7 @@ def run(
     answer_by: tuple[tuple[str, Outcome], ...],
     seed: int | None,
     api_url: str | None,
+    service: str | None,
     rate: float | None,
     concurrency: int,
     timeout: float,
@@ -297,6 +304,9 @@ def run(
     bad_url = api_url and check_api_url(api_url)
     if bad_url:
         raise click.BadParameter(bad_url, param_hint="--api-url")
+    bad_service = service and check_api_url(service, "service")
+    if bad_service:
+        raise click.BadParameter(bad_service, param_hint="--service")
     # How placed calls are followed: --wait's, and escalation steps' (whose default wait is
     # the same when --wait is not given).
     follow = WaitOptions(
@@ -318,6 +328,7 @@ def run(
         max_retry_wait=max_retry_wait,
         wait=follow if wait is not None else None,
         follow=follow,
+        service=service,
     )
     report = dict(files).pop("json", None)
     others = tuple((kind, path) for kind, path in files if kind != "json")

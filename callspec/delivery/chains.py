@@ -15,12 +15,14 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from callspec.delivery.acks import AckWatch
 from callspec.delivery.credentials import Credentials
 from callspec.delivery.entries import JournalEntry
 from callspec.delivery.escalate import ChainSteps, run_chain
 from callspec.delivery.follow import Follower
-from callspec.delivery.legs import legs_of
+from callspec.delivery.legs import Leg, legs_of
 from callspec.delivery.request import api_url_for
+from callspec.delivery.service import service_of
 from callspec.delivery.settled import reached
 from callspec.delivery.stops import Halt
 from callspec.results import CallResult, answer_text, epoch_of, result_of
@@ -70,6 +72,9 @@ class ChainRun:
             limiter=runner.read_limiter,
         )
         self.session: Client | None = None
+        #: When the last step this run followed ended (seconds since the epoch): a round of
+        #: ``repeat:`` waits its ``after`` from then.
+        self.last_end: float | None = None
 
     def run(self) -> None:
         from callspec.net.session import Client
@@ -86,6 +91,7 @@ class ChainRun:
             skip=lambda call, reason, kind: result_of(call, "skipped", reason, skip_kind=kind),
             orphans=[orphan_result(entry, self.first) for entry in self.orphans.values()],
             settle_orphan=self.settle_orphan,
+            pause=self.pause,
         )
         try:
             run_chain(runner.plan.calls, self.chain, steps, runner._chains_over.get(self.key))
@@ -108,23 +114,79 @@ class ChainRun:
         call = runner.plan.calls[index]
         assert call.escalate is not None
         within = call.escalate.answer_within
+        placed = result.attempts[0].started if result.attempts else ""
         if resumed:
             early = runner._early.get(index)
             placed = early[1].placed if early is not None and early[1] is not None else ""
             within = time_left(within, placed)
-        return self._follow(result, call, runner.creds[index], within, resumed)
+        followed = self._follow(result, call, runner.creds[index], within, resumed, placed)
+        self.last_end = time.time()
+        return followed
 
     def _follow(
-        self, result: CallResult, call: CallPlan, creds: Credentials, within: float, resumed: bool
+        self,
+        result: CallResult,
+        call: CallPlan,
+        creds: Credentials,
+        within: float,
+        resumed: bool,
+        placed: str,
     ) -> CallResult:
         api_url = api_url_for(call, self.runner.options.api_url)
         legs = legs_of(result.request_uuid, result.body, api_url, creds)
+        acks, window = self._acks(result, call, creds, legs, resumed, placed)
         # A step read back on resume gets a short look past its time: its record should be
         # there by then.
         seconds = self.follower.options.seconds
-        seconds = within + min(seconds, RESUMED_FOLLOW) if resumed else max(seconds, within + 30)
-        answers = self.follower.follow(legs, [seconds] * len(legs), within)
+        if resumed:
+            seconds = within + window + min(seconds, RESUMED_FOLLOW)
+        else:
+            seconds = max(seconds, within + window + 30)
+        answers = self.follower.follow(legs, [seconds] * len(legs), within, acks)
         return replace(result, answers=tuple(answers))
+
+    def _acks(
+        self,
+        result: CallResult,
+        call: CallPlan,
+        creds: Credentials,
+        legs: list[Leg],
+        resumed: bool,
+        placed: str,
+    ) -> tuple[list[AckWatch | None] | None, float]:
+        """The acknowledgement of each leg of a step with ``ack:``, and the seconds its callee
+        has once answered (``until: acknowledged``: then hung up; for a step an earlier run
+        placed, what is left of its time).  (None, 0) for a step without."""
+        services, e = self.runner.services, call.escalate
+        if services is None or e is None:
+            return None, 0.0
+        uuids = [leg.call_uuid for leg in legs]
+        reader = services.reader(result, creds, uuids, epoch_of(placed) if placed else 0.0)
+        if reader is None:
+            return None, 0.0
+        window = float(reader.ack.within)
+        if resumed:
+            window = time_left(e.answer_within + window, placed)
+        hang_up = window if e.until == "acknowledged" else None
+        return [AckWatch(reader, uuid, hang_up) for uuid in uuids], window
+
+    def pause(self, call: CallPlan) -> bool:
+        """``repeat:``: wait ``after`` seconds before the first call of round ``call``'s, from
+        the end of the last step followed (or, resumed, the last one placed); False when the
+        run was stopped meanwhile."""
+        e = call.escalate
+        assert e is not None
+        since = self.last_end
+        if since is None:  # every step before it was placed by an earlier run
+            early = [self.runner._early.get(i) for i in self.chain]
+            placed = [e[1].placed for e in early if e is not None and e[1] is not None]
+            since = max((epoch_of(p) for p in placed if p), default=None)
+        wait = e.after if since is None else min(e.after, max(0.0, since + e.after - time.time()))
+        self.runner.note(
+            f"callspec: escalation {e.chain}: nobody was reached; round {e.round} of "
+            f"{e.rounds} in {wait:.1f} s"
+        )
+        return not self.runner.stop.wait(wait)
 
     def answered(self, index: int, result: CallResult) -> None:
         """Record what became of a followed step: the report, a note, the journal."""
@@ -152,7 +214,9 @@ class ChainRun:
         assert self.first.escalate is not None
         within = time_left(self.first.escalate.answer_within, entry.placed)
         creds = runner.creds[self.chain[0]]
-        result = self._follow(result, self.first, creds, within, resumed=True)
+        if result.registration:  # its acknowledgement is read where it was registered
+            result = replace(result, service=service_of(self.first, runner.options.service))
+        result = self._follow(result, self.first, creds, within, True, entry.placed)
         for answer in result.answers or ():
             runner.note(
                 f"callspec: escalation {self.first.escalate.chain}, '{result.name}' (placed by "
@@ -184,4 +248,6 @@ def orphan_result(entry: JournalEntry, first: CallPlan) -> CallResult:
         answers=entry.answers,
         escalate=first.escalate,
         skip_kind="resumed" if placed else None,
+        prompt=first.message,
+        registration=entry.registration or None,
     )

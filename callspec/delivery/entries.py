@@ -59,6 +59,8 @@ class JournalEntry:
     #: and whether its answer ended that chain; "" and False for a plain call.
     chain: str = ""
     reached: bool = False
+    #: A call with ``message:``: its registration at the answer service ("" for others).
+    registration: str = ""
 
 
 def chain_id(spec_path: str, line: int) -> str:
@@ -183,6 +185,9 @@ def read_journal(path: Path) -> dict[str, JournalEntry]:
                 chain = previous.chain if previous is not None else ""
             if previous is not None and previous.state == "started" and previous.target:
                 target = previous.target  # where it was sent
+            registration = event.get("registration")
+            if not isinstance(registration, str) or not registration:
+                registration = previous.registration if previous is not None else ""
             entries[key] = JournalEntry(
                 key,
                 event["name"],
@@ -200,6 +205,7 @@ def read_journal(path: Path) -> dict[str, JournalEntry]:
                 to,
                 str(event.get("time", "")) if state == "started" else placed,
                 chain,
+                registration=registration,
             )
         except (ValueError, KeyError, TypeError) as e:
             if number == len(lines):

@@ -44,7 +44,9 @@ def stopped_reason(answered: CallResult) -> str:
     step = answered.escalate.step if answered.escalate else 0
     by = next((a.answered_by for a in answered.answers or () if a.answered), None)
     who = f" ({by})" if by else ""
-    return f"escalation stopped: answered by '{answered.name}'{who}, row {step}"
+    until = answered.escalate.until if answered.escalate else "answered"
+    verb = "acknowledged" if until == "acknowledged" else "answered"  # what ended it
+    return f"escalation stopped: {verb} by '{answered.name}'{who}, row {step}"
 
 
 def unsettled_reason(result: CallResult, why: str) -> str:
@@ -81,6 +83,9 @@ class ChainSteps:
     orphans: Sequence[CallResult] = ()
     #: Read an orphan back (as ``follow`` a resumed step) and journal what became of it.
     settle_orphan: Callable[[CallResult], CallResult] = lambda result: result
+    #: ``repeat:``: wait before the first call of a new round (the step about to be placed);
+    #: False when the run was stopped meanwhile.
+    pause: Callable[[CallPlan], bool] = lambda call: True
 
 
 def run_chain(
@@ -95,6 +100,8 @@ def run_chain(
     placed = [i for i in chain if (e := steps.early(i)) is not None and e[1] is not None]
     placed.sort(key=lambda i: (_placed_at(steps, i), i))  # the order earlier runs placed them
     ended, unsure = over, None
+    # The round under way: a round an earlier run placed steps of has had its pause.
+    round_now = max((_round(calls[i]) for i in placed), default=1)
     for index in placed:
         result = _settle_placed(index, steps, over is None)
         if steps.stop.is_set() and not reached(result):
@@ -122,6 +129,10 @@ def run_chain(
             continue
         if steps.stop.is_set():
             return
+        if _round(calls[index]) > round_now:  # repeat: nobody was reached in the last round
+            round_now = _round(calls[index])
+            if not steps.pause(calls[index]):
+                return
         result = steps.send(index)
         steps.finish(index, result, None)  # journaled before the wait: a crash keeps it
         if result.outcome in ("failed", "skipped", "invalid"):
@@ -132,6 +143,10 @@ def run_chain(
         if steps.stop.is_set() and not reached(result):
             return  # the wait was cut short: what became of the step is not known
         ended, unsure = _after(result, ended, unsure)
+
+
+def _round(call: CallPlan) -> int:
+    return call.escalate.round if call.escalate is not None else 1
 
 
 def _placed_at(steps: ChainSteps, index: int) -> str:

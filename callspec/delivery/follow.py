@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
+from callspec.delivery.acks import AckWatch
 from callspec.delivery.callstate import (
     answered_by,
     clean_text,
@@ -82,15 +83,17 @@ class _Progress:
         self.looked = False
         #: How the wait ended before the leg did: "ran out" or "was interrupted".
         self.cut: str | None = None
+        #: A call with ``ack:``: its acknowledgement, read from the answer service.
+        self.ack: AckWatch | None = None
 
     @property
     def done(self) -> bool:
-        return (
-            self.record is not None
-            or self.refused
-            or self.unreadable is not None
-            or self.distrust is not None
-        )
+        if self.refused or self.unreadable is not None or self.distrust is not None:
+            return True
+        if self.record is None:
+            return False
+        # Ended; an answered call with an ack is done once a read since its end counts.
+        return self.ack is None or not record_answered(self.record) or self.ack.settled()
 
 
 class Follower:
@@ -121,6 +124,7 @@ class Follower:
         legs: Sequence[Leg],
         seconds: Sequence[float] | None = None,
         answer_within: float | None = None,
+        acks: Sequence[AckWatch | None] | None = None,
     ) -> list[Answer]:
         """Follow ``legs`` until each ended or its wait ran out; one :class:`Answer` each.
 
@@ -128,6 +132,9 @@ class Follower:
         a leg not answered that soon (escalation), so no two pages ring at once.  A leg is
         hung up only after a fresh read showed it still unanswered: while its state cannot
         be read it is read again (never hung up on a guess) until its wait runs out.
+        ``acks``: each leg's acknowledgement to read back (a call with ``ack:``), and hang
+        up once answered and not acknowledged in time (``until: acknowledged``): again only
+        after fresh reads of the call and of the acknowledgement said so.
         """
         now = self._clock()
         waits = seconds or [self.options.seconds] * len(legs)
@@ -137,6 +144,8 @@ class Follower:
             )
             for leg, wait in zip(legs, waits, strict=True)
         ]
+        for p, ack in zip(pending, acks or (), strict=False):
+            p.ack = ack
         for p in pending:
             if not is_call_uuid(p.leg.call_uuid):
                 shown = clean_text(repr(p.leg.call_uuid), 60)
@@ -146,10 +155,21 @@ class Follower:
             todo.sort(key=lambda p: max(p.next_poll, p.not_before))
             p = todo[0]
             now = self._clock()
-            due = min(max(p.next_poll, p.not_before), p.deadline, p.answer_by or p.deadline)
+            ack_by = p.ack.by if p.ack is not None and p.record is None else None
+            due = min(
+                max(p.next_poll, p.not_before),
+                p.deadline,
+                p.answer_by or p.deadline,
+                ack_by or p.deadline,
+            )
             if due > now and self.stop.wait(due - now):
                 break
             now = self._clock()
+            if p.ack is not None and ack_by is not None and now >= ack_by:
+                self._ack_due(p)
+                if p.done:
+                    todo.remove(p)
+                continue
             if p.answer_by is not None and now >= p.answer_by and not p.answered:
                 if now < p.not_before and now < p.deadline:
                     p.answer_by = p.not_before  # told to wait: look again then
@@ -194,9 +214,26 @@ class Follower:
             p.refused = True
         return None
 
+    def _ack_due(self, p: _Progress) -> None:
+        """Answered, and the time to acknowledge is up: hang up, once fresh reads of the
+        call (in progress) and of its acknowledgement (none) both say so."""
+        assert p.ack is not None
+        p.ack.by = None
+        self._poll(p)  # reads the acknowledgement too while the call is in progress
+        fresh = p.ack.error is None and p.ack.facts is not None and p.looked
+        if fresh and not p.ack.acknowledged and p.state == "in-progress" and not p.done:
+            p.ack.hung_up = True
+            self._hang_up(p)
+        elif not p.ack.acknowledged and not p.done and p.record is None:
+            p.ack.by = self._clock() + self.options.interval  # could not tell: look again
+        p.next_poll = self._clock()  # read its record: the hangup ends it
+
     def _poll(self, p: _Progress) -> None:
         """live -> queued -> detail record, stopping at the first that knows the call."""
         p.looked = False
+        if p.record is not None and p.ack is not None:
+            p.ack.look(final=True)  # it ended: only its acknowledgement is still to read
+            return
         live = self._get(p, "?status=live")
         if live is None or self._foreign(p, live):
             return
@@ -209,6 +246,9 @@ class Follower:
             p.seen_live, p.gone, p.looked, p.state = True, False, True, status
             if status == "in-progress":
                 p.answered = True
+                if p.ack is not None:
+                    p.ack.answered(self._clock())
+                    p.ack.look()
             return
         if not p.seen_live:
             queued = self._get(p, "?status=queued")
@@ -229,6 +269,8 @@ class Follower:
                 return
             p.record = record.doc
             p.state = "completed"
+            if p.ack is not None and record_answered(record.doc):
+                p.ack.look(final=True)
         elif p.seen_live:
             # Not live, not recorded: no evidence it ended (one 404 proves nothing). Read again.
             p.gone = True
@@ -272,10 +314,20 @@ class Follower:
             answer = replace(answer, answered=False)  # last seen unanswered
         if leg.machine_detection and answer.answered:
             answer = replace(answer, answered_by=answered_by(p.record))
-        return replace(answer, note=self._note(p, answer.answered))
+        if p.ack is not None:
+            facts = p.ack.facts
+            answer = replace(
+                answer,
+                acknowledged=p.ack.verdict(answer.answered),
+                acknowledged_at=facts.acknowledged_at if facts else None,
+                late_key_at=facts.late_key_at if facts else None,
+                wrong_keys=facts.wrong_keys if facts else 0,
+            )
+        return replace(answer, note=self._note(p, answer))
 
-    def _note(self, p: _Progress, answered: bool | None) -> str | None:
+    def _note(self, p: _Progress, answer: Answer) -> str | None:
         """What a reader should know of the leg, from the facts gathered."""
+        answered = answer.answered
         if p.unreadable is not None:
             return p.unreadable
         if p.distrust is not None:
@@ -285,6 +337,8 @@ class Follower:
         parts = []
         if p.cancelled:
             parts.append("still queued: cancelled with Plivo's cancel API")
+        elif p.hung_up and p.ack is not None and p.ack.hung_up:
+            parts.append("answered, not acknowledged in time: hung up with Plivo's hangup API")
         elif p.hung_up:
             parts.append("not answered in time: hung up with Plivo's hangup API")
         if p.hangup_failed is not None:
@@ -293,6 +347,8 @@ class Follower:
             parts.append(f"the wait {p.cut}; {self._state_words(p)}")
         if answered is None and p.last_error and p.hangup_failed is None:
             parts.append(f"{'' if parts else 'no answer; '}last read: {p.last_error}")
+        if p.ack is not None and answer.acknowledged is None and p.ack.error:
+            parts.append(f"whether it was acknowledged is unknown: {p.ack.error}")
         return "; ".join(parts) or None
 
     def _state_words(self, p: _Progress) -> str:

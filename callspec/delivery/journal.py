@@ -57,6 +57,7 @@ _UNMASKED = frozenset(
         "target",
         "chain",
         "on_call",
+        "registration",
     }
 )
 
@@ -161,8 +162,17 @@ class Journal:
         except OSError:
             self._broken = f"{errno_text(error)}, and the cut line could not be removed"
 
-    def started(self, call: CallPlan, target: Target | None = None) -> None:
-        """Before the first byte of a call goes out; returns only once the line is durable."""
+    def started(
+        self,
+        call: CallPlan,
+        target: Target | None = None,
+        registration: str | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Before the first byte of a call goes out; returns only once the line is durable.
+        ``registration``: its message's at the answer service (made before it is registered,
+        so a resume knows where to read its acknowledgement); ``body``: as sent, when it is
+        more than the plan's (the answer_url made for a message)."""
         self._write(
             {
                 "event": "started",
@@ -171,7 +181,8 @@ class Journal:
                 **_identity(call),
                 "name": call.name,
                 "target": target.as_json() if target else None,
-                "body": dict(call.body),
+                "body": dict(call.body if body is None else body),
+                **({"registration": registration} if registration else {}),
                 **_chain(call),
                 **_on_call(call),
             },
@@ -213,6 +224,7 @@ class Journal:
                 # words, and as a fact (``held``: quiet hours) that readers need not parse.
                 **({"reason": result.reason} if result.reason else {}),
                 **({"skip_kind": result.skip_kind} if result.skip_kind else {}),
+                **({"registration": result.registration} if result.registration else {}),
                 **_chain(call),
                 **_on_call(call),
             },

@@ -40,6 +40,11 @@ class UuidLedger:
             self._seen.update((u.lower(), name) for u in uuids)
         return None
 
+    def seen(self, uuid: str) -> bool:
+        """True when this run (or the journal it resumes) had ``uuid`` (a call it placed)."""
+        with self._lock:
+            return uuid.lower() in self._seen
+
     def _why(self, uuid: str, had: str, name: str) -> str:
         whose = "another of its destinations" if had == name else f"call '{had}'"
         shown = outside(uuid, self.redact, 60)

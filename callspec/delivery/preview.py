@@ -24,6 +24,7 @@ from callspec.delivery.request import (
     call_url,
 )
 from callspec.redact import Redactor
+from callspec.spec.pages import answer_url_shown
 from callspec.spec.plan import CallPlan, Plan
 from callspec.text import escape_controls
 
@@ -75,6 +76,7 @@ def _escalation(call: CallPlan) -> dict[str, Any]:
             "steps": e.steps,
             "until": e.until,
             "answer_within": e.answer_within,
+            **({"round": e.round, "rounds": e.rounds, "after": e.after} if e.rounds > 1 else {}),
         }
     }
 
@@ -84,10 +86,41 @@ def _step_note(call: CallPlan) -> str:
     e = call.escalate
     if e is None:
         return ""
+    until = {"human": "answered by a human", "acknowledged": "acknowledged"}
+    round_of = f", round {e.round} of {e.rounds}" if e.rounds > 1 else ""
     return (
-        f" (escalation {e.chain}, step {e.step} of {e.steps}: sent only when no earlier step "
-        f"was answered {'by a human ' if e.until == 'human' else ''}within "
-        f"{e.answer_within:g} s)"
+        f" (escalation {e.chain}, step {e.step} of {e.steps}{round_of}: sent only when no "
+        f"earlier step was {until.get(e.until, 'answered')} within {e.answer_within:g} s)"
+    )
+
+
+def _page(call: CallPlan, service: str | None) -> dict[str, Any]:
+    """A call's message, how it is spoken, what acknowledges it and the answer service that
+    speaks it, for JSON and YAML (nothing for a call without ``message:``)."""
+    message = call.message
+    if message is None:
+        return {}
+    ack = message.ack
+    return {
+        "message": {
+            "text": message.text,
+            "voice": message.voice,
+            "language": message.language,
+            "ack": None if ack is None else {"digit": ack.digit, "within": ack.within},
+            "service": service,
+        }
+    }
+
+
+def _page_note(call: CallPlan, service: str | None) -> str:
+    """A curl command's comment on a call with ``message:``: its answer_url is made when
+    it is sent (the message registered first); the rest of the command is as sent."""
+    if call.message is None:
+        return ""
+    at = service or "the answer service (run --service URL)"
+    return (
+        f"\n# answer_url: made when sent, once {at} holds its message: "
+        "this command's placeholder does not ring with it"
     )
 
 
@@ -104,6 +137,10 @@ def render_requests(
     for call in plan.calls:
         auth_id = known_auth_id(call, environ)
         request = build_request(call, api_url_for(call, api_url), auth_id or AUTH_ID_PLACEHOLDER)
+        service = call.profile.service if call.profile else None
+        if call.message is not None:
+            body = {**request.body, "answer_url": answer_url_shown(service)}
+            request = replace(request, body=body)
         if fmt == "curl":
             # An auth ID the profile gives is written out; one from the environment
             # stays $PLIVO_AUTH_ID, as the token stays $PLIVO_AUTH_TOKEN.
@@ -120,6 +157,7 @@ def render_requests(
             curl = to_curl(request, bool(given), (*pending, *known))
             held = f" (held back, not sent: {call.held})" if call.held else ""
             comment = _comment(f"{call.spec_file}: {call.name}{_step_note(call)}{held}")
+            comment += _page_note(call, service)
             chunks.append(f"# {comment}\n{curl}")
             continue
         # Masked as values, before JSON quoting could change their spelling.
@@ -133,6 +171,7 @@ def render_requests(
                 "headers": {**request.headers, "Authorization": "Basic ***"},
                 "body": dict(request.body),
                 **_escalation(call),
+                **redactor.value(_page(call, service)),
                 # A person in quiet hours: a run records the call skipped with this reason.
                 **({"held": call.held} if call.held else {}),
             }

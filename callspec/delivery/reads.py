@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from callspec.delivery.credentials import Credentials
 from callspec.delivery.legs import Leg, is_call_uuid, state_url
 from callspec.delivery.rate import RateLimiter
 from callspec.delivery.request import USER_AGENT
@@ -79,6 +80,33 @@ class Reader:
             return Reading(None, error="interrupted")
         if not is_call_uuid(leg.call_uuid):
             return Reading(None, error="the request_uuid is not a call UUID")
+        url = state_url(leg.api_url, leg.creds.auth_id, leg.call_uuid) + query
+        if resource != "Call":
+            url = url.replace(f"/Call/{leg.call_uuid}/", f"/{resource}/{leg.call_uuid}/")
+        reading = self._request(method, url, leg.creds)
+        if reading.status == 200 and reading.doc is None and method == "GET":
+            wait = reading.retry_after
+            return Reading(None, error="HTTP 200 that is not a call object", retry_after=wait)
+        return reading
+
+    def list_calls(self, api_url: str, creds: Credentials, params: Mapping[str, str]) -> Reading:
+        """One of Plivo's lists of calls (``GET .../Call/?...``: live or queued calls, or
+        detail records) with ``params`` as its filters; a 200 that is no JSON object, or
+        any other answer, is a failed read."""
+        if not self.limiter.acquire(self.stop):
+            return Reading(None, error="interrupted")
+        from urllib.parse import urlencode
+
+        url = f"{api_url.rstrip('/')}/v1/Account/{creds.auth_id}/Call/?{urlencode(params)}"
+        reading = self._request("GET", url, creds)
+        if reading.status != 200 or reading.doc is None:
+            error = reading.error or "HTTP 200 that is not a list of calls"
+            return Reading(None, error=error, retry_after=reading.retry_after)
+        return reading
+
+    def _request(self, method: str, url: str, creds: Credentials) -> Reading:
+        """``method`` ``url`` once, with ``creds``: the status and JSON object that came back
+        (any other body: no object), or what went wrong, masked then cut."""
         # The network layer loads with the first read: a dry run never loads the HTTP stack.
         from callspec.delivery.classify import retry_after_seconds
         from callspec.net.exchange import exchange
@@ -86,9 +114,6 @@ class Reader:
 
         if self._session is None:
             self._session = Client(self.environ)
-        url = state_url(leg.api_url, leg.creds.auth_id, leg.call_uuid) + query
-        if resource != "Call":
-            url = url.replace(f"/Call/{leg.call_uuid}/", f"/{resource}/{leg.call_uuid}/")
         timeouts = self.options.timeouts
         # One deadline for the whole answer (connect and read timeouts together), 1 MiB
         # at most: a server trickling a byte at a time cannot hold the wait (or Ctrl-C).
@@ -97,7 +122,7 @@ class Reader:
             method,
             url,
             timeouts=(timeouts.connect, timeouts.read),
-            auth=(leg.creds.auth_id, leg.creds.auth_token),
+            auth=(creds.auth_id, creds.auth_token),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
         )
         if reply.reason is not None:
@@ -111,8 +136,8 @@ class Reader:
             doc = None
         status = reply.status
         wait = retry_after_seconds(reply.headers.get("Retry-After"))
-        if status == 200 and doc is None and method == "GET":
-            return Reading(None, error="HTTP 200 that is not a call object", retry_after=wait)
+        if status == 200 and doc is None:
+            return Reading(200, None, retry_after=wait)
         # Masked whole, then cut: a token cut in two would show its first half.
         said = (doc or {}).get("error") or content.decode("utf-8", "replace")
         error = outside(f"HTTP {status}: {said}", self.redact)

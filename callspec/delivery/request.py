@@ -67,9 +67,10 @@ def build_request(call: CallPlan, api_url: str, auth_id: str) -> Request:
     return Request(call_url(api_url, auth_id), auth_id, call.body)
 
 
-def check_api_url(url: str) -> str | None:
-    """Why ``url`` is no API base URL (the profiles schema's rule), or None when it is."""
-    rule = load_schema("profiles")["$defs"]["profile"]["properties"]["api_url"]
+def check_api_url(url: str, setting: str = "api_url") -> str | None:
+    """Why ``url`` is no base URL for ``setting`` (``api_url`` or ``service``: the profiles
+    schema's rule), or None when it is."""
+    rule = load_schema("profiles")["$defs"]["profile"]["properties"][setting]
     if re.match(rule["pattern"], url):
         return None
     return f"{mask_userinfo(url)!r} {rule['x-error']}"

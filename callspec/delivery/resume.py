@@ -87,6 +87,8 @@ class Decision:
     #: When its send started (ISO 8601), "" when unknown: a step read back on resume
     #: gets the rest of its answer_within.
     placed: str = ""
+    #: Its message's registration at the answer service, where its acknowledgement is read.
+    registration: str = ""
 
 
 class ResumeIndex:
@@ -262,6 +264,7 @@ def decide(call: CallPlan, found: Match | None, retry_unknown: bool) -> Decision
             entry.target,
             entry.answers,
             entry.placed,
+            entry.registration,
         )
     if retry_unknown:
         return None
@@ -354,8 +357,10 @@ def chain_journals(
         ended = next((e for e in [*mine, *journaled] if e.reached), None)
         if ended is not None:
             shown = json.dumps(ended.name, ensure_ascii=False)[1:-1]
+            acked = first.escalate is not None and first.escalate.until == "acknowledged"
             over[key] = (
-                f"escalation stopped: answered by '{shown}' in run {ended.run_id} "
+                f"escalation stopped: {'acknowledged' if acked else 'answered'} by '{shown}' "
+                f"in run {ended.run_id} "
                 "(the resumed journal); nobody else of the chain is paged"
             )
         gone = {e.key: e for e in journaled if e.key not in claimed and e.state in PLACED_STATES}

@@ -26,9 +26,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from callspec import defaults
+from callspec.delivery.acks import AckWatch
 from callspec.delivery.chains import ChainRun, chains_of
 from callspec.delivery.credentials import Credentials, basic_auth_value
 from callspec.delivery.entries import JournalEntry, Target, normal_url
@@ -40,6 +41,12 @@ from callspec.delivery.legs import Leg, legs_of
 from callspec.delivery.rate import RateLimiter, backoff
 from callspec.delivery.request import Timeouts, api_url_for, build_request
 from callspec.delivery.resume import Decision, plan_resume
+from callspec.delivery.service import (
+    Registration,
+    Services,
+    refuse_without_service,
+    service_of,
+)
 from callspec.delivery.stops import INTERRUPTED, CircuitBreaker, Halt, RetryBudget
 from callspec.delivery.wait import WaitOptions
 from callspec.paths import same_file
@@ -95,6 +102,9 @@ class RunOptions:
     #: How escalation steps are followed when ``--wait`` does not say (poll interval, read
     #: rate, how long at most).
     follow: WaitOptions = field(default_factory=lambda: WaitOptions(DEFAULT_FOLLOW))
+    #: ``--service``: the answer service of the calls with ``message:`` (else each call's
+    #: profile's ``service:``).
+    service: str | None = None
 
 
 class Runner:
@@ -124,6 +134,13 @@ class Runner:
         self.run_id = uuid.uuid4().hex[:12]
         self.environ = environ
         self.creds = check_credentials(plan, options.mode, options.credentials, environ)
+        #: The answer services of the calls with ``message:`` (None: the plan has none).
+        self.services: Services | None = None
+        if options.mode != "dry-run" and any(c.message is not None for c in plan.calls):
+            refuse_without_service(plan, options.service)
+            self.services = Services(
+                options.service, options.timeouts, environ, redactor, self.stop
+            )
         accounts = set(self.creds)
         redactor.add(c.auth_token for c in accounts)
         redactor.add(basic_auth_value(c) for c in accounts)
@@ -209,6 +226,9 @@ class Runner:
                     request_uuid=d.request_uuid,
                     skip_kind=resumed_kind,
                 )
+                if d.registration:  # where its acknowledgement is read on resume
+                    service = service_of(calls[index], options.service)
+                    result = replace(result, service=service, registration=d.registration)
                 self._early[index] = (result, d)
         for index, call in enumerate(calls):
             if call.held is not None and index not in self._early:
@@ -257,7 +277,7 @@ class Runner:
             worker.join()
         # Plain calls are followed while the chains still run (their wait counts from
         # their send, not from when the last chain ended).
-        if self.options.wait is not None and not self.stop.is_set():
+        if not self.stop.is_set():
             self._follow(self.options.wait, chained)
         for worker in escalations:
             worker.join()
@@ -291,13 +311,15 @@ class Runner:
         """One escalation chain, a step at a time (see :mod:`~callspec.delivery.chains`)."""
         ChainRun(self, chain).run()
 
-    def _follow(self, wait: WaitOptions, chained: set[int]) -> None:
+    def _follow(self, wait: WaitOptions | None, chained: set[int]) -> None:
         """Follow every call this run placed until it ends or ``--wait`` runs out (counted from
-        when its send ended); record each destination's :class:`Answer` on its result.
+        when its send ended), and every call with ``ack:`` until its acknowledgement is known
+        (``--wait`` or not); record each destination's :class:`Answer` on its result.
         ``chained``: escalation steps, followed by their chain in turn."""
         legs: list[Leg] = []
         owners: list[int] = []
         waits: list[float] = []
+        acks: list[AckWatch | None] = []
         now = time.time()
         for index, result in enumerate(self._results):
             if index in chained:
@@ -305,20 +327,38 @@ class Runner:
             if result is None or result.outcome not in ("fired", "queued") or not result.attempts:
                 continue  # not placed by this run (a resumed call is not followed again)
             call = self.plan.calls[index]
+            asks = call.message is not None and call.message.ack is not None
+            if wait is None and not asks:
+                continue  # neither --wait nor an acknowledgement to read back
             api_url = api_url_for(call, self.options.api_url)
-            found = legs_of(result.request_uuid, call.body, api_url, self.creds[index])
+            found = legs_of(result.request_uuid, result.body, api_url, self.creds[index])
+            reader = None
+            if asks and self.services is not None:
+                started = epoch_of(result.attempts[0].started)
+                uuids = [leg.call_uuid for leg in found]
+                reader = self.services.reader(result, self.creds[index], uuids, started)
+            if wait is None and reader is None:
+                continue
             last = result.attempts[-1]
-            left = wait.seconds - max(0.0, now - epoch_of(last.started) - last.duration_ms / 1000)
+            seconds = (wait or self.options.follow).seconds
+            left = seconds - max(0.0, now - epoch_of(last.started) - last.duration_ms / 1000)
+            if reader is not None:  # rung, answered, then the window for the key
+                ring = float(call.body.get("ring_timeout") or 120)
+                left = max(left, ring + reader.ack.within + 30)
             legs += found
             owners += [index] * len(found)
             waits += [left] * len(found)
+            acks += [
+                None if reader is None else AckWatch(reader, leg.call_uuid, None) for leg in found
+            ]
         if not legs:
             return
+        options = wait or self.options.follow
         follower = Follower(
-            wait, self.environ, self.redactor.text, self.stop, limiter=self.read_limiter
+            options, self.environ, self.redactor.text, self.stop, limiter=self.read_limiter
         )
         try:
-            answers = follower.follow(legs, waits)
+            answers = follower.follow(legs, waits, acks=acks)
         finally:
             follower.close()
         for index in dict.fromkeys(owners):
@@ -433,23 +473,36 @@ class Runner:
                 session.close()
 
     def _send(self, session: Client, index: int) -> CallResult:
+        """One call: its cooldown asked first (when it has one), then placed."""
+        call = self.plan.calls[index]
+        if call.cooldown is None:
+            return self._place(session, index)
+        recent, unread = self._cooldown(call, self.creds[index])
+        if recent is not None:
+            return recent
+        result = self._place(session, index)
+        return replace(result, cooldown_unchecked=unread) if unread else result
+
+    def _place(self, session: Client, index: int) -> CallResult:
         """One call: its attempts, retried only while each surely placed nothing."""
         from callspec.delivery.http import send_once
 
         call, creds = self.plan.calls[index], self.creds[index]
         request = build_request(call, api_url_for(call, self.options.api_url), creds.auth_id)
+        page: Registration | None = None
+        if call.message is not None and self.services is not None:
+            page = self.services.new(call, creds)  # journaled before it is registered
+            request = replace(request, body={**request.body, "answer_url": page.answer_url})
         attempts: list[Attempt] = []
         last: AttemptResult | None = None
         gave_up = ""
         for number in range(self.options.retries + 1):
             if not self.limiter.acquire(self.stop):
                 break
-            if number == 0 and self.journal is not None:
-                try:
-                    self.journal.started(call, self.targets[index])
-                except OSError as e:
-                    halt = self._halt(Halt.journal(self.options.journal, e))
-                    return result_of(call, "skipped", halt.unsent, skip_kind="halt")
+            if number == 0:
+                early = self._before_send(call, index, request.body, page)
+                if early is not None:
+                    return early
             self.limiter.pace(self.stop)
             last = send_once(session, request, creds, self.options.timeouts, self.redactor.text)
             attempts.append(last.attempt)
@@ -483,12 +536,71 @@ class Runner:
             if untrusted is not None:
                 outcome, error = "unknown", untrusted
         return replace(
-            result_of(call, outcome, attempts=tuple(attempts), error=error),
+            _paged(result_of(call, outcome, attempts=tuple(attempts), error=error), page),
+            body=request.body,
             status=last.attempt.status,
             request_uuid=last.request_uuid,
             api_id=last.api_id,
             message=last.message,
         )
+
+    def _cooldown(self, call: CallPlan, creds: Credentials) -> tuple[CallResult | None, str | None]:
+        """``cooldown:``: the call's result when Plivo shows its destination called from its
+        caller ID within the window by another run (skipped, never placed), else None; and
+        why the lists could not be read, when they could not (the call is placed)."""
+        from datetime import datetime, timezone
+
+        from callspec.delivery.cooldown import Cooldown
+        from callspec.delivery.reads import Reader
+
+        assert call.cooldown is not None
+        options = self.options.wait or self.options.follow
+        reader = Reader(options, self.environ, self.redactor.text, self.stop, self.read_limiter)
+        try:
+            api_url = api_url_for(call, self.options.api_url)
+            now = datetime.now(timezone.utc)
+            why, note = Cooldown(reader, self.ledger.seen).check(
+                api_url, creds, call.body, call.cooldown, now
+            )
+        finally:
+            reader.close()
+        if note is not None:
+            self.note(f"callspec: {call.spec_file}:{call.name}: {note}")
+        if why is None:
+            return None, note
+        return result_of(call, "skipped", why, skip_kind="cooldown"), None
+
+    def _before_send(
+        self,
+        call: CallPlan,
+        index: int,
+        body: Mapping[str, Any],
+        page: Registration | None,
+    ) -> CallResult | None:
+        """Before the first byte: the journal's durable started line (with the registration
+        of a message, and the body as sent), then the message registered with its answer
+        service.  A result when the call must not go out: the journal failed (skipped, the
+        run stops), or the service did not take the message (failed: surely not placed)."""
+        if self.journal is not None:
+            try:
+                registration = page.id if page is not None else None
+                self.journal.started(call, self.targets[index], registration, body)
+            except OSError as e:
+                halt = self._halt(Halt.journal(self.options.journal, e))
+                return result_of(call, "skipped", halt.unsent, skip_kind="halt")
+        if page is None or self.services is None:
+            return None
+        refused = self.services.register(call, self.creds[index], page, self.options.retries + 1)
+        if refused is None:
+            return None
+        return replace(_paged(result_of(call, "failed", error=refused), page), body=body)
+
+
+def _paged(result: CallResult, page: Registration | None) -> CallResult:
+    """``result`` of a call with ``message:``, with the service and registration it used."""
+    if page is None:
+        return result
+    return replace(result, service=page.service, registration=page.id)
 
 
 def run_plan(

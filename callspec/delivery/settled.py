@@ -21,8 +21,11 @@ if TYPE_CHECKING:
 
 def reached(result: CallResult) -> bool:
     """True when ``result`` ends its escalation: answered (by a human, for ``until: human``:
-    the record must say so, an answer nobody could attribute does not count)."""
+    the record must say so, an answer nobody could attribute does not count; acknowledged,
+    for ``until: acknowledged``: the answer service's word, believed)."""
     until = result.escalate.until if result.escalate else "answered"
+    if until == "acknowledged":
+        return any(a.acknowledged for a in result.answers or ())
     return any(
         a.answered and (until == "answered" or a.answered_by == "human")
         for a in result.answers or ()
@@ -39,6 +42,7 @@ def unsettled(result: CallResult) -> str | None:
         return "Plivo gave no request_uuid for it, so its state cannot be read"
     if not result.answers:
         return "its state could not be read"
+    acknowledged = result.escalate is not None and result.escalate.until == "acknowledged"
     for answer in result.answers:
         if answer.hangup_failed:
             return "it could not be hung up (it may still be ringing)"
@@ -46,6 +50,10 @@ def unsettled(result: CallResult) -> str | None:
             return "its state is unknown (it may still be ringing)"
         if answer.answered is False and (answer.state == "completed" or answer.hung_up):
             continue
+        if acknowledged and (answer.state == "completed" or answer.hung_up):
+            if answer.acknowledged is None:
+                return "it was answered, but whether it was acknowledged could not be read"
+            continue  # answered, not acknowledged in time, and it rings no more
         if answer.answered and answer.answered_by == "machine" and answer.state == "completed":
             continue  # a machine answered and the call ended: the next person is called
         if answer.answered:

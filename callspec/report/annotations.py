@@ -44,13 +44,12 @@ class AnnotationsReporter(Reporter):
                 said = shown(f"{c['kind']} {c['method']} {c['url']}: {check_verdict(c)}", redactor)
                 lines.append(workflow_command("error", said, where, f"callspec: {c['kind']}"))
         no_answer_ok = "no-answer" in (report["options"].get("wait_ok") or ())
-        chains, unanswered = Chains(), list[tuple[Doc, bool | None, str]]()
+        chains, unanswered = Chains(report), list[tuple[Doc, bool | None, str]]()
         for call in report["calls"]:  # read once: a large run's are built one at a time
-            chains.add(call)
             lines += _call_commands(call, redactor, unanswered)
         for call, answered, line in unanswered:  # a chain's verdict is known once all is read
             chain = (call.get("escalate") or {}).get("chain")
-            ended = chain is not None and chains.ended_by.get(chain) is not None
+            ended = chains.reached(chain)
             allowed = ended or (answered is False and no_answer_ok)
             where = Location(shown(call["spec_file"], redactor), call["line"])
             level: Level = "warning" if allowed else "error"

@@ -17,11 +17,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
 import callspec
 from callspec.delivery.settled import reached
+from callspec.delivery.verdicts import answer_counts, chains, rang, step_fate
 from callspec.errors import UsageError
 from callspec.redact import Redactor
 from callspec.report.utf8 import has_surrogate, utf8_safe_value
@@ -65,6 +67,33 @@ def _answer_document(answer: Answer, mask: Redactor) -> dict[str, Any]:
         "reads": answer.reads,
         "read_errors": answer.read_errors,
         "note": mask.value(answer.note),
+        "acknowledged": answer.acknowledged,
+        "acknowledged_at": mask.value(answer.acknowledged_at),
+        "late_key_at": mask.value(answer.late_key_at),
+        "wrong_keys": answer.wrong_keys,
+    }
+
+
+def _prompt_document(call: CallResult, mask: Redactor) -> dict[str, Any]:
+    """What a call with ``message:`` said, how, what acknowledges it, and where it was
+    registered (nothing for another call)."""
+    prompt = call.prompt
+    if prompt is None:
+        return {}
+    ack = prompt.ack
+    return {
+        "prompt": {
+            "message": mask.value(prompt.text),
+            "voice": mask.value(prompt.voice),
+            "language": mask.value(prompt.language),
+            "ack": None if ack is None else {"digit": ack.digit, "within": ack.within},
+            "service": mask.value(call.service),
+            "registration": call.registration,  # random, made by callspec: no secret
+        },
+        "acknowledged_at": mask.value(
+            next((a.acknowledged_at for a in call.answers or () if a.acknowledged), None)
+        ),
+        "fate": step_fate(call),
     }
 
 
@@ -89,6 +118,9 @@ def call_document(call: CallResult, mask: Redactor) -> dict[str, Any]:
         "skip_kind": call.skip_kind,  # a closed set: why it was skipped, as a fact
         "duration_ms": call.duration_ms,
         "attempts": [_attempt_document(a, mask) for a in call.attempts],
+        # True or False when an ack was asked (None: it could not be told); None when not.
+        "acknowledged": call.acknowledged,
+        **_prompt_document(call, mask),
     }
     if call.escalate is not None:  # only for a step of an escalation chain
         e = call.escalate
@@ -98,9 +130,16 @@ def call_document(call: CallResult, mask: Redactor) -> dict[str, Any]:
             "steps": e.steps,
             "until": e.until,
             "answer_within": e.answer_within,
+            "round": e.round,
+            "rounds": e.rounds,
             # The escalation policy's verdict, as the journal records it: reporters read
             # it, never work it out again from the answers.
             "reached": reached(call),
+        }
+    if call.cooldown is not None:  # only for a call with cooldown:
+        doc["cooldown"] = {
+            "seconds": call.cooldown,
+            "unchecked": mask.value(call.cooldown_unchecked),
         }
     if call.answers is not None:  # only for a followed call (--wait, escalate:)
         doc["answers"] = [_answer_document(a, mask) for a in call.answers]
@@ -140,8 +179,75 @@ def head_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
         "exit_code": int(result.exit_code()),
         "options": redactor.value(_plain(result.options)),
         "files": redactor.value(list(result.files)),
-        "summary": result.summary(),
+        "summary": {**result.summary(), **_counts(result)},
+        "chains": chains_document(result, redactor),
     }
+
+
+def _counts(result: RunResult) -> dict[str, int]:
+    counts = answer_counts(result.calls)
+    return {key: counts[key] for key in ("answered", "acknowledged", "unanswered")}
+
+
+def _utc(moment: str | None) -> str | None:
+    """A time as callspec, Plivo or the answer service wrote it, in UTC (ISO 8601); None
+    when there is none, as given when it cannot be read."""
+    if not moment:
+        return None
+    try:
+        parsed = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    except ValueError:
+        return moment
+    if parsed.tzinfo is None:
+        return moment  # whose zone is unknown: shown as written
+    spec = "milliseconds" if parsed.microsecond else "seconds"
+    return parsed.astimezone(timezone.utc).isoformat(timespec=spec).replace("+00:00", "Z")
+
+
+def chains_document(result: RunResult, mask: Redactor) -> list[dict[str, Any]]:
+    """Each escalation chain: its verdict, who decided it and when, its steps in order
+    with what became of each (:mod:`callspec.delivery.verdicts`)."""
+    found = []
+    for chain, (steps, end) in chains(result.calls, result.mode == "dry-run").items():
+        first = steps[0].escalate
+        assert first is not None
+        by = end.by
+        at = None
+        answered_by = None
+        if by is not None and by.answers:
+            answer = next((a for a in by.answers if a.acknowledged), None)
+            if answer is not None:
+                at = answer.acknowledged_at
+            else:
+                answer = next((a for a in by.answers if a.answered), by.answers[0])
+                at = answer.answer_time
+            answered_by = answer.answered_by
+        dry_run = result.mode == "dry-run"
+        found.append(
+            {
+                "chain": mask.value(chain),
+                "verdict": end.verdict,
+                "until": first.until,
+                "answer_within": first.answer_within,
+                "by": None if by is None else mask.value(by.name),
+                "answered_by": answered_by,
+                "at": mask.value(_utc(at)),
+                "step": None if by is None or by.escalate is None else by.escalate.step,
+                "round": None if by is None or by.escalate is None else by.escalate.round,
+                "rounds": first.rounds,
+                "called": sum(1 for s in steps if rang(s)),
+                "steps": [
+                    {
+                        "name": mask.value(s.name),
+                        "to": mask.value(_plain(s.body.get("to"))),
+                        "round": s.escalate.round if s.escalate else 1,
+                        "fate": step_fate(s, dry_run),
+                    }
+                    for s in steps
+                ],
+            }
+        )
+    return found
 
 
 def tail_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
@@ -283,4 +389,8 @@ def read_report(path: Path, redactor: Redactor | None = None) -> dict[str, Any]:
     if found:
         raise UsageError(f"{path} is not a callspec report: {found}")
     masked: dict[str, Any] = (redactor or Redactor()).value(doc)
+    if "chains" not in masked:  # written before chains were: made from its calls, alike
+        from callspec.report.readback import run_of_report
+
+        masked["chains"] = chains_document(run_of_report(masked), redactor or Redactor())
     return masked

@@ -66,7 +66,7 @@ class MarkdownReporter(Reporter):
         ellipsis = "\N{HORIZONTAL ELLIPSIS}"
         # One pass over the calls (a large run's are built one at a time): each call's row
         # and problem lines, by priority; the page takes them in that order.
-        chains, waited = Chains(), False
+        chains, waited = Chains(report), False
         by_priority: list[list[tuple[str, tuple[str, ...], list[str]]]] = [
             [] for _ in range(len(_PRIORITY) + 1)
         ]
@@ -82,15 +82,15 @@ class MarkdownReporter(Reporter):
         page = Page(self.max_bytes)
         # A run's id is hex; a hand-edited report's is escaped: it cannot leave the span inert.
         page.add(f"### callspec run `{markdown_text(shown(report['run_id'], redactor))}`")
-        page.add("")
-        page.add(totals_line(report))
-        chain_lines = chains.lines(report["mode"], redactor)
-        if chain_lines:
+        chain_lines = chains.lines(redactor)
+        if chain_lines:  # what happened first: who acknowledged, who answered
             page.add("")
             page.add_all(
                 [f"- {markdown_text(line)}" for line in chain_lines],
                 lambda n: f"{ellipsis} and {n:,} more escalations",
             )
+        page.add("")
+        page.add(totals_line(report))
         if report["problems"]:
             page.add("")
             page.add("| where | path | problem |")

@@ -32,6 +32,7 @@ from callspec.redact import Redactor
 from callspec.report.base import Reporter
 from callspec.report.json import escape_raw
 from callspec.report.utf8 import utf8_safe_value
+from callspec.report.verdicts import FATE_WORDS, asks_ack, call_words, chain_words
 from callspec.text import escape_controls
 
 if TYPE_CHECKING:
@@ -195,6 +196,31 @@ def _env() -> jinja2.Environment:
     return env
 
 
+def _verdicts(report: Mapping[str, Any], calls: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """What the page opens with: each chain's verdict in words and its steps in order, then
+    each page of its own that asked to be acknowledged (as every output words them)."""
+    found: list[dict[str, Any]] = []
+    for chain in report.get("chains") or ():
+        verdict = chain["verdict"]
+        ok = verdict in ("acknowledged", "planned") or (
+            verdict == "answered" and chain["until"] != "acknowledged"
+        )
+        steps = [
+            {**step, "words": FATE_WORDS.get(step["fate"], step["fate"])} for step in chain["steps"]
+        ]
+        found.append({"ok": ok, "words": _sentence(chain_words(chain)), "steps": steps})
+    if report.get("mode") != "dry-run":
+        for call in calls:
+            if asks_ack(call):
+                ok = call["acknowledged"] is True
+                found.append({"ok": ok, "words": _sentence(call_words(call)), "steps": []})
+    return found
+
+
+def _sentence(words: str) -> str:
+    return words[:1].upper() + words[1:]
+
+
 def render_html(report: Mapping[str, Any]) -> str:
     """The HTML page of a JSON report document (``schemas/report.schema.json``)."""
     calls = list(report.get("calls") or ())
@@ -208,6 +234,8 @@ def render_html(report: Mapping[str, Any]) -> str:
         calls=list(zip(calls, refs, strict=True)),
         outcomes=OUTCOMES,
         summary=summary,
+        verdicts=_verdicts(report, calls),
+        fate_words=FATE_WORDS,  # a call's fate, said as the verdicts say it
         duration=_duration_s(report),
         options=json.dumps(report.get("options") or {}, ensure_ascii=False, sort_keys=True),
         timeline=_timeline(calls, report.get("stopped")),

@@ -19,6 +19,7 @@ from callspec.redact import Redactor
 from callspec.report.base import Reporter, shown, status_text
 from callspec.report.checks import junit_checks
 from callspec.report.text import Chains, answer_of
+from callspec.report.verdicts import chain_words
 from callspec.results import answer_text
 
 Doc = Mapping[str, Any]
@@ -126,10 +127,12 @@ class JUnitReporter(Reporter):
         _junit_problems(root, report["problems"], clean)
         junit_checks(root, report.get("checks") or (), clean)
         no_answer_ok = "no-answer" in (report["options"].get("wait_ok") or ())
-        chains, by_file = Chains(), dict[str, list[_Case]]()
+        chains, by_file = Chains(report), dict[str, list[_Case]]()
         durations: dict[str, float] = {}
+        chain_files: dict[str, str] = {}
         for call in report["calls"]:  # read once: a large run's are built one at a time
-            chains.add(call)
+            if call.get("escalate") is not None:
+                chain_files.setdefault(call["escalate"]["chain"], call["spec_file"])
             by_file.setdefault(call["spec_file"], []).append(_case(call, redactor, no_answer_ok))
             durations[call["spec_file"]] = (
                 durations.get(call["spec_file"], 0.0) + call["duration_ms"]
@@ -141,7 +144,7 @@ class JUnitReporter(Reporter):
                 element = ET.SubElement(suite, "testcase", classname=clean(spec_file))
                 element.set("name", clean(c.name))
                 element.set("time", c.time)
-                answered = c.chain is not None and chains.ended_by.get(c.chain) is not None
+                answered = chains.reached(c.chain)
                 problem = c.problem if answered or c.chain is None else c.unanswered
                 if problem is not None:
                     tag, kind, message, text = problem
@@ -153,7 +156,10 @@ class JUnitReporter(Reporter):
                     ET.SubElement(element, "skipped", message=_clean(c.skipped))
                 elif c.out is not None:
                     ET.SubElement(element, "system-out").text = _clean(c.out)
-            suite.set("tests", str(len(cases)))
+            verdicts = [c for c, f in chain_files.items() if f == spec_file]
+            for chain in verdicts:  # each chain's verdict, as every output says it
+                _chain_case(suite, spec_file, chain, chains, counts, clean)
+            suite.set("tests", str(len(cases) + len(verdicts)))
             for key, count in counts.items():
                 suite.set(key, str(count))
             suite.set("time", _seconds(durations[spec_file]))
@@ -161,6 +167,29 @@ class JUnitReporter(Reporter):
         stream.write('<?xml version="1.0" encoding="utf-8"?>\n')
         stream.write(ET.tostring(root, encoding="unicode"))
         stream.write("\n")
+
+
+def _chain_case(
+    suite: ET.Element,
+    spec_file: str,
+    chain: str,
+    chains: Chains,
+    counts: dict[str, int],
+    clean: Callable[[str], str],
+) -> None:
+    """A testcase ``escalation FILE:LINE`` with the chain's verdict: a failure when the
+    chain did not end as it asked (not acknowledged, unanswered, stopped)."""
+    end = chains.ends[chain]
+    element = ET.SubElement(suite, "testcase", classname=clean(spec_file))
+    element.set("name", clean(f"escalation {chain}"))
+    element.set("time", "0.000")
+    words = clean(chain_words(end))
+    if chains.reached(chain) or end["verdict"] == "planned":
+        ET.SubElement(element, "system-out").text = words
+        return
+    kind = "not-acknowledged" if end["until"] == "acknowledged" else end["verdict"]
+    counts["failures"] += 1
+    ET.SubElement(element, "failure", type=kind, message=words).text = words
 
 
 def _junit_problems(root: ET.Element, problems: Sequence[Doc], clean: Callable[[str], str]) -> None:

@@ -8,13 +8,13 @@ built one at a time, see :mod:`callspec.report.document`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
 
 from callspec.redact import Redactor
 from callspec.report.base import Reporter, shown
 from callspec.report.checks import check_rows, check_totals
+from callspec.report.verdicts import asks_ack, call_words, chain_words
 from callspec.results import Answer, answer_text
 
 Doc = Mapping[str, Any]
@@ -138,66 +138,47 @@ def problem_lines(call: Doc, redactor: Redactor) -> list[str]:
     return lines
 
 
-@dataclass
 class Chains:
-    """The escalation chains of a run, gathered while its calls are read: each chain's
-    steps in order, and the first step that reached its callee."""
+    """The escalation chains of a run (the report's ``chains``): how each ended, in words."""
 
-    steps: dict[str, list[Doc]] = field(default_factory=dict)
-    ended_by: dict[str, Doc | None] = field(default_factory=dict)
+    def __init__(self, report: Doc) -> None:
+        self.ends = {chain["chain"]: chain for chain in report.get("chains") or ()}
+        self.mode = report["mode"]
+        #: Pages of their own (``ack:`` without a chain), as their calls are read.
+        self.pages: list[Doc] = []
 
     def add(self, call: Doc) -> None:
-        escalate = call.get("escalate")
-        if escalate is None:
-            return
-        chain = escalate["chain"]
-        self.steps.setdefault(chain, []).append(call)
-        if self.ended_by.get(chain) is None:
-            self.ended_by[chain] = call if escalate["reached"] else None
+        """Note ``call`` when it is a page of its own that asked to be acknowledged."""
+        if self.mode != "dry-run" and asks_ack(call):
+            self.pages.append(call)
 
-    def lines(self, mode: str, redactor: Redactor) -> list[str]:
-        """One line per chain: its steps in order (a dry run), or how it ended."""
-        return [shown(self._line(chain, mode), redactor) for chain in self.steps]
-
-    def _line(self, chain: str, mode: str) -> str:
-        calls = self.steps[chain]
-        first = calls[0]["escalate"]
-        how = f"until {first['until']}, {first['answer_within']:g} s each"
-        if mode == "dry-run":
-            order = " -> ".join(f"'{c['name']}' ({c['body'].get('to')})" for c in calls)
-            return f"escalation {chain}: {order}, one at a time ({how})"
-        called = sum(1 for c in calls if c.get("answers") is not None)
-        ended_by = self.ended_by[chain]
-        if ended_by is None:
-            return (
-                f"escalation {chain}: reached its end unanswered ({called} of {len(calls)} "
-                f"called, {how})"
-            )
-        answer = next(a for a in ended_by.get("answers") or () if a["answered"])
-        by = f" ({answer['answered_by']})" if answer["answered_by"] else ""
-        when = f" at {answer['answer_time']}" if answer["answer_time"] else ""
-        step = ended_by["escalate"]["step"]
-        return (
-            f"escalation {chain}: answered by '{ended_by['name']}'{by}{when}, row "
-            f"{step} of {len(calls)}; {len(calls) - step} not called"
+    def reached(self, chain: str | None) -> bool:
+        """True when ``chain`` ended as it asked (acknowledged, or answered for a chain that
+        asked no acknowledgement)."""
+        end = self.ends.get(chain or "")
+        if end is None:
+            return False
+        verdict, until = end["verdict"], end["until"]
+        return bool(
+            verdict == "acknowledged" or (verdict == "answered" and until != "acknowledged")
         )
 
-
-def chains_of(calls: Iterable[Doc]) -> Chains:
-    chains = Chains()
-    for call in calls:
-        chains.add(call)
-    return chains
+    def lines(self, redactor: Redactor) -> list[str]:
+        """One line per chain: ``escalation specs/page.yaml:3: acknowledged by ...``; then
+        one per page of its own: ``page specs/page.yaml: acknowledged by 'page' at ...``."""
+        lines = [f"escalation {chain}: {chain_words(end)}" for chain, end in self.ends.items()]
+        lines += [f"page {call['spec_file']}: {call_words(call)}" for call in self.pages]
+        return [shown(line, redactor) for line in lines]
 
 
 def write_quiet(report: Doc, redactor: Redactor, stream: TextIO) -> None:
     """``--quiet``: how each escalation ended and what went wrong, one line per call, then the
     totals line."""
-    chains, problems = Chains(), []
+    chains, problems = Chains(report), []
     for call in report["calls"]:
         chains.add(call)
         problems += problem_lines(call, redactor)
-    for line in [*chains.lines(report["mode"], redactor), *problems, totals_line(report)]:
+    for line in [*chains.lines(redactor), *problems, totals_line(report)]:
         stream.write(line + "\n")
 
 
@@ -217,16 +198,16 @@ class TextReporter(Reporter):
     """The terminal summary: a table of calls, the totals, then what went wrong."""
 
     def render(self, report: Doc, redactor: Redactor, stream: TextIO) -> None:
-        chains, rows, problems, waited = Chains(), [], [], False
+        chains, rows, problems, waited = Chains(report), [], [], False
         for call in report["calls"]:  # one pass: a large run's calls are built one at a time
+            chains.add(call)
             rows.append(row(call, redactor, with_answered=True))
             waited = waited or call.get("answers") is not None
-            chains.add(call)
             problems += problem_lines(call, redactor)
         if not waited:  # no call was followed: no "answered" column
             rows = [r[:4] + r[5:] for r in rows]
         lines = table(rows, FOLLOWED_HEADER if waited else HEADER)
-        lines += [totals_line(report), *chains.lines(report["mode"], redactor), *problems]
+        lines += [totals_line(report), *chains.lines(redactor), *problems]
         checks = report.get("checks")
         if checks:
             lines += [*check_rows(checks, redactor), check_totals(checks)]

@@ -56,12 +56,31 @@ def embedded(
         # --quiet: no step lines (the report keeps every step), only problems and the summary.
         simulate_log=None if quiet else cast(TextIO, OutsideLines(err, redactor)),
     )
-    with Sandbox(config) as box:
-        yield replace(options, mode="sandbox", api_url=box.url, credentials=creds)
+    with Sandbox(config) as box, _answer_service(plan, options, creds) as service:
+        yield replace(options, mode="sandbox", api_url=box.url, credentials=creds, service=service)
         # --simulate: every call is played to its end (Ctrl-C hangs the rest up).
         while not box.wait_for_calls(0.1):
             if stop is not None and stop.is_set():
                 break
+
+
+@contextlib.contextmanager
+def _answer_service(plan: Plan, options: RunOptions, creds: Credentials) -> Iterator[str | None]:
+    """The answer service of the plan's ``message:`` calls: ``--service``'s when given, else
+    one started in this process for the run (its store a temporary file, removed after),
+    which holds the sandbox's auth token, so the simulated calls' signed requests verify."""
+    if options.service is not None or not any(c.message is not None for c in plan.calls):
+        yield options.service
+        return
+    import tempfile
+    from pathlib import Path
+
+    from callspec.serve.server import ServeConfig, Service
+
+    with tempfile.TemporaryDirectory(prefix="callspec-serve-") as folder:
+        store = Path(folder) / "acks.db"
+        with Service(ServeConfig(store=store, auth_token=creds.auth_token, port=0)) as service:
+            yield service.url
 
 
 def warn_undialed(simulate: SimulationConfig, plan: Plan, err: TextIO, mask: Redactor) -> None:

@@ -33,8 +33,6 @@ MAX_WITHIN_S = 4 * 3600
 ACK_KEYS = "0123456789*"
 
 _ID = re.compile(r"[A-Za-z0-9_-]{16,64}\Z")
-_VOICE = re.compile(r"(?:WOMAN|MAN|Polly\.[A-Za-z]{2,30}(?:-Neural)?)\Z")
-_LANGUAGE = re.compile(r"[a-z]{2,3}-[A-Za-z0-9]{2,4}\Z")
 # XML 1.0 cannot carry these at all (a tab, newline and carriage return it can);
 # lone surrogates cannot be encoded as UTF-8.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -83,17 +81,13 @@ class Prompt:
 
 
 def _problem(prompt: Prompt) -> str | None:
-    message = prompt.message
-    if not isinstance(message, str) or not message.strip():
-        return "message: must be text that is not empty"
-    if len(message) > MAX_MESSAGE_CHARS:
-        return f"message: {len(message):,} characters; at most {MAX_MESSAGE_CHARS:,}"
-    if _NOT_XML.search(message):
-        return "message: holds control characters that XML cannot carry"
-    if not isinstance(prompt.voice, str) or not _VOICE.match(prompt.voice):
-        return "voice: must be WOMAN, MAN or Polly.NAME"
-    if not isinstance(prompt.language, str) or not _LANGUAGE.match(prompt.language):
-        return "language: must be a language code like en-US"
+    problem = message_problem(prompt.message)
+    if problem is not None:
+        return f"message: {problem}"
+    for name in ("voice", "language"):
+        problem = speak_problem(name, getattr(prompt, name))
+        if problem is not None:
+            return f"{name}: {problem}"
     if not isinstance(prompt.digit, str) or len(prompt.digit) != 1 or prompt.digit not in ACK_KEYS:
         return f"digit: must be one of {' '.join(ACK_KEYS)}"
     for name, low, high in (
@@ -104,6 +98,29 @@ def _problem(prompt: Prompt) -> str | None:
         value = getattr(prompt, name)
         if type(value) is not int or not low <= value <= high:
             return f"{name}: must be a whole number from {low} to {high}"
+    return None
+
+
+def message_problem(message: object) -> str | None:
+    """What keeps ``message`` from being spoken (empty, too long, characters XML cannot
+    carry); None: it can be.  A spec's rendered ``message:`` is checked by it too."""
+    if not isinstance(message, str) or not message.strip():
+        return "must be text that is not empty"
+    if len(message) > MAX_MESSAGE_CHARS:
+        return f"{len(message):,} characters; at most {MAX_MESSAGE_CHARS:,}"
+    if _NOT_XML.search(message):
+        return "holds control characters that XML cannot carry"
+    return None
+
+
+def speak_problem(name: str, value: object) -> str | None:
+    """What is wrong with ``value`` as ``<Speak>``'s ``voice`` or ``language`` (the rules of
+    ``schemas/plivo-xml.json``, which a spec's ``voice:`` is checked by too); None: fine."""
+    from callspec.check.plivo_xml import rules  # the one copy of the rules
+
+    rule = rules()["elements"]["Speak"]["attributes"][name]
+    if not isinstance(value, str) or not re.match(rule["pattern"], value):
+        return f"must be {rule['hint']}"
     return None
 
 

@@ -30,6 +30,7 @@ from callspec.spec.expand import row_label
 from callspec.spec.loader import Document, format_path, load_file
 from callspec.spec.model import CallPlan
 from callspec.spec.numbers import NumberIssue, check_numbers
+from callspec.spec.pages import ANSWER_URL_STAND_IN, PAGE_KEYS, message_of
 from callspec.spec.problems import Found
 from callspec.spec.profiles import Profile, RuntimeSecret, Sourced
 from callspec.spec.rosters import Row
@@ -38,7 +39,7 @@ from callspec.spec.validate import BodyIssue, check_body, normalize
 from callspec.spec.variables import Variables, render_variables, runtime_layer, sourced
 
 Layer = list[tuple[str, Sourced]]
-_NOT_ARGUMENTS = frozenset({"name", "tags", "vars", "each", "each_where", "escalate"})
+_NOT_ARGUMENTS = frozenset({"name", "tags", "vars", "each", "each_where", "escalate", *PAGE_KEYS})
 _NOTHING: frozenset[str] = frozenset()
 
 
@@ -122,7 +123,19 @@ class Calls:
         args = arguments(doc, base, entry.call, profile, entry.file_defaults)
         if self.read is not None:
             _note_reads(self.read, layers, args)
-        body, pending, every_row = self._body(where, args, found, profile)
+        made_url = "message" in entry.call  # the answer service's, made when it is sent
+        body, pending, every_row = self._body(where, args, found, profile, made_url)
+        message = None
+        if any(key in entry.call for key in PAGE_KEYS):
+            message, sound = message_of(
+                entry.call, doc, base, args,
+                lambda value: render_value(value, found.context, self.clock),
+                found.reads_row, where.row.columns if where.row is not None else (),
+                lambda source, arg, text, alike: self.problems.add(
+                    where.problem(source, arg, found.mask.text(text), alike)
+                ),
+            )  # fmt: skip
+            body = body if sound else None
         if body is None:
             return Made(None, every_row)
         planned = CallPlan(
@@ -140,12 +153,14 @@ class Calls:
             held=row.held if row is not None else None,
             on_call=entry.on_call,
             pending=pending,
+            message=message,
+            cooldown=entry.call.get("cooldown"),
         )
         to = functools.partial(where.problem, args.get("to"), "to", "", False)
         if "escalate" not in entry.call:
             return Made(planned, to=to)
         escalate = escalation_of(entry.call, f"{doc.file}:{planned.line}", planned.spec_path)
-        wrong = escalation_problem(escalate, body, "each" in entry.call)
+        wrong = escalation_problem(escalate, body, "each" in entry.call, "ack" in entry.call)
         if wrong is not None:
             keys = ("escalate", wrong[0]) if wrong[0] else ("escalate",)
             path = f"calls[{index}].{'.'.join(keys)}"
@@ -159,9 +174,11 @@ class Calls:
         args: Mapping[str, Sourced],
         found: Variables,
         profile: Profile | None,
+        made_url: bool = False,
     ) -> tuple[dict[str, Any] | None, tuple[RuntimeSecret, ...], bool]:
         """(the rendered, normalized, valid body or None, the secrets it waits for, whether
-        its problems are the same for every roster row)."""
+        its problems are the same for every roster row); ``made_url``: its answer_url is
+        made when it is sent (checked with a stand-in)."""
         mask = found.mask.text
         columns = where.row.columns if where.row is not None else ()
         rendered: dict[str, Any] = {}
@@ -185,7 +202,8 @@ class Calls:
             unchecked = frozenset(
                 a for a, ss in waiting.items() if any(s.example is None for s in ss)
             )
-        issues: Sequence[BodyIssue | NumberIssue] = check_body(body, mask)
+        checked = {**body, "answer_url": ANSWER_URL_STAND_IN} if made_url else body
+        issues: Sequence[BodyIssue | NumberIssue] = check_body(checked, mask)
         if unchecked:
             issues = [i for i in issues if i.arg not in unchecked]
         if not issues:

@@ -26,9 +26,14 @@ def escalation_of(call: Mapping[str, Any], chain: str, spec_path: str) -> Escala
     """The ``escalate:`` of a spec entry ``call`` (schema-checked) in the file whose identity
     is ``spec_path``, named ``chain`` for people; its step numbers still to come."""
     entry = call["escalate"]
-    until: Until = "human" if entry.get("until") == "human" else "answered"
+    until: Until = entry.get("until", "answered")
     key = chain_key(spec_path, str(call["name"]))
-    return Escalation(float(entry["answer_within"]), until, chain, key=key)
+    repeat = call.get("repeat") or {}
+    rounds = 1 + int(repeat.get("times", 0))
+    after = float(repeat.get("after", 0))
+    return Escalation(
+        float(entry["answer_within"]), until, chain, key=key, rounds=rounds, after=after
+    )
 
 
 def chain_key(spec_path: str, name: str) -> str:
@@ -46,9 +51,15 @@ def chain_key(spec_path: str, name: str) -> str:
 
 
 def escalation_problem(
-    escalate: Escalation, body: Mapping[str, Any], has_roster: bool
+    escalate: Escalation, body: Mapping[str, Any], has_roster: bool, has_ack: bool = False
 ) -> tuple[str, str] | None:
     """(key under ``escalate``, message) when the chain cannot mean what it says; else None."""
+    if escalate.until == "acknowledged" and not has_ack:
+        return (
+            "until",
+            "until: acknowledged needs ack (and message) on the call: the key that "
+            "acknowledges, and callspec's answer service to collect it",
+        )
     if escalate.until == "human" and str(body.get("machine_detection", "")).lower() != "hangup":
         return (
             "until",
@@ -98,18 +109,19 @@ def step_name_clashes(calls: list[CallPlan]) -> list[Problem]:
 
 
 def number_steps(calls: list[CallPlan]) -> list[CallPlan]:
-    """Each chain's steps numbered in plan order (``step`` of ``steps``)."""
-    sizes: dict[str, int] = {}
+    """Each chain's steps numbered in plan order (``step`` of ``steps``), per round."""
+    sizes: dict[tuple[str, int], int] = {}
     for call in calls:
         if call.escalate is not None:
-            sizes[call.escalate.chain] = sizes.get(call.escalate.chain, 0) + 1
-    seen: dict[str, int] = {}
+            round_of = (call.escalate.chain, call.escalate.round)
+            sizes[round_of] = sizes.get(round_of, 0) + 1
+    seen: dict[tuple[str, int], int] = {}
     numbered = []
     for call in calls:
         if call.escalate is not None:
-            chain = call.escalate.chain
-            seen[chain] = seen.get(chain, 0) + 1
-            escalate = replace(call.escalate, step=seen[chain], steps=sizes[chain])
+            round_of = (call.escalate.chain, call.escalate.round)
+            seen[round_of] = seen.get(round_of, 0) + 1
+            escalate = replace(call.escalate, step=seen[round_of], steps=sizes[round_of])
             call = replace(call, escalate=escalate)
         numbered.append(call)
     return numbered

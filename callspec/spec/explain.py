@@ -28,16 +28,19 @@ from callspec.spec.model import CallPlan, PlanOptions
 from callspec.spec.origins import (
     Origin,
     argument_origin,
+    default_origin,
     env_origin,
     row_origin,
+    service_origin,
     variable_origin,
 )
+from callspec.spec.pages import PAGE_KEYS, answer_url_shown, page_settings
 from callspec.spec.plan import build_plan
 from callspec.spec.profiles import Profile, Sourced
 from callspec.spec.templates import references
 from callspec.spec.variables import Literal, command_line_layers, runtime_layer, sourced
 
-_NOT_ARGUMENTS = ("name", "tags", "vars")
+_NOT_ARGUMENTS = ("name", "tags", "vars", *PAGE_KEYS)
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,7 @@ def _call(
                 tuple(argument_origin(item) for item in reversed(found[:-1])),
             )
         )
+    arguments += _page(doc, call, base, written, variables, row, mask)
     return CallExplained(
         file=call.spec_file,
         line=call.line,
@@ -138,6 +142,35 @@ def _call(
         profiles_file=profile.file if profile else None,
         arguments=tuple(arguments),
     )
+
+
+def _page(
+    doc: Document,
+    call: CallPlan,
+    base: tuple[str | int, ...],
+    written: Mapping[str, Any],
+    variables: list[tuple[str, Sourced]],
+    row: Origin | None,
+    mask: Redactor,
+) -> list[ArgumentExplained]:
+    """A page's settings (``message:``, ``voice:``, ``ack:``, ``repeat:``, ``cooldown:``) and
+    the ``answer_url`` the answer service makes for its message, after the arguments."""
+    found = []
+    if call.message is not None:
+        service = call.profile.service if call.profile else None
+        shown = answer_url_shown(service)
+        found.append(ArgumentExplained("answer_url", shown, (service_origin(service),)))
+    for name, value, keys in page_settings(call):
+        item: Any = written
+        for key in keys or ():
+            item = item.get(key) if isinstance(item, Mapping) else None
+        if keys is None or item is None:
+            found.append(ArgumentExplained(name, mask.value(value), (default_origin(),)))
+            continue
+        source = Sourced(item, (doc, (*base, *keys)))
+        origins = [argument_origin(source), *_read(item, len(variables), variables, row)]
+        found.append(ArgumentExplained(name, mask.value(value), tuple(dict.fromkeys(origins))))
+    return found
 
 
 def _chain_defaults(profile: Profile | None) -> list[tuple[str, Sourced]]:

@@ -63,7 +63,28 @@ class PlanOptions:
     calendar_timeout: float = defaults.CALENDAR_TIMEOUT
 
 
-Until = Literal["answered", "human"]
+Until = Literal["answered", "human", "acknowledged"]
+
+
+@dataclass(frozen=True)
+class Ack:
+    """``ack:``: the key that acknowledges a page, and within how many seconds of the answer."""
+
+    digit: str = "1"
+    within: int = 45
+
+
+@dataclass(frozen=True)
+class Message:
+    """``message:``: what a call says (rendered; it may hold a declared secret, masked in
+    every output), how (``voice:``, Plivo ``<Speak>``'s attributes), and what
+    acknowledges it (``ack:``; None: nothing is asked).  callspec's answer service
+    speaks it; the call's ``answer_url`` is made for it when it is sent."""
+
+    text: str
+    voice: str = "WOMAN"
+    language: str = "en-US"
+    ack: Ack | None = None
 
 
 @dataclass(frozen=True)
@@ -73,7 +94,8 @@ class Escalation:
 
     #: Seconds a step may ring unanswered before it is hung up and the next is called.
     answer_within: float
-    #: ``answered``: any answer stops the chain; ``human``: a machine does not.
+    #: ``answered``: any answer stops the chain; ``human``: a machine does not;
+    #: ``acknowledged``: only the ``ack`` key pressed in time does.
     until: Until
     #: The chain's name for people: ``specs/page.yaml:4`` (file and line).
     chain: str
@@ -83,6 +105,11 @@ class Escalation:
     #: The chain's identity across runs (see :func:`callspec.spec.escalation.chain_key`):
     #: its file and its entry's name as written, not its line.
     key: str = ""
+    #: ``repeat:``: this step's round (1: the first) and the chain's rounds (1 + times),
+    #: and the seconds waited before each round after the first.
+    round: int = 1
+    rounds: int = 1
+    after: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -129,6 +156,12 @@ class CallPlan:
     #: Secrets its body needs that were not set: the body holds their placeholders, and a
     #: live run is refused (validate, render, a dry run and the sandbox go on).
     pending: tuple[RuntimeSecret, ...] = ()
+    #: ``message:`` (with ``voice:`` and ``ack:``): its ``answer_url`` is the answer
+    #: service's, made when it is sent; None for a call that gives its own.
+    message: Message | None = None
+    #: ``cooldown:``: seconds within which a call Plivo shows to this destination from this
+    #: caller ID (another run's) makes this one skipped; None: not asked.
+    cooldown: int | None = None
 
     @property
     def secret_values(self) -> frozenset[str]:

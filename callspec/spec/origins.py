@@ -25,6 +25,8 @@ KINDS = {
     "variable": "a template variable",
     "env": "the environment",
     "row": "a roster row (each:)",
+    "default": "callspec's default",
+    "service": "callspec's answer service",
 }
 
 
@@ -93,3 +95,15 @@ def row_origin(file: str, line: int, number: int) -> Origin:
 def env_origin(name: str) -> Origin:
     """An environment variable a template read (``env.NAME``)."""
     return Origin("env", "", 0, f"environment variable {name}")
+
+
+def default_origin() -> Origin:
+    """A page's setting nobody wrote (``voice: WOMAN``, ``ack.within: 45``): callspec's."""
+    return Origin("default", "", 0, "callspec's default")
+
+
+def service_origin(service: str | None) -> Origin:
+    """The ``answer_url`` of a call with ``message:``: made when the call is sent, with the
+    ID of the message's registration at the answer service."""
+    at = service or "run --service (or the profile's service:)"
+    return Origin("service", "", 0, f"made for message: when sent, by the answer service at {at}")

@@ -80,6 +80,7 @@ class _Builder:
         self.profiles_files: dict[Path, ProfilesFile | SpecError] = {}
         self.names: set[str] = set()  # every call name seen, for --only's messages
         self.rung = Rung()  # destinations rung so far
+        self.repeated: list[CallPlan] = []  # the steps of the entry being added that repeat
         self.repeats = Found()  # destinations rung by an earlier call too
         extra_layers, problems = command_line_layers(options.vars_file, options.vars)
         self.problems.extend(problems)
@@ -211,6 +212,7 @@ class _Builder:
                     break  # every other row of this call would fail alike: said once
             if isinstance(instances, Generator):
                 instances.close()  # (records the roster's problems, also after a break)
+            self._add_rounds()
 
     def _instances(
         self,
@@ -263,6 +265,8 @@ class _Builder:
         """6. The call's steps (an escalation) join the plan; shared destinations noted."""
         for step in steps_of(call):
             self.calls.append(step)
+            if step.escalate is not None and step.escalate.rounds > 1:
+                self.repeated.append(step)
             for repeat in self.rung.add(step):
                 hidden = [*self.env_secrets, *repeat.first.secret_values, *step.secret_values]
                 message = repeat_message(repeat, Redactor(hidden).text)
@@ -270,6 +274,21 @@ class _Builder:
                 at = to.location if to is not None else Location(step.spec_file, step.line)
                 path = to.path if to is not None else f"calls[{step.index}].to"
                 self.repeats.add(Problem(at, path, message))
+
+    def _add_rounds(self) -> None:
+        """6. ``repeat:``: the entry's chain again, a round after the last (each step named
+        ``name (round N)``: its own identity in the journal, so a resume goes on with the
+        round it stopped in and never rings anyone twice within one)."""
+        steps, self.repeated = self.repeated, []
+        if not steps:
+            return
+        rounds = steps[0].escalate.rounds if steps[0].escalate is not None else 1
+        for number in range(2, rounds + 1):
+            for step in steps:
+                assert step.escalate is not None
+                escalate = replace(step.escalate, round=number)
+                name = f"{step.name} (round {number})"
+                self.calls.append(replace(step, name=name, escalate=escalate))
 
     def finish(self) -> Plan:
         """6. The plan, or every problem of every file."""

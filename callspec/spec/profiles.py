@@ -89,6 +89,8 @@ class Profile:
     auth_id: Sourced | None = None
     auth_token: Sourced | None = None
     api_url: str | None = None
+    #: The answer service's base URL (``service:``), for calls with ``message:``.
+    service: str | None = None
     rate: float | None = None
     max_calls: int | None = None
     secrets: tuple[str, ...] = ()
@@ -254,6 +256,7 @@ class ProfilesFile:
             auth_id=settings.get("auth_id"),
             auth_token=settings.get("auth_token"),
             api_url=plain("api_url"),
+            service=plain("service"),
             rate=plain("rate"),
             max_calls=plain("max_calls"),
             secrets=tuple(secrets),

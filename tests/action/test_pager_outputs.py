@@ -17,6 +17,7 @@ from github_runner import ActionRun, run_action
 from support import answering
 
 from callspec.errors import ExitCode
+from callspec.report.verdicts import when
 
 PAGE = b"<Response><Speak>db-1 is down.</Speak></Response>"
 ALICE, BOB, CAROL = "+14155550101", "+14155550102", "+14155550103"
@@ -69,20 +70,34 @@ def test_an_answered_escalation(tmp_path: Path, roster: Path) -> None:
         "unanswered": "1",
         "answer-unknown": "0",
     }
-    assert json.loads(done.outputs["escalations"]) == [
-        {
-            "chain": "page.yaml:3",
-            "verdict": "answered",
-            "name": "page-bob",
-            "answered_by": "human",
-            "step": 2,
-            "steps": 3,
-            "called": 2,
-        }
-    ]
+    [chain] = json.loads(done.outputs["escalations"])
+    answered_at = chain.pop("at")
+    assert chain == {
+        "chain": "page.yaml:3",
+        "verdict": "answered",
+        "name": "page-bob",
+        "answered_by": "human",
+        "step": 2,
+        "round": 1,
+        "rounds": 1,
+        "steps": 3,
+        "called": 2,
+        # the sentence the terminal, the page and the step summary say it with
+        "words": f"answered by 'page-bob' (human) at {when(answered_at)}, row 2 of 3, after "
+        "'page-alice': no answer, 'page-carol': not called",
+    }
     assert counts(
-        done, "escalations-answered", "escalations-unanswered", "escalations-unknown"
-    ) == {"escalations-answered": "1", "escalations-unanswered": "0", "escalations-unknown": "0"}
+        done,
+        "escalations-acknowledged",
+        "escalations-answered",
+        "escalations-unanswered",
+        "escalations-stopped",
+    ) == {
+        "escalations-acknowledged": "0",
+        "escalations-answered": "1",
+        "escalations-unanswered": "0",
+        "escalations-stopped": "0",
+    }
 
 
 def test_an_escalation_nobody_answered(tmp_path: Path, roster: Path) -> None:
@@ -100,9 +115,14 @@ def test_an_escalation_nobody_answered(tmp_path: Path, roster: Path) -> None:
         "verdict": "unanswered",
         "name": None,
         "answered_by": None,
+        "at": None,
         "step": None,
+        "round": None,
+        "rounds": 1,
         "steps": 3,
         "called": 3,
+        "words": "unanswered: 'page-alice': no answer, 'page-bob': no answer, "
+        "'page-carol': busy (3 of 3 called)",
     }
     assert done.outputs["escalations-unanswered"] == "1"
 
@@ -127,3 +147,36 @@ def test_a_dry_run_plans_the_escalation(tmp_path: Path, roster: Path) -> None:
         "unanswered": "0",
         "escalations-answered": "0",
     }
+
+
+def test_an_acknowledged_page(tmp_path: Path, roster: Path) -> None:
+    (roster / "ack.yaml").write_text(
+        "version: 1\n"
+        "calls:\n"
+        '  - name: "ack-{{ row.name }}"\n'
+        "    each: oncall.csv\n"
+        '    to: "{{ row.phone }}"\n'
+        '    from: "+14155550100"\n'
+        '    message: "db-1 is down. Press 1 to take it."\n'
+        "    ack: {digit: '1', within: 20}\n"
+        "    escalate: {answer_within: 45, until: acknowledged}\n"
+    )
+    fast = ["--simulate-duration", "0", "--poll-interval", "0.05"]
+    argv = [*fast, "--answer-by", f"{ALICE}=human", "--answer-by", f"{BOB}=ack"]
+    lines = "\n".join(["--sandbox", "--simulate", *argv])
+    done = run_action(tmp_path, roster, {"command": "run", "paths": "ack.yaml", "argv": lines})
+    assert (done.code, done.outputs["exit-code"]) == (ExitCode.OK, "0")
+    assert counts(done, "answered", "acknowledged", "escalations-acknowledged") == {
+        "answered": "2",
+        "acknowledged": "1",
+        "escalations-acknowledged": "1",
+    }
+    [chain] = json.loads(done.outputs["escalations"])
+    assert (chain["verdict"], chain["name"], chain["step"]) == ("acknowledged", "ack-bob", 2)
+    words = chain["words"]
+    assert words == (
+        f"acknowledged by 'ack-bob' at {when(chain['at'])}, row 2 of 3, after 'ack-alice': "
+        "answered, no key pressed, 'ack-carol': not called"
+    )
+    # The step summary says the same sentence.
+    assert f"- escalation ack.yaml:3: {words}" in done.summary

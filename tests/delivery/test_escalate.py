@@ -74,8 +74,8 @@ def test_the_secondary_answers_the_third_is_never_rung(tmp_path: Path, plivo: Pl
     assert "answers" not in third
     assert [c["escalate"]["step"] for c in report["calls"]] == [1, 2, 3]
     assert (
-        "chain.yaml:3: answered by 'page[2]' at 2026-11-27 02:00:05+00:00, row 2 of 3; "
-        "1 not called" in result.stdout
+        "chain.yaml:3: answered by 'page[2]' at 2026-11-27 02:00:05 UTC, row 2 of 3, after "
+        "'page[1]': no answer, 'page[3]': not called" in result.stdout
     )
     assert "<failure" not in junit and 'message="escalation stopped' in junit
     # Never two at once: the second was placed only after the first had ended.
@@ -90,7 +90,10 @@ def test_nobody_answers_three_calls_and_exit_1(tmp_path: Path, plivo: PlivoFake)
     assert plivo.posts() == [NO_ANSWER, BUSY, NO_ANSWER_TOO]
     assert [c["answers"][0]["answered"] for c in report["calls"]] == [False, False, False]
     assert report["calls"][1]["answers"][0]["call_state"] == "BUSY"
-    assert "chain.yaml:3: reached its end unanswered (3 of 3 called" in result.stdout
+    assert (
+        "chain.yaml:3: unanswered: 'page[1]': no answer, 'page[2]': busy, 'page[3]': no answer "
+        "(3 of 3 called)" in result.stdout
+    )
     assert junit.count('type="not-answered"') == 3
     # --wait-ok no-answer accepts it, as for --wait.
     ok, _, _ = _run(tmp_path, plivo.url, "--wait", "60", "--wait-ok", "no-answer")
@@ -287,7 +290,7 @@ def test_step_summary_tells_how_the_chain_ended(tmp_path: Path, plivo: PlivoFake
     assert result.exit_code == ExitCode.OK, result.output
     text = summary.read_text()
     assert "| call | outcome | status | request_uuid | answered | time (ms) |" in text
-    assert "chain.yaml:3: answered by 'page\\[2\\]' at 2026-11-27 02:00:05+00:00, row 2" in text
+    assert "chain.yaml:3: answered by 'page\\[2\\]' at 2026-11-27 02:00:05 UTC, row 2" in text
     assert "chain.yaml:page\\[1\\]: not answered (NOANSWER, No Answer, source Callee)" in text
 
 

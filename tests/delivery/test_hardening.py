@@ -43,7 +43,8 @@ def test_a_token_basic_auth_cannot_carry_is_refused_before_sending(tmp_path: Pat
 
 
 @pytest.mark.parametrize(
-    "url", ["127.0.0.1:9", "ftp://x.example.com", "http://h:1:99", "http://[bad"]
+    "url",
+    ["127.0.0.1:9", "ftp://x.example.com", "http://h:1:99", "http://[bad", "http://h/\x1b[2J"],
 )
 def test_a_bad_api_url_is_a_usage_error(tmp_path: Path, url: str) -> None:
     write_profiles(tmp_path)
@@ -51,6 +52,21 @@ def test_a_bad_api_url_is_a_usage_error(tmp_path: Path, url: str) -> None:
     result = invoke(["run", str(tmp_path / "calls.yaml"), "--api-url", url], cred_env())
     assert result.exit_code == ExitCode.USAGE
     assert "--api-url" in result.stderr and "http(s) base URL" in result.stderr
+
+
+def test_a_profiles_api_url_with_control_characters_is_refused_where_written(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "profiles.yaml").write_text(
+        'version: 1\nprofiles:\n  default:\n    api_url: "http://127.0.0.1:9/\\e[2J"\n'
+    )
+    write_spec(tmp_path, 1)
+    result = invoke(["validate", str(tmp_path / "calls.yaml")])
+    assert result.exit_code == ExitCode.INVALID
+    assert (
+        f"{tmp_path}/profiles.yaml:4:14: profiles.default.api_url: 'http://127.0.0.1:9/\\x1b[2J' "
+        "must be an http(s) base URL without a query or fragment, e.g. https://api.plivo.com"
+    ) in result.stderr.splitlines()
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")

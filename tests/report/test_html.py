@@ -20,7 +20,8 @@ from callspec.errors import ExitCode
 from callspec.redact import Redactor
 from callspec.report import REPORTERS, report_document
 from callspec.report.html import _timeline, render_html
-from callspec.results import Attempt, CallResult, RunResult
+from callspec.results import Answer, Attempt, CallResult, RunResult
+from callspec.spec.model import Ack, Escalation, Message
 
 SECRET = "s3cr3t-token-XYZ"
 T0 = "2024-05-01T12:00:00Z"
@@ -451,6 +452,64 @@ def test_browser_screenshot_is_not_blank(page: Path, tmp_path: Path) -> None:
     assert (width, height) == (1000, 700)
     assert shot.stat().st_size > 10_000
     assert len(colours) > 50
+
+
+def _page_step(name: str, n: int, answer: Answer | None) -> CallResult:
+    """A step of an ``until: acknowledged`` chain of three, with its message."""
+    return _call(
+        name,
+        "fired" if answer is not None else "skipped",
+        n,
+        request_uuid=answer.call_uuid if answer is not None else None,
+        answers=(answer,) if answer is not None else None,
+        escalate=Escalation(30.0, "acknowledged", "specs/page.yaml:3", n, 3),
+        prompt=Message("Deploy failed. Press 1.", ack=Ack("1", 45)),
+    )
+
+
+def test_browser_opens_with_the_verdict_in_words_then_the_chain_then_the_calls(
+    tmp_path: Path,
+) -> None:
+    ack_at = "2026-12-07T12:13:38.412+00:00"
+    calls = (
+        _page_step("ana", 1, Answer("u1", "+14155550101", False, state="completed")),
+        _page_step(
+            "ben",
+            2,
+            Answer(
+                "u2",
+                "+14155550102",
+                True,
+                state="completed",
+                acknowledged=True,
+                acknowledged_at=ack_at,
+            ),
+        ),
+        _page_step("cleo", 3, None),
+    )
+    path = tmp_path / "page.html"
+    path.write_text(_html(_run(calls)), encoding="utf-8")
+    dom = _chromium("--dump-dom", path.as_uri())
+    body = dom[dom.index("<body") :]
+    words = re.search(r'<div class="verdict ok">\s*<p class="words">([^<]*)</p>', body)
+    assert words is not None
+    assert words.group(1) == (
+        "Acknowledged by 'ben' at 2026-12-07 12:13:38 UTC, row 2 of 3, after 'ana': no "
+        "answer, 'cleo': not called"
+    )
+    chain = re.findall(r'<li class="fate-([a-z-]+)">([^<]*)</li>', body)
+    assert chain == [
+        ("no-answer", "ana (14155550101): no answer"),
+        ("acknowledged", "ben (14155550101): acknowledged"),
+        ("not-called", "cleo (14155550101): not called"),
+    ]
+    # Each call's own line says its fate in the same words (a step never called: not
+    # "unknown").
+    said = re.findall(r"acknowledged by 1 within 45 s: ([^<]*)</p>", body)
+    assert said == ["no answer", f"yes at {ack_at}", "not called"]
+    # What happened comes first: before the run's details, the badges and the calls.
+    order = [body.index(mark) for mark in ('id="verdicts"', "<dl>", 'id="summary"', 'id="calls"')]
+    assert order == sorted(order)
 
 
 def test_browser_runs_the_script_of_a_page_with_a_short_secret(

@@ -135,6 +135,10 @@ def test_document_validates_and_counts(run: RunResult, redactor: Redactor) -> No
         "unknown": 1,
         "skipped": 1,
         "invalid": 1,
+        # followed destinations: none of these calls was followed
+        "answered": 0,
+        "acknowledged": 0,
+        "unanswered": 0,
     }
     calls = {c["name"]: c for c in doc["calls"]}
     assert calls["bulk"]["request_uuid"] == ["uuid-b1", "uuid-b2", "uuid-b3"]

@@ -24,8 +24,11 @@ def test_a_prompt_round_trips_through_json() -> None:
         ({"message": 7}, "message: must be text that is not empty"),
         ({"message": "x" * 3001}, "message: 3,001 characters; at most 3,000"),
         ({"message": "bell\x07"}, "message: holds control characters that XML cannot carry"),
-        ({"message": "hi", "voice": "ROBOT"}, "voice: must be WOMAN, MAN or Polly.NAME"),
-        ({"message": "hi", "language": "english"}, "language: must be a language code"),
+        ({"message": "hi", "voice": "ROBOT"}, "voice: must be WOMAN, MAN or an Amazon Polly voice"),
+        (
+            {"message": "hi", "language": "english"},
+            "language: must be a language code such as en-US",
+        ),
         ({"message": "hi", "digit": "#"}, "digit: must be one of 0 1 2 3 4 5 6 7 8 9 *"),
         ({"message": "hi", "digit": "12"}, "digit: must be one of"),
         ({"message": "hi", "within_s": 0}, "within_s: must be a whole number from 1 to 14400"),

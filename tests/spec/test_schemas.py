@@ -137,7 +137,8 @@ def test_spec_and_profiles_accept_only_argument_names() -> None:
     assert list(arguments["properties"]) == list(PROPS)  # generated: tools/spec_schema.py
     assert arguments["additionalProperties"] is False
     call = spec["$defs"]["call"]
-    own = ["name", "tags", "vars", "escalate", "each", "each_where"]
+    own = ["name", "tags", "vars", "escalate", "message", "voice", "ack", "repeat", "cooldown"]
+    own += ["each", "each_where"]
     assert list(call["properties"]) == [*own, *PROPS]
     assert call["additionalProperties"] is False
     profile = schema_file("profiles")["$defs"]["profile"]["properties"]
