@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -26,7 +25,6 @@ from support import (
     write_spec,
 )
 
-from callspec.cli.interrupts import REPEAT_WINDOW
 from callspec.delivery.entries import read_journal
 from callspec.errors import ExitCode
 
@@ -138,34 +136,3 @@ def test_a_stop_signal_delivered_twice_still_writes_the_report(tmp_path: Path) -
     states = {e.name: e.state for e in read_journal(journal).values()}
     assert states == outcomes
     assert len(log) == 1
-
-
-def test_a_second_ctrl_c_later_quits_at_once_with_the_journal_whole(tmp_path: Path) -> None:
-    write_profiles(tmp_path)
-    write_spec(tmp_path, 2)
-    release = threading.Event()
-
-    def respond(h: BaseHTTPRequestHandler, n: int) -> tuple[int, dict[str, str], bytes]:
-        release.wait(20)  # the first call stays in flight: only a quit ends the run
-        return FIRED
-
-    report = tmp_path / "r.json"
-    journal = tmp_path / "j.jsonl"
-    with answering(respond) as (url, log):
-        args = run_args(tmp_path, url, "--concurrency", "1", "--timeout", "30")
-        args += ["--report", str(report), "--journal", str(journal), "--no-progress"]
-        with spawned(args, cred_env(), tmp_path) as run:
-            try:
-                wait_until(lambda: log, "the first POST at the server")
-                run.proc.send_signal(signal.SIGINT)
-                wait_until(run.printed("Ctrl-C again"), "the run to say it is stopping")
-                time.sleep(REPEAT_WINDOW)  # a person's second Ctrl-C, not the first repeated
-                run.proc.send_signal(signal.SIGINT)
-                run.proc.wait(timeout=10)
-            finally:
-                release.set()
-    assert run.proc.returncode == ExitCode.INTERRUPTED, run.err
-    assert any("quit at once: no report" in line for line in run.err), run.err
-    assert not report.exists()
-    # The call in flight shows as started: --resume counts it as unknown, never resends it.
-    assert {e.name: e.state for e in read_journal(journal).values()} == {"call-000": "started"}
