@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 
+import jinja2
 import pytest
 import yaml
 from support import (
@@ -131,6 +132,41 @@ def test_a_url_encoded_secret_is_masked_in_render_and_reports(tmp_path: Path) ->
         assert sb.calls[0]["body"]["ring_url"].endswith("h%26k%3C%22s%5Cecr")  # sent as is
     written = report.read_text() + (tmp_path / "r.journal.jsonl").read_text()
     assert "h%26k%3C%22s%5Cecr" not in written and "***" in written
+
+
+@pytest.mark.parametrize(
+    "chain",
+    ["reverse | urlencode", "upper | urlencode", "lower | e | urlencode", "pprint | urlencode"],
+)
+def test_a_secret_through_chained_filters_is_masked_in_every_output(
+    tmp_path: Path, chain: str
+) -> None:
+    """A declared secret reversed, upper-cased or escaped before it is URL-encoded."""
+    secret = "p@ss w0rd!"
+    write_profiles(tmp_path, secrets=["pin"], vars={"pin": secret})
+    write_spec(tmp_path, 1, ring_url=f"https://a.example.com/x?q={{{{ pin | {chain} }}}}")
+    spec = str(tmp_path / "calls.yaml")
+    spelled = jinja2.Environment().from_string(f"{{{{ v | {chain} }}}}").render(v=secret)
+    outputs = {
+        "render": invoke(["render", spec, "-f", "json"]).stdout,
+        "explain": invoke(["explain", spec]).stdout,
+    }
+    report, page = tmp_path / "r.json", tmp_path / "r.html"
+    with sandbox() as sb:
+        result = invoke(run_args(tmp_path, sb.url, "--report", report, "--html", page), cred_env())
+        assert result.exit_code == 0, result.output
+        assert sb.calls[0]["body"]["ring_url"].endswith(f"q={spelled}")  # sent as is
+    outputs["run"] = result.output
+    for path in (report, tmp_path / "r.journal.jsonl", page):
+        outputs[path.name] = path.read_text(encoding="utf-8")
+    # What the chain wraps around a value no filter changes: pprint's quotes, kept.
+    before, after = (
+        jinja2.Environment().from_string(f"{{{{ v | {chain} }}}}").render(v="0").split("0")
+    )
+    inner = spelled[len(before) : len(spelled) - len(after)]
+    shown = {name for name, text in outputs.items() if inner in text}
+    assert shown == set(), f"{spelled} shown in {shown}"
+    assert f"q={before}***{after}" in outputs["r.json"]
 
 
 def test_spellings_cover_escapes() -> None:
