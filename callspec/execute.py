@@ -201,10 +201,11 @@ def _send(
             runner = Runner(
                 plan, options, run.environ, run.redactor, progress.update, stop, progress.note
             )
-            if runner.resume_matched is not None:
+            matched = runner.resume_matched
+            if matched is not None:
                 progress.note(
-                    f"callspec: resuming from {options.resume}: {runner.resume_matched} of its "
-                    "calls are in this run"
+                    f"callspec: resuming from {options.resume}: {matched} of its calls "
+                    f"{'is' if matched == 1 else 'are'} in this run"
                 )
             if options.mode != "dry-run" and not (stop is not None and stop.is_set()):
                 where = "the embedded sandbox at " if options.mode == "sandbox" else ""
@@ -295,26 +296,33 @@ def _finish(run: _Run, result: RunResult) -> None:
     # Whatever fails from here on, the summary still reaches the terminal.
     report = run_report(result, run.redactor)
     write_terminal(report, result, run.redactor, run.out, run.err, run.request.outputs.quiet)
-    if not run.request.outputs.quiet:
-        journal = f", journal {run.journal}" if run.journal else ""
-        run.out.write(f"report: {run.report_path}{journal}\n")
     run.out.flush()  # before a report written to /dev/stdout
-    failures = _write_outputs(run, report)
+    failures, report_written = _write_outputs(run, report)
+    if not run.request.outputs.quiet:
+        # Only files that exist are named: a report that could not be written is not.
+        named = [f"report: {run.report_path}"] if report_written else []
+        if run.journal:
+            named.append(f"journal {run.journal}" if named else f"journal: {run.journal}")
+        if named:
+            run.out.write(", ".join(named) + "\n")
+            run.out.flush()
     if failures and result.exit_code() == 0:
         raise OutputError("; ".join(failures))
 
 
-def _write_outputs(run: _Run, report: Mapping[str, Any]) -> list[str]:
+def _write_outputs(run: _Run, report: Mapping[str, Any]) -> tuple[list[str], bool]:
     """The JSON report, each other file of the report and the GitHub step summary; what
-    could not be written."""
+    could not be written, and whether the JSON report was."""
     from callspec.report.base import ReportError
     from callspec.report.github import append_github_summary
     from callspec.report.registry import write_report
 
     failures = []
+    report_written = False
     for kind, path in (("json", run.report_path), *run.request.outputs.files):
         try:
             write_report(kind, report, run.redactor, path, run.stop)
+            report_written = report_written or kind == "json"
         except OSError as e:
             failures.append(f"cannot write {path}: {e.strerror or e}")
         except ReportError as e:
@@ -325,7 +333,7 @@ def _write_outputs(run: _Run, report: Mapping[str, Any]) -> list[str]:
         failures.append(f"cannot append to GITHUB_STEP_SUMMARY: {e.strerror or e}")
     for failure in failures:
         run.err.write(f"callspec: {shown(failure, run.redactor)}\n")
-    return failures
+    return failures, report_written
 
 
 class OutputError(CallspecError):

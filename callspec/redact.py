@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import pprint
 import re
 import string
 import urllib.parse
@@ -31,6 +32,8 @@ _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]*@")
 #: Characters no encoder percent-encodes (RFC 3986's unreserved, but ``~``, which
 #: Python's ``quote`` encoded before 3.7).
 _NEVER_ENCODED = frozenset(string.ascii_letters + string.digits + "-._")
+#: Where Jinja's ``title`` filter starts a word (jinja2.filters' ``_word_beginning_split_re``).
+_JINJA_WORD_START = re.compile(r"([-\s({\[<]+)")
 
 
 def mask_userinfo(text: str) -> str:
@@ -41,15 +44,40 @@ def mask_userinfo(text: str) -> str:
 
 
 def spellings(secret: str) -> set[str]:
-    """A secret as written, and as it reads once escaped for a message, JSON, a URL or HTML,
-    or transformed by a template's filters (Jinja's ``tojson``, ``e``/``escape``/
-    ``forceescape``, ``upper``, ``lower``, ``reverse``).
+    """A secret as written, and as it reads once a template's filters have changed it
+    (Jinja's ``upper``, ``lower``, ``title``, ``capitalize``, ``reverse``) and then
+    escaped it for a message, JSON, a URL or HTML (``repr``, ``tojson``, ``pprint``,
+    ``e``/``escape``/``forceescape``, ``urlencode``), in any chain of the two.
 
     Values are masked before they are serialized where callspec can, but error
     messages quote values with ``repr`` and a template may escape or URL-encode a
     value; a secret that a template transforms otherwise (base64, a slice) is a new
-    value callspec cannot recognize.
+    value callspec cannot recognize.  The :class:`Redactor` also matches every
+    spelling percent-encoded (:func:`encoded_pattern`): ``e | urlencode``.
     """
+    found: set[str] = set()
+    for changed in _changed(secret):
+        found |= _escaped(changed)
+    # A message quoting a value with repr doubles its backslashes: the JSON and tojson
+    # spellings, so quoted, are spellings too.
+    found |= {repr(s)[1:-1] for s in found if "\\" in s}
+    return found
+
+
+def _changed(secret: str) -> set[str]:
+    """``secret`` through each of Jinja's filters that keep its characters but reorder them
+    or change their case."""
+    changed = {secret, secret[::-1]}
+    if any(c.isalpha() for c in secret):
+        changed |= {secret.upper(), secret.lower(), secret.title(), secret.capitalize()}
+        # Jinja's title starts words only after spaces and brackets (``P@ss``, not ``P@Ss``).
+        words = _JINJA_WORD_START.split(secret)
+        changed.add("".join(w[0].upper() + w[1:].lower() for w in words if w))
+    return changed
+
+
+def _escaped(secret: str) -> set[str]:
+    """``secret`` as it is, and escaped for a message, JSON, a URL or HTML."""
     dumped = json.dumps(secret)[1:-1]
     found = {
         secret,
@@ -66,13 +94,11 @@ def spellings(secret: str) -> set[str]:
         html.escape(secret, quote=False),
         # markupsafe (Jinja's e, escape, forceescape, autoescape) spells quotes as numbers.
         html.escape(secret, quote=False).replace('"', "&#34;").replace("'", "&#39;"),
-        secret[::-1],
     }
-    if any(c.isalpha() for c in secret):
-        found |= {secret.upper(), secret.lower(), secret.title(), secret.capitalize()}
-    # A message quoting a value with repr doubles its backslashes: the JSON and tojson
-    # spellings, so quoted, are spellings too.
-    found |= {repr(s)[1:-1] for s in found if "\\" in s}
+    # Jinja's pprint is repr (a spelling above), but cuts a long value in fragments, one a line.
+    pretty = pprint.pformat(secret)
+    if "\n" in pretty:
+        found.add(pretty)
     return found
 
 
@@ -152,11 +178,10 @@ class Redactor:
         if not new:
             return  # a run adds its token once per call: nothing to spell out again
         self._learned |= new
-        known = set(self._secrets)
-        for secret in new:
-            known.update(v for v in spellings(secret) if v)
-        self._secrets = sorted(known, key=len, reverse=True)
-        encodable = ((s, s.replace(" ", "+")) for s in new if set(s) - _NEVER_ENCODED)
+        spelled = {v for secret in new for v in spellings(secret) if v}
+        self._secrets = sorted(spelled.union(self._secrets), key=len, reverse=True)
+        # Every spelling percent-encoded too: a template's ``reverse | urlencode``.
+        encodable = {(s, s.replace(" ", "+")) for s in spelled if set(s) - _NEVER_ENCODED}
         self._encodable = sorted({*self._encodable, *encodable}, key=lambda e: -len(e[0]))
 
     def text(self, text: str) -> str:

@@ -26,9 +26,10 @@ from collections.abc import Callable
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 #: Bidirectional overrides and isolates: shown, they reorder the text around them.
 BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
-#: What :func:`escape_controls` escapes: the above, and lone surrogates (bytes that were
-#: not UTF-8, or a JSON ``\\ud800`` escape from a server), which UTF-8 cannot encode.
-_UNSAFE = re.compile(f"{CONTROL.pattern}|{BIDI.pattern}|[\ud800-\udfff]")
+#: What :func:`escape_controls` escapes: the above, lone surrogates (bytes that were not
+#: UTF-8, or a JSON ``\\ud800`` escape from a server), which UTF-8 cannot encode, and the
+#: noncharacters U+FFFE and U+FFFF, which no YAML file (an imported spec's comment) may hold.
+_UNSAFE = re.compile(f"{CONTROL.pattern}|{BIDI.pattern}|[\ud800-\udfff\ufffe\uffff]")
 #: Characters of outside text kept by default in a message, a note or a field.
 DEFAULT_CAP = 200
 ELLIPSIS = "…"

@@ -102,7 +102,7 @@ def targets(calls: Iterable[CallPlan], options: CheckOptions) -> list[_Target]:
         kinds += CALLBACK_KINDS
     found: dict[tuple[str, str], _Target] = {}
     for call in calls:
-        ref = CallRef(call.spec_file, call.line, call.index, call.name)
+        ref = CallRef(call.spec_file, call.line, call.index, call.name, call)
         for kind in kinds:
             url = call.body.get(kind)
             if not isinstance(url, str) or not url:
@@ -260,8 +260,12 @@ def _mark_loops(
 
 
 def check_problems(checks: Iterable[UrlCheck]) -> list[Problem]:
-    """One located problem per failure of each URL, at the first call that uses it."""
+    """One located problem per failure of each URL, at its value in the first call that
+    uses it (the call, the spec's defaults or the profile that wrote it)."""
+    from callspec.spec.calls import argument_location
+
     problems = []
+    docs: dict[str, Any] = {}  # each spec file read again once, only for a failure
     for check in checks:
         if check.ok:
             continue
@@ -269,6 +273,8 @@ def check_problems(checks: Iterable[UrlCheck]) -> list[Problem]:
         others = len(check.calls) - 1
         also = f" (and {others} more call{'s' if others != 1 else ''})" if others else ""
         where = Location(first.spec_file, first.line, 1)
+        if first.plan is not None and check.kind != "redirect":
+            where = argument_location(first.plan, check.kind, docs) or where
         kind = check.kind if check.kind != "redirect" else f"<Redirect> from {check.via}"
         path = f"calls[{first.index}].{check.kind}" if check.kind != "redirect" else ""
         label = f"{kind} {check.method} {check.url}"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # the XML checker loads with a check, not with every result
     from callspec.check.plivo_xml import XmlProblem
+    from callspec.spec.model import CallPlan
 
 UrlKind = Literal[
     "answer_url",
@@ -37,6 +38,8 @@ class CallRef:
     line: int
     index: int
     name: str
+    #: The call itself: where its URL was written is looked up only for a failure.
+    plan: CallPlan | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

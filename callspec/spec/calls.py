@@ -19,14 +19,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from callspec.errors import Problem
+from callspec.errors import Location, Problem, SpecError
 from callspec.redact import Redactor
 from callspec.spec.budget import FileClock
 from callspec.spec.escalation import escalation_of, escalation_problem
 from callspec.spec.expand import row_label
-from callspec.spec.loader import Document
+from callspec.spec.loader import Document, format_path, load_file
 from callspec.spec.model import CallPlan
 from callspec.spec.numbers import NumberIssue, check_numbers
 from callspec.spec.pages import ANSWER_URL_STAND_IN, PAGE_KEYS, message_of
@@ -190,7 +191,8 @@ class Calls:
             except RenderError as e:
                 alike = e.for_every_row(columns)
                 every_row = every_row or alike
-                self.problems.add(where.problem(item, arg, mask(str(e)), alike))
+                at, path = _entry_of(item, arg, e.within)
+                self.problems.add(where.problem(at, path, mask(str(e)), alike))
         if len(rendered) < len(args):
             return None, (), every_row
         body = normalize(rendered)
@@ -277,6 +279,23 @@ def arguments(
     return args
 
 
+def argument_location(call: CallPlan, name: str, docs: dict[str, Any]) -> Location | None:
+    """Where ``call``'s argument ``name`` is written (its value: in the call, the spec's
+    ``defaults`` or the profile's), its spec file read again (``docs`` keeps each file
+    read); None when it cannot be told (the file changed or went away since)."""
+    try:
+        doc = docs.get(call.spec_file)
+        if doc is None:
+            doc = docs[call.spec_file] = load_file(Path(call.abs_path), call.spec_file)
+        written = doc.data["calls"][call.index]
+        base = ("calls", call.index)
+        layers = arguments(doc, base, written, call.profile, sourced(doc, ("defaults",)))
+        found = layers.get(name)
+        return found.location if found is not None else None
+    except (SpecError, OSError, LookupError, TypeError):
+        return None
+
+
 class _Where:
     """Where a problem of one call is reported, and the path that names it.
 
@@ -301,6 +320,18 @@ class _Where:
         if at.file != self.doc.file:
             path += f" (call '{self.name}' in {self.doc.file})"
         return Problem(at, path, msg)
+
+
+def _entry_of(item: Sourced, arg: str, within: tuple[str | int, ...]) -> tuple[Sourced, str]:
+    """The entry of ``item`` (an argument's list or mapping) at ``within``, and its path
+    (``sip_headers.f``): a template error is located at the entry's own value."""
+    if not within or isinstance(item.at, Location):
+        return item, arg
+    value = item.value
+    for key in within:
+        value = value[key]
+    doc, path = item.at
+    return Sourced(value, (doc, (*path, *within))), format_path((arg, *within))
 
 
 def _templated(value: Any) -> bool:

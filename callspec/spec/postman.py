@@ -16,7 +16,7 @@ The YAML is checked against ``spec.schema.json`` before it is returned.
 A collection's credentials never reach the spec, stdout or stderr: a variable the
 collection's (or a request's) ``auth`` reads, or whose name says it is one
 (``auth_token``, ``api_key``, ``password``...), is written as a reference to the
-environment (``{{ env.HOOK_KEY }}``; Plivo's own as ``{{ env.PLIVO_AUTH_TOKEN }}``,
+environment (``{{ env.POSTMAN_HOOK_KEY }}``; Plivo's own as ``{{ env.PLIVO_AUTH_TOKEN }}``,
 which no template may read: the note says to take it out), and a credential's
 value written literally in a request refuses the import.
 """
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -41,6 +41,7 @@ from callspec.spec.postman_credentials import (
     env_name,
     refuse_literal,
 )
+from callspec.text import outside
 
 _CALL_PATH = re.compile(r"(?:^|/)v1/Account/[^/]+/Call/?$")
 
@@ -173,9 +174,10 @@ def _import(collection: Any, source: str) -> Imported:
         else:
             variables[name] = _jinja(v.get("value", ""), spec_names)
     todo = sorted(spec_names.dynamic.values())
-    text = _yaml(source, collection, calls, variables, todo)
+    text = _yaml(source, collection, calls, variables, todo, hide)
     _check(text, source, [call["name"] for _, call in calls])
-    return Imported(text, len(calls), tuple(skipped), tuple(notes))
+    # A note quotes names from the collection: outside text, like the comments.
+    return Imported(text, len(calls), tuple(skipped), tuple(outside(n, hide, None) for n in notes))
 
 
 def _requests(
@@ -276,14 +278,6 @@ def _unique(name: str, taken: dict[str, int]) -> str:
     return candidate
 
 
-_LINE_BREAKS = re.compile("[\r\n\x0b\x0c\x85\u2028\u2029]")
-
-
-def _comment(text: str) -> str:
-    """Text for a YAML comment: a line break in a name must not start a line of YAML."""
-    return _LINE_BREAKS.sub(" ", text)
-
-
 def _dump(value: Any) -> str:
     return str(yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10**6))[
         :-1
@@ -296,12 +290,15 @@ def _yaml(
     calls: list[tuple[str, dict[str, Any]]],
     variables: Mapping[str, Any],
     todo: list[str],
+    hide: Callable[[str], str],
 ) -> str:
     info = collection.get("info") if isinstance(collection.get("info"), dict) else {}
     title = info.get("name") if isinstance(info, dict) else None
+    # Names are outside text: a line break must not start a line of YAML, a bidi override
+    # must not reorder the comment, and a control is no character YAML reads.
     lines = [
-        f"# Imported from the Postman collection {_comment(source)}"
-        + (f" ({_comment(str(title))})" if title else "")
+        f"# Imported from the Postman collection {outside(source, hide)}"
+        + (f" ({outside(title, hide)})" if title else "")
         + " by `callspec import postman`.",
         "version: 1",
     ]
@@ -316,7 +313,7 @@ def _yaml(
         lines += [f"  {_dump(k)}: {_dump(v)}" for k, v in variables.items()]
     lines.append("calls:")
     for title_, call in calls:
-        lines.append(f"  # from {_comment(title_)}")
+        lines.append(f"  # from {outside(title_, hide)}")
         first = True
         for key, value in call.items():
             lines.append(f"  {'- ' if first else '  '}{_dump(key)}: {_dump(value)}")

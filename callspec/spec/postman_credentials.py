@@ -1,16 +1,19 @@
 """A Postman collection's credentials, kept out of the spec ``import postman`` writes.
 
 A variable is a credential when an ``auth`` block of the collection (its own, a
-folder's, a request's) reads it, or when its name says so (``auth_token``,
-``api_key``, ``password``...).  Its value is never written, printed or quoted: the
-spec reads it from the environment instead (Plivo's own as ``PLIVO_AUTH_ID`` /
-``PLIVO_AUTH_TOKEN``, which no template may read: the note says to take it out of
-the request), and a credential's value written literally into a request refuses
-the import.
+folder's, a request's) or an ``Authorization`` header reads it, when its name says
+so (``auth_token``, ``api_key``, ``password``...), or when it holds what one of
+those holds (a Basic header's value decoded: its user or its password).  Its
+value is never written, printed or quoted: the spec reads it from the environment
+instead (``POSTMAN_`` and its name, upper-cased: never a variable the shell or the
+system set; Plivo's own as ``PLIVO_AUTH_ID`` / ``PLIVO_AUTH_TOKEN``, which no
+template may read: the note says to take it out of the request), and a
+credential's value written literally into a request refuses the import.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -26,24 +29,45 @@ _CREDENTIAL_NAME = re.compile(r"(?i)token|secret|passw|pwd|api.?key|auth|credent
 _PLIVO_ENV = {"auth_id": "PLIVO_AUTH_ID", "auth_token": "PLIVO_AUTH_TOKEN"}
 
 
+#: What every other credential's environment variable starts with: a variable named
+#: ``pwd``, ``home`` or ``path`` must not read the shell's ``$PWD``, ``$HOME``, ``$PATH``.
+ENV_PREFIX = "POSTMAN_"
+
+
 def env_name(variable: str) -> str:
-    """The environment variable a credential variable is read from in the spec."""
-    return _PLIVO_ENV.get(variable.lower(), re.sub(r"\W", "_", variable).upper())
+    """The environment variable a credential variable is read from in the spec:
+    ``POSTMAN_`` and its name upper-cased (Plivo's own credentials: ``PLIVO_AUTH_*``)."""
+    plivo = _PLIVO_ENV.get(variable.lower())
+    return plivo or ENV_PREFIX + re.sub(r"\W", "_", variable).upper()
 
 
 def credentials_of(
     collection: Mapping[str, Any], declared: list[tuple[str, Any]]
 ) -> dict[str, str]:
     """The collection's variables that hold credentials (name -> value): those an ``auth``
-    block reads, and those whose name says so."""
+    block or an ``Authorization`` header reads, those whose name says so, and any other
+    whose value is one of theirs or a part of a Basic header's (its user or password)."""
     read: set[str] = set()
     for auth in _auth_blocks(collection):
         read.update(VARIABLE.findall(json.dumps(auth)))
-    return {
-        name: str(value or "")
-        for name, value in declared
+    headers = list(_authorization_headers(collection))
+    for header in headers:
+        read.update(VARIABLE.findall(header))
+    values = {name: str(value or "") for name, value in declared}
+    found = {
+        name: value
+        for name, value in values.items()
         if name in read or _CREDENTIAL_NAME.search(name)
     }
+    # What those hold, each header as sent (its variables filled in) and a Basic one's
+    # user and password too: another variable holding one of them (a plain ``k`` with
+    # the token) is the same credential.
+    sent = [VARIABLE.sub(lambda m: values.get(m[1], m[0]), header) for header in headers]
+    held = {*found.values(), *sent}
+    held |= {part for header in sent for part in _basic_parts(header)}
+    held.discard("")
+    found.update((name, value) for name, value in values.items() if value in held)
+    return found
 
 
 def _auth_blocks(node: Any) -> Iterator[Any]:
@@ -57,6 +81,37 @@ def _auth_blocks(node: Any) -> Iterator[Any]:
     elif isinstance(node, list):
         for item in node:
             yield from _auth_blocks(item)
+
+
+def _authorization_headers(node: Any) -> Iterator[str]:
+    """Every ``Authorization`` header's value in a collection (a request's ``header`` list)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "header" and isinstance(value, list):
+                for header in value:
+                    if (
+                        isinstance(header, dict)
+                        and str(header.get("key", "")).lower() == "authorization"
+                    ):
+                        yield str(header.get("value") or "")
+            else:
+                yield from _authorization_headers(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _authorization_headers(item)
+
+
+def _basic_parts(value: str) -> set[str]:
+    """A Basic credentials value (``Basic base64(user:password)``): its encoded part, its
+    user and its password; nothing for any other value."""
+    scheme, _, encoded = value.strip().partition(" ")
+    if scheme.lower() != "basic" or not encoded.strip():
+        return set()
+    try:
+        user, _, password = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return set()
+    return {encoded.strip(), user, password}
 
 
 def refuse_literal(

@@ -31,6 +31,10 @@ class RenderError(Exception):
     the template is wrong whatever the roster row (:meth:`for_every_row`).
     """
 
+    #: Where in the value rendered (:func:`render_value`) the failing string sits: keys
+    #: and indexes from the value down (``("f",)`` for a mapping's entry ``f``).
+    within: tuple[str | int, ...] = ()
+
     def for_every_row(self, columns: tuple[str, ...]) -> bool:
         """True when every row of a roster with ``columns`` fails alike: the spec's problem,
         reported once at the spec's line."""
@@ -219,11 +223,21 @@ def references(value: Any) -> tuple[frozenset[str], frozenset[str]]:
 
 
 def render_value(value: Any, context: Mapping[str, Any], clock: FileClock | None = None) -> Any:
-    """Render every string inside ``value`` (lists and mappings included)."""
+    """Render every string inside ``value`` (lists and mappings included); a failure says
+    which entry failed (:attr:`RenderError.within`)."""
     if isinstance(value, str):
         return render_text(value, context, clock) if "{" in value else value
     if isinstance(value, list):
-        return [render_value(v, context, clock) for v in value]
+        return [_entry(i, v, context, clock) for i, v in enumerate(value)]
     if isinstance(value, dict):
-        return {k: render_value(v, context, clock) for k, v in value.items()}
+        return {k: _entry(k, v, context, clock) for k, v in value.items()}
     return value
+
+
+def _entry(key: str | int, value: Any, context: Mapping[str, Any], clock: FileClock | None) -> Any:
+    """One entry of a list or mapping rendered; a failure names the entry."""
+    try:
+        return render_value(value, context, clock)
+    except RenderError as e:
+        e.within = (key, *e.within)
+        raise

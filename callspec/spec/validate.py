@@ -308,6 +308,10 @@ def error_message(error: ValidationError, mask: Mask = unmasked) -> str:
         return f"expected {expected}, got {describe(value)} {show(value, mask)}"
     if kind == "pattern":
         hint = subschema.get("x-error", f"does not match {error.validator_value}")
+        if subschema.get("x-explain") == "url" and isinstance(value, str):
+            from callspec.spec.urls import url_problem
+
+            hint = url_problem(value, hint)  # what is wrong with this URL, not every rule
         return f"{show(value, mask)} {hint}"
     if kind == "enum":
         allowed = " or ".join(repr(v) for v in expected)

@@ -292,6 +292,31 @@ def test_unreachable_host(tmp_path: Path) -> None:
     assert f"answer_url POST {dead}: unreachable: connection refused" in result.stderr
 
 
+def test_a_failure_is_located_at_the_url_it_checked(server: Any, tmp_path: Path) -> None:
+    """At the value of the URL's key, in the call or the spec's defaults: not the call's line."""
+    url, routes, _ = server
+    routes["/a"] = (500, {}, b"")
+    routes["/h"] = (500, {}, b"")
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "version: 1\n"
+        "defaults:\n"
+        "  from: '+14152224444'\n"
+        f"  hangup_url: {url}/h\n"
+        "calls:\n"
+        "  - name: c\n"
+        "    to: '+14155550100'\n"
+        f"    answer_url: {url}/a\n"
+    )
+    result = invoke(["check", path, "--check-callbacks"])
+    assert result.exit_code == ExitCode.INVALID, result.output
+    located = sorted(line.split(" ", 2)[:2] for line in result.stderr.splitlines()[:2])
+    assert located == [
+        [f"{path}:4:15:", "calls[0].hangup_url:"],
+        [f"{path}:8:17:", "calls[0].answer_url:"],
+    ]
+
+
 def test_callbacks_only_when_asked(server: Any, tmp_path: Path) -> None:
     url, routes, seen = server
     routes["/a"] = (200, XML, GOOD)
@@ -354,7 +379,7 @@ def test_github_format(server: Any, tmp_path: Path) -> None:
     result = invoke(["check", path, "--format", "github"])
     assert result.exit_code == ExitCode.INVALID
     assert result.stdout.startswith(
-        f"::error file={path},line=5,col=1,title=callspec%3A calls[0].answer_url::"
+        f"::error file={path},line=7,col=15,title=callspec%3A calls[0].answer_url::"
     )
     assert "<Play> attribute 'loop' is 'x'; it must be an integer" in result.stdout
 
@@ -438,7 +463,9 @@ def test_github_action_check_command(server: Any, tmp_path: Path) -> None:
     code, outputs, stdout, _ = run_action_step(tmp_path, work, command="check", paths="calls.yaml")
     assert code == ExitCode.INVALID
     assert outputs["exit-code"] == "3" and outputs["invalid"] == "1"
-    assert "::error file=calls.yaml,line=8,col=1,title=callspec%3A calls[1].answer_url::" in stdout
+    assert (
+        "::error file=calls.yaml,line=10,col=15,title=callspec%3A calls[1].answer_url::" in stdout
+    )
     assert sorted(seen.paths()) == ["/bad", "/good"]  # each URL once
     routes["/bad"] = routes["/good"]
     code, outputs, _, _ = run_action_step(tmp_path, work, command="check", paths="calls.yaml")

@@ -4,6 +4,7 @@ template, never a key of the spec), and a malformed collection is a located prob
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Mapping
@@ -112,12 +113,56 @@ def test_a_collections_credentials_are_never_printed_nor_written(tmp_path: Path)
             assert value not in written
     text = out.read_text()
     assert "auth_token: '{{ env.PLIVO_AUTH_TOKEN }}'" in text
-    assert "hook_key: '{{ env.HOOK_KEY }}'" in text
+    assert "hook_key: '{{ env.POSTMAN_HOOK_KEY }}'" in text
     assert "the variable 'hook_key' holds a credential: its value is not written" in result.stderr
     # Plivo's token in a call's URL: a template cannot read it, so validate says so.
-    checked = invoke(["validate", out], {"PLIVO_AUTH_TOKEN": TOKEN_VALUE, "HOOK_KEY": "k"})
+    checked = invoke(["validate", out], {"PLIVO_AUTH_TOKEN": TOKEN_VALUE, "POSTMAN_HOOK_KEY": "k"})
     assert checked.exit_code == ExitCode.INVALID
     assert "env.PLIVO_AUTH_TOKEN is callspec's own credential" in checked.stderr
+
+
+@pytest.mark.parametrize("name", ["pwd", "path", "home", "user", "shell"])
+def test_a_credential_never_reads_a_well_known_environment_variable(
+    tmp_path: Path, name: str
+) -> None:
+    """A credential named like the shell's variables reads POSTMAN_<NAME>, not $PWD."""
+    source = _collection(tmp_path, f"https://h.example.com/a?p={{{{{name}}}}}", {name: "s3cret"})
+    data = json.loads(source.read_text())
+    data["auth"] = {"type": "basic", "basic": [{"key": "password", "value": f"{{{{{name}}}}}"}]}
+    source.write_text(json.dumps(data))
+    out = tmp_path / "s.yaml"
+    assert invoke(["import", "postman", source, "-o", out]).exit_code == ExitCode.OK
+    env = {name.upper(): "/the/shell/value", f"POSTMAN_{name.upper()}": "from-postman"}
+    rendered = invoke(["render", out, "--format", "json"], env)
+    assert rendered.exit_code == ExitCode.OK, rendered.output
+    sent = json.loads(rendered.stdout)[0]["body"]["answer_url"]
+    assert sent == "https://h.example.com/a?p=from-postman"
+
+
+@pytest.mark.parametrize("header", ["{{hdr}}", "Basic {{b64}}"])
+def test_a_basic_headers_user_and_password_are_credentials_in_any_variable(
+    tmp_path: Path, header: str
+) -> None:
+    """A plain ``k`` holding the token an Authorization header carries is not written."""
+    auth_id = "MAXXXXXXXXXXXXXXXXXX"
+    b64 = base64.b64encode(f"{auth_id}:{TOKEN_VALUE}".encode()).decode()
+    url = "https://h.example.com/a?k={{k}}&who={{who}}&n={{n}}"
+    variables = {"hdr": f"Basic {b64}", "b64": b64, "k": TOKEN_VALUE, "who": auth_id, "n": "7"}
+    source = _collection(tmp_path, url, variables)
+    data = json.loads(source.read_text())
+    data["item"][0]["request"]["header"] = [{"key": "Authorization", "value": header}]
+    source.write_text(json.dumps(data))
+    out = tmp_path / "s.yaml"
+    result = invoke(["import", "postman", source, "-o", out])
+    assert result.exit_code == ExitCode.OK, result.output
+    text = out.read_text()
+    assert TOKEN_VALUE not in result.output + text and auth_id not in result.output + text
+    spec_vars = yaml.safe_load(text)["vars"]
+    assert spec_vars == {
+        "k": "{{ env.POSTMAN_K }}",
+        "who": "{{ env.POSTMAN_WHO }}",
+        "n": "7",  # a variable holding nothing of the header's is written as it is
+    }
 
 
 def test_a_credentials_value_written_into_a_request_refuses_the_import(tmp_path: Path) -> None:
@@ -239,6 +284,28 @@ def test_a_collection_title_with_a_newline_cannot_inject_keys(tmp_path: Path) ->
     spec = tmp_path / "out.yaml"
     assert invoke(["import", "postman", path, "-o", spec]).exit_code == 0
     assert "defaults" not in yaml.safe_load(spec.read_text())
+
+
+@pytest.mark.parametrize(
+    ("char", "escaped"),
+    [("\u202e", "\\u202e"), ("\x1b", "\\x1b"), ("\ufffe", "\\ufffe")],
+    ids=["bidi-override", "escape", "noncharacter"],
+)
+def test_names_are_escaped_in_the_specs_comments(tmp_path: Path, char: str, escaped: str) -> None:
+    """A collection's and an item's names reach the spec's comments as outside text does."""
+    col = _items(tmp_path, [_item(f"pa{char}ge", _raw(GOOD_BODY))])
+    data = json.loads(col.read_text())
+    data["info"]["name"] = f"evil{char}txt.exe"
+    col.write_text(json.dumps(data))
+    result = invoke(["import", "postman", col])
+    assert result.exit_code == ExitCode.OK, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        f"# Imported from the Postman collection {col.name} (evil{escaped}txt.exe) "
+        "by `callspec import postman`."
+    )
+    assert f"  # from pa{escaped}ge" in lines
+    assert char not in result.output
 
 
 @pytest.mark.parametrize(

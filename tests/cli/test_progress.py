@@ -29,6 +29,7 @@ from support import (
     write_spec,
 )
 
+from callspec.cli.interrupts import REPEAT_WINDOW
 from callspec.sandbox.faults import Fault
 
 
@@ -359,6 +360,7 @@ def test_a_second_ctrl_c_gives_the_cursor_back(tmp_path: Path) -> None:
             ready, _, _ = select.select([master], [], [], 0.1)
             if ready:
                 screen += os.read(master, 65536)
+        time.sleep(REPEAT_WINDOW)  # a person's second Ctrl-C, not the first one repeated
         proc.send_signal(signal.SIGINT)
         screen += _read_pty(master, proc, 20)
         proc.communicate(timeout=20)

@@ -305,6 +305,17 @@ def test_a_moved_checkout_resumes_what_it_placed(tmp_path: Path) -> None:
         assert "4 of its calls are in this run" in result.stderr
 
 
+def test_resuming_says_how_many_calls_match_in_words_that_agree(tmp_path: Path) -> None:
+    project = _project(tmp_path / "project", 1)
+    journal = tmp_path / "journal.jsonl"
+    with sandbox() as sb:
+        args = run_args(project, sb.url, "--journal", str(journal))
+        assert invoke(args, cred_env()).exit_code == 0
+        result = invoke(run_args(project, sb.url, "--resume", str(journal)), cred_env())
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert f"resuming from {journal}: 1 of its calls is in this run" in result.stderr
+
+
 def test_a_journal_that_matches_no_call_is_refused(tmp_path: Path) -> None:
     other = _project(tmp_path / "other", 3)
     mine = _project(tmp_path / "mine", 0)

@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 
+import jinja2
 import pytest
 import yaml
 from support import (
@@ -42,7 +43,8 @@ def test_a_token_basic_auth_cannot_carry_is_refused_before_sending(tmp_path: Pat
 
 
 @pytest.mark.parametrize(
-    "url", ["127.0.0.1:9", "ftp://x.example.com", "http://h:1:99", "http://[bad"]
+    "url",
+    ["127.0.0.1:9", "ftp://x.example.com", "http://h:1:99", "http://[bad", "http://h/\x1b[2J"],
 )
 def test_a_bad_api_url_is_a_usage_error(tmp_path: Path, url: str) -> None:
     write_profiles(tmp_path)
@@ -50,6 +52,21 @@ def test_a_bad_api_url_is_a_usage_error(tmp_path: Path, url: str) -> None:
     result = invoke(["run", str(tmp_path / "calls.yaml"), "--api-url", url], cred_env())
     assert result.exit_code == ExitCode.USAGE
     assert "--api-url" in result.stderr and "http(s) base URL" in result.stderr
+
+
+def test_a_profiles_api_url_with_control_characters_is_refused_where_written(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "profiles.yaml").write_text(
+        'version: 1\nprofiles:\n  default:\n    api_url: "http://127.0.0.1:9/\\e[2J"\n'
+    )
+    write_spec(tmp_path, 1)
+    result = invoke(["validate", str(tmp_path / "calls.yaml")])
+    assert result.exit_code == ExitCode.INVALID
+    assert (
+        f"{tmp_path}/profiles.yaml:4:14: profiles.default.api_url: 'http://127.0.0.1:9/\\x1b[2J' "
+        "must be an http(s) base URL without a query or fragment, e.g. https://api.plivo.com"
+    ) in result.stderr.splitlines()
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
@@ -115,6 +132,41 @@ def test_a_url_encoded_secret_is_masked_in_render_and_reports(tmp_path: Path) ->
         assert sb.calls[0]["body"]["ring_url"].endswith("h%26k%3C%22s%5Cecr")  # sent as is
     written = report.read_text() + (tmp_path / "r.journal.jsonl").read_text()
     assert "h%26k%3C%22s%5Cecr" not in written and "***" in written
+
+
+@pytest.mark.parametrize(
+    "chain",
+    ["reverse | urlencode", "upper | urlencode", "lower | e | urlencode", "pprint | urlencode"],
+)
+def test_a_secret_through_chained_filters_is_masked_in_every_output(
+    tmp_path: Path, chain: str
+) -> None:
+    """A declared secret reversed, upper-cased or escaped before it is URL-encoded."""
+    secret = "p@ss w0rd!"
+    write_profiles(tmp_path, secrets=["pin"], vars={"pin": secret})
+    write_spec(tmp_path, 1, ring_url=f"https://a.example.com/x?q={{{{ pin | {chain} }}}}")
+    spec = str(tmp_path / "calls.yaml")
+    spelled = jinja2.Environment().from_string(f"{{{{ v | {chain} }}}}").render(v=secret)
+    outputs = {
+        "render": invoke(["render", spec, "-f", "json"]).stdout,
+        "explain": invoke(["explain", spec]).stdout,
+    }
+    report, page = tmp_path / "r.json", tmp_path / "r.html"
+    with sandbox() as sb:
+        result = invoke(run_args(tmp_path, sb.url, "--report", report, "--html", page), cred_env())
+        assert result.exit_code == 0, result.output
+        assert sb.calls[0]["body"]["ring_url"].endswith(f"q={spelled}")  # sent as is
+    outputs["run"] = result.output
+    for path in (report, tmp_path / "r.journal.jsonl", page):
+        outputs[path.name] = path.read_text(encoding="utf-8")
+    # What the chain wraps around a value no filter changes: pprint's quotes, kept.
+    before, after = (
+        jinja2.Environment().from_string(f"{{{{ v | {chain} }}}}").render(v="0").split("0")
+    )
+    inner = spelled[len(before) : len(spelled) - len(after)]
+    shown = {name for name, text in outputs.items() if inner in text}
+    assert shown == set(), f"{spelled} shown in {shown}"
+    assert f"q={before}***{after}" in outputs["r.json"]
 
 
 def test_spellings_cover_escapes() -> None:

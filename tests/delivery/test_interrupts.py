@@ -25,6 +25,7 @@ from support import (
     write_spec,
 )
 
+from callspec.delivery.entries import read_journal
 from callspec.errors import ExitCode
 
 
@@ -92,10 +93,46 @@ def test_sigterm_ends_a_run_whose_fifo_report_has_no_reader(tmp_path: Path) -> N
     journal = tmp_path / "run.journal.jsonl"
     args = ["run", "calls.yaml", "--sandbox", "--no-progress", "--report", str(fifo)]
     with spawned([*args, "--journal", str(journal)], {}, tmp_path) as run:
-        # The summary's last line is printed just before the report is opened: from then
-        # on the run waits for the FIFO's reader, which never comes.
-        wait_until(run.printed("report: ", "out"), "the run to reach its report")
+        # The summary is printed just before the report is opened: from then on the run
+        # waits for the FIFO's reader, which never comes.
+        wait_until(run.printed("1 call: ", "out"), "the run to reach its report")
         run.proc.send_signal(signal.SIGTERM)
         run.proc.wait(timeout=10)
     assert run.proc.returncode == ExitCode.INTERRUPTED, run.err
     assert not any("Traceback" in line for line in run.err), run.err
+
+
+def test_a_stop_signal_delivered_twice_still_writes_the_report(tmp_path: Path) -> None:
+    """``timeout`` (and CI runners) signal the process, then its group: one SIGTERM, twice.
+    A second signal within a second is that same request (a person's second Ctrl-C, later,
+    still quits at once)."""
+    write_profiles(tmp_path)
+    write_spec(tmp_path, 3)
+    release = threading.Event()
+
+    def respond(h: BaseHTTPRequestHandler, n: int) -> tuple[int, dict[str, str], bytes]:
+        release.wait(20)  # the first call stays in flight while the signals arrive
+        return FIRED
+
+    report = tmp_path / "r.json"
+    journal = tmp_path / "j.jsonl"
+    with answering(respond) as (url, log):
+        args = run_args(tmp_path, url, "--concurrency", "1", "--timeout", "30")
+        args += ["--report", str(report), "--journal", str(journal), "--no-progress"]
+        with spawned(args, cred_env(), tmp_path) as run:
+            try:
+                wait_until(lambda: log, "the first POST at the server")
+                run.proc.send_signal(signal.SIGTERM)
+                # Handled, then delivered again at once (as to the process group): two
+                # signals sent together would reach the handler as one.
+                wait_until(run.printed("Ctrl-C again"), "the run to say it is stopping")
+                run.proc.send_signal(signal.SIGTERM)
+            finally:
+                release.set()
+            run.proc.wait(timeout=30)
+    assert run.proc.returncode == ExitCode.INTERRUPTED, run.err
+    outcomes = {c["name"]: c["outcome"] for c in read_report(report)["calls"]}
+    assert outcomes == {"call-000": "fired", "call-001": "skipped", "call-002": "skipped"}
+    states = {e.name: e.state for e in read_journal(journal).values()}
+    assert states == outcomes
+    assert len(log) == 1

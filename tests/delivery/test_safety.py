@@ -28,6 +28,7 @@ from support import (
     write_spec,
 )
 
+from callspec.cli.interrupts import REPEAT_WINDOW
 from callspec.errors import ExitCode
 from callspec.sandbox.faults import Fault
 
@@ -315,6 +316,7 @@ def test_second_interrupt_exits_at_once_with_the_journal_intact(tmp_path: Path) 
             run.proc.send_signal(signal.SIGINT)
             wait_until(run.printed("Ctrl-C again"), "the run to say it is stopping")
             assert run.proc.poll() is None  # waiting for the two hung calls (timeout 60 s)
+            time.sleep(REPEAT_WINDOW)  # a person's second Ctrl-C, not the first one repeated
             started = time.monotonic()
             run.proc.send_signal(signal.SIGINT)
             run.proc.wait(timeout=10)
@@ -324,6 +326,7 @@ def test_second_interrupt_exits_at_once_with_the_journal_intact(tmp_path: Path) 
     started_names = {e["name"] for e in lines if e["event"] == "started"}
     assert started_names == {"call-000", "call-001"}
     assert not (tmp_path / "r.json").exists()  # left at once: no report, the journal tells
+    assert any("quit at once: no report" in line for line in run.err), run.err
 
 
 def test_progress_on_a_bar_when_given_lines_otherwise_nothing_when_quiet() -> None:

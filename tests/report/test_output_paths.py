@@ -176,6 +176,20 @@ def test_a_device_report_is_written_into_not_replaced(
     assert not list(tmp_path.glob(".null*"))  # no temp file left beside the device
 
 
+def test_a_report_that_could_not_be_written_is_not_named(box: Sandbox, tmp_path: Path) -> None:
+    """``--report /dev/full`` (ENOSPC): stdout names the journal, not the report it lacks."""
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    journal = tmp_path / "j.jsonl"
+    result = invoke(
+        run_args(tmp_path, box.url, "--report", "/dev/full", "--journal", str(journal)),
+        cred_env(),
+    )
+    assert result.exit_code == ExitCode.CALL_FAILED, result.output
+    assert "callspec: cannot write /dev/full: No space left on device" in result.stderr
+    assert result.stdout.splitlines()[-1] == f"journal: {journal}"
+
+
 @pytest.mark.parametrize("device", ["/dev/null", "fifo"])
 def test_a_journal_that_is_no_regular_file_is_a_usage_error(
     box: Sandbox, tmp_path: Path, device: str

@@ -32,14 +32,22 @@ HOSTILE = "bad\n::error file=README.md,line=1::forged\r\n::stop-commands::x \x1b
 FILE_NAME = "calls\n::error file=README.md,line=1::forged\x1b[2J\u202e.yaml"
 PADDING = 1990  # the token straddles the 2,000 characters a line of an output keeps
 
+
+def _jinja(chain: str, value: str) -> str:
+    return jinja2.Environment().from_string(f"{{{{ v | {chain} }}}}").render(v=value)
+
+
 SPELLINGS: dict[str, Callable[[str], str]] = {
     "plain": lambda t: t,
     "url-encoded": lambda t: urllib.parse.quote(t, safe=""),
     "json-escaped": lambda t: json.dumps(t)[1:-1],
-    "tojson": lambda t: jinja2.Environment().from_string("{{ v | tojson }}").render(v=t),
+    "tojson": lambda t: _jinja("tojson", t),
     "html-escaped": html.escape,
     "upper": str.upper,
     "reverse": lambda t: t[::-1],
+    # Filters chained in a template before the value is URL-encoded.
+    "reverse-urlencoded": lambda t: _jinja("reverse | urlencode", t),
+    "lower-escaped-urlencoded": lambda t: _jinja("lower | e | urlencode", t),
     # As requests builds the Authorization header (latin-1), and a server may echo it.
     "basic-auth": lambda t: base64.b64encode(f"{AUTH_ID}:{t}".encode("latin-1")).decode(),
     "cut-at-boundary": lambda t: t,

@@ -140,6 +140,33 @@ def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@pytest.mark.parametrize(
+    ("arg", "expected"),
+    [
+        (
+            "    to: '+14155550101'\n"
+            "    sip_headers:\n      a: '1'\n      f: '{{ pin | b64encode }}'\n",
+            "s.yaml:9:10: calls[0].sip_headers.f: template syntax error: "
+            "No filter named 'b64encode'.",
+        ),
+        (
+            "    to: ['+14155550102', '{{ nope }}']\n",
+            "s.yaml:6:26: calls[0].to[1]: template error: variable 'nope' is not defined",
+        ),
+    ],
+    ids=["mapping-entry", "list-item"],
+)
+def test_a_template_error_in_an_entry_is_located_at_the_entry(
+    scratch: Path, arg: str, expected: str
+) -> None:
+    text = (
+        "version: 1\ncalls:\n  - name: x\n    from: '+14155550100'\n"
+        "    answer_url: https://h.example.com/a\n" + arg
+    )
+    (scratch / "s.yaml").write_text(text)
+    assert problems("s.yaml") == [expected]
+
+
 def test_problems_are_unique(scratch: Path) -> None:
     """A spec variable that fails fails for every call: reported once."""
     text = "version: 1\nvars:\n  a: '{{ nope }}'\ncalls:\n  - name: x\n  - name: y\n"
