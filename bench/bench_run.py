@@ -41,7 +41,7 @@ SDK_LOOP = textwrap.dedent(
         setattr(rest, name, base)
     client = plivo.RestClient(sys.argv[2], sys.argv[3])
     for i in range(int(sys.argv[4])):
-        r = client.calls.create(from_="+14152224444", to_="+1415555%04d" % i,
+        r = client.calls.create(from_="+14152224444", to_="+1%d" % (4155550000 + i),
                                 answer_url="https://hooks.example.com/a.xml?call=%d" % i)
         assert r.message == "call fired", r
     """

@@ -7,9 +7,11 @@ takes the median.  Peak memory is each process's own maximum resident set size
 Writes ``bench/RESULTS.md`` (machine, date, versions, the commands) and prints the
 same table.  Under five minutes on a 2-core machine.
 
-    python bench/run_all.py [--quick] [--no-write]
+    python bench/run_all.py [--quick] [--no-write] [--tree DIR]
 
-``--quick`` runs each row once (a smoke test of the script, not a measurement).
+``--quick`` runs each row once (a smoke test of the script, not a measurement);
+``--tree DIR`` measures another checkout's callspec (e.g. main's, for a before/after
+table) with these same rows, and writes no RESULTS.md.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import instructions  # noqa: E402
 from common import AUTH_ID, TOKEN, write_calls_spec  # noqa: E402
 
 PY = sys.executable
@@ -59,7 +62,7 @@ SDK_LOOP = textwrap.dedent(
         setattr(rest, name, base)
     client = plivo.RestClient(sys.argv[2], sys.argv[3])
     for i in range(int(sys.argv[4])):
-        r = client.calls.create(from_="+14152224444", to_="+1415555%04d" % i,
+        r = client.calls.create(from_="+14152224444", to_="+1%d" % (4155550000 + i),
                                 answer_url="https://hooks.example.com/a.xml?call=%d" % i)
         assert r.message == "call fired", r
     """
@@ -74,7 +77,7 @@ REQUESTS_LOOP = textwrap.dedent(
     session.auth = (sys.argv[2], sys.argv[3])
     headers = {"Content-Type": "application/json"}
     for i in range(int(sys.argv[4])):
-        body = {"from": "+14152224444", "to": "+1415555%04d" % i,
+        body = {"from": "+14152224444", "to": "+1%d" % (4155550000 + i),
                 "answer_url": "https://hooks.example.com/a.xml?call=%d" % i}
         r = session.post(url, data=json.dumps(body), headers=headers, timeout=(5, 10))
         assert r.status_code == 201, r.text
@@ -366,6 +369,32 @@ def row_first_post(tmp: Path, sdk_script: Path, rounds: int) -> Row:
     )
 
 
+def row_first_post_instructions(tmp: Path, sdk_script: Path, url: str) -> Row | None:
+    """The same start-up counted in instructions (callgrind, ``bench/instructions.py``): the
+    figure a busy machine does not move.  None without valgrind."""
+    if not instructions.available():
+        return None
+    spec = write_calls_spec(tmp / "counted.yaml", 1)
+    entry = tmp / "callspec_entry.py"  # what the console script runs
+    entry.write_text("import sys\nfrom callspec.cli import main\nsys.exit(main())\n")
+    args = ["run", str(spec), "--api-url", url, "--report", str(tmp / "counted.json")]
+    ours = instructions.to_connect(entry, args, CRED_ENV, tmp)
+    alt = instructions.to_connect(sdk_script, [url, AUTH_ID, TOKEN, "1"], BASE_ENV, tmp)
+    ratio = ours / alt
+    return Row(
+        "one call: instructions from process start to its connect() (callgrind)",
+        f"{ours / 1e6:.0f} M",
+        f"the official SDK's `calls.create` in a script, {alt / 1e6:.0f} M",
+        f"{ratio:.2f}x",
+        "at most 1.0x",
+        verdict(ratio <= 1.0),
+        [
+            "python bench/instructions.py (valgrind --tool=callgrind, the process ended at its "
+            "first socket.connect audit event)"
+        ],
+    )
+
+
 def row_newman(tmp: Path, url: str, rounds: int) -> Row | None:
     """The seed's Postman item through newman, against callspec placing the same body."""
     npx = shutil.which("npx")
@@ -590,7 +619,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="each row once (a smoke test)")
     parser.add_argument("--no-write", action="store_true", help="print only; no RESULTS.md")
+    parser.add_argument("--tree", type=Path, help="measure this checkout's callspec instead")
     options = parser.parse_args()
+    if options.tree is not None:  # every side runs with these environments
+        options.no_write = True
+        for env in (BASE_ENV, CRED_ENV):
+            env["PYTHONPATH"] = str(options.tree.resolve())
     quick = options.quick
     started = datetime.now(timezone.utc)
     header = machine()
@@ -604,6 +638,11 @@ def main() -> None:
             one, sdk_script = row_one_call(tmp, box.url, 1 if quick else 7)
             rows.append(one)
             rows.append(row_first_post(tmp, sdk_script, 1 if quick else 11))
+            counted = row_first_post_instructions(tmp, sdk_script, box.url)
+            if counted is None:
+                skipped.append("instructions: valgrind is not installed here; row skipped")
+            else:
+                rows.append(counted)
             newman = row_newman(tmp, box.url, 1 if quick else 5)
             if newman is None:
                 skipped.append(

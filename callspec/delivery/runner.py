@@ -29,24 +29,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callspec import defaults
-from callspec.delivery.acks import AckWatch
-from callspec.delivery.chains import ChainRun, chains_of
 from callspec.delivery.credentials import Credentials, basic_auth_value
 from callspec.delivery.entries import JournalEntry, Target, normal_url
-from callspec.delivery.follow import Follower
 from callspec.delivery.guards import check_credentials, check_max_calls, profile_limit
 from callspec.delivery.journal import Journal, lock
 from callspec.delivery.ledger import UuidLedger
-from callspec.delivery.legs import Leg, legs_of
 from callspec.delivery.rate import RateLimiter, backoff
 from callspec.delivery.request import Timeouts, api_url_for, build_request
-from callspec.delivery.resume import Decision, plan_resume
-from callspec.delivery.service import (
-    Registration,
-    Services,
-    refuse_without_service,
-    service_of,
-)
 from callspec.delivery.stops import INTERRUPTED, CircuitBreaker, Halt, RetryBudget
 from callspec.delivery.wait import WaitOptions
 from callspec.paths import same_file
@@ -65,8 +54,15 @@ from callspec.results import (
 )
 from callspec.spec.plan import CallPlan, Plan
 
+# Escalation, --wait, --resume and acknowledged pages (the answer service) load only for
+# a run that uses them: they are most of the send stage's modules, and a plain page is
+# sent before they would be needed.
 if TYPE_CHECKING:
+    from callspec.delivery.acks import AckWatch
     from callspec.delivery.classify import AttemptResult
+    from callspec.delivery.legs import Leg
+    from callspec.delivery.resume import Decision
+    from callspec.delivery.service import Registration, Services
     from callspec.net.session import Client
 
 DEFAULT_RATE = defaults.RATE  # Plivo's default calls-per-second limit for an account
@@ -137,6 +133,8 @@ class Runner:
         #: The answer services of the calls with ``message:`` (None: the plan has none).
         self.services: Services | None = None
         if options.mode != "dry-run" and any(c.message is not None for c in plan.calls):
+            from callspec.delivery.service import Services, refuse_without_service
+
             refuse_without_service(plan, options.service)
             self.services = Services(
                 options.service, options.timeouts, environ, redactor, self.stop
@@ -206,6 +204,8 @@ class Runner:
             self._held.append(fd)
             lock(resume, fd)
         if options.resume is not None:
+            from callspec.delivery.resume import plan_resume
+
             resumed = plan_resume(
                 options.resume,
                 calls,
@@ -227,6 +227,8 @@ class Runner:
                     skip_kind=resumed_kind,
                 )
                 if d.registration:  # where its acknowledgement is read on resume
+                    from callspec.delivery.service import service_of
+
                     service = service_of(calls[index], options.service)
                     result = replace(result, service=service, registration=d.registration)
                 self._early[index] = (result, d)
@@ -248,7 +250,11 @@ class Runner:
         """Send every call that should be sent; return every call's result."""
         started = now_iso()
         todo: queue.SimpleQueue[int] = queue.SimpleQueue()
-        chains = chains_of(self.plan) if self.options.mode != "dry-run" else []
+        chains: list[list[int]] = []
+        if self.options.mode != "dry-run" and any(c.escalate is not None for c in self.plan.calls):
+            from callspec.delivery.chains import chains_of
+
+            chains = chains_of(self.plan)
         chained = {index for chain in chains for index in chain}
         for index in range(len(self.plan.calls)):
             early = self._early.get(index)
@@ -309,6 +315,8 @@ class Runner:
 
     def _escalate(self, chain: list[int]) -> None:
         """One escalation chain, a step at a time (see :mod:`~callspec.delivery.chains`)."""
+        from callspec.delivery.chains import ChainRun
+
         ChainRun(self, chain).run()
 
     def _follow(self, wait: WaitOptions | None, chained: set[int]) -> None:
@@ -316,6 +324,10 @@ class Runner:
         when its send ended), and every call with ``ack:`` until its acknowledgement is known
         (``--wait`` or not); record each destination's :class:`Answer` on its result.
         ``chained``: escalation steps, followed by their chain in turn."""
+        from callspec.delivery.acks import AckWatch
+        from callspec.delivery.follow import Follower
+        from callspec.delivery.legs import legs_of
+
         legs: list[Leg] = []
         owners: list[int] = []
         waits: list[float] = []

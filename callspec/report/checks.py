@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from callspec.check.model import verdict
 from callspec.redact import Redactor
 from callspec.report.base import shown
 
@@ -22,6 +21,10 @@ Check = Mapping[str, Any]
 
 def check_verdict(check: Check) -> str:
     """What the check found, in a few words (``valid Plivo XML``, ``HTTP 500``...)."""
+    # The check stage's model (its dataclasses) loads for a report that has checks, not for
+    # every run's terminal summary.
+    from callspec.check.model import verdict
+
     return verdict(check["error"], check["xml"], len(check["xml_problems"]))
 
 

@@ -20,7 +20,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from callspec.errors import Location, Problem, SpecError
 from callspec.redact import Redactor
@@ -33,10 +33,12 @@ from callspec.spec.numbers import NumberIssue, check_numbers
 from callspec.spec.pages import ANSWER_URL_STAND_IN, PAGE_KEYS, message_of
 from callspec.spec.problems import Found
 from callspec.spec.profiles import Profile, RuntimeSecret, Sourced
-from callspec.spec.rosters import Row
 from callspec.spec.templates import EnvVars, RenderError, has_template, references, render_value
 from callspec.spec.validate import BodyIssue, check_body, normalize
 from callspec.spec.variables import Variables, render_variables, runtime_layer, sourced
+
+if TYPE_CHECKING:
+    from callspec.spec.rosters import Row  # rosters load only for a call with each:
 
 Layer = list[tuple[str, Sourced]]
 _NOT_ARGUMENTS = frozenset({"name", "tags", "vars", "each", "each_where", "escalate", *PAGE_KEYS})

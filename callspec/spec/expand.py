@@ -25,12 +25,12 @@ from callspec.spec.budget import FileClock
 from callspec.spec.files import display_path
 from callspec.spec.loader import Document, resolved
 from callspec.spec.problems import Found
-from callspec.spec.rosters import Row, file_rows, inline_rows, read_text
 from callspec.spec.templates import RenderError, render_text
 from callspec.text import CONTROL
 
 if TYPE_CHECKING:
     from callspec.oncall.rows import Schedules
+    from callspec.spec.rosters import Row
 
 DATA_SUFFIXES = (".csv", ".json", ".yaml", ".yml")
 CALENDAR_SUFFIXES = (".ics",)
@@ -100,6 +100,8 @@ class Expander:
         self, doc: Document, spec_path: Path, index: int, call: Mapping[str, Any]
     ) -> tuple[list[Row], Found]:
         """The rows of ``calls[index]`` that ``each_where:`` keeps, and the problems found."""
+        from callspec.spec.rosters import file_rows, inline_rows  # only for a call with each:
+
         base = ("calls", index, "each")
         each = call["each"]
         found = Found()
@@ -153,6 +155,8 @@ class Expander:
             return [], [Problem(where, f"calls[{index}].each", "no rotations are known here")]
 
         def read(written: str, where: Location, path: str) -> tuple[str, str] | Problem | None:
+            from callspec.spec.rosters import read_text
+
             if written.lower().startswith(("http://", "https://")):
                 return self._feed(written, where, path)
             found = _data_path(spec_path, written, where, path, CALENDAR_SUFFIXES)

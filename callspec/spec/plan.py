@@ -32,7 +32,7 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from callspec.errors import Location, Problem, SpecError, UsageError, location_key
 from callspec.redact import Redactor, environment_secrets
@@ -47,11 +47,13 @@ from callspec.spec.loader import Document, load_file, resolved
 from callspec.spec.model import CallPlan, Plan, PlanOptions, identity_path
 from callspec.spec.problems import Found
 from callspec.spec.profiles import Profile, ProfilesFile, find_profiles_file
-from callspec.spec.rosters import Row
 from callspec.spec.rotations import Rotations
 from callspec.spec.templates import EnvVars
 from callspec.spec.validate import suggest
 from callspec.spec.variables import command_line_layers, sourced
+
+if TYPE_CHECKING:
+    from callspec.spec.rosters import Row  # rosters load only for a call with each:
 
 
 def build_plan(paths: Sequence[Path], options: PlanOptions, environ: Mapping[str, str]) -> Plan:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from callspec.errors import Problem
 from callspec.spec.loader import Document
 from callspec.spec.problems import Found
-from callspec.spec.rosters import Row
+
+if TYPE_CHECKING:
+    from callspec.spec.rosters import Row  # rosters load only for a call with each:
 
 
 class Rotations:

@@ -15,7 +15,6 @@ borrow its wording (``show``, ``quote``, ``suggest``) so messages read alike.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sized
@@ -184,6 +183,8 @@ def normalize(args: Mapping[str, Any]) -> dict[str, Any]:
 def closest(name: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
     """The one did-you-mean of callspec: the choice nearest to ``name`` (difflib's ratio of
     at least ``cutoff``), else one that differs only in case; None when none is near."""
+    import difflib  # only to word a problem: a valid spec never asks
+
     options = list(choices)
     close = difflib.get_close_matches(name, options, n=1, cutoff=cutoff)
     if close:

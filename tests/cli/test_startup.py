@@ -167,3 +167,50 @@ def test_the_first_post_goes_out_before_what_only_the_report_needs(tmp_path: Pat
         "markupsafe",
     }
     assert sorted(loaded & later) == []
+
+
+def test_a_plain_call_goes_out_before_escalation_wait_resume_and_roster_code(
+    tmp_path: Path,
+) -> None:
+    """Issue 20 §7: a call with no ``escalate:``, ``each:``, ``--wait`` or ``--resume`` is
+    placed before the modules only those need are loaded (most of the send stage's)."""
+    (tmp_path / "one.yaml").write_text(PLAIN_SPEC)
+    with sandbox() as box:
+        args = ["run", "one.yaml", "--api-url", box.url, "--report", "r.json", "--no-progress"]
+        done = subprocess.run(
+            [sys.executable, "-c", AT_FIRST_CONNECT, *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, **cred_env(), "PYTHONPATH": str(ROOT)},
+            timeout=60,
+        )
+    assert done.returncode == 0 and len(box.calls) == 1, done.stderr
+    loaded = set(json.loads(done.stderr.split("LOADED:", 1)[1].splitlines()[0]))
+    assert "callspec.delivery.runner" in loaded  # the probe ran at the send
+    only_for_some_runs = {
+        *(f"callspec.delivery.{m}" for m in ("chains", "escalate", "follow", "hangup")),
+        *(f"callspec.delivery.{m}" for m in ("reads", "legs", "callstate", "resume")),
+        "callspec.spec.rosters",
+        "difflib",  # did-you-mean: only to word a problem
+    }
+    assert sorted(loaded & only_for_some_runs) == []
+
+
+def test_a_run_without_check_never_loads_the_check_stage(tmp_path: Path) -> None:
+    """The terminal summary and the reports name a check's verdict only when the run has
+    checks: a run without ``--check`` loads none of the check stage (its model's classes)."""
+    (tmp_path / "one.yaml").write_text(PLAIN_SPEC)
+    stage = ("callspec.check.model", "callspec.check.checker", "requests")
+    with sandbox() as box:
+        args = ["run", "one.yaml", "--api-url", box.url, "--report", "r.json", "--no-progress"]
+        done = subprocess.run(
+            [sys.executable, "-c", PROBE.format(heavy=stage), *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, **cred_env(), "PYTHONPATH": str(ROOT)},
+            timeout=60,
+        )
+    assert len(box.calls) == 1, done.stderr
+    assert done.stderr.rsplit("LOADED:", 1)[1].strip() == "requests"  # the probe saw the send
