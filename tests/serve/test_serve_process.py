@@ -144,8 +144,10 @@ def test_a_signal_stops_it_gracefully(tmp_path: Path, sig: int) -> None:
     assert requests.get(f"{served.url}/healthz", timeout=30).status_code == 200
     assert served.stop(sig) == 0
     assert served.output == "callspec serve: stopped\n"
-    entries = served.entries()
-    assert [entry["event"] for entry in entries] == ["listening", "request", "stopped"], entries
+    # waitress's own warnings ("server": a task queued for a moment on a loaded machine)
+    # may come between; the service's lifecycle is these three, in this order.
+    events = [entry["event"] for entry in served.entries() if entry["event"] != "server"]
+    assert events == ["listening", "request", "stopped"], served.entries()
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.get(f"{served.url}/healthz", timeout=30)
 
