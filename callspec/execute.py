@@ -23,8 +23,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from callspec.delivery.options import RunOptions
 from callspec.delivery.request import DEFAULT_API_URL
-from callspec.delivery.runner import Runner, RunOptions
+from callspec.delivery.runner import Runner
 from callspec.errors import CallspecError, Problem, SpecError
 from callspec.redact import Redactor, environment_secrets
 from callspec.report.base import shown

@@ -270,10 +270,10 @@ def run(
       callspec run specs/page.yaml --wait 90
     """
     from callspec.cli.progress import bar_factory
+    from callspec.delivery.options import RunOptions
 
     # the send stage loads only for run (requests itself once the plan is built)
     from callspec.delivery.request import Timeouts, check_api_url
-    from callspec.delivery.runner import RunOptions
     from callspec.delivery.wait import WaitOptions
     from callspec.execute import Outputs, RunRequest, execute
 

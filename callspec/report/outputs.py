@@ -30,7 +30,7 @@ from callspec.errors import UsageError
 from callspec.paths import same_file
 
 if TYPE_CHECKING:
-    from callspec.delivery.runner import RunOptions
+    from callspec.delivery.options import RunOptions
     from callspec.report.registry import ReportKind
     from callspec.spec.model import PlanOptions
 

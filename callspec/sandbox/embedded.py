@@ -21,7 +21,7 @@ from callspec.report.base import OutsideLines, shown
 from callspec.sandbox import DEFAULT_AUTH_ID, DEFAULT_AUTH_TOKEN
 
 if TYPE_CHECKING:
-    from callspec.delivery.runner import RunOptions
+    from callspec.delivery.options import RunOptions
     from callspec.sandbox.outcomes import SimulationConfig
     from callspec.spec.plan import Plan
 

@@ -425,7 +425,7 @@ def test_run_check_sends_when_every_check_passes(server: Any, tmp_path: Path) ->
 
 def test_run_check_interrupted_sends_nothing_and_exits_130(server: Any, tmp_path: Path) -> None:
     from callspec.check.checker import CheckOptions
-    from callspec.delivery.runner import RunOptions
+    from callspec.delivery.options import RunOptions
     from callspec.execute import Outputs, RunRequest, execute
     from callspec.spec.model import PlanOptions
 

@@ -234,7 +234,7 @@ def test_a_ctrl_c_before_sending_starts_announces_no_sending(tmp_path: Path) -> 
     import io
     import threading
 
-    from callspec.delivery.runner import RunOptions
+    from callspec.delivery.options import RunOptions
     from callspec.execute import Outputs, RunRequest, execute
     from callspec.spec.model import PlanOptions
 

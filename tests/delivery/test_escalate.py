@@ -18,8 +18,9 @@ from plivo_fake import Leg, PlivoFake, Reply, answers, live, plivo_fake
 from support import AUTH_ID, TOKEN, cred_env, invoke, read_report, spawn
 
 from callspec.delivery.credentials import Credentials
+from callspec.delivery.options import RunOptions
 from callspec.delivery.rate import RateLimiter
-from callspec.delivery.runner import Runner, RunOptions
+from callspec.delivery.runner import Runner
 from callspec.delivery.wait import WaitOptions
 from callspec.errors import ExitCode
 from callspec.redact import Redactor

@@ -387,7 +387,8 @@ def test_a_journal_deleted_mid_run_stops_the_sending(tmp_path: Path) -> None:
 
 
 def test_a_failing_progress_callback_loses_no_call(tmp_path: Path) -> None:
-    from callspec.delivery.runner import RunOptions, run_plan
+    from callspec.delivery.options import RunOptions
+    from callspec.delivery.runner import run_plan
     from callspec.spec.plan import PlanOptions, build_plan
 
     write_profiles(tmp_path)

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from callspec.delivery.credentials import Credentials
 from callspec.delivery.http import send_once
+from callspec.delivery.options import RunOptions
 from callspec.delivery.request import Request, Timeouts
-from callspec.delivery.runner import Runner, RunOptions
+from callspec.delivery.runner import Runner
 from callspec.net.session import Client
 from callspec.redact import MASK, Redactor
 from callspec.spec.plan import PlanOptions, build_plan

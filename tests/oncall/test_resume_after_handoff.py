@@ -14,7 +14,8 @@ from plivo_fake import ANSWER, NOANSWER, PlivoFake, Script, answers, plivo_fake
 from support import AUTH_ID, TOKEN, cred_env, invoke, read_report
 
 from callspec.delivery.credentials import Credentials
-from callspec.delivery.runner import RunOptions, run_plan
+from callspec.delivery.options import RunOptions
+from callspec.delivery.runner import run_plan
 from callspec.delivery.wait import WaitOptions
 from callspec.errors import ExitCode
 from callspec.execute import Outputs, RunRequest, execute

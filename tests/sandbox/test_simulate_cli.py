@@ -139,7 +139,7 @@ def test_interrupted_wait_hangs_up_the_live_calls(tmp_path: Path) -> None:
     import io
     import threading
 
-    from callspec.delivery.runner import RunOptions
+    from callspec.delivery.options import RunOptions
     from callspec.execute import Outputs, RunRequest, execute
     from callspec.sandbox.outcomes import SimulationConfig
     from callspec.spec.model import PlanOptions
