@@ -235,6 +235,9 @@ class _Builder:
             self.expander.schedules, clash = self.rotations.seen_by(doc, shared, countries)
             self.problems.extend(clash)
         rows, found = self.expander.rows(doc, path, index, call)
+        if isinstance(call["each"], dict):  # the whole chain, on each of its calls' lines
+            rows = list(rows)
+            self.rotations.resolved(rows, self.paths[str(doc.file)][0], str(call["name"]))
         try:
             for row in rows:
                 name = self.expander.name(doc, index, call, row)
