@@ -90,8 +90,7 @@ def test_an_event_that_ends_before_it_starts_is_located(tmp_path: Path):
 def test_a_broken_time_holding_a_declared_secret_is_masked_at_its_line(tmp_path: Path):
     _calendar(tmp_path, "DTSTART:secretpin1234\r\nDTEND:20261214T140000Z\r\n")
     (tmp_path / "profiles.yaml").write_text(
-        "version: 1\nprofiles:\n  default:\n    secrets: [pin]\n"
-        "    vars: {pin: secretpin1234}\n"
+        "version: 1\nprofiles:\n  default:\n    secrets: [pin]\n    vars: {pin: secretpin1234}\n"
     )
     assert _stderr(tmp_path, "validate") == [
         "team.ics:7:1: DTSTART is not a date or a time: '***'",
