@@ -1,4 +1,4 @@
-"""The ``--update-golden`` option of tests/test_golden.py (loaded by tests/conftest.py).
+"""The ``--update-golden`` option of tests/cli/test_golden.py (loaded by tests/conftest.py).
 
 A command-line option must be registered before pytest collects anything, so it
 cannot live in the test module itself; ``CALLSPEC_UPDATE_GOLDEN=1`` does the same

@@ -69,6 +69,7 @@ class ChainRun:
             runner.environ,
             runner.redactor.text,
             runner.stop,
+            clock=runner.follow_clock,
             limiter=runner.read_limiter,
         )
         self.session: Client | None = None

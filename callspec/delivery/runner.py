@@ -18,6 +18,7 @@ import os
 import queue
 import random
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
@@ -121,6 +122,9 @@ class Runner:
         # One read limiter for the whole run: every chain's follow and --wait's together
         # keep to --read-rate.
         self.read_limiter = RateLimiter((options.wait or options.follow).read_rate)
+        #: The clock chain steps are followed by (their answer_within and waits): passed
+        #: in, so a test can follow a step through its whole wait without waiting it out.
+        self.follow_clock: Callable[[], float] = time.monotonic
         self._random = random.Random()
 
     def api_url(self) -> str:

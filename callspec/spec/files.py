@@ -67,9 +67,9 @@ def hook_targets(paths: Sequence[Path], environ: Mapping[str, str]) -> HookTarge
     A changed spec is checked.  A changed profiles file (named ``profiles.yaml``,
     named by ``$CALLSPEC_PROFILES``, or holding a top-level ``profiles``) is
     checked, with every spec below its folder that uses it.  A deleted file, and
-    YAML that is no spec (a CI workflow, a Helm template: no top-level ``calls``),
-    are skipped (what a spec is: :func:`is_spec`).  A spec that cannot be read is kept:
-    checking it says why.
+    YAML that is no spec (a CI workflow, a Helm template: no top-level ``calls`` nor a
+    slip for it such as ``call:``), are skipped (what a spec is: :func:`is_spec`).  A
+    spec that cannot be read is kept: checking it says why.
     """
     named = environ.get(PROFILES_ENV)
     specs: list[Path] = []

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from delivery_stories import run_followed
-from plivo_fake import Leg, PlivoFake, Reply, answers, live, plivo_fake
+from plivo_fake import NOT_FOUND, Leg, PlivoFake, Reply, answers, live, plivo_fake
 from support import AUTH_ID, TOKEN, cred_env, invoke, read_report, spawn
 
 from callspec.delivery.credentials import Credentials
@@ -398,3 +399,35 @@ def test_every_read_of_every_chain_books_the_one_read_limiter(tmp_path: Path) ->
         assert runner.run().exit_code() == ExitCode.OK
         assert sorted(fake.posts()) == [A, C]
         assert Counted.booked == len(fake.paths) > 0  # both chains' reads, one limiter
+
+
+def test_a_step_whose_reads_keep_failing_is_unknown_and_stops_the_chain(tmp_path: Path) -> None:
+    spec = _chain(tmp_path, A, B, within=5)
+    failures: list[Reply] = [(500, {"error": "internal"}), (200, {"odd": "garbage"}), NOT_FOUND]
+
+    def unreadable(method: str, leg: Leg, status: str | None) -> Reply:
+        """Every read fails, in turn a 500, a 200 naming no call, a 404; no hangup lands."""
+        return failures[leg.reads % len(failures)] if method == "GET" else (500, None)
+
+    with plivo_fake({A: unreadable, B: answers()}) as fake:
+        plan = build_plan([spec], PlanOptions(cwd=tmp_path), {})
+        options = RunOptions(
+            api_url=fake.url,
+            credentials=Credentials(AUTH_ID, TOKEN),
+            rate=200,
+            follow=WaitOptions(5, interval=0.5, read_rate=1000),
+        )
+        runner = Runner(plan, options, {}, Redactor())
+        # The step's whole wait (answer_within + 30 s) passes at 50 times the real pace.
+        start = time.monotonic()
+        runner.follow_clock = lambda: start + (time.monotonic() - start) * 50
+        result = runner.run()
+        assert fake.posts() == [A]  # nothing said A's call ended: B is never paged with it
+    first, second = result.calls
+    assert (first.answers[0].answered, first.answers[0].state) == (None, "unknown")
+    assert first.answers[0].read_errors > 1  # read again, in vain, until its wait ran out
+    assert second.outcome == "skipped"
+    assert (second.reason or "").startswith(
+        "escalation stopped: step 'page[1]' may still be ringing: its state is unknown"
+    )
+    assert result.exit_code() == ExitCode.CALL_FAILED

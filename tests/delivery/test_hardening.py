@@ -169,6 +169,33 @@ def test_a_secret_through_chained_filters_is_masked_in_every_output(
     assert f"q={before}***{after}" in outputs["r.json"]
 
 
+@pytest.mark.parametrize("escape", ["e", "forceescape", "tojson"])
+def test_a_secret_escaped_by_jinja_is_masked_in_render_the_journal_and_the_page(
+    tmp_path: Path, escape: str
+) -> None:
+    """A declared secret holding quotes, an ampersand and angle brackets, through one of
+    Jinja's own escapes (``&#34;``/``&#39;``/``&amp;``; ``\\u0022``/``\\u0026``/``\\u0027``)."""
+    secret = "k\"7&q'z<9>"
+    write_profiles(tmp_path, secrets=["pin"], vars={"pin": secret})
+    write_spec(tmp_path, 1, caller_name=f"{{{{ pin | {escape} }}}}")
+    spelled = jinja2.Environment().from_string(f"{{{{ v | {escape} }}}}").render(v=secret)
+    assert spelled != secret  # the escape changed it: this is a spelling of its own
+    outputs = {"render": invoke(["render", str(tmp_path / "calls.yaml"), "-f", "json"]).stdout}
+    assert "***" in outputs["render"]
+    report, page = tmp_path / "r.json", tmp_path / "r.html"
+    with sandbox() as sb:
+        result = invoke(run_args(tmp_path, sb.url, "--report", report, "--html", page), cred_env())
+        assert result.exit_code == 0, result.output
+        assert sb.calls[0]["body"]["caller_name"] == spelled  # sent as rendered
+    outputs["run"] = result.output
+    for path in (report, tmp_path / "r.journal.jsonl", page):
+        outputs[path.name] = path.read_text(encoding="utf-8")
+    # Any 6 characters of the escaped secret, in any output, would disclose part of it.
+    windows = {spelled[i : i + 6] for i in range(len(spelled) - 5)}
+    shown = {name: w for name, text in outputs.items() for w in windows if w in text}
+    assert shown == {}, f"{spelled} shown: {shown}"
+
+
 def test_spellings_cover_escapes() -> None:
     mask = Redactor(["a'b\"c\\d"])
     for text in ("a'b\"c\\d", "a\\'b\"c\\\\d", "a'b\\\"c\\\\d", "a%27b%22c%5Cd"):

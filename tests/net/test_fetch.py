@@ -1,12 +1,16 @@
 """Requesting a URL as Plivo would (callspec.net.fetch), for check and the sandbox alike:
-redirects followed and named, loops found, Plivo's signature on every hop."""
+redirects followed and named, loops found, Plivo's signature on every hop, the same words
+for a server that never answers."""
 
 from __future__ import annotations
 
+import socket
+import threading
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from support import answering
+from support import answering, invoke, raw_server
 
 from callspec.net.fetch import fetch, redirect_target
 from callspec.net.signature import V3, V3_NONCE, verify_v3
@@ -69,3 +73,24 @@ def test_each_hop_is_signed_for_the_url_it_requests() -> None:
     assert first == f"{url}/moved"
     assert verify_v3(first, "POST", {"Event": "StartApp", "CallUUID": "u-1"}, nonce1, sig1, "tok")
     assert verify_v3(second.split("?")[0], "GET", params2, nonce2, sig2, "tok")
+
+
+def _silent(conn: socket.socket, request: bytes, stop: threading.Event) -> bool:
+    """Reads the request, never answers (until the test ends)."""
+    stop.wait(10)
+    return False
+
+
+def test_check_and_the_sandboxs_callbacks_say_the_same_words_for_a_timeout(
+    tmp_path: Path,
+) -> None:
+    spec = tmp_path / "calls.yaml"
+    with raw_server(_silent) as (url, _):
+        spec.write_text(
+            "version: 1\ncalls:\n  - name: c\n    from: '+14152224444'\n"
+            f"    to: '+14155550101'\n    answer_url: {url}/a.xml\n"
+        )
+        checked = invoke(["check", spec, "--check-timeout", "0.4"])
+        config = SimulationConfig(connect_timeout_s=0.2, read_timeout_s=0.2)  # 0.4 s in all
+        called = callback_fetch(f"{url}/a.xml", "POST", {"Event": "StartApp"}, "tok", config)
+    assert f"answer_url POST {url}/a.xml: {called.error}\n" in checked.stderr, checked.stderr

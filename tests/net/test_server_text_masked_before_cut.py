@@ -5,7 +5,7 @@ exception's words); each consumer applies :func:`callspec.text.outside` with the
 redactor.  Servers on 127.0.0.1 put the auth token and a declared secret where a
 200-character cut falls, and a newline that would forge a workflow command, through
 ``callspec check``, ``run --wait`` and a send.  Every output (stdout, stderr, the
-report, JUnit, the journal) is searched for the first characters of each.
+report, JUnit, the journal, the HTML page) is searched for the first characters of each.
 """
 
 from __future__ import annotations
@@ -91,10 +91,11 @@ def test_wait_reads_mask_a_servers_error_before_cutting_it(tmp_path: Path) -> No
         args = _write(tmp_path / "spec", [{"answer_url": "https://hooks.example.com/a"}])
         out = tmp_path / "out"
         run = ["run", *args, "--api-url", url, "--wait", "5", "--report", str(out / "r.json")]
-        result = invoke([*run, "--junit", str(out / "j.xml")], cred_env())
+        pages = ["--junit", str(out / "j.xml"), "--html", str(out / "p.html")]
+        result = invoke([*run, *pages], cred_env())
     assert result.exit_code == ExitCode.CALL_FAILED, result.output
+    assert "HTTP 401: eee" in (out / "p.html").read_text()  # the page shows the read's error
     text = _outputs(out, result.stdout, result.stderr)
-    assert "HTTP 401: eee" in text
     _assert_hidden(text)
     assert "\n::error" not in text
 

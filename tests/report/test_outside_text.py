@@ -1,6 +1,6 @@
 """The text rule in every output: text from outside is masked in every spelling, then cut,
 then has its controls escaped, before stdout, stderr, the progress line, the JSON report,
-JUnit, the HTML page, the step summary or an annotation sees it.
+JUnit, the journal, the HTML page, the step summary or an annotation sees it.
 
 One scenario per spelling of the auth token: a local API refuses the call with a 400 whose
 error text forges GitHub workflow commands (``\\n::error file=README.md...``), repaints the
@@ -27,7 +27,7 @@ import pytest
 from support import invoke
 
 AUTH_ID = "MAOUTSIDE00000000000"
-TOKEN = "Tk&x'<é>/+ 9ZqW-outside"
+TOKEN = "Tk&x'\"<é>/+ 9ZqW-outside"
 HOSTILE = "bad\n::error file=README.md,line=1::forged\r\n::stop-commands::x \x1b[2J\u202e "
 FILE_NAME = "calls\n::error file=README.md,line=1::forged\x1b[2J\u202e.yaml"
 PADDING = 1990  # the token straddles the 2,000 characters a line of an output keeps
@@ -43,6 +43,8 @@ SPELLINGS: dict[str, Callable[[str], str]] = {
     "json-escaped": lambda t: json.dumps(t)[1:-1],
     "tojson": lambda t: _jinja("tojson", t),
     "html-escaped": html.escape,
+    # Jinja's e, escape and forceescape (markupsafe): quotes as &#39; and &#34;, not &#x27;.
+    "jinja-escaped": lambda t: _jinja("e", t),
     "upper": str.upper,
     "reverse": lambda t: t[::-1],
     # Filters chained in a template before the value is URL-encoded.
@@ -58,6 +60,7 @@ OUTPUTS = (
     "run stderr (progress)",
     "report.json",
     "junit.xml",
+    "journal",
     "report.html",
     "step summary",
     "report --format text",
@@ -92,7 +95,8 @@ def _outputs(folder: Path, spelling: str) -> dict[str, str]:
     pad = "p" * (PADDING - len(HOSTILE)) if spelling == "cut-at-boundary" else ""
     handler = type("Handler", (_Refusing,), {"error": f"{HOSTILE}{pad}denied: {spelled}"})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    Thread(target=server.serve_forever, daemon=True).start()
+    # A short poll: shutdown() waits for it (the default 0.5 s, once per spelling).
+    Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     env = {
         "PLIVO_AUTH_ID": AUTH_ID,
         "PLIVO_AUTH_TOKEN": TOKEN,
@@ -131,6 +135,7 @@ def _outputs(folder: Path, spelling: str) -> dict[str, str]:
         "run stderr (progress)": run.stderr,
         "report.json": (folder / "r.json").read_text(encoding="utf-8"),
         "junit.xml": (folder / "j.xml").read_text(encoding="utf-8"),
+        "journal": (folder / "r.journal.jsonl").read_text(encoding="utf-8"),
         "report.html": (folder / "p.html").read_text(encoding="utf-8"),
         "step summary": (folder / "summary.md").read_text(encoding="utf-8"),
         "report --format text": invoke([*report, "text"], env).stdout,

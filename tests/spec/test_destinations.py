@@ -187,3 +187,23 @@ def test_a_repeat_of_a_secret_destination_does_not_disclose_it(
     result = run_cli("validate", "a.yaml", cwd=tmp_path)
     assert "is rung by call 'one'" in result.stderr
     assert "5559999" not in result.stderr
+
+
+def test_two_spellings_of_one_phone_in_a_chain_are_one_destination(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    (tmp_path / "oncall.csv").write_text(
+        "name,phone\nalice,+14155550101\nAlice,14155550101\nbob,+14155550102\n"
+    )
+    (tmp_path / "page.yaml").write_text(
+        "version: 1\ncalls:\n"
+        '  - name: "page-{{ row.name }}"\n    each: oncall.csv\n    to: "{{ row.phone }}"\n'
+        '    from: "+14155550100"\n    answer_url: https://example.com/answer.xml\n'
+        "    escalate: {answer_within: 5}\n"
+    )
+    result = run_cli("validate", "page.yaml", cwd=tmp_path)
+    assert result.stderr.splitlines() == [
+        "oncall.csv:3:1: warning: calls[0].to (call 'page-Alice', row 2 in page.yaml): "
+        "'14155550101' is rung by call 'page-alice' (page.yaml:3) and by call 'page-Alice' "
+        "(page.yaml:3): one run would ring it twice" + WARN
+    ]
