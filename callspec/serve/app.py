@@ -2,7 +2,7 @@
 
 | route | who | what |
 |---|---|---|
-| ``GET /healthz`` | anyone | 200 when the store answers |
+| ``GET /healthz`` | anyone | 200 when the store is the file opened and answers, else 503 |
 | ``GET/POST /plivo/answer/{id}`` | Plivo (signed) | the prompt's XML; Plivo's hangup request too |
 | ``GET/POST /plivo/digits/{id}`` | Plivo (signed) | records the key; what the caller hears next |
 | ``PUT /v1/calls/{id}`` | the runner (channel) | registers a call's prompt |
@@ -140,7 +140,9 @@ class App:
         if path == "/healthz":
             if method not in ("GET", "HEAD"):
                 return _not_allowed("GET, HEAD")
-            self.store.ping()
+            problem = self.store.health()
+            if problem is not None:  # a balancer or platform takes it out, and the log says why
+                return _json(503, {"status": "unhealthy", "reason": problem}, unhealthy=problem)
             return _json(200, {"status": "ok"})
         match = _ROUTE.match(path)
         if match is None or not valid_id(match[2]):
