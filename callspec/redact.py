@@ -187,9 +187,12 @@ class Redactor:
             text = mask_userinfo(text)
         if not self._secrets:
             return text
+        masked = self._masked(text)
+        if masked == text or "-" not in text:
+            return masked  # nothing masked, or no UUID to keep: the usual case, and quick
         kept = [m.span() for m in _UUID.finditer(text) if self._identifier(text, *m.span())]
         if not kept:
-            return self._masked(text)
+            return masked
         pieces, at = [], 0
         for start, end in kept:
             pieces += [self._masked(text[at:start]), text[start:end]]
