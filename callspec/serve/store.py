@@ -21,7 +21,6 @@ nothing it already recorded.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Literal
 
 from callspec.errors import CallspecError, ExitCode
+from callspec.paths import file_identity
 from callspec.serve.prompt import Prompt
 
 #: A registration (and its acknowledgements) is deleted this long after it was made.
@@ -135,7 +135,7 @@ class Store:
             raise
         #: The file opened (device, inode): a file deleted or put in its place while the
         #: service runs is no longer the one the connection writes to.
-        self._identity = _identity(path)
+        self._identity = file_identity(path)
         self.prune()
 
     def close(self) -> None:
@@ -199,7 +199,7 @@ class Store:
         (A whole ``PRAGMA quick_check`` reads every page: too much for a probe.)
         """
         try:
-            if _identity(self.path) != self._identity:
+            if file_identity(self.path) != self._identity:
                 return "the store file was replaced since the service opened it"
             with open(self.path, "rb") as file:
                 if file.read(len(_HEADER)) != _HEADER:
@@ -361,9 +361,3 @@ def _leg_exists(db: sqlite3.Connection, id: str, call_uuid: str) -> bool:
 def _legs(db: sqlite3.Connection, id: str) -> int:
     count: int = db.execute("SELECT COUNT(*) FROM legs WHERE registration = ?", (id,)).fetchone()[0]
     return count
-
-
-def _identity(path: Path) -> tuple[int, int]:
-    """The file at ``path``: its device and inode."""
-    stat = os.stat(path)
-    return stat.st_dev, stat.st_ino
