@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from callspec.delivery.options import RunOptions
 from callspec.delivery.request import DEFAULT_API_URL
 from callspec.delivery.runner import Runner
-from callspec.errors import CallspecError, Problem, SpecError
+from callspec.errors import CallspecError, GuardError, Problem, SpecError
 from callspec.redact import Redactor, environment_secrets
 from callspec.report.base import shown
 from callspec.report.outputs import (
@@ -153,6 +153,8 @@ def _outcome(
     for output in named:
         check_writable(output.path, regular=output.option == "--journal")
     run.redactor.add(plan.secret_values)
+    if options.resume is not None and any(c.on_call for c in plan.calls):
+        _same_chains(run, options.resume, plan)
     if not plan.calls:  # every each_where kept no row (warned): a run of no call
         return _no_calls(run, plan.files)
     checks = _check_urls(run, plan)
@@ -176,6 +178,16 @@ def _as_journaled(plan_options: PlanOptions, journal: Path, err: TextIO) -> Plan
     shown = at.isoformat().replace("+00:00", "Z")
     err.write(f"callspec: resuming: rotations resolved at {shown}, as the journal's run did\n")
     return replace(plan_options, at=at)
+
+
+def _same_chains(run: _Run, journal: Path, plan: Plan) -> None:
+    """Refuse (exit 4) a resume whose schedules now resolve, at the journal's instant, to
+    other people than the journal's run paged from: that is no chain it started."""
+    from callspec.oncall.resume import changed_chains
+
+    changed = changed_chains(journal, plan.calls)
+    if changed:
+        raise GuardError(run.redactor.text("; ".join(changed)))
 
 
 def _send(

@@ -14,6 +14,7 @@ exported and read back gives the same people at the same instants.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -30,6 +31,10 @@ from callspec.text import escape_controls, outside
 DEFAULT_LAYER = "oncall"
 #: At most this many events of a calendar are looked at (a feed is outside text).
 MAX_EVENTS = 20_000
+#: At most this many occurrences of a calendar's repeating rules, from each series' start to
+#: the instant asked about: the library expands a rule from its DTSTART (and keeps what it
+#: made), so a rule repeating every second since 1900 would take minutes and gigabytes.
+MAX_OCCURRENCES = 100_000
 _MAX_NAME = 100
 
 
@@ -78,6 +83,8 @@ class Calendar:
     component: Any
     lines: dict[str, int]
     people: Rotation | None = None
+    #: Each VEVENT's properties' lines (its first: ``BEGIN``), in the calendar's order.
+    events: tuple[dict[str, int], ...] = ()
 
     def with_people(self, people: Rotation | None) -> Calendar:
         return replace(self, people=people)
@@ -93,7 +100,7 @@ def parse_calendar(text: str, display: str, mask: Callable[[str], str] = str) ->
     except Exception as e:  # the library's many error types for a broken feed
         why = outside(e, mask)
         return Problem(Location(display, 1, 1), "", f"not an iCalendar file: {why}")
-    return Calendar(display, component, _event_lines(text))
+    return Calendar(display, component, _event_lines(text), events=_property_lines(text))
 
 
 def _event_lines(text: str) -> dict[str, int]:
@@ -103,6 +110,25 @@ def _event_lines(text: str) -> dict[str, int]:
         if line.upper().startswith("UID:"):
             lines.setdefault(line[4:].strip(), number)
     return lines
+
+
+def _property_lines(text: str) -> tuple[dict[str, int], ...]:
+    """Each VEVENT's properties' first lines (folded lines belong to the one above)."""
+    events: list[dict[str, int]] = []
+    current: dict[str, int] | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line[:1] in (" ", "\t"):
+            continue
+        upper = line.upper()
+        if upper.startswith("BEGIN:VEVENT"):
+            current = {"BEGIN": number}
+            events.append(current)
+        elif upper.startswith("END:VEVENT"):
+            current = None
+        elif current is not None:
+            name = upper.split(":", 1)[0].split(";", 1)[0].strip()
+            current.setdefault(name, number)
+    return tuple(events)
 
 
 def _instant(value: Any) -> datetime:
@@ -116,21 +142,23 @@ def _instant(value: Any) -> datetime:
 
 
 def on_call_in(
-    calendar: Calendar, at: datetime, layers: Sequence[str] | None
+    calendar: Calendar, at: datetime, layers: Sequence[str] | None, mask: Callable[[str], str] = str
 ) -> tuple[list[OnCall], list[Problem]]:
     """Who ``calendar`` has on call at ``at``: in ``layers``' order (else by start), and
-    the problems of the events that hold ``at``."""
+    the problems of the events that hold ``at`` (or that stop the calendar being read:
+    a broken time, an end before the start, a rule repeating too often to expand)."""
     import recurring_ical_events
 
+    problems = _checked(calendar, at, mask)
+    if problems:
+        return [], problems
     try:
         query = recurring_ical_events.of(calendar.component)
         events = query.between(at - timedelta(seconds=1), at + timedelta(seconds=1))
-    except Exception as e:  # a broken rule in a feed
-        why = escape_controls(str(e))[:200]
-        message = f"the calendar's events cannot be expanded: {why}"
+    except Exception as e:  # a broken rule in a feed (the library's words: outside text)
+        message = f"the calendar's events cannot be expanded: {outside(e, mask)}"
         return [], [Problem(Location(calendar.display, 1, 1), "", message)]
     entries: list[tuple[datetime, OnCall]] = []
-    problems: list[Problem] = []
     for count, event in enumerate(events):
         if count >= MAX_EVENTS:
             break
@@ -138,7 +166,7 @@ def on_call_in(
             start = _instant(event.decoded("dtstart"))
             end = _instant(event.decoded("dtend")) if "dtend" in event else start
         except (KeyError, ValueError):
-            continue  # an event without a usable time holds no instant
+            continue  # an event without a time holds no instant (a broken one: _checked)
         if not start <= at < end:
             continue
         found = _entry(calendar, event, end)
@@ -149,6 +177,99 @@ def on_call_in(
     order = {name: i for i, name in enumerate(layers or ())}
     entries.sort(key=lambda item: (order.get(item[1].layer, 0), item[0], item[1].person.name))
     return [entry for _, entry in entries], problems
+
+
+def _checked(calendar: Calendar, at: datetime, mask: Callable[[str], str]) -> list[Problem]:
+    """The problems of the calendar's events, each at its property's line, before the
+    library expands them: a DTSTART or DTEND that is no time, an end before the start, a
+    repeating rule with an INTERVAL under 1, or rules with more than
+    :data:`MAX_OCCURRENCES` occurrences between their starts and ``at`` (counted lazily,
+    so a hostile rule costs that many steps, never more)."""
+    problems: list[Problem] = []
+    budget = MAX_OCCURRENCES
+    for index, event in enumerate(calendar.component.walk("VEVENT")):
+        if index >= MAX_EVENTS:
+            break
+        lines = calendar.events[index] if index < len(calendar.events) else {}
+
+        def where(name: str, lines: dict[str, int] = lines) -> Location:
+            return Location(calendar.display, lines.get(name, lines.get("BEGIN", 1)), 1)
+
+        times: dict[str, datetime] = {}
+        for name in ("DTSTART", "DTEND"):
+            if name not in event:
+                continue
+            try:
+                times[name] = _instant(event.decoded(name))
+            except (KeyError, ValueError):
+                raw = event[name].to_ical() if hasattr(event[name], "to_ical") else event[name]
+                raw = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+                why = f"{name} is not a date or a time: '{outside(raw, mask)}'"
+                problems.append(Problem(where(name), "", why))
+        if "DTSTART" in times and "DTEND" in times and times["DTEND"] < times["DTSTART"]:
+            problems.append(
+                Problem(
+                    where("DTEND"),
+                    "",
+                    f"the event ends (DTEND {iso(times['DTEND'])}) before it starts "
+                    f"(DTSTART {iso(times['DTSTART'])})",
+                )
+            )
+        if problems or "DTSTART" not in times:
+            continue
+        rules = event.get("rrule", [])
+        for rule in rules if isinstance(rules, list) else [rules]:
+            found = _occurrences(rule, times["DTSTART"], at, budget, mask)
+            if isinstance(found, str):
+                problems.append(Problem(where("RRULE"), "", found))
+                break
+            budget -= found
+    return problems
+
+
+def _occurrences(
+    rule: Any, start: datetime, at: datetime, budget: int, mask: Callable[[str], str]
+) -> int | str:
+    """How many times ``rule`` (an RRULE from ``start``) repeats up to ``at``, or why it is
+    refused: an INTERVAL under 1, or more than ``budget`` occurrences.  Counted in UTC
+    without the rule's own COUNT and UNTIL (applied here), as an upper bound."""
+    from dateutil.rrule import rrulestr
+    from icalendar import vRecur
+
+    try:
+        interval = int(rule.get("INTERVAL", [1])[0])
+    except (TypeError, ValueError, IndexError):
+        interval = 1  # the library says what is wrong with it
+    if interval < 1:
+        return f"the repeating rule's INTERVAL is {interval}: it must be 1 or more"
+    limit = budget + 1  # one more than allowed: enough to know it is too many
+    if "COUNT" in rule:
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            limit = min(limit, int(rule["COUNT"][0]))
+    stop = at.astimezone(UTC).replace(tzinfo=None)  # occurrences after ``at`` cost nothing
+    if "UNTIL" in rule:
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            stop = min(stop, _instant(rule["UNTIL"][0]).replace(tzinfo=None))
+    bare = vRecur({k: v for k, v in rule.items() if k not in ("COUNT", "UNTIL")})
+    try:
+        text = bare.to_ical().decode("utf-8")  # type: ignore[no-untyped-call]
+        first = start.astimezone(UTC).replace(tzinfo=None)
+        steps = rrulestr(text, dtstart=first).replace(until=stop)
+        count = 0
+        for _ in steps:
+            count += 1
+            if count >= limit:
+                break
+    except (TypeError, ValueError) as e:
+        return f"the repeating rule cannot be read: {outside(e, mask)}"
+    if count > budget:
+        return (
+            f"the event repeats too often: more than {MAX_OCCURRENCES:,} occurrences of the "
+            "calendar's repeating events between their starts (DTSTART) and "
+            f"{iso(at)}; a repeating event is expanded from its start, so start the series "
+            "nearer the time asked about, or repeat it less often"
+        )
+    return count
 
 
 def _entry(calendar: Calendar, event: Any, end: datetime) -> OnCall | Problem:

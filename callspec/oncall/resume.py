@@ -1,19 +1,30 @@
-"""The instant a journal's rotations were resolved at, for ``run --resume``.
+"""The instant a journal's rotations were resolved at, and the chains they resolved to,
+for ``run --resume``.
 
 A run that paged people from a rotation or a calendar writes, on each such
-call's journal lines, ``on_call: {at, name, layer}``.  A resumed run resolves
-its schedules at that same instant, so after a hand-off it finishes the chain it
-started (the same people, the same calls, recognized by their keys) instead of
-starting one for the next shift's people.
+call's journal lines, ``on_call: {at, name, layer, entry, people}``: ``entry``
+names the spec entry (as an escalation chain's key does) and ``people`` is a
+digest of every row the schedule resolved for it (layer, name, phone of each),
+placed or not yet.  A resumed run resolves its schedules at that same instant,
+so after a hand-off it finishes the chain it started (the same people, the same
+calls, recognized by their keys) instead of starting one for the next shift's
+people; when the schedule was edited since, so that the same instant now
+resolves to other people, the resume is refused (:func:`changed_chains`):
+paging them would ring a chain nobody started.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from callspec.oncall.times import parse_instant
+
+if TYPE_CHECKING:
+    from callspec.spec.model import CallPlan
 
 
 def journaled_instant(journal: Path) -> datetime | None:
@@ -32,3 +43,50 @@ def journaled_instant(journal: Path) -> datetime | None:
     except (OSError, UnicodeDecodeError):
         return None
     return None
+
+
+def _journaled_chains(journal: Path) -> dict[str, str]:
+    """Each entry's ``people`` digest, as the journal's first line of it holds it."""
+    chains: dict[str, str] = {}
+    try:
+        with journal.open(encoding="utf-8") as f:
+            for line in f:
+                if '"people"' not in line:
+                    continue
+                try:
+                    on_call = json.loads(line)["on_call"]
+                    chains.setdefault(str(on_call["entry"]), str(on_call["people"]))
+                except (ValueError, KeyError, TypeError):
+                    continue
+    except (OSError, UnicodeDecodeError):
+        return {}
+    return chains
+
+
+def changed_chains(journal: Path, calls: Sequence[CallPlan]) -> list[str]:
+    """Why ``calls`` may not resume ``journal``: one sentence per spec entry whose schedule
+    resolves, at the journal's instant, to other people than the journal's run paged from
+    (the rotation or calendar was edited since).  Empty: every chain is the one started."""
+    journaled = _journaled_chains(journal)
+    now: dict[str, list[CallPlan]] = {}
+    for call in calls:
+        on_call = dict(call.on_call or ())
+        entry = on_call.get("entry")
+        if entry in journaled and journaled[entry] != on_call.get("people"):
+            now.setdefault(entry, []).append(call)
+    out = []
+    for entry_calls in now.values():
+        first = entry_calls[0]
+        at = dict(first.on_call or ()).get("at", "")
+        people = ", ".join(
+            f"{dict(c.on_call or ()).get('layer', '')} {dict(c.on_call or ()).get('name', '')}"
+            for c in entry_calls
+        )
+        out.append(
+            f"{first.spec_file}:{first.line}: who is on call at {at} is not who the journal's "
+            f"run paged from: the schedule was edited since, and now has {people}; --resume "
+            "only finishes the chain that was started, so it pages nobody else: restore the "
+            "rotation (or calendar) as it was to resume, or page the new people with a run "
+            "without --resume"
+        )
+    return out

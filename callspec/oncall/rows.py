@@ -109,7 +109,7 @@ class Schedules:
                 return [], [found]
             from callspec.oncall.ical import on_call_in
 
-            entries, problems = on_call_in(found, self.at, layers)
+            entries, problems = on_call_in(found, self.at, layers, self.mask)
             if problems:
                 return [], problems
         else:

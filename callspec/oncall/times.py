@@ -22,6 +22,13 @@ MIN_SHIFT = timedelta(hours=1)
 #: The longest shift (a year): beyond it a "rotation" is a typo of units.
 MAX_SHIFT = timedelta(days=366)
 
+#: The instants a schedule is read at (``--at``) and the years a rotation may start and end
+#: in: far from the ends of ``datetime`` (years 1 and 9999), where a hand-off, a day's
+#: shifts or an hour's offset would leave its range.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+_RANGE = "from 1900-01-01T00:00:00Z, before 9000-01-01T00:00:00Z"
+
 _LOCAL = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?$")
 _DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -53,9 +60,12 @@ def parse_local(text: str) -> datetime:
         )
     year, month, day, hour, minute, second = (int(g or 0) for g in match.groups())
     try:
-        return datetime(year, month, day, hour, minute, second)
+        local = datetime(year, month, day, hour, minute, second)
     except ValueError as e:
         raise ValueError(f"'{text}' is not a date and time: {e}") from e
+    if not EARLIEST.year <= year < LATEST.year:
+        raise ValueError(f"'{text}' is out of range: write a date {_RANGE}")
+    return local
 
 
 def parse_instant(text: str) -> datetime:
@@ -69,7 +79,13 @@ def parse_instant(text: str) -> datetime:
             f"'{text}' is not an instant: write a date, a time and an offset, "
             "e.g. 2026-12-25T03:00:00Z or 2026-12-25T04:00+01:00"
         )
-    return moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        moment = None  # 0001-01-01T00:00+01:00: before datetime's first instant
+    if moment is None or not EARLIEST <= moment < LATEST:
+        raise ValueError(f"'{text}' is out of range: write an instant {_RANGE}")
+    return moment
 
 
 def wall(local: datetime, tz: ZoneInfo) -> datetime:
@@ -89,7 +105,10 @@ def parse_shift(text: str) -> timedelta:
             f"'{text}' is not a shift: write daily, weekly, or a duration such as 12h, 2d, 1w"
         )
     weeks, days, hours, minutes = (int(g or 0) for g in match.groups())
-    length = timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes)
+    try:
+        length = timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes)
+    except OverflowError:
+        length = MAX_SHIFT * 2  # more days than datetime counts: longer than any shift
     if not MIN_SHIFT <= length <= MAX_SHIFT:
         raise ValueError(f"'{text}' is not a shift from 1h to 366d")
     return length

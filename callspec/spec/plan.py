@@ -235,6 +235,9 @@ class _Builder:
             self.expander.schedules, clash = self.rotations.seen_by(doc, shared, countries)
             self.problems.extend(clash)
         rows, found = self.expander.rows(doc, path, index, call)
+        if isinstance(call["each"], dict):  # the whole chain, on each of its calls' lines
+            rows = list(rows)
+            self.rotations.resolved(rows, self.paths[str(doc.file)][0], str(call["name"]))
         try:
             for row in rows:
                 name = self.expander.name(doc, index, call, row)
@@ -253,8 +256,20 @@ class _Builder:
                     "the call places nothing\n"
                 )
         finally:
-            mask = Redactor(self.env_secrets).text  # a roster may hold what the env does
+            # A roster or a calendar may hold what the env does, or a secret the profile
+            # declares (its value as the profile, --var or the environment gives it).
+            mask = Redactor([*self.env_secrets, *self._declared(profile)]).text
             self.problems.merge(found, lambda p: replace(p, message=mask(p.message)))
+
+    def _declared(self, profile: Profile | None) -> list[str]:
+        """The values of ``profile``'s declared secrets known before a call renders."""
+        if profile is None:
+            return []
+        names = set(profile.secrets)
+        values = [str(v.value) for name, v in profile.vars if name in names]
+        values += [value for name, value in self.options.vars if name in names]
+        values += [self.maker.environ.get(r.env, "") for r in profile.runtime]
+        return [value for value in values if value]
 
     def _selected(self, name: str, call: Mapping[str, Any]) -> bool:
         only, tags = self.options.only, self.options.tags

@@ -8,6 +8,7 @@ Moved out of plan.py as it was written for ``callspec oncall`` (issue 21):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,8 @@ class Rotations:
         self.calendars: dict[str, Any] = {}  # a calendar is read once per run
         self.numbers: dict[Any, list[Problem]] = {}  # people's numbers, once per countries
         self.clashes: set[str] = set()
+        #: The rows the schedule resolved for the entry being expanded: its whole chain.
+        self.chain: tuple[tuple[str, str], ...] = ()
 
     def read(self, doc: Document) -> list[Problem]:
         """Read and check ``doc``'s rotations; their problems."""
@@ -58,13 +61,27 @@ class Rotations:
         self.files[doc.file] = (rotations, broken)
         return problems
 
+    def resolved(self, rows: list[Row], spec_path: str, written: str) -> None:
+        """Note the rows a schedule resolved for an entry (``written``: its name as written,
+        in the spec file ``spec_path``): its chain, which each of its calls' journal lines
+        keeps as a digest (see :func:`callspec.oncall.resume.changed_chains`)."""
+        import hashlib
+
+        from callspec.spec.escalation import chain_key
+
+        people = [[str(r.values.get(k, "")) for k in ("layer", "name", "phone")] for r in rows]
+        digest = hashlib.sha256(json.dumps([spec_path, written, people]).encode()).hexdigest()
+        self.chain = (("entry", chain_key(spec_path, written)), ("people", digest[:24]))
+
     def on_call(self, row: Row | None) -> tuple[tuple[str, str], ...] | None:
-        """What the journal keeps of a schedule's row: the instant, the person, the layer."""
+        """What the journal keeps of a schedule's row: the instant, the person, the layer,
+        and the entry's whole chain as resolved then (a digest: names and numbers may be
+        secret, and the journal keeps this unmasked)."""
         if row is None:
             return None
         at = self.at.astimezone(timezone.utc).isoformat(timespec="seconds")
         name, layer = str(row.values.get("name", "")), str(row.values.get("layer", ""))
-        return (("at", at.replace("+00:00", "Z")), ("name", name), ("layer", layer))
+        return (("at", at.replace("+00:00", "Z")), ("name", name), ("layer", layer), *self.chain)
 
     def seen_by(
         self, doc: Document, profiles: Document | None, countries: tuple[str, ...] = ()

@@ -82,3 +82,23 @@ def test_at_is_refused_for_a_live_run(team: Path):
     result = invoke(["run", str(team / "page.yaml"), "--at", "2026-12-25T03:00:00Z"])
     assert result.exit_code == ExitCode.USAGE
     assert "--at goes with --dry-run or --sandbox" in result.stderr
+
+
+def test_quiet_hours_are_noted_in_the_json(team: Path):
+    args = ["oncall", "backend", str(team / "page.yaml"), "--at", "2026-12-07T14:00:00Z"]
+    result = invoke([*args, "--format", "json"])
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert [(e["layer"], e["name"], e["quiet"]) for e in json.loads(result.stdout)] == [
+        ("primary", "ana", "22:00-07:00 America/Los_Angeles"),
+        ("secondary", "ben", None),
+    ]
+
+
+def test_explain_at_an_instant_shows_who_is_on_call_then(team: Path):
+    # The week after the first hand-off: ben is primary, cleo secondary.
+    result = invoke(["explain", str(team / "page.yaml"), "--at", "2026-12-15T14:00:00Z"])
+    assert result.exit_code == ExitCode.OK, result.stderr
+    lines = result.stdout.splitlines()
+    calls = [line.split()[1] for line in lines if line and not line.startswith(" ")]
+    assert calls == ["primary-ben", "secondary-cleo"]
+    assert "ends=2026-12-21T09:00:00-05:00" in result.stdout

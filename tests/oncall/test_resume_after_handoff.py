@@ -9,7 +9,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from oncall_team import ANA, BEN, CLEO, SPEC
+import pytest
+from oncall_team import ANA, BEN, CLEO, DEV, SPEC
 from plivo_fake import ANSWER, NOANSWER, PlivoFake, Script, answers, plivo_fake
 from support import AUTH_ID, TOKEN, cred_env, invoke, read_report
 
@@ -17,7 +18,7 @@ from callspec.delivery.credentials import Credentials
 from callspec.delivery.options import RunOptions
 from callspec.delivery.runner import run_plan
 from callspec.delivery.wait import WaitOptions
-from callspec.errors import ExitCode
+from callspec.errors import ExitCode, GuardError
 from callspec.execute import Outputs, RunRequest, execute
 from callspec.oncall.times import parse_instant
 from callspec.spec.model import PlanOptions
@@ -35,7 +36,8 @@ def test_resume_after_a_hand_off_finishes_the_started_chain(team: Path):
     )  # fmt: skip
     assert first.exit_code == ExitCode.OK, first.stderr
     started = json.loads(journal.read_text().splitlines()[0])
-    assert started["on_call"] == {"at": BEFORE, "name": "ana", "layer": "primary"}
+    on_call = {k: v for k, v in started["on_call"].items() if k not in ("entry", "people")}
+    assert on_call == {"at": BEFORE, "name": "ana", "layer": "primary"}
 
     # Resumed after the hand-off (the clock says so): ana was paged, ben is next; cleo,
     # on call now, is not part of the chain that was started.
@@ -160,3 +162,28 @@ def test_a_quiet_hours_hold_stays_held_on_resume_and_is_journaled_as_held(team: 
     lines = [json.loads(line) for line in journal.read_text().splitlines()]
     held = [e for e in lines if e["event"] == "finished" and e["name"] == "primary-ana"]
     assert [(e["outcome"], e.get("skip_kind")) for e in held] == [("skipped", "held")] * 2
+
+
+def test_a_resume_after_the_rotation_was_edited_pages_nobody_else(team: Path):
+    from oncall_team import PROFILES
+
+    journal = team / "page.journal.jsonl"
+    with plivo_fake({ANA: Script(["ringing"]), BEN: answers(), DEV: answers()}) as fake:
+        _killed_while_ringing(team, fake, journal, BEFORE, ANA)
+        fake.stories[ANA] = Script(["ended"], fields=NOANSWER)  # ana did not pick up
+        # The secondary of the week that was paged is now dev, not ben.
+        edited = PROFILES.replace(
+            "secondary: [ben, cleo, dev, ana]", "secondary: [dev, cleo, ben, ana]"
+        )
+        (team / "profiles.yaml").write_text(edited)
+        with pytest.raises(GuardError) as refused:
+            _resumed_after_the_hand_off(team, fake, journal)
+        assert fake.posts() == [ANA]  # nobody else rung: not dev, and not ben
+    assert refused.value.exit_code == ExitCode.REFUSED
+    assert str(refused.value) == (
+        f"{team}/page.yaml:3: who is on call at {BEFORE} is not who the journal's run paged "
+        "from: the schedule was edited since, and now has primary ana, secondary dev; "
+        "--resume only finishes the chain that was started, so it pages nobody else: restore "
+        "the rotation (or calendar) as it was to resume, or page the new people with a run "
+        "without --resume"
+    )
