@@ -18,7 +18,6 @@ import html
 import json
 import pprint
 import re
-import string
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -29,9 +28,6 @@ _UUID = re.compile(
     r"(?<![\w%+-])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![\w%+-])"
 )
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]*@")
-#: Characters no encoder percent-encodes (RFC 3986's unreserved, but ``~``, which
-#: Python's ``quote`` encoded before 3.7).
-_NEVER_ENCODED = frozenset(string.ascii_letters + string.digits + "-._")
 #: Where Jinja's ``title`` filter starts a word (jinja2.filters' ``_word_beginning_split_re``).
 _JINJA_WORD_START = re.compile(r"([-\s({\[<]+)")
 
@@ -116,20 +112,17 @@ def _percent(byte: int) -> str:
     return "%" + "".join(f"[{d.upper()}{d.lower()}]" if d.isalpha() else d for d in f"{byte:02X}")
 
 
-def encoded_pattern(secret: str) -> str | None:
-    """A regex matching ``secret`` percent-encoded in any way: each character that an
-    encoder may escape as it is or as ``%XX`` (UTF-8, either hex case), a space also as
-    ``+``.  So every mix of ``quote``/``quote_plus``/``urlencode`` with any ``safe`` set,
-    ``requests``' ``requote_uri`` (``a|b@c^d`` on the wire is ``a%7Cb@c%5Ed``) and
-    JavaScript's ``encodeURI*`` is one pattern.  None when nothing in it is ever encoded.
+def encoded_pattern(secret: str) -> str:
+    """A regex matching ``secret`` percent-encoded in any way: each character as it is or
+    as ``%XX`` (UTF-8, either hex case), a space also as ``+``.  So every mix of
+    ``quote``/``quote_plus``/``urlencode`` with any ``safe`` set, ``requests``'
+    ``requote_uri`` (``a|b@c^d`` on the wire is ``a%7Cb@c%5Ed``) and JavaScript's
+    ``encodeURI*`` is one pattern, and so is a character no encoder escapes, escaped
+    anyway (``%73ecret``): every decoder reads it as the secret, and a request's path or
+    query, logged, is whatever its sender chose to write.
     """
-    if all(c in _NEVER_ENCODED for c in secret):
-        return None
     parts = []
     for char in secret:
-        if char in _NEVER_ENCODED:
-            parts.append(re.escape(char))
-            continue
         # Encoded first: a raw '%' must not match the start of a '%25'.
         options = ["".join(_percent(b) for b in char.encode("utf-8")), re.escape(char)]
         if char == " ":
@@ -163,9 +156,11 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = (), userinfo: bool = True) -> None:
         self._secrets: list[str] = []
         self._learned: set[str] = set()  # secrets added, each spelled out once
-        #: The secrets an encoder can change, longest first, and their patterns
+        #: Every spelling, longest first, and their percent-encoded patterns
         #: (:func:`encoded_pattern`), compiled when first needed.
         self._encodable: list[tuple[str, str]] = []  # (secret, its spaces as '+')
+        #: Whether a spelling holds a space (then a '+' in a text may be one of it).
+        self._spaced = False
         self._patterns: dict[str, re.Pattern[str]] = {}
         #: Mask every URL's userinfo (``https://***@host``); off only for ``render
         #: --format curl``, whose command must send the URLs the spec wrote.
@@ -180,9 +175,11 @@ class Redactor:
         self._learned |= new
         spelled = {v for secret in new for v in spellings(secret) if v}
         self._secrets = sorted(spelled.union(self._secrets), key=len, reverse=True)
-        # Every spelling percent-encoded too: a template's ``reverse | urlencode``.
-        encodable = {(s, s.replace(" ", "+")) for s in spelled if set(s) - _NEVER_ENCODED}
+        # Every spelling percent-encoded too: a template's ``reverse | urlencode``, or a
+        # request that escapes letters no encoder escapes (``%73ecret``).
+        encodable = {(s, s.replace(" ", "+")) for s in spelled}
         self._encodable = sorted({*self._encodable, *encodable}, key=lambda e: -len(e[0]))
+        self._spaced = self._spaced or any(" " in s for s in spelled)
 
     def text(self, text: str) -> str:
         """``text`` with every secret masked, and every URL's userinfo; UUIDs kept whole."""
@@ -215,7 +212,7 @@ class Redactor:
         return True
 
     def _masked(self, text: str) -> str:
-        if self._encodable and ("%" in text or "+" in text):
+        if "%" in text or (self._spaced and "+" in text):
             text = self._decoded(text)
         for secret in self._secrets:
             if secret in text:
@@ -236,7 +233,7 @@ class Redactor:
                 continue
             pattern = self._patterns.get(secret)
             if pattern is None:
-                pattern = self._patterns[secret] = re.compile(encoded_pattern(secret) or "")
+                pattern = self._patterns[secret] = re.compile(encoded_pattern(secret))
             text = pattern.sub(MASK, text)
         return text
 

@@ -24,6 +24,16 @@ def test_every_percent_encoding_of_a_secret_is_masked(secret: str) -> None:
         assert shown == "GET /a?pin=***&x=1 failed", (value, shown)
 
 
+def test_a_secret_of_unreserved_characters_escaped_anyway_is_masked() -> None:
+    """No encoder escapes letters, digits or '-', but a sender may: a decoder reads the
+    secret all the same (a request's query, logged as sent)."""
+    secret = "sandbox-token-not-a-secret-000000000000"
+    mask = Redactor([secret])
+    for value in ("%73andbox-token-not-a-secret-000000000000", quote(secret).replace("-", "%2D")):
+        assert mask.text(f"GET /a?{value}&x=1") == "GET /a?***&x=1", value
+    assert mask.text("GET /a?%53ANDBOX-TOKEN-NOT-A-SECRET-000000000000") == "GET /a?***"
+
+
 #: Jinja filter chains that keep a secret's characters but change their case, order or
 #: escaping before URL-encoding it: each must be masked as a whole.
 CHAINS = [

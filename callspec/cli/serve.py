@@ -77,7 +77,7 @@ def serve(
       PLIVO_AUTH_TOKEN=... callspec serve --port 8556 --store /var/lib/callspec/acks.db
       callspec serve --public-url https://acks.example.com --trusted-proxy 127.0.0.1
     """
-    from callspec.serve.server import ServeConfig, run  # loaded only for the service
+    from callspec.serve.server import HostError, ServeConfig, run  # only for the service
     from callspec.serve.store import StoreError
 
     token = os.environ.get("PLIVO_AUTH_TOKEN", "")
@@ -104,5 +104,7 @@ def serve(
         run(config, lambda line: click.echo(line))
     except StoreError:
         raise
+    except HostError as e:
+        raise UsageError(f"--host: {e}") from e
     except OSError as e:
         raise UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e

@@ -55,11 +55,11 @@ def _profiles_problems(files: tuple[Path, ...], environ: Mapping[str, str]) -> l
     from callspec.spec.files import display_path
     from callspec.spec.profiles import ProfilesFile
 
-    mask = Redactor(environment_secrets(environ)).text
     problems: list[Problem] = []
     for path in files:
         try:
-            ProfilesFile.load(path, display_path(path), mask)
+            redactor = Redactor(environment_secrets(environ))
+            ProfilesFile.load(path, display_path(path), redactor, environ)
         except SpecError as e:
             problems.extend(e.problems)
     return problems

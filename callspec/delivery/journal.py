@@ -34,6 +34,7 @@ from typing import Any
 from callspec.delivery.entries import JournalEntry, Target
 from callspec.delivery.settled import reached
 from callspec.errors import GuardError, UsageError
+from callspec.paths import file_identity
 from callspec.redact import Redactor
 from callspec.results import Answer, CallResult, now_iso
 from callspec.spec.plan import CallPlan
@@ -106,8 +107,7 @@ class Journal:
         except BaseException:
             os.close(fd)
             raise
-        stat = os.fstat(fd)
-        self._identity = (stat.st_dev, stat.st_ino)
+        self._identity = file_identity(fd)
         self._fd: int | None = fd
         self._broken: str | None = None
 
@@ -148,10 +148,10 @@ class Journal:
     def _check_still_there(self) -> None:
         """A journal deleted or replaced under a run records nothing a resume would read."""
         try:
-            stat = os.stat(self.path)
+            identity = file_identity(self.path)
         except OSError as e:
             raise JournalWriteError(e.errno or errno.ENOENT, f"ENOENT: {self.path} is gone") from e
-        if (stat.st_dev, stat.st_ino) != self._identity:
+        if identity != self._identity:
             raise JournalWriteError(
                 errno.ESTALE, f"ESTALE: {self.path} was replaced by another file"
             )

@@ -70,7 +70,9 @@ def build_request(call: CallPlan, api_url: str, auth_id: str) -> Request:
 def check_api_url(url: str, setting: str = "api_url") -> str | None:
     """Why ``url`` is no base URL for ``setting`` (``api_url`` or ``service``: the profiles
     schema's rule), or None when it is."""
+    from callspec.spec.urls import base_url_problem, without_query
+
     rule = load_schema("profiles")["$defs"]["profile"]["properties"][setting]
     if re.match(rule["pattern"], url):
         return None
-    return f"{mask_userinfo(url)!r} {rule['x-error']}"
+    return f"{mask_userinfo(without_query(url))!r} {base_url_problem(url, rule['x-error'])}"

@@ -34,6 +34,7 @@ Fate = Literal[
     "no-key",
     "wrong-key",
     "late-key",
+    "ack-unknown",
     "machine",
     "no-answer",
     "busy",
@@ -77,8 +78,8 @@ def answer_fate(call: CallResult, answer: Answer) -> Fate:
         return "machine"
     if not _ack_asked(call):
         return "answered"
-    if answer.acknowledged is None:
-        return "unknown"
+    if answer.acknowledged is None:  # answered: only what was pressed could not be read
+        return "ack-unknown"
     if answer.late_key_at:
         return "late-key"
     return "wrong-key" if answer.wrong_keys else "no-key"
@@ -121,7 +122,7 @@ def chain_end(steps: Sequence[CallResult], dry_run: bool) -> ChainEnd:
 
 
 #: A person took the call (whatever they pressed): an acknowledgement was asked of someone.
-_HEARD = frozenset({"answered", "no-key", "wrong-key", "late-key"})
+_HEARD = frozenset({"answered", "no-key", "wrong-key", "late-key", "ack-unknown"})
 
 
 def chains(

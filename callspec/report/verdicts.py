@@ -23,6 +23,7 @@ FATE_WORDS = {
     "no-key": "answered, no key pressed",
     "wrong-key": "answered, a wrong key",
     "late-key": "answered, the key too late",
+    "ack-unknown": "answered; acknowledgement unknown (not read from the answer service)",
     "machine": "voicemail",
     "no-answer": "no answer",
     "busy": "busy",

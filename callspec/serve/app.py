@@ -2,7 +2,7 @@
 
 | route | who | what |
 |---|---|---|
-| ``GET /healthz`` | anyone | 200 when the store answers |
+| ``GET /healthz`` | anyone | 200 when the store is the file opened and answers, else 503 |
 | ``GET/POST /plivo/answer/{id}`` | Plivo (signed) | the prompt's XML; Plivo's hangup request too |
 | ``GET/POST /plivo/digits/{id}`` | Plivo (signed) | records the key; what the caller hears next |
 | ``PUT /v1/calls/{id}`` | the runner (channel) | registers a call's prompt |
@@ -28,7 +28,14 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from callspec.serve import documents, status
-from callspec.serve.auth import UNSIGNED, PublicUrl, channel_verdict, plivo_problem, plivo_signed
+from callspec.serve.auth import (
+    UNSIGNED,
+    PublicUrl,
+    channel_verdict,
+    plivo_problem,
+    plivo_signed,
+    replayed,
+)
 from callspec.serve.channel import SIGNATURE, channel_key, sign_answer
 from callspec.serve.logs import Log
 from callspec.serve.prompt import PromptError, from_json, valid_id
@@ -102,9 +109,7 @@ class App:
         try:
             reply = self._handle(environ, method)
         except Exception as e:  # a bug or a broken store: never a traceback to the client
-            path = self.public.route(environ)
-            self._log.write("error", method=method, path=path, error=f"{type(e).__name__}: {e}")
-            reply = _error(500, "internal error")
+            reply = self._failed(environ, method, e)
         headers = [
             ("Content-Type", reply.content_type),
             ("Content-Length", str(len(reply.body))),
@@ -124,12 +129,20 @@ class App:
         )
         return [b"" if method == "HEAD" else reply.body]
 
+    def _failed(self, environ: dict[str, Any], method: str, error: Exception) -> Reply:
+        """A generic 500 for a failure of the service itself; its words only in the log."""
+        path = self.public.route(environ)
+        self._log.write("error", method=method, path=path, error=f"{type(error).__name__}: {error}")
+        return _error(500, "internal error")
+
     def _handle(self, environ: dict[str, Any], method: str) -> Reply:
         path = self.public.route(environ)
         if path == "/healthz":
             if method not in ("GET", "HEAD"):
                 return _not_allowed("GET, HEAD")
-            self.store.ping()
+            problem = self.store.health()
+            if problem is not None:  # a balancer or platform takes it out, and the log says why
+                return _json(503, {"status": "unhealthy", "reason": problem}, unhealthy=problem)
             return _json(200, {"status": "ok"})
         match = _ROUTE.match(path)
         if match is None or not valid_id(match[2]):
@@ -220,10 +233,19 @@ class App:
     ) -> Reply:
         if method not in ("GET", "PUT"):
             return _not_allowed("GET, PUT")
-        verdict = channel_verdict(environ, self.public, self._key, body, self.store, self._clock())
+        verdict = channel_verdict(environ, self.public, self._key, body, self._clock())
         if not verdict.ok:
             return _error(403, "forbidden", registration=id, refused=verdict.reason)
-        reply = self._register(root, id, body) if method == "PUT" else self._read(id)
+        # From here the request is the runner's: its answer is signed, a failure of the
+        # service's own (a full disk, a broken store) too, so the runner can tell the
+        # service failed from an answer it must not believe.
+        try:
+            replay = replayed(verdict, self.store)
+            if replay is not None:
+                return _error(403, "forbidden", registration=id, refused=replay.reason)
+            reply = self._register(root, id, body) if method == "PUT" else self._read(id)
+        except Exception as e:
+            reply = self._failed(environ, method, e)
         reply.note["registration"] = id
         signature = sign_answer(self._key, verdict.nonce, reply.status, reply.body)
         reply.headers.append((SIGNATURE, signature))

@@ -119,15 +119,21 @@ def channel_verdict(
     public: PublicUrl,
     key: bytes,
     body: bytes,
-    store: Store,
     now: float,
 ) -> Verdict:
-    """Whether a runner's request is signed with the channel's key, in time, and new."""
+    """Whether a runner's request is signed with the channel's key and in time (whether
+    its nonce is new, the store says: :func:`replayed`)."""
     headers = {name: _header(environ, name) for name in (TIMESTAMP, NONCE, SIGNATURE)}
     query = _text(environ, "QUERY_STRING")
     path = public.route(environ) + (f"?{query}" if query else "")
     method = _text(environ, "REQUEST_METHOD")
-    verdict = verify_request(key, method, path, body, headers, now)
-    if verdict.ok and not store.remember_nonce(verdict.nonce, verdict.expires):
-        return Verdict(False, "replayed: the nonce was already used", verdict.nonce)
-    return verdict
+    return verify_request(key, method, path, body, headers, now)
+
+
+def replayed(verdict: Verdict, store: Store) -> Verdict | None:
+    """The refusal of a signed request whose nonce was already used, else None (the
+    nonce is remembered until the window closes).  The store may fail here: the
+    caller answers that failure signed, as the request itself was."""
+    if store.remember_nonce(verdict.nonce, verdict.expires):
+        return None
+    return Verdict(False, "replayed: the nonce was already used", verdict.nonce)

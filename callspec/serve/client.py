@@ -165,6 +165,12 @@ class ServiceClient:
         except (ValueError, AttributeError, RecursionError):
             text = ""
         said = f": {outside(text, self._redactor.text)}" if text else ""
+        if answer.status >= 500 and answer.status != 507:  # (507: full, its words say so)
+            return ServiceError(
+                f"the answer service failed to {what} (HTTP {answer.status}){said}; "
+                "its log says why",
+                answer.status,
+            )
         return ServiceError(
             f"the service refused to {what} (HTTP {answer.status}){said}", answer.status
         )

@@ -99,6 +99,10 @@ def _capture_waitress(handler: _ToLog, on: bool) -> None:
         waitress_log.propagate = not _capturing
 
 
+class HostError(ValueError):
+    """The host to listen on is no address: not an IP address, nor a name that resolves."""
+
+
 class Service:
     """The answer service: bound on construction (``url`` is known), served by ``start()``
     (a thread) or ``serve_forever()`` (this thread), stopped by ``stop()``."""
@@ -136,6 +140,12 @@ class Service:
                 asyncore_use_poll=True,
                 **proxy,
             )
+        except ValueError as e:  # waitress's words when getaddrinfo refuses the host
+            self.store.close()
+            raise HostError(
+                f"{config.host!r} is no address to listen on: an IP address "
+                "(127.0.0.1, 0.0.0.0, ::) or a host name that resolves"
+            ) from e
         except BaseException:
             self.store.close()
             raise

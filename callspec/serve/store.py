@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Literal
 
 from callspec.errors import CallspecError, ExitCode
+from callspec.paths import file_identity
 from callspec.serve.prompt import Prompt
 
 #: A registration (and its acknowledgements) is deleted this long after it was made.
@@ -43,6 +44,8 @@ DEFAULT_MAX_REGISTRATIONS = 100_000
 MAX_LEGS = 100
 _PRUNE_EVERY_S = 60.0
 _SCHEMA_VERSION = 1
+#: The first bytes of every SQLite database file.
+_HEADER = b"SQLite format 3\x00"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS registrations (
     id TEXT PRIMARY KEY, message TEXT, voice TEXT NOT NULL, language TEXT NOT NULL,
@@ -130,6 +133,9 @@ class Store:
         except StoreError:
             self._db.close()
             raise
+        #: The file opened (device, inode): a file deleted or put in its place while the
+        #: service runs is no longer the one the connection writes to.
+        self._identity = file_identity(path)
         self.prune()
 
     def close(self) -> None:
@@ -183,10 +189,28 @@ class Store:
             )
             return cursor.rowcount == 1
 
-    def ping(self) -> None:
-        """Raise when the store cannot be read (``/healthz``)."""
+    def health(self) -> str | None:
+        """Why the store cannot keep what it records (``/healthz``), or None when it can.
+
+        A read on the open connection alone cannot tell: a file deleted, replaced or
+        overwritten while the service runs still reads, from the open descriptor and
+        SQLite's cache, while nothing written would survive a restart.  So the path must
+        still name the file opened, and that file must still begin as a SQLite database.
+        (A whole ``PRAGMA quick_check`` reads every page: too much for a probe.)
+        """
+        try:
+            if file_identity(self.path) != self._identity:
+                return "the store file was replaced since the service opened it"
+            with open(self.path, "rb") as file:
+                if file.read(len(_HEADER)) != _HEADER:
+                    return "the store file no longer begins as a SQLite database"
+        except FileNotFoundError:
+            return "the store file was deleted since the service opened it"
+        except OSError as e:
+            return f"the store file cannot be read: {e.strerror or e}"
         with self._lock:
             self._db.execute("SELECT 1 FROM registrations LIMIT 1").fetchall()
+        return None
 
     # The runner's side.
 

@@ -124,7 +124,7 @@ class Calls:
             return Made(None, found.every_row)
         args = arguments(doc, base, entry.call, profile, entry.file_defaults)
         if self.read is not None:
-            _note_reads(self.read, layers, args)
+            _note_reads(self.read, layers, args, entry.call)
         made_url = "message" in entry.call  # the answer service's, made when it is sent
         body, pending, every_row = self._body(where, args, found, profile, made_url)
         message = None
@@ -242,13 +242,20 @@ class Calls:
         return every_row
 
 
-def _note_reads(read: set[str], layers: list[Any], args: Mapping[str, Sourced]) -> None:
-    """Add to ``read`` the names the call's templates read (only when --var was given)."""
+def _note_reads(
+    read: set[str], layers: list[Any], args: Mapping[str, Sourced], call: Mapping[str, Any]
+) -> None:
+    """Add to ``read`` the names the call's templates read (only when --var was given):
+    its variables', its arguments', and those of the keys rendered beside the arguments
+    (``message``, ``voice``: see :func:`~callspec.spec.pages.message_of`)."""
     for layer in layers:
         for _, item in layer:
             read |= references(item.value)[0]
     for item in args.values():
         read |= references(item.value)[0]
+    for key in ("message", "voice"):
+        if key in call:
+            read |= references(call[key])[0]
 
 
 def _waiting(

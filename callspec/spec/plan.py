@@ -114,8 +114,8 @@ class _Builder:
         key = resolved(found)
         if key not in self.profiles_files:
             try:
-                mask = Redactor(self.env_secrets).text
-                loaded = ProfilesFile.load(found, display_path(found), mask)
+                redactor = Redactor(self.env_secrets)
+                loaded = ProfilesFile.load(found, display_path(found), redactor, self.environ)
                 self.env.hide(loaded.credential_env)
                 self.profiles_files[key] = loaded
             except SpecError as e:

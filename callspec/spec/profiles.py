@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from callspec.errors import Location, Problem, SpecError
+from callspec.redact import Redactor
 from callspec.spec.documents import check_document
 from callspec.spec.loader import Document, format_path, is_symlink_loop, load_file
-from callspec.spec.validate import Mask, suggest
+from callspec.spec.validate import suggest
 
 PROFILES_FILENAMES = ("profiles.yaml", "profiles.yml")
 PROFILES_ENV = "CALLSPEC_PROFILES"
@@ -158,6 +159,31 @@ def _unknown_countries(doc: Document) -> list[Problem]:
     return problems
 
 
+def declared_secrets(data: Any, environ: Mapping[str, str]) -> list[str]:
+    """The secret values a profiles file declares, read from its raw data (it may not be
+    valid): each ``secrets: [{env: NAME}]`` entry's environment value and example, and the
+    literal value of each variable named in ``secrets``.  The schema's messages quote the
+    file's values, so these are masked before the file is checked."""
+    profiles = data.get("profiles") if isinstance(data, dict) else None
+    found: list[str] = []
+    for body in profiles.values() if isinstance(profiles, dict) else ():
+        if not isinstance(body, dict):
+            continue
+        secrets = body.get("secrets")
+        vars_ = body.get("vars")
+        vars_ = vars_ if isinstance(vars_, dict) else {}
+        for item in secrets if isinstance(secrets, list) else ():
+            if isinstance(item, dict):
+                env, example = item.get("env"), item.get("example")
+                if isinstance(env, str) and environ.get(env):
+                    found.append(environ[env])
+                if isinstance(example, str):
+                    found.append(example)
+            elif isinstance(item, str) and isinstance(vars_.get(item), str):
+                found.append(vars_[item])
+    return found
+
+
 class ProfilesFile:
     """One loaded, shape-checked profiles file; resolves profiles by name."""
 
@@ -167,13 +193,23 @@ class ProfilesFile:
         self.profiles: dict[str, Any] = doc.data.get("profiles", {})
 
     @classmethod
-    def load(cls, path: Path, display: str, mask: Mask | None = None) -> ProfilesFile:
+    def load(
+        cls,
+        path: Path,
+        display: str,
+        redactor: Redactor | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> ProfilesFile:
         """Load and check a profiles file; raise :class:`SpecError` on any defect.
 
-        ``mask`` hides secrets in the values messages quote (see :func:`check_document`).
+        ``redactor`` hides secrets in the values messages quote (see :func:`check_document`);
+        it learns the secrets the file itself declares first, so a message quoting a value
+        of this file masks them too, though the file is not valid.
         """
         doc = load_file(path, display)
-        problems = check_document(doc, "profiles", mask) + _infinite_rates(doc)
+        redactor = redactor or Redactor()
+        redactor.add(declared_secrets(doc.data, environ or {}))
+        problems = check_document(doc, "profiles", redactor.text) + _infinite_rates(doc)
         if not problems:  # (the schema says which values are codes at all)
             problems = _unknown_countries(doc)
         if problems:

@@ -312,6 +312,10 @@ def error_message(error: ValidationError, mask: Mask = unmasked) -> str:
             from callspec.spec.urls import url_problem
 
             hint = url_problem(value, hint)  # what is wrong with this URL, not every rule
+        elif subschema.get("x-explain") == "base-url" and isinstance(value, str):
+            from callspec.spec.urls import base_url_problem
+
+            hint = base_url_problem(value, hint)
         return f"{show(value, mask)} {hint}"
     if kind == "enum":
         allowed = " or ".join(repr(v) for v in expected)

@@ -277,3 +277,21 @@ def test_killed_between_register_and_send_then_resumed(
     first, second = read_report(report)["calls"]
     assert first["outcome"] == "unknown" and "--retry-unknown" in first["reason"]
     assert second["outcome"] == "skipped"
+
+
+def test_an_answered_call_whose_ack_cannot_be_read_says_so(
+    tmp_path: Path, box: Sandbox, front: Any
+) -> None:
+    def fail_reads(proxy: _Proxy, method: str, path: str, body: bytes) -> Any:
+        return None if method != "GET" else (500, {}, b'{"error": "internal error"}')
+
+    result, report = _run(_page(tmp_path), box, front(fail_reads), "--retries", "0")
+    assert result.exit_code == ExitCode.CALL_FAILED
+    assert _rung(box) == [ANA]
+    (chain,) = report["chains"]
+    assert chain["steps"][0]["fate"] == "ack-unknown"
+    sentence = (
+        ": stopped at 'page[1]': 'page[1]': answered; acknowledgement unknown (not read from "
+        "the answer service), 'page[2]': not called"
+    )
+    assert sentence in result.stdout

@@ -188,6 +188,39 @@ def test_a_page_of_one_not_acknowledged_exits_1(
     assert "page.yaml: not acknowledged: 'page-ana': answered, no key pressed" in (result.stdout)
 
 
+def test_a_page_of_one_acknowledged_exits_0(tmp_path: Path, start: Start, service: Service) -> None:
+    box = start(f"{ANA}=ack")
+    spec = _page(tmp_path, roster=False)  # message + ack, no roster, no escalation
+    result, report = _run(spec, "--api-url", box.url, "--service", service.url)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert _rung(box) == [ANA]
+    [call] = report["calls"]
+    assert (call["acknowledged"], call["fate"]) == (True, "acknowledged")
+    assert report["summary"]["acknowledged"] == 1
+    assert "page.yaml: acknowledged by 'page-ana' at " in result.stdout
+
+
+def test_a_call_that_asked_no_ack_reports_acknowledged_null(
+    tmp_path: Path, start: Start, service: Service
+) -> None:
+    box = start(f"{ANA}=ack")  # a key pressed: still no acknowledgement was asked
+    spec = tmp_path / "say.yaml"
+    spec.write_text(
+        "version: 1\n"
+        "calls:\n"
+        "  - name: say-ana\n"
+        f'    to: "{ANA}"\n'
+        '    from: "+14155550100"\n'
+        '    message: "The deploy of payments is done."\n'
+    )
+    result, report = _run(spec, "--api-url", box.url, "--service", service.url, "--wait", "30")
+    assert result.exit_code == ExitCode.OK, result.output
+    [call] = report["calls"]
+    assert call["prompt"]["ack"] is None
+    assert call["acknowledged"] is None
+    assert [a["acknowledged"] for a in call["answers"]] == [None]
+
+
 def _until(check: Callable[[], bool], seconds: float = 30.0) -> bool:
     """Until ``check()`` holds (bounded): waits on the state, never a guessed sleep."""
     deadline = time.monotonic() + seconds

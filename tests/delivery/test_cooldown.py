@@ -9,7 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import AUTH_ID, TOKEN, answering, cred_env, invoke, read_report, sandbox
+import requests
+from support import (
+    AUTH_ID,
+    TOKEN,
+    answering,
+    cred_env,
+    early_in_a_second,
+    invoke,
+    read_report,
+    sandbox,
+)
 
 from callspec.errors import ExitCode
 from callspec.sandbox.outcomes import SimulationConfig, parse_answer_by
@@ -141,3 +151,75 @@ def test_lists_that_cannot_be_read_leave_the_call_placed(tmp_path: Path, hooks: 
         assert f'<p class="stop">{shown}</p>' in html.read_text()
     finally:
         plain.stop()
+
+
+def _long(**config: Any) -> Sandbox:
+    """A sandbox whose calls last two minutes: another run's call is still going on."""
+    simulate = SimulationConfig(
+        duration_s=120, connect_timeout_s=5.0, read_timeout_s=10.0, **config.pop("simulate", {})
+    )
+    return Sandbox(SandboxConfig(auth_id=AUTH_ID, auth_token=TOKEN, simulate=simulate, **config))
+
+
+def _place(spec: Path, url: str) -> None:
+    """Another run places the spec's calls and leaves them going (no --wait)."""
+    args = ["run", spec, "--api-url", url, "--concurrency", "1", "--rate", "100", "--no-progress"]
+    result = invoke([str(a) for a in args], cred_env())
+    assert result.exit_code == ExitCode.OK, result.output
+
+
+def _listed(box: Sandbox, status: str, to: str) -> list[str]:
+    """Plivo's list of ``status`` calls to ``to``, as cooldown reads it."""
+    query = {"status": status, "to_number": to.lstrip("+")}
+    answer = requests.get(
+        f"{box.url}/v1/Account/{AUTH_ID}/Call/", params=query, auth=(AUTH_ID, TOKEN), timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+    return [str(u) for u in answer.json()["calls"]]
+
+
+def test_a_destination_another_run_is_still_calling_is_skipped(tmp_path: Path, hooks: str) -> None:
+    box = _long().start()
+    try:
+        other = tmp_path / "other"
+        other.mkdir()
+        _place(_spec(other, hooks), box.url)  # its call rings (or talks) for two minutes
+        (live,) = _listed(box, "live", ANA)
+        result, report = _run(_spec(tmp_path, hooks), box.url, "again")
+        assert result.exit_code == ExitCode.OK, result.output
+        assert _rung(box) == [ANA]  # once
+        [call] = report["calls"]
+        assert (call["outcome"], call["skip_kind"]) == ("skipped", "cooldown")
+        assert call["reason"].startswith(f"cooldown: Plivo shows a live call ({live}) ")
+    finally:
+        box.stop()
+
+
+def test_a_destination_another_run_has_queued_is_skipped(tmp_path: Path, hooks: str) -> None:
+    # One call a second, one call played at a time: ben's call takes the only player for
+    # two minutes, and ana's, over the second's limit, waits in Plivo's queue meanwhile.
+    box = _long(cps=1, simulate={"workers": 1}).start()
+    try:
+        other = tmp_path / "other"
+        other.mkdir()
+        spec = other / "page.yaml"
+        spec.write_text(
+            "version: 1\n"
+            "calls:\n"
+            + "".join(
+                f'  - name: {name}\n    from: "+14155550100"\n    to: "{to}"\n'
+                f"    answer_url: {hooks}/page.xml\n"
+                for name, to in (("ben", BEN), ("ana", ANA))
+            )
+        )
+        early_in_a_second()
+        _place(spec, box.url)
+        (queued,) = _listed(box, "queued", ANA)  # (both in one second: else this fails)
+        result, report = _run(_spec(tmp_path, hooks), box.url, "again")
+        assert result.exit_code == ExitCode.OK, result.output
+        assert _rung(box) == [BEN, ANA]  # ana once
+        [call] = report["calls"]
+        assert (call["outcome"], call["skip_kind"]) == ("skipped", "cooldown")
+        assert call["reason"].startswith(f"cooldown: Plivo shows a queued call ({queued}) ")
+    finally:
+        box.stop()

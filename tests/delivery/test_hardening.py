@@ -65,7 +65,7 @@ def test_a_profiles_api_url_with_control_characters_is_refused_where_written(
     assert result.exit_code == ExitCode.INVALID
     assert (
         f"{tmp_path}/profiles.yaml:4:14: profiles.default.api_url: 'http://127.0.0.1:9/\\x1b[2J' "
-        "must be an http(s) base URL without a query or fragment, e.g. https://api.plivo.com"
+        "must be an http(s) base URL: it holds a control character (U+001B) at character 20"
     ) in result.stderr.splitlines()
 
 

@@ -3,8 +3,10 @@ the public URL behind a proxy, replays, erased messages, and its own failures.""
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -159,3 +161,25 @@ def test_its_own_failure_is_a_generic_500_logged_masked(run: Any) -> None:
     assert answer.json() == {"error": "internal error"}
     (error,) = [e for e in running.entries() if e["event"] == "error"]
     assert error["error"] == "ProgrammingError: Cannot operate on a closed database."
+
+
+def test_a_token_percent_encoded_in_a_refused_request_is_masked_in_the_log(run: Any) -> None:
+    running = run()
+    id = new_id()
+    register_raw(running, id)
+    # Letters no encoder escapes, escaped anyway: every decoder reads the token.  (Sent
+    # with http.client: requests would unescape them before sending.)
+    spelled = "".join(f"%{ord(c):02x}" if c.isalpha() else c for c in TOKEN)
+    path = f"/plivo/answer/{id}?{spelled}"
+    body = urllib.parse.urlencode(answered("c"))
+    wrong = signature_headers(running.url + path, "POST", answered("c"), "another-token")
+    headers = {**wrong, "Content-Type": "application/x-www-form-urlencoded"}
+    connection = http.client.HTTPConnection(urllib.parse.urlsplit(running.url).netloc, timeout=30)
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        assert connection.getresponse().status == 403
+    finally:
+        connection.close()
+    (refusal,) = [e for e in running.entries() if e.get("status") == 403]
+    assert refusal["refused"].endswith(f"/plivo/answer/{id}?***")
+    assert TOKEN not in urllib.parse.unquote(running.log.getvalue())

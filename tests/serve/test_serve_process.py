@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 import requests
 from service_process import TOKEN, Served, answered, launch, plivo_request, pressed, serving
+from support import invoke
 
 from callspec.check.plivo_xml import check_document
+from callspec.errors import ExitCode
 from callspec.serve.client import ServiceClient
 from callspec.serve.prompt import Prompt, new_id
 
@@ -177,3 +179,15 @@ def test_a_file_that_is_not_a_store_is_a_clear_error(tmp_path: Path) -> None:
     store.write_text("not a database, " * 100)
     with pytest.raises(AssertionError, match=r"cannot use .*acks\.db as the store"):
         launch(store)
+
+
+def test_a_host_that_is_no_address_is_a_usage_error_naming_host(tmp_path: Path) -> None:
+    result = invoke(
+        ["serve", "--host", "bad host", "--port", "0", "--store", tmp_path / "acks.db"],
+        {"PLIVO_AUTH_TOKEN": TOKEN},
+    )
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr == (
+        "callspec: --host: 'bad host' is no address to listen on: an IP address "
+        "(127.0.0.1, 0.0.0.0, ::) or a host name that resolves\n"
+    )

@@ -178,8 +178,8 @@ def test_a_service_url_with_control_characters_is_refused_where_written(tmp_path
     assert result.exit_code == ExitCode.INVALID
     assert (
         f"{tmp_path}/profiles.yaml:4:14: profiles.default.service: "
-        "'https://acks.example.com/\\x1b[31m' must be an http(s) base URL without a query or "
-        "fragment, e.g. https://acks.example.com"
+        "'https://acks.example.com/\\x1b[31m' must be an http(s) base URL: it holds a control "
+        "character (U+001B) at character 26"
     ) in result.stderr.splitlines()
     flag = invoke(["run", spec, "--dry-run", "--service", "https://acks.example.com/\x07"])
     assert flag.exit_code == ExitCode.USAGE
