@@ -152,6 +152,10 @@ class Service:
         self._listeners = [d for d in self._map.values() if isinstance(d, TcpWSGIServer)]
         self._stop = threading.Event()
         self._stopped = threading.Event()
+        #: Held while the trigger is pulled or closed: a wake-up from another thread must
+        #: not write to the trigger's pipe after the loop has closed it (EBADF).
+        self._trigger_lock = threading.Lock()
+        self._trigger_closed = False
         self._thread: threading.Thread | None = None
         self._handler = _ToLog(self.log)
 
@@ -192,8 +196,10 @@ class Service:
         which may hold the trigger's lock), and the loop sees it within a tick."""
         self._stop.set()
         if wake:
-            for listener in self._listeners:
-                listener.pull_trigger()
+            with self._trigger_lock:
+                if not self._trigger_closed:  # else the loop has ended: nothing to wake
+                    for listener in self._listeners:
+                        listener.pull_trigger()
 
     def stop(self) -> None:
         """Stop and wait until stopped (a service never started just closes)."""
@@ -210,8 +216,13 @@ class Service:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    def _close_all(self) -> None:
+        with self._trigger_lock:
+            self._trigger_closed = True
+            wasyncore.close_all(self._map)
+
     def _close_unserved(self) -> None:
-        wasyncore.close_all(self._map)
+        self._close_all()
         self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
         self.store.close()
 
@@ -224,7 +235,7 @@ class Service:
         deadline = time.monotonic() + self.config.grace_s
         while time.monotonic() < deadline and self._busy():
             wasyncore.loop(timeout=0.05, map=self._map, use_poll=True, count=1)
-        wasyncore.close_all(self._map)
+        self._close_all()
         left = max(1, math.ceil(deadline - time.monotonic()))
         self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=left)
 
