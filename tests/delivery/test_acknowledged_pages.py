@@ -346,9 +346,9 @@ def test_a_rotation_repeated_until_acknowledged_holds_the_quiet_in_every_round(
 def test_a_step_answered_and_not_acknowledged_in_time_is_hung_up_before_the_next(
     tmp_path: Path, service: Service
 ) -> None:
-    # Every callee stays on the line for 8 s (ack.within: 1); ana presses nothing, ben 1.
+    # Every callee stays on the line for 3 s (ack.within: 1); ana presses nothing, ben 1.
     simulate = SimulationConfig(
-        duration_s=8.0,
+        duration_s=3.0,
         answer_by=tuple(parse_answer_by(a) for a in (f"{ANA}=human", f"{BEN}=ack")),
         connect_timeout_s=5.0,
         read_timeout_s=10.0,
