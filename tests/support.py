@@ -494,3 +494,25 @@ def answering(
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def calls_file(
+    folder: Path, calls: list[str], profiles: str = "version: 1\nprofiles:\n  default: {}\n"
+) -> Path:
+    """``a.yaml`` of ``calls`` (from :func:`call_lines`) beside a profiles file."""
+    (folder / "profiles.yaml").write_text(profiles)
+    path = folder / "a.yaml"
+    path.write_text("version: 1\ncalls:\n" + "".join(calls))
+    return path
+
+
+def call_lines(name: str, to: str, **extra: str) -> str:
+    """One call of :func:`calls_file`, as written (``to`` and ``extra`` values raw YAML)."""
+    lines = [
+        f"  - name: {name}\n",
+        '    from: "+14152224444"\n',
+        f"    to: {to}\n",
+        "    answer_url: https://hooks.example.com/answer.xml\n",
+    ]
+    lines += [f"    {k}: {v}\n" for k, v in extra.items()]
+    return "".join(lines)

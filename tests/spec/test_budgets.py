@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from jinja2.sandbox import SandboxedEnvironment
-from support import RunCli, run_callspec
+from support import RunCli, call_lines, calls_file, run_callspec
 
 from callspec.errors import ExitCode, SpecError
 from callspec.spec.budget import Limits
@@ -196,28 +196,6 @@ def test_the_default_budget_is_the_documented_one() -> None:
     assert PlanOptions().limits == Limits()
 
 
-def _spec(
-    folder: Path, calls: list[str], profiles: str = "version: 1\nprofiles:\n  default: {}\n"
-) -> Path:
-    """``a.yaml`` of ``calls`` (from :func:`_call`) beside a profiles file."""
-    (folder / "profiles.yaml").write_text(profiles)
-    path = folder / "a.yaml"
-    path.write_text("version: 1\ncalls:\n" + "".join(calls))
-    return path
-
-
-def _call(name: str, to: str, **extra: str) -> str:
-    """One call of :func:`_spec`, its lines as written (``to`` and ``extra`` values raw YAML)."""
-    lines = [
-        f"  - name: {name}\n",
-        '    from: "+14152224444"\n',
-        f"    to: {to}\n",
-        "    answer_url: https://hooks.example.com/answer.xml\n",
-    ]
-    lines += [f"    {k}: {v}\n" for k, v in extra.items()]
-    return "".join(lines)
-
-
 # --- through the command line: a process with its memory capped ------------------------------
 
 
@@ -231,7 +209,7 @@ def _call(name: str, to: str, **extra: str) -> str:
     ],
 )
 def test_printing_a_list_of_big_strings_is_over_budget(tmp_path: Path, template: str) -> None:
-    _spec(tmp_path, [_call("c", '"+14155550100"', caller_name=json.dumps(template))])
+    calls_file(tmp_path, [call_lines("c", '"+14155550100"', caller_name=json.dumps(template))])
     # Refused before the value is made: within 10 s and 3 GiB (made, it is a terabyte).
     done = run_callspec(["validate", "a.yaml"], tmp_path, timeout=10, memory=3 << 30)
     assert done.returncode == ExitCode.INVALID, done.stderr[-500:]
@@ -240,7 +218,7 @@ def test_printing_a_list_of_big_strings_is_over_budget(tmp_path: Path, template:
 
 def test_a_list_of_megabyte_strings_is_over_budget_before_gigabytes(tmp_path: Path) -> None:
     template = "{{ range(100000) | map('string') | map('center', 10**6) | list | length }}"
-    _spec(tmp_path, [_call("c", '"+14155550100"', caller_name=json.dumps(template))])
+    calls_file(tmp_path, [call_lines("c", '"+14155550100"', caller_name=json.dumps(template))])
     done = run_callspec(["validate", "a.yaml"], tmp_path, timeout=60, memory=1 << 30)
     assert done.returncode == ExitCode.INVALID, done.stderr[-500:]
     assert "template over budget: a value of" in done.stderr, done.stderr[-500:]
@@ -261,7 +239,7 @@ def test_a_list_of_megabyte_strings_is_over_budget_before_gigabytes(tmp_path: Pa
 def test_template_attacks_are_located_problems(
     tmp_path: Path, run_cli: RunCli, template: str, words: str
 ) -> None:
-    _spec(tmp_path, [_call("c", '"+14155550100"', caller_name=json.dumps(template))])
+    calls_file(tmp_path, [call_lines("c", '"+14155550100"', caller_name=json.dumps(template))])
     result = run_cli("validate", "a.yaml", cwd=tmp_path)
     assert result.exit_code == ExitCode.INVALID
     assert "a.yaml:7:18: calls[0].caller_name: template" in result.stderr

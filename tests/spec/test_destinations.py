@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support import ROOT, RunCli, cred_env, invoke, run_callspec, sandbox
+from support import ROOT, RunCli, call_lines, calls_file, cred_env, invoke, run_callspec, sandbox
 
 from callspec.errors import ExitCode
 from callspec.spec.destinations import destination_key
@@ -124,31 +124,9 @@ def test_the_example_specs_ring_each_phone_once(run_cli: RunCli) -> None:
     assert "warning" not in result.output
 
 
-def _spec(
-    folder: Path, calls: list[str], profiles: str = "version: 1\nprofiles:\n  default: {}\n"
-) -> Path:
-    """``a.yaml`` of ``calls`` (from :func:`_call`) beside a profiles file."""
-    (folder / "profiles.yaml").write_text(profiles)
-    path = folder / "a.yaml"
-    path.write_text("version: 1\ncalls:\n" + "".join(calls))
-    return path
-
-
-def _call(name: str, to: str, **extra: str) -> str:
-    """One call of :func:`_spec`, its lines as written (``to`` and ``extra`` values raw YAML)."""
-    lines = [
-        f"  - name: {name}\n",
-        '    from: "+14152224444"\n',
-        f"    to: {to}\n",
-        "    answer_url: https://hooks.example.com/answer.xml\n",
-    ]
-    lines += [f"    {k}: {v}\n" for k, v in extra.items()]
-    return "".join(lines)
-
-
 def test_a_long_to_with_one_repeat_is_validated_quickly(tmp_path: Path) -> None:
     numbers = [f'"+1415{i:07d}"' for i in range(100_000)] + ['"+14150000001"']
-    _spec(tmp_path, [_call("bulk", "[" + ", ".join(numbers) + "]")])
+    calls_file(tmp_path, [call_lines("bulk", "[" + ", ".join(numbers) + "]")])
     done = run_callspec(["validate", "a.yaml"], tmp_path, timeout=30)
     assert done.returncode == ExitCode.INVALID, done.stderr[-500:]
     assert "appears more than once" in done.stderr
@@ -165,7 +143,7 @@ def test_a_long_to_with_one_repeat_is_validated_quickly(tmp_path: Path) -> None:
 def test_one_bulk_call_ringing_one_number_twice_is_an_error(
     tmp_path: Path, run_cli: RunCli, to: str
 ) -> None:
-    _spec(tmp_path, [_call("bulk", to)])
+    calls_file(tmp_path, [call_lines("bulk", to)])
     result = run_cli("validate", "a.yaml", "--unique-destinations", cwd=tmp_path)
     assert result.exit_code == ExitCode.INVALID, result.output
     assert "more than once" in result.stderr
@@ -182,8 +160,8 @@ profiles:
 def test_a_repeat_of_a_secret_destination_does_not_disclose_it(
     tmp_path: Path, run_cli: RunCli
 ) -> None:
-    calls = [_call("one", '"{{ phone }}"'), _call("two", '"14155559999"')]
-    _spec(tmp_path, calls, profiles=SECRET_PROFILES)
+    calls = [call_lines("one", '"{{ phone }}"'), call_lines("two", '"14155559999"')]
+    calls_file(tmp_path, calls, profiles=SECRET_PROFILES)
     result = run_cli("validate", "a.yaml", cwd=tmp_path)
     assert "is rung by call 'one'" in result.stderr
     assert "5559999" not in result.stderr
