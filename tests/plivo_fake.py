@@ -25,10 +25,18 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from support import AUTH_ID, TOKEN
+
+from callspec.delivery.credentials import Credentials
+from callspec.delivery.options import RunOptions
+from callspec.delivery.runner import run_plan
+from callspec.delivery.wait import WaitOptions
+from callspec.spec.model import PlanOptions
+from callspec.spec.plan import build_plan
 
 #: A reply: (HTTP status, JSON document or None); DROP as the document closes the
 #: connection instead of answering (a request that reached the API, its answer lost).
@@ -334,3 +342,29 @@ def plivo_fake(
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def killed_while_ringing(
+    spec: Path, fake: PlivoFake, journal: Path, first: str, options: PlanOptions | None = None
+) -> None:
+    """A first run of ``spec`` against ``fake``, stopped (as Ctrl-C does) while it follows
+    its first step (to ``first``): its journal holds that step placed and nothing of how
+    it ended."""
+    stop = threading.Event()
+    plan = build_plan([spec], options or PlanOptions(cwd=spec.parent), {})
+    run = RunOptions(
+        api_url=fake.url,
+        credentials=Credentials(AUTH_ID, TOKEN),
+        rate=200,
+        retries=0,
+        journal=journal,
+        follow=WaitOptions(120, interval=30, read_rate=500),
+    )
+    thread = threading.Thread(target=run_plan, args=(plan, run, {}, None, None, stop))
+    thread.start()
+    try:
+        fake.wait_for(lambda log: f"GET {first} live" in log)
+    finally:
+        stop.set()
+        thread.join(20)
+    assert fake.posts() == [first]

@@ -15,16 +15,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plivo_fake import ANSWER, NOANSWER, Lifecycle, PlivoFake, Script, answers, plivo_fake
-from support import AUTH_ID, TOKEN, cred_env, invoke, read_report, spawn
+from plivo_fake import (
+    ANSWER,
+    NOANSWER,
+    Lifecycle,
+    Script,
+    answers,
+    killed_while_ringing,
+    plivo_fake,
+)
+from support import cred_env, invoke, read_report, spawn
 
-from callspec.delivery.credentials import Credentials
-from callspec.delivery.options import RunOptions
-from callspec.delivery.runner import run_plan
-from callspec.delivery.wait import WaitOptions
 from callspec.errors import ExitCode
-from callspec.spec.model import PlanOptions
-from callspec.spec.plan import build_plan
 
 A, B, C, D = "+14155550101", "+14155550102", "+14155550103", "+14155550104"
 JOURNALS = Path(__file__).parent / "journals"
@@ -56,28 +58,6 @@ def run(spec: Path, url: str, *extra: object) -> Any:
     args += ["--read-rate", "500", "--retries", "0", "--no-progress"]
     args += ["--report", spec.parent / "report.json", *extra]
     return invoke([str(a) for a in args], cred_env())
-
-
-def killed_while_ringing(spec: Path, fake: PlivoFake, journal: Path, first: str) -> None:
-    """A first run of ``spec`` stopped while it follows its first step (to ``first``)."""
-    stop = threading.Event()
-    plan = build_plan([spec], PlanOptions(cwd=spec.parent), {})
-    options = RunOptions(
-        api_url=fake.url,
-        credentials=Credentials(AUTH_ID, TOKEN),
-        rate=200,
-        retries=0,
-        journal=journal,
-        follow=WaitOptions(120, interval=30, read_rate=500),
-    )
-    thread = threading.Thread(target=run_plan, args=(plan, options, {}, None, None, stop))
-    thread.start()
-    try:
-        fake.wait_for(lambda log: f"GET {first} live" in log)
-    finally:
-        stop.set()
-        thread.join(20)
-    assert fake.posts() == [first]
 
 
 def test_a_reordered_roster_reads_the_live_step_back_before_paging_anyone(

@@ -5,24 +5,29 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from oncall_team import ANA, BEN, CLEO, DEV, SPEC
-from plivo_fake import ANSWER, NOANSWER, PlivoFake, Script, answers, plivo_fake
+from plivo_fake import (
+    ANSWER,
+    NOANSWER,
+    PlivoFake,
+    Script,
+    answers,
+    killed_while_ringing,
+    plivo_fake,
+)
 from support import AUTH_ID, TOKEN, cred_env, invoke, read_report
 
 from callspec.delivery.credentials import Credentials
 from callspec.delivery.options import RunOptions
-from callspec.delivery.runner import run_plan
 from callspec.delivery.wait import WaitOptions
 from callspec.errors import ExitCode, GuardError
 from callspec.execute import Outputs, RunRequest, execute
 from callspec.oncall.times import parse_instant
 from callspec.spec.model import PlanOptions
-from callspec.spec.plan import build_plan
 
 BEFORE = "2026-12-10T20:00:00Z"  # ana primary, ben secondary
 AFTER = "2026-12-14T15:00:00Z"  # after the hand-off: ben primary, cleo secondary
@@ -82,24 +87,9 @@ def _killed_while_ringing(team: Path, fake: PlivoFake, journal: Path, at: str, f
     step to ``first``: its journal holds that step placed and nothing of how it ended."""
     (team / "page.yaml").write_text(CHAIN)
     (team / ".git").mkdir()  # the chain's identity: relative to this work tree
-    stop = threading.Event()
-    plan = build_plan([team / "page.yaml"], PlanOptions(at=parse_instant(at)), {})
-    options = RunOptions(
-        api_url=fake.url,
-        credentials=Credentials(AUTH_ID, TOKEN),
-        rate=200,
-        retries=0,
-        journal=journal,
-        follow=WaitOptions(120, interval=30, read_rate=500),
+    killed_while_ringing(
+        team / "page.yaml", fake, journal, first, PlanOptions(at=parse_instant(at))
     )
-    thread = threading.Thread(target=run_plan, args=(plan, options, {}, None, None, stop))
-    thread.start()
-    try:
-        fake.wait_for(lambda log: f"GET {first} live" in log)
-    finally:
-        stop.set()
-        thread.join(20)
-    assert fake.posts() == [first]
 
 
 def _resumed_after_the_hand_off(team: Path, fake: PlivoFake, journal: Path) -> dict[str, Any]:
