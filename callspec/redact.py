@@ -133,32 +133,35 @@ def _htmlsafe_json(dumped: str) -> str:
 
 
 def encoded_pattern(secret: str) -> str:
-    """A regex (to compile ignoring case) matching ``secret`` percent-encoded in any way:
-    each character as it is or as ``%XX`` (UTF-8, either hex case), a space also as
-    ``+``.  So every mix of ``quote``/``quote_plus``/``urlencode`` with any ``safe`` set,
-    ``requests``' ``requote_uri`` (``a|b@c^d`` on the wire is ``a%7Cb@c%5Ed``) and
-    JavaScript's ``encodeURI*`` is one pattern, and so is a character no encoder escapes,
-    escaped anyway (``%73ecret``): every decoder reads it as the secret, and a request's
-    path or query, logged, is whatever its sender chose to write.
+    """A regex (to compile ignoring case) matching ``secret`` percent-encoded in any way,
+    in any letter case: each character as it is or as ``%XX`` (UTF-8, either hex case), a
+    space also as ``+``.  So every mix of ``quote``/``quote_plus``/``urlencode`` with any
+    ``safe`` set, ``requests``' ``requote_uri`` (``a|b@c^d`` on the wire is
+    ``a%7Cb@c%5Ed``) and JavaScript's ``encodeURI*`` is one pattern, and so is a character
+    no encoder escapes, escaped anyway (``%73ecret``): every decoder reads it as the
+    secret, and a request's path or query, logged, is whatever its sender chose to write.
 
     A ``+`` in ``secret`` stands for a space or a plus: it is how the redactor compares a
     decoded text, in which either may be either.
     """
     parts = []
     for char in secret:
-        # Encoded first: a raw '%' must not match the start of a '%25'.
-        options = ["".join(f"%{b:02X}" for b in char.encode("utf-8")), re.escape(char)]
         if char in " +":
-            options = ["%20", "%2B", r"\+", " "]
-        parts.append(f"(?:{'|'.join(options)})")
+            parts.append(r"(?:%20|%2B|\+| )")
+            continue
+        # A letter encoded in either case (its own case is ignored), encoded first: a raw
+        # '%' must not match the start of a '%25'.
+        cases = dict.fromkeys([char, char.lower(), char.upper()])
+        encoded = ["".join(f"%{b:02X}" for b in c.encode("utf-8")) for c in cases]
+        parts.append(f"(?:{'|'.join([*encoded, re.escape(char)])})")
     return "".join(parts)
 
 
-def _alternation(spelled: Iterable[str]) -> re.Pattern[str]:
-    """One regex matching any of ``spelled`` in any letter case, the longest first (so at
-    each position the whole of the longest spelling found there)."""
+def _alternation(spelled: Iterable[str], flags: int = 0) -> re.Pattern[str]:
+    """One regex matching any of ``spelled``, the longest first (so at each position the
+    whole of the longest spelling found there)."""
     ordered = sorted(spelled, key=lambda s: (-len(s), s))
-    return re.compile("|".join(map(re.escape, ordered)), re.IGNORECASE)
+    return re.compile("|".join(map(re.escape, ordered)), flags)
 
 
 def _spans(pattern: re.Pattern[str], text: str) -> Iterator[tuple[int, int]]:
@@ -194,14 +197,16 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = (), userinfo: bool = True) -> None:
         self._learned: set[str] = set()  # secrets added, each spelled out once
-        #: Every spelling, one per letter-case-insensitive key.
-        self._spelled: dict[str, str] = {}
+        #: Every spelling, and their lower-case forms (how texts are compared: lower-cased).
+        self._spelled: set[str] = set()
+        self._lowered: set[str] = set()
         #: Whether a spelling holds a space (then a '+' in a text may be one of it).
         self._spaced = False
-        #: The spellings as one regex, and as a decoded text shows them (spaces as '+'),
-        #: compiled when first needed after secrets were added.
-        self._plain: re.Pattern[str] | None = None
-        self._keys: re.Pattern[str] | None = None
+        #: The spellings as regexes, compiled when first needed after secrets were added,
+        #: by (whether for a decoded text: spaces as '+'; whether ignoring case, for a text
+        #: whose lower case has another length, ``İ``; else lower-cased, for a lower-cased
+        #: text, a plain search: the quick one).
+        self._patterns: dict[tuple[bool, bool], re.Pattern[str]] = {}
         #: Each spelling found decoded, as the regex of its percent-encodings.
         self._encoded: dict[str, re.Pattern[str]] = {}
         #: Mask every URL's userinfo (``https://***@host``); off only for ``render
@@ -216,10 +221,10 @@ class Redactor:
             return  # a run adds its token once per call: nothing to spell out again
         self._learned |= new
         for secret in new:
-            for spelling in _spelled(secret):
-                self._spelled.setdefault(spelling.lower(), spelling)
-        self._spaced = self._spaced or any(" " in s for s in self._spelled.values())
-        self._plain = self._keys = None
+            self._spelled |= _spelled(secret)
+        self._lowered = {s.lower() for s in self._spelled}
+        self._spaced = self._spaced or any(" " in s for s in self._lowered)
+        self._patterns = {}
 
     def text(self, text: str) -> str:
         """``text`` with every secret masked, and every URL's userinfo; UUIDs kept whole."""
@@ -243,28 +248,38 @@ class Redactor:
 
     def _found(self, text: str) -> list[tuple[int, int]]:
         """Where a secret is in ``text``, in any spelling, percent-encoded or not."""
-        if self._plain is None:
-            self._plain = _alternation(self._spelled.values())
-        spans = list(_spans(self._plain, text))
+        subject, pattern = self._compared(text, decoded=False)
+        spans = list(_spans(pattern, subject))
         if "%" in text or (self._spaced and "+" in text):
             spans += self._decoded(text)
         return spans
 
+    def _compared(self, text: str, decoded: bool) -> tuple[str, re.Pattern[str]]:
+        """``text`` as it is compared with the spellings (lower-cased, where that keeps its
+        length), and the regex of the spellings to search it with (a ``decoded`` text's:
+        spaces as '+')."""
+        lowered = text.lower()
+        anycase = len(lowered) != len(text)  # a letter whose lower case is two: 'İ'
+        pattern = self._patterns.get((decoded, anycase))
+        if pattern is None:
+            spelled = self._spelled if anycase else self._lowered
+            if decoded:
+                spelled = {s.replace(" ", "+") for s in spelled}
+            pattern = _alternation(spelled, re.IGNORECASE if anycase else 0)
+            self._patterns[decoded, anycase] = pattern
+        return (text if anycase else lowered), pattern
+
     def _decoded(self, text: str) -> Iterator[tuple[int, int]]:
         """Where a secret is in ``text`` however it is percent-encoded there: each spelling
         the decoded text holds, looked for as its encodings (:func:`encoded_pattern`)."""
-        if self._keys is None:
-            spelled = self._spelled.values()
-            self._keys = _alternation({s.replace(" ", "+") for s in spelled})
         # A space may be '+', '%20' or itself, and a '+' itself: compare with both as '+'.
-        decoded = urllib.parse.unquote(text).replace(" ", "+")
-        for key in {decoded[a:b] for a, b in _spans(self._keys, decoded)}:
+        decoded, keys = self._compared(urllib.parse.unquote(text).replace(" ", "+"), True)
+        for key in {decoded[a:b] for a, b in _spans(keys, decoded)}:
             pattern = self._encoded.get(key)
             if pattern is None:
-                if len(self._encoded) > 4096:  # a text's letter cases make keys: bounded
+                if len(self._encoded) > 1024:  # ('İ' makes a key of each case: bounded)
                     self._encoded.clear()
-                pattern = re.compile(encoded_pattern(key), re.IGNORECASE)
-                self._encoded[key] = pattern
+                pattern = self._encoded[key] = re.compile(encoded_pattern(key), re.IGNORECASE)
             yield from _spans(pattern, text)
 
     @staticmethod
