@@ -104,3 +104,21 @@ def test_a_refused_service_flag_does_not_repeat_its_query(
         "Invalid value for --service: 'http://127.0.0.1:1/?***' must be an http(s) base "
         "URL without a query or fragment" in result.stderr
     )
+
+
+@pytest.mark.parametrize("key", ["service", "api_url"])
+def test_a_port_over_65535_is_refused_in_the_profile_and_the_flag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = "http://127.0.0.1:99999/"
+    words = f"'{url}' must be an http(s) base URL: its port 99999 is over 65535"
+    spec = _write(tmp_path, key, url)
+    result = invoke(["validate", spec], cred_env(PIN=PIN))
+    assert result.exit_code == ExitCode.INVALID
+    assert f"profiles.default.{key}: {words}" in result.stdout + result.stderr
+    spec = _write(tmp_path, key, "http://127.0.0.1:65535/")
+    flag = key.replace("_", "-")
+    dry = invoke(["run", spec, "--dry-run", f"--{flag}", url], cred_env(PIN=PIN))
+    assert dry.exit_code == ExitCode.USAGE
+    assert f"Invalid value for --{flag}: {words}" in dry.stderr
