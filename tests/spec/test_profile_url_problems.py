@@ -122,3 +122,22 @@ def test_a_port_over_65535_is_refused_in_the_profile_and_the_flag(
     dry = invoke(["run", spec, "--dry-run", f"--{flag}", url], cred_env(PIN=PIN))
     assert dry.exit_code == ExitCode.USAGE
     assert f"Invalid value for --{flag}: {words}" in dry.stderr
+
+
+@pytest.mark.parametrize("key", ["service", "api_url"])
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("https://[{pin}]/", "the host '[***]' is no IPv6 address in brackets"),
+        ("https://x.example.com:{pin}/", "its port '***' is not a number of up to 5 digits"),
+    ],
+)
+def test_a_declared_secret_is_masked_in_the_words_on_a_refused_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str, url: str, words: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    spec = _write(tmp_path, key, url.format(pin=PIN))
+    result = invoke(["validate", spec], cred_env(PIN=PIN))
+    assert result.exit_code == ExitCode.INVALID
+    assert PIN not in result.stdout + result.stderr
+    assert words in result.stdout + result.stderr
