@@ -39,6 +39,7 @@ from callspec.spec.postman_credentials import (
     credential_note,
     credentials_of,
     env_name,
+    literal_credentials,
     refuse_literal,
 )
 from callspec.text import outside
@@ -142,7 +143,8 @@ def _import(collection: Any, source: str) -> Imported:
     declared = [v for v in collection.get("variable") or [] if isinstance(v, dict) and "key" in v]
     spec_names = _Names([str(v["key"]) for v in declared])
     credentials = credentials_of(collection, [(str(v["key"]), v.get("value")) for v in declared])
-    hide = Redactor(v for v in credentials.values() if len(v) >= 8).text
+    literal = literal_credentials(collection)
+    hide = Redactor(v for v in (*credentials.values(), *literal) if len(v) >= 8).text
     for folders, item in _requests(collection["item"], ()):
         title = " / ".join((*folders, str(item.get("name", "(unnamed)"))))
         body, why = _make_a_call(item)
@@ -153,7 +155,7 @@ def _import(collection: Any, source: str) -> Imported:
         if body is None:
             skipped.append((title, hide(why)))  # a URL may hold a token written into it
             continue
-        refuse_literal(body, credentials, title, source)
+        refuse_literal(body, credentials, literal, title, source)
         body = {k: _jinja(v, spec_names) for k, v in body.items()}
         call: dict[str, Any] = {"name": _unique(str(item.get("name") or "call"), names)}
         if folders:
