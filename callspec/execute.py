@@ -220,13 +220,17 @@ def _send(
                     f"callspec: resuming from {options.resume}: {matched} of its calls "
                     f"{'is' if matched == 1 else 'are'} in this run"
                 )
+            sending = runner.to_send()  # not the calls a resumed journal (or a hold) settled
             if options.mode != "dry-run" and not (stop is not None and stop.is_set()):
                 where = "the embedded sandbox at " if options.mode == "sandbox" else ""
                 progress.note(
-                    f"callspec: sending {len(plan.calls)} call(s) to {where}{runner.api_url()} "
+                    f"callspec: sending {sending} call(s) to {where}{runner.api_url()} "
                     f"at {runner.rate:g}/s, {options.concurrency} worker(s)"
+                    if sending
+                    else f"callspec: nothing to send: all {len(plan.calls)} call(s) are settled "
+                    "already (by the resumed journal, or held)"
                 )
-                if options.wait is not None:
+                if options.wait is not None and sending:
                     progress.note(
                         f"callspec: then following each placed call until it ends, at most "
                         f"{options.wait.seconds:g} s (--wait)"
