@@ -153,6 +153,12 @@ def _outcome(
     for output in named:
         check_writable(output.path, regular=output.option == "--journal")
     run.redactor.add(plan.secret_values)
+    from callspec.delivery.request import refuse_flag_urls
+
+    # Here, not in the CLI: the words on a refused URL may quote a profile's secret.
+    refuse_flag_urls(
+        {"--api-url": options.api_url, "--service": options.service}, run.redactor.text
+    )
     if options.resume is not None and any(c.on_call for c in plan.calls):
         _same_chains(run, options.resume, plan)
     if not plan.calls:  # every each_where kept no row (warned): a run of no call

@@ -86,6 +86,7 @@ def test_a_refused_service_says_what_is_wrong_with_it(
     result = invoke(["validate", spec], cred_env(PIN=PIN))
     assert result.exit_code == ExitCode.INVALID
     assert words in result.stdout + result.stderr
+    spec = _write(tmp_path, "service", "http://127.0.0.1:1")  # the flag's own refusal
     flag = invoke(["run", spec, "--sandbox", "--service", url], cred_env(PIN=PIN))
     assert flag.exit_code == ExitCode.USAGE
     assert f"Invalid value for --service: {words}" in flag.stderr
@@ -141,3 +142,25 @@ def test_a_declared_secret_is_masked_in_the_words_on_a_refused_url(
     assert result.exit_code == ExitCode.INVALID
     assert PIN not in result.stdout + result.stderr
     assert words in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "command"),
+    [
+        ("--api-url", ["run", "--dry-run"]),
+        ("--service", ["run", "--dry-run"]),
+        ("--api-url", ["render"]),
+    ],
+)
+def test_a_declared_secret_in_a_refused_flag_url_is_masked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: str, command: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    spec = _write(tmp_path, "service", "http://127.0.0.1:1")
+    result = invoke([command[0], spec, *command[1:], flag, f"https://[{PIN}]/"], cred_env(PIN=PIN))
+    assert result.exit_code == ExitCode.USAGE
+    assert PIN not in result.stdout + result.stderr
+    assert (
+        f"Invalid value for {flag}: 'https://[***]/' must be an http(s) base URL: the host "
+        "'[***]' is no IPv6 address in brackets" in result.stderr
+    )
