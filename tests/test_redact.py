@@ -1,13 +1,16 @@
-"""The redactor (callspec.redact): a secret is masked in every spelling a URL gives it."""
+"""The redactor (callspec.redact): a secret is masked in every spelling a URL gives it, and
+every spelling Jinja's case, order and escaping filters give it, chained in any order."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import jinja2
 import pytest
 from misbehaving import ODD_SECRET
 from requests.utils import requote_uri
+from support import cred_env, invoke, run_args, sandbox
 
 from callspec.redact import Redactor
 
@@ -71,3 +74,65 @@ def test_a_long_secret_pprint_cuts_in_fragments_is_masked(chain: str) -> None:
     assert "\n" in _render("pprint", secret)  # pprint cut it: ('lolo… '\n 'ng')
     shown = Redactor([secret]).text(f"GET /a?q={_render(chain, secret)}&x=1 failed")
     assert shown == "GET /a?q=***&x=1 failed"
+
+
+#: Two filters that change case or order, chained, or one after an escape: each leaves the
+#: secret's characters (or its escape's) in place, so each is a spelling to mask whole.
+TWO_FILTERS = [
+    "reverse | upper",
+    "title | reverse",
+    "reverse | capitalize",
+    "e | upper",
+    "tojson | upper",
+    "e | reverse",
+    "urlencode | reverse",
+    "lower | reverse | urlencode",
+    "reverse | upper | urlencode",
+    "e | urlencode | upper",
+    "urlencode | upper | reverse",
+    "upper | e | reverse",
+]
+
+
+@pytest.mark.parametrize("chain", TWO_FILTERS)
+# Letters whose case changes their length too: 'ß' upper-cased is 'SS', 'İ' lower-cased two.
+@pytest.mark.parametrize("secret", ["hunTer-2 pass&word", "Grüße <İx> Kelvin"])
+def test_case_and_order_filters_chained_with_escapes_are_masked(chain: str, secret: str) -> None:
+    shown = Redactor([secret]).text(f"GET /a?q={_render(chain, secret)}&x=1 failed")
+    wrapped = _render(chain, "000").replace("000", "***")  # tojson's quotes, kept
+    assert shown == f"GET /a?q={wrapped}&x=1 failed"
+
+
+def test_overlapping_secrets_mask_their_union() -> None:
+    # Whichever comes first, neither leaves a piece of the other showing.
+    assert Redactor(["abcd", "cdefgh"]).text("<abcdefgh>") == "<***>"
+
+
+def test_two_filters_chained_on_a_declared_secret_are_masked_in_every_output(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "profiles.yaml").write_text(
+        "version: 1\nprofiles:\n  default:\n    secrets: [pin]\n"
+        '    vars: {pin: "pagerPin42"}\n    defaults: {from: "+14155550100"}\n'
+    )
+    (tmp_path / "calls.yaml").write_text(
+        "version: 1\ncalls:\n  - name: pin-call\n    to: '+14155550101'\n"
+        "    answer_url: 'https://h.example.com/a?r={{ pin | reverse | upper }}"
+        "&e={{ pin | lower | reverse | urlencode }}'\n"
+    )
+    outputs = {"render": invoke(["render", tmp_path / "calls.yaml", "-f", "json"]).stdout}
+    report = tmp_path / "r.json"
+    with sandbox() as sb:
+        result = invoke(run_args(tmp_path, sb.url, "--report", str(report)), cred_env())
+        sent = sb.calls[0]["body"]["answer_url"]
+    assert result.exit_code == 0, result.stderr
+    assert sent == "https://h.example.com/a?r=24NIPREGAP&e=24nipregap"  # sent as rendered
+    outputs |= {"report": report.read_text(), "journal": _journal(report).read_text()}
+    assert "https://h.example.com/a?r=***&e=***" in outputs["render"]
+    assert "https://h.example.com/a?r=***&e=***" in outputs["report"]
+    shown = {name for name, text in outputs.items() if "24nipregap" in text.lower()}
+    assert shown == set()
+
+
+def _journal(report: Path) -> Path:
+    return report.with_name("r.journal.jsonl")

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 import click
 
 from callspec.errors import CallspecError, ExitCode, SpecError
-from callspec.redact import Redactor, environment_secrets
+from callspec.redact import Redactor, command_redactor, environment_secrets
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,52 +43,59 @@ def handled(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> int:
-        try:
-            code = func(*args, **kwargs)
-            return int(code) if code is not None else ExitCode.OK
-        except SpecError as e:
-            from callspec.report.problems import problems_summary, write_problems
-
-            found: list[Found] = [("error", p) for p in e.problems]
-            summary = problems_summary(e.problems)
-            write_problems("text", found, sys.stderr, env_redactor(), {}, summary=summary)
-            return e.exit_code
-        except CallspecError as e:
-            click.echo(f"callspec: {outside_text(e)}", err=True)
-            return e.exit_code
-        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
-            raise
-        except KeyboardInterrupt:
-            click.echo("callspec: interrupted", err=True)
-            return ExitCode.INTERRUPTED
-        except OSError as e:
-            if e.errno not in _WRITE_ERRORS or e.filename:
-                return _internal(e)
-            if _on_stdout(e):  # nothing more can be printed: the rest goes nowhere
-                _silence_stdout()
-                if e.errno == errno.EPIPE:  # the reader closed the pipe: its choice
-                    return ExitCode.CALL_FAILED
-                click.echo(f"callspec: cannot write the output: {e.strerror}", err=True)
-            else:
-                click.echo(f"callspec: cannot write: {e.strerror}", err=True)
-            return ExitCode.CALL_FAILED
-        except Exception as e:  # last resort: a bug in callspec, said plainly
-            return _internal(e)
+        # The plan builder tells this redactor the declared secrets as it learns them.
+        with command_redactor(env_redactor()) as mask:
+            return _handled(func, mask, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 
 
-def outside_text(value: object) -> str:
+def _handled(func: Callable[..., Any], mask: Redactor, *args: Any, **kwargs: Any) -> int:
+    """``func``'s exit code, or its error said on stderr with ``mask``."""
+    try:
+        code = func(*args, **kwargs)
+        return int(code) if code is not None else ExitCode.OK
+    except SpecError as e:
+        from callspec.report.problems import problems_summary, write_problems
+
+        found: list[Found] = [("error", p) for p in e.problems]
+        summary = problems_summary(e.problems)
+        write_problems("text", found, sys.stderr, mask, {}, summary=summary)
+        return e.exit_code
+    except CallspecError as e:
+        click.echo(f"callspec: {outside_text(e, mask)}", err=True)
+        return e.exit_code
+    except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+        raise
+    except KeyboardInterrupt:
+        click.echo("callspec: interrupted", err=True)
+        return ExitCode.INTERRUPTED
+    except OSError as e:
+        if e.errno not in _WRITE_ERRORS or e.filename:
+            return _internal(e, mask)
+        if _on_stdout(e):  # nothing more can be printed: the rest goes nowhere
+            _silence_stdout()
+            if e.errno == errno.EPIPE:  # the reader closed the pipe: its choice
+                return ExitCode.CALL_FAILED
+            click.echo(f"callspec: cannot write the output: {e.strerror}", err=True)
+        else:
+            click.echo(f"callspec: cannot write: {e.strerror}", err=True)
+        return ExitCode.CALL_FAILED
+    except Exception as e:  # last resort: a bug in callspec, said plainly
+        return _internal(e, mask)
+
+
+def outside_text(value: object, mask: Redactor | None = None) -> str:
     """An error's words as stderr shows them: the text rule (callspec.text.outside), the
-    environment's secrets masked."""
+    secrets ``mask`` knows masked (by default the environment's)."""
     from callspec.report.base import shown
 
-    return shown(value, env_redactor())
+    return shown(value, mask or env_redactor())
 
 
-def _internal(e: BaseException) -> int:
-    """A bug in callspec, said plainly (never a traceback)."""
-    click.echo(f"callspec: internal error: {type(e).__name__}: {outside_text(e)}", err=True)
+def _internal(e: BaseException, mask: Redactor) -> int:
+    """A bug in callspec, said plainly (never a traceback), the command's secrets masked."""
+    click.echo(f"callspec: internal error: {type(e).__name__}: {outside_text(e, mask)}", err=True)
     return ExitCode.CALL_FAILED
 
 

@@ -34,7 +34,7 @@ from callspec.delivery.prepare import prepare, target_of
 from callspec.delivery.rate import RateLimiter
 from callspec.delivery.request import api_url_for
 from callspec.delivery.stops import INTERRUPTED, CircuitBreaker, Halt, RetryBudget
-from callspec.redact import Redactor
+from callspec.redact import Redactor, declare
 from callspec.results import CallResult, RunResult, Stopped, now_iso, result_of
 from callspec.spec.plan import Plan
 
@@ -85,8 +85,9 @@ class Runner:
                 options.service, options.timeouts, environ, redactor, self.stop
             )
         accounts = set(self.creds)
-        redactor.add(c.auth_token for c in accounts)
-        redactor.add(basic_auth_value(c) for c in accounts)
+        tokens = [c.auth_token for c in accounts] + [basic_auth_value(c) for c in accounts]
+        redactor.add(tokens)
+        declare(tokens)  # a profile's own token: the command's last-resort message masks it
         redactor.add(plan.secret_values)
         # Empty for a dry run (no credentials, nothing sent, no journal).
         calls_creds = zip(plan.calls, self.creds, strict=False)

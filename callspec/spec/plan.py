@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callspec.errors import Location, Problem, SpecError, UsageError, location_key
-from callspec.redact import Redactor, environment_secrets
+from callspec.redact import Redactor, declare, environment_secrets
 from callspec.spec.budget import FileClock
 from callspec.spec.calls import Calls, Entry
 from callspec.spec.destinations import Rung, repeat_message
@@ -147,10 +147,14 @@ class _Builder:
             self.problems.add(Problem(where or doc.where(()), "", message))
             return False, None
         try:
-            return True, profiles.resolve(name, where)
+            resolved_profile = profiles.resolve(name, where)
         except SpecError as e:
             self.problems.extend(e.problems)
             return False, None
+        # Its secrets as --var and the environment give them: an error nobody expected
+        # (the CLI's last-resort message) masks them too.
+        declare(self._declared(resolved_profile))
+        return True, resolved_profile
 
     def add_file(self, path: Path) -> None:
         """Steps 1 to 5 for one spec file."""
@@ -334,7 +338,9 @@ class _Builder:
                 where = f"{warning.location}: warning: "
                 what = f"{warning.path}: {warning.message}" if warning.path else warning.message
                 self.options.warnings.write(f"{where}{what}{hint}\n")
-        return Plan(tuple(number_steps(self.calls)), tuple(self.files), tuple(warnings))
+        plan = Plan(tuple(number_steps(self.calls)), tuple(self.files), tuple(warnings))
+        declare(plan.secret_values)  # (those the calls' templates rendered too)
+        return plan
 
     def _unread_vars(self) -> None:
         """A ``--var`` that no template reads is a warning naming the nearest name one reads;

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from callspec.errors import Location, Problem, SpecError
-from callspec.redact import Redactor
+from callspec.redact import Redactor, declare
 from callspec.spec.documents import check_document
 from callspec.spec.loader import Document, format_path, is_symlink_loop, load_file
 from callspec.spec.validate import suggest
@@ -208,7 +208,9 @@ class ProfilesFile:
         """
         doc = load_file(path, display)
         redactor = redactor or Redactor()
-        redactor.add(declared_secrets(doc.data, environ or {}))
+        secrets = declared_secrets(doc.data, environ or {})
+        redactor.add(secrets)
+        declare(secrets)  # and the command's last-resort message masks them
         problems = check_document(doc, "profiles", redactor.text) + _infinite_rates(doc)
         if not problems:  # (the schema says which values are codes at all)
             problems = _unknown_countries(doc)

@@ -50,10 +50,12 @@ def test_every_call_of_a_session_arrives_with_its_own_body() -> None:
 def test_a_secret_added_again_and_again_is_spelled_out_once_and_still_masked() -> None:
     redactor = Redactor()
     redactor.add(["s3cr3t/token"] * 1000)
-    once = list(redactor._secrets)
-    redactor.add(["s3cr3t/token"])
-    assert redactor._secrets == once
+    once = set(redactor._spelled)
     assert redactor.text("a s3cr3t%2Ftoken b s3cr3t/token") == f"a {MASK} b {MASK}"
+    compiled = redactor._patterns[False, False]
+    redactor.add(["s3cr3t/token"])
+    assert redactor._spelled == once
+    assert redactor._patterns[False, False] is compiled  # not compiled again
     redactor.add(["later-one"])
     assert redactor.text("later-one s3cr3t/token") == f"{MASK} {MASK}"
 

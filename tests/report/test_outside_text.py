@@ -22,9 +22,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from threading import Thread
 
+import click
 import jinja2
 import pytest
+from click.testing import CliRunner
 from support import invoke
+
+from callspec.cli.common import handled
+from callspec.spec.model import PlanOptions
+from callspec.spec.plan import build_plan
 
 AUTH_ID = "MAOUTSIDE00000000000"
 TOKEN = "Tk&x'\"<é>/+ 9ZqW-outside"
@@ -177,3 +183,27 @@ def test_text_from_outside_is_masked_cut_and_escaped(
     assert forged == [], f"{output} forges a workflow command: {forged}"
     assert "\x1b" not in text and "\u202e" not in text, f"{output} holds a raw control"
     assert "\r" not in text, f"{output} holds a raw carriage return"
+
+
+def test_an_unexpected_errors_words_mask_the_profiles_declared_secrets(tmp_path: Path) -> None:
+    """The CLI's last resort (an error nobody expected, a bug) quotes its words: a declared
+    secret among them is masked like the environment's token, once the plan builder has
+    read the profiles that declare it."""
+    (tmp_path / "profiles.yaml").write_text(
+        "version: 1\nprofiles:\n  default:\n    secrets: [pin]\n"
+        '    vars: {pin: "FORTNIGHTLY"}\n    defaults: {from: "+14155550100"}\n'
+    )
+    spec = tmp_path / "calls.yaml"
+    spec.write_text(
+        "version: 1\ncalls:\n  - name: page\n    to: '+14155550101'\n"
+        "    answer_url: https://hooks.example.com/a.xml\n"
+    )
+
+    @click.command()
+    @handled
+    def buggy() -> None:
+        build_plan([spec], PlanOptions(), {"PLIVO_AUTH_TOKEN": TOKEN})
+        raise ValueError(f"got: FORTNIGHTLY (token {TOKEN})")  # a bug quoting both
+
+    result = CliRunner().invoke(buggy, [], env={"PLIVO_AUTH_TOKEN": TOKEN})
+    assert result.stderr == "callspec: internal error: ValueError: got: *** (token ***)\n"
