@@ -43,8 +43,8 @@ PERIOD = {
     "MONTHLY": 2_629_746,
     "YEARLY": 31_556_952,
 }
-#: A time zone's rule is expanded whole (to its UNTIL, else to ``dateutil``'s last year)
-#: as soon as its zone is built.
+#: How far a time zone's rule is counted (to its UNTIL, else ``dateutil``'s last year): any
+#: time of the zone (an event's DTEND far ahead) may be read, walking the rule up to it.
 _ZONE_END = datetime(9999, 12, 31, tzinfo=UTC)
 #: At most this many steps (and occurrences) for one rule of a time zone (its STANDARD or
 #: DAYLIGHT), to the end of its zone: reading any time of the zone walks the rule from its
@@ -53,7 +53,10 @@ MAX_ZONE_STEPS = 10_000
 _ZONE_BOUND = (MAX_ZONE_STEPS, "a time zone's rule may take")
 _CAP = 100  # a broken rule's text, as shown
 _FIX_EVENT = "start the series later, nearer the time asked about, or repeat it at a coarser FREQ"
-_FIX_ZONE = "a time zone's rule is expanded whole: end it (UNTIL), or repeat it at a coarser FREQ"
+_FIX_ZONE = (
+    "a time zone's rule is walked from its start each time a time of the zone is read: "
+    "start it later, end it (UNTIL), or repeat it at a coarser FREQ"
+)
 
 
 @dataclass
