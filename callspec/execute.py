@@ -153,6 +153,12 @@ def _outcome(
     for output in named:
         check_writable(output.path, regular=output.option == "--journal")
     run.redactor.add(plan.secret_values)
+    from callspec.delivery.request import refuse_flag_urls
+
+    # Here, not in the CLI: the words on a refused URL may quote a profile's secret.
+    refuse_flag_urls(
+        {"--api-url": options.api_url, "--service": options.service}, run.redactor.text
+    )
     if options.resume is not None and any(c.on_call for c in plan.calls):
         _same_chains(run, options.resume, plan)
     if not plan.calls:  # every each_where kept no row (warned): a run of no call
@@ -220,13 +226,17 @@ def _send(
                     f"callspec: resuming from {options.resume}: {matched} of its calls "
                     f"{'is' if matched == 1 else 'are'} in this run"
                 )
+            sending = runner.to_send()  # not the calls a resumed journal (or a hold) settled
             if options.mode != "dry-run" and not (stop is not None and stop.is_set()):
                 where = "the embedded sandbox at " if options.mode == "sandbox" else ""
                 progress.note(
-                    f"callspec: sending {len(plan.calls)} call(s) to {where}{runner.api_url()} "
+                    f"callspec: sending {sending} call(s) to {where}{runner.api_url()} "
                     f"at {runner.rate:g}/s, {options.concurrency} worker(s)"
+                    if sending
+                    else f"callspec: nothing to send: all {len(plan.calls)} call(s) are settled "
+                    "already (by the resumed journal, or held)"
                 )
-                if options.wait is not None:
+                if options.wait is not None and sending:
                     progress.note(
                         f"callspec: then following each placed call until it ends, at most "
                         f"{options.wait.seconds:g} s (--wait)"

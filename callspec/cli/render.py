@@ -46,11 +46,8 @@ def render(
     """
     from callspec.commands.findings import write_findings
     from callspec.commands.render import RenderRequest, render  # loaded only when it runs
-    from callspec.delivery.request import check_api_url
 
-    bad_url = api_url and check_api_url(api_url)
-    if bad_url:
-        raise click.BadParameter(bad_url, param_hint="--api-url")
+    # (--api-url is checked once the profiles are loaded: their secrets are masked)
     environ = dict(os.environ)
     result = render(RenderRequest(paths, plan, fmt, api_url), environ)
     write_findings(result, "text", sys.stdout, sys.stderr, env_redactor(), environ)

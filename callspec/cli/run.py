@@ -273,7 +273,7 @@ def run(
     from callspec.delivery.options import RunOptions
 
     # the send stage loads only for run (requests itself once the plan is built)
-    from callspec.delivery.request import Timeouts, check_api_url
+    from callspec.delivery.request import Timeouts
     from callspec.delivery.wait import WaitOptions
     from callspec.execute import Outputs, RunRequest, execute
 
@@ -301,12 +301,7 @@ def run(
     if seed is not None and not simulate:
         raise click.UsageError("--seed goes with --simulate")
     simulated = simulation(simulate, simulate_duration, answer_shares, answer_by, seed)
-    bad_url = api_url and check_api_url(api_url)
-    if bad_url:
-        raise click.BadParameter(bad_url, param_hint="--api-url")
-    bad_service = service and check_api_url(service, "service")
-    if bad_service:
-        raise click.BadParameter(bad_service, param_hint="--service")
+    # (--api-url and --service are checked once the profiles are loaded: execute.py)
     # How placed calls are followed: --wait's, and escalation steps' (whose default wait is
     # the same when --wait is not given).
     follow = WaitOptions(

@@ -32,6 +32,7 @@ class RenderRequest:
 def render(request: RenderRequest, environ: Mapping[str, str]) -> Findings:
     """The requests of the request's specs as one text (a line of the findings)."""
     from callspec.delivery.preview import render_requests
+    from callspec.delivery.request import refuse_flag_urls
     from callspec.spec.plan import build_plan
 
     try:
@@ -43,5 +44,9 @@ def render(request: RenderRequest, environ: Mapping[str, str]) -> Findings:
     # The curl command must send the URLs the spec wrote, userinfo and all.
     redactor = Redactor(environment_secrets(environ), userinfo=request.format != "curl")
     redactor.add(built.secret_values)
+    try:
+        refuse_flag_urls({"--api-url": request.api_url}, redactor.text)
+    except UsageError as e:
+        return Findings(usage=str(e))
     text = render_requests(built, request.format, request.api_url, environ, redactor)
     return Findings(lines=(redactor.text(text),), secrets=tuple(built.secret_values))

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from callspec import __version__
+from callspec.errors import UsageError
 from callspec.redact import mask_userinfo
 from callspec.schemas import load_schema
 from callspec.spec.plan import CallPlan
@@ -76,3 +77,14 @@ def check_api_url(url: str, setting: str = "api_url") -> str | None:
     if re.match(rule["pattern"], url):
         return None
     return f"{mask_userinfo(without_query(url))!r} {base_url_problem(url, rule['x-error'])}"
+
+
+def refuse_flag_urls(flags: Mapping[str, str | None], mask: Callable[[str], str]) -> None:
+    """Refuse (a usage error) a ``--api-url`` or ``--service`` value that is no base URL.
+    Checked once the profiles are loaded, so that ``mask`` (the run's redactor) knows the
+    secrets they declare: the words say the URL's host or port, and the message is masked
+    whole."""
+    for flag, url in flags.items():
+        bad = url and check_api_url(url, flag.removeprefix("--").replace("-", "_"))
+        if bad:
+            raise UsageError(mask(f"Invalid value for {flag}: {bad}"))

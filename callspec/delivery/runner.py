@@ -130,6 +130,11 @@ class Runner:
     def api_url(self) -> str:
         return api_url_for(self.plan.calls[0], self.options.api_url)
 
+    def to_send(self) -> int:
+        """How many calls this run may send: not those settled before it sends (a resumed
+        journal's, a held one's)."""
+        return len(self.plan.calls) - len(self._early)
+
     def run(self) -> RunResult:
         """Send every call that should be sent; return every call's result."""
         started = now_iso()

@@ -72,21 +72,55 @@ def changed_chains(journal: Path, calls: Sequence[CallPlan]) -> list[str]:
     for call in calls:
         on_call = dict(call.on_call or ())
         entry = on_call.get("entry")
-        if entry in journaled and journaled[entry] != on_call.get("people"):
+        people = str(on_call.get("people", ""))
+        # (the digest first; the marks after it, absent in journals written before them)
+        if entry in journaled and journaled[entry].split(" ")[0] != people.split(" ")[0]:
             now.setdefault(entry, []).append(call)
     out = []
-    for entry_calls in now.values():
+    for entry, entry_calls in now.items():
         first = entry_calls[0]
         at = dict(first.on_call or ()).get("at", "")
         people = ", ".join(
             f"{dict(c.on_call or ()).get('layer', '')} {dict(c.on_call or ()).get('name', '')}"
             for c in entry_calls
         )
+        changed = _what_changed(entry, journaled[entry], entry_calls)
         out.append(
             f"{first.spec_file}:{first.line}: who is on call at {at} is not who the journal's "
-            f"run paged from: the schedule was edited since, and now has {people}; --resume "
-            "only finishes the chain that was started, so it pages nobody else: restore the "
-            "rotation (or calendar) as it was to resume, or page the new people with a run "
-            "without --resume"
+            f"run paged from: the schedule was edited since, and now has {people}{changed}; "
+            "--resume only finishes the chain that was started, so it pages nobody else: "
+            "restore the rotation (or calendar) as it was to resume, or page the new people "
+            "with a run without --resume"
         )
     return out
+
+
+def _marks(people: str) -> dict[str, str]:
+    """The ``who:number`` marks after a chain's digest (see
+    :func:`callspec.spec.rotations.row_marks`): who -> number."""
+    _, _, marks = people.partition(" ")
+    return dict(m.split(":", 1) for m in marks.split(",") if ":" in m)
+
+
+def _what_changed(entry: str, journaled: str, calls: Sequence[CallPlan]) -> str:
+    """`` (ben's number changed)``: whose number (or who) differs from the journal's chain,
+    by the marks both keep; empty when the journal has none (written before them)."""
+    from callspec.spec.rotations import who_mark
+
+    before = _marks(journaled)
+    if not before:
+        return ""
+    said = []
+    for call in calls:
+        on_call = dict(call.on_call or ())
+        layer, name = str(on_call.get("layer", "")), str(on_call.get("name", ""))
+        who = who_mark(entry, layer, name)
+        now = _marks(str(on_call.get("people", ""))).get(who)
+        if who not in before:
+            said.append(f"{layer} {name} is new")
+        elif now is not None and before[who] != now:
+            said.append(f"{name}'s number changed")
+    gone = len(set(before) - set(_marks(str(dict(calls[0].on_call or ()).get("people", "")))))
+    if gone:
+        said.append(f"{gone} of the journal's people not on call now")
+    return f" ({', '.join(said)})" if said else ""

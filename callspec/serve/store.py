@@ -136,6 +136,10 @@ class Store:
         #: The file opened (device, inode): a file deleted or put in its place while the
         #: service runs is no longer the one the connection writes to.
         self._identity = file_identity(path)
+        #: Its write-ahead log, which holds every commit until a checkpoint copies it into
+        #: the file: deleted or replaced, those commits are gone though the file is intact.
+        self._wal = path.with_name(path.name + "-wal")
+        self._wal_identity = file_identity(self._wal)
         self.prune()
 
     def close(self) -> None:
@@ -195,7 +199,9 @@ class Store:
         A read on the open connection alone cannot tell: a file deleted, replaced or
         overwritten while the service runs still reads, from the open descriptor and
         SQLite's cache, while nothing written would survive a restart.  So the path must
-        still name the file opened, and that file must still begin as a SQLite database.
+        still name the file opened, and that file must still begin as a SQLite database;
+        and its ``-wal`` file (WAL mode: commits live there until a checkpoint) must still
+        be the one opened.
         (A whole ``PRAGMA quick_check`` reads every page: too much for a probe.)
         """
         try:
@@ -210,6 +216,15 @@ class Store:
             return f"the store file cannot be read: {e.strerror or e}"
         with self._lock:
             self._db.execute("SELECT 1 FROM registrations LIMIT 1").fetchall()
+        # (after the read: a closed connection is the service's own failure, not the log's)
+        log = "the store's write-ahead log (its -wal file)"
+        try:
+            if file_identity(self._wal) != self._wal_identity:
+                return f"{log} was replaced since the service opened it"
+        except FileNotFoundError:
+            return f"{log} was deleted since the service opened it"
+        except OSError as e:
+            return f"{log} cannot be read: {e.strerror or e}"
         return None
 
     # The runner's side.

@@ -3,7 +3,8 @@
 Each request that POSTs to ``/v1/Account/{auth_id}/Call/`` becomes a call: its
 raw JSON (or form) body the call's arguments, its name the call's name (made
 unique), the folders it sits in its tags.  Postman's ``{{name}}`` variables are
-Jinja's already; names Jinja cannot read (``a-b``) become ``a_b``, names callspec
+Jinja's already; names Jinja cannot read (``a-b``) become ``a_b`` (two names that would
+become one, ``a-b`` and ``a_b``, refuse the import: their values would merge), names callspec
 reserves (``env``, ``call``, ``row``) or Jinja's words (``in``, ``true``) get a
 ``_`` appended, and the collection's variables become the spec's ``vars``.
 Postman's dynamic variables (``{{$guid}}``, ``{{$timestamp}}``) have no
@@ -39,6 +40,7 @@ from callspec.spec.postman_credentials import (
     credential_note,
     credentials_of,
     env_name,
+    literal_credentials,
     refuse_literal,
 )
 from callspec.text import outside
@@ -81,6 +83,17 @@ class _Names:
         self.taken = {_identifier(name) for name in declared}
         self.renamed: dict[str, str] = {}
         self.dynamic: dict[str, str] = {}
+        #: The first Postman name met for each spec name, and the pairs of names that
+        #: became one (``a-b`` and ``a_b``): their values would silently merge.
+        self.origin: dict[str, str] = {}
+        self.clashes: dict[tuple[str, str], str] = {}
+        for name in declared:
+            self._origin(name, _identifier(name))
+
+    def _origin(self, name: str, plain: str) -> None:
+        first = self.origin.setdefault(plain, name)
+        if first != name:
+            self.clashes.setdefault((first, name), plain)
 
     def of(self, name: str) -> str:
         if name.startswith("$"):
@@ -89,6 +102,7 @@ class _Names:
                 found = self.dynamic[name] = self._free(_identifier("postman_" + name[1:]))
             return found
         plain = _identifier(name)
+        self._origin(name, plain)
         if plain not in _RESERVED:
             return plain
         found = self.renamed.get(plain)
@@ -142,7 +156,8 @@ def _import(collection: Any, source: str) -> Imported:
     declared = [v for v in collection.get("variable") or [] if isinstance(v, dict) and "key" in v]
     spec_names = _Names([str(v["key"]) for v in declared])
     credentials = credentials_of(collection, [(str(v["key"]), v.get("value")) for v in declared])
-    hide = Redactor(v for v in credentials.values() if len(v) >= 8).text
+    literal = literal_credentials(collection)
+    hide = Redactor(v for v in (*credentials.values(), *literal) if len(v) >= 8).text
     for folders, item in _requests(collection["item"], ()):
         title = " / ".join((*folders, str(item.get("name", "(unnamed)"))))
         body, why = _make_a_call(item)
@@ -153,7 +168,7 @@ def _import(collection: Any, source: str) -> Imported:
         if body is None:
             skipped.append((title, hide(why)))  # a URL may hold a token written into it
             continue
-        refuse_literal(body, credentials, title, source)
+        refuse_literal(body, credentials, literal, title, source)
         body = {k: _jinja(v, spec_names) for k, v in body.items()}
         call: dict[str, Any] = {"name": _unique(str(item.get("name") or "call"), names)}
         if folders:
@@ -173,11 +188,24 @@ def _import(collection: Any, source: str) -> Imported:
             notes.append(credential_note(str(v["key"]), env))
         else:
             variables[name] = _jinja(v.get("value", ""), spec_names)
+    if spec_names.clashes:
+        clashes = spec_names.clashes.items()
+        raise SpecError([_clash(source, *pair, name, hide) for pair, name in clashes])
     todo = sorted(spec_names.dynamic.values())
     text = _yaml(source, collection, calls, variables, todo, hide)
     _check(text, source, [call["name"] for _, call in calls])
     # A note quotes names from the collection: outside text, like the comments.
     return Imported(text, len(calls), tuple(skipped), tuple(outside(n, hide, None) for n in notes))
+
+
+def _clash(source: str, first: str, second: str, name: str, hide: Callable[[str], str]) -> Problem:
+    """Two Postman variables that would be one in the spec: refused, not merged."""
+    message = (
+        f"the variables {first!r} and {second!r} would both be {name!r} in the spec (a "
+        "template name holds only letters, digits and '_'): rename one of them in the "
+        "collection"
+    )
+    return Problem(Location(source), "", outside(message, hide, None))
 
 
 def _requests(

@@ -3,7 +3,8 @@
 A variable is a credential when an ``auth`` block of the collection (its own, a
 folder's, a request's) or an ``Authorization`` header reads it, when its name says
 so (``auth_token``, ``api_key``, ``password``...), or when it holds what one of
-those holds (a Basic header's value decoded: its user or its password).  Its
+those holds (a Basic header's value decoded: its user or its password).  A value an
+``auth`` block or an ``Authorization`` header writes literally is a credential too.  Its
 value is never written, printed or quoted: the spec reads it from the environment
 instead (``POSTMAN_`` and its name, upper-cased: never a variable the shell or the
 system set; Plivo's own as ``PLIVO_AUTH_ID`` / ``PLIVO_AUTH_TOKEN``, which no
@@ -63,10 +64,43 @@ def credentials_of(
     # user and password too: another variable holding one of them (a plain ``k`` with
     # the token) is the same credential.
     sent = [VARIABLE.sub(lambda m: values.get(m[1], m[0]), header) for header in headers]
-    held = {*found.values(), *sent}
+    held = {*found.values(), *sent, *literal_credentials(collection)}
     held |= {part for header in sent for part in _basic_parts(header)}
     held.discard("")
     found.update((name, value) for name, value in values.items() if value in held)
+    return found
+
+
+#: The entries of an ``auth`` block that hold a credential when written literally:
+#: Basic's and Digest's user and password, a bearer token, an API key's value, OAuth's.
+_AUTH_ENTRY = re.compile(
+    r"(?i)^(?:user(?:name)?|password|value|token|accesstoken|refreshtoken|"
+    r"clientsecret|consumersecret|tokensecret|secret)$"
+)
+
+
+def literal_credentials(collection: Mapping[str, Any]) -> dict[str, str]:
+    """The credentials the collection writes literally, not as ``{{name}}`` (value -> where):
+    an ``auth`` block's user, password or token, an ``Authorization`` header's credentials
+    (a Basic one's encoded part, user and password).  They are credentials as much as a
+    variable's value is: a request that writes one elsewhere is refused."""
+    found: dict[str, str] = {}
+    for auth in _auth_blocks(collection):
+        kind = str(auth.get("type", ""))
+        entries = auth.get(kind)
+        for entry in entries if isinstance(entries, list) else ():
+            if not isinstance(entry, dict) or not _AUTH_ENTRY.search(str(entry.get("key", ""))):
+                continue
+            value = entry.get("value")
+            if isinstance(value, str) and value and not VARIABLE.search(value):
+                found.setdefault(value, f"the {kind} auth's {entry['key']}")
+    for header in _authorization_headers(collection):
+        if VARIABLE.search(header):
+            continue  # its variables are credentials_of's
+        scheme, _, rest = header.strip().partition(" ")
+        parts = _basic_parts(header) or {rest.strip() or scheme}
+        for part in parts - {""}:
+            found.setdefault(part, f"an Authorization header's {scheme or 'value'} credentials")
     return found
 
 
@@ -115,15 +149,34 @@ def _basic_parts(value: str) -> set[str]:
 
 
 def refuse_literal(
-    body: Mapping[str, Any], credentials: Mapping[str, str], title: str, source: str
+    body: Mapping[str, Any],
+    credentials: Mapping[str, str],
+    literal: Mapping[str, str],
+    title: str,
+    source: str,
 ) -> None:
-    """A credential's value written into a request (not as ``{{name}}``) is never copied."""
+    """A credential's value written into a request (not as ``{{name}}``) is never copied:
+    a credential variable's (``credentials``, name -> value) or one the collection writes
+    literally in an ``auth`` block or an ``Authorization`` header (``literal``, value ->
+    where)."""
     text = json.dumps(body)
+
+    def written(value: str) -> bool:
+        return len(value) >= 8 and (value in text or json.dumps(value)[1:-1] in text)
+
     for name, value in credentials.items():
-        if len(value) >= 8 and (value in text or json.dumps(value)[1:-1] in text):
+        if written(value):
             message = (
                 f"the request {title!r} holds the value of the credential {name!r}: callspec "
                 f"copies no credential into a spec; write {{{{{name}}}}} there instead"
+            )
+            raise SpecError([Problem(Location(source), "", message)])
+    for value, where in literal.items():
+        if written(value):
+            message = (
+                f"the request {title!r} holds {where}, written literally: callspec copies no "
+                "credential into a spec; keep it in a collection variable and write "
+                "{{name}} in both places instead"
             )
             raise SpecError([Problem(Location(source), "", message)])
 

@@ -21,6 +21,26 @@ if TYPE_CHECKING:
     from callspec.spec.rosters import Row  # rosters load only for a call with each:
 
 
+def who_mark(entry: str, layer: str, name: str, phone: str | None = None) -> str:
+    """A short digest, salted with the entry, of who a row is (``layer``, ``name``), or,
+    with ``phone``, of their number: the marks :func:`row_marks` keeps."""
+    import hashlib
+
+    parts = [entry, layer, name] if phone is None else [entry, layer, name, phone]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[: 8 if phone is None else 4]
+
+
+def row_marks(entry: str, people: list[list[str]]) -> str:
+    """Each resolved row as ``who:number`` marks, after the chain's digest in the journal:
+    a refused resume can then say whose number changed (``ben's number changed``) without
+    the journal keeping a number.  Four hex digits of a number's digest name no number
+    (thousands of numbers share each)."""
+    return ",".join(
+        f"{who_mark(entry, layer, name)}:{who_mark(entry, layer, name, phone)}"
+        for layer, name, phone in people
+    )
+
+
 class Rotations:
     """The rotations of a run's files (``rotations:`` in a spec or a profiles file): each
     file's read and checked once; :mod:`callspec.oncall` loads only for a file that has
@@ -71,7 +91,8 @@ class Rotations:
 
         people = [[str(r.values.get(k, "")) for k in ("layer", "name", "phone")] for r in rows]
         digest = hashlib.sha256(json.dumps([spec_path, written, people]).encode()).hexdigest()
-        self.chain = (("entry", chain_key(spec_path, written)), ("people", digest[:24]))
+        entry = chain_key(spec_path, written)
+        self.chain = (("entry", entry), ("people", f"{digest[:24]} {row_marks(entry, people)}"))
 
     def on_call(self, row: Row | None) -> tuple[tuple[str, str], ...] | None:
         """What the journal keeps of a schedule's row: the instant, the person, the layer,

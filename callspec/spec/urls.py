@@ -14,6 +14,7 @@ from urllib.parse import quote
 _BLANKS = {" ": "a space", "\t": "a tab", "\n": "a line break", "\r": "a carriage return"}
 _IPV6 = re.compile(r"^\[[0-9A-Fa-f:.]+\]$")
 _PORT = re.compile(r"^[0-9]{1,5}$")
+_PORT_MAX = 65535  # the schemas' port rule: the URL libraries refuse more when sending
 
 
 def base_url_problem(url: str, rule: str) -> str:
@@ -82,6 +83,8 @@ def url_problem(url: str, fragment_rule: str) -> str:
             return "must be an http(s) URL: it has no host"
     if port and not _PORT.match(port):
         return f"must be an http(s) URL: its port {port!r} is not a number of up to 5 digits"
+    if port and int(port) > _PORT_MAX:
+        return f"must be an http(s) URL: its port {port} is over {_PORT_MAX}"
     if "#" in rest:
         return fragment_rule
     return "must be an http(s) URL"

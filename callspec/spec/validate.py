@@ -316,7 +316,8 @@ def error_message(error: ValidationError, mask: Mask = unmasked) -> str:
             from callspec.spec.urls import base_url_problem
 
             hint = base_url_problem(value, hint)
-        return f"{show(value, mask)} {hint}"
+        # The hint may quote the value's host or port: it is masked as the value is.
+        return f"{show(value, mask)} {mask(hint)}"
     if kind == "enum":
         allowed = " or ".join(repr(v) for v in expected)
         return f"{show(value, mask)} is not allowed: use {allowed}"

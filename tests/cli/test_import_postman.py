@@ -361,3 +361,83 @@ def test_an_empty_postman_variable_imports_to_a_valid_spec(tmp_path: Path) -> No
     checked = invoke(["validate", spec])
     assert checked.exit_code == ExitCode.INVALID
     assert "calls[0].hangup_url" in checked.stderr
+
+
+LITERAL_PASSWORD = "LiteralPassw0rd"
+_LITERAL_BASIC = base64.b64encode(f"MAXXXXXXXXXXXXXXXXXX:{LITERAL_PASSWORD}".encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("where", "auth", "header"),
+    [
+        (
+            "the basic auth's password",
+            {
+                "type": "basic",
+                "basic": [
+                    {"key": "username", "value": "MAXXXXXXXXXXXXXXXXXX"},
+                    {"key": "password", "value": LITERAL_PASSWORD},
+                ],
+            },
+            None,
+        ),
+        (
+            "the bearer auth's token",
+            {"type": "bearer", "bearer": [{"key": "token", "value": LITERAL_PASSWORD}]},
+            None,
+        ),
+        ("an Authorization header's Basic credentials", None, f"Basic {_LITERAL_BASIC}"),
+        ("an Authorization header's bAsIc credentials", None, f"bAsIc {_LITERAL_BASIC}"),
+    ],
+)
+def test_a_credential_written_literally_in_auth_or_a_header_refuses_the_import(
+    tmp_path: Path, where: str, auth: object, header: str | None
+) -> None:
+    source = _collection(tmp_path, f"https://h.example.com/a?p={LITERAL_PASSWORD}", {})
+    data = json.loads(source.read_text())
+    request = data["item"][0]["request"]
+    if auth is not None:
+        request["auth"] = auth
+    if header is not None:
+        request["header"] = [{"key": "AUTHORIZATION", "value": header}]
+    source.write_text(json.dumps(data))
+    out = tmp_path / "s.yaml"
+    result = invoke(["import", "postman", source, "-o", out])
+    assert result.exit_code == ExitCode.INVALID
+    assert f"holds {where}, written literally" in result.stderr
+    assert LITERAL_PASSWORD not in result.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("variables", "url"),
+    [
+        ({"a-b": "one", "a_b": "two"}, "https://h.example.com/a?a={{a-b}}&b={{a_b}}"),
+        (
+            {"hook-key": "hk-11111111", "hook_key": "hk-22222222"},
+            "https://h.example.com/a?k={{hook_key}}",
+        ),
+    ],
+)
+def test_two_variables_that_would_be_one_name_refuse_the_import(
+    tmp_path: Path, variables: dict[str, str], url: str
+) -> None:
+    source = _collection(tmp_path, url, variables)
+    out = tmp_path / "s.yaml"
+    result = invoke(["import", "postman", source, "-o", out])
+    assert result.exit_code == ExitCode.INVALID
+    first, second = variables
+    spec_name = second
+    assert (
+        f"the variables {first!r} and {second!r} would both be {spec_name!r} in the spec"
+        in result.stderr
+    )
+    assert not out.exists()
+    assert "hk-1111" not in result.output and "hk-2222" not in result.output
+
+
+def test_a_variable_used_but_not_declared_clashes_too(tmp_path: Path) -> None:
+    source = _collection(tmp_path, "https://h.example.com/a?a={{a-b}}&b={{a_b}}", {})
+    result = invoke(["import", "postman", source])
+    assert result.exit_code == ExitCode.INVALID
+    assert "the variables 'a-b' and 'a_b' would both be 'a_b' in the spec" in result.stderr

@@ -282,3 +282,24 @@ def test_a_spec_whose_identity_changed_is_not_resent_beside_one_that_matched(
         placed = _placed_to(sb.calls)
     assert r2.exit_code == ExitCode.OK, r2.stderr
     assert sorted(placed) == ["+14155550100", "+14155550200"]  # each once, run 1's
+
+
+def test_a_resume_says_how_many_calls_it_sends_not_how_many_it_plans(tmp_path: Path) -> None:
+    write_profiles(tmp_path)
+    roster = tmp_path / "d.csv"
+    roster.write_text("name,phone\nann,+14152220001\n")
+    spec = _spec(tmp_path)
+    journal = tmp_path / "journal.jsonl"
+    with sandbox() as sb:
+        _run(spec, sb.url, journal)
+        args = ["run", spec, "--api-url", sb.url, "--journal", journal, "--resume", journal]
+        nothing = invoke(args, cred_env())
+        roster.write_text("name,phone\nann,+14152220001\nbob,+14152220002\n")
+        one = invoke(args, cred_env())
+        placed = _placed_to(sb.calls)
+    assert nothing.exit_code == ExitCode.OK, nothing.stderr
+    assert "callspec: nothing to send: all 1 call(s) are settled already" in nothing.stderr
+    assert "call(s) to" not in nothing.stderr
+    assert one.exit_code == ExitCode.OK, one.stderr
+    assert f"callspec: sending 1 call(s) to {sb.url}" in one.stderr
+    assert placed == ["+14152220001", "+14152220002"]

@@ -172,8 +172,25 @@ def test_a_resume_after_the_rotation_was_edited_pages_nobody_else(team: Path):
     assert refused.value.exit_code == ExitCode.REFUSED
     assert str(refused.value) == (
         f"{team}/page.yaml:3: who is on call at {BEFORE} is not who the journal's run paged "
-        "from: the schedule was edited since, and now has primary ana, secondary dev; "
+        "from: the schedule was edited since, and now has primary ana, secondary dev "
+        "(secondary dev is new, 1 of the journal's people not on call now); "
         "--resume only finishes the chain that was started, so it pages nobody else: restore "
         "the rotation (or calendar) as it was to resume, or page the new people with a run "
         "without --resume"
     )
+
+
+def test_a_resume_refused_after_a_phone_edit_says_whose_number_changed(team: Path):
+    from oncall_team import PROFILES
+
+    journal = team / "page.journal.jsonl"
+    with plivo_fake({ANA: Script(["ringing"]), BEN: answers()}) as fake:
+        _killed_while_ringing(team, fake, journal, BEFORE, ANA)
+        edited = PROFILES.replace('ben: {phone: "+14155550102"}', 'ben: {phone: "+14155550109"}')
+        (team / "profiles.yaml").write_text(edited)
+        with pytest.raises(GuardError) as refused:
+            _resumed_after_the_hand_off(team, fake, journal)
+        assert fake.posts() == [ANA]
+    said = str(refused.value)
+    assert "now has primary ana, secondary ben (ben's number changed); --resume" in said
+    assert "+14155550109" not in said and BEN not in said

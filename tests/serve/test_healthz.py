@@ -33,6 +33,12 @@ def _deleted(store: Path) -> None:
         path.unlink()
 
 
+def _log_deleted(store: Path) -> None:
+    # The main file is intact, but every commit not yet checkpointed is in the -wal file.
+    for suffix in ("-wal", "-shm"):
+        store.with_name(store.name + suffix).unlink()
+
+
 def _zeroed(store: Path) -> None:
     with open(store, "r+b") as file:
         file.write(b"\0" * 4096)
@@ -50,6 +56,10 @@ def _replaced(store: Path) -> None:
     ("damage", "reason"),
     [
         (_deleted, "the store file was deleted since the service opened it"),
+        (
+            _log_deleted,
+            "the store's write-ahead log (its -wal file) was deleted since the service opened it",
+        ),
         (_zeroed, "the store file no longer begins as a SQLite database"),
         (_replaced, "the store file was replaced since the service opened it"),
     ],

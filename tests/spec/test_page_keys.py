@@ -181,6 +181,10 @@ def test_a_service_url_with_control_characters_is_refused_where_written(tmp_path
         "'https://acks.example.com/\\x1b[31m' must be an http(s) base URL: it holds a control "
         "character (U+001B) at character 26"
     ) in result.stderr.splitlines()
+    # The flag is checked once the profiles are read (their secrets masked): a valid one.
+    (tmp_path / "profiles.yaml").write_text(
+        'version: 1\nprofiles:\n  default:\n    service: "https://acks.example.com/"\n'
+    )
     flag = invoke(["run", spec, "--dry-run", "--service", "https://acks.example.com/\x07"])
     assert flag.exit_code == ExitCode.USAGE
     assert "Invalid value for --service: 'https://acks.example.com/\\x07'" in flag.stderr

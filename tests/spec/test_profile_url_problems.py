@@ -86,6 +86,7 @@ def test_a_refused_service_says_what_is_wrong_with_it(
     result = invoke(["validate", spec], cred_env(PIN=PIN))
     assert result.exit_code == ExitCode.INVALID
     assert words in result.stdout + result.stderr
+    spec = _write(tmp_path, "service", "http://127.0.0.1:1")  # the flag's own refusal
     flag = invoke(["run", spec, "--sandbox", "--service", url], cred_env(PIN=PIN))
     assert flag.exit_code == ExitCode.USAGE
     assert f"Invalid value for --service: {words}" in flag.stderr
@@ -103,4 +104,63 @@ def test_a_refused_service_flag_does_not_repeat_its_query(
     assert (
         "Invalid value for --service: 'http://127.0.0.1:1/?***' must be an http(s) base "
         "URL without a query or fragment" in result.stderr
+    )
+
+
+@pytest.mark.parametrize("key", ["service", "api_url"])
+def test_a_port_over_65535_is_refused_in_the_profile_and_the_flag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = "http://127.0.0.1:99999/"
+    words = f"'{url}' must be an http(s) base URL: its port 99999 is over 65535"
+    spec = _write(tmp_path, key, url)
+    result = invoke(["validate", spec], cred_env(PIN=PIN))
+    assert result.exit_code == ExitCode.INVALID
+    assert f"profiles.default.{key}: {words}" in result.stdout + result.stderr
+    spec = _write(tmp_path, key, "http://127.0.0.1:65535/")
+    flag = key.replace("_", "-")
+    dry = invoke(["run", spec, "--dry-run", f"--{flag}", url], cred_env(PIN=PIN))
+    assert dry.exit_code == ExitCode.USAGE
+    assert f"Invalid value for --{flag}: {words}" in dry.stderr
+
+
+@pytest.mark.parametrize("key", ["service", "api_url"])
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("https://[{pin}]/", "the host '[***]' is no IPv6 address in brackets"),
+        ("https://x.example.com:{pin}/", "its port '***' is not a number of up to 5 digits"),
+    ],
+)
+def test_a_declared_secret_is_masked_in_the_words_on_a_refused_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str, url: str, words: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    spec = _write(tmp_path, key, url.format(pin=PIN))
+    result = invoke(["validate", spec], cred_env(PIN=PIN))
+    assert result.exit_code == ExitCode.INVALID
+    assert PIN not in result.stdout + result.stderr
+    assert words in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "command"),
+    [
+        ("--api-url", ["run", "--dry-run"]),
+        ("--service", ["run", "--dry-run"]),
+        ("--api-url", ["render"]),
+    ],
+)
+def test_a_declared_secret_in_a_refused_flag_url_is_masked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: str, command: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    spec = _write(tmp_path, "service", "http://127.0.0.1:1")
+    result = invoke([command[0], spec, *command[1:], flag, f"https://[{PIN}]/"], cred_env(PIN=PIN))
+    assert result.exit_code == ExitCode.USAGE
+    assert PIN not in result.stdout + result.stderr
+    assert (
+        f"Invalid value for {flag}: 'https://[***]/' must be an http(s) base URL: the host "
+        "'[***]' is no IPv6 address in brackets" in result.stderr
     )
