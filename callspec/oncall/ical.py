@@ -1,7 +1,8 @@
 """iCalendar: a rotation's shifts written as a calendar, and who a calendar has on call.
 
-The only module that loads ``icalendar`` and ``recurring-ical-events`` (about 70 ms),
-and only when a calendar is written or read.  Recurring events, their exceptions
+With :mod:`.icalcheck` (what a calendar may cost, checked before it is expanded), the
+only module that loads ``icalendar`` and ``recurring-ical-events`` (about 70 ms), and
+only when a calendar is written or read.  Recurring events, their exceptions
 (``RECURRENCE-ID``, ``EXDATE``) and time zones are the libraries' to expand, never
 this module's.
 
@@ -14,14 +15,14 @@ exported and read back gives the same people at the same instants.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from callspec.errors import Location, Problem
+from callspec.oncall.icalcheck import MAX_EVENTS, checked, instant
 from callspec.oncall.model import Person, Rotation, phone_issues
 from callspec.oncall.resolve import FOREVER, Shift
 from callspec.oncall.rows import OnCall
@@ -29,12 +30,6 @@ from callspec.oncall.times import UTC, iso
 from callspec.text import escape_controls, outside
 
 DEFAULT_LAYER = "oncall"
-#: At most this many events of a calendar are looked at (a feed is outside text).
-MAX_EVENTS = 20_000
-#: At most this many occurrences of a calendar's repeating rules, from each series' start to
-#: the instant asked about: the library expands a rule from its DTSTART (and keeps what it
-#: made), so a rule repeating every second since 1900 would take minutes and gigabytes.
-MAX_OCCURRENCES = 100_000
 _MAX_NAME = 100
 
 
@@ -83,24 +78,35 @@ class Calendar:
     component: Any
     lines: dict[str, int]
     people: Rotation | None = None
-    #: Each VEVENT's properties' lines (its first: ``BEGIN``), in the calendar's order.
-    events: tuple[dict[str, int], ...] = ()
+    #: Each component's properties' lines (its first: ``BEGIN``), by the component's name
+    #: (``VEVENT``, ``STANDARD``...), in the calendar's order.
+    parts: dict[str, tuple[dict[str, int], ...]] = field(default_factory=dict)
 
     def with_people(self, people: Rotation | None) -> Calendar:
         return replace(self, people=people)
 
 
 def parse_calendar(text: str, display: str, mask: Callable[[str], str] = str) -> Calendar | Problem:
-    """``text`` as a calendar, or the problem (at its line) that stops it; the library's
-    words quote the text (outside text: masked with ``mask``, cut, escaped)."""
+    """``text`` as a calendar, or the problem (at its line) that stops it: more than
+    :data:`MAX_EVENTS` events (before parsing them), or what the library could not read
+    (its words quote the text: outside text, masked with ``mask``, cut, escaped)."""
     from icalendar import Calendar as ICalendar
 
+    parts = _property_lines(text)
+    events = parts.get("VEVENT", ())
+    if len(events) > MAX_EVENTS:
+        where = Location(display, events[MAX_EVENTS]["BEGIN"], 1)
+        why = (
+            f"the calendar has {len(events):,} events: at most {MAX_EVENTS:,} are read "
+            "(export a shorter range, or split it into calendars)"
+        )
+        return Problem(where, "", why)
     try:
         component = ICalendar.from_ical(text)
     except Exception as e:  # the library's many error types for a broken feed
         why = outside(e, mask)
         return Problem(Location(display, 1, 1), "", f"not an iCalendar file: {why}")
-    return Calendar(display, component, _event_lines(text), events=_property_lines(text))
+    return Calendar(display, component, _event_lines(text), parts=parts)
 
 
 def _event_lines(text: str) -> dict[str, int]:
@@ -112,33 +118,26 @@ def _event_lines(text: str) -> dict[str, int]:
     return lines
 
 
-def _property_lines(text: str) -> tuple[dict[str, int], ...]:
-    """Each VEVENT's properties' first lines (folded lines belong to the one above)."""
-    events: list[dict[str, int]] = []
-    current: dict[str, int] | None = None
+def _property_lines(text: str) -> dict[str, tuple[dict[str, int], ...]]:
+    """Each component's properties' first lines (folded lines belong to the one above),
+    by the component's name, in the text's order (the order ``walk`` finds them in)."""
+    parts: dict[str, list[dict[str, int]]] = {}
+    open_parts: list[dict[str, int]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if line[:1] in (" ", "\t"):
             continue
         upper = line.upper()
-        if upper.startswith("BEGIN:VEVENT"):
+        name = upper.split(":", 1)[0].split(";", 1)[0].strip()
+        if name == "BEGIN":
             current = {"BEGIN": number}
-            events.append(current)
-        elif upper.startswith("END:VEVENT"):
-            current = None
-        elif current is not None:
-            name = upper.split(":", 1)[0].split(";", 1)[0].strip()
-            current.setdefault(name, number)
-    return tuple(events)
-
-
-def _instant(value: Any) -> datetime:
-    """An event's DTSTART/DTEND as a UTC instant (a date: its midnight, UTC; a floating
-    time: read as UTC)."""
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    raise ValueError(f"{value!r} is not a date")
+            parts.setdefault(upper.split(":", 1)[-1].strip(), []).append(current)
+            open_parts.append(current)
+        elif name == "END":
+            if open_parts:
+                open_parts.pop()
+        elif open_parts:
+            open_parts[-1].setdefault(name, number)
+    return {name: tuple(found) for name, found in parts.items()}
 
 
 def on_call_in(
@@ -149,7 +148,7 @@ def on_call_in(
     a broken time, an end before the start, a rule repeating too often to expand)."""
     import recurring_ical_events
 
-    problems = _checked(calendar, at, mask)
+    problems = checked(calendar.component, calendar.parts, calendar.display, at, mask)
     if problems:
         return [], problems
     try:
@@ -159,14 +158,12 @@ def on_call_in(
         message = f"the calendar's events cannot be expanded: {outside(e, mask)}"
         return [], [Problem(Location(calendar.display, 1, 1), "", message)]
     entries: list[tuple[datetime, OnCall]] = []
-    for count, event in enumerate(events):
-        if count >= MAX_EVENTS:
-            break
+    for event in events:
         try:
-            start = _instant(event.decoded("dtstart"))
-            end = _instant(event.decoded("dtend")) if "dtend" in event else start
+            start = instant(event.decoded("dtstart"))
+            end = instant(event.decoded("dtend")) if "dtend" in event else start
         except (KeyError, ValueError):
-            continue  # an event without a time holds no instant (a broken one: _checked)
+            continue  # an event without a time holds no instant (a broken one: checked)
         if not start <= at < end:
             continue
         found = _entry(calendar, event, end)
@@ -177,99 +174,6 @@ def on_call_in(
     order = {name: i for i, name in enumerate(layers or ())}
     entries.sort(key=lambda item: (order.get(item[1].layer, 0), item[0], item[1].person.name))
     return [entry for _, entry in entries], problems
-
-
-def _checked(calendar: Calendar, at: datetime, mask: Callable[[str], str]) -> list[Problem]:
-    """The problems of the calendar's events, each at its property's line, before the
-    library expands them: a DTSTART or DTEND that is no time, an end before the start, a
-    repeating rule with an INTERVAL under 1, or rules with more than
-    :data:`MAX_OCCURRENCES` occurrences between their starts and ``at`` (counted lazily,
-    so a hostile rule costs that many steps, never more)."""
-    problems: list[Problem] = []
-    budget = MAX_OCCURRENCES
-    for index, event in enumerate(calendar.component.walk("VEVENT")):
-        if index >= MAX_EVENTS:
-            break
-        lines = calendar.events[index] if index < len(calendar.events) else {}
-
-        def where(name: str, lines: dict[str, int] = lines) -> Location:
-            return Location(calendar.display, lines.get(name, lines.get("BEGIN", 1)), 1)
-
-        times: dict[str, datetime] = {}
-        for name in ("DTSTART", "DTEND"):
-            if name not in event:
-                continue
-            try:
-                times[name] = _instant(event.decoded(name))
-            except (KeyError, ValueError):
-                raw = event[name].to_ical() if hasattr(event[name], "to_ical") else event[name]
-                raw = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-                why = f"{name} is not a date or a time: '{outside(raw, mask)}'"
-                problems.append(Problem(where(name), "", why))
-        if "DTSTART" in times and "DTEND" in times and times["DTEND"] < times["DTSTART"]:
-            problems.append(
-                Problem(
-                    where("DTEND"),
-                    "",
-                    f"the event ends (DTEND {iso(times['DTEND'])}) before it starts "
-                    f"(DTSTART {iso(times['DTSTART'])})",
-                )
-            )
-        if problems or "DTSTART" not in times:
-            continue
-        rules = event.get("rrule", [])
-        for rule in rules if isinstance(rules, list) else [rules]:
-            found = _occurrences(rule, times["DTSTART"], at, budget, mask)
-            if isinstance(found, str):
-                problems.append(Problem(where("RRULE"), "", found))
-                break
-            budget -= found
-    return problems
-
-
-def _occurrences(
-    rule: Any, start: datetime, at: datetime, budget: int, mask: Callable[[str], str]
-) -> int | str:
-    """How many times ``rule`` (an RRULE from ``start``) repeats up to ``at``, or why it is
-    refused: an INTERVAL under 1, or more than ``budget`` occurrences.  Counted in UTC
-    without the rule's own COUNT and UNTIL (applied here), as an upper bound."""
-    from dateutil.rrule import rrulestr
-    from icalendar import vRecur
-
-    try:
-        interval = int(rule.get("INTERVAL", [1])[0])
-    except (TypeError, ValueError, IndexError):
-        interval = 1  # the library says what is wrong with it
-    if interval < 1:
-        return f"the repeating rule's INTERVAL is {interval}: it must be 1 or more"
-    limit = budget + 1  # one more than allowed: enough to know it is too many
-    if "COUNT" in rule:
-        with contextlib.suppress(TypeError, ValueError, IndexError):
-            limit = min(limit, int(rule["COUNT"][0]))
-    stop = at.astimezone(UTC).replace(tzinfo=None)  # occurrences after ``at`` cost nothing
-    if "UNTIL" in rule:
-        with contextlib.suppress(TypeError, ValueError, IndexError):
-            stop = min(stop, _instant(rule["UNTIL"][0]).replace(tzinfo=None))
-    bare = vRecur({k: v for k, v in rule.items() if k not in ("COUNT", "UNTIL")})
-    try:
-        text = bare.to_ical().decode("utf-8")  # type: ignore[no-untyped-call]
-        first = start.astimezone(UTC).replace(tzinfo=None)
-        steps = rrulestr(text, dtstart=first).replace(until=stop)
-        count = 0
-        for _ in steps:
-            count += 1
-            if count >= limit:
-                break
-    except (TypeError, ValueError) as e:
-        return f"the repeating rule cannot be read: {outside(e, mask)}"
-    if count > budget:
-        return (
-            f"the event repeats too often: more than {MAX_OCCURRENCES:,} occurrences of the "
-            "calendar's repeating events between their starts (DTSTART) and "
-            f"{iso(at)}; a repeating event is expanded from its start, so start the series "
-            "nearer the time asked about, or repeat it less often"
-        )
-    return count
 
 
 def _entry(calendar: Calendar, event: Any, end: datetime) -> OnCall | Problem:
