@@ -141,22 +141,32 @@ except SystemExit:
 """
 
 
-def test_the_first_post_goes_out_before_what_only_the_report_needs(tmp_path: Path) -> None:
-    """Issue 20: ``run`` loads only what it runs; the reporters (and the other commands, and
-    the check stage) load after the call was placed, or never."""
-    (tmp_path / "one.yaml").write_text(PLAIN_SPEC)
+@pytest.fixture(scope="module")
+def loaded_at_first_post(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """The modules ``callspec run one.yaml`` (one plain call) has loaded when its POST
+    connects to the sandbox: one run, read by each test below."""
+    folder = tmp_path_factory.mktemp("first-post")
+    (folder / "one.yaml").write_text(PLAIN_SPEC)
     with sandbox() as box:
         args = ["run", "one.yaml", "--api-url", box.url, "--report", "r.json", "--no-progress"]
         done = subprocess.run(
             [sys.executable, "-c", AT_FIRST_CONNECT, *args],
             capture_output=True,
             text=True,
-            cwd=tmp_path,
+            cwd=folder,
             env={**os.environ, **cred_env(), "PYTHONPATH": str(ROOT)},
             timeout=60,
         )
     assert done.returncode == 0 and len(box.calls) == 1, done.stderr
-    loaded = set(json.loads(done.stderr.split("LOADED:", 1)[1].splitlines()[0]))
+    return set(json.loads(done.stderr.split("LOADED:", 1)[1].splitlines()[0]))
+
+
+def test_the_first_post_goes_out_before_what_only_the_report_needs(
+    loaded_at_first_post: set[str],
+) -> None:
+    """Issue 20: ``run`` loads only what it runs; the reporters (and the other commands, and
+    the check stage) load after the call was placed, or never."""
+    loaded = loaded_at_first_post
     assert "requests" in loaded  # the probe ran at the send
     later = {
         *(f"callspec.report.{m}" for m in ("document", "json", "junit", "html", "text", "github")),
@@ -170,23 +180,11 @@ def test_the_first_post_goes_out_before_what_only_the_report_needs(tmp_path: Pat
 
 
 def test_a_plain_call_goes_out_before_escalation_wait_resume_and_roster_code(
-    tmp_path: Path,
+    loaded_at_first_post: set[str],
 ) -> None:
     """Issue 20 §7: a call with no ``escalate:``, ``each:``, ``--wait`` or ``--resume`` is
     placed before the modules only those need are loaded (most of the send stage's)."""
-    (tmp_path / "one.yaml").write_text(PLAIN_SPEC)
-    with sandbox() as box:
-        args = ["run", "one.yaml", "--api-url", box.url, "--report", "r.json", "--no-progress"]
-        done = subprocess.run(
-            [sys.executable, "-c", AT_FIRST_CONNECT, *args],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env={**os.environ, **cred_env(), "PYTHONPATH": str(ROOT)},
-            timeout=60,
-        )
-    assert done.returncode == 0 and len(box.calls) == 1, done.stderr
-    loaded = set(json.loads(done.stderr.split("LOADED:", 1)[1].splitlines()[0]))
+    loaded = loaded_at_first_post
     assert "callspec.delivery.runner" in loaded  # the probe ran at the send
     only_for_some_runs = {
         *(f"callspec.delivery.{m}" for m in ("chains", "escalate", "follow", "hangup")),
