@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-from callspec.sandbox.outcomes import SimulationConfig
+from callspec.sandbox.outcomes import SimulationConfig, parse_answer_by
 from callspec.sandbox.server import Sandbox, SandboxConfig
 
 AUTH_ID = "MATESTSIMULATE000001"
@@ -89,6 +89,18 @@ def handler() -> Iterator[Handler]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def scripted(*answers: str, **settings: Any) -> SimulationConfig:
+    """:data:`FAST` with each callee scripted (``--answer-by`` spellings, e.g.
+    ``+14155550100=ack``); ``settings`` override the rest (``duration_s=0.2``)."""
+    fast = {
+        "duration_s": FAST.duration_s,
+        "connect_timeout_s": FAST.connect_timeout_s,
+        "read_timeout_s": FAST.read_timeout_s,
+    }
+    by = tuple(parse_answer_by(a) for a in answers)
+    return SimulationConfig(**{**fast, "answer_by": by, **settings})
 
 
 Start = Callable[..., Sandbox]

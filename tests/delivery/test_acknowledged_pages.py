@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import AUTH_ID, TOKEN, cred_env, invoke, read_report, spawn
+from simulation_plugin import Start, scripted
+from support import TOKEN, cred_env, invoke, read_report, spawn
 
 from callspec.errors import ExitCode
-from callspec.sandbox.outcomes import SimulationConfig, parse_answer_by
-from callspec.sandbox.server import Sandbox, SandboxConfig
+from callspec.sandbox.server import Sandbox
 from callspec.serve.server import ServeConfig, Service
 
 ANA, BEN, CLEO = "+14155550101", "+14155550102", "+14155550103"
@@ -82,31 +82,6 @@ def test_the_third_acknowledges_with_nothing_else_running(tmp_path: Path) -> Non
     assert "Deploy" not in url and cleo["prompt"]["message"].startswith("Deploy of payments")
 
 
-Start = Callable[..., Sandbox]
-
-
-@pytest.fixture
-def start() -> Iterator[Start]:
-    """A sandbox of the test's own, playing every call as ``answer_by`` scripts its callees;
-    its record is what rang."""
-    boxes: list[Sandbox] = []
-
-    def _start(*answer_by: str) -> Sandbox:
-        simulate = SimulationConfig(
-            duration_s=0.2,
-            answer_by=tuple(parse_answer_by(a) for a in answer_by),
-            connect_timeout_s=5.0,
-            read_timeout_s=10.0,
-        )
-        box = Sandbox(SandboxConfig(auth_id=AUTH_ID, auth_token=TOKEN, simulate=simulate))
-        boxes.append(box.start())
-        return box
-
-    yield _start
-    for box in boxes:
-        box.stop()
-
-
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[Service]:
     """The answer service, holding the account's token (the sandbox signs with it)."""
@@ -133,7 +108,7 @@ def _one_at_a_time(box: Sandbox) -> bool:
 def test_the_third_acknowledges_exactly_three_calls(
     tmp_path: Path, start: Start, service: Service
 ) -> None:
-    box = start(f"{ANA}=human", f"{BEN}=machine", f"{CLEO}=ack")
+    box = start(scripted(f"{ANA}=human", f"{BEN}=machine", f"{CLEO}=ack", duration_s=0.2))
     spec = _page(tmp_path)
     junit = tmp_path / "junit.xml"
     result, report = _run(spec, "--api-url", box.url, "--service", service.url, "--junit", junit)
@@ -163,7 +138,7 @@ def test_nobody_acknowledges_every_round_rings_each_once(
 ) -> None:
     # Nobody acknowledges, in any of the 1 + 2 rounds: ana and cleo press nothing, ben's
     # voicemail answers.
-    box = start(f"{ANA}=human", f"{BEN}=machine", f"{CLEO}=human")
+    box = start(scripted(f"{ANA}=human", f"{BEN}=machine", f"{CLEO}=human", duration_s=0.2))
     spec = _page(tmp_path, "    repeat: {times: 2, after: 1}")
     result, report = _run(spec, "--api-url", box.url, "--service", service.url)
     assert result.exit_code == ExitCode.CALL_FAILED, result.output
@@ -179,7 +154,7 @@ def test_nobody_acknowledges_every_round_rings_each_once(
 def test_a_page_of_one_not_acknowledged_exits_1(
     tmp_path: Path, start: Start, service: Service
 ) -> None:
-    box = start(f"{ANA}=human")
+    box = start(scripted(f"{ANA}=human", duration_s=0.2))
     spec = _page(tmp_path, roster=False)  # message + ack, no roster, no escalation
     result, report = _run(spec, "--api-url", box.url, "--service", service.url)
     assert result.exit_code == ExitCode.CALL_FAILED, result.output
@@ -189,7 +164,7 @@ def test_a_page_of_one_not_acknowledged_exits_1(
 
 
 def test_a_page_of_one_acknowledged_exits_0(tmp_path: Path, start: Start, service: Service) -> None:
-    box = start(f"{ANA}=ack")
+    box = start(scripted(f"{ANA}=ack", duration_s=0.2))
     spec = _page(tmp_path, roster=False)  # message + ack, no roster, no escalation
     result, report = _run(spec, "--api-url", box.url, "--service", service.url)
     assert result.exit_code == ExitCode.OK, result.output
@@ -203,7 +178,9 @@ def test_a_page_of_one_acknowledged_exits_0(tmp_path: Path, start: Start, servic
 def test_a_call_that_asked_no_ack_reports_acknowledged_null(
     tmp_path: Path, start: Start, service: Service
 ) -> None:
-    box = start(f"{ANA}=ack")  # a key pressed: still no acknowledgement was asked
+    box = start(
+        scripted(f"{ANA}=ack", duration_s=0.2)
+    )  # a key pressed: still no acknowledgement was asked
     spec = tmp_path / "say.yaml"
     spec.write_text(
         "version: 1\n"
@@ -234,7 +211,9 @@ def _until(check: Callable[[], bool], seconds: float = 30.0) -> bool:
 def test_a_resume_goes_on_with_the_round_it_stopped_in(
     tmp_path: Path, start: Start, service: Service
 ) -> None:
-    box = start(f"{ANA}=human", f"{BEN}=machine", f"{CLEO}=human")  # nobody acknowledges
+    box = start(
+        scripted(f"{ANA}=human", f"{BEN}=machine", f"{CLEO}=human", duration_s=0.2)
+    )  # nobody acknowledges
     spec = _page(tmp_path, "    repeat: {times: 1, after: 3}")
     journal = tmp_path / "page.journal.jsonl"
     args = ["run", str(spec), "--api-url", box.url, "--service", service.url]
@@ -269,7 +248,7 @@ def test_a_resume_goes_on_with_the_round_it_stopped_in(
 def test_once_acknowledged_nobody_else_is_paged_and_the_others_say_so(
     tmp_path: Path, start: Start, service: Service
 ) -> None:
-    box = start(f"{ANA}=human", f"{BEN}=ack", f"{CLEO}=ack")
+    box = start(scripted(f"{ANA}=human", f"{BEN}=ack", f"{CLEO}=ack", duration_s=0.2))
     spec = _page(tmp_path, "    repeat: {times: 1, after: 1}")
     journal = tmp_path / "page.journal.jsonl"
     result, report = _run(
@@ -344,27 +323,18 @@ def test_a_rotation_repeated_until_acknowledged_holds_the_quiet_in_every_round(
 
 
 def test_a_step_answered_and_not_acknowledged_in_time_is_hung_up_before_the_next(
-    tmp_path: Path, service: Service
+    tmp_path: Path, start: Start, service: Service
 ) -> None:
     # Every callee stays on the line for 3 s (ack.within: 1); ana presses nothing, ben 1.
-    simulate = SimulationConfig(
-        duration_s=3.0,
-        answer_by=tuple(parse_answer_by(a) for a in (f"{ANA}=human", f"{BEN}=ack")),
-        connect_timeout_s=5.0,
-        read_timeout_s=10.0,
-    )
-    box = Sandbox(SandboxConfig(auth_id=AUTH_ID, auth_token=TOKEN, simulate=simulate)).start()
-    try:
-        spec = _page(tmp_path)
-        spec.write_text(spec.read_text().replace("within: 10", "within: 1"))
-        result, report = _run(spec, "--api-url", box.url, "--service", service.url)
-        assert result.exit_code == ExitCode.OK, result.output
-        assert _rung(box) == [ANA, BEN]
-        [ana] = report["calls"][0]["answers"]
-        assert (ana["answered"], ana["acknowledged"], ana["hung_up"]) == (True, False, True)
-        assert "answered, not acknowledged in time: hung up with Plivo's hangup API" in ana["note"]
-        assert _one_at_a_time(box)  # ben was called once ana's call had ended
-        [chain] = report["chains"]
-        assert (chain["verdict"], chain["by"]) == ("acknowledged", "page-ben")
-    finally:
-        box.stop()
+    box = start(scripted(f"{ANA}=human", f"{BEN}=ack", duration_s=3.0))
+    spec = _page(tmp_path)
+    spec.write_text(spec.read_text().replace("within: 10", "within: 1"))
+    result, report = _run(spec, "--api-url", box.url, "--service", service.url)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert _rung(box) == [ANA, BEN]
+    [ana] = report["calls"][0]["answers"]
+    assert (ana["answered"], ana["acknowledged"], ana["hung_up"]) == (True, False, True)
+    assert "answered, not acknowledged in time: hung up with Plivo's hangup API" in ana["note"]
+    assert _one_at_a_time(box)  # ben was called once ana's call had ended
+    [chain] = report["chains"]
+    assert (chain["verdict"], chain["by"]) == ("acknowledged", "page-ben")

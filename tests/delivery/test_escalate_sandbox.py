@@ -9,12 +9,13 @@ phones were rung.
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
+from simulation_plugin import Start, scripted
 from support import (
     AUTH_ID,
     TOKEN,
@@ -29,8 +30,7 @@ from support import (
 
 from callspec.errors import ExitCode
 from callspec.report.verdicts import when
-from callspec.sandbox.outcomes import SimulationConfig, parse_answer_by
-from callspec.sandbox.server import Sandbox, SandboxConfig
+from callspec.sandbox.server import Sandbox
 
 ALICE, BOB, CAROL = "+14155550101", "+14155550102", "+14155550103"
 PAGE_XML = b'<?xml version="1.0"?><Response><Speak>db-1 is down</Speak></Response>'
@@ -45,29 +45,6 @@ def hooks() -> Iterator[str]:
     """The team's answer URL: a Speak, for every call."""
     with answering(_xml) as (url, _):
         yield url
-
-
-Start = Callable[..., Sandbox]
-
-
-@pytest.fixture
-def start() -> Iterator[Start]:
-    boxes: list[Sandbox] = []
-
-    def _start(*answer_by: str, duration: float = 0.2) -> Sandbox:
-        simulate = SimulationConfig(
-            duration_s=duration,
-            answer_by=tuple(parse_answer_by(a) for a in answer_by),
-            connect_timeout_s=5.0,
-            read_timeout_s=10.0,
-        )
-        box = Sandbox(SandboxConfig(auth_id=AUTH_ID, auth_token=TOKEN, simulate=simulate))
-        boxes.append(box.start())
-        return box
-
-    yield _start
-    for box in boxes:
-        box.stop()
 
 
 def _roster(folder: Path, hooks: str, until: str = "human") -> Path:
@@ -112,7 +89,7 @@ def _rung(box: Sandbox) -> list[str]:
 
 
 def test_roster_of_three_only_the_second_answers(tmp_path: Path, hooks: str, start: Start):
-    box = start(f"{ALICE}=no-answer", f"{BOB}=human", f"{CAROL}=human")
+    box = start(scripted(f"{ALICE}=no-answer", f"{BOB}=human", f"{CAROL}=human", duration_s=0.2))
     _roster(tmp_path, hooks)
     result, report = _run(tmp_path, box)
     assert result.exit_code == ExitCode.OK, result.output
@@ -150,7 +127,7 @@ def test_roster_of_three_only_the_second_answers(tmp_path: Path, hooks: str, sta
 
 
 def test_nobody_answers_three_phones_exit_1(tmp_path: Path, hooks: str, start: Start):
-    box = start(f"{ALICE}=no-answer", f"{BOB}=busy", f"{CAROL}=rejected")
+    box = start(scripted(f"{ALICE}=no-answer", f"{BOB}=busy", f"{CAROL}=rejected", duration_s=0.2))
     _roster(tmp_path, hooks, until="answered")
     result, report = _run(tmp_path, box)
     assert result.exit_code == ExitCode.CALL_FAILED
@@ -163,7 +140,7 @@ def test_nobody_answers_three_phones_exit_1(tmp_path: Path, hooks: str, start: S
 
 
 def test_voicemail_is_not_a_human(tmp_path: Path, hooks: str, start: Start):
-    box = start(f"{ALICE}=machine", f"{BOB}=human")
+    box = start(scripted(f"{ALICE}=machine", f"{BOB}=human", duration_s=0.2))
     _roster(tmp_path, hooks, until="human")
     result, report = _run(tmp_path, box)
     assert result.exit_code == ExitCode.OK, result.output
@@ -174,7 +151,7 @@ def test_voicemail_is_not_a_human(tmp_path: Path, hooks: str, start: Start):
 
 
 def test_crash_after_the_first_call_then_resume(tmp_path: Path, hooks: str, start: Start):
-    box = start(f"{ALICE}=no-answer", f"{BOB}=human", duration=0.3)
+    box = start(scripted(f"{ALICE}=no-answer", f"{BOB}=human", duration_s=0.3))
     _roster(tmp_path, hooks)
     journal = tmp_path / "page.journal.jsonl"
     args = [
@@ -216,7 +193,7 @@ def test_crash_after_the_first_call_then_resume(tmp_path: Path, hooks: str, star
 
 
 def test_wait_over_a_bulk_call(tmp_path: Path, hooks: str, start: Start):
-    box = start(f"{ALICE}=human", f"{BOB}=busy", f"{CAROL}=no-answer")
+    box = start(scripted(f"{ALICE}=human", f"{BOB}=busy", f"{CAROL}=no-answer", duration_s=0.2))
     (tmp_path / "page.yaml").write_text(
         "version: 1\n"
         "calls:\n"

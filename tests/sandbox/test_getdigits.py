@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from simulation_plugin import FAST, Handler, Start, call_body, place
+from simulation_plugin import Handler, Start, call_body, place, scripted
 
-from callspec.sandbox.outcomes import SimulationConfig, parse_answer_by
+from callspec.sandbox.outcomes import SimulationConfig
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -24,17 +22,6 @@ def prompt(handler: Handler, **attributes: str) -> bytes:
 
 
 THANKS = b"<Response><Speak>Acknowledged.</Speak></Response>"
-
-
-def scripted(*answers: str, **settings: Any) -> SimulationConfig:
-    by = tuple(parse_answer_by(a) for a in answers)
-    return SimulationConfig(
-        duration_s=FAST.duration_s,
-        connect_timeout_s=FAST.connect_timeout_s,
-        read_timeout_s=FAST.read_timeout_s,
-        answer_by=by,
-        **settings,
-    )
 
 
 def hangup_params(handler: Handler) -> dict[str, str]:
